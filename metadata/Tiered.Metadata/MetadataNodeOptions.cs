@@ -22,9 +22,6 @@ public sealed record MetadataNodeOptions
 
     public string DataDir { get; init; } = "./data/metadata";
 
-    /// <summary>fsync the Raft log before an entry counts as appended (leader and followers). Off only for throw-away test data.</summary>
-    public bool Fsync { get; init; } = true;
-
     /// <summary>Lower bound of the randomized election timeout; the upper bound is twice this.</summary>
     public TimeSpan ElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(400);
 

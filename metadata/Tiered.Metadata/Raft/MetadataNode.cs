@@ -1,0 +1,141 @@
+using System.Net;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.Membership;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+using Tiered.Metadata.State;
+
+namespace Tiered.Metadata.Raft;
+
+/// <summary>
+/// One Raft member of the metadata service: the persistent log (DotNext WriteAheadLog, fsync
+/// on append), the state machine, group commit, and session expiry. It is also the
+/// in-process <see cref="IMetadataStore"/> (see MetadataNode.Store.cs).
+/// </summary>
+internal sealed partial class MetadataNode : IAsyncDisposable
+{
+    public const string ClientAddressMetadataKey = "tiered-client-address";
+
+    private readonly MetadataNodeOptions _options;
+    private readonly ILogger _logger;
+    private readonly MetadataState _state;
+    private readonly MetadataStateMachine _stateMachine;
+    private readonly WriteAheadLog _log;
+    private readonly RaftCluster _cluster;
+    private readonly CommandProposer _proposer;
+    private readonly SessionKeeper _sessions;
+    private readonly TimeProvider _time;
+
+    private MetadataNode(MetadataNodeOptions options, string clientAddress, MetadataStateMachine stateMachine, WriteAheadLog log, RaftCluster cluster, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        (_options, ClientAddress, _stateMachine, _log, _cluster, _time) = (options, clientAddress, stateMachine, log, cluster, time);
+        _state = stateMachine.State;
+        _logger = loggerFactory.CreateLogger<MetadataNode>();
+        _proposer = new CommandProposer(cluster, NotLeader, time, loggerFactory.CreateLogger<CommandProposer>());
+        _sessions = new SessionKeeper(cluster, _state, (c, t) => _proposer.ProposeAsync(c, t), time, loggerFactory.CreateLogger<SessionKeeper>());
+    }
+
+    /// <summary>This node's gRPC address as clients reach it (http://HOST:PORT).</summary>
+    public string ClientAddress { get; }
+
+    public IRaftCluster Cluster => _cluster;
+
+    public long LastAppliedIndex => _stateMachine.LastAppliedIndex;
+
+    public static async Task<MetadataNode> StartAsync(MetadataNodeOptions options, string clientAddress, ILoggerFactory loggerFactory, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        time ??= TimeProvider.System;
+        var root = Path.GetFullPath(options.DataDir);
+        Directory.CreateDirectory(root);
+
+        var stateMachine = new MetadataStateMachine(new DirectoryInfo(Path.Combine(root, "snapshots")), new MetadataState(),
+            options.SnapshotEveryEntries, loggerFactory.CreateLogger<MetadataStateMachine>());
+        await stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
+
+        var log = new WriteAheadLog(new WriteAheadLog.Options
+        {
+            Location = Path.Combine(root, "raft-log"),
+            ChunkSize = 8 * 1024 * 1024,
+            HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
+        }, stateMachine);
+        await log.InitializeAsync(cancellationToken).ConfigureAwait(false);
+
+        var electionMs = (int)options.ElectionTimeout.TotalMilliseconds;
+        var configuration = new RaftCluster.TcpConfiguration(options.RaftEndPoint)
+        {
+            LowerElectionTimeout = electionMs,
+            UpperElectionTimeout = electionMs * 2,
+            RequestTimeout = TimeSpan.FromMilliseconds(electionMs * 0.9),
+            ColdStart = false,
+            ConfigurationStorage = null,
+            LoggerFactory = loggerFactory,
+            TransmissionBlockSize = 65_536,
+        };
+        configuration.Metadata[ClientAddressMetadataKey] = clientAddress;
+        var members = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
+        for (var i = 0; i < options.Peers.Count; i++)
+            members.Add(MetadataNodeOptions.ParseEndPoint(options.Peers[i], "--peers"));
+        members.Build();
+
+        var cluster = new RaftCluster(configuration) { AuditTrail = log };
+        await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+        var node = new MetadataNode(options, clientAddress, stateMachine, log, cluster, time, loggerFactory);
+        LogStarted(node._logger, options.NodeId, clientAddress, options.Peers[options.NodeId - 1], stateMachine.State.Revision);
+        return node;
+    }
+
+    /// <summary>The leader's client address if this node knows it, else null.</summary>
+    public string? LeaderClientAddress
+    {
+        get
+        {
+            if (_cluster.Leader is not { } leader)
+                return null;
+            if (!leader.IsRemote)
+                return ClientAddress;
+            return leader.TryGetMetadata() is { } metadata && metadata.TryGetValue(ClientAddressMetadataKey, out var address) ? address : null;
+        }
+    }
+
+    public bool IsLeader => !_cluster.LeadershipToken.IsCancellationRequested;
+
+    private MetadataException NotLeader()
+    {
+        var leader = LeaderClientAddress;
+        if (leader is null && _cluster.Leader is { IsRemote: true } remote)
+            _ = remote.GetMetadataAsync(refresh: true, CancellationToken.None).AsTask(); // warm the cache for the next caller
+        return new MetadataException(MetadataErrorCode.NotLeader,
+            leader is null ? "This metadata node is not the leader and no leader is known yet; retry shortly." : $"This metadata node is not the leader; the leader is {leader}.",
+            leader);
+    }
+
+    public async Task WaitForLeaderAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        try
+        {
+            while (_cluster.Leader is null)
+                await Task.Delay(20, cts.Token).ConfigureAwait(false);
+            await ReadBarrierAsync(cts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"No metadata leader was elected within {timeout.TotalSeconds:0.#} s; check that a majority of --peers is running and reachable.");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sessions.DisposeAsync().ConfigureAwait(false);
+        await _proposer.DisposeAsync().ConfigureAwait(false);
+        await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _cluster.Dispose();
+        await _log.DisposeAsync().ConfigureAwait(false);
+        await _stateMachine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 131, Level = LogLevel.Information, Message = "Metadata node {NodeId} started: clients {ClientAddress}, raft {RaftAddress}, state at revision {Revision}")]
+    private static partial void LogStarted(ILogger logger, int nodeId, string clientAddress, string raftAddress, long revision);
+}
