@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Tiered.Testing;
+
+/// <summary>
+/// A `tiered` child process (the real CLI built by the solution build), its output kept for
+/// diagnostics. <see cref="Kill"/> is SIGKILL: no shutdown code runs.
+/// </summary>
+public sealed class TieredProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private TieredProcess(Process process, string readyMarker)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => OnLine(e.Data, readyMarker);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data, readyMarker);
+        process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException($"tiered exited with code {SafeExitCode()} before it was ready:\n{Output}"));
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    /// <summary>Starts `tiered ARGS` and waits until a line containing <paramref name="readyMarker"/> is printed.</summary>
+    public static async Task<TieredProcess> StartAsync(string readyMarker, TimeSpan timeout, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(CliPath);
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        info.Environment["DOTNET_gcServer"] = "0";
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.Start();
+        var tiered = new TieredProcess(process, readyMarker);
+        try
+        {
+            await tiered._ready.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            tiered.Dispose();
+            throw new TimeoutException($"tiered {string.Join(' ', args)} did not print '{readyMarker}' within {timeout}:\n{tiered.Output}");
+        }
+        return tiered;
+    }
+
+    private void OnLine(string? line, string readyMarker)
+    {
+        if (line is null)
+            return;
+        lock (_output)
+            _output.AppendLine(line);
+        if (line.Contains(readyMarker, StringComparison.Ordinal))
+            _ready.TrySetResult();
+    }
+
+    private string SafeExitCode()
+    {
+        try
+        {
+            return _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (InvalidOperationException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>kill -9: the process gets no chance to flush or say goodbye.</summary>
+    public void Kill()
+    {
+        if (_process.HasExited)
+            return;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    /// <summary>The CLI as built by `dotnet build Tiered.sln` in the same configuration as these tests.</summary>
+    public static string CliPath
+    {
+        get
+        {
+            var baseDir = AppContext.BaseDirectory; // …/<project>/bin/<Configuration>/net10.0/
+            var configuration = new DirectoryInfo(baseDir).Parent!.Name;
+            var root = new DirectoryInfo(baseDir);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tiered.sln")))
+                root = root.Parent;
+            if (root is null)
+                throw new InvalidOperationException("Cannot find the repository root (Tiered.sln) above " + baseDir);
+            var path = Path.Combine(root.FullName, "cli", "Tiered.Cli", "bin", configuration, "net10.0", "tiered.dll");
+            if (!File.Exists(path))
+                throw new InvalidOperationException($"{path} is missing: build the solution first (./test.sh does).");
+            return path;
+        }
+    }
+
+    /// <summary>A TCP port free on 127.0.0.1 right now.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
