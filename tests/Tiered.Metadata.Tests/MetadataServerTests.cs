@@ -82,17 +82,18 @@ public sealed class MetadataServerTests
         await using var fixture = await ServerFixture.StartAsync();
         var client = fixture.Client;
         var ttl = TimeSpan.FromMilliseconds(1500);
-        var session = await client.CreateSessionAsync(ttl);
-        await client.KeepAliveAsync(session);
-        await client.PutAsync("/live/b1", "b1"u8.ToArray(), sessionId: session);
+        var session = await MetadataSession.CreateAsync(client, ttl);
+        await client.PutAsync("/live/b1", "b1"u8.ToArray(), sessionId: session.Id);
         var until = DateTime.UtcNow + 3 * ttl;
         while (DateTime.UtcNow < until)
         {
-            await client.KeepAliveAsync(session);
             Assert.NotNull(await client.GetAsync("/live/b1"));
+            Assert.False(session.Lost.IsCancellationRequested);
             await Task.Delay(ttl / 5);
         }
-        await client.CloseSessionAsync(session);
+
+        // Closing the session deletes its ephemeral keys at once.
+        await session.DisposeAsync();
         Assert.Null(await client.GetAsync("/live/b1"));
     }
 
