@@ -106,7 +106,12 @@ public sealed partial class MetadataClient : IMetadataStore
             {
                 return await call(Stub(address), new CallOptions(cancellationToken: timeout.Token)).ConfigureAwait(false);
             }
-            catch (RpcException e) when (!timeout.IsCancellationRequested || e.StatusCode != StatusCode.Cancelled)
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && timeout.IsCancellationRequested)
+            {
+                // The caller cancelled, or the operation timeout (handled below) expired.
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            catch (RpcException e)
             {
                 last = e;
                 var code = MetadataException.FromWire(e.Trailers.GetValue(MetadataWire.ErrorTrailer));
@@ -124,10 +129,10 @@ public sealed partial class MetadataClient : IMetadataStore
                     case { } other:
                         throw new MetadataException(other, e.Status.Detail, e.Trailers.GetValue(MetadataWire.LeaderTrailer), e);
                     default:
+                        NextAddress(address);
                         if (!retryAfterSend && !NeverSent(e))
                             throw new MetadataException(MetadataErrorCode.OutcomeUnknown,
                                 $"Metadata node {address} failed during the call ({e.StatusCode}: {e.Status.Detail}); the write may or may not have been applied. Read the key to find out.", inner: e);
-                        NextAddress(address);
                         break;
                 }
             }
@@ -153,9 +158,19 @@ public sealed partial class MetadataClient : IMetadataStore
     }
 
     /// <summary>True when the request certainly did not reach the server (the connection was never made).</summary>
-    private static bool NeverSent(RpcException e) =>
-        e.StatusCode == StatusCode.Unavailable
-        && e.Status.DebugException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+    private static bool NeverSent(RpcException e)
+    {
+        if (e.StatusCode != StatusCode.Unavailable)
+            return false;
+        for (var inner = e.Status.DebugException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError }
+                || inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostUnreachable or System.Net.Sockets.SocketError.NetworkUnreachable })
+                return true;
+        }
+        // Grpc.Net.Client reports a connection that could not be opened this way.
+        return e.Status.Detail.StartsWith("Error connecting to subchannel", StringComparison.Ordinal);
+    }
 
     public async ValueTask<KeyValue?> GetAsync(string key, ReadConsistency consistency = ReadConsistency.Linearizable, CancellationToken cancellationToken = default)
     {

@@ -103,11 +103,13 @@ public sealed class TieredProcess : IDisposable
         _process.Dispose();
     }
 
-    /// <summary>The CLI as built by `dotnet build Tiered.sln` in the same configuration as these tests.</summary>
+    /// <summary>The CLI as built by `dotnet build Tiered.sln` in the same configuration as these tests (or $TIERED_CLI).</summary>
     public static string CliPath
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("TIERED_CLI") is { Length: > 0 } overridden)
+                return overridden;
             var baseDir = AppContext.BaseDirectory; // …/<project>/bin/<Configuration>/net10.0/
             var configuration = new DirectoryInfo(baseDir).Parent!.Name;
             var root = new DirectoryInfo(baseDir);
