@@ -20,7 +20,8 @@ public sealed class MetadataFailoverTests(ITestOutputHelper output)
         var leader = await cluster.WaitForLeaderAsync(LeaderTimeout);
 
         var acknowledged = new ConcurrentDictionary<string, string>();
-        var lastAckTicks = 0L;
+        var killedAt = long.MaxValue;
+        var firstAckAfterKill = 0L; // ack time of the first write that was sent after the old leader died
         using var stop = new CancellationTokenSource();
         var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
@@ -32,11 +33,13 @@ public sealed class MetadataFailoverTests(ITestOutputHelper output)
                 // attempt may have been applied, and repeating it is harmless.
                 while (!stop.IsCancellationRequested)
                 {
+                    var sentAt = Stopwatch.GetTimestamp();
                     try
                     {
                         await cluster.Client.PutAsync(key, Encoding.UTF8.GetBytes(value));
                         acknowledged[key] = value;
-                        Interlocked.Exchange(ref lastAckTicks, Stopwatch.GetTimestamp());
+                        if (sentAt > Interlocked.Read(ref killedAt))
+                            Interlocked.CompareExchange(ref firstAckAfterKill, Stopwatch.GetTimestamp(), 0);
                         break;
                     }
                     catch (MetadataException e) when (e.Code is MetadataErrorCode.OutcomeUnknown or MetadataErrorCode.Unavailable)
@@ -48,12 +51,12 @@ public sealed class MetadataFailoverTests(ITestOutputHelper output)
 
         await WaitUntilAsync(() => acknowledged.Count >= 500, TimeSpan.FromSeconds(30), "500 writes before the kill");
         var beforeKill = acknowledged.Count;
-        var killedAt = Stopwatch.GetTimestamp();
-        cluster.Kill(leader);
+        cluster.Kill(leader); // returns once the process is gone
+        Interlocked.Exchange(ref killedAt, Stopwatch.GetTimestamp());
         output.WriteLine($"killed leader node {leader + 1} after {beforeKill} acknowledged writes");
 
-        await WaitUntilAsync(() => Interlocked.Read(ref lastAckTicks) > killedAt, TimeSpan.FromSeconds(10), "a write acknowledged after the kill");
-        var resumedAfter = Stopwatch.GetElapsedTime(killedAt, Interlocked.Read(ref lastAckTicks));
+        await WaitUntilAsync(() => Interlocked.Read(ref firstAckAfterKill) != 0, TimeSpan.FromSeconds(10), "a write sent after the kill to be acknowledged");
+        var resumedAfter = Stopwatch.GetElapsedTime(Interlocked.Read(ref killedAt), Interlocked.Read(ref firstAckAfterKill));
         output.WriteLine($"writes resumed {resumedAfter.TotalMilliseconds:0} ms after the kill");
         var afterResume = acknowledged.Count;
         await WaitUntilAsync(() => acknowledged.Count >= afterResume + 500, TimeSpan.FromSeconds(30), "500 writes on the new leader");
