@@ -11,11 +11,13 @@ public sealed class MetadataServerTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
-    [Fact]
-    public async Task Concurrent_compare_and_set_has_exactly_one_winner_per_version_and_loses_no_update()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Concurrent_compare_and_set_has_exactly_one_winner_per_version_and_loses_no_update(bool inProcess)
     {
         await using var fixture = await ServerFixture.StartAsync();
-        var client = fixture.Client;
+        var client = inProcess ? fixture.Server.Store : fixture.Client;
         await client.PutAsync("/counter", Encoding.UTF8.GetBytes("0"), expectedVersion: -1);
         const int Tasks = 16, IncrementsPerTask = 25;
         var winners = new ConcurrentDictionary<long, int>();
@@ -145,11 +147,13 @@ public sealed class MetadataServerTests
         Assert.Equal(received.Skip(100).Select(e => (e.Revision, e.Kv.Key, e.Type)), resumed.Select(e => (e.Revision, e.Kv.Key, e.Type)));
     }
 
-    [Fact]
-    public async Task Bad_input_gets_a_clear_error_and_changes_nothing()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Bad_input_gets_a_clear_error_and_changes_nothing(bool inProcess)
     {
         await using var fixture = await ServerFixture.StartAsync();
-        var client = fixture.Client;
+        var client = inProcess ? fixture.Server.Store : fixture.Client;
         var original = await client.PutAsync("/tenants/t1", "v1"u8.ToArray());
 
         async Task Expect(MetadataErrorCode code, Func<Task> action)
