@@ -58,8 +58,11 @@ public sealed class MetadataServerTests
         var events = client.WatchAsync("/brokers/", 0, cts.Token).GetAsyncEnumerator(cts.Token);
         var moving = events.MoveNextAsync();
 
-        var session = await client.CreateSessionAsync(TimeSpan.FromMilliseconds(800));
+        // Heartbeats until the keys are in place (a loaded machine may be slow to get there), then silence.
+        var session = await client.CreateSessionAsync(TimeSpan.FromMilliseconds(1500));
+        await client.KeepAliveAsync(session);
         await client.PutAsync("/brokers/b1", "b1"u8.ToArray(), sessionId: session);
+        await client.KeepAliveAsync(session);
         await client.PutAsync("/brokers/permanent", "p"u8.ToArray());
 
         Assert.True(await moving);

@@ -10,9 +10,11 @@ internal sealed partial class MetadataState
         var snapshot = new StateSnapshot { Revision = Revision, NextSessionId = _nextSessionId };
         foreach (var key in _keys)
             snapshot.Kvs.Add(_values[key]);
-        foreach (var (id, session) in _sessions)
+        // Sorted, so that replicas with the same state write the same bytes.
+        foreach (var (id, session) in _sessions.OrderBy(s => s.Key))
             snapshot.Sessions.Add(new SessionRecord { SessionId = id, TtlMs = session.TtlMs, CreatedAtMs = session.CreatedAtMs });
-        snapshot.Counters.Add(_counters);
+        foreach (var (name, value) in _counters.OrderBy(c => c.Key, StringComparer.Ordinal))
+            snapshot.Counters.Add(name, value);
         return snapshot;
     }
 

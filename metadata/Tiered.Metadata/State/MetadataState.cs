@@ -47,28 +47,27 @@ internal sealed partial class MetadataState
 
     public KeyValue? Get(string key) => _values.GetValueOrDefault(key);
 
-    /// <summary>Names of the immediate children of <paramref name="path"/>, skipping over each child's subtree in O(log n).</summary>
+    /// <summary>
+    /// Names of the immediate children of <paramref name="path"/>, sorted ordinally. Each step
+    /// finds the next key with one O(log n) lookup and then skips the child's whole subtree.
+    /// </summary>
     public List<string> Children(string path)
     {
         var prefix = path == "/" ? "/" : path + "/";
-        var result = new List<string>();
+        var upper = prefix + '\uffff';
+        var names = new SortedSet<string>(StringComparer.Ordinal);
         var lower = prefix;
-        while (true)
+        while (_keys.GetViewBetween(lower, upper).Min is { } key)
         {
-            var view = _keys.GetViewBetween(lower, prefix + '\uffff');
-            if (view.Count == 0)
-                break;
-            var key = view.Min!;
             var rest = key.AsSpan(prefix.Length);
             var slash = rest.IndexOf('/');
-            var child = slash < 0 ? rest.ToString() : rest[..slash].ToString();
-            result.Add(child);
-            // '0' is the character after '/': jump past "prefix/child" and "prefix/child/...".
-            lower = prefix + child + "0";
-            if (slash < 0 && view.Count == 1)
-                break;
+            var child = (slash < 0 ? rest : rest[..slash]).ToString();
+            names.Add(child);
+            // After the child's own key may come a sibling such as "child-x" (sorts before "child/"),
+            // so step just past it; after a key inside the subtree, skip to past "child/\uffff" ('0' follows '/').
+            lower = slash < 0 ? key + '\0' : prefix + child + "0";
         }
-        return result;
+        return [.. names];
     }
 
     public List<KeyValue> Range(string prefix)

@@ -9,22 +9,38 @@ namespace Tiered.Metadata.State;
 /// duplicate. A watcher that falls <see cref="WatcherBuffer"/> events behind is ended with
 /// <see cref="MetadataErrorCode.Compacted"/>; it resumes from its last revision.
 /// </summary>
-internal sealed class WatchHub(int historyCapacity)
+internal sealed class WatchHub
 {
     public const int DefaultHistory = 100_000;
     public const int WatcherBuffer = 10_000;
 
-    private readonly WatchEvent[] _history = new WatchEvent[historyCapacity];
+    private readonly WatchEvent[] _history;
     private readonly List<Watcher> _watchers = [];
     private long _historyStart; // number of events ever published before the oldest kept one
     private long _count;        // events kept
     private long _baseRevision; // events with revision <= this are not in history
 
+    public WatchHub(int historyCapacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(historyCapacity, 1);
+        _history = new WatchEvent[historyCapacity];
+    }
+
     public int WatcherCount => _watchers.Count;
 
-    /// <summary>Forgets history (after a snapshot is installed): events up to <paramref name="revision"/> are no longer available.</summary>
+    /// <summary>
+    /// Forgets history (after a snapshot is installed): events up to <paramref name="revision"/> are
+    /// no longer available, and live watchers, which would otherwise miss them silently, are ended
+    /// with <see cref="MetadataErrorCode.Compacted"/>.
+    /// </summary>
     public void Reset(long revision)
     {
+        foreach (var w in _watchers)
+        {
+            w.Fail(new MetadataException(MetadataErrorCode.Compacted,
+                $"This node installed a snapshot at revision {revision}; list the keys again and watch from the revision the list returns."));
+        }
+        _watchers.Clear();
         _baseRevision = revision;
         _historyStart = 0;
         _count = 0;
@@ -49,12 +65,13 @@ internal sealed class WatchHub(int historyCapacity)
                 _watchers.RemoveAt(i);
                 continue;
             }
-            if (!e.Kv.Key.StartsWith(w.Prefix, StringComparison.Ordinal))
+            // A watch resumed on a node that is behind starts after its requested revision, not before.
+            if (e.Revision <= w.FromRevision || !e.Kv.Key.StartsWith(w.Prefix, StringComparison.Ordinal))
                 continue;
             if (!w.Channel.Writer.TryWrite(e))
             {
                 _watchers.RemoveAt(i);
-                w.Channel.Writer.TryComplete(new MetadataException(MetadataErrorCode.Compacted,
+                w.Fail(new MetadataException(MetadataErrorCode.Compacted,
                     $"Watch on '{w.Prefix}' fell more than {WatcherBuffer} events behind; resume it from the last revision received."));
             }
         }
@@ -74,7 +91,7 @@ internal sealed class WatchHub(int historyCapacity)
             throw new MetadataException(MetadataErrorCode.Compacted,
                 $"Revision {fromRevision} is older than the history this node keeps (from {_baseRevision}); list the keys again and watch from the current revision.");
 
-        var watcher = new Watcher(prefix, Channel.CreateBounded<WatchEvent>(new BoundedChannelOptions(WatcherBuffer)
+        var watcher = new Watcher(prefix, fromRevision, Channel.CreateBounded<WatchEvent>(new BoundedChannelOptions(WatcherBuffer)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -92,20 +109,29 @@ internal sealed class WatchHub(int historyCapacity)
         }
         _watchers.RemoveAll(w => w.Closed);
         _watchers.Add(watcher);
-        cancellationToken.Register(watcher.Close);
+        watcher.Registration = cancellationToken.Register(watcher.Close);
         return watcher.Channel.Reader;
     }
 
-    private sealed class Watcher(string prefix, Channel<WatchEvent> channel)
+    private sealed class Watcher(string prefix, long fromRevision, Channel<WatchEvent> channel)
     {
         public string Prefix { get; } = prefix;
+        public long FromRevision { get; } = fromRevision;
         public Channel<WatchEvent> Channel { get; } = channel;
+        public CancellationTokenRegistration Registration { get; set; }
         public bool Closed { get; private set; }
 
         public void Close()
         {
             Closed = true;
             Channel.Writer.TryComplete();
+        }
+
+        public void Fail(MetadataException error)
+        {
+            Closed = true;
+            Channel.Writer.TryComplete(error);
+            Registration.Dispose();
         }
     }
 }
