@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Cli;
+
+internal static partial class LogMessages
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Stop requested: stopping {What}")]
+    public static partial void Stopping(this ILogger logger, string what);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "{What} stopped")]
+    public static partial void Stopped(this ILogger logger, string what);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "{What} failed")]
+    public static partial void Failed(this ILogger logger, Exception exception, string what);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Created {Key}")]
+    public static partial void Created(this ILogger logger, string key);
+}

@@ -1,0 +1,123 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Tiered.Metadata;
+
+namespace Tiered.Cli;
+
+/// <summary>
+/// <c>tiered standalone</c>: every role in one process on loopback, the way to try Tiered on one
+/// machine. For now it runs a single-node metadata service and creates the "standalone"
+/// cluster, the "public" tenant and the "public/default" namespace, as Pulsar's standalone does.
+/// </summary>
+internal static class StandaloneCommand
+{
+    /// <summary>The Raft port is the metadata port plus this.</summary>
+    private const int RaftPortOffset = 100;
+
+    public static Command Create()
+    {
+        var dataDir = new Option<string>("--data-dir")
+        {
+            HelpName = "DIR",
+            Description = "Directory that holds all data (metadata in <DIR>/metadata); created if missing.",
+            DefaultValueFactory = _ => "./data",
+        };
+        var metadataPort = new Option<int>("--metadata-port")
+        {
+            HelpName = "PORT",
+            Description = $"Port of the metadata gRPC endpoint on 127.0.0.1; its Raft port is this plus {RaftPortOffset}.",
+            DefaultValueFactory = _ => 2181,
+        };
+        var command = new Command(
+            "standalone",
+            "Run Tiered on this machine in one process, listening on 127.0.0.1 only. For now this is a "
+            + "single-node metadata service with the 'standalone' cluster, the 'public' tenant and the "
+            + "'public/default' namespace created. Runs until SIGINT or SIGTERM.")
+        {
+            dataDir, metadataPort,
+        };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(
+            Path.GetFullPath(parseResult.GetValue(dataDir)!),
+            parseResult.GetValue(metadataPort),
+            parseResult,
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string dataDir, int metadataPort, ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        if (metadataPort is < 1 or > 65535 - RaftPortOffset)
+            return Exit.Error(Exit.BadOptions, $"--metadata-port must be between 1 and {65535 - RaftPortOffset} (the Raft port is --metadata-port + {RaftPortOffset}).");
+
+        var options = new MetadataNodeOptions
+        {
+            NodeId = 1,
+            Listen = $"127.0.0.1:{metadataPort}",
+            Peers = [$"127.0.0.1:{metadataPort + RaftPortOffset}"],
+            DataDir = Path.Combine(dataDir, "metadata"),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return Exit.Error(Exit.BadOptions, e.Message);
+        }
+
+        using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
+        var logger = loggerFactory.CreateLogger("Tiered.Cli.Standalone");
+        using var shutdown = new Shutdown(cancellationToken);
+
+        var server = await MetadataCommand.TryStartAsync(options, loggerFactory, logger, shutdown.Token);
+        if (server is null)
+            return shutdown.Token.IsCancellationRequested ? Exit.Ok : Exit.Failed;
+
+        await using (server)
+        {
+            try
+            {
+                await server.WaitForLeaderAsync(TimeSpan.FromSeconds(30), shutdown.Token);
+                await CreateDefaultsAsync(server.Store, logger, shutdown.Token);
+            }
+            catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+            {
+                return Exit.Ok;
+            }
+            catch (Exception e)
+            {
+                logger.Failed(e, "Preparing the standalone metadata");
+                return Exit.Error(Exit.Failed, $"standalone could not prepare its metadata: {e.Message}");
+            }
+
+            Console.WriteLine($"Tiered standalone ready: metadata on {server.ClientAddress}, data in {dataDir}");
+            await shutdown.WaitAsync();
+            logger.Stopping("standalone");
+        }
+        logger.Stopped("standalone");
+        return Exit.Ok;
+    }
+
+    /// <summary>Creates what Pulsar's standalone starts with, leaving keys that already exist as they are.</summary>
+    private static async Task CreateDefaultsAsync(IMetadataStore store, ILogger logger, CancellationToken cancellationToken)
+    {
+        (string Key, byte[] Value)[] defaults =
+        [
+            ("/admin/clusters/standalone", """{"serviceUrl":"http://127.0.0.1:6650","brokerServiceUrl":"http://127.0.0.1:6650"}"""u8.ToArray()),
+            ("/admin/tenants/public", """{"adminRoles":[],"allowedClusters":["standalone"]}"""u8.ToArray()),
+            ("/admin/policies/public/default", """{"replication_clusters":["standalone"]}"""u8.ToArray()),
+        ];
+        foreach (var (key, value) in defaults)
+        {
+            try
+            {
+                await store.PutAsync(key, value, expectedVersion: -1, cancellationToken: cancellationToken);
+                logger.Created(key);
+            }
+            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
+            {
+                // Created by an earlier run; an operator may have changed it since.
+            }
+        }
+    }
+}
