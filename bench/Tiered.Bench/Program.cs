@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Tiered.Bench;
+
+var root = new RootCommand(
+    "Benchmarks of a real Tiered deployment on this machine. Each prints a Markdown report on stdout "
+    + "(progress on stderr) with the disk's own limits measured in the same run.")
+{
+    MetadataCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync();
