@@ -39,7 +39,10 @@ public sealed class TieredProcess : IDisposable
     }
 
     /// <summary>Starts `tiered ARGS` and waits until a line containing <paramref name="readyMarker"/> is printed.</summary>
-    public static async Task<TieredProcess> StartAsync(string readyMarker, TimeSpan timeout, params string[] args)
+    public static Task<TieredProcess> StartAsync(string readyMarker, TimeSpan timeout, params string[] args)
+        => StartAsync(readyMarker, timeout, args, waitForReady: true);
+
+    private static async Task<TieredProcess> StartAsync(string readyMarker, TimeSpan timeout, string[] args, bool waitForReady)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -54,6 +57,8 @@ public sealed class TieredProcess : IDisposable
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.Start();
         var tiered = new TieredProcess(process, readyMarker);
+        if (!waitForReady)
+            return tiered;
         try
         {
             await tiered._ready.Task.WaitAsync(timeout);
@@ -64,6 +69,18 @@ public sealed class TieredProcess : IDisposable
             throw new TimeoutException($"tiered {string.Join(' ', args)} did not print '{readyMarker}' within {timeout}:\n{tiered.Output}");
         }
         return tiered;
+    }
+
+    /// <summary>Runs `tiered ARGS` to completion; returns its exit code and everything it printed.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, params string[] args)
+    {
+        var tiered = await StartAsync("\0never printed\0", TimeSpan.Zero, args, waitForReady: false);
+        using (tiered)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await tiered._process.WaitForExitAsync(cts.Token);
+            return (tiered._process.ExitCode, tiered.Output);
+        }
     }
 
     private void OnLine(string? line, string readyMarker)
