@@ -57,23 +57,14 @@ internal static class MetadataCommand
 
     private static async Task<int> RunAsync(MetadataNodeOptions options, ParseResult parseResult, CancellationToken cancellationToken)
     {
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            return Exit.Error(Exit.BadOptions, e.Message);
-        }
-
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         var logger = loggerFactory.CreateLogger("Tiered.Cli.Metadata");
         using var shutdown = new Shutdown(cancellationToken);
         var what = $"metadata node {options.NodeId}";
 
-        var server = await TryStartAsync(options, loggerFactory, logger, shutdown.Token);
+        var (server, exitCode) = await TryStartAsync(options, loggerFactory, logger, shutdown.Token);
         if (server is null)
-            return shutdown.Token.IsCancellationRequested ? Exit.Ok : Exit.Failed;
+            return exitCode;
 
         await using (server)
         {
@@ -86,25 +77,32 @@ internal static class MetadataCommand
     }
 
     /// <summary>
-    /// Starts a metadata node; on failure prints "error: ..." and returns null (also when the
-    /// start was cancelled by a stop request, which prints nothing).
+    /// Validates the options and starts a metadata node. On failure prints "error: ..." and
+    /// returns no server with the exit code to use (Ok when a stop request cancelled the start).
     /// </summary>
-    public static async Task<MetadataServer?> TryStartAsync(
+    public static async Task<(MetadataServer? Server, int ExitCode)> TryStartAsync(
         MetadataNodeOptions options, ILoggerFactory loggerFactory, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
-            return await MetadataServer.StartAsync(options, loggerFactory, cancellationToken);
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return (null, Exit.Error(Exit.BadOptions, e.Message));
+        }
+        try
+        {
+            return (await MetadataServer.StartAsync(options, loggerFactory, cancellationToken), Exit.Ok);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return null;
+            return (null, Exit.Ok);
         }
         catch (Exception e)
         {
             logger.Failed(e, $"Starting metadata node {options.NodeId}");
-            Exit.Error(Exit.Failed, $"metadata node {options.NodeId} could not start: {e.Message}");
-            return null;
+            return (null, Exit.Error(Exit.Failed, $"metadata node {options.NodeId} could not start: {e.Message}"));
         }
     }
 

@@ -56,22 +56,13 @@ internal static class StandaloneCommand
             Peers = [$"127.0.0.1:{metadataPort + RaftPortOffset}"],
             DataDir = Path.Combine(dataDir, "metadata"),
         };
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            return Exit.Error(Exit.BadOptions, e.Message);
-        }
-
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         var logger = loggerFactory.CreateLogger("Tiered.Cli.Standalone");
         using var shutdown = new Shutdown(cancellationToken);
 
-        var server = await MetadataCommand.TryStartAsync(options, loggerFactory, logger, shutdown.Token);
+        var (server, exitCode) = await MetadataCommand.TryStartAsync(options, loggerFactory, logger, shutdown.Token);
         if (server is null)
-            return shutdown.Token.IsCancellationRequested ? Exit.Ok : Exit.Failed;
+            return exitCode;
 
         await using (server)
         {

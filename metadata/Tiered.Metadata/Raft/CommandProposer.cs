@@ -19,6 +19,9 @@ internal sealed partial class CommandProposer : IAsyncDisposable
     public const int MaxInFlight = 2;
     public const int QueueCapacity = 65_536;
 
+    /// <summary>A caller waits at most this long for its command; after that the outcome is unknown to it.</summary>
+    public static readonly TimeSpan ApplyTimeout = TimeSpan.FromSeconds(30);
+
     private readonly IRaftCluster _cluster;
     private readonly Func<MetadataException> _notLeader;
     private readonly TimeProvider _time;
@@ -46,7 +49,15 @@ internal sealed partial class CommandProposer : IAsyncDisposable
         var pending = new PendingCommand(command);
         if (!_queue.Writer.TryWrite(pending))
             await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
-        return await pending.Task.ConfigureAwait(false);
+        try
+        {
+            return await pending.Task.WaitAsync(ApplyTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new MetadataException(MetadataErrorCode.OutcomeUnknown,
+                $"The write was not applied within {ApplyTimeout.TotalSeconds:0} s (the cluster may have lost its majority); it may still be applied later. Read the key to find out.", inner: e);
+        }
     }
 
     private async Task RunAsync()
