@@ -1,0 +1,54 @@
+namespace Tiered.Bookie;
+
+/// <summary>Settings of one bookie (what `tiered bookie` takes on its command line).</summary>
+public sealed record BookieOptions
+{
+    /// <summary>BookKeeper's default bookie port.</summary>
+    public const string DefaultListen = "127.0.0.1:3181";
+
+    /// <summary>gRPC address, HOST:PORT; it is also the bookie's id in ensembles and in the metadata service.</summary>
+    public string Listen { get; init; } = DefaultListen;
+
+    /// <summary>Client addresses of the metadata service nodes.</summary>
+    public IReadOnlyList<string> Metadata { get; init; } = ["127.0.0.1:2181"];
+
+    /// <summary>Entry logs and the index live here.</summary>
+    public string DataDir { get; init; } = "./data/bookie";
+
+    /// <summary>The journal; on its own disk ideally. Default: DATA_DIR/journal.</summary>
+    public string? JournalDir { get; init; }
+
+    /// <summary>Above this fraction of the data disk used, the bookie turns read-only (no adds, reads still served).</summary>
+    public double ReadOnlyAboveDiskUsage { get; init; } = 0.95;
+
+    /// <summary>Below this fraction it accepts adds again (hysteresis, so it does not flap).</summary>
+    public double WritableBelowDiskUsage { get; init; } = 0.90;
+
+    /// <summary>Memory for entries journaled but not yet in the entry logs; half fills while the other half is flushed.</summary>
+    public long WriteCacheBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>How long the bookie stays registered after its last heartbeat to the metadata service.</summary>
+    public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
+
+    public string BookieId => Listen;
+
+    public string JournalDirectory => JournalDir ?? Path.Combine(DataDir, "journal");
+
+    /// <summary>Throws <see cref="ArgumentException"/> with a message that says what to fix.</summary>
+    public void Validate()
+    {
+        var colon = Listen.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(Listen.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
+            throw new ArgumentException($"--listen: '{Listen}' is not HOST:PORT (for example {DefaultListen}).");
+        if (Metadata.Count == 0)
+            throw new ArgumentException("--metadata must list at least one metadata node (HOST:PORT).");
+        if (string.IsNullOrWhiteSpace(DataDir))
+            throw new ArgumentException("--data-dir must name a directory.");
+        if (ReadOnlyAboveDiskUsage is <= 0 or > 1 || WritableBelowDiskUsage <= 0 || WritableBelowDiskUsage > ReadOnlyAboveDiskUsage)
+            throw new ArgumentException("Disk thresholds must satisfy 0 < writable-below <= read-only-above <= 1.");
+        if (WriteCacheBytes < 8L * 1024 * 1024)
+            throw new ArgumentException("The write cache needs at least 8 MiB.");
+        if (SessionTtl < TimeSpan.FromSeconds(1))
+            throw new ArgumentException("The bookie's session TTL must be at least 1 s.");
+    }
+}

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging;
+using Tiered.Metadata;
+
+namespace Tiered.Bookie;
+
+/// <summary>
+/// Keeps the bookie listed in the metadata service as an ephemeral key, under
+/// <c>/bookies/available/{id}</c> while it accepts adds or <c>/bookies/readonly/{id}</c> while
+/// its disk is nearly full. The key vanishes when the bookie stops heart-beating (crash,
+/// partition), which is what triggers auto-recovery of its ledgers. If the session is lost
+/// (a long pause), the bookie registers again with a new one.
+/// </summary>
+internal sealed partial class BookieRegistration : IAsyncDisposable
+{
+    public const string AvailablePath = "/bookies/available";
+    public const string ReadOnlyPath = "/bookies/readonly";
+
+    private readonly IMetadataStore _store;
+    private readonly string _bookieId;
+    private readonly TimeSpan _ttl;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _sync = new(1, 1);
+    private MetadataSession? _session;
+    private Task _watch = Task.CompletedTask;
+    private bool _readOnly;
+
+    private BookieRegistration(IMetadataStore store, string bookieId, TimeSpan ttl, ILogger logger)
+        => (_store, _bookieId, _ttl, _logger) = (store, bookieId, ttl, logger);
+
+    public static async Task<BookieRegistration> StartAsync(IMetadataStore store, string bookieId, TimeSpan ttl, bool readOnly, ILogger logger, CancellationToken cancellationToken)
+    {
+        var registration = new BookieRegistration(store, bookieId, ttl, logger) { _readOnly = readOnly };
+        await registration.RegisterAsync(cancellationToken).ConfigureAwait(false);
+        return registration;
+    }
+
+    public static string AvailableKey(string bookieId) => $"{AvailablePath}/{bookieId}";
+
+    public static string ReadOnlyKey(string bookieId) => $"{ReadOnlyPath}/{bookieId}";
+
+    private string CurrentKey => _readOnly ? ReadOnlyKey(_bookieId) : AvailableKey(_bookieId);
+
+    private async Task RegisterAsync(CancellationToken cancellationToken)
+    {
+        await _sync.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_session is not null)
+                await _session.DisposeAsync().ConfigureAwait(false);
+            _session = await MetadataSession.CreateAsync(_store, _ttl, cancellationToken).ConfigureAwait(false);
+            // A key left by our previous session (crash and quick restart) is replaced, not an error.
+            await _store.PutAsync(CurrentKey, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var lost = _session.Lost;
+            _watch = Task.Run(() => ReRegisterWhenLostAsync(lost), CancellationToken.None);
+            LogRegistered(_logger, _bookieId, CurrentKey);
+        }
+        finally
+        {
+            _sync.Release();
+        }
+    }
+
+    private async Task ReRegisterWhenLostAsync(CancellationToken lost)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, CancellationTokenSource.CreateLinkedTokenSource(lost, _stop.Token).Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        while (!_stop.IsCancellationRequested)
+        {
+            LogSessionLost(_logger, _bookieId);
+            try
+            {
+                await RegisterAsync(_stop.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is MetadataException or OperationCanceledException)
+            {
+                if (_stop.IsCancellationRequested)
+                    return;
+                await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    /// <summary>Moves the registration between available and read-only.</summary>
+    public async Task SetReadOnlyAsync(bool readOnly, CancellationToken cancellationToken)
+    {
+        await _sync.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (readOnly == _readOnly || _session is null)
+                return;
+            var old = CurrentKey;
+            _readOnly = readOnly;
+            await _store.PutAsync(CurrentKey, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.DeleteAsync(old, cancellationToken: cancellationToken).ConfigureAwait(false);
+            LogRegistered(_logger, _bookieId, CurrentKey);
+        }
+        finally
+        {
+            _sync.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_session is not null)
+            await _session.DisposeAsync().ConfigureAwait(false); // closing the session removes the key at once
+        _stop.Dispose();
+        _sync.Dispose();
+    }
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Bookie {BookieId} registered as {Key}")]
+    private static partial void LogRegistered(ILogger logger, string bookieId, string key);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Bookie {BookieId} lost its metadata session; registering again")]
+    private static partial void LogSessionLost(ILogger logger, string bookieId);
+}

@@ -1,0 +1,135 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Bookie.Storage;
+
+internal sealed partial class BookieStorage
+{
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
+
+    private async Task FlushLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await _flushWanted.WaitAsync(FlushInterval, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                await FlushAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or RocksDbSharp.RocksDbException)
+            {
+                // Nothing is lost: the journal still holds everything after the old checkpoint.
+                LogFlushFailed(_logger, e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Moves the write cache into the entry logs and the index, makes them durable, then
+    /// advances the journal checkpoint. The checkpoint is the journal's durable end read
+    /// before the caches are swapped: every add journaled before it was put in the cache first.
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken, JournalPosition? checkpointAt = null)
+    {
+        await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var checkpoint = checkpointAt ?? _journal.DurableEnd;
+            // Left over from a flush that failed: write it first, or the swap below would hide it
+            // in the active cache while the checkpoint moves past it.
+            WriteDurably(_flushing);
+            lock (_cacheLock)
+                (_active, _flushing) = (_flushing, _active);
+            WriteDurably(_flushing);
+            WriteCheckpoint(checkpoint);
+        }
+        finally
+        {
+            _flushLock.Release();
+        }
+    }
+
+    /// <summary>Appends a cache to the entry log and the index, makes both durable, then empties the cache.</summary>
+    private void WriteDurably(WriteCache cache)
+    {
+        if (cache.Count == 0)
+            return;
+        var locations = new List<LedgerIndexEntry>(cache.Count);
+        cache.ForEachSorted((ledgerId, entryId, entry) =>
+            locations.Add(new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry))));
+        _entryLog.Flush();
+        _index.PutBatch(locations.ToArray());
+        foreach (var ledgerId in locations.Select(l => l.LedgerId).Distinct())
+        {
+            if (_ledgers.TryGetValue(ledgerId, out var state))
+                _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
+        }
+        _index.Flush();
+        lock (_cacheLock)
+            cache.Clear();
+    }
+
+    /// <summary>Persists the checkpoint atomically (write, fsync, rename), then drops older journal files.</summary>
+    private void WriteCheckpoint(JournalPosition checkpoint)
+    {
+        var path = Path.Combine(_dataDir, CheckpointFile);
+        var temp = path + ".tmp";
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, checkpoint.FileId);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], checkpoint.Offset);
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write))
+        {
+            file.Write(bytes);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temp, path, overwrite: true);
+        JournalDirectory.Sync(_dataDir);
+        _journal.Checkpoint(checkpoint);
+    }
+
+    private JournalPosition ReadCheckpoint()
+    {
+        var path = Path.Combine(_dataDir, CheckpointFile);
+        if (!File.Exists(path))
+            return JournalPosition.Start;
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != 16)
+            throw new InvalidDataException($"{path} is {bytes.Length} bytes, expected 16; the bookie's data directory is damaged.");
+        return new JournalPosition(BinaryPrimitives.ReadInt64LittleEndian(bytes), BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(8)));
+    }
+
+    /// <summary>Re-adds every journaled add and fence after the checkpoint (idempotent: a later flush rewrites them).</summary>
+    private async Task ReplayJournalAsync(CancellationToken cancellationToken)
+    {
+        var from = ReadCheckpoint();
+        var adds = 0;
+        foreach (var record in _journal.Replay(from))
+        {
+            var (kind, ledgerId, entryId) = BookieRecord.ReadHeader(record.Payload.Span);
+            var state = State(ledgerId);
+            if (kind == BookieRecord.FenceKind)
+            {
+                state.Fence();
+                continue;
+            }
+            var stored = BookieRecord.StoredEntry(record.Payload.Span).ToArray();
+            await PutInCacheAsync(ledgerId, entryId, stored, record.Position, cancellationToken).ConfigureAwait(false);
+            state.Added(entryId, BookieRecord.LastAddConfirmed(stored));
+            adds++;
+        }
+        LogReplayed(_logger, adds, from.FileId, from.Offset);
+    }
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Error, Message = "Flushing the write cache to the entry logs failed; will retry")]
+    private static partial void LogFlushFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 212, Level = LogLevel.Information, Message = "Replayed {Adds} journaled adds from journal file {FileId} offset {Offset}")]
+    private static partial void LogReplayed(ILogger logger, int adds, long fileId, long offset);
+}

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Bookie.Storage;
+
+/// <summary>Why an add or a read was refused; maps one to one to the wire codes of bookie.proto.</summary>
+internal enum StorageResult
+{
+    Ok,
+    Fenced,
+    NoSuchEntry,
+    NoSuchLedger,
+    ReadOnly,
+}
+
+/// <summary>
+/// The bookie's storage, shaped like BookKeeper's DbLedgerStorage: an add is copied into the
+/// write cache and appended to the journal, and acknowledged once the journal's group commit
+/// has fsynced it. A flush, every second or when the cache is half full, writes the cache
+/// sorted by ledger into the entry log, records the locations in the RocksDB index, makes both
+/// durable, and only then moves the journal checkpoint forward, so at every instant each
+/// acknowledged entry is in the journal after the checkpoint or durably in the entry logs.
+/// On start, the journal after the checkpoint is replayed into the cache.
+/// </summary>
+internal sealed partial class BookieStorage : IAsyncDisposable
+{
+    private const string CheckpointFile = "checkpoint";
+
+    private readonly string _dataDir;
+    private readonly Journal _journal;
+    private readonly EntryLogger _entryLog;
+    private readonly LedgerIndex _index;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<long, LedgerState> _ledgers = new();
+    private readonly object _cacheLock = new();
+    private readonly SemaphoreSlim _flushLock = new(1, 1);
+    private readonly long _cacheHalf;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _flushWanted = new(0, int.MaxValue);
+    private WriteCache _active;
+    private WriteCache _flushing;
+    private Task _flushLoop = Task.CompletedTask;
+
+    private BookieStorage(string dataDir, Journal journal, EntryLogger entryLog, LedgerIndex index, long writeCacheBytes, ILogger logger)
+    {
+        (_dataDir, _journal, _entryLog, _index, _logger) = (dataDir, journal, entryLog, index, logger);
+        _cacheHalf = Math.Max(WriteCache.SegmentBytes * 2L, writeCacheBytes / 2);
+        _active = new WriteCache(_cacheHalf);
+        _flushing = new WriteCache(_cacheHalf);
+    }
+
+    /// <summary>When true, adds are refused with <see cref="StorageResult.ReadOnly"/> (disk nearly full).</summary>
+    public bool ReadOnly { get; set; }
+
+    public int LedgerCount => _ledgers.Count;
+
+    public Journal Journal => _journal;
+
+    public static async Task<BookieStorage> OpenAsync(string dataDir, string journalDir, long writeCacheBytes, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        Directory.CreateDirectory(dataDir);
+        var index = LedgerIndex.Open(Path.Combine(dataDir, "index"));
+        var entryLog = new EntryLogger(new EntryLoggerOptions(Path.Combine(dataDir, "entry-logs")));
+        var journal = Journal.Open(new JournalOptions(journalDir));
+        var storage = new BookieStorage(dataDir, journal, entryLog, index, writeCacheBytes, logger);
+        foreach (var ledgerId in index.Ledgers())
+        {
+            var info = index.GetInfo(ledgerId) ?? LedgerInfo.Empty;
+            storage._ledgers[ledgerId] = new LedgerState(info.Fenced, info.LastAddConfirmed, index.LastEntryId(ledgerId) ?? -1);
+        }
+        await storage.ReplayJournalAsync(cancellationToken).ConfigureAwait(false);
+        storage._flushLoop = Task.Run(storage.FlushLoopAsync, CancellationToken.None);
+        return storage;
+    }
+
+    private LedgerState State(long ledgerId) => _ledgers.GetOrAdd(ledgerId, static _ => new LedgerState(false, -1, -1));
+
+    /// <summary>Stores an entry; completes once it is durable in the journal.</summary>
+    /// <param name="storedEntry">[LAC i64][digest u32][payload] as built by <see cref="BookieRecord"/>.</param>
+    public async ValueTask<StorageResult> AddAsync(long ledgerId, long entryId, long lastAddConfirmed, uint digest, ReadOnlyMemory<byte> payload, bool recovery, CancellationToken cancellationToken)
+    {
+        if (ReadOnly && !recovery)
+            return StorageResult.ReadOnly;
+        var state = State(ledgerId);
+        if (state.Fenced && !recovery)
+            return StorageResult.Fenced;
+        var record = BookieRecord.Add(ledgerId, entryId, lastAddConfirmed, digest, payload.Span);
+        await PutInCacheAsync(ledgerId, entryId, BookieRecord.StoredEntry(record).ToArray(), replaying: null, cancellationToken).ConfigureAwait(false);
+        await _journal.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        state.Added(entryId, lastAddConfirmed);
+        return StorageResult.Ok;
+    }
+
+    /// <param name="replaying">During journal replay, the record being replayed: a flush may only checkpoint up to it.</param>
+    private async ValueTask PutInCacheAsync(long ledgerId, long entryId, byte[] storedEntry, JournalPosition? replaying, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            bool halfFull;
+            lock (_cacheLock)
+            {
+                if (_active.TryPut(ledgerId, entryId, storedEntry))
+                {
+                    halfFull = _active.Bytes >= _cacheHalf / 2;
+                    if (halfFull)
+                        _flushWanted.Release();
+                    return;
+                }
+            }
+            // Both halves are full: wait for the flush to make room (back-pressure on writers).
+            await FlushAsync(cancellationToken, replaying).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Fences a ledger durably: after this returns, adds without the recovery flag fail.</summary>
+    public async ValueTask<(long LastAddConfirmed, long LastEntryId)> FenceAsync(long ledgerId, CancellationToken cancellationToken)
+    {
+        var state = State(ledgerId);
+        if (!state.Fenced)
+        {
+            await _journal.AppendAsync(BookieRecord.Fence(ledgerId), cancellationToken).ConfigureAwait(false);
+            state.Fence();
+        }
+        return (state.LastAddConfirmed, state.LastEntryId);
+    }
+
+    /// <summary>The stored entry ([LAC][digest][payload]), or why there is none.</summary>
+    public (StorageResult Result, byte[]? StoredEntry) Read(long ledgerId, long entryId)
+    {
+        if (!_ledgers.ContainsKey(ledgerId))
+            return (StorageResult.NoSuchLedger, null);
+        byte[]? cached;
+        lock (_cacheLock)
+            cached = _active.Get(ledgerId, entryId) ?? _flushing.Get(ledgerId, entryId);
+        if (cached is not null)
+            return (StorageResult.Ok, cached);
+        return _index.TryGet(ledgerId, entryId, out var location)
+            ? (StorageResult.Ok, _entryLog.Read(location, ledgerId, entryId))
+            : (StorageResult.NoSuchEntry, null);
+    }
+
+    public bool TryGetLedger(long ledgerId, out long lastAddConfirmed, out long lastEntryId, out bool fenced)
+    {
+        if (_ledgers.TryGetValue(ledgerId, out var state))
+        {
+            (lastAddConfirmed, lastEntryId, fenced) = (state.LastAddConfirmed, state.LastEntryId, state.Fenced);
+            return true;
+        }
+        (lastAddConfirmed, lastEntryId, fenced) = (-1, -1, false);
+        return false;
+    }
+
+    /// <summary>Waits until the ledger's LAC is greater than <paramref name="previous"/> or the timeout passes; returns the LAC.</summary>
+    public async Task<long> WaitForLacAsync(long ledgerId, long previous, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var state = State(ledgerId);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        while (state.LastAddConfirmed <= previous && !cts.IsCancellationRequested)
+            await state.Changed.WaitAsync(cts.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        return state.LastAddConfirmed;
+    }
+
+    /// <summary>Forgets a ledger; its bytes in the entry logs are reclaimed by compaction.</summary>
+    public void DeleteLedger(long ledgerId)
+    {
+        lock (_cacheLock)
+        {
+            _active.RemoveLedger(ledgerId);
+            _flushing.RemoveLedger(ledgerId);
+        }
+        _index.DeleteLedger(ledgerId);
+        _ledgers.TryRemove(ledgerId, out _);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _flushLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        await _journal.DisposeAsync().ConfigureAwait(false);
+        _entryLog.Dispose();
+        _index.Dispose();
+        _active.Dispose();
+        _flushing.Dispose();
+        _stop.Dispose();
+    }
+
+    /// <summary>Per-ledger state kept in memory: fenced flag, LAC, highest entry, and a signal for LAC long-polls.</summary>
+    private sealed class LedgerState(bool fenced, long lastAddConfirmed, long lastEntryId)
+    {
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Fenced { get; private set; } = fenced;
+        public long LastAddConfirmed { get; private set; } = lastAddConfirmed;
+        public long LastEntryId { get; private set; } = lastEntryId;
+        public Task Changed => Volatile.Read(ref _changed).Task;
+
+        public void Fence() => Fenced = true;
+
+        public void Added(long entryId, long lastAddConfirmed)
+        {
+            lock (this)
+            {
+                LastEntryId = Math.Max(LastEntryId, entryId);
+                if (lastAddConfirmed <= LastAddConfirmed)
+                    return;
+                LastAddConfirmed = lastAddConfirmed;
+            }
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,237 @@
+using System.Buffers;
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+
+namespace Tiered.Bookie.Storage;
+
+/// <summary>
+/// The writer loop: the only code that touches the open journal file. It takes what is queued,
+/// waits up to <see cref="JournalOptions.MaxGroupWait"/> from the first record's arrival (or until
+/// <see cref="JournalOptions.FlushThresholdBytes"/> are queued) for more, then writes the group with
+/// one write and one fsync and completes it. Records that arrive during an fsync simply queue, which
+/// is what makes groups under load.
+/// </summary>
+internal sealed partial class Journal
+{
+    private const int MaxGroupBytesPerThreshold = 4;
+
+    private readonly long _maxGroupWaitTicks;
+    private readonly List<JournalAppend> _group = new(1024);
+    private CancellationTokenSource _groupWait = new();
+    private SafeFileHandle _file;
+    private long _fileId;
+    private long _fileOffset;
+
+    private async Task RunWriterAsync()
+    {
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                var groupBytes = DrainInto(0);
+                if (_group.Count == 0)
+                {
+                    continue;
+                }
+
+                if (groupBytes < _options.FlushThresholdBytes && !_disposed)
+                {
+                    groupBytes = await WaitForMoreAsync(groupBytes).ConfigureAwait(false);
+                }
+
+                await WriteGroupAsync(groupBytes).ConfigureAwait(false);
+                foreach (var append in _group)
+                {
+                    append.Succeed();
+                }
+
+                _group.Clear();
+                ReleaseQueued(groupBytes);
+            }
+        }
+        catch (Exception error)
+        {
+            FailForever(error);
+        }
+        finally
+        {
+            _file.Dispose();
+            _groupWait.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Moves queued records into the group, up to <see cref="MaxGroupBytesPerThreshold"/> times the flush
+    /// threshold (which bounds the write buffer and how long the first record of a deep queue waits);
+    /// returns the group's bytes.
+    /// </summary>
+    private long DrainInto(long groupBytes)
+    {
+        var maxGroupBytes = (long)_options.FlushThresholdBytes * MaxGroupBytesPerThreshold;
+        while (groupBytes < maxGroupBytes && _queue.Reader.TryRead(out var append))
+        {
+            _group.Add(append);
+            groupBytes += append.FrameBytes;
+        }
+
+        return groupBytes;
+    }
+
+    private async ValueTask<long> WaitForMoreAsync(long groupBytes)
+    {
+        var deadline = _group[0].EnqueuedAt + _maxGroupWaitTicks;
+        while (groupBytes < _options.FlushThresholdBytes)
+        {
+            var remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining <= 0)
+            {
+                break;
+            }
+
+            var milliseconds = Math.Max(1, (int)Math.Ceiling(remaining * 1000.0 / Stopwatch.Frequency));
+            _groupWait.CancelAfter(milliseconds);
+            var more = _queue.Reader.WaitToReadAsync(_groupWait.Token).AsTask();
+            await ((Task)more).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (!_groupWait.TryReset())
+            {
+                _groupWait.Dispose();
+                _groupWait = new CancellationTokenSource();
+            }
+
+            if (!more.IsCompletedSuccessfully || !more.Result)
+            {
+                break;
+            }
+
+            groupBytes = DrainInto(groupBytes);
+        }
+
+        return groupBytes;
+    }
+
+    /// <summary>Frames the group into one buffer and writes it, rolling to a new file where one fills up.</summary>
+    private async ValueTask WriteGroupAsync(long groupBytes)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)groupBytes);
+        try
+        {
+            var used = 0;
+            var segmentStart = 0;
+            foreach (var append in _group)
+            {
+                var frameBytes = append.FrameBytes;
+                var segmentEnd = _fileOffset + (used - segmentStart);
+                if (segmentEnd + frameBytes > _options.MaxFileBytes && segmentEnd > JournalFormat.HeaderSize)
+                {
+                    await WriteAndFlushAsync(buffer.AsMemory(segmentStart, used - segmentStart)).ConfigureAwait(false);
+                    RollOver();
+                    segmentStart = used;
+                }
+
+                append.Position = new JournalPosition(_fileId, _fileOffset + (used - segmentStart));
+                used += JournalFormat.WriteFrame(buffer.AsSpan(used), append.Record.Span);
+            }
+
+            await WriteAndFlushAsync(buffer.AsMemory(segmentStart, used - segmentStart)).ConfigureAwait(false);
+            Interlocked.Add(ref _recordsWritten, _group.Count);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async ValueTask WriteAndFlushAsync(ReadOnlyMemory<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
+        _hooks?.BeforeWrite?.Invoke();
+        RandomAccess.Write(_file, bytes.Span, _fileOffset);
+        _fileOffset += bytes.Length;
+        Interlocked.Add(ref _bytesWritten, bytes.Length);
+        if (_hooks?.BeforeFlush is { } beforeFlush)
+        {
+            await beforeFlush().ConfigureAwait(false);
+        }
+
+        RandomAccess.FlushToDisk(_file);
+        Interlocked.Increment(ref _fsyncs);
+        lock (_durableLock)
+        {
+            _durableEnd = new JournalPosition(_fileId, _fileOffset);
+        }
+    }
+
+    /// <summary>Closes the full file (already flushed) and starts the next one.</summary>
+    private void RollOver()
+    {
+        var nextId = _fileId + 1;
+        var next = CreateFile(_options, nextId);
+        _file.Dispose();
+        _file = next;
+        Volatile.Write(ref _fileId, nextId);
+        _fileOffset = JournalFormat.HeaderSize;
+        Interlocked.Add(ref _bytesWritten, JournalFormat.HeaderSize);
+    }
+
+    /// <summary>Creates journal file <paramref name="fileId"/> with its header, durable (file and directory entry).</summary>
+    private static SafeFileHandle CreateFile(JournalOptions options, long fileId)
+    {
+        var path = JournalFormat.FilePath(options.Directory, fileId);
+        var handle = File.OpenHandle(
+            path,
+            FileMode.CreateNew,
+            FileAccess.ReadWrite,
+            FileShare.Read,
+            FileOptions.None,
+            options.Preallocate ? options.MaxFileBytes : 0);
+        try
+        {
+            Span<byte> header = stackalloc byte[JournalFormat.HeaderSize];
+            JournalFormat.WriteHeader(header, fileId);
+            RandomAccess.Write(handle, header, 0);
+            RandomAccess.FlushToDisk(handle);
+            JournalDirectory.Sync(options.Directory);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A failed write or fsync leaves the file's state unknown (after a failed fsync Linux may even drop
+    /// the dirty pages), so the journal never retries: it fails the group, everything queued and every
+    /// later append.
+    /// </summary>
+    private void FailForever(Exception error)
+    {
+        var failure = new IOException(
+            $"The journal in {_options.Directory} is unusable: writing {JournalFormat.FileName(_fileId)} at offset " +
+            $"{_fileOffset} failed ({error.GetType().Name}: {error.Message}). No further record is acknowledged.",
+            error);
+        _failure = failure;
+        _queue.Writer.TryComplete();
+        var releasedBytes = 0L;
+        foreach (var append in _group)
+        {
+            releasedBytes += append.FrameBytes;
+            append.Fail(failure);
+        }
+
+        _group.Clear();
+        while (_queue.Reader.TryRead(out var append))
+        {
+            releasedBytes += append.FrameBytes;
+            append.Fail(failure);
+        }
+
+        ReleaseQueued(releasedBytes);
+    }
+}

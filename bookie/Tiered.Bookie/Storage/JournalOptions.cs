@@ -1,0 +1,61 @@
+namespace Tiered.Bookie.Storage;
+
+/// <summary>
+/// How the bookie's journal writes. Defaults follow BookKeeper's group commit (flush threshold
+/// 512 KiB) with a shorter 1 ms group wait.
+/// </summary>
+/// <param name="Directory">Where the journal files live; created if missing. Ideally its own disk.</param>
+internal sealed record JournalOptions(string Directory)
+{
+    /// <summary>Largest record payload the journal accepts (a 5 MiB entry plus the bookie's framing).</summary>
+    public const int MaxRecordBytes = 6 * 1024 * 1024;
+
+    /// <summary>How long the writer waits for more records after the first of a group arrived.</summary>
+    public TimeSpan MaxGroupWait { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>A group is written as soon as this many bytes are queued, without waiting longer; one group holds at most four times this.</summary>
+    public int FlushThresholdBytes { get; init; } = 512 * 1024;
+
+    /// <summary>A journal file is closed and a new one started once it would grow past this size.</summary>
+    public long MaxFileBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>When this many record bytes wait to be written, <see cref="Journal.AppendAsync"/> waits (back-pressure).</summary>
+    public long QueueCapacityBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Reserve <see cref="MaxFileBytes"/> of disk space when a file is created (fallocate).</summary>
+    public bool Preallocate { get; init; } = true;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Directory))
+        {
+            throw new ArgumentException("Journal directory must be set.", nameof(Directory));
+        }
+
+        if (MaxGroupWait < TimeSpan.Zero || MaxGroupWait > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException(
+                $"Journal MaxGroupWait must be between 0 and 1 s, was {MaxGroupWait.TotalMilliseconds} ms.", nameof(MaxGroupWait));
+        }
+
+        if (FlushThresholdBytes < 1)
+        {
+            throw new ArgumentException(
+                $"Journal FlushThresholdBytes must be positive, was {FlushThresholdBytes}.", nameof(FlushThresholdBytes));
+        }
+
+        if (MaxFileBytes < 4096)
+        {
+            throw new ArgumentException(
+                $"Journal MaxFileBytes must be at least 4096, was {MaxFileBytes}.", nameof(MaxFileBytes));
+        }
+
+        if (QueueCapacityBytes < FlushThresholdBytes)
+        {
+            throw new ArgumentException(
+                $"Journal QueueCapacityBytes ({QueueCapacityBytes}) must be at least FlushThresholdBytes ({FlushThresholdBytes}).",
+                nameof(QueueCapacityBytes));
+        }
+    }
+}

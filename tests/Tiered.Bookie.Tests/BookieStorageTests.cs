@@ -1,0 +1,141 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.Bookie.Storage;
+
+namespace Tiered.Bookie.Tests;
+
+public sealed class BookieStorageTests
+{
+    private static byte[] Payload(long ledger, long entry) => System.Text.Encoding.UTF8.GetBytes($"ledger {ledger} entry {entry} " + new string('x', (int)(entry % 300)));
+
+    private static Task<BookieStorage> OpenAsync(TempDirectory dir, long cacheBytes = 64L * 1024 * 1024) =>
+        BookieStorage.OpenAsync(Path.Combine(dir.Path, "data"), Path.Combine(dir.Path, "journal"), cacheBytes, NullLogger.Instance);
+
+    private static async Task AddAsync(BookieStorage storage, long ledger, long entry, bool recovery = false)
+        => Assert.Equal(StorageResult.Ok, await storage.AddAsync(ledger, entry, entry - 1, (uint)entry, Payload(ledger, entry), recovery, CancellationToken.None));
+
+    private static void AssertEntry(BookieStorage storage, long ledger, long entry)
+    {
+        var (result, stored) = storage.Read(ledger, entry);
+        Assert.Equal(StorageResult.Ok, result);
+        Assert.Equal(entry - 1, BookieRecord.LastAddConfirmed(stored));
+        Assert.Equal((uint)entry, BookieRecord.Digest(stored));
+        Assert.Equal(Payload(ledger, entry), BookieRecord.Payload(stored).ToArray());
+    }
+
+    [Fact]
+    public async Task Entries_read_back_from_the_cache_from_the_entry_logs_and_after_a_restart()
+    {
+        using var dir = new TempDirectory();
+        await using (var storage = await OpenAsync(dir))
+        {
+            for (long e = 0; e < 500; e++)
+            {
+                await AddAsync(storage, 1, e);
+                await AddAsync(storage, 2, e);
+            }
+            AssertEntry(storage, 1, 499); // from the write cache
+            await storage.FlushAsync(CancellationToken.None);
+            AssertEntry(storage, 2, 0); // from the entry log
+            for (long e = 500; e < 600; e++)
+                await AddAsync(storage, 1, e); // only in the journal and the cache when we stop
+            Assert.Equal((StorageResult.NoSuchEntry, (byte[]?)null), storage.Read(1, 600));
+            Assert.Equal(StorageResult.NoSuchLedger, storage.Read(3, 0).Result);
+        }
+
+        await using (var storage = await OpenAsync(dir))
+        {
+            for (long e = 0; e < 600; e++)
+                AssertEntry(storage, 1, e);
+            for (long e = 0; e < 500; e++)
+                AssertEntry(storage, 2, e);
+            Assert.True(storage.TryGetLedger(1, out var lac, out var last, out var fenced));
+            Assert.Equal((598, 599, false), (lac, last, fenced));
+        }
+    }
+
+    [Fact]
+    public async Task A_small_cache_flushes_under_load_and_loses_nothing()
+    {
+        using var dir = new TempDirectory();
+        await using (var storage = await OpenAsync(dir, cacheBytes: 8L * 1024 * 1024))
+        {
+            var big = new byte[200_000];
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(l => Task.Run(async () =>
+            {
+                for (long e = 0; e < 60; e++) // 4 × 60 × 200 KB = 48 MB through an 8 MB cache
+                    Assert.Equal(StorageResult.Ok, await storage.AddAsync(l, e, e - 1, 0, big, false, CancellationToken.None));
+            })));
+            for (var l = 0; l < 4; l++)
+            {
+                for (long e = 0; e < 60; e++)
+                    Assert.Equal(big.Length + BookieRecord.EntryHeaderSize, storage.Read(l, e).StoredEntry!.Length);
+            }
+        }
+        await using (var storage = await OpenAsync(dir, cacheBytes: 8L * 1024 * 1024))
+            Assert.Equal(StorageResult.Ok, storage.Read(3, 59).Result);
+    }
+
+    [Fact]
+    public async Task A_fenced_ledger_refuses_its_writer_but_not_recovery_even_after_a_restart()
+    {
+        using var dir = new TempDirectory();
+        await using (var storage = await OpenAsync(dir))
+        {
+            await AddAsync(storage, 7, 0);
+            await AddAsync(storage, 7, 1);
+            var (lac, last) = await storage.FenceAsync(7, CancellationToken.None);
+            Assert.Equal((0, 1), (lac, last));
+            Assert.Equal(StorageResult.Fenced, await storage.AddAsync(7, 2, 1, 0, Payload(7, 2), recovery: false, CancellationToken.None));
+            await AddAsync(storage, 7, 2, recovery: true);
+        }
+        await using (var storage = await OpenAsync(dir))
+        {
+            Assert.Equal(StorageResult.Fenced, await storage.AddAsync(7, 3, 2, 0, Payload(7, 3), recovery: false, CancellationToken.None));
+            AssertEntry(storage, 7, 2);
+        }
+    }
+
+    [Fact]
+    public async Task A_lac_long_poll_returns_when_the_lac_moves_or_the_time_is_up()
+    {
+        using var dir = new TempDirectory();
+        await using var storage = await OpenAsync(dir);
+        await AddAsync(storage, 1, 0); // LAC -1
+        var waiting = storage.WaitForLacAsync(1, -1, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        await AddAsync(storage, 1, 1); // carries LAC 0
+        Assert.Equal(0, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, await storage.WaitForLacAsync(1, 0, TimeSpan.FromMilliseconds(50), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_read_only_bookie_refuses_adds_and_still_serves_reads()
+    {
+        using var dir = new TempDirectory();
+        await using var storage = await OpenAsync(dir);
+        await AddAsync(storage, 1, 0);
+        storage.ReadOnly = true;
+        Assert.Equal(StorageResult.ReadOnly, await storage.AddAsync(1, 1, 0, 0, Payload(1, 1), false, CancellationToken.None));
+        AssertEntry(storage, 1, 0);
+        Assert.Equal(StorageResult.NoSuchEntry, storage.Read(1, 1).Result);
+    }
+
+    [Fact]
+    public async Task A_deleted_ledger_is_gone_after_a_restart()
+    {
+        using var dir = new TempDirectory();
+        await using (var storage = await OpenAsync(dir))
+        {
+            await AddAsync(storage, 1, 0);
+            await AddAsync(storage, 2, 0);
+            await storage.FlushAsync(CancellationToken.None);
+            storage.DeleteLedger(1);
+            Assert.Equal(StorageResult.NoSuchLedger, storage.Read(1, 0).Result);
+        }
+        await using (var storage = await OpenAsync(dir))
+        {
+            Assert.Equal(StorageResult.NoSuchLedger, storage.Read(1, 0).Result);
+            AssertEntry(storage, 2, 0);
+        }
+    }
+}
