@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
+using Tiered.Ledger;
+
 namespace Tiered.Bookie.Storage;
 
 /// <summary>What <see cref="JournalFileReader.ReadNext"/> found.</summary>

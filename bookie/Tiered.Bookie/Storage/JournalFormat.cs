@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 
+using Tiered.Ledger;
+
 namespace Tiered.Bookie.Storage;
 
 /// <summary>

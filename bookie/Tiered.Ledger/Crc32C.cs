@@ -2,14 +2,14 @@ using System.Buffers.Binary;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
-namespace Tiered.Bookie.Storage;
+namespace Tiered.Ledger;
 
 /// <summary>
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum BookKeeper and iSCSI use.
 /// <c>System.IO.Hashing</c> only has the IEEE polynomial, so this uses the CPU's CRC32C instruction
 /// (SSE4.2 or ARMv8) and falls back to a slicing-by-8 table elsewhere.
 /// </summary>
-internal static class Crc32C
+public static class Crc32C
 {
     private const uint Polynomial = 0x82F63B78u;
 

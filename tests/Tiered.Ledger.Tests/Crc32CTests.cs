@@ -1,9 +1,8 @@
 using System.Text;
-using Tiered.Bookie.Storage;
 
-namespace Tiered.Bookie.Tests;
+namespace Tiered.Ledger.Tests;
 
-public sealed class JournalCrc32CTests
+public sealed class Crc32CTests
 {
     [Fact]
     public void Crc32c_of_the_standard_check_string_is_e3069283()
