@@ -1,0 +1,142 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tiered.Bookie.Server;
+using Tiered.Bookie.Storage;
+using Tiered.Metadata;
+
+namespace Tiered.Bookie;
+
+/// <summary>
+/// A bookie: storage, its gRPC endpoint, its registration in the metadata service, and the
+/// disk watch that turns it read-only when the disk is nearly full. What `tiered bookie` runs.
+/// </summary>
+public sealed partial class BookieServer : IAsyncDisposable
+{
+    private static readonly TimeSpan DiskCheckInterval = TimeSpan.FromSeconds(2);
+
+    private readonly BookieOptions _options;
+    private readonly BookieStorage _storage;
+    private readonly BookieState _state;
+    private readonly WebApplication _app;
+    private readonly IMetadataStore _metadata;
+    private readonly bool _ownsMetadata;
+    private readonly BookieRegistration _registration;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _diskWatch;
+
+    private BookieServer(BookieOptions options, BookieStorage storage, BookieState state, WebApplication app, IMetadataStore metadata, bool ownsMetadata, BookieRegistration registration, ILogger logger)
+    {
+        (_options, _storage, _state, _app, _metadata, _ownsMetadata, _registration, _logger) = (options, storage, state, app, metadata, ownsMetadata, registration, logger);
+        _diskWatch = Task.Run(WatchDiskAsync);
+    }
+
+    public string BookieId => _options.BookieId;
+
+    /// <summary>Starts a bookie. <paramref name="metadata"/>: an existing store to register in (standalone); default: a client to <see cref="BookieOptions.Metadata"/>.</summary>
+    public static async Task<BookieServer> StartAsync(BookieOptions options, ILoggerFactory loggerFactory, IMetadataStore? metadata = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var logger = loggerFactory.CreateLogger<BookieServer>();
+        var listen = ParseEndPoint(options.Listen);
+        var ownsMetadata = metadata is null;
+        metadata ??= new MetadataClient(options.Metadata);
+        var storage = await BookieStorage.OpenAsync(options.DataDir, options.JournalDirectory, options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken).ConfigureAwait(false);
+        var state = new BookieState(options);
+        WebApplication? app = null;
+        try
+        {
+            storage.ReadOnly = state.DiskUsage() > options.ReadOnlyAboveDiskUsage;
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Services.AddSingleton(loggerFactory);
+            builder.Services.AddSingleton(storage);
+            builder.Services.AddSingleton(state);
+            builder.Services.AddGrpc(o =>
+            {
+                o.MaxReceiveMessageSize = 8 * 1024 * 1024;
+                o.MaxSendMessageSize = 8 * 1024 * 1024;
+            });
+            builder.WebHost.ConfigureKestrel(k => k.Listen(listen, l => l.Protocols = HttpProtocols.Http2));
+            app = builder.Build();
+            app.MapGrpcService<BookieService>();
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            // Registered last: writers only learn of a bookie that can already serve them.
+            var registration = await BookieRegistration.StartAsync(metadata, options.BookieId, options.SessionTtl, storage.ReadOnly, logger, cancellationToken).ConfigureAwait(false);
+            LogStarted(logger, options.BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
+            return new BookieServer(options, storage, state, app, metadata, ownsMetadata, registration, logger);
+        }
+        catch
+        {
+            if (app is not null)
+                await app.DisposeAsync().ConfigureAwait(false);
+            await storage.DisposeAsync().ConfigureAwait(false);
+            if (ownsMetadata)
+                await metadata.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task WatchDiskAsync()
+    {
+        using var timer = new PeriodicTimer(DiskCheckInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var usage = _state.DiskUsage();
+                var readOnly = _storage.ReadOnly ? usage > _options.WritableBelowDiskUsage : usage > _options.ReadOnlyAboveDiskUsage;
+                if (readOnly == _storage.ReadOnly)
+                    continue;
+                _storage.ReadOnly = readOnly;
+                LogStateChanged(_logger, BookieId, readOnly ? "read-only" : "writable", usage);
+                try
+                {
+                    await _registration.SetReadOnlyAsync(readOnly, _stop.Token).ConfigureAwait(false);
+                }
+                catch (MetadataException e)
+                {
+                    LogRegistrationFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static IPEndPoint ParseEndPoint(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        var host = value[..colon].Trim('[', ']');
+        var port = int.Parse(value.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? new IPEndPoint(IPAddress.Loopback, port)
+            : IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port)
+            : throw new ArgumentException($"--listen: '{host}' is not an IP address; use a numeric address such as 127.0.0.1.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _diskWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _registration.DisposeAsync().ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _storage.DisposeAsync().ConfigureAwait(false);
+        if (_ownsMetadata)
+            await _metadata.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 221, Level = LogLevel.Information, Message = "Bookie {BookieId} started with {Ledgers} ledgers, {State}")]
+    private static partial void LogStarted(ILogger logger, string bookieId, int ledgers, string state);
+
+    [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Bookie {BookieId} is now {State} (disk {Usage:P0} used)")]
+    private static partial void LogStateChanged(ILogger logger, string bookieId, string state, double usage);
+
+    [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not update the bookie's registration")]
+    private static partial void LogRegistrationFailed(ILogger logger, Exception e);
+}

@@ -1,0 +1,165 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Tiered.Bookie.Storage;
+using Tiered.Bookie.V1;
+using Tiered.Ledger;
+
+namespace Tiered.Bookie.Server;
+
+/// <summary>The gRPC face of a bookie (bookie.proto). Every refusal is a <see cref="Code"/> with a message, never a dropped stream.</summary>
+internal sealed class BookieService(BookieStorage storage, BookieState state) : V1.Bookie.BookieBase
+{
+    public const int MaxPayloadBytes = 5 * 1024 * 1024;
+
+    public override async Task AddEntries(IAsyncStreamReader<AddRequest> requestStream, IServerStreamWriter<AddResponse> responseStream, ServerCallContext context)
+    {
+        // Adds are pipelined: each is handed to storage at once and answered when its journal
+        // group is durable. One writer loop serializes the responses onto the stream.
+        var responses = System.Threading.Channels.Channel.CreateBounded<AddResponse>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
+        var writer = Task.Run(async () =>
+        {
+            await foreach (var response in responses.Reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+                await responseStream.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
+        });
+        var pending = new List<Task>();
+        try
+        {
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            {
+                pending.Add(AddOneAsync(request, responses.Writer, context.CancellationToken));
+                if (pending.Count > 4096)
+                    pending.RemoveAll(t => t.IsCompleted);
+            }
+            await Task.WhenAll(pending).ConfigureAwait(false);
+        }
+        finally
+        {
+            responses.Writer.TryComplete();
+        }
+        await writer.ConfigureAwait(false);
+    }
+
+    private async Task AddOneAsync(AddRequest request, System.Threading.Channels.ChannelWriter<AddResponse> responses, CancellationToken cancellationToken)
+    {
+        var response = new AddResponse { LedgerId = request.LedgerId, EntryId = request.EntryId };
+        try
+        {
+            if (Validate(request) is { } invalid)
+            {
+                (response.Code, response.Message) = invalid;
+            }
+            else
+            {
+                var result = await storage.AddAsync(request.LedgerId, request.EntryId, request.LastAddConfirmed, request.Digest,
+                    request.Payload.Memory, request.Recovery, cancellationToken).ConfigureAwait(false);
+                (response.Code, response.Message) = result switch
+                {
+                    StorageResult.Ok => (Code.Ok, ""),
+                    StorageResult.Fenced => (Code.Fenced, $"Ledger {request.LedgerId} is fenced: another client is recovering it; this writer must stop."),
+                    StorageResult.ReadOnly => (Code.ReadOnly, $"Bookie {state.BookieId} is read-only (its disk is nearly full); write to another bookie."),
+                    _ => (Code.Internal, result.ToString()),
+                };
+            }
+        }
+        catch (IOException e)
+        {
+            (response.Code, response.Message) = (Code.Internal, $"Bookie {state.BookieId} could not journal the entry: {e.Message}");
+        }
+        await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static (Code, string)? Validate(AddRequest request)
+    {
+        if (request.LedgerId < 0 || request.EntryId < 0 || request.LastAddConfirmed < -1)
+            return (Code.InvalidArgument, $"Ledger id, entry id must be >= 0 and LAC >= -1 (got {request.LedgerId}, {request.EntryId}, {request.LastAddConfirmed}).");
+        if (request.Payload.Length == 0)
+            return (Code.InvalidArgument, "An entry must not be empty.");
+        if (request.Payload.Length > MaxPayloadBytes)
+            return (Code.InvalidArgument, $"An entry of {request.Payload.Length} bytes is larger than the {MaxPayloadBytes} byte (5 MiB) limit.");
+        if (!LedgerDigest.Verify(request.LedgerId, request.EntryId, request.LastAddConfirmed, request.Payload.Span, request.Digest))
+            return (Code.BadDigest, $"Entry {request.LedgerId}:{request.EntryId} does not match its digest; it was corrupted on the way or the writer computes it wrongly.");
+        return null;
+    }
+
+    public override Task<ReadResponse> ReadEntry(ReadRequest request, ServerCallContext context) => ReadAsync(request, context.CancellationToken);
+
+    private async Task<ReadResponse> ReadAsync(ReadRequest request, CancellationToken cancellationToken)
+    {
+        if (request.LedgerId < 0 || request.EntryId < 0)
+            return new ReadResponse { Code = Code.InvalidArgument, LedgerId = request.LedgerId, EntryId = request.EntryId, Message = "Ledger and entry ids must be >= 0." };
+        if (request.Fence)
+            await storage.FenceAsync(request.LedgerId, cancellationToken).ConfigureAwait(false);
+        return Read(request.LedgerId, request.EntryId);
+    }
+
+    private ReadResponse Read(long ledgerId, long entryId)
+    {
+        var response = new ReadResponse { LedgerId = ledgerId, EntryId = entryId };
+        try
+        {
+            var (result, stored) = storage.Read(ledgerId, entryId);
+            if (result != StorageResult.Ok)
+            {
+                response.Code = result == StorageResult.NoSuchLedger ? Code.NoSuchLedger : Code.NoSuchEntry;
+                response.Message = $"Bookie {state.BookieId} has no entry {ledgerId}:{entryId}.";
+                return response;
+            }
+            response.LastAddConfirmed = BookieRecord.LastAddConfirmed(stored);
+            response.Digest = BookieRecord.Digest(stored);
+            response.Payload = UnsafeByteOperations.UnsafeWrap(stored.AsMemory(BookieRecord.EntryHeaderSize));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            response.Code = Code.Internal;
+            response.Message = $"Bookie {state.BookieId} could not read entry {ledgerId}:{entryId}: {e.Message}";
+        }
+        return response;
+    }
+
+    public override async Task ReadRange(ReadRangeRequest request, IServerStreamWriter<ReadResponse> responseStream, ServerCallContext context)
+    {
+        if (request.LedgerId < 0 || request.FirstEntryId < 0 || request.LastEntryId < request.FirstEntryId)
+        {
+            await responseStream.WriteAsync(new ReadResponse { Code = Code.InvalidArgument, LedgerId = request.LedgerId, Message = "Need 0 <= first entry id <= last entry id." }).ConfigureAwait(false);
+            return;
+        }
+        for (var entryId = request.FirstEntryId; entryId <= request.LastEntryId; entryId++)
+        {
+            var response = Read(request.LedgerId, entryId);
+            await responseStream.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
+            if (response.Code != Code.Ok)
+                return;
+        }
+    }
+
+    public override async Task<ReadLacResponse> ReadLac(ReadLacRequest request, ServerCallContext context)
+    {
+        if (!storage.TryGetLedger(request.LedgerId, out var lac, out var last, out _))
+            return new ReadLacResponse { Code = Code.NoSuchLedger, LastAddConfirmed = -1, LastEntryId = -1 };
+        if (request.PreviousLac >= -1 && lac <= request.PreviousLac)
+        {
+            var timeout = TimeSpan.FromMilliseconds(Math.Clamp(request.TimeoutMs, 0, 60_000));
+            lac = await storage.WaitForLacAsync(request.LedgerId, request.PreviousLac, timeout, context.CancellationToken).ConfigureAwait(false);
+            storage.TryGetLedger(request.LedgerId, out _, out last, out _);
+        }
+        return new ReadLacResponse { Code = Code.Ok, LastAddConfirmed = lac, LastEntryId = last };
+    }
+
+    public override async Task<FenceResponse> Fence(FenceRequest request, ServerCallContext context)
+    {
+        if (request.LedgerId < 0)
+            return new FenceResponse { Code = Code.InvalidArgument };
+        var (lac, last) = await storage.FenceAsync(request.LedgerId, context.CancellationToken).ConfigureAwait(false);
+        return new FenceResponse { Code = Code.Ok, LastAddConfirmed = lac, LastEntryId = last };
+    }
+
+    public override Task<DeleteLedgerResponse> DeleteLedger(DeleteLedgerRequest request, ServerCallContext context)
+    {
+        if (request.LedgerId < 0)
+            return Task.FromResult(new DeleteLedgerResponse { Code = Code.InvalidArgument });
+        storage.DeleteLedger(request.LedgerId);
+        return Task.FromResult(new DeleteLedgerResponse { Code = Code.Ok });
+    }
+
+    public override Task<InfoResponse> Info(InfoRequest request, ServerCallContext context) => Task.FromResult(state.Info(storage));
+}
