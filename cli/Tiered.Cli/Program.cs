@@ -3,12 +3,13 @@ using Tiered.Cli;
 
 var root = new RootCommand(
     "Tiered, a Pulsar-class messaging system: one executable for every role. "
-    + "Available so far: 'standalone' (everything in one process, for one machine) and "
-    + "'metadata' (one node of the Raft-replicated metadata service).")
+    + "Available so far: 'standalone' (everything in one process, for one machine), "
+    + "'metadata' (one node of the Raft-replicated metadata service) and 'bookie' (one storage node).")
 {
     ConsoleLogging.LevelOption,
     StandaloneCommand.Create(),
     MetadataCommand.Create(),
+    BookieCommand.Create(),
 };
 
 var parseResult = root.Parse(args);

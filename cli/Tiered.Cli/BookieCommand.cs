@@ -1,0 +1,92 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Tiered.Bookie;
+
+namespace Tiered.Cli;
+
+/// <summary><c>tiered bookie</c>: one storage node.</summary>
+internal static class BookieCommand
+{
+    public static Command Create()
+    {
+        var metadata = new Option<string>("--metadata")
+        {
+            HelpName = "HOST:PORT,...",
+            Description = "Client addresses of the metadata service nodes.",
+            DefaultValueFactory = _ => "127.0.0.1:2181",
+        };
+        var listen = new Option<string>("--listen")
+        {
+            HelpName = "HOST:PORT",
+            Description = "gRPC address writers and readers connect to; it is also this bookie's id in ledger ensembles, so keep it stable.",
+            DefaultValueFactory = _ => BookieOptions.DefaultListen,
+        };
+        var dataDir = new Option<string>("--data-dir")
+        {
+            HelpName = "DIR",
+            Description = "Directory of the entry logs and the index; created if missing.",
+            DefaultValueFactory = _ => "./data/bookie",
+        };
+        var journalDir = new Option<string?>("--journal-dir")
+        {
+            HelpName = "DIR",
+            Description = "Directory of the journal (default DATA_DIR/journal). Every add is fsynced here before it is acknowledged; a disk of its own is best.",
+        };
+        var command = new Command(
+            "bookie",
+            "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
+            + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.")
+        {
+            metadata, listen, dataDir, journalDir,
+        };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(
+            new BookieOptions
+            {
+                Metadata = MetadataCommand.SplitList(parseResult.GetValue(metadata)!),
+                Listen = parseResult.GetValue(listen)!,
+                DataDir = parseResult.GetValue(dataDir)!,
+                JournalDir = parseResult.GetValue(journalDir),
+            },
+            parseResult,
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(BookieOptions options, ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return Exit.Error(Exit.BadOptions, e.Message);
+        }
+        using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
+        var logger = loggerFactory.CreateLogger("Tiered.Cli.Bookie");
+        using var shutdown = new Shutdown(cancellationToken);
+        var what = $"bookie {options.BookieId}";
+        BookieServer server;
+        try
+        {
+            server = await BookieServer.StartAsync(options, loggerFactory, cancellationToken: shutdown.Token);
+        }
+        catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+        {
+            return Exit.Ok;
+        }
+        catch (Exception e)
+        {
+            logger.Failed(e, what);
+            return Exit.Error(Exit.Failed, $"{what} could not start: {e.Message}");
+        }
+        await using (server)
+        {
+            Console.WriteLine($"bookie {options.BookieId} listening on http://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)})");
+            await shutdown.WaitAsync();
+            logger.Stopping(what);
+        }
+        logger.Stopped(what);
+        return Exit.Ok;
+    }
+}
