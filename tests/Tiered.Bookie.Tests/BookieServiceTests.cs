@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.Bookie.V1;
+using Tiered.Ledger;
+using Tiered.Metadata;
+
+namespace Tiered.Bookie.Tests;
+
+/// <summary>A real bookie (in-process, gRPC on 127.0.0.1) registered in a real metadata service.</summary>
+public sealed class BookieServiceTests
+{
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static AddRequest Add(long ledger, long entry, byte[] payload, uint? digest = null) => new()
+    {
+        LedgerId = ledger,
+        EntryId = entry,
+        LastAddConfirmed = entry - 1,
+        Payload = ByteString.CopyFrom(payload),
+        Digest = digest ?? LedgerDigest.Compute(ledger, entry, entry - 1, payload),
+    };
+
+    private static async Task<List<AddResponse>> AddAllAsync(V1.Bookie.BookieClient client, params AddRequest[] requests)
+    {
+        using var call = client.AddEntries();
+        foreach (var request in requests)
+            await call.RequestStream.WriteAsync(request);
+        await call.RequestStream.CompleteAsync();
+        var responses = new List<AddResponse>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            responses.Add(call.ResponseStream.Current);
+        return responses;
+    }
+
+    [Fact]
+    public async Task Bad_adds_get_a_clear_code_and_store_nothing_while_good_ones_are_acknowledged()
+    {
+        using var dir = new TempDirectory();
+        await using var metadata = await MetadataServer.StartAsync(new MetadataNodeOptions
+        {
+            DataDir = Path.Combine(dir.Path, "metadata"),
+            Listen = $"127.0.0.1:{FreePort()}",
+            Peers = [$"127.0.0.1:{FreePort()}"],
+        }, NullLoggerFactory.Instance);
+        await metadata.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var listen = $"127.0.0.1:{FreePort()}";
+        await using var bookie = await BookieServer.StartAsync(new BookieOptions { Listen = listen, DataDir = Path.Combine(dir.Path, "bookie") }, NullLoggerFactory.Instance, metadata.Store);
+        using var channel = GrpcChannel.ForAddress($"http://{listen}", new GrpcChannelOptions { MaxSendMessageSize = 16 * 1024 * 1024 });
+        var client = new V1.Bookie.BookieClient(channel);
+
+        var responses = await AddAllAsync(client,
+            Add(1, 0, [1, 2, 3]),
+            Add(1, 1, []),
+            Add(1, 2, new byte[5 * 1024 * 1024 + 1]),
+            Add(-1, 0, [1]),
+            Add(1, -5, [1]),
+            Add(1, 3, [9, 9], digest: 12345),
+            Add(1, 4, [4]));
+        var codes = responses.ToDictionary(r => r.EntryId == -5 ? -5 : r.LedgerId < 0 ? -100 : r.EntryId, r => r.Code);
+        Assert.Equal(Code.Ok, codes[0]);
+        Assert.Equal(Code.InvalidArgument, codes[1]);
+        Assert.Equal(Code.InvalidArgument, codes[2]);
+        Assert.Equal(Code.InvalidArgument, codes[-100]);
+        Assert.Equal(Code.InvalidArgument, codes[-5]);
+        Assert.Equal(Code.BadDigest, codes[3]);
+        Assert.Equal(Code.Ok, codes[4]);
+        Assert.All(responses.Where(r => r.Code != Code.Ok), r => Assert.False(string.IsNullOrWhiteSpace(r.Message)));
+
+        foreach (var missing in new long[] { 1, 2, 3 })
+            Assert.Equal(Code.NoSuchEntry, (await client.ReadEntryAsync(new ReadRequest { LedgerId = 1, EntryId = missing })).Code);
+        Assert.Equal(Code.NoSuchLedger, (await client.ReadEntryAsync(new ReadRequest { LedgerId = 99, EntryId = 0 })).Code);
+        Assert.Equal(Code.InvalidArgument, (await client.ReadEntryAsync(new ReadRequest { LedgerId = 1, EntryId = -1 })).Code);
+        var good = await client.ReadEntryAsync(new ReadRequest { LedgerId = 1, EntryId = 0 });
+        Assert.Equal(Code.Ok, good.Code);
+        Assert.Equal([1, 2, 3], good.Payload.ToByteArray());
+        Assert.Equal("writable", (await client.InfoAsync(new InfoRequest())).State);
+        Assert.Equal([listen], await metadata.Store.ListChildrenAsync("/bookies/available"));
+    }
+
+    [Fact]
+    public async Task After_a_fence_the_writer_is_refused_a_recovery_write_is_not_and_a_fencing_read_fences()
+    {
+        using var dir = new TempDirectory();
+        await using var metadata = await MetadataServer.StartAsync(new MetadataNodeOptions
+        {
+            DataDir = Path.Combine(dir.Path, "metadata"),
+            Listen = $"127.0.0.1:{FreePort()}",
+            Peers = [$"127.0.0.1:{FreePort()}"],
+        }, NullLoggerFactory.Instance);
+        await metadata.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
+        var listen = $"127.0.0.1:{FreePort()}";
+        await using var bookie = await BookieServer.StartAsync(new BookieOptions { Listen = listen, DataDir = Path.Combine(dir.Path, "bookie") }, NullLoggerFactory.Instance, metadata.Store);
+        using var channel = GrpcChannel.ForAddress($"http://{listen}");
+        var client = new V1.Bookie.BookieClient(channel);
+
+        Assert.All(await AddAllAsync(client, Add(5, 0, [0]), Add(5, 1, [1])), r => Assert.Equal(Code.Ok, r.Code));
+        var fence = await client.FenceAsync(new FenceRequest { LedgerId = 5 });
+        Assert.Equal((Code.Ok, 0L, 1L), (fence.Code, fence.LastAddConfirmed, fence.LastEntryId));
+        Assert.Equal(Code.Fenced, (await AddAllAsync(client, Add(5, 2, [2])))[0].Code);
+        var recovery = Add(5, 2, [2]);
+        recovery.Recovery = true;
+        Assert.Equal(Code.Ok, (await AddAllAsync(client, recovery))[0].Code);
+
+        Assert.Equal(Code.Ok, (await AddAllAsync(client, Add(6, 0, [0])))[0].Code);
+        var fencingRead = await client.ReadEntryAsync(new ReadRequest { LedgerId = 6, EntryId = 0, Fence = true });
+        Assert.Equal(Code.Ok, fencingRead.Code);
+        Assert.Equal(Code.Fenced, (await AddAllAsync(client, Add(6, 1, [1])))[0].Code);
+    }
+}
