@@ -1,22 +1,42 @@
-using System.Net;
-using System.Net.Sockets;
 using Google.Protobuf;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie.V1;
 using Tiered.Ledger;
-using Tiered.Metadata;
+using Tiered.Testing;
 
 namespace Tiered.Bookie.Tests;
 
 /// <summary>A real bookie (in-process, gRPC on 127.0.0.1) registered in a real metadata service.</summary>
 public sealed class BookieServiceTests
 {
-    private static int FreePort()
+    /// <summary>A metadata service and one bookie registered in it, with a gRPC client to the bookie.</summary>
+    private sealed class OneBookie : IAsyncDisposable
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        private LocalMetadata _metadata = null!;
+        private BookieServer _bookie = null!;
+        private GrpcChannel _channel = null!;
+
+        public Tiered.Metadata.IMetadataStore MetadataStore => _metadata.Store;
+        public string Id { get; private set; } = "";
+        public V1.Bookie.BookieClient Client { get; private set; } = null!;
+
+        public static async Task<OneBookie> StartAsync()
+        {
+            var one = new OneBookie { _metadata = await LocalMetadata.StartAsync() };
+            one.Id = $"127.0.0.1:{LocalMetadata.FreePort()}";
+            one._bookie = await BookieServer.StartAsync(new BookieOptions { Listen = one.Id, DataDir = Path.Combine(one._metadata.Root, "bookie") }, NullLoggerFactory.Instance, one._metadata.Store);
+            one._channel = GrpcChannel.ForAddress($"http://{one.Id}", new GrpcChannelOptions { MaxSendMessageSize = 16 * 1024 * 1024 });
+            one.Client = new V1.Bookie.BookieClient(one._channel);
+            return one;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _channel.Dispose();
+            await _bookie.DisposeAsync();
+            await _metadata.DisposeAsync();
+        }
     }
 
     private static AddRequest Add(long ledger, long entry, byte[] payload, uint? digest = null) => new()
@@ -43,18 +63,8 @@ public sealed class BookieServiceTests
     [Fact]
     public async Task Bad_adds_get_a_clear_code_and_store_nothing_while_good_ones_are_acknowledged()
     {
-        using var dir = new TempDirectory();
-        await using var metadata = await MetadataServer.StartAsync(new MetadataNodeOptions
-        {
-            DataDir = Path.Combine(dir.Path, "metadata"),
-            Listen = $"127.0.0.1:{FreePort()}",
-            Peers = [$"127.0.0.1:{FreePort()}"],
-        }, NullLoggerFactory.Instance);
-        await metadata.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
-        var listen = $"127.0.0.1:{FreePort()}";
-        await using var bookie = await BookieServer.StartAsync(new BookieOptions { Listen = listen, DataDir = Path.Combine(dir.Path, "bookie") }, NullLoggerFactory.Instance, metadata.Store);
-        using var channel = GrpcChannel.ForAddress($"http://{listen}", new GrpcChannelOptions { MaxSendMessageSize = 16 * 1024 * 1024 });
-        var client = new V1.Bookie.BookieClient(channel);
+        await using var bookie = await OneBookie.StartAsync();
+        var (client, listen) = (bookie.Client, bookie.Id);
 
         var responses = await AddAllAsync(client,
             Add(1, 0, [1, 2, 3]),
@@ -82,24 +92,14 @@ public sealed class BookieServiceTests
         Assert.Equal(Code.Ok, good.Code);
         Assert.Equal([1, 2, 3], good.Payload.ToByteArray());
         Assert.Equal("writable", (await client.InfoAsync(new InfoRequest())).State);
-        Assert.Equal([listen], await metadata.Store.ListChildrenAsync("/bookies/available"));
+        Assert.Equal([listen], await bookie.MetadataStore.ListChildrenAsync("/bookies/available"));
     }
 
     [Fact]
     public async Task After_a_fence_the_writer_is_refused_a_recovery_write_is_not_and_a_fencing_read_fences()
     {
-        using var dir = new TempDirectory();
-        await using var metadata = await MetadataServer.StartAsync(new MetadataNodeOptions
-        {
-            DataDir = Path.Combine(dir.Path, "metadata"),
-            Listen = $"127.0.0.1:{FreePort()}",
-            Peers = [$"127.0.0.1:{FreePort()}"],
-        }, NullLoggerFactory.Instance);
-        await metadata.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
-        var listen = $"127.0.0.1:{FreePort()}";
-        await using var bookie = await BookieServer.StartAsync(new BookieOptions { Listen = listen, DataDir = Path.Combine(dir.Path, "bookie") }, NullLoggerFactory.Instance, metadata.Store);
-        using var channel = GrpcChannel.ForAddress($"http://{listen}");
-        var client = new V1.Bookie.BookieClient(channel);
+        await using var bookie = await OneBookie.StartAsync();
+        var client = bookie.Client;
 
         Assert.All(await AddAllAsync(client, Add(5, 0, [0]), Add(5, 1, [1])), r => Assert.Equal(Code.Ok, r.Code));
         var fence = await client.FenceAsync(new FenceRequest { LedgerId = 5 });

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Tiered.Testing;
@@ -142,10 +140,5 @@ public sealed class TieredProcess : IDisposable
     }
 
     /// <summary>A TCP port free on 127.0.0.1 right now.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LocalMetadata.FreePort();
 }

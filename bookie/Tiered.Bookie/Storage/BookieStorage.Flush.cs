@@ -90,7 +90,7 @@ internal sealed partial class BookieStorage
             file.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);
-        JournalDirectory.Sync(_dataDir);
+        DirectorySync.Sync(_dataDir);
         _journal.Checkpoint(checkpoint);
     }
 

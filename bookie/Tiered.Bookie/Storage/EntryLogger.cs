@@ -222,7 +222,7 @@ internal sealed partial class EntryLogger : IDisposable
         EntryLogFormat.WriteFileHeader(header, logId);
         RandomAccess.Write(handle, header, 0);
         RandomAccess.FlushToDisk(handle);
-        EntryLogDirectory.Sync(_options.Directory);
+        DirectorySync.Sync(_options.Directory);
         return handle;
     }
 

@@ -195,7 +195,7 @@ internal sealed partial class Journal
             JournalFormat.WriteHeader(header, fileId);
             RandomAccess.Write(handle, header, 0);
             RandomAccess.FlushToDisk(handle);
-            JournalDirectory.Sync(options.Directory);
+            DirectorySync.Sync(options.Directory);
             return handle;
         }
         catch

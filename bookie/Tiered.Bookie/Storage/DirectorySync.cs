@@ -3,11 +3,12 @@ using System.Runtime.InteropServices;
 namespace Tiered.Bookie.Storage;
 
 /// <summary>
-/// Makes a new journal file's directory entry durable: POSIX only promises that a created file
-/// survives a crash once its directory has been fsynced. .NET cannot open a directory handle, so
-/// this calls libc directly; on Windows, NTFS journals the metadata and this does nothing.
+/// Makes a new file's directory entry durable (journal files, entry logs, the checkpoint): POSIX
+/// only promises that a created or renamed file survives a crash once its directory has been
+/// fsynced. .NET cannot open a directory handle, so this calls libc directly; on Windows, NTFS
+/// journals the metadata and this does nothing.
 /// </summary>
-internal static partial class JournalDirectory
+internal static partial class DirectorySync
 {
     private const int ReadOnly = 0;
 
@@ -21,14 +22,14 @@ internal static partial class JournalDirectory
         var fd = OpenNative(directory, ReadOnly);
         if (fd < 0)
         {
-            throw new IOException($"Cannot open journal directory {directory} to sync it (errno {Marshal.GetLastPInvokeError()}).");
+            throw new IOException($"Cannot open directory {directory} to fsync it (errno {Marshal.GetLastPInvokeError()}).");
         }
 
         try
         {
             if (FsyncNative(fd) != 0)
             {
-                throw new IOException($"fsync of journal directory {directory} failed (errno {Marshal.GetLastPInvokeError()}).");
+                throw new IOException($"fsync of directory {directory} failed (errno {Marshal.GetLastPInvokeError()}).");
             }
         }
         finally

@@ -1,0 +1,135 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Tiered.Bookie.V1;
+using Tiered.Metadata;
+
+namespace Tiered.Ledger;
+
+/// <summary>
+/// What brokers use to store data on bookies: creates ledgers on an ensemble of available
+/// bookies, opens them for reading, deletes them. Holds one gRPC channel per bookie for all its
+/// writers and readers; disposing it stops its writers (their ledgers stay open for recovery).
+/// </summary>
+public sealed class LedgerClient : IAsyncDisposable
+{
+    /// <summary>Where bookies register while they accept adds (ephemeral keys named by bookie id).</summary>
+    public const string AvailableBookiesPath = "/bookies/available";
+
+    private readonly IMetadataStore _metadata;
+    private readonly LedgerMetadataStore _ledgers;
+    private readonly LedgerClientOptions _options;
+    private readonly BookieClientPool _pool;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly List<LedgerWriter> _writers = [];
+    private bool _disposed;
+
+    public LedgerClient(IMetadataStore metadata, LedgerClientOptions? options = null)
+    {
+        _options = options ?? new LedgerClientOptions();
+        _options.Validate();
+        _metadata = metadata;
+        _ledgers = new LedgerMetadataStore(metadata);
+        _pool = new BookieClientPool(_options.ConnectTimeout);
+        _logger = _options.LoggerFactory.CreateLogger<LedgerClient>();
+    }
+
+    /// <summary>Creates an OPEN ledger on <paramref name="ensembleSize"/> available bookies (spread over hosts) and returns its writer.</summary>
+    /// <exception cref="ArgumentException">The quorums do not satisfy E ≥ Qw ≥ Qa ≥ 1.</exception>
+    /// <exception cref="InsufficientBookiesException">Fewer than E bookies are available.</exception>
+    public async Task<LedgerWriter> CreateLedgerAsync(int ensembleSize, int writeQuorum, int ackQuorum, IReadOnlyDictionary<string, string>? custom = null, CancellationToken cancellationToken = default)
+    {
+        var schedule = new DistributionSchedule(ensembleSize, writeQuorum, ackQuorum);
+        var available = await _metadata.ListChildrenAsync(AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var ensemble = EnsemblePlacement.Choose([.. available], ensembleSize);
+        var created = await _ledgers.CreateAsync(schedule, ensemble, custom, cancellationToken).ConfigureAwait(false);
+        LedgerLog.Created(_logger, created.LedgerId, string.Join(',', ensemble), ensembleSize, writeQuorum, ackQuorum);
+        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger);
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _writers.Add(writer);
+        }
+        return writer;
+    }
+
+    /// <summary>
+    /// Opens a ledger read-only, without recovery: readable up to its last entry when CLOSED, else
+    /// up to the highest LAC the bookies of its last segment report (the writer may still be adding).
+    /// </summary>
+    /// <exception cref="LedgerNotFoundException">No such ledger.</exception>
+    /// <exception cref="LedgerException">The ledger is open and none of its bookies answered.</exception>
+    public async Task<LedgerReader> OpenLedgerAsync(long ledgerId, CancellationToken cancellationToken = default)
+    {
+        var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false) ?? throw new LedgerNotFoundException(ledgerId);
+        var lac = metadata.Metadata.State == LedgerMetadata.Types.State.Closed
+            ? metadata.Metadata.LastEntryId
+            : await ReadLacAsync(metadata, cancellationToken).ConfigureAwait(false);
+        return new LedgerReader(metadata, lac, _pool, _options, _logger);
+    }
+
+    private async Task<long> ReadLacAsync(VersionedLedgerMetadata metadata, CancellationToken cancellationToken)
+    {
+        var bookies = metadata.Metadata.Segments.MaxBy(s => s.FirstEntryId)!.Bookies;
+        var answers = await Task.WhenAll(bookies.Select(async bookieId =>
+        {
+            try
+            {
+                var response = await _pool.Get(bookieId).ReadLacAsync(new ReadLacRequest { LedgerId = metadata.LedgerId, PreviousLac = -2 },
+                    deadline: DateTime.UtcNow + _options.ReadTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return response.Code switch
+                {
+                    Code.Ok => (long?)response.LastAddConfirmed,
+                    Code.NoSuchLedger => -1,
+                    _ => null,
+                };
+            }
+            catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+        })).ConfigureAwait(false);
+        if (answers.All(a => a is null))
+            throw new LedgerException($"Ledger {metadata.LedgerId} is open and none of its bookies ({string.Join(", ", bookies)}) answered for its last add confirmed.");
+        return answers.Max(a => a ?? -1);
+    }
+
+    /// <summary>Deletes a ledger's entries on every bookie that holds any (best effort), then its metadata. False if there was no such ledger.</summary>
+    public async Task<bool> DeleteLedgerAsync(long ledgerId, CancellationToken cancellationToken = default)
+    {
+        var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+        if (metadata is null)
+            return false;
+        var bookies = metadata.Metadata.Segments.SelectMany(s => s.Bookies).Distinct(StringComparer.Ordinal);
+        await Task.WhenAll(bookies.Select(async bookieId =>
+        {
+            try
+            {
+                await _pool.Get(bookieId).DeleteLedgerAsync(new DeleteLedgerRequest { LedgerId = ledgerId },
+                    deadline: DateTime.UtcNow + _options.ReadTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                LedgerLog.DeleteOnBookieFailed(_logger, ledgerId, bookieId, e);
+            }
+        })).ConfigureAwait(false);
+        return await _ledgers.DeleteAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stops every writer this client created (without closing their ledgers) and drops the bookie connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        LedgerWriter[] writers;
+        lock (_lock)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            writers = [.. _writers];
+            _writers.Clear();
+        }
+        foreach (var writer in writers)
+            await writer.DisposeAsync().ConfigureAwait(false);
+        _pool.Dispose();
+    }
+}

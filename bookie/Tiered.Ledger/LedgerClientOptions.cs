@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Tiered.Ledger;
+
+/// <summary>Settings of a <see cref="LedgerClient"/>; validated when the client is created.</summary>
+public sealed record LedgerClientOptions
+{
+    /// <summary>Largest entry payload a bookie accepts (bookie.proto: 5 MiB).</summary>
+    public const int MaxEntryBytes = 5 * 1024 * 1024;
+
+    /// <summary>Adds a writer keeps in flight before <see cref="LedgerWriter.AddEntryAsync"/> waits (back-pressure).</summary>
+    public int MaxPendingAdds { get; init; } = 10_000;
+
+    /// <summary>How long to wait for a TCP connection to a bookie before treating it as down.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Deadline of one read from one bookie; past it the reader tries the next replica.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Entries a reader fetches ahead of the one being consumed.</summary>
+    public int ReadAheadEntries { get; init; } = 32;
+
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>Throws <see cref="ArgumentException"/> saying which setting is wrong.</summary>
+    public void Validate()
+    {
+        if (MaxPendingAdds < 1)
+            throw new ArgumentException($"MaxPendingAdds must be at least 1 (got {MaxPendingAdds}).");
+        if (ConnectTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"ConnectTimeout must be positive (got {ConnectTimeout}).");
+        if (ReadTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"ReadTimeout must be positive (got {ReadTimeout}).");
+        if (ReadAheadEntries < 1)
+            throw new ArgumentException($"ReadAheadEntries must be at least 1 (got {ReadAheadEntries}).");
+    }
+}

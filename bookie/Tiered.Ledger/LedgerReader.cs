@@ -1,0 +1,137 @@
+using System.Runtime.CompilerServices;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Tiered.Bookie.V1;
+
+namespace Tiered.Ledger;
+
+/// <summary>
+/// Reads a ledger up to the last entry known to be confirmed: a closed ledger's last entry, or
+/// an open ledger's LAC as its bookies reported it when opened. Each entry is read from the
+/// replicas of its write set in order; a replica that is down, lacks the entry or returns it
+/// with a wrong digest is skipped for the next.
+/// </summary>
+public sealed class LedgerReader
+{
+    private readonly Segment[] _segments;
+    private readonly DistributionSchedule _schedule;
+    private readonly BookieClientPool _pool;
+    private readonly LedgerClientOptions _options;
+    private readonly ILogger _logger;
+
+    internal LedgerReader(VersionedLedgerMetadata metadata, long lastAddConfirmed, BookieClientPool pool, LedgerClientOptions options, ILogger logger)
+    {
+        (LedgerId, Metadata, LastAddConfirmed, _pool, _options, _logger) = (metadata.LedgerId, metadata.Metadata, lastAddConfirmed, pool, options, logger);
+        _schedule = new DistributionSchedule(Metadata.EnsembleSize, Metadata.WriteQuorum, Metadata.AckQuorum);
+        _segments = [.. Metadata.Segments.OrderBy(s => s.FirstEntryId)];
+    }
+
+    public long LedgerId { get; }
+
+    /// <summary>The last entry this reader may read (-1: none).</summary>
+    public long LastAddConfirmed { get; }
+
+    /// <summary>Whether the ledger was closed when opened; then <see cref="LastAddConfirmed"/> is its final last entry.</summary>
+    public bool IsClosed => Metadata.State == LedgerMetadata.Types.State.Closed;
+
+    public LedgerMetadata Metadata { get; }
+
+    /// <summary>
+    /// Test seam: sees every response a bookie returned (bookie id, response) before the digest
+    /// check and may replace it, e.g. to simulate corruption at rest on one replica.
+    /// </summary>
+    internal Func<string, ReadResponse, ReadResponse>? ResponseInterceptor { get; set; }
+
+    /// <summary>Entries <paramref name="firstEntryId"/> to <paramref name="lastEntryId"/> (inclusive), in order, several fetched ahead.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative first id, an empty range, or a last id past <see cref="LastAddConfirmed"/>.</exception>
+    /// <exception cref="LedgerException">(while enumerating) no replica could serve an entry.</exception>
+    public IAsyncEnumerable<LedgerEntry> ReadAsync(long firstEntryId, long lastEntryId, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(firstEntryId);
+        if (lastEntryId < firstEntryId)
+            throw new ArgumentOutOfRangeException(nameof(lastEntryId), lastEntryId, $"The last entry id {lastEntryId} is before the first {firstEntryId}.");
+        if (lastEntryId > LastAddConfirmed)
+            throw new ArgumentOutOfRangeException(nameof(lastEntryId), lastEntryId,
+                $"Ledger {LedgerId} is readable only up to entry {LastAddConfirmed} ({(IsClosed ? "its last entry" : "its last add confirmed")}); entry {lastEntryId} is past it.");
+        return ReadRangeAsync(firstEntryId, lastEntryId, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<LedgerEntry> ReadRangeAsync(long firstEntryId, long lastEntryId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ahead = new Queue<Task<LedgerEntry>>();
+        var next = firstEntryId;
+        try
+        {
+            while (next <= lastEntryId || ahead.Count > 0)
+            {
+                while (next <= lastEntryId && ahead.Count < _options.ReadAheadEntries)
+                    ahead.Enqueue(ReadEntryAsync(next++, stop.Token));
+                yield return await ahead.Dequeue().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(ahead.Cast<Task>()).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>One entry, from the first replica of its write set that serves it intact.</summary>
+    public async Task<LedgerEntry> ReadEntryAsync(long entryId, CancellationToken cancellationToken = default)
+    {
+        if (entryId < 0 || entryId > LastAddConfirmed)
+            throw new ArgumentOutOfRangeException(nameof(entryId), entryId, $"Ledger {LedgerId} is readable from entry 0 up to entry {LastAddConfirmed}.");
+        var ensemble = SegmentFor(entryId).Bookies;
+        var tried = new List<string>(_schedule.WriteQuorum);
+        for (var replica = 0; replica < _schedule.WriteQuorum; replica++)
+        {
+            var bookieId = ensemble[_schedule.BookieIndex(entryId, replica)];
+            ReadResponse response;
+            try
+            {
+                response = await _pool.Get(bookieId).ReadEntryAsync(new ReadRequest { LedgerId = LedgerId, EntryId = entryId },
+                    deadline: DateTime.UtcNow + _options.ReadTimeout, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (RpcException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                Skip(bookieId, $"{e.StatusCode}: {e.Status.Detail}");
+                continue;
+            }
+            if (ResponseInterceptor is { } intercept)
+                response = intercept(bookieId, response);
+            if (response.Code != Code.Ok)
+            {
+                Skip(bookieId, $"{response.Code}");
+                continue;
+            }
+            if (response.LedgerId != LedgerId || response.EntryId != entryId
+                || !LedgerDigest.Verify(LedgerId, entryId, response.LastAddConfirmed, response.Payload.Span, response.Digest))
+            {
+                LedgerLog.DigestMismatch(_logger, LedgerId, entryId, bookieId);
+                tried.Add($"{bookieId} (digest mismatch)");
+                continue;
+            }
+            return new LedgerEntry(entryId, response.Payload.Memory);
+        }
+        throw new LedgerException($"Entry {LedgerId}:{entryId} could not be read from any replica of its write set: {string.Join(", ", tried)}.");
+
+        void Skip(string bookieId, string reason)
+        {
+            LedgerLog.ReplicaReadFailed(_logger, LedgerId, entryId, bookieId, reason);
+            tried.Add($"{bookieId} ({reason})");
+        }
+    }
+
+    private Segment SegmentFor(long entryId)
+    {
+        var found = _segments[0];
+        foreach (var segment in _segments)
+        {
+            if (segment.FirstEntryId > entryId)
+                break;
+            found = segment;
+        }
+        return found;
+    }
+}

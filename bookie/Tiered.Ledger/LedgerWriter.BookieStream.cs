@@ -1,0 +1,89 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Tiered.Bookie.V1;
+using BookieRpc = Tiered.Bookie.V1.Bookie;
+
+namespace Tiered.Ledger;
+
+public sealed partial class LedgerWriter
+{
+    /// <summary>
+    /// The writer's add stream to one ensemble bookie: a single-reader outbox drained onto the
+    /// gRPC request stream (gRPC allows one write at a time) and a loop that hands every response
+    /// back to the writer.
+    /// </summary>
+    private sealed class BookieStream
+    {
+        private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
+        private readonly LedgerWriter _writer;
+        private readonly int _index;
+        private readonly AsyncDuplexStreamingCall<AddRequest, AddResponse> _call;
+        private readonly Channel<AddRequest> _outbox = Channel.CreateUnbounded<AddRequest>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly CancellationTokenSource _abort = new();
+        private readonly Task _sending;
+        private readonly Task _receiving;
+        private volatile bool _completing;
+
+        public BookieStream(LedgerWriter writer, int index, string bookieId, BookieRpc.BookieClient client)
+        {
+            (_writer, _index, BookieId) = (writer, index, bookieId);
+            _call = client.AddEntries(cancellationToken: _abort.Token);
+            _sending = Task.Run(SendAsync);
+            _receiving = Task.Run(ReceiveAsync);
+        }
+
+        public string BookieId { get; }
+
+        public void Send(AddRequest request) => _outbox.Writer.TryWrite(request);
+
+        private async Task SendAsync()
+        {
+            try
+            {
+                await foreach (var request in _outbox.Reader.ReadAllAsync(_abort.Token).ConfigureAwait(false))
+                    await _call.RequestStream.WriteAsync(request, _abort.Token).ConfigureAwait(false);
+                await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or OperationCanceledException)
+            {
+                if (!_abort.IsCancellationRequested)
+                    _writer.OnBookieFailed(_index, null, $"sending failed: {e.Message}", e);
+            }
+        }
+
+        private async Task ReceiveAsync()
+        {
+            try
+            {
+                await foreach (var response in _call.ResponseStream.ReadAllAsync(_abort.Token).ConfigureAwait(false))
+                    _writer.OnAddResponse(_index, response);
+                if (!_completing)
+                    _writer.OnBookieFailed(_index, null, "it ended the add stream", null);
+            }
+            catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or OperationCanceledException)
+            {
+                if (!_abort.IsCancellationRequested && !_completing)
+                    _writer.OnBookieFailed(_index, null, $"the add stream broke: {e.Message}", e);
+            }
+        }
+
+        /// <summary>Ends the stream after what was queued is sent; the bookie then answers what is left and closes its side.</summary>
+        public async Task CompleteAsync()
+        {
+            _completing = true;
+            _outbox.Writer.TryComplete();
+            try
+            {
+                await Task.WhenAll(_sending, _receiving).WaitAsync(DrainTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+            await _abort.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_sending, _receiving).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _call.Dispose();
+            _abort.Dispose();
+        }
+    }
+}

@@ -1,0 +1,229 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Tiered.Bookie.V1;
+using Tiered.Metadata;
+
+namespace Tiered.Ledger;
+
+/// <summary>
+/// The single writer of an open ledger. Adds are pipelined: each is striped to its Qw bookies
+/// at once and confirmed, strictly in entry order, once Qa of them journaled it; every add
+/// carries the current last add confirmed (LAC). One short lock owns the mutable state (entry
+/// ids, ack masks, pending adds); it is never held across an await, and completions it signals
+/// run their continuations asynchronously.
+/// </summary>
+public sealed partial class LedgerWriter : IAsyncDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly LedgerMetadataStore _ledgers;
+    private readonly DistributionSchedule _schedule;
+    private readonly AddConfirmations _confirmations;
+    private readonly Dictionary<long, PendingAdd> _pending = [];
+    private readonly SemaphoreSlim _window;
+    private readonly BookieStream[] _streams;
+    private readonly ILogger _logger;
+    private VersionedLedgerMetadata _metadata;
+    private LedgerException? _failure;
+    private TaskCompletionSource? _drained;
+    private long _confirmedBytes;
+    private bool _closing;
+    private bool _shutDown;
+
+    internal LedgerWriter(VersionedLedgerMetadata metadata, LedgerMetadataStore ledgers, BookieClientPool pool, LedgerClientOptions options, ILogger logger)
+    {
+        (_metadata, _ledgers, _logger) = (metadata, ledgers, logger);
+        var m = metadata.Metadata;
+        _schedule = new DistributionSchedule(m.EnsembleSize, m.WriteQuorum, m.AckQuorum);
+        _confirmations = new AddConfirmations(_schedule);
+        _window = new SemaphoreSlim(options.MaxPendingAdds, options.MaxPendingAdds);
+        var ensemble = m.Segments[^1].Bookies;
+        _streams = new BookieStream[ensemble.Count];
+        for (var i = 0; i < ensemble.Count; i++)
+            _streams[i] = new BookieStream(this, i, ensemble[i], pool.Get(ensemble[i]));
+    }
+
+    public long LedgerId => _metadata.LedgerId;
+
+    /// <summary>Highest entry id such that it and every entry before it were acknowledged by Qa bookies.</summary>
+    public long LastAddConfirmed
+    {
+        get
+        {
+            lock (_lock)
+                return _confirmations.LastAddConfirmed;
+        }
+    }
+
+    /// <summary>The ledger's metadata as this writer last stored or read it.</summary>
+    public LedgerMetadata Metadata => _metadata.Metadata;
+
+    /// <summary>
+    /// Appends an entry; completes with its id once Qa bookies journaled it and every earlier
+    /// entry is confirmed. Waits while <see cref="LedgerClientOptions.MaxPendingAdds"/> adds are in
+    /// flight; <paramref name="cancellationToken"/> only cancels that wait, not an add already sent.
+    /// The payload is copied, so the caller may reuse its buffer once this returns.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty payload or larger than 5 MiB.</exception>
+    /// <exception cref="LedgerFencedException">A recovering reader fenced the ledger.</exception>
+    /// <exception cref="LedgerException">A bookie of the write set failed.</exception>
+    /// <exception cref="InvalidOperationException">The writer is closed.</exception>
+    public async ValueTask<long> AddEntryAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        if (payload.IsEmpty)
+            throw new ArgumentException($"Ledger {LedgerId}: an entry must not be empty.", nameof(payload));
+        if (payload.Length > LedgerClientOptions.MaxEntryBytes)
+            throw new ArgumentException($"Ledger {LedgerId}: an entry of {payload.Length} bytes is larger than the {LedgerClientOptions.MaxEntryBytes} byte (5 MiB) limit.", nameof(payload));
+        ThrowIfClosing();
+        await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var bytes = ByteString.CopyFrom(payload.Span);
+        PendingAdd add;
+        lock (_lock)
+        {
+            if (_closing || _failure is not null)
+            {
+                _window.Release();
+                if (_closing)
+                    throw Closed();
+                throw _failure!.Copy();
+            }
+            var entryId = _confirmations.Add();
+            var request = new AddRequest
+            {
+                LedgerId = LedgerId,
+                EntryId = entryId,
+                LastAddConfirmed = _confirmations.LastAddConfirmed,
+                Payload = bytes,
+                Digest = LedgerDigest.Compute(LedgerId, entryId, _confirmations.LastAddConfirmed, bytes.Span),
+            };
+            add = new PendingAdd(request);
+            _pending.Add(entryId, add);
+            // Sent under the lock so every bookie sees its entries in id order with rising LACs.
+            for (var replica = 0; replica < _schedule.WriteQuorum; replica++)
+                _streams[_schedule.BookieIndex(entryId, replica)].Send(request);
+        }
+        return await add.Completion.Task.ConfigureAwait(false);
+    }
+
+    private void ThrowIfClosing()
+    {
+        lock (_lock)
+        {
+            if (_closing)
+                throw Closed();
+        }
+    }
+
+    private InvalidOperationException Closed() => new($"Ledger {LedgerId} is closed (or closing) for writes; create a new ledger to add more entries.");
+
+    /// <summary>A bookie journaled an entry or refused it.</summary>
+    private void OnAddResponse(int bookieIndex, AddResponse response)
+    {
+        switch (response.Code)
+        {
+            case Code.Ok:
+                OnAck(response.EntryId, bookieIndex);
+                break;
+            case Code.Fenced:
+                LedgerLog.Fenced(_logger, LedgerId);
+                FailFrom(response.EntryId, new LedgerFencedException(LedgerId));
+                break;
+            default:
+                OnBookieFailed(bookieIndex, response.EntryId, $"it refused entry {response.EntryId} with {response.Code}: {response.Message}", null);
+                break;
+        }
+    }
+
+    private void OnAck(long entryId, int bookieIndex)
+    {
+        lock (_lock)
+        {
+            // Entries already failed are no longer pending: their acks must not move the LAC.
+            if (!_pending.TryGetValue(entryId, out var add))
+                return;
+            add.AckedBy |= 1UL << bookieIndex;
+            var confirmed = _confirmations.Ack(entryId, bookieIndex);
+            if (confirmed == 0)
+                return;
+            var lac = _confirmations.LastAddConfirmed;
+            var released = 0;
+            for (var id = lac - confirmed + 1; id <= lac; id++)
+            {
+                if (_pending.Remove(id, out var done))
+                {
+                    _confirmedBytes += done.Request.Payload.Length;
+                    done.Completion.TrySetResult(id);
+                    released++;
+                }
+            }
+            if (released > 0)
+                _window.Release(released);
+            SignalIfDrained();
+        }
+    }
+
+    /// <summary>
+    /// A bookie of the ensemble failed (refusal, transport error, stream ended). The plug-in point
+    /// for ensemble change: replace the bookie at <paramref name="bookieIndex"/>, add a segment to
+    /// the metadata by compare-and-set, call <see cref="AddConfirmations.ForgetBookie"/> and re-send
+    /// each returned entry's <see cref="PendingAdd.Request"/> to the replacement. Until then, every
+    /// unconfirmed entry from the first one that bookie still owed fails, and later adds fail too
+    /// (an entry after an unconfirmable one can never be confirmed in order).
+    /// </summary>
+    private void OnBookieFailed(int bookieIndex, long? entryId, string reason, Exception? cause)
+    {
+        var bookieId = _streams[bookieIndex].BookieId;
+        var error = new LedgerException($"Bookie {bookieId} (ensemble position {bookieIndex}) of ledger {LedgerId} failed: {reason}. Unconfirmed adds from there on fail (ensemble change is not implemented yet).", cause);
+        LedgerLog.BookieFailed(_logger, bookieId, LedgerId, error);
+        long from;
+        lock (_lock)
+        {
+            from = entryId ?? _confirmations.NextEntryId;
+            for (var id = _confirmations.LastAddConfirmed + 1; id < from; id++)
+            {
+                if (_schedule.Stores(id, bookieIndex) && _pending.TryGetValue(id, out var add) && (add.AckedBy & (1UL << bookieIndex)) == 0)
+                {
+                    from = id;
+                    break;
+                }
+            }
+        }
+        FailFrom(from, error);
+    }
+
+    private void FailFrom(long fromEntryId, LedgerException error)
+    {
+        lock (_lock)
+        {
+            _failure ??= error;
+            var released = 0;
+            for (var id = Math.Max(fromEntryId, _confirmations.LastAddConfirmed + 1); id < _confirmations.NextEntryId; id++)
+            {
+                if (_pending.Remove(id, out var add))
+                {
+                    add.Completion.TrySetException(error.Copy());
+                    released++;
+                }
+            }
+            if (released > 0)
+                _window.Release(released);
+            SignalIfDrained();
+        }
+    }
+
+    private void SignalIfDrained()
+    {
+        if (_pending.Count == 0)
+            _drained?.TrySetResult();
+    }
+
+    /// <summary>Per unconfirmed entry: what to re-send after an ensemble change, and who already has it.</summary>
+    private sealed class PendingAdd(AddRequest request)
+    {
+        public AddRequest Request { get; } = request;
+
+        /// <summary>Bit i set: the bookie at ensemble position i journaled this entry.</summary>
+        public ulong AckedBy { get; set; }
+
+        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
