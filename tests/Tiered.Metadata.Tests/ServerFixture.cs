@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Tiered.Metadata.Tests;
@@ -46,12 +44,7 @@ internal sealed class ServerFixture : IAsyncDisposable
         Client = new MetadataClient([Server.ClientAddress], TimeSpan.FromSeconds(10));
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Testing.LocalMetadata.FreePort();
 
     public async ValueTask DisposeAsync()
     {
