@@ -104,7 +104,11 @@ internal sealed partial class MetadataNode : IAsyncDisposable
     {
         var leader = LeaderClientAddress;
         if (leader is null && _cluster.Leader is { IsRemote: true } remote)
-            _ = remote.GetMetadataAsync(refresh: true, CancellationToken.None).AsTask(); // warm the cache for the next caller
+        {
+            // Warm the cache for the next caller; a failure only means the redirect stays unknown.
+            _ = remote.GetMetadataAsync(refresh: true, CancellationToken.None).AsTask()
+                .ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
         return new MetadataException(MetadataErrorCode.NotLeader,
             leader is null ? "This metadata node is not the leader and no leader is known yet; retry shortly." : $"This metadata node is not the leader; the leader is {leader}.",
             leader);
