@@ -32,27 +32,14 @@ public static class MetadataCommand
 
     public static Command Create()
     {
-        var duration = PositiveOption("--duration", "SECONDS", "How long the concurrent-writer phase runs per cluster size.", 10);
-        var writers = PositiveOption("--writers", "N", "Concurrent writers, each with one put in flight.", 64);
-        var valueSize = PositiveOption("--value-size", "BYTES", "Size of each value (random bytes).", 100);
-        var warmup = PositiveOption("--warmup", "SECONDS", "Warm-up with all writers before measuring (not reported).", 2);
-        var sequential = PositiveOption("--sequential-duration", "SECONDS", "How long the single-writer phase runs.", 3);
-        var nodes = new Option<string>("--nodes")
-        {
-            HelpName = "N,...",
-            Description = "Cluster sizes to run, comma-separated (each 1, 3, 5 or 7).",
-            DefaultValueFactory = _ => "1,3",
-        };
-        nodes.Validators.Add(result =>
-        {
-            if (ParseNodes(result.GetValueOrDefault<string>()) is null)
-                result.AddError("--nodes must be a comma-separated list of cluster sizes, each 1, 3, 5 or 7 (for example 1,3).");
-        });
-        var dataDir = new Option<string?>("--data-dir")
-        {
-            HelpName = "DIR",
-            Description = "Directory for the disk probe and the nodes' data (default: a new temporary directory, deleted afterwards).",
-        };
+        var duration = CommandOptions.Positive("--duration", "SECONDS", "How long the concurrent-writer phase runs per cluster size.", 10);
+        var writers = CommandOptions.Positive("--writers", "N", "Concurrent writers, each with one put in flight.", 64);
+        var valueSize = CommandOptions.Positive("--value-size", "BYTES", "Size of each value (random bytes).", 100);
+        var warmup = CommandOptions.Positive("--warmup", "SECONDS", "Warm-up with all writers before measuring (not reported).", 2);
+        var sequential = CommandOptions.Positive("--sequential-duration", "SECONDS", "How long the single-writer phase runs.", 3);
+        var nodes = CommandOptions.IntList("--nodes", "Cluster sizes to run, comma-separated (each 1, 3, 5 or 7).", "1,3",
+            IsClusterSize, "cluster sizes, each 1, 3, 5 or 7");
+        var dataDir = CommandOptions.DataDir();
 
         var command = new Command("metadata", "Put throughput and latency of the metadata service (fsync on), 1 node and 3 nodes on loopback.")
         {
@@ -63,7 +50,7 @@ public static class MetadataCommand
                 TimeSpan.FromSeconds(parseResult.GetValue(duration)),
                 parseResult.GetValue(writers),
                 parseResult.GetValue(valueSize),
-                ParseNodes(parseResult.GetValue(nodes))!,
+                CommandOptions.ParseIntList(parseResult.GetValue(nodes), IsClusterSize)!,
                 parseResult.GetValue(dataDir),
                 TimeSpan.FromSeconds(parseResult.GetValue(warmup)),
                 TimeSpan.FromSeconds(parseResult.GetValue(sequential))),
@@ -71,72 +58,32 @@ public static class MetadataCommand
         return command;
     }
 
-    private static Option<int> PositiveOption(string name, string helpName, string description, int defaultValue)
-    {
-        var option = new Option<int>(name)
-        {
-            HelpName = helpName,
-            Description = description,
-            DefaultValueFactory = _ => defaultValue,
-        };
-        option.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
-                result.AddError($"{name} must be 1 or more.");
-        });
-        return option;
-    }
-
-    private static int[]? ParseNodes(string? value)
-    {
-        var parts = (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var sizes = new List<int>();
-        foreach (var part in parts)
-        {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var size) || size is not (1 or 3 or 5 or 7))
-                return null;
-            sizes.Add(size);
-        }
-        return sizes.Count == 0 ? null : [.. sizes];
-    }
+    private static bool IsClusterSize(int size) => size is 1 or 3 or 5 or 7;
 
     private static async Task<int> RunAsync(MetadataBenchOptions options, CancellationToken cancellationToken)
     {
-        var ownDir = options.DataDir is null;
-        var dataDir = ownDir
-            ? Directory.CreateTempSubdirectory("tiered-bench-").FullName
-            : Directory.CreateDirectory(options.DataDir!).FullName;
-        // MetadataCluster puts its data root under Path.GetTempPath(), which reads TMPDIR on every
-        // call: pointing it here keeps the nodes' logs on the disk that was probed.
-        Environment.SetEnvironmentVariable("TMPDIR", dataDir);
-        try
-        {
-            var machine = MachineFacts.Collect();
-            var fileSystem = MachineFacts.FileSystemOf(dataDir);
-            Console.Error.WriteLine($"machine: {machine}");
-            Console.Error.WriteLine($"data dir: {dataDir} on {fileSystem}");
-            Console.Error.WriteLine($"probing the disk ({ProbeDuration.TotalSeconds:F0} s fsync, {ProbeDuration.TotalSeconds:F0} s sequential)...");
-            var disk = DiskProbe.Measure(dataDir, ProbeDuration);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"disk: {disk.FsyncPerSecond:N0} fsync/s (mean {disk.MeanFsyncMs:F2} ms), sequential {disk.SequentialMBPerSecond:N0} MB/s"));
+        using var directory = new BenchDirectory(options.DataDir);
+        var dataDir = directory.Path;
+        var machine = MachineFacts.Collect();
+        var fileSystem = MachineFacts.FileSystemOf(dataDir);
+        Console.Error.WriteLine($"machine: {machine}");
+        Console.Error.WriteLine($"data dir: {dataDir} on {fileSystem}");
+        Console.Error.WriteLine($"probing the disk ({ProbeDuration.TotalSeconds:F0} s fsync, {ProbeDuration.TotalSeconds:F0} s sequential)...");
+        var disk = DiskProbe.Measure(dataDir, ProbeDuration);
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"disk: {disk.FsyncPerSecond:N0} fsync/s (mean {disk.MeanFsyncMs:F2} ms), sequential {disk.SequentialMBPerSecond:N0} MB/s"));
 
-            var results = new List<PhaseResult>();
-            foreach (var size in options.Nodes)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                    break;
-                results.AddRange(await RunClusterAsync(size, options, cancellationToken));
-            }
-
-            var report = new MetadataReport(options, machine, dataDir, fileSystem, disk, results);
-            report.Write(Console.Out);
-            return results.Any(r => r.ErrorCount > 0) ? 2 : 0;
-        }
-        finally
+        var results = new List<PhaseResult>();
+        foreach (var size in options.Nodes)
         {
-            if (ownDir)
-                TryDelete(dataDir);
+            if (cancellationToken.IsCancellationRequested)
+                break;
+            results.AddRange(await RunClusterAsync(size, options, cancellationToken));
         }
+
+        var report = new MetadataReport(options, machine, dataDir, fileSystem, disk, results);
+        report.Write(Console.Out);
+        return results.Any(r => r.ErrorCount > 0) ? 2 : 0;
     }
 
     private static async Task<IReadOnlyList<PhaseResult>> RunClusterAsync(int size, MetadataBenchOptions options, CancellationToken cancellationToken)
@@ -167,17 +114,6 @@ public static class MetadataCommand
         finally
         {
             await cluster.DisposeAsync();
-        }
-    }
-
-    private static void TryDelete(string directory)
-    {
-        try
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-        catch (IOException)
-        {
         }
     }
 }

@@ -6,6 +6,7 @@ var root = new RootCommand(
     + "(progress on stderr) with the disk's own limits measured in the same run.")
 {
     MetadataCommand.Create(),
+    BookieCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

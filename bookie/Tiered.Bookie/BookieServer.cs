@@ -53,6 +53,8 @@ public sealed partial class BookieServer : IAsyncDisposable
             storage.ReadOnly = state.DiskUsage() > options.ReadOnlyAboveDiskUsage;
             var builder = WebApplication.CreateSlimBuilder();
             builder.Services.AddSingleton(loggerFactory);
+            // Open streams (adds, watches) must not hold a stop for the host's default 30 s.
+            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
             builder.Services.AddSingleton(storage);
             builder.Services.AddSingleton(state);
             builder.Services.AddGrpc(o =>

@@ -18,6 +18,15 @@ public sealed record LedgerClientOptions
     /// <summary>Deadline of one read from one bookie; past it the reader tries the next replica.</summary>
     public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// An add not journaled by its whole write set within this time counts as a failure of the
+    /// bookies that did not answer (a hung bookie must not stall the writer forever).
+    /// </summary>
+    public TimeSpan AddTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock of add timeouts; tests may pass a fake one.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>Entries a reader fetches ahead of the one being consumed.</summary>
     public int ReadAheadEntries { get; init; } = 32;
 
@@ -30,6 +39,8 @@ public sealed record LedgerClientOptions
             throw new ArgumentException($"MaxPendingAdds must be at least 1 (got {MaxPendingAdds}).");
         if (ConnectTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ConnectTimeout must be positive (got {ConnectTimeout}).");
+        if (AddTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"AddTimeout must be positive (got {AddTimeout}).");
         if (ReadTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ReadTimeout must be positive (got {ReadTimeout}).");
         if (ReadAheadEntries < 1)

@@ -14,8 +14,6 @@ public sealed partial class LedgerWriter
     /// </summary>
     private sealed class BookieStream
     {
-        private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
-
         private readonly LedgerWriter _writer;
         private readonly int _index;
         private readonly AsyncDuplexStreamingCall<AddRequest, AddResponse> _call;
@@ -34,6 +32,9 @@ public sealed partial class LedgerWriter
         }
 
         public string BookieId { get; }
+
+        /// <summary>Set once the writer counted this bookie as failed: nothing is worth draining then.</summary>
+        public bool Failed { get; set; }
 
         public void Send(AddRequest request) => _outbox.Writer.TryWrite(request);
 
@@ -68,17 +69,23 @@ public sealed partial class LedgerWriter
             }
         }
 
-        /// <summary>Ends the stream after what was queued is sent; the bookie then answers what is left and closes its side.</summary>
-        public async Task CompleteAsync()
+        /// <summary>
+        /// Ends the stream. With a <paramref name="drainTimeout"/>, first lets what was queued be sent
+        /// and answered (a bookie beyond the ack quorum still gets its copies); then aborts the call.
+        /// </summary>
+        public async Task CompleteAsync(TimeSpan? drainTimeout)
         {
             _completing = true;
             _outbox.Writer.TryComplete();
-            try
+            if (drainTimeout is { } timeout && !Failed)
             {
-                await Task.WhenAll(_sending, _receiving).WaitAsync(DrainTimeout).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
+                try
+                {
+                    await Task.WhenAll(_sending, _receiving).WaitAsync(timeout).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                }
             }
             await _abort.CancelAsync().ConfigureAwait(false);
             await Task.WhenAll(_sending, _receiving).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

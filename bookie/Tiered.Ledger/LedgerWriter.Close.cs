@@ -23,7 +23,7 @@ public sealed partial class LedgerWriter
             drained = _drained.Task;
         }
         await drained.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await ShutDownStreamsAsync().ConfigureAwait(false);
+        await ShutDownStreamsAsync(_addTimeout).ConfigureAwait(false);
 
         long lac, length;
         LedgerException? failure;
@@ -58,10 +58,10 @@ public sealed partial class LedgerWriter
             _closing = true;
         }
         FailFrom(0, new LedgerException($"The writer of ledger {LedgerId} was disposed before the add was confirmed."));
-        await ShutDownStreamsAsync().ConfigureAwait(false);
+        await ShutDownStreamsAsync(drainTimeout: null).ConfigureAwait(false);
     }
 
-    private async Task ShutDownStreamsAsync()
+    private async Task ShutDownStreamsAsync(TimeSpan? drainTimeout)
     {
         lock (_lock)
         {
@@ -69,6 +69,11 @@ public sealed partial class LedgerWriter
                 return;
             _shutDown = true;
         }
-        await Task.WhenAll(_streams.Select(s => s.CompleteAsync())).ConfigureAwait(false);
+        await Task.WhenAll(_streams.Select(s => s.CompleteAsync(drainTimeout))).ConfigureAwait(false);
+        _completions.Writer.TryComplete();
+        await _completing.ConfigureAwait(false);
+        await _stopWatching.CancelAsync().ConfigureAwait(false);
+        await _watchingTimeouts.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopWatching.Dispose();
     }
 }

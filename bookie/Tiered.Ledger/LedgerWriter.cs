@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Tiered.Bookie.V1;
@@ -9,8 +10,9 @@ namespace Tiered.Ledger;
 /// The single writer of an open ledger. Adds are pipelined: each is striped to its Qw bookies
 /// at once and confirmed, strictly in entry order, once Qa of them journaled it; every add
 /// carries the current last add confirmed (LAC). One short lock owns the mutable state (entry
-/// ids, ack masks, pending adds); it is never held across an await, and completions it signals
-/// run their continuations asynchronously.
+/// ids, ack masks, pending adds); it is never held across an await. Callers are completed by
+/// one completion loop, fed in entry order under that lock, so their continuations run in entry
+/// order and never on a bookie's receive loop.
 /// </summary>
 public sealed partial class LedgerWriter : IAsyncDisposable
 {
@@ -22,6 +24,12 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly SemaphoreSlim _window;
     private readonly BookieStream[] _streams;
     private readonly ILogger _logger;
+    private readonly Channel<PendingAdd> _completions = Channel.CreateUnbounded<PendingAdd>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _completing;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _addTimeout;
+    private readonly CancellationTokenSource _stopWatching = new();
+    private readonly Task _watchingTimeouts;
     private VersionedLedgerMetadata _metadata;
     private LedgerException? _failure;
     private TaskCompletionSource? _drained;
@@ -40,6 +48,20 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         _streams = new BookieStream[ensemble.Count];
         for (var i = 0; i < ensemble.Count; i++)
             _streams[i] = new BookieStream(this, i, ensemble[i], pool.Get(ensemble[i]));
+        _completing = Task.Run(CompleteAddsAsync);
+        (_time, _addTimeout) = (options.TimeProvider, options.AddTimeout);
+        _watchingTimeouts = Task.Run(WatchAddTimeoutsAsync);
+    }
+
+    private async Task CompleteAddsAsync()
+    {
+        await foreach (var add in _completions.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (add.Error is null)
+                add.Completion.TrySetResult(add.Request.EntryId);
+            else
+                add.Completion.TrySetException(add.Error);
+        }
     }
 
     public long LedgerId => _metadata.LedgerId;
@@ -95,7 +117,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
                 Payload = bytes,
                 Digest = LedgerDigest.Compute(LedgerId, entryId, _confirmations.LastAddConfirmed, bytes.Span),
             };
-            add = new PendingAdd(request);
+            add = new PendingAdd(request, _time.GetTimestamp());
             _pending.Add(entryId, add);
             // Sent under the lock so every bookie sees its entries in id order with rising LACs.
             for (var replica = 0; replica < _schedule.WriteQuorum; replica++)
@@ -151,7 +173,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
                 if (_pending.Remove(id, out var done))
                 {
                     _confirmedBytes += done.Request.Payload.Length;
-                    done.Completion.TrySetResult(id);
+                    _completions.Writer.TryWrite(done);
                     released++;
                 }
             }
@@ -172,6 +194,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private void OnBookieFailed(int bookieIndex, long? entryId, string reason, Exception? cause)
     {
         var bookieId = _streams[bookieIndex].BookieId;
+        _streams[bookieIndex].Failed = true;
         var error = new LedgerException($"Bookie {bookieId} (ensemble position {bookieIndex}) of ledger {LedgerId} failed: {reason}. Unconfirmed adds from there on fail (ensemble change is not implemented yet).", cause);
         LedgerLog.BookieFailed(_logger, bookieId, LedgerId, error);
         long from;
@@ -200,7 +223,8 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             {
                 if (_pending.Remove(id, out var add))
                 {
-                    add.Completion.TrySetException(error.Copy());
+                    add.Error = error.Copy();
+                    _completions.Writer.TryWrite(add);
                     released++;
                 }
             }
@@ -217,13 +241,20 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     }
 
     /// <summary>Per unconfirmed entry: what to re-send after an ensemble change, and who already has it.</summary>
-    private sealed class PendingAdd(AddRequest request)
+    private sealed class PendingAdd(AddRequest request, long sentAt)
     {
         public AddRequest Request { get; } = request;
+
+        /// <summary><see cref="TimeProvider"/> timestamp of when it was sent.</summary>
+        public long SentAt { get; } = sentAt;
 
         /// <summary>Bit i set: the bookie at ensemble position i journaled this entry.</summary>
         public ulong AckedBy { get; set; }
 
-        public TaskCompletionSource<long> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Set when the add failed, before it is handed to the completion loop.</summary>
+        public LedgerException? Error { get; set; }
+
+        /// <summary>Completed only by the completion loop; continuations run there, in entry order.</summary>
+        public TaskCompletionSource<long> Completion { get; } = new();
     }
 }

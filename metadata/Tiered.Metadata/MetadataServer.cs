@@ -33,6 +33,8 @@ public sealed class MetadataServer : IAsyncDisposable
         {
             var builder = WebApplication.CreateSlimBuilder();
             builder.Services.AddSingleton(loggerFactory);
+            // Open streams (adds, watches) must not hold a stop for the host's default 30 s.
+            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
             builder.Services.AddSingleton(node);
             builder.Services.AddGrpc(o =>
             {

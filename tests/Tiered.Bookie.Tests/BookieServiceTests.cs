@@ -26,7 +26,7 @@ public sealed class BookieServiceTests
             var one = new OneBookie { _metadata = await LocalMetadata.StartAsync() };
             one.Id = $"127.0.0.1:{LocalMetadata.FreePort()}";
             one._bookie = await BookieServer.StartAsync(new BookieOptions { Listen = one.Id, DataDir = Path.Combine(one._metadata.Root, "bookie") }, NullLoggerFactory.Instance, one._metadata.Store);
-            one._channel = GrpcChannel.ForAddress($"http://{one.Id}", new GrpcChannelOptions { MaxSendMessageSize = 16 * 1024 * 1024 });
+            one._channel = GrpcChannel.ForAddress($"http://{one.Id}", new GrpcChannelOptions { MaxSendMessageSize = 16 * 1024 * 1024, MaxReceiveMessageSize = 16 * 1024 * 1024 });
             one.Client = new V1.Bookie.BookieClient(one._channel);
             return one;
         }
@@ -92,6 +92,12 @@ public sealed class BookieServiceTests
         Assert.Equal(Code.Ok, good.Code);
         Assert.Equal([1, 2, 3], good.Payload.ToByteArray());
         Assert.Equal("writable", (await client.InfoAsync(new InfoRequest())).State);
+
+        // The largest entry allowed is stored and read back.
+        var largest = new byte[5 * 1024 * 1024];
+        Random.Shared.NextBytes(largest);
+        Assert.Equal(Code.Ok, (await AddAllAsync(client, Add(2, 0, largest)))[0].Code);
+        Assert.Equal(largest, (await client.ReadEntryAsync(new ReadRequest { LedgerId = 2, EntryId = 0 })).Payload.ToByteArray());
         Assert.Equal([listen], await bookie.MetadataStore.ListChildrenAsync("/bookies/available"));
     }
 

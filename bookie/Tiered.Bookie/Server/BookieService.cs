@@ -61,9 +61,10 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
                 };
             }
         }
-        catch (IOException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            (response.Code, response.Message) = (Code.Internal, $"Bookie {state.BookieId} could not journal the entry: {e.Message}");
+            // Every add gets an answer: a writer must never wait for one that will not come.
+            (response.Code, response.Message) = (Code.Internal, $"Bookie {state.BookieId} could not store the entry: {e.Message}");
         }
         await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
     }

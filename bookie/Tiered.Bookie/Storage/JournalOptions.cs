@@ -1,8 +1,10 @@
 namespace Tiered.Bookie.Storage;
 
 /// <summary>
-/// How the bookie's journal writes. Defaults follow BookKeeper's group commit (flush threshold
-/// 512 KiB) with a shorter 1 ms group wait.
+/// How the bookie's journal writes. The flush threshold follows BookKeeper (512 KiB); unlike
+/// BookKeeper's 2 ms group wait, the default is not to wait at all: records that arrive while an
+/// fsync runs form the next group, which groups just as well under load and costs a lone add no
+/// timer (timers on small VMs fire 4 ms late, 20× an fsync).
 /// </summary>
 /// <param name="Directory">Where the journal files live; created if missing. Ideally its own disk.</param>
 internal sealed record JournalOptions(string Directory)
@@ -10,8 +12,8 @@ internal sealed record JournalOptions(string Directory)
     /// <summary>Largest record payload the journal accepts (a 5 MiB entry plus the bookie's framing).</summary>
     public const int MaxRecordBytes = 6 * 1024 * 1024;
 
-    /// <summary>How long the writer waits for more records after the first of a group arrived.</summary>
-    public TimeSpan MaxGroupWait { get; init; } = TimeSpan.FromMilliseconds(1);
+    /// <summary>How long the writer waits for more records after the first of a group arrived (0: write at once).</summary>
+    public TimeSpan MaxGroupWait { get; init; } = TimeSpan.Zero;
 
     /// <summary>A group is written as soon as this many bytes are queued, without waiting longer; one group holds at most four times this.</summary>
     public int FlushThresholdBytes { get; init; } = 512 * 1024;

@@ -10,7 +10,8 @@ namespace Tiered.Bookie.Storage;
 /// </summary>
 internal sealed class WriteCache : IDisposable
 {
-    public const int SegmentBytes = 4 * 1024 * 1024;
+    /// <summary>Room for the largest entry (5 MiB payload plus its 12-byte header) with space to spare.</summary>
+    public const int SegmentBytes = 8 * 1024 * 1024;
 
     private readonly object _sync = new();
     private readonly long _capacityBytes;

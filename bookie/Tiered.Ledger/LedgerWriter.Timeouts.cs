@@ -1,0 +1,34 @@
+namespace Tiered.Ledger;
+
+public sealed partial class LedgerWriter
+{
+    /// <summary>
+    /// Entries are confirmed in order, so only the oldest unconfirmed one needs watching: when it
+    /// is older than the add timeout, the bookies of its write set that have not journaled it are
+    /// treated as failed (the same path as a broken stream, and later an ensemble change).
+    /// </summary>
+    private async Task WatchAddTimeoutsAsync()
+    {
+        var period = TimeSpan.FromTicks(Math.Clamp(_addTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond));
+        using var timer = new PeriodicTimer(period, _time);
+        while (await timer.WaitForNextTickAsync(_stopWatching.Token).ConfigureAwait(false))
+        {
+            long entryId;
+            int silent = -1;
+            lock (_lock)
+            {
+                entryId = _confirmations.LastAddConfirmed + 1;
+                if (!_pending.TryGetValue(entryId, out var oldest) || _time.GetElapsedTime(oldest.SentAt) < _addTimeout)
+                    continue;
+                for (var replica = 0; replica < _schedule.WriteQuorum && silent < 0; replica++)
+                {
+                    var index = _schedule.BookieIndex(entryId, replica);
+                    if ((oldest.AckedBy & (1UL << index)) == 0)
+                        silent = index;
+                }
+            }
+            if (silent >= 0)
+                OnBookieFailed(silent, entryId, $"it did not journal entry {entryId} within the add timeout of {_addTimeout.TotalSeconds:0.###} s", null);
+        }
+    }
+}
