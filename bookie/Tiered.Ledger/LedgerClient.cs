@@ -10,7 +10,7 @@ namespace Tiered.Ledger;
 /// bookies, opens them for reading, deletes them. Holds one gRPC channel per bookie for all its
 /// writers and readers; disposing it stops its writers (their ledgers stay open for recovery).
 /// </summary>
-public sealed class LedgerClient : IAsyncDisposable
+public sealed partial class LedgerClient : IAsyncDisposable
 {
     /// <summary>Where bookies register while they accept adds (ephemeral keys named by bookie id).</summary>
     public const string AvailableBookiesPath = "/bookies/available";
@@ -59,8 +59,22 @@ public sealed class LedgerClient : IAsyncDisposable
     /// </summary>
     /// <exception cref="LedgerNotFoundException">No such ledger.</exception>
     /// <exception cref="LedgerException">The ledger is open and none of its bookies answered.</exception>
-    public async Task<LedgerReader> OpenLedgerAsync(long ledgerId, CancellationToken cancellationToken = default)
+    public Task<LedgerReader> OpenLedgerAsync(long ledgerId, CancellationToken cancellationToken = default)
+        => OpenLedgerAsync(ledgerId, recovery: false, cancellationToken);
+
+    /// <summary>
+    /// Opens a ledger read-only. Without <paramref name="recovery"/> as the one-argument overload.
+    /// With it, a ledger that is not CLOSED yet is recovered first: marked IN_RECOVERY, its last
+    /// segment fenced (its writer's next add fails), every entry that may have been confirmed
+    /// found and written back to an ack quorum, and then the ledger is CLOSED at its last entry;
+    /// the reader returned reads the closed ledger.
+    /// </summary>
+    /// <exception cref="LedgerNotFoundException">No such ledger.</exception>
+    /// <exception cref="LedgerException">Recovery could not decide or store the ledger's end (too many bookies unreachable); the ledger stays IN_RECOVERY and recovery can be retried.</exception>
+    public async Task<LedgerReader> OpenLedgerAsync(long ledgerId, bool recovery, CancellationToken cancellationToken = default)
     {
+        if (recovery)
+            return await RecoverAsync(ledgerId, cancellationToken).ConfigureAwait(false);
         var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false) ?? throw new LedgerNotFoundException(ledgerId);
         var lac = metadata.Metadata.State == LedgerMetadata.Types.State.Closed
             ? metadata.Metadata.LastEntryId

@@ -10,12 +10,19 @@ public class LedgerException : Exception
 }
 
 /// <summary>A recovering reader fenced the ledger: this writer must stop; its unconfirmed adds may or may not be in the ledger.</summary>
-public sealed class LedgerFencedException(long ledgerId)
-    : LedgerException($"Ledger {ledgerId} was fenced by a recovering reader; this writer can add no more entries.")
+public sealed class LedgerFencedException : LedgerException
 {
-    public long LedgerId { get; } = ledgerId;
+    public LedgerFencedException(long ledgerId)
+        : this(ledgerId, $"Ledger {ledgerId} was fenced by a recovering reader; this writer can add no more entries.")
+    {
+    }
 
-    internal override LedgerException Copy() => new LedgerFencedException(LedgerId);
+    public LedgerFencedException(long ledgerId, string message)
+        : base(message) => LedgerId = ledgerId;
+
+    public long LedgerId { get; }
+
+    internal override LedgerException Copy() => new LedgerFencedException(LedgerId, Message);
 }
 
 /// <summary>No ledger with this id exists in the metadata service.</summary>

@@ -25,4 +25,7 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 307, Level = LogLevel.Warning, Message = "Could not delete ledger {LedgerId} on bookie {BookieId}; its entries stay until the bookie's garbage collection finds the ledger gone")]
     public static partial void DeleteOnBookieFailed(ILogger logger, long ledgerId, string bookieId, Exception error);
+
+    [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Recovered ledger {LedgerId}: closed at entry {LastEntryId} ({Length} bytes)")]
+    public static partial void Recovered(ILogger logger, long ledgerId, long lastEntryId, long length);
 }

@@ -32,18 +32,36 @@ public sealed partial class LedgerWriter
         if (failure is LedgerFencedException)
             throw failure.Copy();
 
-        var closed = _metadata.Metadata.Clone();
-        closed.State = LedgerMetadata.Types.State.Closed;
-        closed.LastEntryId = lac;
-        closed.Length = length;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            _metadata = await _ledgers.UpdateAsync(_metadata, closed, cancellationToken).ConfigureAwait(false);
-        }
-        catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
-        {
-            // Someone else changed the metadata of our open ledger: only a recovering reader does.
-            throw new LedgerFencedException(LedgerId);
+            var closed = _metadata.Metadata.Clone();
+            closed.State = LedgerMetadata.Types.State.Closed;
+            closed.LastEntryId = lac;
+            closed.Length = length;
+            try
+            {
+                _metadata = await _ledgers.UpdateAsync(_metadata, closed, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
+            {
+                // Someone else changed the metadata of our open ledger: a recovering reader (then it
+                // is no longer OPEN and this writer has lost it), or a harmless change of another field.
+                var current = await _ledgers.GetAsync(LedgerId, cancellationToken).ConfigureAwait(false);
+                if (current is null)
+                    throw new LedgerFencedException(LedgerId, $"Ledger {LedgerId} was deleted while its writer was closing it.");
+                if (current.Metadata.State != LedgerMetadata.Types.State.Open)
+                {
+                    var state = current.Metadata.State == LedgerMetadata.Types.State.Closed
+                        ? $"closed it at entry {current.Metadata.LastEntryId}"
+                        : "is recovering it";
+                    throw new LedgerFencedException(LedgerId,
+                        $"Ledger {LedgerId} was fenced by a recovering reader, which {state}; this writer (last add confirmed {lac}) can neither add to nor close it.");
+                }
+                if (attempt >= 3)
+                    throw new LedgerException($"Ledger {LedgerId} could not be closed: its metadata kept changing under the writer ({attempt} attempts).", e);
+                _metadata = current;
+            }
         }
         LedgerLog.Closed(_logger, LedgerId, lac, length);
     }
