@@ -28,4 +28,7 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Recovered ledger {LedgerId}: closed at entry {LastEntryId} ({Length} bytes)")]
     public static partial void Recovered(ILogger logger, long ledgerId, long lastEntryId, long length);
+
+    [LoggerMessage(EventId = 309, Level = LogLevel.Information, Message = "Ledger {LedgerId}: replaced bookie {FailedBookieId} by {ReplacementBookieId} at ensemble position {Position} from entry {FirstEntryId}")]
+    public static partial void EnsembleChanged(ILogger logger, long ledgerId, string failedBookieId, string replacementBookieId, int position, long firstEntryId);
 }

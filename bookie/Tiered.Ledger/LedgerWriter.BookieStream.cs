@@ -33,6 +33,9 @@ public sealed partial class LedgerWriter
 
         public string BookieId { get; }
 
+        /// <summary>This stream's ensemble position.</summary>
+        public int Index => _index;
+
         /// <summary>Set once the writer counted this bookie as failed: nothing is worth draining then.</summary>
         public bool Failed { get; set; }
 
@@ -49,7 +52,7 @@ public sealed partial class LedgerWriter
             catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or OperationCanceledException)
             {
                 if (!_abort.IsCancellationRequested)
-                    _writer.OnBookieFailed(_index, null, $"sending failed: {e.Message}", e);
+                    _writer.OnBookieFailed(this, $"sending failed: {e.Message}", e);
             }
         }
 
@@ -58,14 +61,14 @@ public sealed partial class LedgerWriter
             try
             {
                 await foreach (var response in _call.ResponseStream.ReadAllAsync(_abort.Token).ConfigureAwait(false))
-                    _writer.OnAddResponse(_index, response);
+                    _writer.OnAddResponse(this, response);
                 if (!_completing)
-                    _writer.OnBookieFailed(_index, null, "it ended the add stream", null);
+                    _writer.OnBookieFailed(this, "it ended the add stream", null);
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or OperationCanceledException)
             {
                 if (!_abort.IsCancellationRequested && !_completing)
-                    _writer.OnBookieFailed(_index, null, $"the add stream broke: {e.Message}", e);
+                    _writer.OnBookieFailed(this, $"the add stream broke: {e.Message}", e);
             }
         }
 

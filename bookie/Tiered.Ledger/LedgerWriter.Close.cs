@@ -23,6 +23,11 @@ public sealed partial class LedgerWriter
             drained = _drained.Task;
         }
         await drained.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // An ensemble change still storing its metadata must finish before the close's compare-and-set.
+        Task changing;
+        lock (_lock)
+            changing = _changingEnsemble;
+        await changing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await ShutDownStreamsAsync(_addTimeout).ConfigureAwait(false);
 
         long lac, length;
@@ -87,7 +92,15 @@ public sealed partial class LedgerWriter
                 return;
             _shutDown = true;
         }
+        Task changing;
+        lock (_lock)
+            changing = _changingEnsemble;
+        await changing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await Task.WhenAll(_streams.Select(s => s.CompleteAsync(drainTimeout))).ConfigureAwait(false);
+        Task[] retiring;
+        lock (_lock)
+            retiring = [.. _retiring];
+        await Task.WhenAll(retiring).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _completions.Writer.TryComplete();
         await _completing.ConfigureAwait(false);
         await _stopWatching.CancelAsync().ConfigureAwait(false);

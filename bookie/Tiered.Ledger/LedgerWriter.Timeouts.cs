@@ -5,7 +5,7 @@ public sealed partial class LedgerWriter
     /// <summary>
     /// Entries are confirmed in order, so only the oldest unconfirmed one needs watching: when it
     /// is older than the add timeout, the bookies of its write set that have not journaled it are
-    /// treated as failed (the same path as a broken stream, and later an ensemble change).
+    /// treated as failed (the same path as a broken stream: an ensemble change).
     /// </summary>
     private async Task WatchAddTimeoutsAsync()
     {
@@ -15,8 +15,12 @@ public sealed partial class LedgerWriter
         {
             long entryId;
             int silent = -1;
+            BookieStream? stream = null;
             lock (_lock)
             {
+                // While the ensemble changes, held adds are not sent yet: nothing to time out.
+                if (_changing)
+                    continue;
                 entryId = _confirmations.LastAddConfirmed + 1;
                 if (!_pending.TryGetValue(entryId, out var oldest) || _time.GetElapsedTime(oldest.SentAt) < _addTimeout)
                     continue;
@@ -26,9 +30,11 @@ public sealed partial class LedgerWriter
                     if ((oldest.AckedBy & (1UL << index)) == 0)
                         silent = index;
                 }
+                if (silent >= 0)
+                    stream = _streams[silent];
             }
-            if (silent >= 0)
-                OnBookieFailed(silent, entryId, $"it did not journal entry {entryId} within the add timeout of {_addTimeout.TotalSeconds:0.###} s", null);
+            if (stream is not null)
+                OnBookieFailed(stream, $"it did not journal entry {entryId} within the add timeout of {_addTimeout.TotalSeconds:0.###} s", null);
         }
     }
 }

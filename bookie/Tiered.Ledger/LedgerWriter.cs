@@ -28,6 +28,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly Task _completing;
     private readonly TimeProvider _time;
     private readonly TimeSpan _addTimeout;
+    private readonly BookieClientPool _pool;
     private readonly CancellationTokenSource _stopWatching = new();
     private readonly Task _watchingTimeouts;
     private VersionedLedgerMetadata _metadata;
@@ -39,7 +40,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     internal LedgerWriter(VersionedLedgerMetadata metadata, LedgerMetadataStore ledgers, BookieClientPool pool, LedgerClientOptions options, ILogger logger)
     {
-        (_metadata, _ledgers, _logger) = (metadata, ledgers, logger);
+        (_metadata, _ledgers, _pool, _logger) = (metadata, ledgers, pool, logger);
         var m = metadata.Metadata;
         _schedule = new DistributionSchedule(m.EnsembleSize, m.WriteQuorum, m.AckQuorum);
         _confirmations = new AddConfirmations(_schedule);
@@ -87,7 +88,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentException">Empty payload or larger than 5 MiB.</exception>
     /// <exception cref="LedgerFencedException">A recovering reader fenced the ledger.</exception>
-    /// <exception cref="LedgerException">A bookie of the write set failed.</exception>
+    /// <exception cref="LedgerException">A bookie of the write set failed and no replacement could be found (or stored in the metadata).</exception>
     /// <exception cref="InvalidOperationException">The writer is closed.</exception>
     public async ValueTask<long> AddEntryAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -119,9 +120,10 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             };
             add = new PendingAdd(request, _time.GetTimestamp());
             _pending.Add(entryId, add);
-            // Sent under the lock so every bookie sees its entries in id order with rising LACs.
-            for (var replica = 0; replica < _schedule.WriteQuorum; replica++)
-                _streams[_schedule.BookieIndex(entryId, replica)].Send(request);
+            // Sent under the lock so every bookie sees its entries in id order with rising LACs;
+            // during an ensemble change it is held (pending, in the window) and sent on resume.
+            if (!_changing)
+                SendToWriteSet(add);
         }
         return await add.Completion.Task.ConfigureAwait(false);
     }
@@ -138,27 +140,31 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private InvalidOperationException Closed() => new($"Ledger {LedgerId} is closed (or closing) for writes; create a new ledger to add more entries.");
 
     /// <summary>A bookie journaled an entry or refused it.</summary>
-    private void OnAddResponse(int bookieIndex, AddResponse response)
+    private void OnAddResponse(BookieStream stream, AddResponse response)
     {
         switch (response.Code)
         {
             case Code.Ok:
-                OnAck(response.EntryId, bookieIndex);
+                OnAck(response.EntryId, stream);
                 break;
             case Code.Fenced:
                 LedgerLog.Fenced(_logger, LedgerId);
                 FailFrom(response.EntryId, new LedgerFencedException(LedgerId));
                 break;
             default:
-                OnBookieFailed(bookieIndex, response.EntryId, $"it refused entry {response.EntryId} with {response.Code}: {response.Message}", null);
+                OnBookieFailed(stream, $"it refused entry {response.EntryId} with {response.Code}: {response.Message}", null);
                 break;
         }
     }
 
-    private void OnAck(long entryId, int bookieIndex)
+    private void OnAck(long entryId, BookieStream stream)
     {
+        var bookieIndex = stream.Index;
         lock (_lock)
         {
+            // A replaced (or failed) bookie's late acks do not count: its entries are re-sent.
+            if (stream.Failed || !ReferenceEquals(_streams[bookieIndex], stream))
+                return;
             // Entries already failed are no longer pending: their acks must not move the LAC.
             if (!_pending.TryGetValue(entryId, out var add))
                 return;
@@ -173,6 +179,8 @@ public sealed partial class LedgerWriter : IAsyncDisposable
                 if (_pending.Remove(id, out var done))
                 {
                     _confirmedBytes += done.Request.Payload.Length;
+                    if (_changing)
+                        _confirmedDuringChange.Add(done.Request);
                     _completions.Writer.TryWrite(done);
                     released++;
                 }
@@ -181,36 +189,6 @@ public sealed partial class LedgerWriter : IAsyncDisposable
                 _window.Release(released);
             SignalIfDrained();
         }
-    }
-
-    /// <summary>
-    /// A bookie of the ensemble failed (refusal, transport error, stream ended). The plug-in point
-    /// for ensemble change: replace the bookie at <paramref name="bookieIndex"/>, add a segment to
-    /// the metadata by compare-and-set, call <see cref="AddConfirmations.ForgetBookie"/> and re-send
-    /// each returned entry's <see cref="PendingAdd.Request"/> to the replacement. Until then, every
-    /// unconfirmed entry from the first one that bookie still owed fails, and later adds fail too
-    /// (an entry after an unconfirmable one can never be confirmed in order).
-    /// </summary>
-    private void OnBookieFailed(int bookieIndex, long? entryId, string reason, Exception? cause)
-    {
-        var bookieId = _streams[bookieIndex].BookieId;
-        _streams[bookieIndex].Failed = true;
-        var error = new LedgerException($"Bookie {bookieId} (ensemble position {bookieIndex}) of ledger {LedgerId} failed: {reason}. Unconfirmed adds from there on fail (ensemble change is not implemented yet).", cause);
-        LedgerLog.BookieFailed(_logger, bookieId, LedgerId, error);
-        long from;
-        lock (_lock)
-        {
-            from = entryId ?? _confirmations.NextEntryId;
-            for (var id = _confirmations.LastAddConfirmed + 1; id < from; id++)
-            {
-                if (_schedule.Stores(id, bookieIndex) && _pending.TryGetValue(id, out var add) && (add.AckedBy & (1UL << bookieIndex)) == 0)
-                {
-                    from = id;
-                    break;
-                }
-            }
-        }
-        FailFrom(from, error);
     }
 
     private void FailFrom(long fromEntryId, LedgerException error)
@@ -246,7 +224,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         public AddRequest Request { get; } = request;
 
         /// <summary><see cref="TimeProvider"/> timestamp of when it was sent.</summary>
-        public long SentAt { get; } = sentAt;
+        public long SentAt { get; set; } = sentAt;
 
         /// <summary>Bit i set: the bookie at ensemble position i journaled this entry.</summary>
         public ulong AckedBy { get; set; }

@@ -261,6 +261,7 @@ public sealed partial class MetadataClient : IMetadataStore
             using var call = Stub(address).Watch(new WatchRequest { Prefix = prefix, FromRevision = next }, cancellationToken: cancellationToken);
             var stream = call.ResponseStream;
             var failed = false;
+            var delivered = 0;
             while (true)
             {
                 WatchEvent e;
@@ -286,9 +287,17 @@ public sealed partial class MetadataClient : IMetadataStore
                 catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
                 {
                     var code = MetadataException.FromWire(ex.Trailers.GetValue(MetadataWire.ErrorTrailer)) ?? MetadataErrorCode.Unavailable;
+                    // A watcher that fell behind (or a node that installed a snapshot) is ended with
+                    // "compacted": resume once from the last revision; if that is compacted too, give up.
+                    if (code == MetadataErrorCode.Compacted && delivered > 0)
+                    {
+                        failed = true;
+                        break;
+                    }
                     throw new MetadataException(code, ex.Status.Detail, inner: ex);
                 }
                 next = e.Revision;
+                delivered++;
                 backoff = TimeSpan.FromMilliseconds(20);
                 yield return e;
             }

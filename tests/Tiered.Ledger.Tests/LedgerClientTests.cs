@@ -186,7 +186,7 @@ public sealed class LedgerClientTests
     }
 
     [Fact]
-    public async Task When_a_bookie_of_the_ensemble_stops_the_writers_adds_fail_naming_that_bookie()
+    public async Task When_a_bookie_of_the_ensemble_stops_and_no_spare_bookie_exists_the_writers_adds_fail_naming_that_bookie()
     {
         await using var cluster = await BookieCluster.StartAsync(3);
         await using var client = new LedgerClient(cluster.Metadata);
@@ -195,8 +195,8 @@ public sealed class LedgerClientTests
 
         await cluster.StopAsync(stopped);
 
-        // Until ensemble change exists, an add whose write set includes the stopped bookie fails,
-        // and so does every later one (entries are confirmed in order).
+        // Three bookies only: there is no replacement for an ensemble change, so an add whose write
+        // set includes the stopped bookie fails, and so does every later one (confirmed in order).
         var error = await Assert.ThrowsAsync<LedgerException>(async () =>
         {
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -204,6 +204,7 @@ public sealed class LedgerClientTests
                 await writer.AddEntryAsync(Payload(i));
         });
         Assert.Contains($"Bookie {stopped}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("no replacement bookie is available", error.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<LedgerException>(async () => await writer.AddEntryAsync(Payload(99)));
         Assert.True(writer.LastAddConfirmed >= 9);
     }

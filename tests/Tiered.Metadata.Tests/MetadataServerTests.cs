@@ -150,6 +150,35 @@ public sealed class MetadataServerTests
         Assert.Equal(received.Skip(100).Select(e => (e.Revision, e.Kv.Key, e.Type)), resumed.Select(e => (e.Revision, e.Kv.Key, e.Type)));
     }
 
+    [Fact]
+    public async Task A_watcher_that_falls_far_behind_resumes_by_itself_and_misses_nothing()
+    {
+        await using var fixture = await ServerFixture.StartAsync();
+        var client = fixture.Client;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var start = (await client.PutAsync("/slow/start", "0"u8.ToArray())).ModRevision;
+        await using var events = client.WatchAsync("/slow/", start, cts.Token).GetAsyncEnumerator(cts.Token);
+
+        // Far more changes than a watcher may buffer (10,000) while nobody reads the watch.
+        const int Changes = 12_000;
+        const int Batch = 500;
+        for (var i = 0; i < Changes; i += Batch)
+        {
+            var txn = new TxnRequest();
+            for (var j = i; j < i + Batch; j++)
+                txn.Ops.Add(new TxnOp { Put = new PutRequest { Key = $"/slow/{j % 100}", Value = ByteString.CopyFromUtf8($"{j}") } });
+            await client.TxnAsync(txn);
+        }
+
+        var expected = start + 1;
+        for (var n = 0; n < Changes; n++)
+        {
+            Assert.True(await events.MoveNextAsync());
+            Assert.Equal(expected++, events.Current.Revision);
+            Assert.Equal(n.ToString(System.Globalization.CultureInfo.InvariantCulture), events.Current.Kv.Value.ToStringUtf8());
+        }
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -91,22 +91,23 @@ internal sealed class WatchHub
             throw new MetadataException(MetadataErrorCode.Compacted,
                 $"Revision {fromRevision} is older than the history this node keeps (from {_baseRevision}); list the keys again and watch from the current revision.");
 
-        var watcher = new Watcher(prefix, fromRevision, Channel.CreateBounded<WatchEvent>(new BoundedChannelOptions(WatcherBuffer)
+        // The backlog (at most the kept history) goes into the watcher's channel at once, with
+        // WatcherBuffer more places for live events on top.
+        var backlog = new List<WatchEvent>();
+        for (var i = 0L; i < _count; i++)
+        {
+            var e = _history[(_historyStart + i) % _history.Length];
+            if (e.Revision > fromRevision && e.Kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+                backlog.Add(e);
+        }
+        var watcher = new Watcher(prefix, fromRevision, Channel.CreateBounded<WatchEvent>(new BoundedChannelOptions(backlog.Count + WatcherBuffer)
         {
             SingleReader = true,
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         }));
-        var backlog = 0;
-        for (var i = 0L; i < _count; i++)
-        {
-            var e = _history[(_historyStart + i) % _history.Length];
-            if (e.Revision <= fromRevision || !e.Kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-                continue;
-            if (++backlog > WatcherBuffer || !watcher.Channel.Writer.TryWrite(e))
-                throw new MetadataException(MetadataErrorCode.Compacted,
-                    $"More than {WatcherBuffer} changes since revision {fromRevision}; list the keys again and watch from the current revision.");
-        }
+        foreach (var e in backlog)
+            watcher.Channel.Writer.TryWrite(e);
         _watchers.RemoveAll(w => w.Closed);
         _watchers.Add(watcher);
         watcher.Registration = cancellationToken.Register(watcher.Close);
