@@ -103,6 +103,17 @@ public sealed class TieredProcess : IDisposable
         }
     }
 
+    /// <summary>SIGTERM, then waits for a clean exit: the process flushes and deregisters as it would for an operator.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+            return;
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
     /// <summary>kill -9: the process gets no chance to flush or say goodbye.</summary>
     public void Kill()
     {
