@@ -30,6 +30,12 @@ public sealed record BookieOptions
     /// <summary>How long the bookie stays registered after its last heartbeat to the metadata service.</summary>
     public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Run the auto-recovery role: compete for the auditor lock and, while holding it,
+    /// re-replicate the fragments of closed ledgers whose bookies are gone (one active per cluster).
+    /// </summary>
+    public bool AutoRecovery { get; init; } = true;
+
     public string BookieId => Listen;
 
     public string JournalDirectory => JournalDir ?? Path.Combine(DataDir, "journal");

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tiered.Bookie.Server;
 using Tiered.Bookie.Storage;
+using Tiered.Ledger;
 using Tiered.Metadata;
 
 namespace Tiered.Bookie;
@@ -25,17 +26,21 @@ public sealed partial class BookieServer : IAsyncDisposable
     private readonly IMetadataStore _metadata;
     private readonly bool _ownsMetadata;
     private readonly BookieRegistration _registration;
+    private readonly AutoRecovery? _autoRecovery;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _diskWatch;
 
-    private BookieServer(BookieOptions options, BookieStorage storage, BookieState state, WebApplication app, IMetadataStore metadata, bool ownsMetadata, BookieRegistration registration, ILogger logger)
+    private BookieServer(BookieOptions options, BookieStorage storage, BookieState state, WebApplication app, IMetadataStore metadata, bool ownsMetadata, BookieRegistration registration, AutoRecovery? autoRecovery, ILogger logger)
     {
-        (_options, _storage, _state, _app, _metadata, _ownsMetadata, _registration, _logger) = (options, storage, state, app, metadata, ownsMetadata, registration, logger);
+        (_options, _storage, _state, _app, _metadata, _ownsMetadata, _registration, _autoRecovery, _logger) = (options, storage, state, app, metadata, ownsMetadata, registration, autoRecovery, logger);
         _diskWatch = Task.Run(WatchDiskAsync);
     }
 
     public string BookieId => _options.BookieId;
+
+    /// <summary>This bookie's auto-recovery role (null when <see cref="BookieOptions.AutoRecovery"/> is off).</summary>
+    public AutoRecovery? AutoRecovery => _autoRecovery;
 
     /// <summary>Starts a bookie. <paramref name="metadata"/>: an existing store to register in (standalone); default: a client to <see cref="BookieOptions.Metadata"/>.</summary>
     public static async Task<BookieServer> StartAsync(BookieOptions options, ILoggerFactory loggerFactory, IMetadataStore? metadata = null, CancellationToken cancellationToken = default)
@@ -48,6 +53,7 @@ public sealed partial class BookieServer : IAsyncDisposable
         var storage = await BookieStorage.OpenAsync(options.DataDir, options.JournalDirectory, options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken).ConfigureAwait(false);
         var state = new BookieState(options);
         WebApplication? app = null;
+        BookieRegistration? registration = null;
         try
         {
             storage.ReadOnly = state.DiskUsage() > options.ReadOnlyAboveDiskUsage;
@@ -67,12 +73,18 @@ public sealed partial class BookieServer : IAsyncDisposable
             app.MapGrpcService<BookieService>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             // Registered last: writers only learn of a bookie that can already serve them.
-            var registration = await BookieRegistration.StartAsync(metadata, options.BookieId, options.SessionTtl, storage.ReadOnly, logger, cancellationToken).ConfigureAwait(false);
+            registration = await BookieRegistration.StartAsync(metadata, options.BookieId, options.SessionTtl, storage.ReadOnly, logger, cancellationToken).ConfigureAwait(false);
+            // Every bookie runs the auto-recovery role; the metadata lock makes one of them active.
+            var autoRecovery = options.AutoRecovery
+                ? await AutoRecovery.StartAsync(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false)
+                : null;
             LogStarted(logger, options.BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
-            return new BookieServer(options, storage, state, app, metadata, ownsMetadata, registration, logger);
+            return new BookieServer(options, storage, state, app, metadata, ownsMetadata, registration, autoRecovery, logger);
         }
         catch
         {
+            if (registration is not null)
+                await registration.DisposeAsync().ConfigureAwait(false);
             if (app is not null)
                 await app.DisposeAsync().ConfigureAwait(false);
             await storage.DisposeAsync().ConfigureAwait(false);
@@ -124,6 +136,8 @@ public sealed partial class BookieServer : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _diskWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_autoRecovery is not null)
+            await _autoRecovery.DisposeAsync().ConfigureAwait(false);
         await _registration.DisposeAsync().ConfigureAwait(false);
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -82,11 +82,23 @@ public sealed class LedgerReader
     {
         if (entryId < 0 || entryId > LastAddConfirmed)
             throw new ArgumentOutOfRangeException(nameof(entryId), entryId, $"Ledger {LedgerId} is readable from entry 0 up to entry {LastAddConfirmed}.");
+        var response = await ReadStoredAsync(entryId, skipBookie: null, cancellationToken).ConfigureAwait(false);
+        return new LedgerEntry(entryId, response.Payload.Memory);
+    }
+
+    /// <summary>
+    /// One entry exactly as a replica of its write set stored it (LAC, digest and payload, digest
+    /// verified), trying the replicas in order and skipping <paramref name="skipBookie"/>.
+    /// </summary>
+    internal async Task<ReadResponse> ReadStoredAsync(long entryId, string? skipBookie, CancellationToken cancellationToken)
+    {
         var ensemble = SegmentFor(entryId).Bookies;
         var tried = new List<string>(_schedule.WriteQuorum);
         for (var replica = 0; replica < _schedule.WriteQuorum; replica++)
         {
             var bookieId = ensemble[_schedule.BookieIndex(entryId, replica)];
+            if (string.Equals(bookieId, skipBookie, StringComparison.Ordinal))
+                continue;
             ReadResponse response;
             try
             {
@@ -112,7 +124,7 @@ public sealed class LedgerReader
                 tried.Add($"{bookieId} (digest mismatch)");
                 continue;
             }
-            return new LedgerEntry(entryId, response.Payload.Memory);
+            return response;
         }
         throw new LedgerException($"Entry {LedgerId}:{entryId} could not be read from any replica of its write set: {string.Join(", ", tried)}.");
 

@@ -32,12 +32,16 @@ internal static class BookieCommand
             HelpName = "DIR",
             Description = "Directory of the journal (default DATA_DIR/journal). Every add is fsynced here before it is acknowledged; a disk of its own is best.",
         };
+        var noAutoRecovery = new Option<bool>("--no-auto-recovery")
+        {
+            Description = "Do not take part in auto-recovery (re-replicating the ledgers of bookies that are gone). By default every bookie runs it and one is active at a time.",
+        };
         var command = new Command(
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
             + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.")
         {
-            metadata, listen, dataDir, journalDir,
+            metadata, listen, dataDir, journalDir, noAutoRecovery,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             new BookieOptions
@@ -46,6 +50,7 @@ internal static class BookieCommand
                 Listen = parseResult.GetValue(listen)!,
                 DataDir = parseResult.GetValue(dataDir)!,
                 JournalDir = parseResult.GetValue(journalDir),
+                AutoRecovery = !parseResult.GetValue(noAutoRecovery),
             },
             parseResult,
             cancellationToken));

@@ -1,0 +1,414 @@
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Tiered.Bookie.V1;
+using Tiered.Metadata;
+
+namespace Tiered.Ledger;
+
+/// <summary>
+/// Auto-recovery (BookKeeper's auditor and replication worker in one role): every instance
+/// competes for the ephemeral lock key <see cref="LockKey"/>; the one holding it is active and,
+/// every <see cref="CheckInterval"/>, checks every CLOSED ledger for segments whose ensemble names
+/// a bookie that is no longer registered (neither available nor read-only). Such a bookie's share
+/// of the fragment is copied, entry by entry and exactly as stored, from the other replicas to a
+/// replacement bookie (recovery adds); once all of it is there the segment's ensemble is changed
+/// by compare-and-set. OPEN and IN_RECOVERY ledgers are left to their writer's ensemble changes
+/// and to ledger recovery. Instances that do not hold the lock retry taking it on every tick, so
+/// one takes over as soon as the active one's session ends.
+/// </summary>
+public sealed partial class AutoRecovery : IAsyncDisposable
+{
+    /// <summary>The auditor lock: an ephemeral key owned by the active instance's session.</summary>
+    public const string LockKey = "/ledgers-auditor/lock";
+
+    /// <summary>Where bookies register while their disk is nearly full (still readable, so not lost).</summary>
+    public const string ReadOnlyBookiesPath = "/bookies/readonly";
+
+    private const int UpdateAttempts = 5;
+
+    private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SessionTtl = TimeSpan.FromSeconds(10);
+
+    private readonly IMetadataStore _metadata;
+    private readonly LedgerMetadataStore _ledgers;
+    private readonly LedgerClientOptions _options;
+    private readonly BookieClientPool _pool;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private MetadataSession? _session;
+    private Task _loop = Task.CompletedTask;
+    private Task[] _watches = [];
+    private long _ledgersChecked;
+    private long _fragmentsRecovered;
+    private long _entriesCopied;
+    private volatile bool _active;
+    private int _disposed;
+
+    private AutoRecovery(IMetadataStore metadata, LedgerClientOptions options, ILogger logger)
+    {
+        (_metadata, _options, _logger) = (metadata, options, logger);
+        _ledgers = new LedgerMetadataStore(metadata);
+        _pool = new BookieClientPool(options.ConnectTimeout);
+    }
+
+    /// <summary>This instance's name in the lock key's value.</summary>
+    public string InstanceId { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+
+    /// <summary>Whether this instance holds the auditor lock (as of its last check).</summary>
+    public bool IsActive => _active;
+
+    /// <summary>CLOSED ledgers examined by this instance (one per ledger per pass).</summary>
+    public long LedgersChecked => Interlocked.Read(ref _ledgersChecked);
+
+    /// <summary>Fragments (one lost bookie's share of one segment) re-replicated and recorded in metadata.</summary>
+    public long FragmentsRecovered => Interlocked.Read(ref _fragmentsRecovered);
+
+    /// <summary>Entries written to replacement bookies.</summary>
+    public long EntriesCopied => Interlocked.Read(ref _entriesCopied);
+
+    /// <summary>
+    /// Starts an instance: it tries to take the lock at once (so the first one started is
+    /// normally the active one) and then keeps auditing or competing in the background.
+    /// </summary>
+    public static async Task<AutoRecovery> StartAsync(IMetadataStore metadata, LedgerClientOptions? options, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(logger);
+        options ??= new LedgerClientOptions();
+        options.Validate();
+        var recovery = new AutoRecovery(metadata, options, logger);
+        try
+        {
+            await recovery.TryLeadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (MetadataException e)
+        {
+            LogAuditFailed(logger, e);
+        }
+        recovery._loop = Task.Run(recovery.RunAsync, CancellationToken.None);
+        // Bookies coming and going, and the lock vanishing, start a pass at once instead of on the next tick.
+        recovery._watches =
+        [
+            Task.Run(() => recovery.WakeOnChangesAsync("/bookies/"), CancellationToken.None),
+            Task.Run(() => recovery.WakeOnChangesAsync(LockKey), CancellationToken.None),
+        ];
+        return recovery;
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await TryLeadAsync(token).ConfigureAwait(false);
+                if (_active)
+                    await AuditAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is MetadataException or LedgerException or RpcException or InsufficientBookiesException or InvalidOperationException or IOException)
+            {
+                LogAuditFailed(_logger, e);
+            }
+            try
+            {
+                await _wake.WaitAsync(CheckInterval, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task WakeOnChangesAsync(string prefix)
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var change in _metadata.WatchAsync(prefix, cancellationToken: token).ConfigureAwait(false))
+                {
+                    if (_wake.CurrentCount == 0)
+                    {
+                        try
+                        {
+                            _wake.Release();
+                        }
+                        catch (SemaphoreFullException)
+                        {
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (!token.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                // The periodic check still runs; watch again after a pause.
+                LogWatchFailed(_logger, prefix, e);
+            }
+            await Task.Delay(CheckInterval, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>Makes sure this instance has a live session, then takes the lock if it is free, or checks it still holds it.</summary>
+    private async Task TryLeadAsync(CancellationToken cancellationToken)
+    {
+        if (_session is null || _session.Lost.IsCancellationRequested)
+        {
+            if (_active)
+                LogLostLock(_logger, InstanceId);
+            _active = false;
+            if (_session is not null)
+                await _session.DisposeAsync().ConfigureAwait(false);
+            _session = null;
+            _session = await MetadataSession.CreateAsync(_metadata, SessionTtl, cancellationToken).ConfigureAwait(false);
+        }
+        if (_active)
+        {
+            var current = await _metadata.GetAsync(LockKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (current is null || current.SessionId != _session.Id)
+            {
+                _active = false;
+                LogLostLock(_logger, InstanceId);
+            }
+            else
+            {
+                return;
+            }
+        }
+        try
+        {
+            await _metadata.PutAsync(LockKey, Encoding.UTF8.GetBytes(InstanceId), expectedVersion: -1, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _active = true;
+            LogActive(_logger, InstanceId);
+        }
+        catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
+        {
+            // Another instance holds the lock.
+        }
+    }
+
+    /// <summary>One pass over every ledger.</summary>
+    private async Task AuditAsync(CancellationToken cancellationToken)
+    {
+        var registered = await RegisteredBookiesAsync(cancellationToken).ConfigureAwait(false);
+        if (registered.Count == 0)
+            return; // no bookie at all: more likely a metadata problem than every bookie lost
+        foreach (var ledgerId in await _ledgers.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_active)
+                return;
+            try
+            {
+                await CheckLedgerAsync(ledgerId, registered, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is LedgerException or RpcException or InsufficientBookiesException or InvalidOperationException or IOException
+                || (e is MetadataException && !cancellationToken.IsCancellationRequested))
+            {
+                LogLedgerFailed(_logger, ledgerId, e);
+            }
+        }
+    }
+
+    private async Task<HashSet<string>> RegisteredBookiesAsync(CancellationToken cancellationToken)
+    {
+        var available = await _metadata.ListChildrenAsync(LedgerClient.AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var readOnly = await _metadata.ListChildrenAsync(ReadOnlyBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return [.. available, .. readOnly];
+    }
+
+    /// <summary>Re-replicates every fragment of one ledger that is on a lost bookie, one fragment at a time.</summary>
+    private async Task CheckLedgerAsync(long ledgerId, HashSet<string> registered, CancellationToken cancellationToken)
+    {
+        var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+        if (metadata is null || metadata.Metadata.State != LedgerMetadata.Types.State.Closed)
+            return;
+        Interlocked.Increment(ref _ledgersChecked);
+        while (_active && FindLostFragment(metadata.Metadata, registered) is { } fragment)
+        {
+            var updated = await RecoverFragmentAsync(metadata, fragment, cancellationToken).ConfigureAwait(false);
+            if (updated is null)
+                return; // changed meanwhile (deleted, or the fragment was handled): the next pass looks again
+            metadata = updated;
+        }
+    }
+
+    /// <summary>A lost bookie's share of one segment: segment (by first entry), ensemble position, entry range.</summary>
+    private sealed record Fragment(long FirstEntryId, long LastEntryId, int Position, string LostBookie);
+
+    private static Fragment? FindLostFragment(LedgerMetadata metadata, HashSet<string> registered)
+    {
+        var segments = metadata.Segments.OrderBy(s => s.FirstEntryId).ToList();
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var last = i + 1 < segments.Count ? segments[i + 1].FirstEntryId - 1 : metadata.LastEntryId;
+            for (var position = 0; position < segments[i].Bookies.Count; position++)
+            {
+                var bookie = segments[i].Bookies[position];
+                if (!registered.Contains(bookie))
+                    return new Fragment(segments[i].FirstEntryId, last, position, bookie);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Copies the fragment to a replacement bookie and records it in the segment; returns the
+    /// updated metadata, or null when the ledger changed so that this fragment is no longer as found.
+    /// </summary>
+    private async Task<VersionedLedgerMetadata?> RecoverFragmentAsync(VersionedLedgerMetadata metadata, Fragment fragment, CancellationToken cancellationToken)
+    {
+        var m = metadata.Metadata;
+        var schedule = new DistributionSchedule(m.EnsembleSize, m.WriteQuorum, m.AckQuorum);
+        var segment = m.Segments.First(s => s.FirstEntryId == fragment.FirstEntryId);
+        var available = await _ledgers.AvailableBookiesAsync(cancellationToken).ConfigureAwait(false);
+        var replacement = EnsemblePlacement.Replace([.. segment.Bookies], fragment.Position, [.. available]);
+
+        var entries = new List<long>();
+        for (var entryId = fragment.FirstEntryId; entryId <= fragment.LastEntryId; entryId++)
+        {
+            if (schedule.Stores(entryId, fragment.Position))
+                entries.Add(entryId);
+        }
+        if (entries.Count > 0)
+            await CopyAsync(metadata, fragment, entries, replacement, cancellationToken).ConfigureAwait(false);
+
+        for (var attempt = 1; ; attempt++)
+        {
+            var updated = metadata.Metadata.Clone();
+            var target = updated.Segments.FirstOrDefault(s => s.FirstEntryId == fragment.FirstEntryId);
+            if (updated.State != LedgerMetadata.Types.State.Closed || updated.LastEntryId != m.LastEntryId || target is null
+                || target.Bookies.Count <= fragment.Position || target.Bookies[fragment.Position] != fragment.LostBookie
+                || target.Bookies.Contains(replacement))
+            {
+                return null;
+            }
+            target.Bookies[fragment.Position] = replacement;
+            try
+            {
+                var stored = await _ledgers.UpdateAsync(metadata, updated, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _fragmentsRecovered);
+                LogFragmentRecovered(_logger, metadata.LedgerId, fragment.FirstEntryId, fragment.LastEntryId, fragment.LostBookie, replacement, fragment.Position, entries.Count);
+                return stored;
+            }
+            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion && attempt < UpdateAttempts)
+            {
+                // Re-read and check again: the copy stays valid while the segment still names the lost bookie there.
+                var latest = await _ledgers.GetAsync(metadata.LedgerId, cancellationToken).ConfigureAwait(false);
+                if (latest is null)
+                    return null;
+                metadata = latest;
+            }
+        }
+    }
+
+    /// <summary>Reads each entry from another replica (digest checked) and adds it, exactly as stored, to the replacement with the recovery flag.</summary>
+    private async Task CopyAsync(VersionedLedgerMetadata metadata, Fragment fragment, List<long> entries, string replacement, CancellationToken cancellationToken)
+    {
+        var ledgerId = metadata.LedgerId;
+        var reader = new LedgerReader(metadata, metadata.Metadata.LastEntryId, _pool, _options, _logger);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.AddTimeout + (_options.ReadTimeout * 2));
+        using var call = _pool.Get(replacement).AddEntries(cancellationToken: timeout.Token);
+        var answered = 0L;
+        string? refused = null;
+        var receiving = Task.Run(async () =>
+        {
+            await foreach (var response in call.ResponseStream.ReadAllAsync(timeout.Token).ConfigureAwait(false))
+            {
+                if (response.Code != Code.Ok)
+                {
+                    refused ??= $"{replacement} refused entry {response.EntryId} ({response.Code}: {response.Message})";
+                    return;
+                }
+                if (++answered == entries.Count)
+                    return;
+            }
+        }, timeout.Token);
+
+        try
+        {
+            var ahead = new Queue<Task<ReadResponse>>();
+            var next = 0;
+            while (next < entries.Count || ahead.Count > 0)
+            {
+                while (next < entries.Count && ahead.Count < _options.ReadAheadEntries)
+                    ahead.Enqueue(reader.ReadStoredAsync(entries[next++], fragment.LostBookie, timeout.Token));
+                var stored = await ahead.Dequeue().ConfigureAwait(false);
+                if (receiving.IsCompleted)
+                    break;
+                await call.RequestStream.WriteAsync(new AddRequest
+                {
+                    LedgerId = ledgerId,
+                    EntryId = stored.EntryId,
+                    LastAddConfirmed = stored.LastAddConfirmed,
+                    Payload = stored.Payload,
+                    Digest = stored.Digest,
+                    Recovery = true,
+                }, timeout.Token).ConfigureAwait(false);
+            }
+            await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+            await receiving.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new LedgerException($"Ledger {ledgerId}: copying the fragment of entries {fragment.FirstEntryId}..{fragment.LastEntryId} from lost bookie {fragment.LostBookie} to {replacement} failed: {e.Message}", e);
+        }
+        finally
+        {
+            await timeout.CancelAsync().ConfigureAwait(false);
+            await receiving.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        Interlocked.Add(ref _entriesCopied, answered);
+        if (refused is not null || answered != entries.Count)
+        {
+            throw new LedgerException(
+                $"Ledger {ledgerId}: copying the fragment of entries {fragment.FirstEntryId}..{fragment.LastEntryId} from lost bookie {fragment.LostBookie} to {replacement} failed: {refused ?? $"only {answered} of {entries.Count} entries were acknowledged"}.");
+        }
+    }
+
+    /// <summary>Stops auditing and closes the session, which frees the lock for another instance at once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(_watches).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _active = false;
+        if (_session is not null)
+            await _session.DisposeAsync().ConfigureAwait(false);
+        _pool.Dispose();
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    [LoggerMessage(EventId = 320, Level = LogLevel.Information, Message = "Auto-recovery instance {InstanceId} is now the active auditor")]
+    private static partial void LogActive(ILogger logger, string instanceId);
+
+    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Auto-recovery instance {InstanceId} lost the auditor lock")]
+    private static partial void LogLostLock(ILogger logger, string instanceId);
+
+    [LoggerMessage(EventId = 322, Level = LogLevel.Information, Message = "Ledger {LedgerId}: re-replicated entries {FirstEntryId}..{LastEntryId} of lost bookie {LostBookieId} to {ReplacementBookieId} (ensemble position {Position}, {Entries} entries)")]
+    private static partial void LogFragmentRecovered(ILogger logger, long ledgerId, long firstEntryId, long lastEntryId, string lostBookieId, string replacementBookieId, int position, int entries);
+
+    [LoggerMessage(EventId = 323, Level = LogLevel.Warning, Message = "Auto-recovery of ledger {LedgerId} failed; retrying on the next pass")]
+    private static partial void LogLedgerFailed(ILogger logger, long ledgerId, Exception error);
+
+    [LoggerMessage(EventId = 325, Level = LogLevel.Debug, Message = "Auto-recovery's watch of {Prefix} failed; watching again")]
+    private static partial void LogWatchFailed(ILogger logger, string prefix, Exception error);
+
+    [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Auto-recovery pass failed; retrying")]
+    private static partial void LogAuditFailed(ILogger logger, Exception error);
+}
