@@ -7,8 +7,8 @@ public sealed class BookieStorageTests
 {
     private static byte[] Payload(long ledger, long entry) => System.Text.Encoding.UTF8.GetBytes($"ledger {ledger} entry {entry} " + new string('x', (int)(entry % 300)));
 
-    private static Task<BookieStorage> OpenAsync(TempDirectory dir, long cacheBytes = 64L * 1024 * 1024) =>
-        BookieStorage.OpenAsync(Path.Combine(dir.Path, "data"), Path.Combine(dir.Path, "journal"), cacheBytes, NullLogger.Instance);
+    private static Task<BookieStorage> OpenAsync(TempDirectory dir, long cacheBytes = 64L * 1024 * 1024, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes) =>
+        BookieStorage.OpenAsync(Path.Combine(dir.Path, "data"), Path.Combine(dir.Path, "journal"), cacheBytes, NullLogger.Instance, maxEntryLogBytes: maxEntryLogBytes);
 
     private static async Task AddAsync(BookieStorage storage, long ledger, long entry, bool recovery = false)
         => Assert.Equal(StorageResult.Ok, await storage.AddAsync(ledger, entry, entry - 1, (uint)entry, Payload(ledger, entry), recovery, CancellationToken.None));
@@ -129,13 +129,48 @@ public sealed class BookieStorageTests
             await AddAsync(storage, 1, 0);
             await AddAsync(storage, 2, 0);
             await storage.FlushAsync(CancellationToken.None);
-            storage.DeleteLedger(1);
+            await storage.DeleteLedgerAsync(1, CancellationToken.None);
             Assert.Equal(StorageResult.NoSuchLedger, storage.Read(1, 0).Result);
         }
         await using (var storage = await OpenAsync(dir))
         {
             Assert.Equal(StorageResult.NoSuchLedger, storage.Read(1, 0).Result);
             AssertEntry(storage, 2, 0);
+        }
+    }
+
+    [Fact]
+    public async Task Garbage_collection_reclaims_logs_of_deleted_ledgers_and_keeps_live_entries_readable()
+    {
+        using var dir = new TempDirectory();
+        var logs = Path.Combine(dir.Path, "data", "entry-logs");
+        const long SmallLogs = 64 * 1024;
+        await using (var storage = await OpenAsync(dir, maxEntryLogBytes: SmallLogs))
+        {
+            var big = new byte[1000];
+            for (long e = 0; e < 300; e++)
+            {
+                // Ledger 1 gets three entries for every one of ledger 2, interleaved in the same logs.
+                for (var copy = 0; copy < 3; copy++)
+                    Assert.Equal(StorageResult.Ok, await storage.AddAsync(1, e * 3 + copy, -1, 0, big, false, CancellationToken.None));
+                await AddAsync(storage, 2, e);
+            }
+            await storage.FlushAsync(CancellationToken.None);
+            var before = Directory.GetFiles(logs).Length;
+            Assert.True(before > 5, $"expected many small logs, got {before}");
+            Assert.Equal(0, await storage.CollectGarbageAsync(CancellationToken.None)); // everything is live
+
+            await storage.DeleteLedgerAsync(1, CancellationToken.None);
+            Assert.True(await storage.CollectGarbageAsync(CancellationToken.None) > 0);
+            Assert.True(Directory.GetFiles(logs).Length < before, "no log file was deleted");
+            for (long e = 0; e < 300; e++)
+                AssertEntry(storage, 2, e);
+        }
+        await using (var storage = await OpenAsync(dir, maxEntryLogBytes: SmallLogs))
+        {
+            for (long e = 0; e < 300; e++)
+                AssertEntry(storage, 2, e);
+            Assert.Equal(StorageResult.NoSuchLedger, storage.Read(1, 0).Result);
         }
     }
 }

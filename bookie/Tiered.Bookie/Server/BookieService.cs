@@ -154,12 +154,12 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
         return new FenceResponse { Code = Code.Ok, LastAddConfirmed = lac, LastEntryId = last };
     }
 
-    public override Task<DeleteLedgerResponse> DeleteLedger(DeleteLedgerRequest request, ServerCallContext context)
+    public override async Task<DeleteLedgerResponse> DeleteLedger(DeleteLedgerRequest request, ServerCallContext context)
     {
         if (request.LedgerId < 0)
-            return Task.FromResult(new DeleteLedgerResponse { Code = Code.InvalidArgument });
-        storage.DeleteLedger(request.LedgerId);
-        return Task.FromResult(new DeleteLedgerResponse { Code = Code.Ok });
+            return new DeleteLedgerResponse { Code = Code.InvalidArgument };
+        await storage.DeleteLedgerAsync(request.LedgerId, context.CancellationToken).ConfigureAwait(false);
+        return new DeleteLedgerResponse { Code = Code.Ok };
     }
 
     public override Task<InfoResponse> Info(InfoRequest request, ServerCallContext context) => Task.FromResult(state.Info(storage));

@@ -40,6 +40,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     private WriteCache _active;
     private WriteCache _flushing;
     private Task _flushLoop = Task.CompletedTask;
+    private Task _gcLoop = Task.CompletedTask;
 
     private BookieStorage(string dataDir, Journal journal, EntryLogger entryLog, LedgerIndex index, long writeCacheBytes, ILogger logger)
     {
@@ -56,11 +57,12 @@ internal sealed partial class BookieStorage : IAsyncDisposable
 
     public Journal Journal => _journal;
 
-    public static async Task<BookieStorage> OpenAsync(string dataDir, string journalDir, long writeCacheBytes, ILogger logger, CancellationToken cancellationToken = default)
+    public static async Task<BookieStorage> OpenAsync(string dataDir, string journalDir, long writeCacheBytes, ILogger logger,
+        CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes)
     {
         Directory.CreateDirectory(dataDir);
         var index = LedgerIndex.Open(Path.Combine(dataDir, "index"));
-        var entryLog = new EntryLogger(new EntryLoggerOptions(Path.Combine(dataDir, "entry-logs")));
+        var entryLog = new EntryLogger(new EntryLoggerOptions(Path.Combine(dataDir, "entry-logs"), maxEntryLogBytes));
         var journal = Journal.Open(new JournalOptions(journalDir));
         var storage = new BookieStorage(dataDir, journal, entryLog, index, writeCacheBytes, logger);
         foreach (var ledgerId in index.Ledgers())
@@ -70,6 +72,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         }
         await storage.ReplayJournalAsync(cancellationToken).ConfigureAwait(false);
         storage._flushLoop = Task.Run(storage.FlushLoopAsync, CancellationToken.None);
+        storage._gcLoop = Task.Run(storage.GcLoopAsync, CancellationToken.None);
         return storage;
     }
 
@@ -134,9 +137,19 @@ internal sealed partial class BookieStorage : IAsyncDisposable
             cached = _active.Get(ledgerId, entryId) ?? _flushing.Get(ledgerId, entryId);
         if (cached is not null)
             return (StorageResult.Ok, cached);
-        return _index.TryGet(ledgerId, entryId, out var location)
-            ? (StorageResult.Ok, _entryLog.Read(location, ledgerId, entryId))
-            : (StorageResult.NoSuchEntry, null);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (!_index.TryGet(ledgerId, entryId, out var location))
+                return (StorageResult.NoSuchEntry, null);
+            try
+            {
+                return (StorageResult.Ok, _entryLog.Read(location, ledgerId, entryId));
+            }
+            catch (FileNotFoundException) when (attempt == 0)
+            {
+                // Garbage collection moved the entry and deleted its old log in between: look again.
+            }
+        }
     }
 
     public bool TryGetLedger(long ledgerId, out long lastAddConfirmed, out long lastEntryId, out bool fenced)
@@ -162,22 +175,34 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         return state.LastAddConfirmed;
     }
 
-    /// <summary>Forgets a ledger; its bytes in the entry logs are reclaimed by compaction.</summary>
-    public void DeleteLedger(long ledgerId)
+    /// <summary>
+    /// Forgets a ledger; its bytes in the entry logs are reclaimed by garbage collection. Takes the
+    /// flush lock so that neither a flush nor a compaction writes its index entries back afterwards.
+    /// </summary>
+    public async Task DeleteLedgerAsync(long ledgerId, CancellationToken cancellationToken)
     {
-        lock (_cacheLock)
+        await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            _active.RemoveLedger(ledgerId);
-            _flushing.RemoveLedger(ledgerId);
+            _ledgers.TryRemove(ledgerId, out _);
+            lock (_cacheLock)
+            {
+                _active.RemoveLedger(ledgerId);
+                _flushing.RemoveLedger(ledgerId);
+            }
+            _index.DeleteLedger(ledgerId);
         }
-        _index.DeleteLedger(ledgerId);
-        _ledgers.TryRemove(ledgerId, out _);
+        finally
+        {
+            _flushLock.Release();
+        }
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _flushLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _gcLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
         await _journal.DisposeAsync().ConfigureAwait(false);
         _entryLog.Dispose();
