@@ -2,14 +2,14 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie.V1;
 
+using static Tiered.Ledger.Tests.LedgerTestData;
+
 namespace Tiered.Ledger.Tests;
 
 /// <summary>Auto-recovery re-replicates the fragments of lost bookies; one auditor is active at a time.</summary>
 public sealed class AutoRecoveryTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-
-    private static byte[] Payload(long entryId) => Encoding.UTF8.GetBytes($"entry {entryId} " + new string((char)('a' + (entryId % 26)), (int)(entryId % 200)));
 
     private static async Task<LedgerWriter> WriteClosedLedgerAsync(LedgerClient client, int entries)
     {

@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Text;
 using Tiered.Bookie.V1;
 
+using static Tiered.Ledger.Tests.LedgerTestData;
+
 namespace Tiered.Ledger.Tests;
 
 /// <summary>The writer replaces a failed bookie by an ensemble change instead of failing its adds.</summary>
 public sealed class EnsembleChangeTests
 {
-    private static byte[] Payload(long entryId) => Encoding.UTF8.GetBytes($"entry {entryId} " + new string((char)('a' + (entryId % 26)), (int)(entryId % 300)));
-
     /// <summary>
     /// Writes at least <paramref name="entries"/> pipelined with at most <paramref name="inFlight"/>
     /// unacknowledged. Once <paramref name="stopAfter"/> are acknowledged it starts stopping
@@ -46,16 +46,6 @@ public sealed class EnsembleChangeTests
         await stopping;
         Assert.Equal(total - 1, writer.LastAddConfirmed);
         return total;
-    }
-
-    private static void AssertEntries(int count, List<LedgerEntry> entries)
-    {
-        Assert.Equal(count, entries.Count);
-        for (var i = 0; i < count; i++)
-        {
-            Assert.Equal(i, entries[i].EntryId);
-            Assert.Equal(Payload(i), entries[i].Payload.ToArray());
-        }
     }
 
     [Fact]

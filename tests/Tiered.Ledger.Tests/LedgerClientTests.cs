@@ -2,41 +2,13 @@ using System.Collections.Concurrent;
 using System.Text;
 using Tiered.Bookie.V1;
 
+using static Tiered.Ledger.Tests.LedgerTestData;
+
 namespace Tiered.Ledger.Tests;
 
 /// <summary>The ledger client against real in-process bookies and metadata service.</summary>
 public sealed class LedgerClientTests
 {
-    private static byte[] Payload(long entryId) => Encoding.UTF8.GetBytes($"entry {entryId} " + new string((char)('a' + (entryId % 26)), (int)(entryId % 500)));
-
-    private static async Task<LedgerWriter> WriteAsync(LedgerClient client, int entries, int e = 3, int qw = 2, int qa = 2)
-    {
-        var writer = await client.CreateLedgerAsync(e, qw, qa);
-        var adds = new Task<long>[entries];
-        for (var i = 0; i < entries; i++)
-            adds[i] = writer.AddEntryAsync(Payload(i)).AsTask();
-        Assert.Equal(Enumerable.Range(0, entries).Select(i => (long)i), await Task.WhenAll(adds));
-        return writer;
-    }
-
-    private static async Task<List<LedgerEntry>> ReadAllAsync(LedgerReader reader)
-    {
-        var entries = new List<LedgerEntry>();
-        await foreach (var entry in reader.ReadAsync(0, reader.LastAddConfirmed))
-            entries.Add(entry);
-        return entries;
-    }
-
-    private static void AssertEntries(int count, List<LedgerEntry> entries)
-    {
-        Assert.Equal(count, entries.Count);
-        for (var i = 0; i < count; i++)
-        {
-            Assert.Equal(i, entries[i].EntryId);
-            Assert.Equal(Payload(i), entries[i].Payload.ToArray());
-        }
-    }
-
     [Fact]
     public async Task Pipelined_adds_are_confirmed_in_order_and_a_closed_ledger_reads_back_byte_for_byte()
     {

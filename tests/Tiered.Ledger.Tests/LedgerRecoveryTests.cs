@@ -3,33 +3,13 @@ using Google.Protobuf;
 using Grpc.Core;
 using Tiered.Bookie.V1;
 
+using static Tiered.Ledger.Tests.LedgerTestData;
+
 namespace Tiered.Ledger.Tests;
 
 /// <summary>Opening a ledger with recovery: fencing its writer, finding its last entry, closing it.</summary>
 public sealed class LedgerRecoveryTests
 {
-    private static byte[] Payload(long entryId) => Encoding.UTF8.GetBytes($"entry {entryId} " + new string((char)('a' + (entryId % 26)), (int)(entryId % 500)));
-
-    private static async Task<LedgerWriter> WriteAsync(LedgerClient client, int entries, int e = 3, int qw = 2, int qa = 2)
-    {
-        var writer = await client.CreateLedgerAsync(e, qw, qa);
-        var adds = new Task<long>[entries];
-        for (var i = 0; i < entries; i++)
-            adds[i] = writer.AddEntryAsync(Payload(i)).AsTask();
-        Assert.Equal(Enumerable.Range(0, entries).Select(i => (long)i), await Task.WhenAll(adds));
-        return writer;
-    }
-
-    private static async Task<List<LedgerEntry>> ReadAllAsync(LedgerReader reader)
-    {
-        var entries = new List<LedgerEntry>();
-        if (reader.LastAddConfirmed < 0)
-            return entries;
-        await foreach (var entry in reader.ReadAsync(0, reader.LastAddConfirmed))
-            entries.Add(entry);
-        return entries;
-    }
-
     private static long Length(long lastEntryId) => Enumerable.Range(0, (int)(lastEntryId + 1)).Sum(i => (long)Payload(i).Length);
 
     [Fact]
