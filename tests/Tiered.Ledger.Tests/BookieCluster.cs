@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie;
@@ -25,12 +23,7 @@ public sealed class BookieCluster : IAsyncDisposable
 
     public IReadOnlyList<string> BookieIds => [.. _bookies.OfType<BookieServer>().Select(b => b.BookieId)];
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Testing.LocalMetadata.FreePort();
 
     public static async Task<BookieCluster> StartAsync(int bookies = 3)
     {
