@@ -26,7 +26,7 @@ public sealed record MetadataNodeOptions
     public TimeSpan ElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(400);
 
     /// <summary>Take a snapshot (and let the log be compacted) every this many applied Raft entries.</summary>
-    public int SnapshotEveryEntries { get; init; } = 10_000;
+    public int SnapshotEveryEntries { get; init; } = 50_000;
 
     public IPEndPoint ListenEndPoint => ParseEndPoint(Listen, "--listen");
 
