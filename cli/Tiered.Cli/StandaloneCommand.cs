@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
+using Tiered.Bookie;
 using Tiered.Metadata;
 
 namespace Tiered.Cli;
@@ -28,24 +29,33 @@ internal static class StandaloneCommand
             Description = $"Port of the metadata gRPC endpoint on 127.0.0.1; its Raft port is this plus {RaftPortOffset}.",
             DefaultValueFactory = _ => 2181,
         };
+        var bookiePort = new Option<int>("--bookie-port")
+        {
+            HelpName = "PORT",
+            Description = "Port of the embedded bookie on 127.0.0.1.",
+            DefaultValueFactory = _ => 3181,
+        };
         var command = new Command(
             "standalone",
             "Run Tiered on this machine in one process, listening on 127.0.0.1 only. For now this is a "
-            + "single-node metadata service with the 'standalone' cluster, the 'public' tenant and the "
-            + "'public/default' namespace created. Runs until SIGINT or SIGTERM.")
+            + "single-node metadata service (with the 'standalone' cluster, the 'public' tenant and the "
+            + "'public/default' namespace created) and one bookie. Runs until SIGINT or SIGTERM.")
         {
-            dataDir, metadataPort,
+            dataDir, metadataPort, bookiePort,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             Path.GetFullPath(parseResult.GetValue(dataDir)!),
             parseResult.GetValue(metadataPort),
+            parseResult.GetValue(bookiePort),
             parseResult,
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDir, int metadataPort, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, ParseResult parseResult, CancellationToken cancellationToken)
     {
+        if (bookiePort is < 1 or > 65535)
+            return Exit.Error(Exit.BadOptions, "--bookie-port must be between 1 and 65535.");
         if (metadataPort is < 1 or > 65535 - RaftPortOffset)
             return Exit.Error(Exit.BadOptions, $"--metadata-port must be between 1 and {65535 - RaftPortOffset} (the Raft port is --metadata-port + {RaftPortOffset}).");
 
@@ -81,9 +91,32 @@ internal static class StandaloneCommand
                 return Exit.Error(Exit.Failed, $"standalone could not prepare its metadata: {e.Message}");
             }
 
-            Console.WriteLine($"Tiered standalone ready: metadata on {server.ClientAddress}, data in {dataDir}");
-            await shutdown.WaitAsync();
-            logger.Stopping("standalone");
+            BookieServer bookie;
+            try
+            {
+                bookie = await BookieServer.StartAsync(new BookieOptions
+                {
+                    Listen = $"127.0.0.1:{bookiePort}",
+                    DataDir = Path.Combine(dataDir, "bookie"),
+                    Metadata = [server.ClientAddress],
+                }, loggerFactory, server.Store, shutdown.Token);
+            }
+            catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+            {
+                return Exit.Ok;
+            }
+            catch (Exception e)
+            {
+                logger.Failed(e, "Starting the standalone bookie");
+                return Exit.Error(Exit.Failed, $"standalone could not start its bookie on 127.0.0.1:{bookiePort}: {e.Message}");
+            }
+
+            await using (bookie)
+            {
+                Console.WriteLine($"Tiered standalone ready: metadata on {server.ClientAddress}, bookie on http://{bookie.BookieId}, data in {dataDir}");
+                await shutdown.WaitAsync();
+                logger.Stopping("standalone");
+            }
         }
         logger.Stopped("standalone");
         return Exit.Ok;

@@ -15,7 +15,9 @@ public sealed class StandaloneTests
     {
         var dataDir = Directory.CreateTempSubdirectory("tiered-standalone-").FullName;
         var port = TieredProcess.FreePort();
-        string[] args = ["standalone", "--data-dir", dataDir, "--metadata-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--log-level", "Warning"];
+        var bookiePort = TieredProcess.FreePort();
+        string[] args = ["standalone", "--data-dir", dataDir, "--metadata-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--bookie-port", bookiePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--log-level", "Warning"];
         try
         {
             KeyValueSnapshot before;
@@ -27,6 +29,7 @@ public sealed class StandaloneTests
                 Assert.Contains("standalone", tenant.Value.ToStringUtf8(), StringComparison.Ordinal);
                 Assert.NotNull(await client.GetAsync("/admin/policies/public/default"));
                 Assert.NotNull(await client.GetAsync("/admin/clusters/standalone"));
+                Assert.Equal([$"127.0.0.1:{bookiePort}"], await client.ListChildrenAsync("/bookies/available"));
                 var mine = await client.PutAsync("/user/key", Encoding.UTF8.GetBytes("kept"));
                 before = new(tenant.Version, tenant.ModRevision, mine.ModRevision);
             } // disposing kills the process with SIGKILL
