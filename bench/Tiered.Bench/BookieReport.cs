@@ -22,16 +22,7 @@ public sealed class BookieReport(
 
     public void Write(TextWriter output)
     {
-        output.WriteLine(Invariant($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC: `tiered-bench {options.CommandLine}`"));
-        output.WriteLine();
-        output.WriteLine(Invariant($"Machine: {machine}."));
-        output.WriteLine(Invariant($"Data directory: {dataDir} on {fileSystem}."));
-        output.WriteLine();
-        output.WriteLine("Disk limits (same run, same directory):");
-        output.WriteLine();
-        output.WriteLine(Invariant($"- fsync: {disk.FsyncPerSecond:N0} fsync/s (4 KiB append + fsync, one at a time), mean {disk.MeanFsyncMs:F2} ms, p99 {disk.P99FsyncMs:F2} ms"));
-        output.WriteLine(Invariant($"- sequential write: {disk.SequentialMBPerSecond:N0} MB/s (1 MiB blocks, fsync every 8 MiB)"));
-        output.WriteLine();
+        ReportHeader.Write(output, options.CommandLine, machine, dataDir, fileSystem, disk);
         output.WriteLine(Invariant($"Pipelined adds over one gRPC `AddEntries` stream per bookie, {options.InFlight} entries in flight, confirmed in entry order; ")
             + Invariant($"{options.Duration.TotalSeconds:0.#} s per phase after a {options.Warmup.TotalSeconds:0.#} s warm-up. ")
             + "Latency is from handing an entry to the streams to its in-order confirmation. MB/s counts payload bytes once (10^6 bytes), "

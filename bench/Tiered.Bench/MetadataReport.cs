@@ -21,16 +21,7 @@ public sealed class MetadataReport(
 
     public void Write(TextWriter output)
     {
-        output.WriteLine(Invariant($"Run {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC: `tiered-bench {options.CommandLine}`"));
-        output.WriteLine();
-        output.WriteLine(Invariant($"Machine: {machine}."));
-        output.WriteLine(Invariant($"Data directory: {dataDir} on {fileSystem}."));
-        output.WriteLine();
-        output.WriteLine("Disk limits (same run, same directory):");
-        output.WriteLine();
-        output.WriteLine(Invariant($"- fsync: {disk.FsyncPerSecond:N0} fsync/s (4 KiB append + fsync, one at a time), mean {disk.MeanFsyncMs:F2} ms, p99 {disk.P99FsyncMs:F2} ms"));
-        output.WriteLine(Invariant($"- sequential write: {disk.SequentialMBPerSecond:N0} MB/s (1 MiB blocks, fsync every 8 MiB)"));
-        output.WriteLine();
+        ReportHeader.Write(output, options.CommandLine, machine, dataDir, fileSystem, disk);
         output.WriteLine(Invariant($"Unconditional puts of {options.ValueSize}-byte values, each writer with one put in flight: {options.Duration.TotalSeconds:0.#} s with {options.Writers} writers, then {options.SequentialDuration.TotalSeconds:0.#} s with 1, after a {options.Warmup.TotalSeconds:0.#} s warm-up:"));
         output.WriteLine();
         output.WriteLine("| setup | writers | ops/s | p50 ms | p99 ms | p99.9 ms | max ms | errors |");

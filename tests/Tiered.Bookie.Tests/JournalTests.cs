@@ -68,24 +68,16 @@ public sealed class JournalTests : IDisposable
     [Fact]
     public async Task An_append_does_not_complete_before_its_group_is_flushed_to_disk()
     {
-        var flushReached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var flushMayProceed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var hooks = new JournalTestHooks
-        {
-            BeforeFlush = async () =>
-            {
-                flushReached.TrySetResult();
-                await flushMayProceed.Task;
-            },
-        };
+        var gate = new FlushGate();
+        var hooks = gate.Hooks;
         await using var journal = Journal.Open(Options() with { MaxGroupWait = TimeSpan.Zero }, hooks);
 
         var append = journal.AppendAsync(Payload(1, 10)).AsTask();
-        await flushReached.Task.WaitAsync(Deadline);
+        await gate.Reached.WaitAsync(Deadline);
 
         Assert.False(append.IsCompleted, "the append completed before its fsync");
         Assert.Equal(0, journal.Fsyncs);
-        flushMayProceed.SetResult();
+        gate.Open();
         var position = await append.WaitAsync(Deadline);
         Assert.Equal(1, journal.Fsyncs);
         Assert.Equal(new JournalPosition(1, JournalFormat.HeaderSize), position);
@@ -294,26 +286,18 @@ public sealed class JournalTests : IDisposable
     [Fact]
     public async Task Appends_wait_while_the_queue_holds_its_capacity_in_bytes()
     {
-        var flushReached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var flushMayProceed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var hooks = new JournalTestHooks
-        {
-            BeforeFlush = async () =>
-            {
-                flushReached.TrySetResult();
-                await flushMayProceed.Task;
-            },
-        };
+        var gate = new FlushGate();
+        var hooks = gate.Hooks;
         var options = Options() with { MaxGroupWait = TimeSpan.Zero, FlushThresholdBytes = 1024, QueueCapacityBytes = 1024 };
         await using var journal = Journal.Open(options, hooks);
 
         var first = journal.AppendAsync(Payload(1, 600)).AsTask();
-        await flushReached.Task.WaitAsync(Deadline);
+        await gate.Reached.WaitAsync(Deadline);
         var second = journal.AppendAsync(Payload(2, 600)).AsTask();
 
         Assert.False(second.IsCompleted);
         Assert.Equal(JournalFormat.FrameHeaderSize + 600, journal.QueuedBytes);
-        flushMayProceed.SetResult();
+        gate.Open();
         await Task.WhenAll(first, second).WaitAsync(Deadline);
         Assert.Equal(2, journal.RecordsWritten);
     }
@@ -396,5 +380,28 @@ public sealed class JournalTests : IDisposable
         var value = stream.ReadByte();
         stream.Position = offset;
         stream.WriteByte((byte)(value ^ 0x5A));
+    }
+
+    /// <summary>Holds the journal's writer at its fsync until <see cref="Open"/> is called.</summary>
+    private sealed class FlushGate
+    {
+        private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public FlushGate() => Hooks = new JournalTestHooks
+        {
+            BeforeFlush = async () =>
+            {
+                _reached.TrySetResult();
+                await _open.Task;
+            },
+        };
+
+        public JournalTestHooks Hooks { get; }
+
+        /// <summary>Completes when the writer has reached the fsync of a group.</summary>
+        public Task Reached => _reached.Task;
+
+        public void Open() => _open.SetResult();
     }
 }

@@ -35,8 +35,8 @@ internal static class BookieRecord
         return record;
     }
 
-    /// <summary>The stored entry inside an add record.</summary>
-    public static ReadOnlySpan<byte> StoredEntry(ReadOnlySpan<byte> addRecord) => addRecord[AddHeaderSize..];
+    /// <summary>The stored entry inside an add record (no copy).</summary>
+    public static ReadOnlyMemory<byte> StoredEntry(ReadOnlyMemory<byte> addRecord) => addRecord[AddHeaderSize..];
 
     public static (byte Kind, long LedgerId, long EntryId) ReadHeader(ReadOnlySpan<byte> record) => record[0] switch
     {

@@ -65,7 +65,7 @@ internal sealed partial class BookieStorage
         cache.ForEachSorted((ledgerId, entryId, entry) =>
             locations.Add(new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry))));
         _entryLog.Flush();
-        _index.PutBatch(locations.ToArray());
+        _index.PutBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(locations));
         foreach (var ledgerId in locations.Select(l => l.LedgerId).Distinct())
         {
             if (_ledgers.TryGetValue(ledgerId, out var state))
@@ -119,9 +119,10 @@ internal sealed partial class BookieStorage
                 state.Fence();
                 continue;
             }
-            var stored = BookieRecord.StoredEntry(record.Payload.Span).ToArray();
+            // The cache copies the entry, so the replay buffer (valid until the next record) is not kept.
+            var stored = BookieRecord.StoredEntry(record.Payload);
+            state.Added(entryId, BookieRecord.LastAddConfirmed(stored.Span));
             await PutInCacheAsync(ledgerId, entryId, stored, record.Position, cancellationToken).ConfigureAwait(false);
-            state.Added(entryId, BookieRecord.LastAddConfirmed(stored));
             adds++;
         }
         LogReplayed(_logger, adds, from.FileId, from.Offset);

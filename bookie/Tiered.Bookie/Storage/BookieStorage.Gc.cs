@@ -55,7 +55,7 @@ internal sealed partial class BookieStorage
                     (ledgerId, entryId, location) => relocations.Add(new LedgerIndexEntry(ledgerId, entryId, location)),
                     () =>
                     {
-                        _index.PutBatch(relocations.ToArray());
+                        _index.PutBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(relocations));
                         _index.Flush();
                     });
                 LogCompacted(_logger, logId, result.EntriesMoved, result.EntriesDropped, result.BytesReclaimed);

@@ -88,21 +88,21 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         if (state.Fenced && !recovery)
             return StorageResult.Fenced;
         var record = BookieRecord.Add(ledgerId, entryId, lastAddConfirmed, digest, payload.Span);
-        await PutInCacheAsync(ledgerId, entryId, BookieRecord.StoredEntry(record).ToArray(), replaying: null, cancellationToken).ConfigureAwait(false);
+        await PutInCacheAsync(ledgerId, entryId, BookieRecord.StoredEntry(record), replaying: null, cancellationToken).ConfigureAwait(false);
         await _journal.AppendAsync(record, cancellationToken).ConfigureAwait(false);
         state.Added(entryId, lastAddConfirmed);
         return StorageResult.Ok;
     }
 
     /// <param name="replaying">During journal replay, the record being replayed: a flush may only checkpoint up to it.</param>
-    private async ValueTask PutInCacheAsync(long ledgerId, long entryId, byte[] storedEntry, JournalPosition? replaying, CancellationToken cancellationToken)
+    private async ValueTask PutInCacheAsync(long ledgerId, long entryId, ReadOnlyMemory<byte> storedEntry, JournalPosition? replaying, CancellationToken cancellationToken)
     {
         while (true)
         {
             bool halfFull;
             lock (_cacheLock)
             {
-                if (_active.TryPut(ledgerId, entryId, storedEntry))
+                if (_active.TryPut(ledgerId, entryId, storedEntry.Span))
                 {
                     halfFull = _active.Bytes >= _cacheHalf / 2;
                     if (halfFull)
