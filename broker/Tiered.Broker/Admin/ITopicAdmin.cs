@@ -1,0 +1,55 @@
+using Tiered.Broker.Naming;
+
+namespace Tiered.Broker.Admin;
+
+/// <summary>
+/// What the admin API asks of the broker about topics and subscriptions. Failures are
+/// <see cref="BrokerException"/>s whose code says which HTTP status to answer with.
+/// </summary>
+public interface ITopicAdmin
+{
+    /// <summary>Full names of the namespace's topics, partitions of partitioned topics included.</summary>
+    Task<IReadOnlyList<string>> ListTopicsAsync(NamespaceName ns, CancellationToken cancellationToken);
+
+    /// <summary>Full names of the namespace's partitioned topics.</summary>
+    Task<IReadOnlyList<string>> ListPartitionedTopicsAsync(NamespaceName ns, CancellationToken cancellationToken);
+
+    /// <summary>Creates a topic without partitions. AlreadyExists, NamespaceNotFound.</summary>
+    Task CreateTopicAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>Creates a partitioned topic and its partitions. AlreadyExists, NamespaceNotFound, BadRequest (partitions &lt; 1).</summary>
+    Task CreatePartitionedTopicAsync(TopicName topic, int partitions, CancellationToken cancellationToken);
+
+    /// <summary>The number of partitions; 0 for a topic without partitions. TopicNotFound when neither exists.</summary>
+    Task<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a topic (or one partition) with its data. TopicNotFound; Conflict when clients are connected and not <paramref name="force"/>.</summary>
+    Task DeleteTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a partitioned topic and all its partitions.</summary>
+    Task DeletePartitionedTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken);
+
+    Task<TopicStats> GetStatsAsync(TopicName topic, CancellationToken cancellationToken);
+
+    Task<InternalTopicStats> GetInternalStatsAsync(TopicName topic, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<string>> ListSubscriptionsAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>Creates a durable subscription (on every partition of a partitioned topic) at <paramref name="start"/>, or after the last message when null. AlreadyExists.</summary>
+    Task CreateSubscriptionAsync(TopicName topic, string subscription, MessageIdData? start, CancellationToken cancellationToken);
+
+    /// <summary>SubscriptionNotFound; Conflict when consumers are connected and not <paramref name="force"/>.</summary>
+    Task DeleteSubscriptionAsync(TopicName topic, string subscription, bool force, CancellationToken cancellationToken);
+
+    /// <summary>Moves the subscription to the first message published at or after <paramref name="publishTimeMs"/>.</summary>
+    Task ResetCursorAsync(TopicName topic, string subscription, long publishTimeMs, CancellationToken cancellationToken);
+
+    /// <summary>Moves the subscription so that <paramref name="messageId"/> is the next message delivered.</summary>
+    Task ResetCursorAsync(TopicName topic, string subscription, MessageIdData messageId, CancellationToken cancellationToken);
+
+    /// <summary>Acknowledges the next <paramref name="messages"/> entries of the subscription.</summary>
+    Task SkipAsync(TopicName topic, string subscription, long messages, CancellationToken cancellationToken);
+
+    /// <summary>Acknowledges everything (clear-backlog).</summary>
+    Task SkipAllAsync(TopicName topic, string subscription, CancellationToken cancellationToken);
+}

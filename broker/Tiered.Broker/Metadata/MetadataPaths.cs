@@ -1,0 +1,40 @@
+using Tiered.Broker.Naming;
+
+namespace Tiered.Broker.Metadata;
+
+/// <summary>
+/// Where the broker keeps its state in the metadata service (the same tree as Pulsar's, so its
+/// tools' mental model carries over). Values are JSON (admin objects) or protobuf (managed ledgers, cursors).
+/// </summary>
+public static class MetadataPaths
+{
+    public const string Clusters = "/admin/clusters";
+    public const string Tenants = "/admin/tenants";
+    public const string Policies = "/admin/policies";
+    public const string PartitionedTopics = "/admin/partitioned-topics";
+    public const string ManagedLedgers = "/managed-ledgers";
+
+    /// <summary>/admin/clusters/{cluster}: <see cref="Admin.ClusterData"/>.</summary>
+    public static string Cluster(string cluster) => $"{Clusters}/{cluster}";
+
+    /// <summary>/admin/tenants/{tenant}: <see cref="Admin.TenantInfo"/>.</summary>
+    public static string Tenant(string tenant) => $"{Tenants}/{tenant}";
+
+    /// <summary>/admin/policies/{tenant}: parent of the tenant's namespaces.</summary>
+    public static string TenantPolicies(string tenant) => $"{Policies}/{tenant}";
+
+    /// <summary>/admin/policies/{tenant}/{namespace}: <see cref="Admin.NamespacePolicies"/>.</summary>
+    public static string Namespace(NamespaceName ns) => $"{Policies}/{ns.Tenant}/{ns.Namespace}";
+
+    /// <summary>/admin/partitioned-topics/{tenant}/{namespace}/persistent: parent of the partitioned topics.</summary>
+    public static string PartitionedTopicsOf(NamespaceName ns) => $"{PartitionedTopics}/{ns.Tenant}/{ns.Namespace}/persistent";
+
+    /// <summary>/admin/partitioned-topics/{tenant}/{namespace}/persistent/{topic}: {"partitions": N}.</summary>
+    public static string PartitionedTopic(TopicName topic) => $"{PartitionedTopicsOf(topic.Namespace)}/{topic.LocalName}";
+
+    /// <summary>/managed-ledgers/{tenant}/{namespace}/persistent: parent of the namespace's topics (partitions included).</summary>
+    public static string TopicsOf(NamespaceName ns) => $"{ManagedLedgers}/{ns.Tenant}/{ns.Namespace}/persistent";
+
+    /// <summary>/managed-ledgers/{tenant}/{namespace}/persistent/{topic}: the topic's ledger list.</summary>
+    public static string Topic(TopicName topic) => $"{ManagedLedgers}/{topic.ManagedLedgerName}";
+}
