@@ -1,14 +1,18 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Tiered.Bookie;
+using Tiered.Broker;
+using Tiered.ManagedLedger;
 using Tiered.Metadata;
 
 namespace Tiered.Cli;
 
 /// <summary>
 /// <c>tiered standalone</c>: every role in one process on loopback, the way to try Tiered on one
-/// machine. For now it runs a single-node metadata service and creates the "standalone"
-/// cluster, the "public" tenant and the "public/default" namespace, as Pulsar's standalone does.
+/// machine: a single-node metadata service, one bookie, and a broker with the admin REST API;
+/// the "standalone" cluster, the "public" tenant and the "public/default" namespace are created
+/// on first start, as Pulsar's standalone does. Every entry is written to the one bookie
+/// (ensemble = write quorum = ack quorum = 1) and fsynced before it is acknowledged.
 /// </summary>
 internal static class StandaloneCommand
 {
@@ -35,27 +39,45 @@ internal static class StandaloneCommand
             Description = "Port of the embedded bookie on 127.0.0.1.",
             DefaultValueFactory = _ => 3181,
         };
+        var grpcPort = new Option<int>("--grpc-port")
+        {
+            HelpName = "PORT",
+            Description = "Port of the broker's gRPC endpoint (producers and consumers) on 127.0.0.1.",
+            DefaultValueFactory = _ => 6650,
+        };
+        var httpPort = new Option<int>("--http-port")
+        {
+            HelpName = "PORT",
+            Description = "Port of the admin REST API (/admin/v2) on 127.0.0.1.",
+            DefaultValueFactory = _ => 8080,
+        };
         var command = new Command(
             "standalone",
-            "Run Tiered on this machine in one process, listening on 127.0.0.1 only. For now this is a "
-            + "single-node metadata service (with the 'standalone' cluster, the 'public' tenant and the "
-            + "'public/default' namespace created) and one bookie. Runs until SIGINT or SIGTERM.")
+            "Run Tiered on this machine in one process, listening on 127.0.0.1 only: a single-node "
+            + "metadata service, one bookie, and a broker (gRPC on --grpc-port, admin REST on --http-port). "
+            + "The 'standalone' cluster, the 'public' tenant and the 'public/default' namespace are created "
+            + "on first start; data is kept in --data-dir across restarts. Runs until SIGINT or SIGTERM.")
         {
-            dataDir, metadataPort, bookiePort,
+            dataDir, metadataPort, bookiePort, grpcPort, httpPort,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             Path.GetFullPath(parseResult.GetValue(dataDir)!),
             parseResult.GetValue(metadataPort),
             parseResult.GetValue(bookiePort),
+            parseResult.GetValue(grpcPort),
+            parseResult.GetValue(httpPort),
             parseResult,
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, int grpcPort, int httpPort, ParseResult parseResult, CancellationToken cancellationToken)
     {
-        if (bookiePort is < 1 or > 65535)
-            return Exit.Error(Exit.BadOptions, "--bookie-port must be between 1 and 65535.");
+        foreach (var (name, port) in new[] { ("--bookie-port", bookiePort), ("--grpc-port", grpcPort), ("--http-port", httpPort) })
+        {
+            if (port is < 1 or > 65535)
+                return Exit.Error(Exit.BadOptions, $"{name} must be between 1 and 65535.");
+        }
         if (metadataPort is < 1 or > 65535 - RaftPortOffset)
             return Exit.Error(Exit.BadOptions, $"--metadata-port must be between 1 and {65535 - RaftPortOffset} (the Raft port is --metadata-port + {RaftPortOffset}).");
 
@@ -79,7 +101,7 @@ internal static class StandaloneCommand
             try
             {
                 await server.WaitForLeaderAsync(TimeSpan.FromSeconds(30), shutdown.Token);
-                await CreateDefaultsAsync(server.Store, logger, shutdown.Token);
+                await CreateDefaultsAsync(server.Store, grpcPort, httpPort, logger, shutdown.Token);
             }
             catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
             {
@@ -113,9 +135,32 @@ internal static class StandaloneCommand
 
             await using (bookie)
             {
-                Console.WriteLine($"Tiered standalone ready: metadata on {server.ClientAddress}, bookie on http://{bookie.BookieId}, data in {dataDir}");
-                await shutdown.WaitAsync();
-                logger.Stopping("standalone");
+                BrokerServer broker;
+                try
+                {
+                    broker = await BrokerServer.StartAsync(new BrokerOptions
+                    {
+                        GrpcListen = $"127.0.0.1:{grpcPort}",
+                        HttpListen = $"127.0.0.1:{httpPort}",
+                        ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
+                    }, server.Store, loggerFactory, AdminHosting.Map, shutdown.Token);
+                }
+                catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+                {
+                    return Exit.Ok;
+                }
+                catch (Exception e)
+                {
+                    logger.Failed(e, "Starting the standalone broker");
+                    return Exit.Error(Exit.Failed, $"standalone could not start its broker on 127.0.0.1:{grpcPort} (gRPC) and 127.0.0.1:{httpPort} (HTTP): {e.Message}");
+                }
+                await using (broker)
+                {
+                    Console.WriteLine($"Tiered standalone ready: broker on http://127.0.0.1:{grpcPort}, admin API on http://127.0.0.1:{httpPort}, "
+                        + $"metadata on {server.ClientAddress}, bookie on http://{bookie.BookieId}, data in {dataDir}");
+                    await shutdown.WaitAsync();
+                    logger.Stopping("standalone");
+                }
             }
         }
         logger.Stopped("standalone");
@@ -123,11 +168,11 @@ internal static class StandaloneCommand
     }
 
     /// <summary>Creates what Pulsar's standalone starts with, leaving keys that already exist as they are.</summary>
-    private static async Task CreateDefaultsAsync(IMetadataStore store, ILogger logger, CancellationToken cancellationToken)
+    private static async Task CreateDefaultsAsync(IMetadataStore store, int grpcPort, int httpPort, ILogger logger, CancellationToken cancellationToken)
     {
         (string Key, byte[] Value)[] defaults =
         [
-            ("/admin/clusters/standalone", """{"serviceUrl":"http://127.0.0.1:6650","brokerServiceUrl":"http://127.0.0.1:6650"}"""u8.ToArray()),
+            ("/admin/clusters/standalone", System.Text.Encoding.UTF8.GetBytes($$"""{"serviceUrl":"http://127.0.0.1:{{httpPort}}","brokerServiceUrl":"http://127.0.0.1:{{grpcPort}}"}""")),
             ("/admin/tenants/public", """{"adminRoles":[],"allowedClusters":["standalone"]}"""u8.ToArray()),
             ("/admin/policies/public/default", """{"replication_clusters":["standalone"]}"""u8.ToArray()),
         ];

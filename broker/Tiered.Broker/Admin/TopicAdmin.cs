@@ -1,0 +1,174 @@
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Topics;
+using Tiered.ManagedLedger;
+
+namespace Tiered.Broker.Admin;
+
+/// <summary>The broker's answers to the admin API about topics and subscriptions.</summary>
+public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
+{
+    private PolicyStore Policies => topics.Policies;
+
+    public async Task<IReadOnlyList<string>> ListTopicsAsync(NamespaceName ns, CancellationToken cancellationToken)
+    {
+        await Policies.RequireNamespaceAsync(ns, cancellationToken).ConfigureAwait(false);
+        var names = await Policies.Metadata.ListChildrenAsync(MetadataPaths.TopicsOf(ns), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return [.. names.Order(StringComparer.Ordinal).Select(n => new TopicName(ns, n).ToString())];
+    }
+
+    public async Task<IReadOnlyList<string>> ListPartitionedTopicsAsync(NamespaceName ns, CancellationToken cancellationToken)
+    {
+        await Policies.RequireNamespaceAsync(ns, cancellationToken).ConfigureAwait(false);
+        var names = await Policies.Metadata.ListChildrenAsync(MetadataPaths.PartitionedTopicsOf(ns), cancellationToken: cancellationToken).ConfigureAwait(false);
+        return [.. names.Order(StringComparer.Ordinal).Select(n => new TopicName(ns, n).ToString())];
+    }
+
+    public async Task CreateTopicAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        await Policies.RequireNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false);
+        if (await ExistsAsync(topic, cancellationToken).ConfigureAwait(false) || await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false) > 0)
+            throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Topic {topic} already exists.");
+        await topics.LoadAsync(topic).ConfigureAwait(false);
+    }
+
+    public async Task CreatePartitionedTopicAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
+    {
+        if (partitions < 1)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"A partitioned topic needs at least 1 partition (was {partitions}).");
+        if (topic.PartitionIndex >= 0)
+            throw new BrokerException(BrokerErrorCode.BadName, $"'{topic.LocalName}' names a partition; a partitioned topic's name must not end in {TopicName.PartitionSuffix}N.");
+        await Policies.RequireNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false);
+        if (await ExistsAsync(topic, cancellationToken).ConfigureAwait(false) || !await Policies.TryCreatePartitionedAsync(topic, partitions, cancellationToken).ConfigureAwait(false))
+            throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Topic {topic} already exists.");
+        for (var i = 0; i < partitions; i++)
+            await topics.LoadAsync(topic.Partition(i)).ConfigureAwait(false);
+    }
+
+    public async Task<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        if (partitions == 0 && !await ExistsAsync(topic, cancellationToken).ConfigureAwait(false))
+            throw new BrokerException(BrokerErrorCode.TopicNotFound, $"Topic {topic} does not exist.");
+        return partitions;
+    }
+
+    public Task DeleteTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken) => topics.DeleteAsync(topic, force, cancellationToken);
+
+    public async Task DeletePartitionedTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken)
+    {
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        if (partitions == 0)
+            throw new BrokerException(BrokerErrorCode.TopicNotFound, $"Partitioned topic {topic} does not exist.");
+        if (!force)
+        {
+            for (var i = 0; i < partitions; i++)
+            {
+                if (topics.FindLoaded(topic.Partition(i)) is { IsInUse: true })
+                    throw new BrokerException(BrokerErrorCode.Conflict, $"Partition {topic.Partition(i)} has connected producers or consumers; disconnect them first or delete with force=true.");
+            }
+        }
+        for (var i = 0; i < partitions; i++)
+        {
+            if (await ExistsAsync(topic.Partition(i), cancellationToken).ConfigureAwait(false))
+                await topics.DeleteAsync(topic.Partition(i), force: true, cancellationToken).ConfigureAwait(false);
+        }
+        await Policies.Metadata.DeleteAsync(MetadataPaths.PartitionedTopic(topic), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<string>> ListSubscriptionsAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        var names = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var each in Expand(topic, partitions))
+        {
+            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            names.UnionWith(loaded.Subscriptions.Where(s => s.IsDurable).Select(s => s.Name));
+        }
+        return [.. names];
+    }
+
+    public async Task CreateSubscriptionAsync(TopicName topic, string subscription, MessageIdData? start, CancellationToken cancellationToken)
+    {
+        ValidateSubscription(subscription);
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        foreach (var each in Expand(topic, partitions))
+        {
+            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            if (loaded.FindSubscription(subscription) is { IsDurable: true })
+                throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Subscription {subscription} already exists on {each}.");
+        }
+        foreach (var each in Expand(topic, partitions))
+        {
+            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var created = await loaded.GetOrCreateSubscriptionAsync(subscription,
+                start is null ? InitialPosition.Latest : InitialPosition.Earliest, cancellationToken).ConfigureAwait(false);
+            if (start is { LedgerId: >= 0 })
+                await created.ResetAsync(new Position(start.LedgerId, start.EntryId), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task DeleteSubscriptionAsync(TopicName topic, string subscription, bool force, CancellationToken cancellationToken)
+    {
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        foreach (var each in Expand(topic, partitions))
+        {
+            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            await loaded.DeleteSubscriptionAsync(subscription, force, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task ResetCursorAsync(TopicName topic, string subscription, long publishTimeMs, CancellationToken cancellationToken)
+    {
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        foreach (var each in Expand(topic, partitions))
+        {
+            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var target = await TopicPositions.FindByPublishTimeAsync(loaded.Ledger, publishTimeMs, cancellationToken).ConfigureAwait(false);
+            await RequireSubscription(loaded, subscription).ResetAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task ResetCursorAsync(TopicName topic, string subscription, MessageIdData messageId, CancellationToken cancellationToken)
+    {
+        var loaded = await RequireAsync(messageId.PartitionIndex >= 0 && topic.PartitionIndex < 0 ? topic.Partition(messageId.PartitionIndex) : topic, cancellationToken).ConfigureAwait(false);
+        await RequireSubscription(loaded, subscription).ResetAsync(new Position(messageId.LedgerId, messageId.EntryId), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SkipAsync(TopicName topic, string subscription, long messages, CancellationToken cancellationToken)
+    {
+        if (messages < 0)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Cannot skip a negative number of messages ({messages}).");
+        var loaded = await RequireAsync(topic, cancellationToken).ConfigureAwait(false);
+        await RequireSubscription(loaded, subscription).Cursor.SkipAsync(messages, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SkipAllAsync(TopicName topic, string subscription, CancellationToken cancellationToken)
+    {
+        var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
+        foreach (var each in Expand(topic, partitions))
+        {
+            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            await RequireSubscription(loaded, subscription).Cursor.ClearBacklogAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static IEnumerable<TopicName> Expand(TopicName topic, int partitions)
+        => partitions == 0 ? [topic] : Enumerable.Range(0, partitions).Select(topic.Partition);
+
+    private Task<bool> ExistsAsync(TopicName topic, CancellationToken cancellationToken)
+        => ManagedLedger.ManagedLedger.ExistsAsync(topic.ManagedLedgerName, Policies.Metadata, cancellationToken);
+
+    /// <summary>The topic, loaded; TopicNotFound when it is not stored (admin calls never create topics by using them).</summary>
+    private Task<Topic> RequireAsync(TopicName topic, CancellationToken cancellationToken) => topics.GetTopicAsync(topic, create: false, cancellationToken);
+
+    private static Subscriptions.Subscription RequireSubscription(Topic topic, string subscription)
+        => topic.FindSubscription(subscription) is { IsDurable: true } found ? found
+            : throw new BrokerException(BrokerErrorCode.SubscriptionNotFound, $"Subscription {subscription} does not exist on {topic.Name}.");
+
+    private static void ValidateSubscription(string subscription)
+    {
+        if (string.IsNullOrWhiteSpace(subscription) || subscription.Length > 256 || subscription.Any(char.IsControl))
+            throw new BrokerException(BrokerErrorCode.BadName, $"Invalid subscription name '{subscription}': 1-256 characters, no control characters.");
+    }
+}

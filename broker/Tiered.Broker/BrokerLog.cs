@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Broker;
+
+/// <summary>The broker's log messages (event ids 4000-4099).</summary>
+internal static partial class BrokerLog
+{
+    [LoggerMessage(4000, LogLevel.Information, "Loading topic {Topic}")]
+    public static partial void LoadingTopic(ILogger logger, string topic);
+
+    [LoggerMessage(4001, LogLevel.Information, "Loaded topic {Topic}, last entry {LastEntry}")]
+    public static partial void LoadedTopic(ILogger logger, string topic, string lastEntry);
+
+    [LoggerMessage(4002, LogLevel.Warning, "Unloading topic {Topic} failed")]
+    public static partial void UnloadFailed(ILogger logger, string topic, Exception exception);
+
+    [LoggerMessage(4003, LogLevel.Warning, "Dispatching {Topic} subscription {Subscription} failed; retrying")]
+    public static partial void DispatchFailed(ILogger logger, string topic, string subscription, Exception exception);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Retention or TTL of {Topic} failed; retrying at the next run")]
+    public static partial void MaintenanceFailed(ILogger logger, string topic, Exception exception);
+
+    [LoggerMessage(4005, LogLevel.Information, "{Topic} subscription {Subscription}: messages up to {Position} expired (message TTL)")]
+    public static partial void MessagesExpired(ILogger logger, string topic, string subscription, string position);
+
+    [LoggerMessage(4006, LogLevel.Information, "Producer {Producer} connected to {Topic}")]
+    public static partial void ProducerOpened(ILogger logger, string producer, string topic);
+
+    [LoggerMessage(4007, LogLevel.Information, "Consumer {Consumer} subscribed to {Topic} as {Subscription} ({Type})")]
+    public static partial void ConsumerSubscribed(ILogger logger, string consumer, string topic, string subscription, string type);
+
+    [LoggerMessage(4008, LogLevel.Warning, "Storing a batch on {Topic} failed")]
+    public static partial void PublishFailed(ILogger logger, string topic, Exception exception);
+
+    [LoggerMessage(4009, LogLevel.Information, "Broker serving gRPC on {GrpcUrl} and admin REST on {HttpUrl}")]
+    public static partial void Started(ILogger logger, string grpcUrl, string httpUrl);
+
+    [LoggerMessage(4010, LogLevel.Error, "Unexpected failure in {Call}")]
+    public static partial void CallFailed(ILogger logger, string call, Exception exception);
+}

@@ -1,0 +1,60 @@
+using Tiered.ManagedLedger;
+
+namespace Tiered.Broker;
+
+/// <summary>A broker's settings; <see cref="Validate"/> explains every bad value.</summary>
+public sealed record BrokerOptions
+{
+    /// <summary>The producer/consumer gRPC endpoint (HTTP/2), host:port.</summary>
+    public string GrpcListen { get; init; } = "127.0.0.1:6650";
+
+    /// <summary>The admin REST endpoint (HTTP/1.1), host:port.</summary>
+    public string HttpListen { get; init; } = "127.0.0.1:8080";
+
+    /// <summary>The URL clients are sent to by Lookup; defaults to http://<see cref="GrpcListen"/>.</summary>
+    public string? AdvertisedUrl { get; init; }
+
+    public string ClusterName { get; init; } = "standalone";
+
+    /// <summary>How topics' ledgers are written (ensemble, quorums), rolled over and cached.</summary>
+    public ManagedLedgerOptions ManagedLedger { get; init; } = new();
+
+    /// <summary>The largest batch a producer may send (its encoding), as Pulsar's maxMessageSize.</summary>
+    public int MaxMessageBytes { get; init; } = 5 * 1024 * 1024;
+
+    /// <summary>Batches of one producer waiting for storage before the broker stops reading its stream (back-pressure).</summary>
+    public int MaxPendingBatchesPerProducer { get; init; } = 10_000;
+
+    /// <summary>Whether topics are created on first use when the namespace does not say otherwise.</summary>
+    public bool AllowAutoTopicCreation { get; init; } = true;
+
+    /// <summary>Retention of consumed messages when the namespace does not say otherwise.</summary>
+    public RetentionPolicy DefaultRetention { get; init; } = RetentionPolicy.None;
+
+    /// <summary>How often retention, message TTL and rates are applied.</summary>
+    public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    public string ResolvedAdvertisedUrl => AdvertisedUrl ?? $"http://{GrpcListen}";
+
+    public void Validate()
+    {
+        ValidateEndpoint(nameof(GrpcListen), GrpcListen);
+        ValidateEndpoint(nameof(HttpListen), HttpListen);
+        if (AdvertisedUrl is not null && !Uri.TryCreate(AdvertisedUrl, UriKind.Absolute, out _))
+            throw new ArgumentException($"AdvertisedUrl '{AdvertisedUrl}' is not an absolute URL such as http://127.0.0.1:6650.");
+        if (MaxMessageBytes is < 1024 or > 64 * 1024 * 1024)
+            throw new ArgumentException($"MaxMessageBytes must be between 1 KiB and 64 MiB (was {MaxMessageBytes}).");
+        if (MaxPendingBatchesPerProducer < 1)
+            throw new ArgumentException($"MaxPendingBatchesPerProducer must be at least 1 (was {MaxPendingBatchesPerProducer}).");
+        if (MaintenanceInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
+        ManagedLedger.Validate();
+    }
+
+    private static void ValidateEndpoint(string name, string value)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
+            throw new ArgumentException($"{name} '{value}' is not host:port, e.g. 127.0.0.1:6650.");
+    }
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Admin;
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Service;
+using Tiered.Broker.Topics;
+using Tiered.Ledger;
+using Tiered.Metadata;
+
+namespace Tiered.Broker;
+
+/// <summary>
+/// A running broker: the tiered.v1.Messaging gRPC service (with server reflection) on
+/// <see cref="BrokerOptions.GrpcListen"/>, and on <see cref="BrokerOptions.HttpListen"/> whatever
+/// the host maps there (the admin REST API), both served by one Kestrel server.
+/// </summary>
+public sealed class BrokerServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly LedgerClient _ledgers;
+
+    private BrokerServer(WebApplication app, LedgerClient ledgers, TopicRegistry topics, TopicAdmin admin)
+        => (_app, _ledgers, Topics, Admin) = (app, ledgers, topics, admin);
+
+    public TopicRegistry Topics { get; }
+
+    /// <summary>Topic and subscription administration, for the admin REST API.</summary>
+    public ITopicAdmin Admin { get; }
+
+    /// <summary>Whether the broker serves requests (false once stopping).</summary>
+    public bool IsReady { get; private set; }
+
+    /// <summary>
+    /// Starts a broker on <paramref name="metadata"/> (used, not owned). <paramref name="mapHttp"/>
+    /// maps more endpoints (the admin API) given the broker, before the server starts.
+    /// </summary>
+    public static async Task<BrokerServer> StartAsync(BrokerOptions options, IMetadataStore metadata, ILoggerFactory loggerFactory,
+        Action<WebApplication, BrokerServer>? mapHttp = null, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory });
+        var topics = new TopicRegistry(ledgers, new PolicyStore(metadata), options, loggerFactory);
+        WebApplication? app = null;
+        try
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Services.AddSingleton(loggerFactory);
+            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+            builder.Services.AddSingleton(topics);
+            builder.Services.AddSingleton<MessagingService>();
+            builder.Services.AddGrpc(o =>
+            {
+                o.MaxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;
+                o.MaxSendMessageSize = null;
+            });
+            builder.Services.AddGrpcReflection();
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                k.Listen(ParseEndPoint(options.GrpcListen), l => l.Protocols = HttpProtocols.Http2);
+                k.Listen(ParseEndPoint(options.HttpListen), l => l.Protocols = HttpProtocols.Http1AndHttp2);
+            });
+            app = builder.Build();
+            app.MapGrpcService<MessagingService>();
+            app.MapGrpcReflectionService();
+            var server = new BrokerServer(app, ledgers, topics, new TopicAdmin(topics));
+            mapHttp?.Invoke(app, server);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            server.IsReady = true;
+            BrokerLog.Started(loggerFactory.CreateLogger<BrokerServer>(), options.ResolvedAdvertisedUrl, $"http://{options.HttpListen}");
+            return server;
+        }
+        catch
+        {
+            if (app is not null)
+                await app.DisposeAsync().ConfigureAwait(false);
+            await topics.DisposeAsync().ConfigureAwait(false);
+            await ledgers.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        IsReady = false;
+        await Topics.DisposeAsync().ConfigureAwait(false);
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await _ledgers.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static IPEndPoint ParseEndPoint(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        var host = value[..colon];
+        var address = host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(host.Trim('[', ']'));
+        return new IPEndPoint(address, int.Parse(value.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture));
+    }
+}

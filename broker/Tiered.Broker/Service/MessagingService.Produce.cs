@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Tiered.Broker.Entries;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Topics;
+using Tiered.ManagedLedger;
+using Tiered.V1;
+using Wire = Tiered.Broker.Wire;
+
+namespace Tiered.Broker.Service;
+
+public sealed partial class MessagingService
+{
+    private static long _producerNames;
+
+    /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
+    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused);
+
+    internal Task ProduceAsync(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
+        => Guard(nameof(ProduceAsync), async () =>
+        {
+            var ct = context.CancellationToken;
+            if (!await requests.MoveNext(ct).ConfigureAwait(false))
+                return;
+            if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Open)
+                throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Produce stream must be OpenProducer.");
+            var open = requests.Current.Open;
+            var topic = await topics.GetTopicAsync(TopicName.Parse(open.Topic), create: true, ct).ConfigureAwait(false);
+            var name = string.IsNullOrEmpty(open.ProducerName) ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : open.ProducerName;
+            var producer = new ProducerInfo(name, context.Peer);
+            topic.AddProducer(producer);
+            BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, producer.Closed);
+            var pending = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(_options.MaxPendingBatchesPerProducer) { SingleReader = true, SingleWriter = true });
+            try
+            {
+                await responses.WriteAsync(new ProduceResponse
+                {
+                    Opened = new ProducerOpened { Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes },
+                }, ct).ConfigureAwait(false);
+                var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, stop.Token);
+                try
+                {
+                    while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
+                    {
+                        if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
+                            throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
+                        await pending.Writer.WriteAsync(Store(topic, producer, requests.Current.Send), stop.Token).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    pending.Writer.TryComplete();
+                    await answering.ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (producer.CloseReason is { } reason && !ct.IsCancellationRequested)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, $"Producer closed by the broker: {reason}."));
+            }
+            finally
+            {
+                topic.RemoveProducer(producer);
+            }
+        });
+
+    private PendingSend Store(Topic topic, ProducerInfo producer, Wire.SendBatch send)
+    {
+        var batch = send.Batch.Memory;
+        if (batch.Length > _options.MaxMessageBytes)
+            return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
+        if (!BatchHeader.TryRead(batch.Span, out var header, out var error))
+            return Refuse(send.SequenceId, error);
+        Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
+        Interlocked.Add(ref producer.BytesIn, batch.Length);
+        return new PendingSend(send.SequenceId, topic.PublishAsync(batch, header.MessageCount, CancellationToken.None), header.MessageCount, null);
+    }
+
+    private static PendingSend Refuse(ulong sequenceId, string reason)
+        => new(sequenceId, default, 0, new SendError { SequenceId = sequenceId, Code = ErrorCode.InvalidMessage, Message = reason });
+
+    /// <summary>Answers every pending send in order: a receipt once stored, or the error.</summary>
+    private async Task AnswerSendsAsync(Topic topic, ProducerInfo producer, ChannelReader<PendingSend> pending, IServerStreamWriter<ProduceResponse> responses, CancellationToken cancellationToken)
+    {
+        await foreach (var send in pending.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            ProduceResponse response;
+            if (send.Refused is { } refused)
+            {
+                response = new ProduceResponse { Error = refused };
+            }
+            else
+            {
+                try
+                {
+                    var position = await send.Stored.ConfigureAwait(false);
+                    response = new ProduceResponse
+                    {
+                        Receipt = new SendReceipt
+                        {
+                            SequenceId = send.SequenceId,
+                            MessageId = new MessageId { LedgerId = position.LedgerId, EntryId = position.EntryId, Partition = topic.Name.PartitionIndex, BatchSize = send.Messages },
+                        },
+                    };
+                }
+                catch (ManagedLedgerFencedException e)
+                {
+                    BrokerLog.PublishFailed(logger, topic.Name.ToString(), e);
+                    producer.Close("the topic moved to another owner");
+                    response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.TopicClosed, Message = $"Topic {topic.Name} is no longer served here; look it up again and resend." } };
+                }
+                catch (ManagedLedgerException e)
+                {
+                    BrokerLog.PublishFailed(logger, topic.Name.ToString(), e);
+                    response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.StorageError, Message = $"The batch was not stored: {e.Message} Send it again." } };
+                }
+            }
+            await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}

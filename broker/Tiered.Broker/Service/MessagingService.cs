@@ -1,0 +1,104 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Topics;
+using Tiered.Ledger;
+using Tiered.ManagedLedger;
+using Tiered.Metadata;
+using Tiered.V1;
+
+namespace Tiered.Broker.Service;
+
+/// <summary>
+/// The tiered.v1.Messaging gRPC service: lookups, producer and consumer streams, last message id
+/// and seek. Every refusal is a gRPC status whose message says what to do.
+/// </summary>
+[BindServiceMethod(typeof(MessagingMethods), nameof(MessagingMethods.BindService))]
+public sealed partial class MessagingService(TopicRegistry topics, ILogger<MessagingService> logger)
+{
+    private readonly BrokerOptions _options = topics.Options;
+
+    internal Task<LookupResponse> LookupAsync(LookupRequest request, ServerCallContext context) => Guard(nameof(LookupAsync), async () =>
+    {
+        var topic = TopicName.Parse(request.Topic);
+        var ct = context.CancellationToken;
+        var policies = await topics.Policies.RequireNamespaceAsync(topic.Namespace, ct).ConfigureAwait(false);
+        var partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);
+        if (partitions == 0 && policies.AutoTopicCreationOverride is { AllowAutoTopicCreation: true, TopicType: "partitioned", DefaultNumPartitions: > 0 and var count }
+            && topic.PartitionIndex < 0
+            && !await ManagedLedger.ManagedLedger.ExistsAsync(topic.ManagedLedgerName, topics.Policies.Metadata, ct).ConfigureAwait(false))
+        {
+            await topics.Policies.TryCreatePartitionedAsync(topic, count, ct).ConfigureAwait(false);
+            partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);
+        }
+        return new LookupResponse { Topic = topic.ToString(), BrokerUrl = _options.ResolvedAdvertisedUrl, Partitions = partitions };
+    });
+
+    internal Task<GetLastMessageIdResponse> GetLastMessageIdAsync(GetLastMessageIdRequest request, ServerCallContext context) => Guard(nameof(GetLastMessageIdAsync), async () =>
+    {
+        var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, context.CancellationToken).ConfigureAwait(false);
+        return new GetLastMessageIdResponse { MessageId = await TopicPositions.LastMessageIdAsync(topic, context.CancellationToken).ConfigureAwait(false) };
+    });
+
+    internal Task<SeekResponse> SeekAsync(SeekRequest request, ServerCallContext context) => Guard(nameof(SeekAsync), async () =>
+    {
+        var ct = context.CancellationToken;
+        var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, ct).ConfigureAwait(false);
+        var subscription = topic.FindSubscription(request.Subscription) is { IsDurable: true } found ? found
+            : throw new BrokerException(BrokerErrorCode.SubscriptionNotFound, $"Subscription '{request.Subscription}' does not exist on {topic.Name}.");
+        var target = request.TargetCase switch
+        {
+            SeekRequest.TargetOneofCase.MessageId => new Position(request.MessageId.LedgerId, request.MessageId.EntryId),
+            SeekRequest.TargetOneofCase.PublishTimeMs => await TopicPositions.FindByPublishTimeAsync(topic.Ledger, request.PublishTimeMs, ct).ConfigureAwait(false),
+            _ => throw new BrokerException(BrokerErrorCode.BadRequest, "Seek needs a message_id or a publish_time_ms."),
+        };
+        await subscription.ResetAsync(target, ct).ConfigureAwait(false);
+        return new SeekResponse();
+    });
+
+    /// <summary>Runs a call, turning what it throws into a gRPC status with a clear message.</summary>
+    private async Task<T> Guard<T>(string call, Func<Task<T>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (Exception e) when (ToStatus(e) is { } status)
+        {
+            if (status.StatusCode == StatusCode.Internal)
+                BrokerLog.CallFailed(logger, call, e);
+            throw new RpcException(status);
+        }
+    }
+
+    private async Task Guard(string call, Func<Task> body)
+    {
+        try
+        {
+            await body().ConfigureAwait(false);
+        }
+        catch (Exception e) when (ToStatus(e) is { } status)
+        {
+            if (status.StatusCode == StatusCode.Internal)
+                BrokerLog.CallFailed(logger, call, e);
+            throw new RpcException(status);
+        }
+    }
+
+    /// <summary>The status a failure is reported with; null for cancellation by the client (and for RpcExceptions, passed on as they are).</summary>
+    internal static Status? ToStatus(Exception e) => e switch
+    {
+        RpcException or OperationCanceledException => null,
+        BrokerException b => new Status(b.Code switch
+        {
+            BrokerErrorCode.BadName or BrokerErrorCode.BadRequest => StatusCode.InvalidArgument,
+            BrokerErrorCode.TenantNotFound or BrokerErrorCode.NamespaceNotFound or BrokerErrorCode.TopicNotFound
+                or BrokerErrorCode.SubscriptionNotFound or BrokerErrorCode.ClusterNotFound => StatusCode.NotFound,
+            BrokerErrorCode.AlreadyExists => StatusCode.AlreadyExists,
+            BrokerErrorCode.Conflict or BrokerErrorCode.VersionConflict => StatusCode.FailedPrecondition,
+            _ => StatusCode.Unavailable,
+        }, b.Message),
+        ManagedLedgerException or LedgerException or MetadataException => new Status(StatusCode.Unavailable, $"Storage is unavailable: {e.Message} Retry shortly."),
+        _ => new Status(StatusCode.Internal, $"Unexpected broker error: {e.Message}"),
+    };
+}

@@ -1,0 +1,59 @@
+using System.Threading.Channels;
+using Tiered.ManagedLedger;
+using Tiered.V1;
+using Wire = Tiered.Broker.Wire;
+
+namespace Tiered.Broker.Subscriptions;
+
+/// <summary>
+/// One connected consumer of a subscription: its permits, the entries delivered to it and not
+/// yet acknowledged, and its outbox, which the connection's write loop drains into the gRPC
+/// stream. Permits and pending entries are guarded by the subscription's lock.
+/// </summary>
+public sealed class Consumer
+{
+    private static long _nextId;
+
+    public Consumer(string name, SubscriptionType type, string? address)
+    {
+        (Name, Type, Address) = (name, type, address);
+        ConnectedSince = DateTimeOffset.UtcNow;
+    }
+
+    public long Id { get; } = Interlocked.Increment(ref _nextId);
+
+    public string Name { get; }
+
+    public SubscriptionType Type { get; }
+
+    public string? Address { get; }
+
+    public DateTimeOffset ConnectedSince { get; }
+
+    /// <summary>Messages the consumer still allows the broker to send (may go below zero by the last batch sent).</summary>
+    internal long Permits { get; set; }
+
+    /// <summary>Entries delivered and not acknowledged, with their number of messages.</summary>
+    internal Dictionary<Position, int> Pending { get; } = [];
+
+    internal long PendingMessages { get; set; }
+
+    /// <summary>What is to be written to the consumer's stream, in order.</summary>
+    internal Channel<Wire.ConsumeResponse> Outbox { get; } = Channel.CreateUnbounded<Wire.ConsumeResponse>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>Cancelled to close the consumer's stream (subscription reset or deleted, topic deleted).</summary>
+    public CancellationTokenSource Closed { get; } = new();
+
+    /// <summary>Why the broker closed the stream; null while open.</summary>
+    public string? CloseReason { get; private set; }
+
+    public long MessagesOut;
+    public long BytesOut;
+
+    internal void Close(string reason)
+    {
+        CloseReason ??= reason;
+        Outbox.Writer.TryComplete();
+        Closed.Cancel();
+    }
+}

@@ -1,0 +1,182 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Entries;
+using Tiered.ManagedLedger;
+using Tiered.V1;
+using Wire = Tiered.Broker.Wire;
+
+namespace Tiered.Broker.Subscriptions;
+
+public sealed partial class Subscription
+{
+    private const int MaxEntriesPerRead = 100;
+    private static readonly TimeSpan RetryAfterStorageError = TimeSpan.FromSeconds(1);
+
+    private double _messagesPerEntry = 1;
+
+    private async Task DispatchLoopAsync()
+    {
+        var wake = _wake.Reader;
+        try
+        {
+            while (await wake.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+            {
+                wake.TryRead(out _);
+                try
+                {
+                    await DispatchAvailableAsync(_stop.Token).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is ManagedLedgerException or Tiered.Ledger.LedgerException && !_stop.IsCancellationRequested)
+                {
+                    BrokerLog.DispatchFailed(_logger, Topic, Name, e);
+                    await Task.Delay(RetryAfterStorageError, _stop.Token).ConfigureAwait(false);
+                    Wake();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Reads and hands out entries while some consumer has permits and there is something to read.</summary>
+    private async Task DispatchAvailableAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            int want;
+            List<Position>? replay = null;
+            lock (_lock)
+            {
+                var permits = AvailablePermits();
+                if (permits <= 0)
+                    return;
+                want = (int)Math.Clamp(permits / _messagesPerEntry, 1, MaxEntriesPerRead);
+                if (_redeliver.Count > 0)
+                {
+                    replay = [.. _redeliver.Take(want)];
+                    foreach (var position in replay)
+                        _redeliver.Remove(position);
+                }
+            }
+            IReadOnlyList<ManagedEntry> entries;
+            if (replay is not null)
+            {
+                entries = await ReadReplayAsync(replay, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                entries = await Cursor.ReadEntriesAsync(want, cancellationToken).ConfigureAwait(false);
+                if (entries.Count == 0)
+                {
+                    WaitForEntries();
+                    return;
+                }
+            }
+            Deliver(entries);
+        }
+    }
+
+    private long AvailablePermits()
+    {
+        if (_consumers.Count == 0)
+            return 0;
+        if (Type != SubscriptionType.Shared)
+            return _consumers[0].Permits;
+        long sum = 0;
+        foreach (var consumer in _consumers)
+            sum += Math.Max(0, consumer.Permits);
+        return sum;
+    }
+
+    private async Task<IReadOnlyList<ManagedEntry>> ReadReplayAsync(List<Position> positions, CancellationToken cancellationToken)
+    {
+        var entries = new List<ManagedEntry>(positions.Count);
+        foreach (var position in positions)
+        {
+            if (Cursor.IsAcknowledged(position))
+                continue;
+            var read = await Cursor.Ledger.ReadEntriesAsync(position, 1, cancellationToken).ConfigureAwait(false);
+            if (read.Count == 1 && read[0].Position == position)
+                entries.Add(read[0]);
+        }
+        return entries;
+    }
+
+    private void Deliver(IReadOnlyList<ManagedEntry> entries)
+    {
+        lock (_lock)
+        {
+            foreach (var entry in entries)
+            {
+                var messages = BatchHeader.TryRead(entry.Data.Span, out var header, out _) ? header.MessageCount : 1;
+                _messagesPerEntry = _messagesPerEntry * 0.9 + messages * 0.1;
+                var consumer = NextConsumer();
+                if (consumer is null)
+                {
+                    _redeliver.Add(entry.Position);
+                    continue;
+                }
+                consumer.Permits -= messages;
+                consumer.Pending[entry.Position] = messages;
+                consumer.PendingMessages += messages;
+                var delivery = new Wire.Delivery
+                {
+                    MessageId = new MessageId { LedgerId = entry.Position.LedgerId, EntryId = entry.Position.EntryId, Partition = Partition, BatchSize = messages },
+                    RedeliveryCount = _redeliveryCounts.GetValueOrDefault(entry.Position),
+                    Batch = UnsafeByteOperations.UnsafeWrap(entry.Data),
+                };
+                if (messages > 1)
+                    delivery.AckedBatchIndexes.Add(Cursor.AckedBatchIndexes(entry.Position));
+                consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse { Delivery = delivery });
+                Interlocked.Add(ref consumer.MessagesOut, messages);
+                Interlocked.Add(ref consumer.BytesOut, entry.Data.Length);
+                Interlocked.Add(ref MessagesOut, messages);
+                Interlocked.Add(ref BytesOut, entry.Data.Length);
+            }
+        }
+    }
+
+    /// <summary>The consumer the next entry goes to: the active one, or the next with permits in turn (Shared); null when none may take it.</summary>
+    private Consumer? NextConsumer()
+    {
+        if (_consumers.Count == 0)
+            return null;
+        if (Type != SubscriptionType.Shared)
+            return _consumers[0].Permits > 0 ? _consumers[0] : null;
+        for (var tried = 0; tried < _consumers.Count; tried++)
+        {
+            var consumer = _consumers[_nextShared++ % _consumers.Count];
+            if (consumer.Permits > 0)
+                return consumer;
+        }
+        return null;
+    }
+
+    private void WaitForEntries()
+    {
+        if (Interlocked.Exchange(ref _waitingForEntries, 1) == 0)
+            _ = WaitThenWakeAsync();
+    }
+
+    private async Task WaitThenWakeAsync()
+    {
+        try
+        {
+            await Cursor.WaitForEntriesAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception e)
+        {
+            BrokerLog.DispatchFailed(_logger, Topic, Name, e);
+        }
+        finally
+        {
+            Volatile.Write(ref _waitingForEntries, 0);
+        }
+        Wake();
+    }
+}

@@ -1,0 +1,227 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Tiered.ManagedLedger;
+using Tiered.V1;
+
+namespace Tiered.Broker.Subscriptions;
+
+/// <summary>
+/// A subscription of a topic: its cursor and its consumers. Exclusive and Failover hand every
+/// entry, in order, to the one active consumer; Shared hands each entry to one consumer in turn
+/// among those with permits. Entries delivered but not acknowledged are redelivered (in order,
+/// before new ones) when their consumer disconnects or asks for it. One dispatch loop reads the
+/// cursor; consumers, permits and pending entries are guarded by one lock never held across an await.
+/// </summary>
+public sealed partial class Subscription : IAsyncDisposable
+{
+    private readonly object _lock = new();
+    private readonly List<Consumer> _consumers = [];
+    private readonly SortedSet<Position> _redeliver = [];
+    private readonly Dictionary<Position, int> _redeliveryCounts = [];
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ILogger _logger;
+    private readonly Task _dispatching;
+    private int _nextShared;
+    private int _waitingForEntries;
+
+    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger)
+    {
+        (Topic, Name, Cursor, Partition, _logger) = (topic, name, cursor, partition, logger);
+        _dispatching = Task.Run(DispatchLoopAsync);
+    }
+
+    public string Topic { get; }
+
+    public string Name { get; }
+
+    public ManagedCursor Cursor { get; }
+
+    /// <summary>The topic's partition index, -1 when it is not a partition; carried in message ids.</summary>
+    public int Partition { get; }
+
+    /// <summary>The type of the consumers connected now (or last connected).</summary>
+    public SubscriptionType Type { get; private set; }
+
+    public bool IsDurable => Cursor.IsDurable;
+
+    public IReadOnlyList<Consumer> Consumers
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _consumers];
+        }
+    }
+
+    public long MessagesOut;
+    public long BytesOut;
+
+    /// <summary>Adds a consumer; refused when the type differs from the connected consumers' or an exclusive consumer is connected.</summary>
+    public void AddConsumer(Consumer consumer)
+    {
+        if (consumer.Type == SubscriptionType.KeyShared)
+            throw new BrokerException(BrokerErrorCode.BadRequest, "Key_Shared subscriptions are not supported yet; use Shared, Failover or Exclusive.");
+        Consumer? previousActive;
+        lock (_lock)
+        {
+            if (_stop.IsCancellationRequested)
+                throw new BrokerException(BrokerErrorCode.Unavailable, $"Subscription {Name} of {Topic} is closing; retry.");
+            if (_consumers.Count > 0 && _consumers[0].Type != consumer.Type)
+                throw new BrokerException(BrokerErrorCode.Conflict,
+                    $"Subscription {Name} of {Topic} has {_consumers[0].Type} consumers connected; a {consumer.Type} consumer cannot join it.");
+            if (_consumers.Count > 0 && consumer.Type == SubscriptionType.Exclusive)
+                throw new BrokerException(BrokerErrorCode.Conflict,
+                    $"Exclusive subscription {Name} of {Topic} already has a consumer ({_consumers[0].Name}); use another subscription name or a Shared or Failover subscription.");
+            previousActive = _consumers.Count > 0 ? _consumers[0] : null;
+            _consumers.Add(consumer);
+            Type = consumer.Type;
+        }
+        if (consumer.Type == SubscriptionType.Failover)
+            consumer.Outbox.Writer.TryWrite(ActiveChanged(previousActive is null));
+        Wake();
+    }
+
+    /// <summary>Removes a consumer; what it had not acknowledged goes to the others (the next standby for Failover).</summary>
+    public void RemoveConsumer(Consumer consumer)
+    {
+        Consumer? newActive = null;
+        lock (_lock)
+        {
+            var index = _consumers.IndexOf(consumer);
+            if (index < 0)
+                return;
+            _consumers.RemoveAt(index);
+            foreach (var position in consumer.Pending.Keys)
+                QueueRedelivery(position);
+            consumer.Pending.Clear();
+            consumer.PendingMessages = 0;
+            if (index == 0 && consumer.Type == SubscriptionType.Failover && _consumers.Count > 0)
+                newActive = _consumers[0];
+        }
+        newActive?.Outbox.Writer.TryWrite(ActiveChanged(true));
+        Wake();
+    }
+
+    public void AddPermits(Consumer consumer, uint permits)
+    {
+        lock (_lock)
+            consumer.Permits += permits;
+        Wake();
+    }
+
+    /// <summary>Gives the consumer's unacknowledged entries (all, or those listed) to be delivered again.</summary>
+    public void Redeliver(Consumer consumer, IReadOnlyCollection<Position>? positions)
+    {
+        lock (_lock)
+        {
+            var chosen = positions is { Count: > 0 } ? positions : [.. consumer.Pending.Keys];
+            foreach (var position in chosen)
+            {
+                if (consumer.Pending.Remove(position, out var messages))
+                {
+                    consumer.PendingMessages -= messages;
+                    QueueRedelivery(position);
+                }
+            }
+        }
+        Wake();
+    }
+
+    /// <summary>Acknowledges messages; completes once the cursor stored them.</summary>
+    public async ValueTask AckAsync(Consumer consumer, IReadOnlyList<AckPosition> acks, bool cumulative, CancellationToken cancellationToken)
+    {
+        var last = Cursor.Ledger.LastConfirmedEntry;
+        foreach (var ack in acks)
+        {
+            if (ack.Position > last || ack.Position.EntryId < 0)
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"Message {ack.Position} does not exist in {Topic} (its last is {last}).");
+        }
+        if (cumulative)
+        {
+            if (Type == SubscriptionType.Shared)
+                throw new BrokerException(BrokerErrorCode.BadRequest, "Cumulative acknowledgement is not allowed on a Shared subscription; acknowledge messages individually.");
+            if (acks.Count != 1)
+                throw new BrokerException(BrokerErrorCode.BadRequest, "A cumulative acknowledgement names exactly one message.");
+            await Cursor.AckCumulativeAsync(acks[0], cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await Cursor.AckAsync(acks, cancellationToken).ConfigureAwait(false);
+        }
+        lock (_lock)
+        {
+            if (cumulative)
+            {
+                foreach (var position in consumer.Pending.Keys.Where(p => p < acks[0].Position || Cursor.IsAcknowledged(p)).ToList())
+                    Forget(consumer, position);
+            }
+            else
+            {
+                foreach (var ack in acks)
+                {
+                    if (Cursor.IsAcknowledged(ack.Position))
+                        Forget(consumer, ack.Position);
+                }
+            }
+        }
+    }
+
+    /// <summary>Moves the subscription so that <paramref name="nextToRead"/> is delivered next; connected consumers are disconnected and reconnect.</summary>
+    public async Task ResetAsync(Position nextToRead, CancellationToken cancellationToken)
+    {
+        await Cursor.ResetAsync(nextToRead, cancellationToken).ConfigureAwait(false);
+        DisconnectAll("the subscription was reset; reconnect to receive from its new position");
+        lock (_lock)
+        {
+            _redeliver.Clear();
+            _redeliveryCounts.Clear();
+        }
+        Wake();
+    }
+
+    /// <summary>Closes every consumer's stream (they see UNAVAILABLE with the reason and reconnect).</summary>
+    public void DisconnectAll(string reason)
+    {
+        foreach (var consumer in Consumers)
+        {
+            RemoveConsumer(consumer);
+            consumer.Close(reason);
+        }
+    }
+
+    public long UnackedMessages
+    {
+        get
+        {
+            lock (_lock)
+                return _consumers.Sum(c => c.PendingMessages);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        DisconnectAll("the subscription is closing");
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _dispatching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stop.Dispose();
+    }
+
+    private void Forget(Consumer consumer, Position position)
+    {
+        if (consumer.Pending.Remove(position, out var messages))
+            consumer.PendingMessages -= messages;
+        _redeliveryCounts.Remove(position);
+    }
+
+    private void QueueRedelivery(Position position)
+    {
+        _redeliver.Add(position);
+        _redeliveryCounts[position] = _redeliveryCounts.GetValueOrDefault(position) + 1;
+    }
+
+    private void Wake() => _wake.Writer.TryWrite(true);
+
+    private static Wire.ConsumeResponse ActiveChanged(bool active)
+        => new() { ActiveConsumerChanged = new ActiveConsumerChanged { IsActive = active } };
+}

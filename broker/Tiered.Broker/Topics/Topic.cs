@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Subscriptions;
+using Tiered.ManagedLedger;
+using Tiered.V1;
+using InitialPosition = Tiered.ManagedLedger.InitialPosition;
+
+namespace Tiered.Broker.Topics;
+
+/// <summary>
+/// A topic this broker serves: its managed ledger, its subscriptions (one per durable cursor,
+/// plus one per connected reader) and its producers.
+/// </summary>
+public sealed class Topic : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, ProducerInfo> _producers = new();
+    private readonly SemaphoreSlim _subscribing = new(1, 1);
+    private readonly ILoggerFactory _loggerFactory;
+    private long _nextReader;
+
+    private Topic(TopicName name, ManagedLedger.ManagedLedger ledger, ILoggerFactory loggerFactory)
+    {
+        (Name, Ledger, _loggerFactory) = (name, ledger, loggerFactory);
+        Rates = new RateMeter(this, TimeProvider.System);
+        foreach (var cursor in ledger.Cursors)
+            _subscriptions[cursor.Name] = NewSubscription(cursor.Name, cursor);
+    }
+
+    public TopicName Name { get; }
+
+    public ManagedLedger.ManagedLedger Ledger { get; }
+
+    public IReadOnlyCollection<Subscription> Subscriptions => [.. _subscriptions.Values];
+
+    public IReadOnlyCollection<ProducerInfo> Producers => [.. _producers.Values];
+
+    public RateMeter Rates { get; }
+
+    public long MessagesIn;
+    public long BytesIn;
+
+    /// <summary>Opens the topic's managed ledger (recovering it from a previous owner) and its subscriptions.</summary>
+    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger.ManagedLedger>> openLedger, ILoggerFactory loggerFactory)
+    {
+        var ledger = await openLedger(name.ManagedLedgerName).ConfigureAwait(false);
+        return new Topic(name, ledger, loggerFactory);
+    }
+
+    /// <summary>Stores a batch; completes with its position, in call order.</summary>
+    public ValueTask<Position> PublishAsync(ReadOnlyMemory<byte> batch, int messages, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref MessagesIn, messages);
+        Interlocked.Add(ref BytesIn, batch.Length);
+        return Ledger.AddEntryAsync(batch, cancellationToken);
+    }
+
+    public void AddProducer(ProducerInfo producer) => _producers[producer.Id] = producer;
+
+    public void RemoveProducer(ProducerInfo producer) => _producers.TryRemove(producer.Id, out _);
+
+    public Subscription? FindSubscription(string name) => _subscriptions.GetValueOrDefault(name);
+
+    /// <summary>The durable subscription, created at <paramref name="initial"/> if it does not exist.</summary>
+    public async Task<Subscription> GetOrCreateSubscriptionAsync(string name, InitialPosition initial, CancellationToken cancellationToken)
+    {
+        if (_subscriptions.TryGetValue(name, out var existing))
+            return existing;
+        await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_subscriptions.TryGetValue(name, out existing))
+                return existing;
+            var cursor = await Ledger.OpenCursorAsync(name, initial, cancellationToken).ConfigureAwait(false);
+            var subscription = NewSubscription(name, cursor);
+            _subscriptions[name] = subscription;
+            return subscription;
+        }
+        finally
+        {
+            _subscribing.Release();
+        }
+    }
+
+    /// <summary>A subscription of its own for a reader: not stored, starting after <paramref name="startExclusive"/>.</summary>
+    public Subscription CreateReader(Position startExclusive)
+    {
+        var name = $"reader-{Interlocked.Increment(ref _nextReader)}";
+        var subscription = NewSubscription(name, Ledger.OpenNonDurableCursor(startExclusive));
+        _subscriptions[name] = subscription;
+        return subscription;
+    }
+
+    /// <summary>Drops a reader's subscription once its consumer left.</summary>
+    public async Task RemoveReaderAsync(Subscription reader)
+    {
+        if (!reader.IsDurable && _subscriptions.TryRemove(reader.Name, out _))
+            await reader.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a durable subscription; refused while consumers are connected unless <paramref name="force"/>.</summary>
+    public async Task DeleteSubscriptionAsync(string name, bool force, CancellationToken cancellationToken)
+    {
+        if (!_subscriptions.TryGetValue(name, out var subscription) || !subscription.IsDurable)
+            throw new BrokerException(BrokerErrorCode.SubscriptionNotFound, $"Subscription {name} does not exist on {Name}.");
+        if (!force && subscription.Consumers.Count > 0)
+            throw new BrokerException(BrokerErrorCode.Conflict,
+                $"Subscription {name} of {Name} has {subscription.Consumers.Count} connected consumer(s); disconnect them first or delete with force=true.");
+        _subscriptions.TryRemove(name, out _);
+        await subscription.DisposeAsync().ConfigureAwait(false);
+        await Ledger.DeleteCursorAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether producers or consumers are connected.</summary>
+    public bool IsInUse => !_producers.IsEmpty || _subscriptions.Values.Any(s => s.Consumers.Count > 0);
+
+    /// <summary>Closes every producer and consumer stream with <paramref name="reason"/>.</summary>
+    public void DisconnectAll(string reason)
+    {
+        foreach (var producer in _producers.Values)
+            producer.Close(reason);
+        foreach (var subscription in _subscriptions.Values)
+            subscription.DisconnectAll(reason);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        DisconnectAll($"topic {Name} is closing on this broker; look it up again");
+        foreach (var subscription in _subscriptions.Values)
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        await Ledger.DisposeAsync().ConfigureAwait(false);
+        _subscribing.Dispose();
+    }
+
+    private Subscription NewSubscription(string name, ManagedCursor cursor)
+        => new(Name.ToString(), name, cursor, Name.PartitionIndex, _loggerFactory.CreateLogger<Subscription>());
+}
+
+/// <summary>A connected producer, for stats and for closing its stream.</summary>
+public sealed class ProducerInfo(string name, string? address)
+{
+    private static long _nextId;
+    private readonly CancellationTokenSource _closed = new();
+
+    public long Id { get; } = Interlocked.Increment(ref _nextId);
+    public string Name { get; } = name;
+    public string? Address { get; } = address;
+    public DateTimeOffset ConnectedSince { get; } = DateTimeOffset.UtcNow;
+    public string? CloseReason { get; private set; }
+    public CancellationToken Closed => _closed.Token;
+    public long MessagesIn;
+    public long BytesIn;
+
+    public void Close(string reason)
+    {
+        CloseReason ??= reason;
+        _closed.Cancel();
+    }
+}

@@ -1,0 +1,88 @@
+using Tiered.Broker.Admin;
+using Tiered.Broker.Entries;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Subscriptions;
+using Tiered.Ledger;
+using Tiered.ManagedLedger;
+
+namespace Tiered.Broker.Topics;
+
+public sealed partial class TopicRegistry
+{
+    private const int MaxEntriesExpiredPerRun = 10_000;
+
+    private async Task MaintenanceLoopAsync()
+    {
+        using var timer = new PeriodicTimer(_options.MaintenanceInterval, _options.ManagedLedger.TimeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+                await RunMaintenanceAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Applies each loaded topic's namespace policies: message TTL first, then retention.</summary>
+    public async Task RunMaintenanceAsync(CancellationToken cancellationToken)
+    {
+        var policies = new Dictionary<NamespaceName, NamespacePolicies?>();
+        foreach (var topic in LoadedTopics)
+        {
+            try
+            {
+                if (!policies.TryGetValue(topic.Name.Namespace, out var policy))
+                    policies[topic.Name.Namespace] = policy = await Policies.GetNamespaceAsync(topic.Name.Namespace, cancellationToken).ConfigureAwait(false);
+                if (policy?.MessageTtlInSeconds is > 0 and var ttl)
+                {
+                    foreach (var subscription in topic.Subscriptions)
+                    {
+                        if (subscription.IsDurable)
+                            await ExpireAsync(subscription, TimeSpan.FromSeconds(ttl), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                await topic.Ledger.TrimAsync(RetentionOf(policy), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException or Tiered.Metadata.MetadataException)
+            {
+                BrokerLog.MaintenanceFailed(_logger, topic.Name.ToString(), e);
+            }
+        }
+    }
+
+    private RetentionPolicy RetentionOf(NamespacePolicies? policy)
+        => policy?.RetentionPolicies is { } r
+            ? new RetentionPolicy(r.RetentionTimeInMinutes < 0 ? TimeSpan.FromMilliseconds(-1) : TimeSpan.FromMinutes(r.RetentionTimeInMinutes),
+                r.RetentionSizeInMB < 0 ? -1 : r.RetentionSizeInMB * 1024 * 1024)
+            : _options.DefaultRetention;
+
+    /// <summary>Acknowledges the subscription's oldest messages published longer than <paramref name="ttl"/> ago (Pulsar's message TTL).</summary>
+    private async Task ExpireAsync(Subscription subscription, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var cutoff = _options.ManagedLedger.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - (long)ttl.TotalMilliseconds;
+        var ledger = subscription.Cursor.Ledger;
+        var next = ledger.GetNextPosition(subscription.Cursor.MarkDeletePosition);
+        Position? lastExpired = null;
+        for (var scanned = 0; scanned < MaxEntriesExpiredPerRun;)
+        {
+            var entries = await ledger.ReadEntriesAsync(next, 500, cancellationToken).ConfigureAwait(false);
+            if (entries.Count == 0)
+                break;
+            foreach (var entry in entries)
+            {
+                if (!BatchHeader.TryRead(entry.Data.Span, out var header, out _) || header.PublishTimeMs >= cutoff)
+                    goto done;
+                lastExpired = entry.Position;
+            }
+            scanned += entries.Count;
+            next = ledger.GetNextPosition(entries[^1].Position);
+        }
+    done:
+        if (lastExpired is { } position)
+        {
+            await subscription.Cursor.AckCumulativeAsync(new AckPosition(position), cancellationToken).ConfigureAwait(false);
+            BrokerLog.MessagesExpired(_logger, subscription.Topic, subscription.Name, position.ToString());
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Naming;
+using Tiered.Ledger;
+using Tiered.ManagedLedger;
+
+namespace Tiered.Broker.Topics;
+
+/// <summary>
+/// The topics this broker has loaded: each is opened once (its managed ledger recovered from a
+/// previous owner), created on first use when its namespace allows it, and applies retention
+/// and message TTL on a timer.
+/// </summary>
+public sealed partial class TopicRegistry : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<TopicName, Lazy<Task<Topic>>> _topics = new();
+    private readonly LedgerClient _ledgers;
+    private readonly BrokerOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _maintenance;
+
+    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory)
+    {
+        (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
+        _logger = loggerFactory.CreateLogger<TopicRegistry>();
+        _maintenance = Task.Run(MaintenanceLoopAsync);
+    }
+
+    public PolicyStore Policies { get; }
+
+    public BrokerOptions Options => _options;
+
+    public IReadOnlyCollection<Topic> LoadedTopics
+        => [.. _topics.Values.Where(t => t.Value.IsCompletedSuccessfully).Select(t => t.Value.Result)];
+
+    /// <summary>
+    /// The topic, loaded. A topic that is not stored is created when <paramref name="create"/> is
+    /// true and its namespace allows automatic creation; otherwise TopicNotFound.
+    /// </summary>
+    public async Task<Topic> GetTopicAsync(TopicName name, bool create, CancellationToken cancellationToken)
+    {
+        if (_topics.TryGetValue(name, out var loading) && loading.Value.IsCompletedSuccessfully)
+            return loading.Value.Result;
+        var policies = await Policies.RequireNamespaceAsync(name.Namespace, cancellationToken).ConfigureAwait(false);
+        if (!await ManagedLedger.ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
+        {
+            var partitions = await Policies.GetPartitionsAsync(name, cancellationToken).ConfigureAwait(false);
+            if (partitions > 0)
+                throw new BrokerException(BrokerErrorCode.BadRequest,
+                    $"Topic {name} is partitioned ({partitions} partitions): use its partitions {name.Partition(0)} … {name.Partition(partitions - 1)} (the client does this after a Lookup).");
+            var parent = name.PartitionIndex >= 0 ? await Policies.GetPartitionsAsync(name.PartitionedTopic, cancellationToken).ConfigureAwait(false) : 0;
+            var isPartitionOfExisting = parent > name.PartitionIndex;
+            var allowed = policies.AutoTopicCreationOverride?.AllowAutoTopicCreation ?? _options.AllowAutoTopicCreation;
+            if (!isPartitionOfExisting && !(create && allowed))
+                throw new BrokerException(BrokerErrorCode.TopicNotFound, create
+                    ? $"Topic {name} does not exist and namespace {name.Namespace} does not allow creating topics automatically; create it with PUT /admin/v2/persistent/{name.Namespace}/{name.LocalName}."
+                    : $"Topic {name} does not exist.");
+        }
+        return await LoadAsync(name).ConfigureAwait(false);
+    }
+
+    /// <summary>The loaded topic, or null when this broker has not loaded it.</summary>
+    public Topic? FindLoaded(TopicName name)
+        => _topics.TryGetValue(name, out var loading) && loading.Value.IsCompletedSuccessfully ? loading.Value.Result : null;
+
+    /// <summary>Loads a topic that is stored (or creates it: the caller checked that it may).</summary>
+    public async Task<Topic> LoadAsync(TopicName name)
+    {
+        var loading = _topics.GetOrAdd(name, n => new Lazy<Task<Topic>>(() => OpenAsync(n)));
+        try
+        {
+            return await loading.Value.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _topics.TryRemove(new KeyValuePair<TopicName, Lazy<Task<Topic>>>(name, loading));
+            throw e is BrokerException ? e : new BrokerException(BrokerErrorCode.Unavailable, $"Topic {name} could not be loaded: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Unloads a topic (closing its clients' streams) without deleting anything.</summary>
+    public async Task UnloadAsync(TopicName name)
+    {
+        if (_topics.TryRemove(name, out var loading))
+        {
+            try
+            {
+                var topic = await loading.Value.ConfigureAwait(false);
+                await topic.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException)
+            {
+                BrokerLog.UnloadFailed(_logger, name.ToString(), e);
+            }
+        }
+    }
+
+    /// <summary>Deletes a topic and all its data. TopicNotFound; Conflict while clients are connected unless <paramref name="force"/>.</summary>
+    public async Task DeleteAsync(TopicName name, bool force, CancellationToken cancellationToken)
+    {
+        if (!await ManagedLedger.ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
+            throw new BrokerException(BrokerErrorCode.TopicNotFound, $"Topic {name} does not exist.");
+        var topic = await LoadAsync(name).ConfigureAwait(false);
+        if (!force && topic.IsInUse)
+            throw new BrokerException(BrokerErrorCode.Conflict, $"Topic {name} has connected producers or consumers; disconnect them first or delete with force=true.");
+        _topics.TryRemove(name, out _);
+        topic.DisconnectAll($"topic {name} was deleted");
+        foreach (var subscription in topic.Subscriptions)
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        await topic.Ledger.DeleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<Topic> OpenAsync(TopicName name)
+    {
+        BrokerLog.LoadingTopic(_logger, name.ToString());
+        var topic = await Topic.OpenAsync(name,
+            ledgerName => ManagedLedger.ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
+            _loggerFactory).ConfigureAwait(false);
+        BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
+        return topic;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var name in _topics.Keys.ToList())
+            await UnloadAsync(name).ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
