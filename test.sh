@@ -12,7 +12,16 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 # Later issues add their steps here (npm install for client tests, apt-get for peer systems).
 # ---------------------------------------------------------------------------------------------
 install_test_dependencies() {
-    :
+    # Node.js runs the gRPC client generated from proto/client.proto by @grpc/proto-loader.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "test.sh: installing Node.js and npm (apt-get)" >&2
+        if [ "$(id -u)" -eq 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+        else
+            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+        fi
+    fi
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/tiered-test.XXXXXX")"

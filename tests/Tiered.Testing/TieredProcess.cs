@@ -136,17 +136,23 @@ public sealed class TieredProcess : IDisposable
         {
             if (Environment.GetEnvironmentVariable("TIERED_CLI") is { Length: > 0 } overridden)
                 return overridden;
-            var baseDir = AppContext.BaseDirectory; // …/<project>/bin/<Configuration>/net10.0/
-            var configuration = new DirectoryInfo(baseDir).Parent!.Name;
-            var root = new DirectoryInfo(baseDir);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tiered.sln")))
-                root = root.Parent;
-            if (root is null)
-                throw new InvalidOperationException("Cannot find the repository root (Tiered.sln) above " + baseDir);
-            var path = Path.Combine(root.FullName, "cli", "Tiered.Cli", "bin", configuration, "net10.0", "tiered.dll");
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/<project>/bin/<Configuration>/net10.0/
+            var path = Path.Combine(RepositoryRoot, "cli", "Tiered.Cli", "bin", configuration, "net10.0", "tiered.dll");
             if (!File.Exists(path))
                 throw new InvalidOperationException($"{path} is missing: build the solution first (./test.sh does).");
             return path;
+        }
+    }
+
+    /// <summary>The folder holding Tiered.sln, above the test assembly.</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tiered.sln")))
+                root = root.Parent;
+            return root?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Tiered.sln) above " + AppContext.BaseDirectory);
         }
     }
 

@@ -8,45 +8,33 @@ namespace Tiered.Tests.Cluster;
 /// <summary>`tiered standalone` and `tiered metadata` as a newcomer runs them: real processes, killed with SIGKILL.</summary>
 public sealed class StandaloneTests
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-
     [Fact]
     public async Task Standalone_creates_the_public_tenant_and_keeps_data_across_a_kill()
     {
-        var dataDir = Directory.CreateTempSubdirectory("tiered-standalone-").FullName;
-        var port = TieredProcess.FreePort();
-        var bookiePort = TieredProcess.FreePort();
-        string[] args = ["standalone", "--data-dir", dataDir, "--metadata-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--bookie-port", bookiePort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--log-level", "Warning"];
-        try
+        using var standalone = new Standalone();
+        KeyValueSnapshot before;
+        await standalone.StartAsync();
+        await using (var client = new MetadataClient([$"127.0.0.1:{standalone.MetadataPort}"]))
         {
-            KeyValueSnapshot before;
-            using (await TieredProcess.StartAsync("Tiered standalone ready", StartTimeout, args))
-            {
-                await using var client = new MetadataClient([$"127.0.0.1:{port}"]);
-                var tenant = await client.GetAsync("/admin/tenants/public");
-                Assert.NotNull(tenant);
-                Assert.Contains("standalone", tenant.Value.ToStringUtf8(), StringComparison.Ordinal);
-                Assert.NotNull(await client.GetAsync("/admin/policies/public/default"));
-                Assert.NotNull(await client.GetAsync("/admin/clusters/standalone"));
-                Assert.Equal([$"127.0.0.1:{bookiePort}"], await client.ListChildrenAsync("/bookies/available"));
-                var mine = await client.PutAsync("/user/key", Encoding.UTF8.GetBytes("kept"));
-                before = new(tenant.Version, tenant.ModRevision, mine.ModRevision);
-            } // disposing kills the process with SIGKILL
-
-            using (await TieredProcess.StartAsync("Tiered standalone ready", StartTimeout, args))
-            {
-                await using var client = new MetadataClient([$"127.0.0.1:{port}"]);
-                var tenant = (await client.GetAsync("/admin/tenants/public"))!;
-                var mine = (await client.GetAsync("/user/key"))!;
-                Assert.Equal("kept", mine.Value.ToStringUtf8());
-                // The defaults are created once, not again on every start.
-                Assert.Equal(before, new KeyValueSnapshot(tenant.Version, tenant.ModRevision, mine.ModRevision));
-            }
+            var tenant = await client.GetAsync("/admin/tenants/public");
+            Assert.NotNull(tenant);
+            Assert.Contains("standalone", tenant.Value.ToStringUtf8(), StringComparison.Ordinal);
+            Assert.NotNull(await client.GetAsync("/admin/policies/public/default"));
+            Assert.NotNull(await client.GetAsync("/admin/clusters/standalone"));
+            Assert.Equal([$"127.0.0.1:{standalone.BookiePort}"], await client.ListChildrenAsync("/bookies/available"));
+            var mine = await client.PutAsync("/user/key", Encoding.UTF8.GetBytes("kept"));
+            before = new(tenant.Version, tenant.ModRevision, mine.ModRevision);
         }
-        finally
+        standalone.Kill();
+
+        await standalone.StartAsync();
+        await using (var client = new MetadataClient([$"127.0.0.1:{standalone.MetadataPort}"]))
         {
-            Directory.Delete(dataDir, recursive: true);
+            var tenant = (await client.GetAsync("/admin/tenants/public"))!;
+            var mine = (await client.GetAsync("/user/key"))!;
+            Assert.Equal("kept", mine.Value.ToStringUtf8());
+            // The defaults are created once, not again on every start.
+            Assert.Equal(before, new KeyValueSnapshot(tenant.Version, tenant.ModRevision, mine.ModRevision));
         }
     }
 
