@@ -3,13 +3,14 @@ using Tiered.Cli;
 
 var root = new RootCommand(
     "Tiered, a Pulsar-class messaging system: one executable for every role. "
-    + "Available so far: 'standalone' (everything in one process, for one machine), "
-    + "'metadata' (one node of the Raft-replicated metadata service) and 'bookie' (one storage node).")
+    + "'standalone' runs everything in one process on one machine; 'metadata' (one node of the Raft-replicated "
+    + "metadata service), 'bookie' (one storage node) and 'broker' run the roles of a cluster one by one.")
 {
     ConsoleLogging.LevelOption,
     StandaloneCommand.Create(),
     MetadataCommand.Create(),
     BookieCommand.Create(),
+    BrokerCommand.Create(),
 };
 
 var parseResult = root.Parse(args);

@@ -67,18 +67,14 @@ public sealed partial class TopicRegistry
         for (var scanned = 0; scanned < MaxEntriesExpiredPerRun;)
         {
             var entries = await ledger.ReadEntriesAsync(next, 500, cancellationToken).ConfigureAwait(false);
-            if (entries.Count == 0)
+            var expired = 0;
+            while (expired < entries.Count && BatchHeader.TryRead(entries[expired].Data.Span, out var header, out _) && header.PublishTimeMs < cutoff)
+                lastExpired = entries[expired++].Position;
+            if (expired < 500)
                 break;
-            foreach (var entry in entries)
-            {
-                if (!BatchHeader.TryRead(entry.Data.Span, out var header, out _) || header.PublishTimeMs >= cutoff)
-                    goto done;
-                lastExpired = entry.Position;
-            }
-            scanned += entries.Count;
+            scanned += expired;
             next = ledger.GetNextPosition(entries[^1].Position);
         }
-    done:
         if (lastExpired is { } position)
         {
             await subscription.Cursor.AckCumulativeAsync(new AckPosition(position), cancellationToken).ConfigureAwait(false);
