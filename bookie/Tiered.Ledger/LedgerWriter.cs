@@ -29,6 +29,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _addTimeout;
     private readonly BookieClientPool _pool;
+    private readonly LedgerClientOptions _options;
     private readonly CancellationTokenSource _stopWatching = new();
     private readonly Task _watchingTimeouts;
     private VersionedLedgerMetadata _metadata;
@@ -40,7 +41,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     internal LedgerWriter(VersionedLedgerMetadata metadata, LedgerMetadataStore ledgers, BookieClientPool pool, LedgerClientOptions options, ILogger logger)
     {
-        (_metadata, _ledgers, _pool, _logger) = (metadata, ledgers, pool, logger);
+        (_metadata, _ledgers, _pool, _options, _logger) = (metadata, ledgers, pool, options, logger);
         var m = metadata.Metadata;
         _schedule = new DistributionSchedule(m.EnsembleSize, m.WriteQuorum, m.AckQuorum);
         _confirmations = new AddConfirmations(_schedule);
@@ -79,6 +80,24 @@ public sealed partial class LedgerWriter : IAsyncDisposable
 
     /// <summary>The ledger's metadata as this writer last stored or read it.</summary>
     public LedgerMetadata Metadata => _metadata.Metadata;
+
+    /// <summary>
+    /// Adds in flight before <see cref="AddEntryAsync"/> waits for room. A caller that keeps fewer
+    /// than this many of its adds unconfirmed never waits, so its adds get entry ids in call order.
+    /// </summary>
+    public int MaxPendingAdds => _options.MaxPendingAdds;
+
+    /// <summary>
+    /// A reader of the entries this writer has confirmed so far (up to <see cref="LastAddConfirmed"/>
+    /// now), for reading the ledger while it is still being written. The bookies serve every entry
+    /// up to the LAC; later entries need a new reader.
+    /// </summary>
+    public LedgerReader CreateReader()
+    {
+        // The LAC first: an ensemble change after it only adds segments that start past it.
+        var lac = LastAddConfirmed;
+        return new LedgerReader(_metadata, lac, _pool, _options, _logger);
+    }
 
     /// <summary>
     /// Appends an entry; completes with its id once Qa bookies journaled it and every earlier

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Tiered.Ledger;
 using Tiered.Metadata;
+using Tiered.Metadata.V1;
 
 namespace Tiered.ManagedLedger;
 
@@ -16,93 +17,166 @@ public readonly record struct LedgerSummary(long LedgerId, long Entries, long Si
 /// closes) the previous owner's last ledger, so a crashed owner's half-written ledger is closed
 /// at its last confirmed entry.
 /// </summary>
+/// <remarks>
+/// One short lock guards the in-memory state (ledger list, current ledger, queued adds, last
+/// confirmed entry); it is never held across an await. Changes of the stored ledger list are
+/// serialized by <see cref="_infoMutex"/> and written by compare-and-set with the version this
+/// instance last wrote.
+/// </remarks>
 public sealed partial class ManagedLedger : IAsyncDisposable
 {
-    private ManagedLedger() => throw new NotImplementedException();
+    private readonly Lock _lock = new();
+    private readonly LedgerClient _client;
+    private readonly IMetadataStore _metadata;
+    private readonly ManagedLedgerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _infoKey;
+    private readonly SemaphoreSlim _infoMutex = new(1, 1);
+    private readonly EntryCache _cache;
+    private readonly Dictionary<long, Task<LedgerReader>> _readers = [];
+    private long _infoVersion = -1;
+    private LedgerSlot[] _ledgers = [];
+    private Position _lastConfirmed;
+    private long _entriesAdded;
+
+    /// <summary>Set once the instance stops for good: fenced by another owner, closed or deleted.</summary>
+    private ManagedLedgerException? _terminal;
+
+    /// <summary>Completed (and replaced) whenever an entry is confirmed; failed when the instance stops.</summary>
+    private TaskCompletionSource _entryConfirmed = NewSignal();
+
+    private ManagedLedger(string name, LedgerClient client, IMetadataStore metadata, ManagedLedgerOptions options, ILoggerFactory loggerFactory)
+    {
+        (Name, _client, _metadata, _options) = (name, client, metadata, options);
+        _logger = loggerFactory.CreateLogger<ManagedLedger>();
+        _time = options.TimeProvider;
+        _infoKey = StoredPaths.Info(name);
+        _cache = new EntryCache(options.EntryCacheBytes);
+    }
 
     /// <summary>The managed ledger's name, e.g. "public/default/persistent/my-topic".</summary>
-    public string Name => throw new NotImplementedException();
+    public string Name { get; }
 
-    /// <summary>
-    /// Opens (and with <paramref name="createIfMissing"/> creates) a managed ledger: loads its ledger
-    /// list, recovers an unclosed last ledger, starts a new ledger for adds and loads its cursors.
-    /// </summary>
-    /// <exception cref="ManagedLedgerException">Missing and not to be created, or storage unreachable.</exception>
-    public static Task<ManagedLedger> OpenAsync(string name, LedgerClient ledgers, IMetadataStore metadata, ManagedLedgerOptions options,
-        ILoggerFactory loggerFactory, bool createIfMissing = true, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+    internal IMetadataStore Metadata => _metadata;
+
+    internal ILogger Logger => _logger;
+
+    internal TimeProvider Time => _time;
+
+    internal EntryCache Cache => _cache;
 
     /// <summary>Whether a managed ledger of this name is stored.</summary>
-    public static Task<bool> ExistsAsync(string name, IMetadataStore metadata, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
-
-    /// <summary>
-    /// Appends an entry; completes with its position once an ack quorum stored it, in the order
-    /// of the calls. The entry is kept in the entry cache by reference: do not change it afterwards.
-    /// </summary>
-    /// <exception cref="ManagedLedgerFencedException">Another owner took over.</exception>
-    /// <exception cref="ManagedLedgerException">The entry could not be stored; it may be added again.</exception>
-    public ValueTask<Position> AddEntryAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
-
-    /// <summary>The position of the last confirmed entry; (current ledger, -1) when no entry was ever added to a fresh ledger.</summary>
-    public Position LastConfirmedEntry => throw new NotImplementedException();
-
-    /// <summary>The first position retained (the oldest entry that can be read).</summary>
-    public Position FirstPosition => throw new NotImplementedException();
-
-    /// <summary>The position after <paramref name="position"/> (the first entry of the next ledger when it is the last of its own).</summary>
-    public Position GetNextPosition(Position position) => throw new NotImplementedException();
-
-    /// <summary>Entries in (<paramref name="fromExclusive"/>, <paramref name="toInclusive"/>].</summary>
-    public long GetEntriesBetween(Position fromExclusive, Position toInclusive) => throw new NotImplementedException();
-
-    /// <summary>
-    /// Up to <paramref name="maxEntries"/> confirmed entries starting at <paramref name="from"/>, in
-    /// order and across ledgers, from the entry cache when there, else from the bookies. Empty when
-    /// <paramref name="from"/> is past the last confirmed entry.
-    /// </summary>
-    public ValueTask<IReadOnlyList<ManagedEntry>> ReadEntriesAsync(Position from, int maxEntries, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
-
-    /// <summary>Completes once an entry after <paramref name="position"/> is confirmed (at once if one is).</summary>
-    public ValueTask WaitForEntriesAfterAsync(Position position, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
-
-    /// <summary>Opens a durable cursor, creating it at <paramref name="initialPosition"/> if it does not exist.</summary>
-    public Task<ManagedCursor> OpenCursorAsync(string name, InitialPosition initialPosition, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
-
-    /// <summary>A cursor that is not stored: for readers. The first entry it reads is the one after <paramref name="startExclusive"/>.</summary>
-    public ManagedCursor OpenNonDurableCursor(Position startExclusive) => throw new NotImplementedException();
-
-    /// <summary>Deletes a durable cursor and its stored state. False if there was none.</summary>
-    public Task<bool> DeleteCursorAsync(string name, CancellationToken cancellationToken = default) => throw new NotImplementedException();
-
-    /// <summary>The durable cursors.</summary>
-    public IReadOnlyCollection<ManagedCursor> Cursors => throw new NotImplementedException();
-
-    /// <summary>
-    /// Deletes closed ledgers whose every entry every durable cursor has acknowledged (every closed
-    /// ledger when there is no durable cursor) and that fall outside <paramref name="retention"/>.
-    /// The current ledger is never deleted.
-    /// </summary>
-    public Task TrimAsync(RetentionPolicy retention, CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    public static async Task<bool> ExistsAsync(string name, IMetadataStore metadata, CancellationToken cancellationToken = default)
+    {
+        StoredPaths.ValidateName(name);
+        return await metadata.GetAsync(StoredPaths.Info(name), cancellationToken: cancellationToken).ConfigureAwait(false) is not null;
+    }
 
     /// <summary>The ledgers, oldest first, the last one the open current ledger.</summary>
-    public IReadOnlyList<LedgerSummary> Ledgers => throw new NotImplementedException();
+    public IReadOnlyList<LedgerSummary> Ledgers
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _ledgers.Select(s => new LedgerSummary(s.LedgerId, s.Entries, s.Size, s.CreatedMs, !s.IsClosed))];
+        }
+    }
 
     /// <summary>Entries and bytes retained.</summary>
-    public long NumberOfEntries => throw new NotImplementedException();
+    public long NumberOfEntries
+    {
+        get
+        {
+            lock (_lock)
+                return _ledgers.Sum(s => s.Entries);
+        }
+    }
 
-    public long TotalSize => throw new NotImplementedException();
+    public long TotalSize
+    {
+        get
+        {
+            lock (_lock)
+                return _ledgers.Sum(s => s.Size);
+        }
+    }
 
     /// <summary>Entries added since this instance opened.</summary>
-    public long EntriesAddedCounter => throw new NotImplementedException();
+    public long EntriesAddedCounter => Interlocked.Read(ref _entriesAdded);
 
-    /// <summary>Deletes every ledger, cursor and the stored state. The instance is closed afterwards.</summary>
-    public Task DeleteAsync(CancellationToken cancellationToken = default) => throw new NotImplementedException();
+    /// <summary>The version of the stored ledger list this instance last wrote (for tests).</summary>
+    internal long InfoVersion
+    {
+        get
+        {
+            lock (_lock)
+                return _infoVersion;
+        }
+    }
 
-    /// <summary>Waits for pending adds, stores the cursors, closes the current ledger.</summary>
-    public ValueTask DisposeAsync() => throw new NotImplementedException();
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Throws the reason the instance stopped, if it did.</summary>
+    internal void ThrowIfStopped()
+    {
+        lock (_lock)
+        {
+            if (_terminal is { } terminal)
+                throw Copy(terminal);
+        }
+    }
+
+    private static ManagedLedgerException Copy(ManagedLedgerException e) => e switch
+    {
+        ManagedLedgerFencedException => new ManagedLedgerFencedException(e.Message, e.InnerException),
+        ManagedLedgerClosedException => new ManagedLedgerClosedException(e.Message),
+        _ => new ManagedLedgerException(e.Message, e.InnerException),
+    };
+
+    /// <summary>
+    /// Writes the ledger list changed by <paramref name="change"/> (null: nothing to change) with
+    /// compare-and-set; a version conflict means another owner wrote it: the instance is fenced.
+    /// </summary>
+    private async Task<bool> UpdateLedgersAsync(Func<LedgerSlot[], LedgerSlot[]?> change, CancellationToken cancellationToken)
+    {
+        await _infoMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            LedgerSlot[]? updated;
+            long version;
+            var info = new Stored.ManagedLedgerInfo();
+            lock (_lock)
+            {
+                updated = change(_ledgers);
+                if (updated is null)
+                    return false;
+                info.Ledgers.AddRange(updated.Select(s => s.ToStored()));
+                version = _infoVersion;
+            }
+            KeyValue stored;
+            try
+            {
+                stored = await _metadata.PutAsync(_infoKey, Google.Protobuf.MessageExtensions.ToByteArray(info), version, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
+            {
+                var fenced = new ManagedLedgerFencedException($"Managed ledger {Name}: its stored ledger list changed under this owner (expected version {version}); another owner took it over.", e);
+                Fence(fenced);
+                throw Copy(fenced);
+            }
+            lock (_lock)
+            {
+                _ledgers = updated;
+                _infoVersion = stored.Version;
+            }
+            return true;
+        }
+        finally
+        {
+            _infoMutex.Release();
+        }
+    }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie.V1;
+using Tiered.Testing;
 
 using static Tiered.Ledger.Tests.LedgerTestData;
 

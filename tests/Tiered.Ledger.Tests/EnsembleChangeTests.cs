@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Tiered.Bookie.V1;
+using Tiered.Testing;
 
 using static Tiered.Ledger.Tests.LedgerTestData;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Tiered.Bookie.V1;
+using Tiered.Testing;
 
 using static Tiered.Ledger.Tests.LedgerTestData;
 
@@ -273,5 +274,22 @@ public sealed class LedgerClientTests
             Assert.NotEqual(Code.Ok, response.Code);
         }
         Assert.False(await client.DeleteLedgerAsync(writer.LedgerId));
+    }
+
+    [Fact]
+    public async Task The_writer_reads_its_own_confirmed_entries_while_the_ledger_is_open()
+    {
+        await using var cluster = await BookieCluster.StartAsync(3);
+        await using var client = new LedgerClient(cluster.Metadata);
+        var writer = await WriteAsync(client, 30);
+
+        var reader = writer.CreateReader();
+
+        Assert.False(reader.IsClosed);
+        Assert.Equal(29, reader.LastAddConfirmed);
+        AssertEntries(30, await ReadAllAsync(reader));
+        Assert.Equal(30, await writer.AddEntryAsync(Payload(30)));
+        Assert.Equal(30, writer.CreateReader().LastAddConfirmed);
+        Assert.True(writer.MaxPendingAdds > 0);
     }
 }

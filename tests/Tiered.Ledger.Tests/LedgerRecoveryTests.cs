@@ -2,6 +2,7 @@ using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
 using Tiered.Bookie.V1;
+using Tiered.Testing;
 
 using static Tiered.Ledger.Tests.LedgerTestData;
 

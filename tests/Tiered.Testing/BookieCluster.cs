@@ -4,7 +4,7 @@ using Tiered.Bookie;
 using Tiered.Metadata;
 using BookieRpc = Tiered.Bookie.V1.Bookie;
 
-namespace Tiered.Ledger.Tests;
+namespace Tiered.Testing;
 
 /// <summary>
 /// A real in-process metadata service and N bookies on free loopback ports, each in its own
@@ -23,7 +23,7 @@ public sealed class BookieCluster : IAsyncDisposable
 
     public IReadOnlyList<string> BookieIds => [.. _bookies.OfType<BookieServer>().Select(b => b.BookieId)];
 
-    public static int FreePort() => Testing.LocalMetadata.FreePort();
+    public static int FreePort() => LocalMetadata.FreePort();
 
     public static async Task<BookieCluster> StartAsync(int bookies = 3)
     {
