@@ -8,7 +8,7 @@ using Wire = Tiered.Broker.Wire;
 namespace Tiered.Broker.Service;
 
 /// <summary>
-/// Binds <see cref="MessagingService"/> to the tiered.v1.Messaging methods of client.proto, with
+/// Binds <see cref="MessagingServiceBase"/> to the tiered.v1.Messaging methods of client.proto, with
 /// the broker's wire types (<see cref="Wire"/>) for the two messages that carry stored batches,
 /// so that batches pass through the broker as bytes. Clients see the contract of client.proto.
 /// </summary>
@@ -32,14 +32,14 @@ public static class MessagingMethods
 
     internal static readonly Method<SeekRequest, SeekResponse> Seek = Unary(nameof(Seek), SeekRequest.Parser, SeekResponse.Parser);
 
-    /// <summary>Called by Grpc.AspNetCore (through the attribute on <see cref="MessagingService"/>) to learn and bind the methods.</summary>
-    public static void BindService(ServiceBinderBase binder, MessagingService? service)
+    /// <summary>Called by Grpc.AspNetCore (through the attribute on <see cref="MessagingServiceBase"/>) to learn and bind the methods.</summary>
+    public static void BindService(ServiceBinderBase binder, MessagingServiceBase? service)
     {
-        binder.AddMethod(Lookup, service is null ? null : service.LookupAsync);
-        binder.AddMethod(Produce, service is null ? null : service.ProduceAsync);
-        binder.AddMethod(Consume, service is null ? null : service.ConsumeAsync);
-        binder.AddMethod(GetLastMessageId, service is null ? null : service.GetLastMessageIdAsync);
-        binder.AddMethod(Seek, service is null ? null : service.SeekAsync);
+        binder.AddMethod(Lookup, service is null ? null : service.Lookup);
+        binder.AddMethod(Produce, service is null ? null : service.Produce);
+        binder.AddMethod(Consume, service is null ? null : service.Consume);
+        binder.AddMethod(GetLastMessageId, service is null ? null : service.GetLastMessageId);
+        binder.AddMethod(Seek, service is null ? null : service.Seek);
     }
 
     private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name, MessageParser<TRequest> request, MessageParser<TResponse> response)
@@ -56,4 +56,23 @@ public static class MessagingMethods
                 context.Complete();
             },
             context => parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+}
+
+/// <summary>
+/// The methods of tiered.v1.Messaging with the broker's wire types. Grpc.AspNetCore binds a
+/// service's methods only as overrides of the class carrying the binding attribute, by the
+/// names in client.proto.
+/// </summary>
+[BindServiceMethod(typeof(MessagingMethods), nameof(MessagingMethods.BindService))]
+public abstract class MessagingServiceBase
+{
+    public abstract Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context);
+
+    public abstract Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context);
+
+    public abstract Task Consume(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context);
+
+    public abstract Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context);
+
+    public abstract Task<SeekResponse> Seek(SeekRequest request, ServerCallContext context);
 }

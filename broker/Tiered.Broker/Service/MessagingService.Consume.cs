@@ -13,8 +13,8 @@ public sealed partial class MessagingService
 {
     private static long _consumerNames;
 
-    internal Task ConsumeAsync(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context)
-        => Guard(nameof(ConsumeAsync), async () =>
+    public override Task Consume(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context)
+        => Guard(nameof(Consume), async () =>
         {
             var ct = context.CancellationToken;
             if (!await requests.MoveNext(ct).ConfigureAwait(false))

@@ -16,8 +16,8 @@ public sealed partial class MessagingService
     /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
     private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused);
 
-    internal Task ProduceAsync(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
-        => Guard(nameof(ProduceAsync), async () =>
+    public override Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
+        => Guard(nameof(Produce), async () =>
         {
             var ct = context.CancellationToken;
             if (!await requests.MoveNext(ct).ConfigureAwait(false))

@@ -13,12 +13,11 @@ namespace Tiered.Broker.Service;
 /// The tiered.v1.Messaging gRPC service: lookups, producer and consumer streams, last message id
 /// and seek. Every refusal is a gRPC status whose message says what to do.
 /// </summary>
-[BindServiceMethod(typeof(MessagingMethods), nameof(MessagingMethods.BindService))]
-public sealed partial class MessagingService(TopicRegistry topics, ILogger<MessagingService> logger)
+public sealed partial class MessagingService(TopicRegistry topics, ILogger<MessagingService> logger) : MessagingServiceBase
 {
     private readonly BrokerOptions _options = topics.Options;
 
-    internal Task<LookupResponse> LookupAsync(LookupRequest request, ServerCallContext context) => Guard(nameof(LookupAsync), async () =>
+    public override Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context) => Guard(nameof(Lookup), async () =>
     {
         var topic = TopicName.Parse(request.Topic);
         var ct = context.CancellationToken;
@@ -34,13 +33,13 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
         return new LookupResponse { Topic = topic.ToString(), BrokerUrl = _options.ResolvedAdvertisedUrl, Partitions = partitions };
     });
 
-    internal Task<GetLastMessageIdResponse> GetLastMessageIdAsync(GetLastMessageIdRequest request, ServerCallContext context) => Guard(nameof(GetLastMessageIdAsync), async () =>
+    public override Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context) => Guard(nameof(GetLastMessageId), async () =>
     {
         var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, context.CancellationToken).ConfigureAwait(false);
         return new GetLastMessageIdResponse { MessageId = await TopicPositions.LastMessageIdAsync(topic, context.CancellationToken).ConfigureAwait(false) };
     });
 
-    internal Task<SeekResponse> SeekAsync(SeekRequest request, ServerCallContext context) => Guard(nameof(SeekAsync), async () =>
+    public override Task<SeekResponse> Seek(SeekRequest request, ServerCallContext context) => Guard(nameof(Seek), async () =>
     {
         var ct = context.CancellationToken;
         var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, ct).ConfigureAwait(false);

@@ -52,7 +52,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
                 throw new BrokerException(BrokerErrorCode.BadRequest,
                     $"Topic {name} is partitioned ({partitions} partitions): use its partitions {name.Partition(0)} … {name.Partition(partitions - 1)} (the client does this after a Lookup).");
             var parent = name.PartitionIndex >= 0 ? await Policies.GetPartitionsAsync(name.PartitionedTopic, cancellationToken).ConfigureAwait(false) : 0;
-            var isPartitionOfExisting = parent > name.PartitionIndex;
+            var isPartitionOfExisting = name.PartitionIndex >= 0 && parent > name.PartitionIndex;
             var allowed = policies.AutoTopicCreationOverride?.AllowAutoTopicCreation ?? _options.AllowAutoTopicCreation;
             if (!isPartitionOfExisting && !(create && allowed))
                 throw new BrokerException(BrokerErrorCode.TopicNotFound, create
