@@ -32,6 +32,11 @@ internal static class AdminProblems
             logger.MetadataFailed(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e.Code, e.Message);
             return Problem(status, type, title, e.Message);
         }
+        catch (BadHttpRequestException e)
+        {
+            logger.Refused(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e.StatusCode, e.Message);
+            return Problem(e.StatusCode, "bad-request", "Bad request", e.Message);
+        }
         catch (Exception e) when (e is not OperationCanceledException || !context.HttpContext.RequestAborted.IsCancellationRequested)
         {
             logger.Failed(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e);

@@ -10,6 +10,7 @@ var root = new RootCommand(
     StandaloneCommand.Create(),
     MetadataCommand.Create(),
     BookieCommand.Create(),
+    AdminCommand.Create(),
 };
 
 var parseResult = root.Parse(args);
