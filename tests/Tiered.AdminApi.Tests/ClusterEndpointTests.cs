@@ -62,6 +62,8 @@ public sealed class ClusterEndpointTests(AdminApiServer server) : IClassFixture<
         Assert.Contains("Invalid cluster name", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/b%20d", Json("{}")), HttpStatusCode.BadRequest));
         Assert.Contains("Invalid JSON", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/badjson", Json("""{"serviceUrl":""")), HttpStatusCode.BadRequest));
         Assert.Contains("required", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/nobody", null), HttpStatusCode.BadRequest));
+        Assert.Contains("absolute URL", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/badurl", Json("""{"serviceUrl":"east:8080"}""")), HttpStatusCode.BadRequest));
+        Assert.Null(await server.StoredAsync("/admin/clusters/badurl"));
         Assert.Null(await server.StoredAsync("/admin/clusters/badjson"));
         Assert.Null(await server.StoredAsync("/admin/clusters/nobody"));
     }

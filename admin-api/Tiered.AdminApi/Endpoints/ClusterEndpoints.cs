@@ -41,7 +41,7 @@ internal static class ClusterEndpoints
     private static async Task<NoContent> CreateAsync(AdminContext context, string cluster, HttpRequest request, CancellationToken ct)
     {
         var name = AdminNames.Cluster(cluster);
-        var data = await AdminJson.ReadBodyAsync<ClusterData>(request, required: true, ct).ConfigureAwait(false);
+        var data = Validate(await AdminJson.ReadBodyAsync<ClusterData>(request, required: true, ct).ConfigureAwait(false));
         try
         {
             await context.Store.Metadata.PutAsync(MetadataPaths.Cluster(name), AdminJson.Serialize(data), expectedVersion: -1, cancellationToken: ct).ConfigureAwait(false);
@@ -56,8 +56,8 @@ internal static class ClusterEndpoints
     private static async Task<NoContent> UpdateAsync(AdminContext context, string cluster, HttpRequest request, CancellationToken ct)
     {
         var name = AdminNames.Cluster(cluster);
-        var data = await AdminJson.ReadBodyAsync<ClusterData>(request, required: true, ct).ConfigureAwait(false);
-        await context.Store.UpdateAsync<ClusterData>(MetadataPaths.Cluster(name), $"Cluster {name}", () => NotFound(name), _ => data!, ct).ConfigureAwait(false);
+        var data = Validate(await AdminJson.ReadBodyAsync<ClusterData>(request, required: true, ct).ConfigureAwait(false));
+        await context.Store.UpdateAsync<ClusterData>(MetadataPaths.Cluster(name), $"Cluster {name}", () => NotFound(name), _ => data, ct).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 
@@ -75,6 +75,17 @@ internal static class ClusterEndpoints
             await context.Store.Metadata.DeleteAsync(MetadataPaths.Cluster(name), stored.Version, token).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Service URLs, when given, must be absolute URLs (as Pulsar checks them).</summary>
+    private static ClusterData Validate(ClusterData? data)
+    {
+        foreach (var (field, url) in new[] { ("serviceUrl", data!.ServiceUrl), ("brokerServiceUrl", data.BrokerServiceUrl) })
+        {
+            if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Host.Length > 0))
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid {field} '{url}': expected an absolute URL such as http://host:8080.");
+        }
+        return data;
     }
 
     internal static BrokerException NotFound(string cluster) => new(BrokerErrorCode.ClusterNotFound, $"Cluster {cluster} does not exist.");
