@@ -42,9 +42,15 @@ internal static class AdminJson
     public static async Task<T?> ReadBodyAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-        if (buffer.Length > KeyPath.MaxValueBytes)
-            throw new BrokerException(BrokerErrorCode.BadRequest, $"The request body is larger than {KeyPath.MaxValueBytes} bytes.");
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            // Admin objects are stored whole in one metadata value; stop reading a body that cannot be one.
+            if (buffer.Length + read > KeyPath.MaxValueBytes)
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"The request body is larger than {KeyPath.MaxValueBytes} bytes.");
+            buffer.Write(chunk, 0, read);
+        }
         var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
         if (body.Span.Trim(" \t\r\n"u8).IsEmpty)
         {

@@ -87,6 +87,8 @@ public sealed class TenantEndpointTests(AdminApiServer server) : IClassFixture<A
         Assert.Contains("Invalid tenant name", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/tenants/a%2Ab", Json("""{"allowedClusters":["standalone"]}""")), HttpStatusCode.BadRequest));
         var detail = await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/tenants/bodyless", Json("""{"allowedClusters":"standalone"}""")), HttpStatusCode.BadRequest);
         Assert.Contains("allowedClusters", detail);
+        var huge = $$"""{"adminRoles":["{{new string('r', 2 * 1024 * 1024)}}"],"allowedClusters":["standalone"]}""";
+        Assert.Contains("larger than", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/tenants/bodyless", Json(huge)), HttpStatusCode.BadRequest));
         Assert.Null(await server.StoredAsync("/admin/tenants/bodyless"));
     }
 }
