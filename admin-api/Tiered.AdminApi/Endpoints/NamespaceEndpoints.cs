@@ -86,7 +86,7 @@ internal static partial class NamespaceEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>The namespace's policies, or NamespaceNotFound; for endpoints that act on a namespace's topics.</summary>
+    /// <summary>Throws NamespaceNotFound unless the namespace exists; for endpoints that act on its topics.</summary>
     internal static async Task EnsureExistsAsync(AdminContext context, NamespaceName name, CancellationToken ct)
     {
         if (!await context.Store.ExistsAsync(MetadataPaths.Namespace(name), ct).ConfigureAwait(false))
