@@ -34,12 +34,15 @@ public sealed class BrokerServer : IAsyncDisposable
     /// <summary>Whether the broker serves requests (false once stopping).</summary>
     public bool IsReady { get; private set; }
 
+    /// <summary>The metadata service the broker keeps its state in.</summary>
+    public IMetadataStore Metadata => Topics.Policies.Metadata;
+
     /// <summary>
-    /// Starts a broker on <paramref name="metadata"/> (used, not owned). <paramref name="mapHttp"/>
-    /// maps more endpoints (the admin API) given the broker, before the server starts.
+    /// Starts a broker on <paramref name="metadata"/> (used, not owned). <paramref name="http"/>
+    /// adds services and maps more endpoints (the admin API) before the server starts.
     /// </summary>
     public static async Task<BrokerServer> StartAsync(BrokerOptions options, IMetadataStore metadata, ILoggerFactory loggerFactory,
-        Action<WebApplication, BrokerServer>? mapHttp = null, CancellationToken cancellationToken = default)
+        BrokerHttpExtension? http = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory });
@@ -58,6 +61,7 @@ public sealed class BrokerServer : IAsyncDisposable
                 o.MaxSendMessageSize = null;
             });
             builder.Services.AddGrpcReflection();
+            http?.AddServices(builder.Services, options);
             builder.WebHost.ConfigureKestrel(k =>
             {
                 k.Listen(ParseEndPoint(options.GrpcListen), l => l.Protocols = HttpProtocols.Http2);
@@ -67,7 +71,7 @@ public sealed class BrokerServer : IAsyncDisposable
             app.MapGrpcService<MessagingService>();
             app.MapGrpcReflectionService();
             var server = new BrokerServer(app, ledgers, topics, new TopicAdmin(topics));
-            mapHttp?.Invoke(app, server);
+            http?.Map(app, server);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             server.IsReady = true;
             BrokerLog.Started(loggerFactory.CreateLogger<BrokerServer>(), options.ResolvedAdvertisedUrl, $"http://{options.HttpListen}");
@@ -100,3 +104,6 @@ public sealed class BrokerServer : IAsyncDisposable
         return new IPEndPoint(address, int.Parse(value.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture));
     }
 }
+
+/// <summary>What a host adds to a broker's HTTP endpoint (the admin API): services first, then endpoints.</summary>
+public sealed record BrokerHttpExtension(Action<IServiceCollection, BrokerOptions> AddServices, Action<WebApplication, BrokerServer> Map);

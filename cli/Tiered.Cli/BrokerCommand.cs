@@ -80,7 +80,7 @@ internal static class BrokerCommand
         BrokerServer server;
         try
         {
-            server = await BrokerServer.StartAsync(options, metadata, loggerFactory, AdminHosting.Map, shutdown.Token);
+            server = await BrokerServer.StartAsync(options, metadata, loggerFactory, AdminHosting.Extension, shutdown.Token);
         }
         catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
         {

@@ -11,6 +11,7 @@ var root = new RootCommand(
     MetadataCommand.Create(),
     BookieCommand.Create(),
     BrokerCommand.Create(),
+    AdminCommand.Create(),
 };
 
 var parseResult = root.Parse(args);

@@ -143,7 +143,7 @@ internal static class StandaloneCommand
                         GrpcListen = $"127.0.0.1:{grpcPort}",
                         HttpListen = $"127.0.0.1:{httpPort}",
                         ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
-                    }, server.Store, loggerFactory, AdminHosting.Map, shutdown.Token);
+                    }, server.Store, loggerFactory, AdminHosting.Extension, shutdown.Token);
                 }
                 catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
                 {

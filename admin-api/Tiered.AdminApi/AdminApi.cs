@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.AdminApi.Endpoints;
+using Tiered.Broker.Admin;
+using Tiered.Metadata;
+
+namespace Tiered.AdminApi;
+
+/// <summary>
+/// The admin REST API (Pulsar's /admin/v2 paths and JSON), hosted by every broker on its HTTP
+/// port next to the gRPC service. The host calls both, on the same Kestrel server:
+/// <code>
+/// builder.Services.AddTieredAdmin(new AdminApiOptions { ClusterName = "standalone" });
+/// var app = builder.Build();
+/// app.MapTieredAdmin(metadataStore, topicAdmin, isReady: () => broker.IsReady);
+/// </code>
+/// Every failure is answered with problem details (RFC 7807); the OpenAPI document is at
+/// <see cref="AdminApiOptions.OpenApiPath"/>.
+/// </summary>
+public static class AdminApi
+{
+    /// <summary>Name of the OpenAPI document of the admin API (one host may serve others).</summary>
+    public const string OpenApiDocument = "tiered-admin";
+
+    public const string Prefix = "/admin/v2";
+
+    /// <summary>Registers what the admin endpoints need: the options and the OpenAPI document generator.</summary>
+    public static IServiceCollection AddTieredAdmin(this IServiceCollection services, AdminApiOptions? options = null)
+    {
+        options ??= new AdminApiOptions();
+        options.Validate();
+        services.AddSingleton(options);
+        services.AddOpenApi(OpenApiDocument, openApi =>
+        {
+            openApi.ShouldInclude = description => description.RelativePath?.StartsWith(Prefix[1..], StringComparison.Ordinal) == true;
+            openApi.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Tiered admin API";
+                document.Info.Description = "Pulsar-compatible /admin/v2 API of a Tiered broker: clusters, tenants, namespaces and their policies, persistent topics and subscriptions.";
+                document.Info.Version = "v2";
+                return Task.CompletedTask;
+            });
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Maps every /admin/v2 endpoint. <paramref name="metadata"/> holds clusters, tenants and namespaces;
+    /// <paramref name="topics"/> answers for topics and subscriptions; <paramref name="isReady"/> decides
+    /// whether GET /admin/v2/brokers/health answers 200 "ok" or 503.
+    /// </summary>
+    public static IEndpointRouteBuilder MapTieredAdmin(this IEndpointRouteBuilder app, IMetadataStore metadata, ITopicAdmin topics, Func<bool> isReady)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(topics);
+        ArgumentNullException.ThrowIfNull(isReady);
+        var options = app.ServiceProvider.GetService<AdminApiOptions>()
+            ?? throw new InvalidOperationException("Call services.AddTieredAdmin(...) before app.MapTieredAdmin(...).");
+        var logger = app.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger("Tiered.AdminApi") ?? NullLogger.Instance;
+        var context = new AdminContext(new AdminStore(metadata), topics, options, isReady);
+
+        var admin = app.MapGroup(Prefix)
+            .AddEndpointFilterFactory((_, next) => AdminProblems.Filter(logger, next))
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        ClusterEndpoints.Map(admin, context);
+        TenantEndpoints.Map(admin, context);
+        NamespaceEndpoints.Map(admin, context);
+        TopicEndpoints.Map(admin, context);
+        BrokerEndpoints.Map(admin, context);
+        OpenApiEndpoint.Map(app, options.OpenApiPath);
+        return app;
+    }
+}

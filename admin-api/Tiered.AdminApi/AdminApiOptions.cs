@@ -1,0 +1,23 @@
+namespace Tiered.AdminApi;
+
+/// <summary>How the admin API behaves on this broker; given to <see cref="AdminApi.AddTieredAdmin"/>.</summary>
+public sealed record AdminApiOptions
+{
+    /// <summary>
+    /// The cluster this broker belongs to ("standalone" in standalone). A namespace created without
+    /// <c>replication_clusters</c> is replicated to this cluster only, as in Pulsar; null leaves the list empty.
+    /// </summary>
+    public string? ClusterName { get; init; }
+
+    /// <summary>Route of the generated OpenAPI document.</summary>
+    public string OpenApiPath { get; init; } = "/admin/v2/openapi.json";
+
+    /// <summary>Throws <see cref="ArgumentException"/> with the reason when a value is not usable.</summary>
+    public void Validate()
+    {
+        if (ClusterName is not null && !Tiered.Broker.Naming.NamespaceName.IsValidPart(ClusterName))
+            throw new ArgumentException($"Invalid cluster name '{ClusterName}': use 1-128 letters, digits or - _ = : . characters.", nameof(ClusterName));
+        if (string.IsNullOrEmpty(OpenApiPath) || OpenApiPath[0] != '/')
+            throw new ArgumentException($"The OpenAPI path '{OpenApiPath}' must start with '/'.", nameof(OpenApiPath));
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker;
+using Tiered.Metadata;
+
+namespace Tiered.AdminApi;
+
+/// <summary>
+/// Turns every refusal and failure of an admin endpoint into RFC 7807 problem details
+/// (application/problem+json: type, title, status, detail = the reason).
+/// </summary>
+internal static class AdminProblems
+{
+    public const string TypePrefix = "urn:tiered:problem:";
+
+    /// <summary>An endpoint filter for the whole /admin/v2 group.</summary>
+    public static EndpointFilterDelegate Filter(ILogger logger, EndpointFilterDelegate next) => async context =>
+    {
+        try
+        {
+            return await next(context).ConfigureAwait(false);
+        }
+        catch (BrokerException e)
+        {
+            var (status, type, title) = Describe(e.Code);
+            logger.Refused(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", status, e.Message);
+            return Problem(status, type, title, e.Message);
+        }
+        catch (MetadataException e)
+        {
+            var (status, type, title) = Describe(e.Code);
+            logger.MetadataFailed(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e.Code, e.Message);
+            return Problem(status, type, title, e.Message);
+        }
+        catch (BadHttpRequestException e)
+        {
+            logger.Refused(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e.StatusCode, e.Message);
+            return Problem(e.StatusCode, "bad-request", "Bad request", e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            logger.Failed(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e);
+            return Problem(StatusCodes.Status500InternalServerError, "internal-error", "Internal error", e.Message);
+        }
+    };
+
+    public static IResult Problem(int status, string type, string title, string detail)
+        => Results.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + type);
+
+    public static (int Status, string Type, string Title) Describe(BrokerErrorCode code) => code switch
+    {
+        BrokerErrorCode.BadName => (StatusCodes.Status400BadRequest, "bad-name", "Invalid name"),
+        BrokerErrorCode.BadRequest => (StatusCodes.Status400BadRequest, "bad-request", "Bad request"),
+        BrokerErrorCode.TenantNotFound => (StatusCodes.Status404NotFound, "tenant-not-found", "Tenant not found"),
+        BrokerErrorCode.NamespaceNotFound => (StatusCodes.Status404NotFound, "namespace-not-found", "Namespace not found"),
+        BrokerErrorCode.TopicNotFound => (StatusCodes.Status404NotFound, "topic-not-found", "Topic not found"),
+        BrokerErrorCode.SubscriptionNotFound => (StatusCodes.Status404NotFound, "subscription-not-found", "Subscription not found"),
+        BrokerErrorCode.ClusterNotFound => (StatusCodes.Status404NotFound, "cluster-not-found", "Cluster not found"),
+        BrokerErrorCode.AlreadyExists => (StatusCodes.Status409Conflict, "already-exists", "Already exists"),
+        BrokerErrorCode.Conflict => (StatusCodes.Status409Conflict, "conflict", "In use"),
+        BrokerErrorCode.VersionConflict => (StatusCodes.Status412PreconditionFailed, "version-conflict", "Changed concurrently"),
+        BrokerErrorCode.Unavailable => (StatusCodes.Status503ServiceUnavailable, "unavailable", "Unavailable"),
+        _ => (StatusCodes.Status500InternalServerError, "internal-error", "Internal error"),
+    };
+
+    public static (int Status, string Type, string Title) Describe(MetadataErrorCode code) => code switch
+    {
+        MetadataErrorCode.BadKey => (StatusCodes.Status400BadRequest, "bad-name", "Invalid name"),
+        MetadataErrorCode.ValueTooLarge or MetadataErrorCode.InvalidArgument => (StatusCodes.Status400BadRequest, "bad-request", "Bad request"),
+        MetadataErrorCode.BadVersion => (StatusCodes.Status412PreconditionFailed, "version-conflict", "Changed concurrently"),
+        _ => (StatusCodes.Status503ServiceUnavailable, "metadata-unavailable", "Metadata service unavailable"),
+    };
+}

@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Tiered.Broker.Admin;
+using Tiered.Broker.Metadata;
+
+namespace Tiered.AdminApi.Endpoints;
+
+/// <summary>
+/// One policy of a namespace: GET answers 204 while it is unset (the broker default applies), as
+/// Pulsar does; POST sets it; DELETE unsets it. Writes are compare-and-set on the stored version.
+/// </summary>
+internal static partial class NamespaceEndpoints
+{
+    private static void MapPolicies(RouteGroupBuilder namespaces, AdminContext context)
+    {
+        MapPolicy(namespaces, context, "retention", "Retention of acknowledged messages.",
+            p => p.RetentionPolicies,
+            (p, value) => p with { RetentionPolicies = value },
+            NamespacePolicyRules.Validate);
+        MapPolicy<int?>(namespaces, context, "messageTTL", "Seconds after which unacknowledged messages expire (a bare integer).",
+            p => p.MessageTtlInSeconds,
+            (p, value) => p with { MessageTtlInSeconds = value },
+            value => NamespacePolicyRules.ValidateMessageTtl(value!.Value));
+        MapPolicy(namespaces, context, "autoTopicCreation", "Whether producers and consumers create topics by using them.",
+            p => p.AutoTopicCreationOverride,
+            (p, value) => p with { AutoTopicCreationOverride = value },
+            NamespacePolicyRules.Validate);
+    }
+
+    private static void MapPolicy<T>(RouteGroupBuilder namespaces, AdminContext context, string policy, string summary,
+        Func<NamespacePolicies, T?> get, Func<NamespacePolicies, T?, NamespacePolicies> set, Action<T> validate)
+    {
+        var route = $"/{{tenant}}/{{namespace}}/{policy}";
+        namespaces.MapGet(route, async Task<Results<Ok<T>, NoContent>> (string tenant, string @namespace, CancellationToken ct) =>
+        {
+            var name = AdminNames.Namespace(tenant, @namespace);
+            var stored = await context.Store.GetAsync<NamespacePolicies>(MetadataPaths.Namespace(name), ct).ConfigureAwait(false) ?? throw NotFound(name);
+            return get(stored.Value) is { } value ? TypedResults.Ok(value) : TypedResults.NoContent();
+        }).WithSummary($"{summary} 204 while unset.");
+
+        namespaces.MapPost(route, async Task<NoContent> (string tenant, string @namespace, HttpRequest request, CancellationToken ct) =>
+        {
+            var name = AdminNames.Namespace(tenant, @namespace);
+            var value = (await AdminJson.ReadBodyAsync<T>(request, required: true, ct).ConfigureAwait(false))!;
+            validate(value);
+            await context.Store.UpdateAsync<NamespacePolicies>(MetadataPaths.Namespace(name), $"Namespace {name}", () => NotFound(name), p => set(p, value), ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).Accepts(typeof(T), "application/json").WithSummary($"Sets: {summary}");
+
+        namespaces.MapDelete(route, async Task<NoContent> (string tenant, string @namespace, CancellationToken ct) =>
+        {
+            var name = AdminNames.Namespace(tenant, @namespace);
+            await context.Store.UpdateAsync<NamespacePolicies>(MetadataPaths.Namespace(name), $"Namespace {name}", () => NotFound(name), p => set(p, default), ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary($"Unsets (back to the broker default): {summary}");
+    }
+}

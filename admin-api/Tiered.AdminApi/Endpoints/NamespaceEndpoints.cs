@@ -1,0 +1,97 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Tiered.Broker;
+using Tiered.Broker.Admin;
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Naming;
+
+namespace Tiered.AdminApi.Endpoints;
+
+/// <summary>/admin/v2/namespaces/{tenant}[/{namespace}]: namespaces and their whole policies.</summary>
+internal static partial class NamespaceEndpoints
+{
+    public static void Map(RouteGroupBuilder admin, AdminContext context)
+    {
+        var namespaces = admin.MapGroup("/namespaces").WithTags("namespaces");
+        namespaces.MapGet("/{tenant}", (string tenant, CancellationToken ct) => ListAsync(context, tenant, ct))
+            .WithSummary("The tenant's namespaces, as \"tenant/namespace\".");
+        namespaces.MapPut("/{tenant}/{namespace}", (string tenant, string @namespace, HttpRequest request, CancellationToken ct) => CreateAsync(context, tenant, @namespace, request, ct))
+            .Accepts<NamespacePolicies>(isOptional: true, "application/json")
+            .WithSummary("Creates a namespace, optionally with policies; the tenant must exist; 409 when it exists.");
+        namespaces.MapGet("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => GetAsync(context, tenant, @namespace, ct))
+            .WithSummary("The namespace's policies.");
+        namespaces.MapDelete("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => DeleteAsync(context, tenant, @namespace, ct))
+            .WithSummary("Deletes a namespace; 409 while it has topics.");
+        MapPolicies(namespaces, context);
+    }
+
+    private static async Task<Ok<List<string>>> ListAsync(AdminContext context, string tenant, CancellationToken ct)
+    {
+        var name = AdminNames.Tenant(tenant);
+        if (!await context.Store.ExistsAsync(MetadataPaths.Tenant(name), ct).ConfigureAwait(false))
+            throw TenantEndpoints.NotFound(name);
+        var children = await context.Store.ChildrenAsync(MetadataPaths.TenantPolicies(name), ct).ConfigureAwait(false);
+        return TypedResults.Ok(children.Select(ns => $"{name}/{ns}").ToList());
+    }
+
+    private static async Task<NoContent> CreateAsync(AdminContext context, string tenant, string @namespace, HttpRequest request, CancellationToken ct)
+    {
+        var name = AdminNames.Namespace(tenant, @namespace);
+        var policies = await AdminJson.ReadBodyAsync<NamespacePolicies>(request, required: false, ct).ConfigureAwait(false) ?? new NamespacePolicies();
+        NamespacePolicyRules.Validate(policies);
+        await AdminStore.RetryOnConflictAsync($"Namespace {name}", async token =>
+        {
+            var owner = await context.Store.GetAsync<TenantInfo>(MetadataPaths.Tenant(name.Tenant), token).ConfigureAwait(false) ?? throw TenantEndpoints.NotFound(name.Tenant);
+            if (await context.Store.ExistsAsync(MetadataPaths.Namespace(name), token).ConfigureAwait(false))
+                throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Namespace {name} already exists.");
+            var toStore = policies;
+            if (toStore.ReplicationClusters.Count == 0 && context.Options.ClusterName is { } local)
+                toStore = toStore with { ReplicationClusters = [local] };
+            var notAllowed = toStore.ReplicationClusters.Where(c => !owner.Value.AllowedClusters.Contains(c, StringComparer.Ordinal)).ToList();
+            if (notAllowed.Count > 0)
+                throw new BrokerException(BrokerErrorCode.BadRequest,
+                    $"Namespace {name} cannot replicate to {string.Join(", ", notAllowed)}: tenant {name.Tenant} allows only [{string.Join(", ", owner.Value.AllowedClusters)}].");
+            // Touching the tenant makes a concurrent delete of the tenant (decided on "no namespaces") fail its compare-and-set.
+            await context.Store.TxnAsync([AdminStore.Put(MetadataPaths.Namespace(name), toStore, -1), AdminStore.Touch(owner.Stored)], token).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<NamespacePolicies>> GetAsync(AdminContext context, string tenant, string @namespace, CancellationToken ct)
+    {
+        var name = AdminNames.Namespace(tenant, @namespace);
+        var stored = await context.Store.GetAsync<NamespacePolicies>(MetadataPaths.Namespace(name), ct).ConfigureAwait(false) ?? throw NotFound(name);
+        return TypedResults.Ok(stored.Value);
+    }
+
+    private static async Task<NoContent> DeleteAsync(AdminContext context, string tenant, string @namespace, CancellationToken ct)
+    {
+        var name = AdminNames.Namespace(tenant, @namespace);
+        var stored = await context.Store.GetAsync<NamespacePolicies>(MetadataPaths.Namespace(name), ct).ConfigureAwait(false) ?? throw NotFound(name);
+        var topics = await context.Topics.ListTopicsAsync(name, ct).ConfigureAwait(false);
+        var partitioned = await context.Topics.ListPartitionedTopicsAsync(name, ct).ConfigureAwait(false);
+        var all = partitioned.Concat(topics).Distinct(StringComparer.Ordinal).ToList();
+        if (all.Count > 0)
+            throw new BrokerException(BrokerErrorCode.Conflict, $"Cannot delete namespace {name}: namespace has topics: {string.Join(", ", all)}; delete them first.");
+        try
+        {
+            await context.Store.Metadata.DeleteAsync(MetadataPaths.Namespace(name), stored.Version, ct).ConfigureAwait(false);
+        }
+        catch (Metadata.MetadataException e) when (e.Code == Metadata.MetadataErrorCode.BadVersion)
+        {
+            throw new BrokerException(BrokerErrorCode.VersionConflict, $"Namespace {name} was changed while it was being deleted; try again.", e);
+        }
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Throws NamespaceNotFound unless the namespace exists; for endpoints that act on its topics.</summary>
+    internal static async Task EnsureExistsAsync(AdminContext context, NamespaceName name, CancellationToken ct)
+    {
+        if (!await context.Store.ExistsAsync(MetadataPaths.Namespace(name), ct).ConfigureAwait(false))
+            throw NotFound(name);
+    }
+
+    internal static BrokerException NotFound(NamespaceName name) => new(BrokerErrorCode.NamespaceNotFound, $"Namespace {name} does not exist.");
+}

@@ -1,0 +1,102 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Tiered.Broker;
+using Tiered.Broker.Admin;
+using Tiered.Broker.Naming;
+
+namespace Tiered.AdminApi.Endpoints;
+
+/// <summary>
+/// /admin/v2/persistent/{tenant}/{namespace}[/{topic}…]: topics and partitioned topics, answered by
+/// the broker through <see cref="ITopicAdmin"/> once the names are valid and the namespace exists.
+/// </summary>
+internal static partial class TopicEndpoints
+{
+    private const string Topic = "/{tenant}/{namespace}/{topic}";
+
+    public static void Map(RouteGroupBuilder admin, AdminContext context)
+    {
+        var persistent = admin.MapGroup("/persistent").WithTags("topics");
+        persistent.MapGet("/{tenant}/{namespace}", async Task<Ok<IReadOnlyList<string>>> (string tenant, string @namespace, CancellationToken ct) =>
+        {
+            var name = await NamespaceAsync(context, tenant, @namespace, ct).ConfigureAwait(false);
+            return TypedResults.Ok(await context.Topics.ListTopicsAsync(name, ct).ConfigureAwait(false));
+        }).WithSummary("The namespace's topics, partitions of partitioned topics included.");
+
+        persistent.MapGet("/{tenant}/{namespace}/partitioned", async Task<Ok<IReadOnlyList<string>>> (string tenant, string @namespace, CancellationToken ct) =>
+        {
+            var name = await NamespaceAsync(context, tenant, @namespace, ct).ConfigureAwait(false);
+            return TypedResults.Ok(await context.Topics.ListPartitionedTopicsAsync(name, ct).ConfigureAwait(false));
+        }).WithSummary("The namespace's partitioned topics.");
+
+        persistent.MapPut(Topic, async Task<NoContent> (string tenant, string @namespace, string topic, CancellationToken ct) =>
+        {
+            await context.Topics.CreateTopicAsync(await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Creates a topic without partitions; 409 when it exists.");
+
+        persistent.MapDelete(Topic, async Task<NoContent> (string tenant, string @namespace, string topic, string? force, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            await context.Topics.DeleteTopicAsync(name, AdminNames.Flag(force, "force"), ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Deletes a topic (or one partition) and its data; 409 while clients are connected unless ?force=true.");
+
+        persistent.MapPut(Topic + "/partitions", async Task<NoContent> (string tenant, string @namespace, string topic, HttpRequest request, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            var partitions = await AdminJson.ReadBodyAsync<int>(request, required: true, ct).ConfigureAwait(false);
+            if (partitions < 1)
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid number of partitions {partitions}: a partitioned topic needs at least 1.");
+            if (name.PartitionIndex >= 0)
+                throw new BrokerException(BrokerErrorCode.BadName, $"Invalid partitioned topic name '{name}': it must not end in '{TopicName.PartitionSuffix}N'.");
+            await context.Topics.CreatePartitionedTopicAsync(name, partitions, ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).Accepts<int>("application/json").WithSummary("Creates a partitioned topic with N partitions (body: the integer N); 409 when it exists.");
+
+        persistent.MapGet(Topic + "/partitions", async Task<Ok<PartitionedTopicMetadata>> (string tenant, string @namespace, string topic, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            return TypedResults.Ok(new PartitionedTopicMetadata(await context.Topics.GetPartitionsAsync(name, ct).ConfigureAwait(false)));
+        }).WithSummary("{\"partitions\": N}; 0 for a topic without partitions.");
+
+        persistent.MapDelete(Topic + "/partitions", async Task<NoContent> (string tenant, string @namespace, string topic, string? force, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            await context.Topics.DeletePartitionedTopicAsync(name, AdminNames.Flag(force, "force"), ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Deletes a partitioned topic and all its partitions; 409 while clients are connected unless ?force=true.");
+
+        persistent.MapGet(Topic + "/stats", async Task<Ok<TopicStats>> (string tenant, string @namespace, string topic, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            return TypedResults.Ok(await context.Topics.GetStatsAsync(name, ct).ConfigureAwait(false));
+        }).WithSummary("Rates, counters, publishers and subscriptions of the topic.");
+
+        persistent.MapGet(Topic + "/internalStats", async Task<Ok<InternalTopicStats>> (string tenant, string @namespace, string topic, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            return TypedResults.Ok(await context.Topics.GetInternalStatsAsync(name, ct).ConfigureAwait(false));
+        }).WithSummary("The topic's managed ledger: ledgers, cursors, positions.");
+
+        MapSubscriptions(persistent, context);
+    }
+
+    /// <summary>A valid namespace name that exists, else BadName or NamespaceNotFound.</summary>
+    private static async Task<NamespaceName> NamespaceAsync(AdminContext context, string tenant, string @namespace, CancellationToken ct)
+    {
+        var name = AdminNames.Namespace(tenant, @namespace);
+        await NamespaceEndpoints.EnsureExistsAsync(context, name, ct).ConfigureAwait(false);
+        return name;
+    }
+
+    /// <summary>A valid topic name in a namespace that exists, else BadName or NamespaceNotFound.</summary>
+    private static async Task<TopicName> TopicAsync(AdminContext context, string tenant, string @namespace, string topic, CancellationToken ct)
+    {
+        var name = AdminNames.Topic(tenant, @namespace, topic);
+        await NamespaceEndpoints.EnsureExistsAsync(context, name.Namespace, ct).ConfigureAwait(false);
+        return name;
+    }
+}

@@ -1,0 +1,55 @@
+using Tiered.Broker;
+using Tiered.Broker.Admin;
+
+namespace Tiered.AdminApi;
+
+/// <summary>Pulsar's checks of namespace policy values; each failure is a <see cref="BrokerErrorCode.BadRequest"/> with the reason.</summary>
+internal static class NamespacePolicyRules
+{
+    public const string NonPartitioned = "non-partitioned";
+    public const string Partitioned = "partitioned";
+
+    public static void Validate(NamespacePolicies policies)
+    {
+        foreach (var cluster in policies.ReplicationClusters)
+            AdminNames.Cluster(cluster);
+        if (policies.RetentionPolicies is { } retention)
+            Validate(retention);
+        if (policies.MessageTtlInSeconds is { } ttl)
+            ValidateMessageTtl(ttl);
+        if (policies.AutoTopicCreationOverride is { } autoTopicCreation)
+            Validate(autoTopicCreation);
+    }
+
+    public static void Validate(RetentionPolicies retention)
+    {
+        if (retention.RetentionTimeInMinutes < -1 || retention.RetentionSizeInMB < -1)
+            throw new BrokerException(BrokerErrorCode.BadRequest, "Invalid retention policy: retentionTimeInMinutes and retentionSizeInMB must be -1 (no limit), 0 or positive.");
+        if ((retention.RetentionTimeInMinutes == 0) != (retention.RetentionSizeInMB == 0))
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                "Invalid retention policy: setting a single time or size limit to 0 is invalid when the other one is not 0; use -1 instead of 0 to ignore a limit.");
+    }
+
+    public static void ValidateMessageTtl(int seconds)
+    {
+        if (seconds < 0)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid message TTL {seconds}: it must be >= 0 seconds (0 = messages never expire).");
+    }
+
+    public static void Validate(AutoTopicCreationOverride value)
+    {
+        switch (value.TopicType)
+        {
+            case NonPartitioned when value.DefaultNumPartitions is not null and not 0:
+                throw new BrokerException(BrokerErrorCode.BadRequest, "Invalid autoTopicCreation: defaultNumPartitions applies only to topicType 'partitioned'.");
+            case NonPartitioned:
+                break;
+            case Partitioned when value.DefaultNumPartitions is null or < 1:
+                throw new BrokerException(BrokerErrorCode.BadRequest, "Invalid autoTopicCreation: topicType 'partitioned' needs defaultNumPartitions >= 1.");
+            case Partitioned:
+                break;
+            default:
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid autoTopicCreation: topicType '{value.TopicType}' is neither 'non-partitioned' nor 'partitioned'.");
+        }
+    }
+}

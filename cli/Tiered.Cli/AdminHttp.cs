@@ -1,0 +1,103 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace Tiered.Cli;
+
+/// <summary>
+/// The HTTP side of <c>tiered admin</c>: sends one request to the admin REST API, prints a JSON
+/// answer indented on stdout, and turns a refusal into <c>error: {problem detail}</c> and exit 1.
+/// </summary>
+internal sealed class AdminHttp(Uri baseUrl) : IDisposable
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>A path under /admin/v2 built from segments, each escaped.</summary>
+    public static string Path(params string[] segments) => "/admin/v2/" + string.Join('/', segments.Select(Uri.EscapeDataString));
+
+    public Task<int> GetAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Get, path, null, cancellationToken);
+
+    public async Task<int> SendAsync(HttpMethod method, string path, string? jsonBody, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (jsonBody is not null)
+            request.Content = new StringContent(jsonBody, Encoding.UTF8, "application/json");
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            return Exit.Error(Exit.Failed, $"cannot reach the admin API at {_http.BaseAddress}: {e.Message}");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Exit.Error(Exit.Failed, $"the admin API at {_http.BaseAddress} did not answer within {_http.Timeout.TotalSeconds:0} s");
+        }
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+                return Exit.Error(Exit.Failed, Describe(response, body));
+            if (body.Length > 0)
+                Console.WriteLine(IsJson(response.Content.Headers.ContentType) ? Indent(body) : body);
+            return Exit.Ok;
+        }
+    }
+
+    /// <summary>N from GET …/partitions ({"partitions": N}); 0 when it cannot tell, so the caller's next request reports why.</summary>
+    public async Task<int> PartitionsAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(path, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+                return 0;
+            using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return document.RootElement.TryGetProperty("partitions", out var partitions) && partitions.TryGetInt32(out var n) ? n : 0;
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>The problem's detail when the server sent problem details, else the status and whatever it sent.</summary>
+    private static string Describe(HttpResponseMessage response, string body)
+    {
+        var status = $"{(int)response.StatusCode} {response.ReasonPhrase}";
+        if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
+        {
+            try
+            {
+                using var problem = JsonDocument.Parse(body);
+                if (problem.RootElement.ValueKind == JsonValueKind.Object
+                    && problem.RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } text)
+                    return $"{text} ({status})";
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return body.Length > 0 ? $"{status}: {body}" : status;
+    }
+
+    private static bool IsJson(MediaTypeHeaderValue? type) => type?.MediaType?.EndsWith("json", StringComparison.Ordinal) == true;
+
+    private static string Indent(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return JsonSerializer.Serialize(document.RootElement, Indented);
+        }
+        catch (JsonException)
+        {
+            return json;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}
