@@ -1,3 +1,4 @@
+using Tiered.Testing;
 namespace Tiered.Broker.Tests;
 
 /// <summary>One broker (with its metadata service and bookie) shared by the tests of a class; each test uses its own topics.</summary>

@@ -1,12 +1,12 @@
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie;
+using Tiered.Broker;
 using Tiered.ManagedLedger;
 using Tiered.Metadata;
-using Tiered.Testing;
 using Tiered.V1;
 
-namespace Tiered.Broker.Tests;
+namespace Tiered.Testing;
 
 /// <summary>
 /// A real metadata service, one bookie and a broker in the test process, on free loopback
@@ -18,10 +18,11 @@ public sealed class LocalBroker : IAsyncDisposable
     private readonly LocalMetadata _metadata;
     private readonly BookieServer _bookie;
     private readonly BrokerOptions _options;
+    private readonly BrokerHttpExtension? _http;
     private GrpcChannel? _channel;
 
-    private LocalBroker(LocalMetadata metadata, BookieServer bookie, BrokerOptions options, BrokerServer broker)
-        => (_metadata, _bookie, _options, Server) = (metadata, bookie, options, broker);
+    private LocalBroker(LocalMetadata metadata, BookieServer bookie, BrokerOptions options, BrokerHttpExtension? http, BrokerServer broker)
+        => (_metadata, _bookie, _options, _http, Server) = (metadata, bookie, options, http, broker);
 
     public BrokerServer Server { get; private set; }
 
@@ -31,7 +32,8 @@ public sealed class LocalBroker : IAsyncDisposable
 
     public string AdminUrl => $"http://{_options.HttpListen}";
 
-    public static async Task<LocalBroker> StartAsync(Func<BrokerOptions, BrokerOptions>? configure = null)
+    /// <summary>Starts everything; <paramref name="http"/> adds endpoints to the broker's HTTP port (the admin API).</summary>
+    public static async Task<LocalBroker> StartAsync(Func<BrokerOptions, BrokerOptions>? configure = null, BrokerHttpExtension? http = null)
     {
         var metadata = await LocalMetadata.StartAsync();
         var bookie = await BookieServer.StartAsync(new BookieOptions
@@ -50,8 +52,8 @@ public sealed class LocalBroker : IAsyncDisposable
             ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
         };
         options = configure?.Invoke(options) ?? options;
-        var broker = await BrokerServer.StartAsync(options, metadata.Store, NullLoggerFactory.Instance);
-        return new LocalBroker(metadata, bookie, options, broker);
+        var broker = await BrokerServer.StartAsync(options, metadata.Store, NullLoggerFactory.Instance, http);
+        return new LocalBroker(metadata, bookie, options, http, broker);
     }
 
     /// <summary>A gRPC client of the broker's Messaging service (one channel, reused).</summary>
@@ -67,7 +69,7 @@ public sealed class LocalBroker : IAsyncDisposable
         _channel?.Dispose();
         _channel = null;
         await Server.DisposeAsync();
-        Server = await BrokerServer.StartAsync(_options, _metadata.Store, NullLoggerFactory.Instance);
+        Server = await BrokerServer.StartAsync(_options, _metadata.Store, NullLoggerFactory.Instance, _http);
     }
 
     public async ValueTask DisposeAsync()
