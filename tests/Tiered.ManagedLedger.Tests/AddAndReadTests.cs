@@ -102,11 +102,13 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         var name = NewName();
         await using var oldClient = NewClient();
         var old = await OpenAsync(name, oldClient);
+        var oldCursor = await old.OpenCursorAsync("sub", InitialPosition.Earliest);
         var acknowledged = await AddAsync(old, 0, 12);
 
         await using var client = NewClient();
         await using var ledger = await OpenAsync(name, client, createIfMissing: false);
 
+        await Assert.ThrowsAsync<ManagedLedgerFencedException>(async () => await oldCursor.AckAsync([new AckPosition(acknowledged[0])]));
         await Assert.ThrowsAsync<ManagedLedgerFencedException>(async () => await old.AddEntryAsync(Payload(99)));
         await Assert.ThrowsAsync<ManagedLedgerFencedException>(async () => await old.AddEntryAsync(Payload(100)));
         await old.DisposeAsync();
@@ -115,6 +117,9 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         Assert.Equal(Enumerable.Range(0, 12), read.Select(MessageOf));
         var more = await AddAsync(ledger, 12, 3);
         Assert.True(more[0] > acknowledged[^1]);
+        var cursor = Assert.Single(ledger.Cursors);
+        await cursor.AckAsync([new AckPosition(acknowledged[0])]);
+        Assert.Equal(acknowledged[0], cursor.MarkDeletePosition);
     }
 
     [Fact]
