@@ -196,4 +196,36 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         await Assert.ThrowsAsync<ManagedLedgerClosedException>(async () => await ledger.AddEntryAsync(Payload(0)));
         await ledger.DisposeAsync();
     }
+
+    [Fact]
+    public async Task Dispose_waits_for_pending_adds_and_a_reopen_finds_every_one()
+    {
+        var name = NewName();
+        await using var client = NewClient();
+        var ledger = await OpenAsync(name, client, Small(entriesPerLedger: 16));
+        var adds = Enumerable.Range(0, 100).Select(i => ledger.AddEntryAsync(Payload(i)).AsTask()).ToList();
+
+        await ledger.DisposeAsync();
+
+        Assert.All(adds, a => Assert.True(a.IsCompletedSuccessfully));
+        await Assert.ThrowsAsync<ManagedLedgerClosedException>(async () => await ledger.AddEntryAsync(Payload(100)));
+        await using var reopened = await OpenAsync(name, client, createIfMissing: false);
+        Assert.Equal(Enumerable.Range(0, 100), (await ReadAllAsync(reopened)).Select(MessageOf));
+        Assert.All(reopened.Ledgers.SkipLast(1), l => Assert.False(l.IsOpen));
+    }
+
+    [Fact]
+    public async Task Without_a_cache_the_open_ledger_is_read_from_the_bookies_up_to_its_last_confirmed_entry()
+    {
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client, Small() with { EntryCacheBytes = 0 });
+        var positions = await AddAsync(ledger, 0, 12);
+
+        Assert.Equal(0, ledger.Cache.Count);
+        Assert.True(ledger.Ledgers[^1].IsOpen);
+        Assert.Equal(Enumerable.Range(0, 12), (await ReadAllAsync(ledger)).Select(MessageOf));
+        Assert.Equal([4, 5, 6], (await ledger.ReadEntriesAsync(positions[4], 3)).Select(MessageOf));
+        await ledger.AddEntryAsync(Payload(12));
+        Assert.Equal([11, 12], (await ledger.ReadEntriesAsync(positions[11], 5)).Select(MessageOf));
+    }
 }
