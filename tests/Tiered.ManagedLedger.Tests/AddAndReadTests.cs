@@ -94,6 +94,8 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         Assert.Equal(acknowledged[^1], ledger.LastConfirmedEntry);
         Assert.All(ledger.Ledgers.SkipLast(1), l => Assert.False(l.IsOpen));
         Assert.Equal(45, ledger.Ledgers.SkipLast(1).Sum(l => l.Entries));
+        // The crashed instance cannot add any more (its writers are gone).
+        await Assert.ThrowsAnyAsync<ManagedLedgerException>(async () => await old.AddEntryAsync(Payload(45)));
     }
 
     [Fact]
