@@ -143,6 +143,21 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     }
 
     [Fact]
+    public async Task A_ledger_rolls_over_once_it_holds_the_maximum_size()
+    {
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client, Small() with { MaxSizePerLedger = 100 });
+        var payload = new byte[40];
+
+        for (var i = 0; i < 9; i++)
+            await ledger.AddEntryAsync(payload);
+
+        // 40 + 40 + 40 bytes reach 100: every ledger holds three entries.
+        Assert.Equal([3, 3, 3], ledger.Ledgers.Select(l => l.Entries));
+        Assert.All(ledger.Ledgers.SkipLast(1), l => Assert.Equal(120, l.Size));
+    }
+
+    [Fact]
     public async Task With_a_small_cache_old_entries_are_evicted_and_read_from_the_bookies()
     {
         await using var client = NewClient();
