@@ -158,6 +158,20 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     }
 
     [Fact]
+    public async Task A_cached_entry_is_the_adders_memory_not_a_copy()
+    {
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client);
+        var payload = Payload(1);
+
+        var position = await ledger.AddEntryAsync(payload);
+
+        var entry = Assert.Single(await ledger.ReadEntriesAsync(position, 1));
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(entry.Data, out var segment));
+        Assert.Same(payload, segment.Array);
+    }
+
+    [Fact]
     public async Task With_a_small_cache_old_entries_are_evicted_and_read_from_the_bookies()
     {
         await using var client = NewClient();
