@@ -52,6 +52,7 @@ public sealed partial class ManagedCursor
             _acked.Clear();
             _batches.Clear();
             _readPosition = next;
+            _readMoves++;
         }
         return StoreAsync(cancellationToken);
     }

@@ -84,6 +84,7 @@ public sealed partial class ManagedCursor
                     _closed ??= fenced;
                 ManagedLedgerLog.CursorStoreFailed(Ledger.Logger, Ledger.Name, Name, e);
                 batch.TrySetException(fenced);
+                Ledger.Fence(new ManagedLedgerFencedException(fenced.Message, e));
             }
             catch (Exception e)
             {

@@ -24,6 +24,9 @@ public sealed partial class ManagedCursor
     private Position _markDelete;
     private Position _readPosition;
 
+    /// <summary>Bumped by every move of the read position other than a read, so a read in progress does not undo it.</summary>
+    private long _readMoves;
+
     private ManagedCursor(ManagedLedger ledger, string name, string? key, Position markDelete, long version)
     {
         (Ledger, Name, _key, _markDelete, _version) = (ledger, name, key, markDelete, version);
@@ -101,8 +104,9 @@ public sealed partial class ManagedCursor
         ThrowIfClosed();
         var result = new List<ManagedEntry>(Math.Min(maxEntries, 256));
         Position position;
+        long moves;
         lock (_lock)
-            position = _readPosition;
+            (position, moves) = (_readPosition, _readMoves);
         while (result.Count < maxEntries)
         {
             int limit;
@@ -127,7 +131,10 @@ public sealed partial class ManagedCursor
             position = Ledger.GetNextPosition(entries[^1].Position);
         }
         lock (_lock)
-            _readPosition = position;
+        {
+            if (_readMoves == moves)
+                _readPosition = position;
+        }
         return result;
     }
 
@@ -144,14 +151,20 @@ public sealed partial class ManagedCursor
     public void Rewind()
     {
         lock (_lock)
+        {
             _readPosition = Ledger.GetNextPosition(_markDelete);
+            _readMoves++;
+        }
     }
 
     /// <summary>Moves the read position (acknowledgement state unchanged).</summary>
     public void Seek(Position nextToRead)
     {
         lock (_lock)
+        {
             _readPosition = nextToRead;
+            _readMoves++;
+        }
     }
 
     /// <summary>Whether the entry is acknowledged as a whole.</summary>

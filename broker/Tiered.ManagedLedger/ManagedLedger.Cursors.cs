@@ -116,7 +116,18 @@ public sealed partial class ManagedLedger
             if (stored is null)
                 continue;
             var name = StoredPaths.UnescapeSegment(segment);
-            var cursor = ManagedCursor.Load(this, name, key, CursorInfo.Parser.ParseFrom(stored.Value.Memory.Span), stored.Version);
+            var info = CursorInfo.Parser.ParseFrom(stored.Value.Memory.Span);
+            // Written back unchanged: a new version, so a previous owner still running can no longer store this cursor.
+            KeyValue claimed;
+            try
+            {
+                claimed = await _metadata.PutAsync(key, stored.Value.Memory, stored.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
+            {
+                throw new ManagedLedgerFencedException($"Managed ledger {Name}: cursor {name} was changed by another owner while this one opened it.", e);
+            }
+            var cursor = ManagedCursor.Load(this, name, key, info, claimed.Version);
             lock (_lock)
                 _cursors[name] = cursor;
         }

@@ -114,7 +114,7 @@ public sealed partial class ManagedLedger
         {
             await _client.DeleteLedgerAsync(ledgerId).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is LedgerException or MetadataException or OperationCanceledException)
+        catch (Exception e)
         {
             ManagedLedgerLog.DeleteLedgerFailed(_logger, Name, ledgerId, e);
         }

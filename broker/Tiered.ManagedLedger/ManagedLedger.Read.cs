@@ -78,7 +78,8 @@ public sealed partial class ManagedLedger
         {
             if (!_readers.TryGetValue(ledgerId, out opening!) || opening.IsFaulted || opening.IsCanceled)
             {
-                opening = _client.OpenLedgerAsync(ledgerId, recovery: true, CancellationToken.None);
+                // Started off the lock: opening may run synchronously for a while.
+                opening = Task.Run(() => _client.OpenLedgerAsync(ledgerId, recovery: true, CancellationToken.None));
                 _readers[ledgerId] = opening;
             }
         }

@@ -1,5 +1,4 @@
 using Tiered.Ledger;
-using Tiered.Metadata;
 
 namespace Tiered.ManagedLedger;
 
@@ -50,7 +49,7 @@ public sealed partial class ManagedLedger
                 _rollover = null;
             return;
         }
-        catch (Exception e) when (e is LedgerException or MetadataException or InvalidOperationException)
+        catch (Exception e)
         {
             failure = e;
             ManagedLedgerLog.CreateLedgerFailed(_logger, Name, e);
@@ -109,7 +108,7 @@ public sealed partial class ManagedLedger
                 _rollover = null;
             return false;
         }
-        catch (Exception e) when (e is LedgerException or MetadataException)
+        catch (Exception e)
         {
             ManagedLedgerLog.CloseFailed(_logger, Name, ledger.Slot.LedgerId, e);
             await ledger.Writer.DisposeAsync().ConfigureAwait(false);

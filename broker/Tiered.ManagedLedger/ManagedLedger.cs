@@ -105,16 +105,6 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     /// <summary>Entries added since this instance opened.</summary>
     public long EntriesAddedCounter => Interlocked.Read(ref _entriesAdded);
 
-    /// <summary>The version of the stored ledger list this instance last wrote (for tests).</summary>
-    internal long InfoVersion
-    {
-        get
-        {
-            lock (_lock)
-                return _infoVersion;
-        }
-    }
-
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -94,6 +94,8 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         Assert.Equal(acknowledged[^1], ledger.LastConfirmedEntry);
         Assert.All(ledger.Ledgers.SkipLast(1), l => Assert.False(l.IsOpen));
         Assert.Equal(45, ledger.Ledgers.SkipLast(1).Sum(l => l.Entries));
+        // The crashed instance cannot add any more (its writers are gone).
+        await Assert.ThrowsAnyAsync<ManagedLedgerException>(async () => await old.AddEntryAsync(Payload(45)));
     }
 
     [Fact]
@@ -102,11 +104,13 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         var name = NewName();
         await using var oldClient = NewClient();
         var old = await OpenAsync(name, oldClient);
+        var oldCursor = await old.OpenCursorAsync("sub", InitialPosition.Earliest);
         var acknowledged = await AddAsync(old, 0, 12);
 
         await using var client = NewClient();
         await using var ledger = await OpenAsync(name, client, createIfMissing: false);
 
+        await Assert.ThrowsAsync<ManagedLedgerFencedException>(async () => await oldCursor.AckAsync([new AckPosition(acknowledged[0])]));
         await Assert.ThrowsAsync<ManagedLedgerFencedException>(async () => await old.AddEntryAsync(Payload(99)));
         await Assert.ThrowsAsync<ManagedLedgerFencedException>(async () => await old.AddEntryAsync(Payload(100)));
         await old.DisposeAsync();
@@ -115,6 +119,9 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         Assert.Equal(Enumerable.Range(0, 12), read.Select(MessageOf));
         var more = await AddAsync(ledger, 12, 3);
         Assert.True(more[0] > acknowledged[^1]);
+        var cursor = Assert.Single(ledger.Cursors);
+        await cursor.AckAsync([new AckPosition(acknowledged[0])]);
+        Assert.Equal(acknowledged[0], cursor.MarkDeletePosition);
     }
 
     [Fact]
@@ -133,6 +140,35 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         Assert.Equal(second.LedgerId, third.LedgerId);
         Assert.False(ledger.Ledgers[0].IsOpen);
         Assert.Equal(1, ledger.Ledgers[0].Entries);
+    }
+
+    [Fact]
+    public async Task A_ledger_rolls_over_once_it_holds_the_maximum_size()
+    {
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client, Small() with { MaxSizePerLedger = 100 });
+        var payload = new byte[40];
+
+        for (var i = 0; i < 9; i++)
+            await ledger.AddEntryAsync(payload);
+
+        // 40 + 40 + 40 bytes reach 100: every ledger holds three entries.
+        Assert.Equal([3, 3, 3], ledger.Ledgers.Select(l => l.Entries));
+        Assert.All(ledger.Ledgers.SkipLast(1), l => Assert.Equal(120, l.Size));
+    }
+
+    [Fact]
+    public async Task A_cached_entry_is_the_adders_memory_not_a_copy()
+    {
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client);
+        var payload = Payload(1);
+
+        var position = await ledger.AddEntryAsync(payload);
+
+        var entry = Assert.Single(await ledger.ReadEntriesAsync(position, 1));
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(entry.Data, out var segment));
+        Assert.Same(payload, segment.Array);
     }
 
     [Fact]
@@ -190,5 +226,37 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
             await Assert.ThrowsAsync<LedgerNotFoundException>(() => client.OpenLedgerAsync(id));
         await Assert.ThrowsAsync<ManagedLedgerClosedException>(async () => await ledger.AddEntryAsync(Payload(0)));
         await ledger.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Dispose_waits_for_pending_adds_and_a_reopen_finds_every_one()
+    {
+        var name = NewName();
+        await using var client = NewClient();
+        var ledger = await OpenAsync(name, client, Small(entriesPerLedger: 16));
+        var adds = Enumerable.Range(0, 100).Select(i => ledger.AddEntryAsync(Payload(i)).AsTask()).ToList();
+
+        await ledger.DisposeAsync();
+
+        Assert.All(adds, a => Assert.True(a.IsCompletedSuccessfully));
+        await Assert.ThrowsAsync<ManagedLedgerClosedException>(async () => await ledger.AddEntryAsync(Payload(100)));
+        await using var reopened = await OpenAsync(name, client, createIfMissing: false);
+        Assert.Equal(Enumerable.Range(0, 100), (await ReadAllAsync(reopened)).Select(MessageOf));
+        Assert.All(reopened.Ledgers.SkipLast(1), l => Assert.False(l.IsOpen));
+    }
+
+    [Fact]
+    public async Task Without_a_cache_the_open_ledger_is_read_from_the_bookies_up_to_its_last_confirmed_entry()
+    {
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client, Small() with { EntryCacheBytes = 0 });
+        var positions = await AddAsync(ledger, 0, 12);
+
+        Assert.Equal(0, ledger.Cache.Count);
+        Assert.True(ledger.Ledgers[^1].IsOpen);
+        Assert.Equal(Enumerable.Range(0, 12), (await ReadAllAsync(ledger)).Select(MessageOf));
+        Assert.Equal([4, 5, 6], (await ledger.ReadEntriesAsync(positions[4], 3)).Select(MessageOf));
+        await ledger.AddEntryAsync(Payload(12));
+        Assert.Equal([11, 12], (await ledger.ReadEntriesAsync(positions[11], 5)).Select(MessageOf));
     }
 }

@@ -62,6 +62,25 @@ public sealed class CursorTests(ClusterFixture fixture) : ManagedLedgerTestBase(
     }
 
     [Fact]
+    public async Task An_acknowledgement_that_completed_survives_a_crash_of_the_owner()
+    {
+        var name = NewName();
+        var crashed = NewClient();
+        var ledger = await OpenAsync(name, crashed);
+        var cursor = await ledger.OpenCursorAsync("sub", InitialPosition.Earliest);
+        var positions = await AddAsync(ledger, 0, 8);
+        await cursor.AckAsync([new AckPosition(positions[0]), new AckPosition(positions[1]), new AckPosition(positions[5])]);
+        await crashed.DisposeAsync();
+
+        await using var client = NewClient();
+        await using var reopened = await OpenAsync(name, client, createIfMissing: false);
+        var again = Assert.Single(reopened.Cursors);
+        Assert.Equal(positions[1], again.MarkDeletePosition);
+        Assert.True(again.IsAcknowledged(positions[5]));
+        Assert.Equal([2, 3, 4, 6, 7], (await DrainAsync(again)).Select(MessageOf));
+    }
+
+    [Fact]
     public async Task Concurrent_acks_are_group_committed_into_far_fewer_stores()
     {
         var name = NewName();
