@@ -60,22 +60,8 @@ public sealed partial class TieredClient : IAsyncDisposable
     /// <summary>The id of the last message stored in a topic or partition; null when it holds none.</summary>
     public async Task<MessageId?> GetLastMessageIdAsync(string topic, CancellationToken cancellationToken = default)
     {
-        var lookup = await LookupAsync(topic, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var response = await MessagingAt(lookup.BrokerUrl).GetLastMessageIdAsync(
-                new GetLastMessageIdRequest { Topic = NameOf(lookup, topic) },
-                deadline: Deadline(),
-                cancellationToken: cancellationToken).ConfigureAwait(false);
-            var id = response.MessageId;
-            if (id is null || id.EntryId < 0)
-                return null;
-            return MessageId.FromProto(id);
-        }
-        catch (RpcException e)
-        {
-            throw TieredClientException.From(e, $"GetLastMessageId({topic}) failed");
-        }
+        var id = await GetLastEntryAsync(topic, cancellationToken).ConfigureAwait(false);
+        return id is null ? null : MessageId.FromProto(id);
     }
 
     /// <summary>
