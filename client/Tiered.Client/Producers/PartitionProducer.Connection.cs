@@ -196,7 +196,7 @@ internal sealed partial class PartitionProducer
             _wakeup.Writer.TryWrite(true);
         var id = receipt.MessageId is { } m ? new MessageId(m.LedgerId, m.EntryId, Partition, 0) : new MessageId(-1, -1, Partition, 0);
         head.Completion.TrySetResult(id);
-        _space.Release(head.Count);
+        Release(head.Count);
     }
 
     private void OnError(SendError error)
@@ -219,7 +219,7 @@ internal sealed partial class PartitionProducer
         if (wake)
             _wakeup.Writer.TryWrite(true);
         head.Completion.TrySetException(new TieredClientException($"The broker refused the message on {Topic}: {error.Message}"));
-        _space.Release(head.Count);
+        Release(head.Count);
     }
 
     /// <summary>Marks a failure of a stream that had opened, so the reconnection starts with the shortest backoff.</summary>

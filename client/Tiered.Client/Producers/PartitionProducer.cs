@@ -22,7 +22,8 @@ internal sealed partial class PartitionProducer
     private readonly ProducerOptions _options;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
-    private readonly SemaphoreSlim _space;
+    private readonly Queue<SpaceWaiter> _waiters = new();
+    private int _pending;
     private readonly Channel<bool> _wakeup = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -45,7 +46,6 @@ internal sealed partial class PartitionProducer
         Topic = topic;
         Partition = partition;
         _producerName = options.ProducerName ?? "";
-        _space = new SemaphoreSlim(options.MaxPendingMessages, options.MaxPendingMessages);
         _logger = client.LoggerFactory.CreateLogger<PartitionProducer>();
     }
 
@@ -83,23 +83,67 @@ internal sealed partial class PartitionProducer
         var max = _maxMessageBytes;
         if (size + BatchHeaderBytes > max)
             throw new TieredClientException($"A message of {size} bytes is larger than {Topic} accepts: at most {max - BatchHeaderBytes} bytes per message ({max} per batch).");
-        await _space.WaitAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
         PendingBatch batch;
         int index;
-        bool wake;
+        var wake = false;
+        SpaceWaiter? waiter = null;
         lock (_lock)
         {
             if (_closed is not null)
-            {
-                _space.Release();
                 throw Closed();
+            if (_pending < _options.MaxPendingMessages && _waiters.Count == 0)
+            {
+                _pending++;
+                batch = Append(message, size + 5, out index, out wake);
             }
-            batch = Append(message, size + 5, out index, out wake);
+            else
+            {
+                // Full: wait in line, so messages keep the order of the calls.
+                waiter = new SpaceWaiter(this, message, size + 5);
+                _waiters.Enqueue(waiter);
+                batch = null!;
+                index = 0;
+            }
+        }
+        if (waiter is not null)
+        {
+            using (cancellationToken.Register(static w => ((SpaceWaiter)w!).Cancel(), waiter))
+                (batch, index) = await waiter.Admitted.Task.ConfigureAwait(false);
+        }
+        else if (wake)
+        {
+            _wakeup.Writer.TryWrite(true);
+        }
+        var first = await batch.Completion.Task.ConfigureAwait(false);
+        return first with { BatchIndex = index };
+    }
+
+    /// <summary>Frees room for <paramref name="count"/> messages and admits waiting sends, in order, into batches.</summary>
+    private void Release(int count)
+    {
+        List<(SpaceWaiter Waiter, PendingBatch Batch, int Index)>? admitted = null;
+        var wake = false;
+        lock (_lock)
+        {
+            _pending -= count;
+            while (_closed is null && _pending < _options.MaxPendingMessages && _waiters.TryDequeue(out var waiter))
+            {
+                if (waiter.Admitted.Task.IsCompleted)
+                    continue;
+                waiter.IsAdmitted = true;
+                _pending++;
+                var batch = Append(waiter.Message, waiter.EncodedSize, out var index, out var sealedOne);
+                wake |= sealedOne;
+                (admitted ??= []).Add((waiter, batch, index));
+            }
         }
         if (wake)
             _wakeup.Writer.TryWrite(true);
-        var first = await batch.Completion.Task.ConfigureAwait(false);
-        return first with { BatchIndex = index };
+        if (admitted is null)
+            return;
+        foreach (var (waiter, batch, index) in admitted)
+            waiter.Admitted.TrySetResult((batch, index));
     }
 
     /// <summary>Sends the open batch and waits until every message queued so far was acknowledged or failed.</summary>
@@ -177,9 +221,12 @@ internal sealed partial class PartitionProducer
     private void Fail(Exception error)
     {
         List<PendingBatch> failed;
+        SpaceWaiter[] waiters;
         lock (_lock)
         {
             _closed ??= error;
+            waiters = [.. _waiters];
+            _waiters.Clear();
             failed = new List<PendingBatch>(_awaitingReceipt.Count + _unsent.Count + 1);
             failed.AddRange(_awaitingReceipt);
             failed.AddRange(_unsent);
@@ -192,7 +239,31 @@ internal sealed partial class PartitionProducer
         foreach (var batch in failed)
         {
             batch.Completion.TrySetException(_closed);
-            _space.Release(batch.Count);
+            Release(batch.Count);
+        }
+        foreach (var waiter in waiters)
+            waiter.Admitted.TrySetException(Closed());
+    }
+
+    /// <summary>A send waiting for room: admitted in call order as receipts free room, or cancelled while still waiting.</summary>
+    private sealed class SpaceWaiter(PartitionProducer producer, Message message, int encodedSize)
+    {
+        public Message Message { get; } = message;
+
+        public int EncodedSize { get; } = encodedSize;
+
+        /// <summary>Set under the producer's lock once the message is in a batch; from then on it is sent, cancelled or not.</summary>
+        public bool IsAdmitted { get; set; }
+
+        public TaskCompletionSource<(PendingBatch Batch, int Index)> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Cancel()
+        {
+            lock (producer._lock)
+            {
+                if (!IsAdmitted)
+                    Admitted.TrySetCanceled();
+            }
         }
     }
 
