@@ -53,7 +53,7 @@ public sealed partial class TieredClient : IAsyncDisposable
         }
         catch (RpcException e)
         {
-            throw TieredClientException.From(e, $"Lookup({topic}) failed");
+            throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
         }
     }
 
@@ -152,7 +152,7 @@ public sealed partial class TieredClient : IAsyncDisposable
         }
         catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
         {
-            throw TieredClientException.From(e, $"Lookup({topic}) failed");
+            throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
         }
     }
 

@@ -54,6 +54,20 @@ public class ConsumerTests
     }
 
     [Fact]
+    public async Task Permits_keep_flowing_when_batches_are_larger_than_the_permits_left()
+    {
+        await using var broker = await FakeBroker.StartAsync();
+        for (var i = 0; i < 100; i++)
+            broker.Topic("batches").Append(Batch("p", (ulong)(i * 7), [.. Enumerable.Range(0, 7).Select(j => $"m{(i * 7) + j}")]));
+        await using var client = For(broker);
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("batches", "s") { InitialPosition = SubscriptionInitialPosition.Earliest, ReceiverQueueSize = 10 });
+
+        for (var i = 0; i < 700; i++)
+            Assert.Equal($"m{i}", Text((await consumer.ReceiveAsync().Within($"message {i}")).Payload));
+        Assert.True(broker.PermitsGranted <= 700 + 10);
+    }
+
+    [Fact]
     public async Task An_acknowledgement_completes_when_its_receipt_arrives_and_names_the_message_in_its_batch()
     {
         await using var broker = await FakeBroker.StartAsync();

@@ -160,7 +160,9 @@ internal sealed partial class FakeBroker
                     var entry = log.At(position);
                     if (entry is null)
                     {
-                        await Task.WhenAny(changed, wake.Reader.ReadAsync(cancel).AsTask());
+                        // WaitToReadAsync does not take the signal, so an abandoned wait cannot swallow a later one.
+                        await Task.WhenAny(changed, wake.Reader.WaitToReadAsync(cancel).AsTask());
+                        wake.Reader.TryRead(out _);
                         continue;
                     }
                     var acked = subscribe.Reader ? [] : state.AckedIndexes(entry.EntryId, entry.Batch.Messages.Count);
@@ -172,7 +174,8 @@ internal sealed partial class FakeBroker
                     }
                     if (Interlocked.Read(ref stream.Permits) < count)
                     {
-                        await wake.Reader.ReadAsync(cancel);
+                        await wake.Reader.WaitToReadAsync(cancel);
+                        wake.Reader.TryRead(out _);
                         continue;
                     }
                     Interlocked.Add(ref stream.Permits, -count);

@@ -98,8 +98,10 @@ internal sealed partial class PartitionConsumer
 
         var outgoing = Channel.CreateUnbounded<ConsumeRequest>(new UnboundedChannelOptions { SingleReader = true });
         outgoing.Writer.TryWrite(new ConsumeRequest { Flow = new Flow { Permits = (uint)_queueSize } });
+        bool resubscribed;
         lock (_lock)
         {
+            resubscribed = _everOpened;
             if (!string.IsNullOrEmpty(first.Subscribed.ConsumerName))
                 _consumerName = first.Subscribed.ConsumerName;
             _everOpened = true;
@@ -109,7 +111,10 @@ internal sealed partial class PartitionConsumer
             foreach (var ack in _pendingAcks.Values)
                 outgoing.Writer.TryWrite(ack.Request);
         }
-        _logger.ConsumerSubscribed(_consumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+        if (resubscribed)
+            _logger.ConsumerResubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+        else
+            _logger.ConsumerSubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
         _opened.TrySetResult();
 
         var writer = WriteLoopAsync(call.RequestStream, outgoing.Reader, callCts);

@@ -83,8 +83,10 @@ internal sealed partial class PartitionProducer
         if (first.ResponseCase != ProduceResponse.ResponseOneofCase.Opened)
             throw new StreamEndedException($"The broker answered OpenProducer on {Topic} with {first.ResponseCase}, not ProducerOpened.");
         int resend;
+        bool reopened;
         lock (_lock)
         {
+            reopened = _everOpened;
             if (!string.IsNullOrEmpty(first.Opened.ProducerName))
                 _producerName = first.Opened.ProducerName;
             _maxMessageBytes = first.Opened.MaxMessageBytes > 0 ? first.Opened.MaxMessageBytes : DefaultMaxMessageBytes;
@@ -102,7 +104,10 @@ internal sealed partial class PartitionProducer
             _everOpened = true;
             name = _producerName;
         }
-        _logger.ProducerOpened(name, Topic, lookup.BrokerUrl, resend);
+        if (reopened)
+            _logger.ProducerReopened(name, Topic, lookup.BrokerUrl, resend);
+        else
+            _logger.ProducerOpened(name, Topic, lookup.BrokerUrl);
         _opened.TrySetResult();
         _wakeup.Writer.TryWrite(true);
 
