@@ -67,6 +67,8 @@ public sealed class Consumer : IAsyncDisposable
                 if (item.Source.Accept(item))
                     return item.Message;
             }
+            foreach (var partition in _partitions)
+                partition.GrantTakenPermits();
             try
             {
                 if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))

@@ -7,7 +7,8 @@ namespace Tiered.Client.Consumers;
 /// <summary>
 /// The consumer of one topic or partition: one Consume stream at a time, feeding the shared receive queue of
 /// its <see cref="Consumer"/>. Permits: ReceiverQueueSize at each subscribe, then as many as the application took,
-/// granted each time it took half the queue; the broker never has more outstanding. Acks are matched to their
+/// granted each time it took half the queue or when it waits on an empty queue; the broker never has more than
+/// ReceiverQueueSize outstanding. Acks are matched to their
 /// receipts by request id and sent again on a new stream until answered.
 /// </summary>
 internal sealed partial class PartitionConsumer
@@ -105,6 +106,25 @@ internal sealed partial class PartitionConsumer
         if (flow is not null)
             outgoing?.Writer.TryWrite(flow);
         return true;
+    }
+
+    /// <summary>
+    /// Grants at once the permits of every message the application took since the last Flow. Called when the
+    /// application waits on an empty queue: the broker may be holding a batch larger than the permits it has left.
+    /// </summary>
+    public void GrantTakenPermits()
+    {
+        ConsumeRequest flow;
+        Channel<ConsumeRequest>? outgoing;
+        lock (_lock)
+        {
+            if (_received == 0 || _outgoing is null)
+                return;
+            flow = new ConsumeRequest { Flow = new Flow { Permits = (uint)_received } };
+            _received = 0;
+            outgoing = _outgoing;
+        }
+        outgoing.Writer.TryWrite(flow);
     }
 
     /// <summary>Sends an ack and completes when its receipt says it is stored; sent again on a new stream if this one fails first.</summary>
