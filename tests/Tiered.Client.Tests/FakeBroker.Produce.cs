@@ -28,6 +28,12 @@ internal sealed partial class FakeBroker
     /// </summary>
     public int? FailProduceStreamAtBatch { get; set; }
 
+    /// <summary>How a stream cut by <see cref="FailProduceStreamAtBatch"/> ends: with this status, or normally (OK) when null.</summary>
+    public StatusCode? FailProduceStreamWith { get; set; } = StatusCode.Unavailable;
+
+    /// <summary>Batches for which the broker answers SendError INVALID_MESSAGE instead of storing them.</summary>
+    public Func<MessageBatch, bool>? Invalid { get; set; }
+
     public Func<OpenProducer, RpcException?>? RefuseProducer { get; set; }
 
     public int ProduceStreams => Volatile.Read(ref _produceStreams);
@@ -68,7 +74,9 @@ internal sealed partial class FakeBroker
                     FailProduceStreamAtBatch = null;
                     pending.Writer.Complete();
                     await receipts;
-                    throw new RpcException(new Status(StatusCode.Unavailable, "broker restarting"));
+                    if (FailProduceStreamWith is { } status)
+                        throw new RpcException(new Status(status, "broker restarting"));
+                    return;
                 }
                 pending.Writer.TryWrite(send);
             }
@@ -86,7 +94,7 @@ internal sealed partial class FakeBroker
         {
             if (HoldReceipts)
                 await _receiptGate.WaitAsync(cancellationToken);
-            if (send.Batch.CalculateSize() > MaxMessageBytes)
+            if (send.Batch.CalculateSize() > MaxMessageBytes || Invalid?.Invoke(send.Batch) == true)
             {
                 await responses.WriteAsync(new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.InvalidMessage, Message = "batch too large" } }, cancellationToken);
                 continue;

@@ -135,6 +135,58 @@ public class ProducerTests
     }
 
     [Fact]
+    public async Task A_stream_the_broker_ends_without_an_error_is_reopened_and_nothing_is_lost()
+    {
+        await using var broker = await FakeBroker.StartAsync();
+        broker.FailProduceStreamAtBatch = 3;
+        broker.FailProduceStreamWith = null;
+        await using var client = For(broker);
+        await using var producer = await client.CreateProducerAsync(new ProducerOptions("ended") { BatchingEnabled = false });
+
+        var sends = new Task<MessageId>[10];
+        for (var i = 0; i < sends.Length; i++)
+            sends[i] = producer.SendAsync(Text($"m{i}")).AsTask();
+        await Task.WhenAll(sends).Within("every receipt");
+
+        Assert.Equal(2, broker.ProduceStreams);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"m{i}"), broker.Topic("ended").Snapshot().Select(e => e.Batch.Messages[0].Payload.ToStringUtf8()));
+    }
+
+    [Fact]
+    public async Task A_batch_the_broker_calls_invalid_fails_only_its_own_messages()
+    {
+        await using var broker = await FakeBroker.StartAsync();
+        broker.Invalid = batch => batch.Messages.Any(m => m.Payload.ToStringUtf8() == "bad");
+        await using var client = For(broker);
+        await using var producer = await client.CreateProducerAsync(new ProducerOptions("invalid") { BatchingEnabled = false });
+
+        var good1 = producer.SendAsync(Text("good")).AsTask();
+        var bad = producer.SendAsync(Text("bad")).AsTask();
+        var good2 = producer.SendAsync(Text("good")).AsTask();
+
+        await good1.Within("the first good message");
+        var error = await Assert.ThrowsAsync<TieredClientException>(() => bad.Within("the refusal"));
+        Assert.Contains("batch too large", error.Message, StringComparison.Ordinal);
+        await good2.Within("the second good message");
+        Assert.Equal(2, broker.Topic("invalid").Count);
+    }
+
+    [Fact]
+    public async Task Sends_still_pending_when_the_client_is_disposed_fail_instead_of_hanging()
+    {
+        var broker = await FakeBroker.StartAsync();
+        var client = new TieredClient(new TieredClientOptions { ServiceUrl = broker.Url, OperationTimeout = TimeSpan.FromMilliseconds(500), ReconnectInitialBackoff = TimeSpan.FromMilliseconds(20) });
+        var producer = await client.CreateProducerAsync(new ProducerOptions("gone"));
+        await broker.DisposeAsync();
+
+        var send = producer.SendAsync(Text("lost")).AsTask();
+        await client.DisposeAsync();
+
+        var error = await Assert.ThrowsAsync<TieredClientException>(() => send.Within("the send to fail"));
+        Assert.Contains("closed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_message_larger_than_the_broker_accepts_fails_at_once_with_a_clear_error()
     {
         await using var broker = await FakeBroker.StartAsync();
