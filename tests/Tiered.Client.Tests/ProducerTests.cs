@@ -213,11 +213,11 @@ public class ProducerTests
     }
 
     [Fact]
-    public async Task Disposing_a_producer_flushes_what_it_batched()
+    public async Task Disposing_a_producer_flushes_what_it_batched_and_what_waited_for_room()
     {
         await using var broker = await FakeBroker.StartAsync();
         await using var client = For(broker);
-        var producer = await client.CreateProducerAsync(new ProducerOptions("flushed"));
+        var producer = await client.CreateProducerAsync(new ProducerOptions("flushed") { MaxPendingMessages = 50, BatchingMaxMessages = 20 });
         var sends = new Task<MessageId>[300];
         for (var i = 0; i < sends.Length; i++)
             sends[i] = producer.SendAsync(Text($"m{i}")).AsTask();

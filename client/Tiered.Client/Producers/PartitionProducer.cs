@@ -31,6 +31,7 @@ internal sealed partial class PartitionProducer
     private readonly Queue<PendingBatch> _awaitingReceipt = new();
     private PendingBatch? _open;
     private PendingBatch? _lastSealed;
+    private SpaceWaiter? _lastWaiter;
     private ulong _nextSequenceId;
     private Exception? _closed;
     private string _producerName;
@@ -102,6 +103,7 @@ internal sealed partial class PartitionProducer
                 // Full: wait in line, so messages keep the order of the calls.
                 waiter = new SpaceWaiter(this, message, size + 5);
                 _waiters.Enqueue(waiter);
+                _lastWaiter = waiter;
                 batch = null!;
                 index = 0;
             }
@@ -146,20 +148,36 @@ internal sealed partial class PartitionProducer
             waiter.Admitted.TrySetResult((batch, index));
     }
 
-    /// <summary>Sends the open batch and waits until every message queued so far was acknowledged or failed.</summary>
+    /// <summary>
+    /// Sends the open batch and waits until every message queued so far, including those still waiting for room,
+    /// was acknowledged or failed.
+    /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        PendingBatch? last;
-        lock (_lock)
+        while (true)
         {
-            if (_open is not null)
-                Seal();
-            last = _lastSealed;
+            PendingBatch? last;
+            SpaceWaiter? waiting;
+            lock (_lock)
+            {
+                if (_open is not null)
+                    Seal();
+                last = _lastSealed;
+                waiting = _waiters.Count > 0 ? _lastWaiter : null;
+            }
+            _wakeup.Writer.TryWrite(true);
+            if (waiting is not null)
+            {
+                // Once the last waiting message is in a batch, seal again and wait for that batch.
+                await ((Task)waiting.Admitted.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                cancellationToken.ThrowIfCancellationRequested();
+                continue;
+            }
+            if (last is not null)
+                await ((Task)last.Completion.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cancellationToken.ThrowIfCancellationRequested();
+            return;
         }
-        _wakeup.Writer.TryWrite(true);
-        if (last is not null)
-            await ((Task)last.Completion.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        cancellationToken.ThrowIfCancellationRequested();
     }
 
     /// <summary>Flushes (for at most the operation timeout), then fails what is left and stops the connection.</summary>
