@@ -146,6 +146,8 @@ public sealed partial class TieredClient : IAsyncDisposable
                 cancellationToken: cancellationToken).ConfigureAwait(false);
             if (string.IsNullOrEmpty(response.BrokerUrl))
                 response.BrokerUrl = Options.ServiceUrl;
+            else if (!response.BrokerUrl.Contains("://", StringComparison.Ordinal))
+                response.BrokerUrl = "http://" + response.BrokerUrl;
             if (string.IsNullOrEmpty(response.Topic))
                 response.Topic = topic;
             return response;
@@ -167,6 +169,9 @@ public sealed partial class TieredClient : IAsyncDisposable
     }
 
     internal void Untrack(IAsyncDisposable resource) => _open.TryRemove(resource, out _);
+
+    /// <summary>How many gRPC channels (one per broker address) the client holds.</summary>
+    internal int ChannelCount => _channels.Count;
 
     internal static string PartitionName(string topic, int partition) => $"{topic}-partition-{partition}";
 

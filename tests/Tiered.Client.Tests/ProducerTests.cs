@@ -187,6 +187,19 @@ public class ProducerTests
     }
 
     [Fact]
+    public async Task Producers_and_consumers_of_one_broker_share_one_channel()
+    {
+        await using var broker = await FakeBroker.StartAsync();
+        broker.Partitions["shared-channel"] = 3;
+        await using var client = For(broker);
+        await using var first = await client.CreateProducerAsync(new ProducerOptions("shared-channel"));
+        await using var second = await client.CreateProducerAsync(new ProducerOptions("other"));
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("shared-channel", "s"));
+
+        Assert.Equal(1, client.ChannelCount);
+    }
+
+    [Fact]
     public async Task A_message_larger_than_the_broker_accepts_fails_at_once_with_a_clear_error()
     {
         await using var broker = await FakeBroker.StartAsync();
