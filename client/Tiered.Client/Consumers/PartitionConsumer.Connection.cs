@@ -117,7 +117,7 @@ internal sealed partial class PartitionConsumer
             _logger.ConsumerSubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
         _opened.TrySetResult();
 
-        var writer = WriteLoopAsync(call.RequestStream, outgoing.Reader, callCts);
+        var writer = WriteLoopAsync(call.RequestStream, outgoing.Reader, callCts, _client.Options.OperationTimeout);
         try
         {
             while (await call.ResponseStream.MoveNext(callCts.Token).ConfigureAwait(false))
@@ -146,7 +146,7 @@ internal sealed partial class PartitionConsumer
         }
     }
 
-    private static async Task WriteLoopAsync(IClientStreamWriter<ConsumeRequest> stream, ChannelReader<ConsumeRequest> outgoing, CancellationTokenSource callCts)
+    private static async Task WriteLoopAsync(IClientStreamWriter<ConsumeRequest> stream, ChannelReader<ConsumeRequest> outgoing, CancellationTokenSource callCts, TimeSpan timeout)
     {
         var cancel = callCts.Token;
         try
@@ -157,10 +157,15 @@ internal sealed partial class PartitionConsumer
                     await stream.WriteAsync(request, cancel).ConfigureAwait(false);
             }
         }
+        catch (Exception) when (!cancel.IsCancellationRequested)
+        {
+            // The broker ended the call (or the connection broke): the read loop still takes the responses already
+            // received, then sees the end of the stream. Should it not end, the call is cancelled after a while.
+            callCts.CancelAfter(timeout);
+        }
         catch (Exception)
         {
-            // A failed write ends the stream; the read loop sees the cancellation and the consumer reconnects.
-            await callCts.CancelAsync().ConfigureAwait(false);
+            // The call was cancelled: the stream is over.
         }
     }
 

@@ -150,10 +150,15 @@ internal sealed partial class PartitionProducer
                 }
             }
         }
+        catch (Exception) when (!cancel.IsCancellationRequested)
+        {
+            // The broker ended the call (or the connection broke): the read loop still takes the responses already
+            // received, then sees the end of the stream. Should it not end, the call is cancelled after a while.
+            callCts.CancelAfter(_client.Options.OperationTimeout);
+        }
         catch (Exception)
         {
-            // A failed write ends the stream; the read loop sees the cancellation and the producer reconnects.
-            await callCts.CancelAsync().ConfigureAwait(false);
+            // The call was cancelled: the stream is over.
         }
     }
 
