@@ -1,10 +1,12 @@
 using System.CommandLine;
 using Tiered.Cli;
+using Tiered.Cli.Messaging;
 
 var root = new RootCommand(
     "Tiered, a Pulsar-class messaging system: one executable for every role. "
     + "'standalone' runs everything in one process on one machine; 'metadata' (one node of the Raft-replicated "
-    + "metadata service), 'bookie' (one storage node) and 'broker' run the roles of a cluster one by one.")
+    + "metadata service), 'bookie' (one storage node) and 'broker' run the roles of a cluster one by one; "
+    + "'produce', 'consume' and 'perf' are clients of a broker, 'admin' of its REST API.")
 {
     ConsoleLogging.LevelOption,
     StandaloneCommand.Create(),
@@ -12,6 +14,9 @@ var root = new RootCommand(
     BookieCommand.Create(),
     BrokerCommand.Create(),
     AdminCommand.Create(),
+    ProduceCommand.Create(),
+    ConsumeCommand.Create(),
+    PerfCommand.Create(),
 };
 
 var parseResult = root.Parse(args);

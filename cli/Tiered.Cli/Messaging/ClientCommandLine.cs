@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Tiered.Client;
+
+namespace Tiered.Cli.Messaging;
+
+/// <summary>Arguments and options that the produce, consume and perf commands share, each validated with a message that says what to fix.</summary>
+internal static class ClientCommandLine
+{
+    public static Argument<string> Topic() => new("TOPIC")
+    {
+        Description = "The topic: persistent://tenant/namespace/topic, tenant/namespace/topic, or a short name in public/default.",
+    };
+
+    public static Option<string> Url()
+    {
+        var option = new Option<string>("--url")
+        {
+            HelpName = "URL",
+            Description = "gRPC address of any broker; the topic is looked up there.",
+            DefaultValueFactory = _ => TieredClientOptions.DefaultServiceUrl,
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                result.AddError($"--url must be an http:// or https:// address such as {TieredClientOptions.DefaultServiceUrl}, not '{value}'.");
+        });
+        return option;
+    }
+
+    public static Option<int> Positive(string name, string helpName, string description, int defaultValue)
+    {
+        var option = new Option<int>(name) { HelpName = helpName, Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+                result.AddError($"{name} must be 1 or more.");
+        });
+        return option;
+    }
+
+    public static Option<double> NotNegative(string name, string helpName, string description, double defaultValue)
+    {
+        var option = new Option<double>(name) { HelpName = helpName, Description = description, DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<double>();
+            if (value < 0 || !double.IsFinite(value))
+                result.AddError($"{name} must be 0 or more.");
+        });
+        return option;
+    }
+
+    public static Option<SubscriptionType> SubscriptionTypeOption() => new("--type")
+    {
+        Description = "How consumers of the subscription share its messages: Exclusive, Shared, Failover or KeyShared.",
+        DefaultValueFactory = _ => SubscriptionType.Exclusive,
+    };
+
+    public static TieredClient CreateClient(string url, ILoggerFactory loggerFactory) =>
+        new(new TieredClientOptions { ServiceUrl = url, LoggerFactory = loggerFactory });
+
+    /// <summary>The payload as text when it is printable UTF-8, else its size and first bytes in hex.</summary>
+    public static string Describe(ReadOnlySpan<byte> payload)
+    {
+        if (IsText(payload))
+            return Encoding.UTF8.GetString(payload);
+        var shown = payload[..Math.Min(payload.Length, 16)];
+        return $"<{payload.Length} bytes: {Convert.ToHexString(shown).ToLowerInvariant()}{(shown.Length < payload.Length ? "…" : "")}>";
+    }
+
+    private static bool IsText(ReadOnlySpan<byte> payload)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(payload))
+            return false;
+        foreach (var b in payload)
+        {
+            if (b < 0x20 && b is not (byte)'\t' and not (byte)'\n' and not (byte)'\r')
+                return false;
+            if (b == 0x7f)
+                return false;
+        }
+        return true;
+    }
+}

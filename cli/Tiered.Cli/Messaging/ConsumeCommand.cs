@@ -1,0 +1,95 @@
+using System.CommandLine;
+using Tiered.Client;
+
+namespace Tiered.Cli.Messaging;
+
+/// <summary><c>tiered consume</c>: prints and acknowledges the messages of a subscription.</summary>
+internal static class ConsumeCommand
+{
+    public static Command Create()
+    {
+        var topic = ClientCommandLine.Topic();
+        var subscription = new Option<string>("--subscription", "-s")
+        {
+            HelpName = "NAME",
+            Description = "The durable subscription to consume from (created if missing).",
+            Required = true,
+        };
+        var type = ClientCommandLine.SubscriptionTypeOption();
+        var count = new Option<int?>("--count", "-n")
+        {
+            HelpName = "N",
+            Description = "Exit 0 once N messages were received and acknowledged (default: run until Ctrl-C).",
+        };
+        count.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1)
+                result.AddError("--count must be 1 or more.");
+        });
+        var from = new Option<string>("--from")
+        {
+            HelpName = "earliest|latest",
+            Description = "Where a subscription that does not exist yet starts: the oldest message retained, or after the last one.",
+            DefaultValueFactory = _ => "latest",
+        };
+        from.AcceptOnlyFromAmong("earliest", "latest");
+        var url = ClientCommandLine.Url();
+        var command = new Command(
+            "consume",
+            "Receive messages from a subscription of a topic, print each (id, key, payload as text, or its size and first bytes "
+            + "when it is not text) and acknowledge it. Runs until --count messages were received, or until Ctrl-C.")
+        {
+            topic, subscription, type, count, from, url,
+        };
+        command.SetAction((parseResult, cancellationToken) => RunAsync(
+            new ConsumerOptions(parseResult.GetValue(topic)!, parseResult.GetValue(subscription)!)
+            {
+                Type = parseResult.GetValue(type),
+                InitialPosition = parseResult.GetValue(from) == "earliest" ? SubscriptionInitialPosition.Earliest : SubscriptionInitialPosition.Latest,
+            },
+            parseResult.GetValue(count),
+            parseResult.GetValue(url)!,
+            parseResult,
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(ConsumerOptions options, int? count, string url, ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return Exit.Error(Exit.BadOptions, e.Message);
+        }
+        using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
+        using var shutdown = new Shutdown(cancellationToken);
+        var received = 0;
+        try
+        {
+            await using var client = ClientCommandLine.CreateClient(url, loggerFactory);
+            await using var consumer = await client.SubscribeAsync(options, shutdown.Token);
+            while (count is null || received < count)
+            {
+                var message = await consumer.ReceiveAsync(shutdown.Token);
+                var key = message.Key is null ? "" : $" key={message.Key}";
+                Console.WriteLine($"{message.Id}{key} {ClientCommandLine.Describe(message.Payload.Span)}");
+                await consumer.AcknowledgeAsync(message, shutdown.Token);
+                received++;
+            }
+            return Exit.Ok;
+        }
+        catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
+        {
+            if (count is not null && received < count)
+                return Exit.Error(Exit.Failed, $"stopped after {received} of {count} messages.");
+            return Exit.Ok;
+        }
+        catch (Exception e) when (e is TieredClientException or ArgumentException or ObjectDisposedException)
+        {
+            return Exit.Error(Exit.Failed, e.Message);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+namespace Tiered.Client;
+
+/// <summary>How the consumers of a subscription share its messages.</summary>
+public enum SubscriptionType
+{
+    /// <summary>One consumer at a time; a second one is refused.</summary>
+    Exclusive,
+
+    /// <summary>Round-robin over the consumers; each message to one of them.</summary>
+    Shared,
+
+    /// <summary>One active consumer; the others stand by and take over in order.</summary>
+    Failover,
+
+    /// <summary>Shared, but all messages of one key go to the same consumer.</summary>
+    KeyShared,
+}
+
+/// <summary>Where a subscription that does not exist yet starts.</summary>
+public enum SubscriptionInitialPosition
+{
+    /// <summary>After the last message stored: only new messages.</summary>
+    Latest,
+
+    /// <summary>At the oldest message retained.</summary>
+    Earliest,
+}
+
+/// <summary>A consumer's subscription and its receive queue.</summary>
+public sealed record ConsumerOptions
+{
+    public ConsumerOptions(string topic, string subscription) => (Topic, Subscription) = (topic, subscription);
+
+    public string Topic { get; init; }
+
+    /// <summary>The durable subscription to join; created at <see cref="InitialPosition"/> if missing.</summary>
+    public string Subscription { get; init; }
+
+    public SubscriptionType Type { get; init; } = SubscriptionType.Exclusive;
+
+    public SubscriptionInitialPosition InitialPosition { get; init; } = SubscriptionInitialPosition.Latest;
+
+    /// <summary>The broker picks one when null. Failover orders consumers by name.</summary>
+    public string? ConsumerName { get; init; }
+
+    /// <summary>
+    /// Messages the broker may push ahead of <c>ReceiveAsync</c> (per partition): the permits granted at subscribe time.
+    /// More are granted as the application takes messages, each time half the queue was consumed.
+    /// </summary>
+    public int ReceiverQueueSize { get; init; } = 1000;
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Topic))
+            throw new ArgumentException("A consumer needs a topic.", nameof(Topic));
+        if (string.IsNullOrWhiteSpace(Subscription))
+            throw new ArgumentException("A consumer needs a subscription name.", nameof(Subscription));
+        if (ReceiverQueueSize < 1)
+            throw new ArgumentException($"ReceiverQueueSize must be at least 1, not {ReceiverQueueSize}.", nameof(ReceiverQueueSize));
+        if (!Enum.IsDefined(Type))
+            throw new ArgumentException($"Unknown subscription type {Type}.", nameof(Type));
+    }
+}
+
+/// <summary>
+/// A reader: reads a topic from a position without a durable subscription. Start at
+/// <see cref="MessageId.Earliest"/>, <see cref="MessageId.Latest"/> or a message id.
+/// </summary>
+public sealed record ReaderOptions
+{
+    public ReaderOptions(string topic) => Topic = topic;
+
+    public string Topic { get; init; }
+
+    public MessageId StartMessageId { get; init; } = MessageId.Earliest;
+
+    /// <summary>With a message id: read that message first rather than the one after it.</summary>
+    public bool StartInclusive { get; init; }
+
+    public int ReceiverQueueSize { get; init; } = 1000;
+
+    public string? ReaderName { get; init; }
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Topic))
+            throw new ArgumentException("A reader needs a topic.", nameof(Topic));
+        if (ReceiverQueueSize < 1)
+            throw new ArgumentException($"ReceiverQueueSize must be at least 1, not {ReceiverQueueSize}.", nameof(ReceiverQueueSize));
+    }
+}

@@ -1,0 +1,244 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Tiered.V1;
+
+namespace Tiered.Client.Consumers;
+
+/// <summary>The consumer's stream: subscribe, grant permits, resend unanswered acks, then unpack deliveries until it fails.</summary>
+internal sealed partial class PartitionConsumer
+{
+    private async Task RunAsync()
+    {
+        var options = _client.Options;
+        var backoff = options.ReconnectInitialBackoff;
+        var stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            Exception failure;
+            bool opened;
+            try
+            {
+                await ServeAsync(stop).ConfigureAwait(false);
+                failure = new StreamEndedException($"The broker ended the consumer's stream on {Topic}.");
+                opened = true;
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (SubscribedStreamFailedException e)
+            {
+                failure = e.InnerException!;
+                opened = true;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+                opened = false;
+            }
+            bool retriable;
+            lock (_lock)
+                retriable = Retry.IsRetriable(failure, _everOpened);
+            if (!retriable)
+            {
+                var error = failure switch
+                {
+                    RpcException rpc => TieredClientException.From(rpc, $"Subscribing to {Topic} failed"),
+                    TieredClientException tce => tce,
+                    _ => new TieredClientException($"The consumer on {Topic} failed: {failure.Message}", failure),
+                };
+                _logger.ConsumerFailed(failure, Topic);
+                Fail(error);
+                _opened.TrySetException(error);
+                _onFailed(error);
+                return;
+            }
+            if (opened)
+                backoff = options.ReconnectInitialBackoff;
+            _logger.ConsumerReconnecting(failure, Topic, (long)backoff.TotalMilliseconds);
+            try
+            {
+                await Task.Delay(backoff, options.TimeProvider, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            backoff = Retry.NextBackoff(backoff, options);
+        }
+    }
+
+    private async Task ServeAsync(CancellationToken stop)
+    {
+        var lookup = await _client.LookupCoreAsync(Topic, stop).ConfigureAwait(false);
+        using var callCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var call = _client.MessagingAt(lookup.BrokerUrl).Consume(cancellationToken: callCts.Token);
+        var subscribe = _subscribe.Clone();
+        lock (_lock)
+        {
+            subscribe.ConsumerName = _consumerName;
+            if (subscribe.Reader && _lastReceived is { } last)
+            {
+                // A reader resumes after the last message the application took; what was queued is dropped.
+                subscribe.StartMessageId = last.ToProto();
+                subscribe.StartInclusive = false;
+            }
+        }
+        await call.RequestStream.WriteAsync(new ConsumeRequest { Subscribe = subscribe }, stop).ConfigureAwait(false);
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(callCts.Token))
+        {
+            timeout.CancelAfter(_client.Options.OperationTimeout);
+            if (!await call.ResponseStream.MoveNext(timeout.Token).ConfigureAwait(false))
+                throw new StreamEndedException($"The broker ended the consumer's stream on {Topic} before Subscribed.");
+        }
+        var first = call.ResponseStream.Current;
+        if (first.ResponseCase != ConsumeResponse.ResponseOneofCase.Subscribed)
+            throw new StreamEndedException($"The broker answered Subscribe on {Topic} with {first.ResponseCase}, not Subscribed.");
+
+        var outgoing = Channel.CreateUnbounded<ConsumeRequest>(new UnboundedChannelOptions { SingleReader = true });
+        outgoing.Writer.TryWrite(new ConsumeRequest { Flow = new Flow { Permits = (uint)_queueSize } });
+        bool resubscribed;
+        lock (_lock)
+        {
+            resubscribed = _everOpened;
+            if (!string.IsNullOrEmpty(first.Subscribed.ConsumerName))
+                _consumerName = first.Subscribed.ConsumerName;
+            _everOpened = true;
+            _received = 0;
+            _queued = 0;
+            _outgoing = outgoing;
+            foreach (var ack in _pendingAcks.Values)
+                outgoing.Writer.TryWrite(ack.Request);
+        }
+        if (resubscribed)
+            _logger.ConsumerResubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+        else
+            _logger.ConsumerSubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+        _opened.TrySetResult();
+
+        var writer = WriteLoopAsync(call.RequestStream, outgoing.Reader, callCts, _client.Options.OperationTimeout);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(callCts.Token).ConfigureAwait(false))
+                OnResponse(call.ResponseStream.Current);
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            throw new SubscribedStreamFailedException(e);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                // The broker redelivers what this stream delivered and was not acked: drop it from the queue.
+                _epoch++;
+                _queued = 0;
+                _received = 0;
+                if (_outgoing == outgoing)
+                    _outgoing = null;
+                if (_subscribe.Type == V1.SubscriptionType.Failover)
+                    _isActive = false;
+            }
+            outgoing.Writer.TryComplete();
+            await callCts.CancelAsync().ConfigureAwait(false);
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WriteLoopAsync(IClientStreamWriter<ConsumeRequest> stream, ChannelReader<ConsumeRequest> outgoing, CancellationTokenSource callCts, TimeSpan timeout)
+    {
+        var cancel = callCts.Token;
+        try
+        {
+            while (await outgoing.WaitToReadAsync(cancel).ConfigureAwait(false))
+            {
+                while (outgoing.TryRead(out var request))
+                    await stream.WriteAsync(request, cancel).ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (!cancel.IsCancellationRequested)
+        {
+            // The broker ended the call (or the connection broke): the read loop still takes the responses already
+            // received, then sees the end of the stream. Should it not end, the call is cancelled after a while.
+            callCts.CancelAfter(timeout);
+        }
+        catch (Exception)
+        {
+            // The call was cancelled: the stream is over.
+        }
+    }
+
+    private void OnResponse(ConsumeResponse response)
+    {
+        switch (response.ResponseCase)
+        {
+            case ConsumeResponse.ResponseOneofCase.Delivery:
+                OnDelivery(response.Delivery);
+                break;
+            case ConsumeResponse.ResponseOneofCase.AckReceipt:
+                OnAckReceipt(response.AckReceipt);
+                break;
+            case ConsumeResponse.ResponseOneofCase.ActiveConsumerChanged:
+                _isActive = response.ActiveConsumerChanged.IsActive;
+                _logger.ActiveChanged(Topic, _isActive);
+                break;
+            default:
+                // A second Subscribed, or a response this client does not know: nothing to do.
+                break;
+        }
+    }
+
+    private void OnDelivery(Delivery delivery)
+    {
+        var batch = delivery.Batch ?? throw new StreamEndedException($"A delivery on {Topic} without a batch.");
+        if (batch.FormatVersion > 1)
+            throw new TieredClientException($"A message on {Topic} has batch format {batch.FormatVersion}; this client reads format 1. Upgrade the client.");
+        var entry = delivery.MessageId ?? throw new StreamEndedException($"A delivery on {Topic} without a message id.");
+        var messages = batch.Messages;
+        var acked = delivery.AckedBatchIndexes;
+        var size = messages.Count;
+        long epoch;
+        lock (_lock)
+        {
+            epoch = _epoch;
+            _queued += size - acked.Count;
+        }
+        for (var i = 0; i < size; i++)
+        {
+            if (acked.Count > 0 && acked.Contains(i))
+                continue;
+            var m = messages[i];
+            var received = new ReceivedMessage(
+                Topic,
+                new MessageId(entry.LedgerId, entry.EntryId, Partition, i),
+                size,
+                m.Payload.Memory,
+                m.Key.Length == 0 ? null : m.Key,
+                m.Properties,
+                batch.PublishTimeMs,
+                m.EventTimeMs,
+                batch.ProducerName,
+                batch.SequenceId + (ulong)i,
+                delivery.RedeliveryCount);
+            _queue.TryWrite(new QueuedMessage(this, epoch, received));
+        }
+    }
+
+    private void OnAckReceipt(AckReceipt receipt)
+    {
+        PendingAck? pending;
+        lock (_lock)
+        {
+            if (_pendingAcks.Remove(receipt.RequestId, out pending) is false)
+                return;
+        }
+        if (string.IsNullOrEmpty(receipt.Error))
+            pending.Completion.TrySetResult();
+        else
+            pending.Completion.TrySetException(new TieredClientException($"The broker refused the acknowledgement on {Topic}: {receipt.Error}"));
+    }
+
+    /// <summary>Marks a failure of a stream that had subscribed, so the reconnection starts with the shortest backoff.</summary>
+    private sealed class SubscribedStreamFailedException(Exception inner) : Exception(inner.Message, inner);
+}

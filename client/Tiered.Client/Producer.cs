@@ -1,0 +1,119 @@
+using Google.Protobuf;
+using Tiered.Client.Producers;
+using Tiered.V1;
+
+namespace Tiered.Client;
+
+/// <summary>
+/// Publishes messages to a topic. For a partitioned topic it holds one producer per partition and routes a
+/// keyed message by the Murmur3 hash of its key (the partition Pulsar's Java client would choose) and
+/// messages without a key round-robin, one batch per partition in turn. Thread-safe.
+/// </summary>
+public sealed class Producer : IAsyncDisposable
+{
+    private readonly TieredClient _client;
+    private readonly PartitionProducer[] _partitions;
+    private int _roundRobin;
+    private long _roundRobinBatch;
+    private int _disposed;
+
+    internal Producer(TieredClient client, string topic, int partitions, PartitionProducer[] producers)
+    {
+        _client = client;
+        Topic = topic;
+        Partitions = partitions;
+        _partitions = producers;
+    }
+
+    /// <summary>The topic's full name.</summary>
+    public string Topic { get; }
+
+    /// <summary>0 for a topic without partitions.</summary>
+    public int Partitions { get; }
+
+    /// <summary>The producer's name (chosen by the broker when the options left it empty).</summary>
+    public string ProducerName => _partitions[0].ProducerName;
+
+    /// <summary>Largest batch the broker accepts, in bytes; a message must fit in it with a little room to spare.</summary>
+    public int MaxMessageBytes => _partitions[0].MaxMessageBytes;
+
+    /// <summary>
+    /// Publishes one message and completes with its id once the broker stored it durably. Survives broker
+    /// restarts (the message is sent again on the new stream); fails only for a message the broker refuses,
+    /// a producer refused for good, or a closed producer.
+    /// </summary>
+    /// <param name="payload">
+    /// Not copied: the producer keeps a reference until the returned task completes (it may have to send it
+    /// again after a reconnection), so the caller must not modify or reuse that memory before then.
+    /// </param>
+    /// <param name="cancellationToken">Stops only the wait for room when MaxPendingMessages are pending; a queued message is sent.</param>
+    public ValueTask<MessageId> SendAsync(
+        ReadOnlyMemory<byte> payload,
+        string? key = null,
+        IReadOnlyDictionary<string, string>? properties = null,
+        DateTimeOffset? eventTime = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+            return ValueTask.FromException<MessageId>(new ObjectDisposedException(nameof(Producer), $"The producer on {Topic} is closed."));
+        var message = new Message { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
+        if (key is not null)
+            message.Key = key;
+        if (properties is not null)
+        {
+            foreach (var (name, value) in properties)
+                message.Properties[name] = value;
+        }
+        if (eventTime is { } time)
+            message.EventTimeMs = time.ToUnixTimeMilliseconds();
+        return Route(key).SendAsync(message, cancellationToken);
+    }
+
+    /// <summary>Sends what is batched and waits until every message sent before the call was acknowledged (or failed).</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        if (_partitions.Length == 1)
+        {
+            await _partitions[0].FlushAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var flushes = new Task[_partitions.Length];
+        for (var i = 0; i < flushes.Length; i++)
+            flushes[i] = _partitions[i].FlushAsync(cancellationToken);
+        await Task.WhenAll(flushes).ConfigureAwait(false);
+    }
+
+    /// <summary>Flushes (waiting at most the client's operation timeout), then closes; sends still pending fail.</summary>
+    public ValueTask DisposeAsync() => CloseAsync(flush: true);
+
+    internal async ValueTask CloseAsync(bool flush)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _client.Untrack(this);
+        var closes = new Task[_partitions.Length];
+        for (var i = 0; i < closes.Length; i++)
+            closes[i] = _partitions[i].CloseAsync(flush).AsTask();
+        await Task.WhenAll(closes).ConfigureAwait(false);
+    }
+
+    internal PartitionProducer Route(string? key)
+    {
+        var partitions = _partitions;
+        if (partitions.Length == 1)
+            return partitions[0];
+        if (!string.IsNullOrEmpty(key))
+            return partitions[Murmur3.Partition(key, partitions.Length)];
+        // Stay on one partition until it seals a batch, then move on: whole batches go round-robin.
+        var index = Volatile.Read(ref _roundRobin);
+        var current = partitions[index];
+        if (current.BatchesSealed != Volatile.Read(ref _roundRobinBatch))
+        {
+            index = (index + 1) % partitions.Length;
+            current = partitions[index];
+            Volatile.Write(ref _roundRobinBatch, current.BatchesSealed);
+            Volatile.Write(ref _roundRobin, index);
+        }
+        return current;
+    }
+}

@@ -1,0 +1,237 @@
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Tiered.V1;
+
+namespace Tiered.Client.Producers;
+
+/// <summary>The producer's stream: open, resend what was not receipted, then write batches and read receipts until it fails.</summary>
+internal sealed partial class PartitionProducer
+{
+    private async Task RunAsync()
+    {
+        var options = _client.Options;
+        var backoff = options.ReconnectInitialBackoff;
+        var stop = _stop.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            Exception failure;
+            var opened = false;
+            try
+            {
+                opened = await ServeAsync(stop).ConfigureAwait(false);
+                failure = new StreamEndedException($"The broker ended the producer's stream on {Topic}.");
+            }
+            catch (Exception) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                failure = e;
+                opened = e is StreamFailedAfterOpenException;
+                if (e is StreamFailedAfterOpenException wrapped)
+                    failure = wrapped.InnerException!;
+            }
+            bool retriable;
+            lock (_lock)
+                retriable = Retry.IsRetriable(failure, _everOpened);
+            if (!retriable)
+            {
+                var error = failure switch
+                {
+                    RpcException rpc => TieredClientException.From(rpc, $"The producer on {Topic} was refused"),
+                    TieredClientException tce => tce,
+                    _ => new TieredClientException($"The producer on {Topic} failed: {failure.Message}", failure),
+                };
+                _logger.ProducerFailed(failure, Topic);
+                Fail(error);
+                _opened.TrySetException(error);
+                return;
+            }
+            if (opened)
+                backoff = options.ReconnectInitialBackoff;
+            _logger.ProducerReconnecting(failure, Topic, (long)backoff.TotalMilliseconds);
+            try
+            {
+                await Task.Delay(backoff, options.TimeProvider, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            backoff = Retry.NextBackoff(backoff, options);
+        }
+    }
+
+    /// <returns>True when the stream was opened and later ended without an error.</returns>
+    private async Task<bool> ServeAsync(CancellationToken stop)
+    {
+        var lookup = await _client.LookupCoreAsync(Topic, stop).ConfigureAwait(false);
+        using var callCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var call = _client.MessagingAt(lookup.BrokerUrl).Produce(cancellationToken: callCts.Token);
+        string name;
+        lock (_lock)
+            name = _producerName;
+        await call.RequestStream.WriteAsync(new ProduceRequest { Open = new OpenProducer { Topic = Topic, ProducerName = name } }, stop).ConfigureAwait(false);
+        using (var openTimeout = CancellationTokenSource.CreateLinkedTokenSource(callCts.Token))
+        {
+            openTimeout.CancelAfter(_client.Options.OperationTimeout);
+            if (!await call.ResponseStream.MoveNext(openTimeout.Token).ConfigureAwait(false))
+                throw new StreamEndedException($"The broker ended the producer's stream on {Topic} before ProducerOpened.");
+        }
+        var first = call.ResponseStream.Current;
+        if (first.ResponseCase != ProduceResponse.ResponseOneofCase.Opened)
+            throw new StreamEndedException($"The broker answered OpenProducer on {Topic} with {first.ResponseCase}, not ProducerOpened.");
+        int resend;
+        bool reopened;
+        lock (_lock)
+        {
+            reopened = _everOpened;
+            if (!string.IsNullOrEmpty(first.Opened.ProducerName))
+                _producerName = first.Opened.ProducerName;
+            _maxMessageBytes = first.Opened.MaxMessageBytes > 0 ? first.Opened.MaxMessageBytes : DefaultMaxMessageBytes;
+            if (_awaitingReceipt.Count > 0)
+            {
+                var all = new Queue<PendingBatch>(_awaitingReceipt.Count + _unsent.Count);
+                foreach (var batch in _awaitingReceipt)
+                    all.Enqueue(batch);
+                foreach (var batch in _unsent)
+                    all.Enqueue(batch);
+                _awaitingReceipt.Clear();
+                _unsent = all;
+            }
+            resend = _unsent.Count;
+            _everOpened = true;
+            name = _producerName;
+        }
+        if (reopened)
+            _logger.ProducerReopened(name, Topic, lookup.BrokerUrl, resend);
+        else
+            _logger.ProducerOpened(name, Topic, lookup.BrokerUrl);
+        _opened.TrySetResult();
+        _wakeup.Writer.TryWrite(true);
+
+        var writer = WriteLoopAsync(call.RequestStream, callCts);
+        try
+        {
+            while (await call.ResponseStream.MoveNext(callCts.Token).ConfigureAwait(false))
+                OnResponse(call.ResponseStream.Current);
+            return true;
+        }
+        catch (Exception e) when (!stop.IsCancellationRequested)
+        {
+            throw new StreamFailedAfterOpenException(e);
+        }
+        finally
+        {
+            await callCts.CancelAsync().ConfigureAwait(false);
+            await writer.ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteLoopAsync(IClientStreamWriter<ProduceRequest> stream, CancellationTokenSource callCts)
+    {
+        var cancel = callCts.Token;
+        try
+        {
+            while (await _wakeup.Reader.WaitToReadAsync(cancel).ConfigureAwait(false))
+            {
+                _wakeup.Reader.TryRead(out _);
+                while (true)
+                {
+                    PendingBatch? next;
+                    lock (_lock)
+                    {
+                        if (_closed is not null || !_unsent.TryDequeue(out next))
+                            break;
+                        _awaitingReceipt.Enqueue(next);
+                    }
+                    await stream.WriteAsync(next.Request!, cancel).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception) when (!cancel.IsCancellationRequested)
+        {
+            // The broker ended the call (or the connection broke): the read loop still takes the responses already
+            // received, then sees the end of the stream. Should it not end, the call is cancelled after a while.
+            callCts.CancelAfter(_client.Options.OperationTimeout);
+        }
+        catch (Exception)
+        {
+            // The call was cancelled: the stream is over.
+        }
+    }
+
+    private void OnResponse(ProduceResponse response)
+    {
+        switch (response.ResponseCase)
+        {
+            case ProduceResponse.ResponseOneofCase.Receipt:
+                OnReceipt(response.Receipt);
+                break;
+            case ProduceResponse.ResponseOneofCase.Error:
+                OnError(response.Error);
+                break;
+            default:
+                throw new StreamEndedException($"The broker sent {response.ResponseCase} on the open producer stream of {Topic}.");
+        }
+    }
+
+    private void OnReceipt(SendReceipt receipt)
+    {
+        PendingBatch head;
+        var wake = false;
+        lock (_lock)
+        {
+            if (!_awaitingReceipt.TryPeek(out head!))
+            {
+                // A receipt for a batch the stream never carried: a duplicate after a resend, or a broker bug.
+                return;
+            }
+            if (receipt.SequenceId < head.SequenceId)
+                return;
+            if (receipt.SequenceId > head.SequenceId)
+            {
+                _logger.UnexpectedReceipt(Topic, receipt.SequenceId, head.SequenceId);
+                throw new StreamEndedException($"Receipt for sequence id {receipt.SequenceId} while {head.SequenceId} was expected.");
+            }
+            _awaitingReceipt.Dequeue();
+            if (_open is not null)
+            {
+                Seal();
+                wake = true;
+            }
+        }
+        if (wake)
+            _wakeup.Writer.TryWrite(true);
+        var id = receipt.MessageId is { } m ? new MessageId(m.LedgerId, m.EntryId, Partition, 0) : new MessageId(-1, -1, Partition, 0);
+        head.Completion.TrySetResult(id);
+        Release(head.Count);
+    }
+
+    private void OnError(SendError error)
+    {
+        if (error.Code != ErrorCode.InvalidMessage)
+            throw new StreamEndedException($"The broker could not store batch {error.SequenceId} on {Topic} ({error.Code}): {error.Message}");
+        PendingBatch head;
+        var wake = false;
+        lock (_lock)
+        {
+            if (!_awaitingReceipt.TryPeek(out head!) || head.SequenceId != error.SequenceId)
+                throw new StreamEndedException($"SendError for sequence id {error.SequenceId}, which is not the oldest batch in flight.");
+            _awaitingReceipt.Dequeue();
+            if (_open is not null)
+            {
+                Seal();
+                wake = true;
+            }
+        }
+        if (wake)
+            _wakeup.Writer.TryWrite(true);
+        head.Completion.TrySetException(new TieredClientException($"The broker refused the message on {Topic}: {error.Message}"));
+        Release(head.Count);
+    }
+
+    /// <summary>Marks a failure of a stream that had opened, so the reconnection starts with the shortest backoff.</summary>
+    private sealed class StreamFailedAfterOpenException(Exception inner) : Exception(inner.Message, inner);
+}

@@ -1,0 +1,35 @@
+using Grpc.Core;
+
+namespace Tiered.Client;
+
+/// <summary>Which failures a producer or consumer outlives by reconnecting, and how long it waits between attempts.</summary>
+internal static class Retry
+{
+    /// <summary>
+    /// True for failures that a new stream (after a new lookup) may not have: the broker restarting or moving the
+    /// topic, storage unreachable, a stream cut. False for the refusals the contract calls permanent.
+    /// </summary>
+    /// <param name="everOpened">After a first success an "already exists" is likely our own previous stream not yet gone.</param>
+    public static bool IsRetriable(Exception e, bool everOpened) => e switch
+    {
+        RpcException rpc => rpc.StatusCode switch
+        {
+            StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied or StatusCode.Unauthenticated
+                or StatusCode.Unimplemented or StatusCode.FailedPrecondition or StatusCode.OutOfRange => false,
+            StatusCode.AlreadyExists => everOpened,
+            _ => true,
+        },
+        StreamEndedException => true,
+        HttpRequestException or IOException => true,
+        _ => false,
+    };
+
+    public static TimeSpan NextBackoff(TimeSpan current, TieredClientOptions options)
+    {
+        var doubled = current * 2;
+        return doubled > options.ReconnectMaxBackoff ? options.ReconnectMaxBackoff : doubled;
+    }
+}
+
+/// <summary>The broker ended a stream (or broke its protocol) without an error status; the client reconnects.</summary>
+internal sealed class StreamEndedException(string message) : Exception(message);

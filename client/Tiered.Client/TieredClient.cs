@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.V1;
+
+namespace Tiered.Client;
+
+/// <summary>
+/// The entry point of applications: looks topics up through the service URL, then produces to and consumes
+/// from the broker that serves each topic. One gRPC channel (HTTP/2 connection pool) per broker address is
+/// shared by every producer and consumer of the client. Thread-safe; dispose it last, after its producers and consumers
+/// (disposing it closes those still open, flushing producers).
+/// </summary>
+public sealed partial class TieredClient : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<IAsyncDisposable, byte> _open = new();
+    private readonly CancellationTokenSource _disposed = new();
+    private int _disposeStarted;
+
+    public TieredClient(string serviceUrl)
+        : this(new TieredClientOptions { ServiceUrl = serviceUrl })
+    {
+    }
+
+    public TieredClient(TieredClientOptions? options = null)
+    {
+        Options = options ?? new TieredClientOptions();
+        Options.Validate();
+        LoggerFactory = Options.LoggerFactory ?? NullLoggerFactory.Instance;
+        Logger = LoggerFactory.CreateLogger("Tiered.Client");
+    }
+
+    public TieredClientOptions Options { get; }
+
+    internal ILoggerFactory LoggerFactory { get; }
+
+    internal ILogger Logger { get; }
+
+    /// <summary>Cancelled when the client is disposed; every background loop of the client stops on it.</summary>
+    internal CancellationToken DisposedToken => _disposed.Token;
+
+    /// <summary>Which broker serves <paramref name="topic"/> and how many partitions it has.</summary>
+    public async Task<LookupResponse> LookupAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(topic);
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        try
+        {
+            return await LookupCoreAsync(topic, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
+        }
+    }
+
+    /// <summary>The id of the last message stored in a topic or partition; null when it holds none.</summary>
+    public async Task<MessageId?> GetLastMessageIdAsync(string topic, CancellationToken cancellationToken = default)
+    {
+        var id = await GetLastEntryAsync(topic, cancellationToken).ConfigureAwait(false);
+        return id is null ? null : MessageId.FromProto(id);
+    }
+
+    /// <summary>
+    /// Moves a subscription so that the next message delivered is <paramref name="messageId"/>. For a
+    /// partitioned topic the id's partition is moved.
+    /// </summary>
+    public async Task SeekAsync(string topic, string subscription, MessageId messageId, CancellationToken cancellationToken = default)
+    {
+        var lookup = await LookupAsync(topic, cancellationToken).ConfigureAwait(false);
+        var target = NameOf(lookup, topic);
+        if (lookup.Partitions > 0)
+        {
+            if (messageId.Partition < 0 || messageId.Partition >= lookup.Partitions)
+                throw new ArgumentException($"{topic} has {lookup.Partitions} partitions; message id {messageId} names none of them.", nameof(messageId));
+            target = PartitionName(target, messageId.Partition);
+        }
+        await SeekOneAsync(target, new SeekRequest { Topic = target, Subscription = subscription, MessageId = messageId.ToProto() }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Moves a subscription (every partition of a partitioned topic) to the first message published at or after <paramref name="publishTime"/>.</summary>
+    public async Task SeekAsync(string topic, string subscription, DateTimeOffset publishTime, CancellationToken cancellationToken = default)
+    {
+        var lookup = await LookupAsync(topic, cancellationToken).ConfigureAwait(false);
+        var name = NameOf(lookup, topic);
+        var ms = publishTime.ToUnixTimeMilliseconds();
+        if (lookup.Partitions == 0)
+        {
+            await SeekOneAsync(name, new SeekRequest { Topic = name, Subscription = subscription, PublishTimeMs = ms }, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var seeks = new Task[lookup.Partitions];
+        for (var i = 0; i < seeks.Length; i++)
+        {
+            var partition = PartitionName(name, i);
+            seeks[i] = SeekOneAsync(partition, new SeekRequest { Topic = partition, Subscription = subscription, PublishTimeMs = ms }, cancellationToken);
+        }
+        await Task.WhenAll(seeks).ConfigureAwait(false);
+    }
+
+    private async Task SeekOneAsync(string topic, SeekRequest request, CancellationToken cancellationToken)
+    {
+        var lookup = await LookupAsync(topic, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await MessagingAt(lookup.BrokerUrl).SeekAsync(request, deadline: Deadline(), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw TieredClientException.From(e, $"Seek({topic}, {request.Subscription}) failed");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposeStarted, 1) != 0)
+            return;
+        foreach (var open in _open.Keys)
+        {
+            try
+            {
+                await open.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TieredClientException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Closing: what could not be flushed has already failed its sends.
+            }
+        }
+        await _disposed.CancelAsync().ConfigureAwait(false);
+        foreach (var channel in _channels.Values)
+            channel.Dispose();
+        _channels.Clear();
+        _disposed.Dispose();
+    }
+
+    internal async Task<LookupResponse> LookupCoreAsync(string topic, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await MessagingAt(Options.ServiceUrl).LookupAsync(
+                new LookupRequest { Topic = topic },
+                deadline: Deadline(),
+                cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (string.IsNullOrEmpty(response.BrokerUrl))
+                response.BrokerUrl = Options.ServiceUrl;
+            else if (!response.BrokerUrl.Contains("://", StringComparison.Ordinal))
+                response.BrokerUrl = "http://" + response.BrokerUrl;
+            if (string.IsNullOrEmpty(response.Topic))
+                response.Topic = topic;
+            return response;
+        }
+        catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
+        {
+            throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
+        }
+    }
+
+    internal Messaging.MessagingClient MessagingAt(string url) => new(ChannelAt(url));
+
+    internal DateTime Deadline() => Options.TimeProvider.GetUtcNow().UtcDateTime + Options.OperationTimeout;
+
+    internal void Track(IAsyncDisposable resource)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposeStarted) != 0, this);
+        _open.TryAdd(resource, 0);
+    }
+
+    internal void Untrack(IAsyncDisposable resource) => _open.TryRemove(resource, out _);
+
+    /// <summary>How many gRPC channels (one per broker address) the client holds.</summary>
+    internal int ChannelCount => _channels.Count;
+
+    internal static string PartitionName(string topic, int partition) => $"{topic}-partition-{partition}";
+
+    private static string NameOf(LookupResponse lookup, string topic) => string.IsNullOrEmpty(lookup.Topic) ? topic : lookup.Topic;
+
+    private GrpcChannel ChannelAt(string url)
+    {
+        ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
+        if (_channels.TryGetValue(url, out var channel))
+            return channel;
+        var created = GrpcChannel.ForAddress(url, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                ConnectTimeout = Options.OperationTimeout,
+            },
+            LoggerFactory = Options.LoggerFactory,
+            MaxReceiveMessageSize = null,
+            MaxSendMessageSize = null,
+        });
+        if (_channels.TryAdd(url, created))
+            return created;
+        created.Dispose();
+        return _channels[url];
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Client;
+
+/// <summary>How a <see cref="TieredClient"/> reaches the cluster and how patiently it retries. Change it with <c>with</c>.</summary>
+public sealed record TieredClientOptions
+{
+    public const string DefaultServiceUrl = "http://127.0.0.1:6650";
+
+    /// <summary>Any broker's gRPC address; topics are looked up there and served by the broker the lookup names.</summary>
+    public string ServiceUrl { get; init; } = DefaultServiceUrl;
+
+    /// <summary>How long opening a producer or consumer, a lookup, an acknowledgement or a seek may take before it fails.</summary>
+    public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First wait before reconnecting a producer or consumer whose stream failed; doubled at each failure up to <see cref="ReconnectMaxBackoff"/>.</summary>
+    public TimeSpan ReconnectInitialBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan ReconnectMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where the client logs reconnections and failures; none when null.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
+    public void Validate()
+    {
+        if (!Uri.TryCreate(ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            throw new ArgumentException($"ServiceUrl '{ServiceUrl}' is not an http:// or https:// address such as {DefaultServiceUrl}.", nameof(ServiceUrl));
+        if (OperationTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"OperationTimeout must be positive, not {OperationTimeout}.", nameof(OperationTimeout));
+        if (ReconnectInitialBackoff <= TimeSpan.Zero)
+            throw new ArgumentException($"ReconnectInitialBackoff must be positive, not {ReconnectInitialBackoff}.", nameof(ReconnectInitialBackoff));
+        if (ReconnectMaxBackoff < ReconnectInitialBackoff)
+            throw new ArgumentException($"ReconnectMaxBackoff ({ReconnectMaxBackoff}) must be at least ReconnectInitialBackoff ({ReconnectInitialBackoff}).", nameof(ReconnectMaxBackoff));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+    }
+}
