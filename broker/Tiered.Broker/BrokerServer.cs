@@ -65,7 +65,7 @@ public sealed class BrokerServer : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(k =>
             {
                 k.Listen(ParseEndPoint(options.GrpcListen), l => l.Protocols = HttpProtocols.Http2);
-                k.Listen(ParseEndPoint(options.HttpListen), l => l.Protocols = HttpProtocols.Http1AndHttp2);
+                k.Listen(ParseEndPoint(options.HttpListen), l => l.Protocols = HttpProtocols.Http1);
             });
             app = builder.Build();
             app.MapGrpcService<MessagingService>();
