@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Tiered.Bookie.V1;
+using Tiered.Proto.Streams;
 using BookieRpc = Tiered.Bookie.V1.Bookie;
 
 namespace Tiered.Ledger;
@@ -45,8 +46,7 @@ public sealed partial class LedgerWriter
         {
             try
             {
-                await foreach (var request in _outbox.Reader.ReadAllAsync(_abort.Token).ConfigureAwait(false))
-                    await _call.RequestStream.WriteAsync(request, _abort.Token).ConfigureAwait(false);
+                await _outbox.Reader.WriteAllAsync(_call.RequestStream, _abort.Token).ConfigureAwait(false);
                 await _call.RequestStream.CompleteAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is RpcException or IOException or InvalidOperationException or OperationCanceledException)

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
+using Tiered.Proto.Streams;
 using Tiered.Bookie.Storage;
 using Tiered.Bookie.V1;
 using Tiered.Ledger;
@@ -16,11 +17,7 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
         // Adds are pipelined: each is handed to storage at once and answered when its journal
         // group is durable. One writer loop serializes the responses onto the stream.
         var responses = System.Threading.Channels.Channel.CreateBounded<AddResponse>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
-        var writer = Task.Run(async () =>
-        {
-            await foreach (var response in responses.Reader.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
-                await responseStream.WriteAsync(response, context.CancellationToken).ConfigureAwait(false);
-        });
+        var writer = Task.Run(() => responses.Reader.WriteAllAsync(responseStream, context.CancellationToken));
         var pending = new List<Task>();
         try
         {

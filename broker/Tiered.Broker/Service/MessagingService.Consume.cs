@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Tiered.Proto.Streams;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
 using Tiered.Broker.Topics;
@@ -125,9 +126,6 @@ public sealed partial class MessagingService
         consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse { AckReceipt = receipt });
     }
 
-    private static async Task WriteOutboxAsync(Consumer consumer, IServerStreamWriter<Wire.ConsumeResponse> responses, CancellationToken cancellationToken)
-    {
-        await foreach (var response in consumer.Outbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
-    }
+    private static Task WriteOutboxAsync(Consumer consumer, IServerStreamWriter<Wire.ConsumeResponse> responses, CancellationToken cancellationToken)
+        => consumer.Outbox.Reader.WriteAllAsync(responses, cancellationToken);
 }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Grpc.Core;
+using Tiered.Proto.Streams;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Topics;
@@ -115,7 +116,8 @@ public sealed partial class MessagingService
                     response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.StorageError, Message = $"The batch was not stored: {e.Message} Send it again." } };
                 }
             }
-            await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
+            var moreReady = pending.TryPeek(out var next) && (next.Refused is not null || next.Stored.IsCompleted);
+            await responses.WriteAsync(response, moreReady, cancellationToken).ConfigureAwait(false);
         }
     }
 }
