@@ -9,14 +9,17 @@ internal static class Retry
     /// True for failures that a new stream (after a new lookup) may not have: the broker restarting or moving the
     /// topic, storage unreachable, a stream cut. False for the refusals the contract calls permanent.
     /// </summary>
-    /// <param name="everOpened">After a first success an "already exists" is likely our own previous stream not yet gone.</param>
+    /// <param name="everOpened">
+    /// After a first success, "already exists" or "failed precondition" (an exclusive subscription or a producer
+    /// name in use) most likely means our own previous stream, which the broker has not dropped yet.
+    /// </param>
     public static bool IsRetriable(Exception e, bool everOpened) => e switch
     {
         RpcException rpc => rpc.StatusCode switch
         {
             StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied or StatusCode.Unauthenticated
-                or StatusCode.Unimplemented or StatusCode.FailedPrecondition or StatusCode.OutOfRange => false,
-            StatusCode.AlreadyExists => everOpened,
+                or StatusCode.Unimplemented or StatusCode.OutOfRange => false,
+            StatusCode.AlreadyExists or StatusCode.FailedPrecondition => everOpened,
             _ => true,
         },
         StreamEndedException => true,

@@ -149,6 +149,23 @@ public class ConsumerTests
     }
 
     [Fact]
+    public async Task A_consumer_reconnecting_while_the_broker_still_holds_its_old_stream_retries_until_it_is_let_in()
+    {
+        await using var broker = await FakeBroker.StartAsync();
+        await using var client = For(broker);
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("busy-again", "s"));
+        var refusals = 0;
+        broker.RefuseSubscription = s => Interlocked.Increment(ref refusals) <= 2
+            ? new RpcException(new Status(StatusCode.FailedPrecondition, $"Exclusive subscription '{s.Subscription}' already has a consumer"))
+            : null;
+
+        broker.KillConsumeStreams();
+        await Eventually.WaitUntilAsync(() => Volatile.Read(ref refusals) >= 3, "the consumer is let in");
+        broker.Topic("busy-again").Append(Batch("p", 0, "after"));
+        Assert.Equal("after", Text((await consumer.ReceiveAsync().Within("a message after the reconnection")).Payload));
+    }
+
+    [Fact]
     public async Task Acknowledgements_without_receipt_are_sent_again_after_a_reconnection()
     {
         await using var broker = await FakeBroker.StartAsync();

@@ -112,7 +112,10 @@ internal sealed partial class PartitionConsumer
                 outgoing.Writer.TryWrite(ack.Request);
         }
         if (resubscribed)
+        {
+            Instrumentation.Reconnections.Add(1);
             _logger.ConsumerResubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+        }
         else
             _logger.ConsumerSubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
         _opened.TrySetResult();

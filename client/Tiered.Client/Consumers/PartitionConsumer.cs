@@ -105,6 +105,7 @@ internal sealed partial class PartitionConsumer
         }
         if (flow is not null)
             outgoing?.Writer.TryWrite(flow);
+        Instrumentation.MessagesReceived.Add(1);
         return true;
     }
 

@@ -105,7 +105,10 @@ internal sealed partial class PartitionProducer
             name = _producerName;
         }
         if (reopened)
+        {
+            Instrumentation.Reconnections.Add(1);
             _logger.ProducerReopened(name, Topic, lookup.BrokerUrl, resend);
+        }
         else
             _logger.ProducerOpened(name, Topic, lookup.BrokerUrl);
         _opened.TrySetResult();
@@ -207,6 +210,9 @@ internal sealed partial class PartitionProducer
         var id = receipt.MessageId is { } m ? new MessageId(m.LedgerId, m.EntryId, Partition, 0) : new MessageId(-1, -1, Partition, 0);
         head.Completion.TrySetResult(id);
         Release(head.Count);
+        Instrumentation.MessagesSent.Add(head.Count);
+        Instrumentation.BatchesSent.Add(1);
+        Instrumentation.BatchLatency.Record(System.Diagnostics.Stopwatch.GetElapsedTime(head.SealedAt).TotalMilliseconds);
     }
 
     private void OnError(SendError error)
@@ -230,6 +236,7 @@ internal sealed partial class PartitionProducer
             _wakeup.Writer.TryWrite(true);
         head.Completion.TrySetException(new TieredClientException($"The broker refused the message on {Topic}: {error.Message}"));
         Release(head.Count);
+        Instrumentation.SendErrors.Add(head.Count);
     }
 
     /// <summary>Marks a failure of a stream that had opened, so the reconnection starts with the shortest backoff.</summary>

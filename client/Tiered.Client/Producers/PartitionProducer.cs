@@ -258,6 +258,7 @@ internal sealed partial class PartitionProducer
         {
             batch.Completion.TrySetException(_closed);
             Release(batch.Count);
+            Instrumentation.SendErrors.Add(batch.Count);
         }
         foreach (var waiter in waiters)
             waiter.Admitted.TrySetException(Closed());

@@ -22,6 +22,9 @@ internal sealed class PendingBatch(ulong sequenceId)
 
     public ProduceRequest? Request { get; private set; }
 
+    /// <summary>Stopwatch timestamp of sealing, for the batch latency metric.</summary>
+    public long SealedAt { get; private set; }
+
     /// <returns>The message's batch index.</returns>
     public int Add(Message message, int encodedSize)
     {
@@ -35,5 +38,6 @@ internal sealed class PendingBatch(ulong sequenceId)
         _batch.ProducerName = producerName;
         _batch.PublishTimeMs = publishTimeMs;
         Request = new ProduceRequest { Send = new SendBatch { SequenceId = SequenceId, Batch = _batch } };
+        SealedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 }
