@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Tiered.Proto.Streams;
 using Tiered.V1;
 
 namespace Tiered.Client.Consumers;
@@ -154,11 +155,7 @@ internal sealed partial class PartitionConsumer
         var cancel = callCts.Token;
         try
         {
-            while (await outgoing.WaitToReadAsync(cancel).ConfigureAwait(false))
-            {
-                while (outgoing.TryRead(out var request))
-                    await stream.WriteAsync(request, cancel).ConfigureAwait(false);
-            }
+            await outgoing.WriteAllAsync(stream, cancel).ConfigureAwait(false);
         }
         catch (Exception) when (!cancel.IsCancellationRequested)
         {

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Tiered.Proto.Streams;
 using Tiered.V1;
 
 namespace Tiered.Client.Producers;
@@ -143,13 +144,16 @@ internal sealed partial class PartitionProducer
                 while (true)
                 {
                     PendingBatch? next;
+                    bool more;
                     lock (_lock)
                     {
                         if (_closed is not null || !_unsent.TryDequeue(out next))
                             break;
                         _awaitingReceipt.Enqueue(next);
+                        more = _unsent.Count > 0;
                     }
-                    await stream.WriteAsync(next.Request!, cancel).ConfigureAwait(false);
+                    // Batches queued behind this one go out in the same network write.
+                    await stream.WriteAsync(next.Request!, more, cancel).ConfigureAwait(false);
                 }
             }
         }
