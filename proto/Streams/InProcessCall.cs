@@ -164,11 +164,14 @@ internal sealed class InProcessCall<TRequest, TResponse>
 
     public RpcException Failure() => new(_status, _trailers);
 
-    /// <summary>What writing to a stream of a call that is over throws, once its status is known.</summary>
-    public async Task<Exception> WriteAfterEndAsync(string message)
+    /// <summary>
+    /// What writing the request stream of a call that is over throws once its status is known:
+    /// its status as an <see cref="RpcException"/>, even OK, as Grpc.Net.Client does.
+    /// </summary>
+    public async Task<RpcException> WriteAfterEndAsync()
     {
-        var status = await _completion.Task.ConfigureAwait(false);
-        return status.StatusCode == StatusCode.OK ? new InvalidOperationException(message) : Failure();
+        await _completion.Task.ConfigureAwait(false);
+        return Failure();
     }
 
     public Status GetStatus() => IsFinished ? _status : throw new InvalidOperationException("Unable to get the status because the call is not complete.");

@@ -35,7 +35,7 @@ internal sealed class InProcessClientStreamWriter<TRequest, TResponse>(InProcess
         }
         catch (ChannelClosedException)
         {
-            throw await call.WriteAfterEndAsync("Can't write the message because the call is complete.").ConfigureAwait(false);
+            throw await call.WriteAfterEndAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -110,6 +110,17 @@ public sealed class InProcessCallInvokerTests
     }
 
     [Fact]
+    public async Task Writing_to_a_call_the_server_already_ended_throws_its_status_even_OK()
+    {
+        using var call = _client.AddEntries();
+        await call.RequestStream.WriteAsync(new AddRequest { LedgerId = ScriptedBookie.EndsCall });
+        Assert.False(await call.ResponseStream.MoveNext().WaitAsync(Patience));
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => call.RequestStream.WriteAsync(new AddRequest { LedgerId = 5 }).WaitAsync(Patience));
+        Assert.Equal(StatusCode.OK, e.StatusCode);
+    }
+
+    [Fact]
     public async Task Cancelling_a_duplex_call_cancels_the_server_side_and_fails_the_clients_reads_with_Cancelled()
     {
         using var cancel = new CancellationTokenSource();

@@ -14,6 +14,7 @@ internal sealed class ScriptedBookie : Tiered.Bookie.V1.Bookie.BookieBase
     public const long Throws = 1;
     public const long ThrowsRpc = 2;
     public const long Hangs = 3;
+    public const long EndsCall = 4;
 
     public TaskCompletionSource ServerSawCancellation { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -52,6 +53,8 @@ internal sealed class ScriptedBookie : Tiered.Bookie.V1.Bookie.BookieBase
             await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
             {
                 count++;
+                if (request.LedgerId == EndsCall)
+                    return;
                 if (request.LedgerId == Hangs)
                     await HangAsync(context.CancellationToken);
                 await responseStream.WriteAsync(new AddResponse { LedgerId = request.LedgerId, EntryId = request.EntryId }, context.CancellationToken);
