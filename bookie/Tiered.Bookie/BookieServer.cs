@@ -1,4 +1,5 @@
 using System.Net;
+using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -8,6 +9,7 @@ using Tiered.Bookie.Server;
 using Tiered.Bookie.Storage;
 using Tiered.Ledger;
 using Tiered.Metadata;
+using Tiered.Proto.Streams;
 
 namespace Tiered.Bookie;
 
@@ -23,6 +25,7 @@ public sealed partial class BookieServer : IAsyncDisposable
     private readonly BookieStorage _storage;
     private readonly BookieState _state;
     private readonly WebApplication _app;
+    private readonly InProcessCallInvoker _localInvoker;
     private readonly IMetadataStore _metadata;
     private readonly bool _ownsMetadata;
     private readonly BookieRegistration _registration;
@@ -31,13 +34,20 @@ public sealed partial class BookieServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _diskWatch;
 
-    private BookieServer(BookieOptions options, BookieStorage storage, BookieState state, WebApplication app, IMetadataStore metadata, bool ownsMetadata, BookieRegistration registration, AutoRecovery? autoRecovery, ILogger logger)
+    private BookieServer(BookieOptions options, BookieStorage storage, BookieState state, WebApplication app, InProcessCallInvoker localInvoker, IMetadataStore metadata, bool ownsMetadata, BookieRegistration registration, AutoRecovery? autoRecovery, ILogger logger)
     {
-        (_options, _storage, _state, _app, _metadata, _ownsMetadata, _registration, _autoRecovery, _logger) = (options, storage, state, app, metadata, ownsMetadata, registration, autoRecovery, logger);
+        (_options, _storage, _state, _app, _localInvoker, _metadata, _ownsMetadata, _registration, _autoRecovery, _logger) = (options, storage, state, app, localInvoker, metadata, ownsMetadata, registration, autoRecovery, logger);
         _diskWatch = Task.Run(WatchDiskAsync);
     }
 
     public string BookieId => _options.BookieId;
+
+    /// <summary>
+    /// This bookie's service for callers in the same process (a broker in standalone), without
+    /// the network: the same instance the gRPC endpoint serves, so the same semantics. Pass it as
+    /// <see cref="LedgerClientOptions.LocalBookies"/>.
+    /// </summary>
+    public CallInvoker LocalInvoker => _localInvoker;
 
     /// <summary>This bookie's auto-recovery role (null when <see cref="BookieOptions.AutoRecovery"/> is off).</summary>
     public AutoRecovery? AutoRecovery => _autoRecovery;
@@ -61,8 +71,10 @@ public sealed partial class BookieServer : IAsyncDisposable
             builder.Services.AddSingleton(loggerFactory);
             // Open streams (adds, watches) must not hold a stop for the host's default 30 s.
             builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
-            builder.Services.AddSingleton(storage);
-            builder.Services.AddSingleton(state);
+            // One instance for both the gRPC endpoint and LocalInvoker.
+            var service = new BookieService(storage, state);
+            var localInvoker = new InProcessCallInvoker(binder => V1.Bookie.BindService(binder, service));
+            builder.Services.AddSingleton(service);
             builder.Services.AddGrpc(o =>
             {
                 o.MaxReceiveMessageSize = 8 * 1024 * 1024;
@@ -76,10 +88,14 @@ public sealed partial class BookieServer : IAsyncDisposable
             registration = await BookieRegistration.StartAsync(metadata, options.BookieId, options.SessionTtl, storage.ReadOnly, logger, cancellationToken).ConfigureAwait(false);
             // Every bookie runs the auto-recovery role; the metadata lock makes one of them active.
             var autoRecovery = options.AutoRecovery
-                ? await AutoRecovery.StartAsync(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false)
+                ? await AutoRecovery.StartAsync(metadata, new LedgerClientOptions
+                {
+                    LoggerFactory = loggerFactory,
+                    LocalBookies = new Dictionary<string, CallInvoker> { [options.BookieId] = localInvoker },
+                }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false)
                 : null;
             LogStarted(logger, options.BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
-            return new BookieServer(options, storage, state, app, metadata, ownsMetadata, registration, autoRecovery, logger);
+            return new BookieServer(options, storage, state, app, localInvoker, metadata, ownsMetadata, registration, autoRecovery, logger);
         }
         catch
         {
@@ -139,6 +155,7 @@ public sealed partial class BookieServer : IAsyncDisposable
         if (_autoRecovery is not null)
             await _autoRecovery.DisposeAsync().ConfigureAwait(false);
         await _registration.DisposeAsync().ConfigureAwait(false);
+        _localInvoker.Shutdown();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _storage.DisposeAsync().ConfigureAwait(false);

@@ -50,7 +50,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
     {
         (_metadata, _options, _logger) = (metadata, options, logger);
         _ledgers = new LedgerMetadataStore(metadata);
-        _pool = new BookieClientPool(options.ConnectTimeout);
+        _pool = new BookieClientPool(options);
     }
 
     /// <summary>This instance's name in the lock key's value.</summary>

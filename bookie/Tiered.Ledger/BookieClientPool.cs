@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Grpc.Core;
 using Grpc.Net.Client;
 using BookieRpc = Tiered.Bookie.V1.Bookie;
 
@@ -7,13 +8,14 @@ namespace Tiered.Ledger;
 /// <summary>
 /// One gRPC channel per bookie (id = HOST:PORT, plain HTTP/2), shared by every writer and reader
 /// of a <see cref="LedgerClient"/>. Several HTTP/2 connections are allowed per bookie so that
-/// many add streams are not capped by one connection's concurrent-stream limit.
+/// many add streams are not capped by one connection's concurrent-stream limit. Bookies in
+/// <see cref="LedgerClientOptions.LocalBookies"/> are called in-process instead.
 /// </summary>
-internal sealed class BookieClientPool(TimeSpan connectTimeout) : IDisposable
+internal sealed class BookieClientPool(LedgerClientOptions options) : IDisposable
 {
     private const int MaxMessageBytes = 8 * 1024 * 1024;
 
-    private readonly ConcurrentDictionary<string, Lazy<(GrpcChannel Channel, BookieRpc.BookieClient Client)>> _bookies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<(GrpcChannel? Channel, BookieRpc.BookieClient Client)>> _bookies = new(StringComparer.Ordinal);
     private volatile bool _disposed;
 
     public BookieRpc.BookieClient Get(string bookieId)
@@ -22,14 +24,16 @@ internal sealed class BookieClientPool(TimeSpan connectTimeout) : IDisposable
         return _bookies.GetOrAdd(bookieId, id => new(() => Connect(id))).Value.Client;
     }
 
-    private (GrpcChannel, BookieRpc.BookieClient) Connect(string bookieId)
+    private (GrpcChannel?, BookieRpc.BookieClient) Connect(string bookieId)
     {
+        if (options.LocalBookies?.GetValueOrDefault(bookieId) is { } local)
+            return (null, new BookieRpc.BookieClient(local));
         var channel = GrpcChannel.ForAddress($"http://{bookieId}", new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
-                ConnectTimeout = connectTimeout,
+                ConnectTimeout = options.ConnectTimeout,
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(30),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
@@ -47,7 +51,7 @@ internal sealed class BookieClientPool(TimeSpan connectTimeout) : IDisposable
         foreach (var bookie in _bookies.Values)
         {
             if (bookie.IsValueCreated)
-                bookie.Value.Channel.Dispose();
+                bookie.Value.Channel?.Dispose();
         }
         _bookies.Clear();
     }

@@ -30,7 +30,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
         _options.Validate();
         _metadata = metadata;
         _ledgers = new LedgerMetadataStore(metadata);
-        _pool = new BookieClientPool(_options.ConnectTimeout);
+        _pool = new BookieClientPool(_options);
         _logger = _options.LoggerFactory.CreateLogger<LedgerClient>();
     }
 

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -29,6 +30,12 @@ public sealed record LedgerClientOptions
 
     /// <summary>Entries a reader fetches ahead of the one being consumed.</summary>
     public int ReadAheadEntries { get; init; } = 32;
+
+    /// <summary>
+    /// Bookies in this process, reached without the network: bookie id → an invoker over its
+    /// service (<c>BookieServer.LocalInvoker</c>). Same semantics as gRPC, no HTTP/2 or serialization.
+    /// </summary>
+    public IReadOnlyDictionary<string, CallInvoker>? LocalBookies { get; init; }
 
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Tiered.ManagedLedger;
 
 namespace Tiered.Broker;
@@ -33,6 +34,12 @@ public sealed record BrokerOptions
 
     /// <summary>How often retention, message TTL and rates are applied.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Bookies in this process, reached without the network (bookie id → its
+    /// <c>BookieServer.LocalInvoker</c>); standalone passes its one bookie.
+    /// </summary>
+    public IReadOnlyDictionary<string, CallInvoker>? LocalBookies { get; init; }
 
     public string ResolvedAdvertisedUrl => AdvertisedUrl ?? $"http://{GrpcListen}";
 

@@ -45,7 +45,7 @@ public sealed class BrokerServer : IAsyncDisposable
         BrokerHttpExtension? http = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory });
+        var ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = options.LocalBookies });
         var topics = new TopicRegistry(ledgers, new PolicyStore(metadata), options, loggerFactory);
         WebApplication? app = null;
         try

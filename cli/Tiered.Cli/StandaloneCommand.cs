@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Tiered.Bookie;
 using Tiered.Broker;
@@ -143,6 +144,8 @@ internal static class StandaloneCommand
                         GrpcListen = $"127.0.0.1:{grpcPort}",
                         HttpListen = $"127.0.0.1:{httpPort}",
                         ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
+                        // The broker's entries reach the bookie by reference, not through loopback HTTP/2.
+                        LocalBookies = new Dictionary<string, CallInvoker> { [bookie.BookieId] = bookie.LocalInvoker },
                     }, server.Store, loggerFactory, AdminHosting.Extension, shutdown.Token);
                 }
                 catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie;
@@ -24,6 +25,10 @@ public sealed class BookieCluster : IAsyncDisposable
     public IReadOnlyList<string> BookieIds => [.. _bookies.OfType<BookieServer>().Select(b => b.BookieId)];
 
     public static int FreePort() => LocalMetadata.FreePort();
+
+    /// <summary>The running bookies' in-process invokers, for <c>LedgerClientOptions.LocalBookies</c>.</summary>
+    public IReadOnlyDictionary<string, CallInvoker> LocalBookies =>
+        _bookies.OfType<BookieServer>().ToDictionary(b => b.BookieId, b => b.LocalInvoker);
 
     public static async Task<BookieCluster> StartAsync(int bookies = 3)
     {
