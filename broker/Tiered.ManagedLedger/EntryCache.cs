@@ -1,14 +1,16 @@
 namespace Tiered.ManagedLedger;
 
 /// <summary>
-/// Recently added entries by position, holding the adders' memory (no copy), bounded in bytes;
-/// the oldest go first. Entries arrive in position order, so a FIFO queue is the eviction order.
+/// Recently added entries by position, holding the adders' memory (no copy), bounded in bytes and
+/// in age: tailing readers take an entry within moments of its add, so an older one only holds
+/// memory (an idle topic's cache empties). The oldest go first; entries arrive in position
+/// order, so a FIFO queue is the eviction order.
 /// </summary>
-internal sealed class EntryCache(long maxBytes)
+internal sealed class EntryCache(long maxBytes, TimeSpan maxAge, TimeProvider time)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<Position, ReadOnlyMemory<byte>> _entries = [];
-    private readonly Queue<Position> _order = new();
+    private readonly Queue<(Position Position, long AddedAt)> _order = new();
     private long _bytes;
 
     public long Bytes
@@ -37,13 +39,27 @@ internal sealed class EntryCache(long maxBytes)
         {
             if (!_entries.TryAdd(position, data))
                 return;
-            _order.Enqueue(position);
+            var now = time.GetTimestamp();
+            _order.Enqueue((position, now));
             _bytes += data.Length;
-            while (_bytes > maxBytes && _order.TryDequeue(out var oldest))
-            {
-                if (_entries.Remove(oldest, out var evicted))
-                    _bytes -= evicted.Length;
-            }
+            EvictLocked(now);
+        }
+    }
+
+    /// <summary>Drops the entries older than the cache's age limit.</summary>
+    public void EvictExpired()
+    {
+        lock (_lock)
+            EvictLocked(time.GetTimestamp());
+    }
+
+    private void EvictLocked(long now)
+    {
+        while (_order.TryPeek(out var oldest) && (_bytes > maxBytes || time.GetElapsedTime(oldest.AddedAt, now) > maxAge))
+        {
+            _order.Dequeue();
+            if (_entries.Remove(oldest.Position, out var evicted))
+                _bytes -= evicted.Length;
         }
     }
 

@@ -110,4 +110,7 @@ public sealed partial class ManagedLedger
             await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Drops cached entries older than <see cref="ManagedLedgerOptions.EntryCacheMaxAge"/> (the broker calls this periodically, so idle topics free their cache).</summary>
+    public void EvictCache() => _cache.EvictExpired();
 }

@@ -52,7 +52,7 @@ public sealed partial class ManagedLedger : IAsyncDisposable
         _logger = loggerFactory.CreateLogger<ManagedLedger>();
         _time = options.TimeProvider;
         _infoKey = StoredPaths.Info(name);
-        _cache = new EntryCache(options.EntryCacheBytes);
+        _cache = new EntryCache(options.EntryCacheBytes, options.EntryCacheMaxAge, options.TimeProvider);
     }
 
     /// <summary>The managed ledger's name, e.g. "public/default/persistent/my-topic".</summary>

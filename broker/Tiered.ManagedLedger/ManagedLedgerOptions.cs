@@ -19,6 +19,9 @@ public sealed record ManagedLedgerOptions
     /// <summary>Recently added entries kept in memory so tailing readers do not go to the bookies.</summary>
     public long EntryCacheBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>Cached entries older than this are dropped (on the next add, or by <see cref="ManagedLedger.EvictCache"/>).</summary>
+    public TimeSpan EntryCacheMaxAge { get; init; } = TimeSpan.FromSeconds(10);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public void Validate()
@@ -33,5 +36,7 @@ public sealed record ManagedLedgerOptions
             throw new ArgumentException($"MaxLedgerAge must be positive (was {MaxLedgerAge}).");
         if (EntryCacheBytes < 0)
             throw new ArgumentException($"EntryCacheBytes must not be negative (was {EntryCacheBytes}).");
+        if (EntryCacheMaxAge < TimeSpan.Zero)
+            throw new ArgumentException($"EntryCacheMaxAge must not be negative (was {EntryCacheMaxAge}).");
     }
 }

@@ -24,7 +24,7 @@ public sealed partial class TopicRegistry
         }
     }
 
-    /// <summary>Applies each loaded topic's namespace policies: message TTL first, then retention.</summary>
+    /// <summary>Applies each loaded topic's namespace policies (message TTL first, then retention) and empties idle entry caches.</summary>
     public async Task RunMaintenanceAsync(CancellationToken cancellationToken)
     {
         var policies = new Dictionary<NamespaceName, NamespacePolicies?>();
@@ -43,6 +43,7 @@ public sealed partial class TopicRegistry
                     }
                 }
                 await topic.Ledger.TrimAsync(RetentionOf(policy), cancellationToken).ConfigureAwait(false);
+                topic.Ledger.EvictCache();
             }
             catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException or Tiered.Metadata.MetadataException)
             {
