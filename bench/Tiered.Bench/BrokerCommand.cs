@@ -157,7 +157,7 @@ public static class BrokerCommand
         Console.Error.WriteLine($"standalone idle for {idle.TotalSeconds:F0} s {when}...");
         await Task.Delay(idle, cancellationToken);
         var memory = ProcessMemory.Of(pid);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"standalone memory {when}: VmRSS {memory.ResidentMB:F0} MB, peak (VmHWM) {memory.PeakResidentMB:F0} MB"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"standalone memory {when}: VmRSS {memory.ResidentMB:F0} MB ({memory.AnonymousMB:F0} MB anonymous, {memory.FileMB:F0} MB mapped files), peak (VmHWM) {memory.PeakResidentMB:F0} MB"));
         return memory;
     }
 

@@ -92,9 +92,9 @@ public sealed class BrokerReport(
         output.WriteLine(Invariant($"Standalone resident memory (VmRSS of the child process, {options.Idle.TotalSeconds:0} s idle):"));
         output.WriteLine();
         if (results.IdleMemory is { } idle)
-            output.WriteLine(Invariant($"- after start: {idle.ResidentMB:N0} MB (peak so far {idle.PeakResidentMB:N0} MB)"));
+            output.WriteLine(Invariant($"- after start: {idle.ResidentMB:N0} MB ({idle.AnonymousMB:N0} MB anonymous, {idle.FileMB:N0} MB mapped files; peak so far {idle.PeakResidentMB:N0} MB)"));
         if (results.AfterMemory is { } after)
-            output.WriteLine(Invariant($"- after the benchmark: {after.ResidentMB:N0} MB (peak during the run, VmHWM, {after.PeakResidentMB:N0} MB)"));
+            output.WriteLine(Invariant($"- after the benchmark: {after.ResidentMB:N0} MB ({after.AnonymousMB:N0} MB anonymous, {after.FileMB:N0} MB mapped files; peak during the run, VmHWM, {after.PeakResidentMB:N0} MB)"));
         output.WriteLine();
     }
 
