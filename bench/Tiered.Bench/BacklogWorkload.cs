@@ -37,7 +37,7 @@ public sealed record BacklogResult(
 /// consumer connected, as fast as their windows allow; then one consumer joins the subscription and
 /// receives and acknowledges (lists of 100) until it has every message.
 /// </summary>
-public sealed class BacklogWorkload(TieredClient client, string topic, int messageSize, int producerCount, int maxPending)
+public sealed class BacklogWorkload(TieredClient client, string topic, int messageSize, int producerCount, int maxPending, int receiverQueue)
 {
     private const int AckBatch = 100;
     private const string Subscription = "backlog";
@@ -130,7 +130,7 @@ public sealed class BacklogWorkload(TieredClient client, string topic, int messa
         var firstAfter = TimeSpan.Zero;
         var acks = new List<Task>();
         TimeSpan elapsed;
-        await using (var consumer = await client.SubscribeAsync(new ConsumerOptions(topic, Subscription), deadline.Token))
+        await using (var consumer = await client.SubscribeAsync(new ConsumerOptions(topic, Subscription) { ReceiverQueueSize = receiverQueue }, deadline.Token))
         {
             var toAck = new List<ReceivedMessage>(AckBatch);
             try

@@ -12,6 +12,7 @@ public sealed record BrokerBenchOptions(
     IReadOnlyList<int> Producers,
     int BacklogMB,
     IReadOnlySet<string> Phases,
+    int ReceiverQueue,
     TimeSpan Idle,
     string? DataDir)
 {
@@ -39,7 +40,7 @@ public sealed record BrokerBenchOptions(
     /// <summary>The command line that repeats this run.</summary>
     public string CommandLine =>
         FormattableString.Invariant($"broker --duration {Duration.TotalSeconds:0.###} --warmup {Warmup.TotalSeconds:0.###} --producers {string.Join(',', Producers)}")
-        + FormattableString.Invariant($" --backlog-mb {BacklogMB} --phases {string.Join(',', AllPhases.Where(Runs))} --idle {Idle.TotalSeconds:0.###}")
+        + FormattableString.Invariant($" --backlog-mb {BacklogMB} --phases {string.Join(',', AllPhases.Where(Runs))} --receiver-queue {ReceiverQueue} --idle {Idle.TotalSeconds:0.###}")
         + (DataDir is null ? "" : $" --data-dir {DataDir}");
 }
 
@@ -83,6 +84,8 @@ public static class BrokerCommand
             if (ParsePhases(result.GetValueOrDefault<string>()) is null)
                 result.AddError($"--phases must be a comma-separated list of {string.Join(", ", BrokerBenchOptions.AllPhases)}.");
         });
+        var receiverQueue = CommandOptions.Positive("--receiver-queue", "N",
+            "The consumers' ReceiverQueueSize: messages the broker may push ahead (default: the client's default).", new ConsumerOptions("t", "s").ReceiverQueueSize);
         var idle = CommandOptions.Positive("--idle", "SECONDS", "How long the standalone stays idle before its resident memory is read (after start and after the benchmark).", 5);
         var dataDir = CommandOptions.DataDir();
 
@@ -91,7 +94,7 @@ public static class BrokerCommand
             + "1 KB batched with several producers, 100 B unbatched with 1,000 in flight, 1 KB paced at half the 1-producer rate, "
             + "a consumer catching up over a backlog, and the standalone's resident memory idle and after the load.")
         {
-            duration, warmup, producers, backlogMB, phases, idle, dataDir,
+            duration, warmup, producers, backlogMB, phases, receiverQueue, idle, dataDir,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             new BrokerBenchOptions(
@@ -100,6 +103,7 @@ public static class BrokerCommand
                 CommandOptions.ParseIntList(parseResult.GetValue(producers), n => n is >= 1 and <= 256)!,
                 parseResult.GetValue(backlogMB),
                 ParsePhases(parseResult.GetValue(phases))!,
+                parseResult.GetValue(receiverQueue),
                 TimeSpan.FromSeconds(parseResult.GetValue(idle)),
                 parseResult.GetValue(dataDir)),
             cancellationToken));
@@ -169,8 +173,8 @@ public static class BrokerCommand
         async Task<PublishPhaseResult> RunAsync(string phase, PublishSetup setup, TimeSpan duration, bool warmUp)
         {
             if (warmUp && options.Warmup > TimeSpan.Zero)
-                await new PublishWorkload(client, NextTopic("warmup"), setup).RunAsync(options.Warmup, pid, $"warm-up: {setup.Name}", cancellationToken);
-            var result = await new PublishWorkload(client, NextTopic(phase), setup).RunAsync(duration, pid, setup.Name, cancellationToken);
+                await new PublishWorkload(client, NextTopic("warmup"), setup, options.ReceiverQueue).RunAsync(options.Warmup, pid, $"warm-up: {setup.Name}", cancellationToken);
+            var result = await new PublishWorkload(client, NextTopic(phase), setup, options.ReceiverQueue).RunAsync(duration, pid, setup.Name, cancellationToken);
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {setup.Name}: {result.MessagesPerSecond:N0} msg/s, {result.MBPerSecond:N1} MB/s, publish p50 {PublishPhaseResult.Ms(result.PublishMicros, 50):F2} ms p99 {PublishPhaseResult.Ms(result.PublishMicros, 99):F2} ms, errors {result.Errors}"));
             return result;
@@ -206,7 +210,7 @@ public static class BrokerCommand
         {
             var messages = (long)Math.Ceiling(options.BacklogMB * 1e6 / BrokerBenchOptions.LargeMessage);
             var workload = new BacklogWorkload(client, NextTopic(BrokerBenchOptions.Backlog), BrokerBenchOptions.LargeMessage,
-                BrokerBenchOptions.BacklogProducers, BrokerBenchOptions.InFlight);
+                BrokerBenchOptions.BacklogProducers, BrokerBenchOptions.InFlight, options.ReceiverQueue);
             var consumeTimeout = TimeSpan.FromSeconds(Math.Max(120, messages / 5_000.0));
             results.Backlog = await workload.RunAsync(messages, pid, consumeTimeout, cancellationToken);
             var b = results.Backlog;

@@ -27,7 +27,8 @@ public sealed class BrokerReport(
         output.WriteLine("`tiered standalone` (metadata, one bookie and the broker in one child process; every entry fsynced before it is acknowledged) "
             + "on loopback, driven by the .NET client (`Tiered.Client`) in the benchmark process; both share the machine's cores. "
             + Invariant($"Each publish phase runs {options.Duration.TotalSeconds:0.#} s on a new topic, each producer keeps {BrokerBenchOptions.InFlight:N0} sends in flight, ")
-            + "and one consumer (Exclusive, acknowledging in lists of 100) receives at the same time. Publish latency runs from `SendAsync` to its receipt; "
+            + Invariant($"and one consumer (Exclusive, receiver queue {options.ReceiverQueue:N0}, acknowledging in lists of 100) receives at the same time. ")
+            + "Publish latency runs from `SendAsync` to its receipt; "
             + "e2e from the message's publish_time (whole milliseconds, stamped when the client seals the batch) to the consumer application; "
             + "send→receive from `SendAsync` to the consumer application. MB/s counts payload bytes (10^6).");
         output.WriteLine();

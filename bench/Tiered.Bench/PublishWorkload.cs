@@ -36,6 +36,7 @@ public sealed class PublishWorkload
     private readonly TieredClient _client;
     private readonly string _topic;
     private readonly PublishSetup _setup;
+    private readonly int _receiverQueue;
     private readonly LatencyRecorder _published = new();
     private readonly LatencyRecorder _publishTimeToReceive = new();
     private readonly LatencyRecorder _sendToReceive = new();
@@ -43,7 +44,8 @@ public sealed class PublishWorkload
     private long _target = long.MaxValue;
     private long _ackErrors;
 
-    public PublishWorkload(TieredClient client, string topic, PublishSetup setup) => (_client, _topic, _setup) = (client, topic, setup);
+    public PublishWorkload(TieredClient client, string topic, PublishSetup setup, int receiverQueue) =>
+        (_client, _topic, _setup, _receiverQueue) = (client, topic, setup, receiverQueue);
 
     /// <summary>Messages receipted so far (for progress lines).</summary>
     public long Published => _published.Messages;
@@ -51,7 +53,7 @@ public sealed class PublishWorkload
     /// <summary>Runs the workload for <paramref name="duration"/>, then waits until every message sent was receipted and received.</summary>
     public async Task<PublishPhaseResult> RunAsync(TimeSpan duration, int serverPid, string label, CancellationToken cancellationToken)
     {
-        var consumer = await _client.SubscribeAsync(new ConsumerOptions(_topic, Subscription) { InitialPosition = SubscriptionInitialPosition.Earliest }, cancellationToken);
+        var consumer = await _client.SubscribeAsync(new ConsumerOptions(_topic, Subscription) { InitialPosition = SubscriptionInitialPosition.Earliest, ReceiverQueueSize = _receiverQueue }, cancellationToken);
         var producers = new Producer[_setup.Producers];
         var windows = new SemaphoreSlim[_setup.Producers];
         try
