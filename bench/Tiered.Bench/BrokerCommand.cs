@@ -170,7 +170,7 @@ public static class BrokerCommand
         var topics = 0;
         string NextTopic(string phase) => FormattableString.Invariant($"persistent://public/default/bench-{phase}-{++topics}");
 
-        async Task<PublishPhaseResult> RunAsync(string phase, PublishSetup setup, TimeSpan duration, bool warmUp)
+        async Task<PublishPhaseResult> MeasureAsync(string phase, PublishSetup setup, TimeSpan duration, bool warmUp)
         {
             if (warmUp && options.Warmup > TimeSpan.Zero)
                 await new PublishWorkload(client, NextTopic("warmup"), setup, options.ReceiverQueue).RunAsync(options.Warmup, pid, $"warm-up: {setup.Name}", cancellationToken);
@@ -186,25 +186,25 @@ public static class BrokerCommand
             var first = true;
             foreach (var producers in options.Producers)
             {
-                results.Publish.Add(await RunAsync(BrokerBenchOptions.Batched, batched(producers), options.Duration, first));
+                results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Batched, batched(producers), options.Duration, first));
                 first = false;
             }
         }
         if (options.Runs(BrokerBenchOptions.Unbatched))
         {
             var setup = new PublishSetup(1, BrokerBenchOptions.SmallMessage, Batching: false, BrokerBenchOptions.InFlight, null);
-            results.Publish.Add(await RunAsync(BrokerBenchOptions.Unbatched, setup, options.Duration, warmUp: true));
+            results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Unbatched, setup, options.Duration, warmUp: true));
         }
         if (options.Runs(BrokerBenchOptions.Paced))
         {
             var reference = results.SingleProducerBatched;
             if (reference is null)
             {
-                reference = await RunAsync(BrokerBenchOptions.Batched, batched(1), options.Duration, warmUp: true);
+                reference = await MeasureAsync(BrokerBenchOptions.Batched, batched(1), options.Duration, warmUp: true);
                 results.Publish.Add(reference);
             }
             var half = Math.Max(1, Math.Round(reference.MessagesPerSecond / 2));
-            results.Publish.Add(await RunAsync(BrokerBenchOptions.Paced, batched(1) with { RatePerSecond = half }, options.Duration, warmUp: false));
+            results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Paced, batched(1) with { RatePerSecond = half }, options.Duration, warmUp: false));
         }
         if (options.Runs(BrokerBenchOptions.Backlog))
         {
