@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
 using Grpc.Net.Client;
@@ -171,7 +170,7 @@ public static class BookieCommand
         var label = string.Create(CultureInfo.InvariantCulture, $"{setup}, {payload.Length} B, {load}{(perSecond is { } r ? $" ({r:N0}/s)" : "")}");
         var cpu = CpuMeter.Start(pids);
         using var progressStop = new CancellationTokenSource();
-        var progress = ReportProgressAsync(label, driver, duration, progressStop.Token);
+        var progress = PhaseProgress.ReportAsync(label, duration, () => driver.Confirmed, "adds", progressStop.Token);
         try
         {
             var (entries, elapsed, latency, errors, firstError) = await driver.RunAsync(duration, perSecond, cancellationToken);
@@ -202,30 +201,5 @@ public static class BookieCommand
         var bytes = new byte[size];
         Random.Shared.NextBytes(bytes);
         return UnsafeByteOperations.UnsafeWrap(bytes);
-    }
-
-    private static async Task ReportProgressAsync(string label, LedgerAddDriver driver, TimeSpan duration, CancellationToken stop)
-    {
-        var overwrite = !Console.IsErrorRedirected;
-        var started = Stopwatch.GetTimestamp();
-        long last = 0;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stop))
-            {
-                var confirmed = driver.Confirmed;
-                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                var line = string.Create(CultureInfo.InvariantCulture,
-                    $"  [{label}] {seconds,4:F0}/{duration.TotalSeconds:F0} s  {confirmed / seconds,9:N0} adds/s so far  (last second {confirmed - last:N0})");
-                Console.Error.Write(overwrite ? $"\r{line}   " : line + Environment.NewLine);
-                last = confirmed;
-            }
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-        }
-        if (overwrite)
-            Console.Error.WriteLine();
     }
 }

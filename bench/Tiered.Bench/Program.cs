@@ -7,6 +7,7 @@ var root = new RootCommand(
 {
     MetadataCommand.Create(),
     BookieCommand.Create(),
+    BrokerCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
