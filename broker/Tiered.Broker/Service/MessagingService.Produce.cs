@@ -108,6 +108,8 @@ public sealed partial class MessagingService
                 {
                     BrokerLog.PublishFailed(logger, topic.Name.ToString(), e);
                     producer.Close("the topic moved to another owner");
+                    // Reloading the topic recovers its ledger again; until then this instance can only refuse.
+                    _ = topics.UnloadAsync(topic.Name);
                     response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.TopicClosed, Message = $"Topic {topic.Name} is no longer served here; look it up again and resend." } };
                 }
                 catch (ManagedLedgerException e)

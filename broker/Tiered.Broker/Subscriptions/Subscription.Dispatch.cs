@@ -26,8 +26,9 @@ public sealed partial class Subscription
                 {
                     await DispatchAvailableAsync(_stop.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is ManagedLedgerException or Tiered.Ledger.LedgerException && !_stop.IsCancellationRequested)
+                catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
                 {
+                    // Storage trouble (or a bug): log it and try again shortly rather than leave the subscription stalled.
                     BrokerLog.DispatchFailed(_logger, Topic, Name, e);
                     await Task.Delay(RetryAfterStorageError, _stop.Token).ConfigureAwait(false);
                     Wake();
