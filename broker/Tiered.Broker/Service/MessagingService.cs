@@ -70,19 +70,11 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
         }
     }
 
-    private async Task Guard(string call, Func<Task> body)
+    private Task Guard(string call, Func<Task> body) => Guard(call, async () =>
     {
-        try
-        {
-            await body().ConfigureAwait(false);
-        }
-        catch (Exception e) when (ToStatus(e) is { } status)
-        {
-            if (status.StatusCode == StatusCode.Internal)
-                BrokerLog.CallFailed(logger, call, e);
-            throw new RpcException(status);
-        }
-    }
+        await body().ConfigureAwait(false);
+        return true;
+    });
 
     /// <summary>The status a failure is reported with; null for cancellation by the client (and for RpcExceptions, passed on as they are).</summary>
     internal static Status? ToStatus(Exception e) => e switch
