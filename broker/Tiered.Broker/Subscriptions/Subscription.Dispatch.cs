@@ -147,7 +147,8 @@ public sealed partial class Subscription
             return _consumers[0].Permits > 0 ? _consumers[0] : null;
         for (var tried = 0; tried < _consumers.Count; tried++)
         {
-            var consumer = _consumers[_nextShared++ % _consumers.Count];
+            _nextShared = (_nextShared + 1) % _consumers.Count;
+            var consumer = _consumers[_nextShared];
             if (consumer.Permits > 0)
                 return consumer;
         }
