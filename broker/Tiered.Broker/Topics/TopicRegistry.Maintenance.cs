@@ -2,7 +2,6 @@ using Tiered.Broker.Admin;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
-using Tiered.Ledger;
 using Tiered.ManagedLedger;
 
 namespace Tiered.Broker.Topics;
@@ -45,7 +44,7 @@ public sealed partial class TopicRegistry
                 await topic.Ledger.TrimAsync(RetentionOf(policy), cancellationToken).ConfigureAwait(false);
                 topic.Ledger.EvictCache();
             }
-            catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException or Tiered.Metadata.MetadataException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 BrokerLog.MaintenanceFailed(_logger, topic.Name.ToString(), e);
             }
