@@ -1,9 +1,9 @@
 using Google.Protobuf;
 using Grpc.Core;
-using Tiered.Proto.Streams;
 using Tiered.Bookie.Storage;
 using Tiered.Bookie.V1;
 using Tiered.Ledger;
+using Tiered.Proto.Streams;
 
 namespace Tiered.Bookie.Server;
 

@@ -1,10 +1,9 @@
 using Grpc.Core;
-using Tiered.Proto.Streams;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedger;
-using Tiered.Metadata;
+using Tiered.Proto.Streams;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;
 
@@ -115,8 +114,9 @@ public sealed partial class MessagingService
                 await subscription.AckAsync(consumer, positions, ack.Cumulative, cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is BrokerException or ManagedLedgerException or MetadataException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Every acknowledgement is answered: the client waits for its receipt.
             receipt.Error = e.Message;
         }
         catch (OperationCanceledException)

@@ -1,10 +1,10 @@
 using System.Threading.Channels;
 using Grpc.Core;
-using Tiered.Proto.Streams;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedger;
+using Tiered.Proto.Streams;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;
 
