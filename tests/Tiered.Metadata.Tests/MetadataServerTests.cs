@@ -55,7 +55,9 @@ public sealed class MetadataServerTests
         await using var fixture = await ServerFixture.StartAsync();
         var client = fixture.Client;
         using var cts = new CancellationTokenSource(Deadline);
-        var events = client.WatchAsync("/brokers/", 0, cts.Token).GetAsyncEnumerator(cts.Token);
+        // From an explicit revision: a watch "from now" may be established only after the puts below.
+        var start = (await client.PutAsync("/marker", "m"u8.ToArray())).ModRevision;
+        var events = client.WatchAsync("/brokers/", start, cts.Token).GetAsyncEnumerator(cts.Token);
         var moving = events.MoveNextAsync();
 
         // Heartbeats until the keys are in place (a loaded machine may be slow to get there), then silence.
