@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tiered.Bench;
+using Tiered.Bench.Compare;
 
 var root = new RootCommand(
     "Benchmarks of a real Tiered deployment on this machine. Each prints a Markdown report on stdout "
@@ -8,6 +9,7 @@ var root = new RootCommand(
     MetadataCommand.Create(),
     BookieCommand.Create(),
     BrokerCommand.Create(),
+    CompareCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
