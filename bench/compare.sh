@@ -32,8 +32,8 @@ dotnet build bench/Tiered.Bench -c Release -nologo -v quiet -nodeReuse:false 1>&
 wait_quiet
 
 # The benchmark stops every server it started (by PID) when it ends or is interrupted; forward
-# Ctrl-C and TERM to it and wait, so that it can.
+# Ctrl-C and TERM to it as TERM (a background job of a script ignores SIGINT) and wait, so that it can.
 dotnet bench/Tiered.Bench/bin/Release/net10.0/tiered-bench.dll compare "$@" &
 bench_pid=$!
-trap 'kill -INT "$bench_pid" 2>/dev/null; wait "$bench_pid"' INT TERM
+trap 'kill -TERM "$bench_pid" 2>/dev/null; wait "$bench_pid"' INT TERM
 wait "$bench_pid"
