@@ -51,7 +51,7 @@ public static class CompareCommand
             Description = "Warm-up publishing (100 B, 1,000 in flight, not reported) after each system starts; 0 skips it.",
             DefaultValueFactory = _ => 3,
         };
-        var fanOut = CommandOptions.Positive("--fanout-messages", "N", "Messages published in the fan-out workload (each delivered to 4 subscriptions).", 100_000);
+        var fanOut = CommandOptions.Positive("--fanout-messages", "N", "Messages published in the fan-out workload (each delivered to 4 subscriptions).", 300_000);
         var catchUp = CommandOptions.Positive("--catchup-messages", "N", "Messages stored before the catch-up consumer starts.", 1_000_000);
         var systems = new Option<string>("--systems")
         {
