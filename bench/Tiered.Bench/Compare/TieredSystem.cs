@@ -19,7 +19,7 @@ public sealed class TieredSystem : IMessagingSystem
 
     public string Version { get; private set; } = "?";
 
-    public string Durability => "fsync before every ack (standalone: 1 bookie, journal fsynced per entry)";
+    public string Durability => "fsync before every ack (standalone: 1 bookie; its journal group-commits, one fsync for all entries queued)";
 
     public string BestConfiguration => "client batching on, 1,000 in flight";
 
