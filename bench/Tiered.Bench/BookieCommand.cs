@@ -36,7 +36,6 @@ public static class BookieCommand
 {
     private const int MaxMessageBytes = 8 * 1024 * 1024;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan ProbeDuration = TimeSpan.FromSeconds(2);
     private static long _nextLedgerId = 1;
 
     public static Command Create()
@@ -80,14 +79,7 @@ public static class BookieCommand
     private static async Task<int> RunAsync(BookieBenchOptions options, CancellationToken cancellationToken)
     {
         using var directory = new BenchDirectory(options.DataDir);
-        var machine = MachineFacts.Collect();
-        var fileSystem = MachineFacts.FileSystemOf(directory.Path);
-        Console.Error.WriteLine($"machine: {machine}");
-        Console.Error.WriteLine($"data dir: {directory.Path} on {fileSystem}");
-        Console.Error.WriteLine($"probing the disk ({ProbeDuration.TotalSeconds:F0} s fsync, {ProbeDuration.TotalSeconds:F0} s sequential)...");
-        var disk = DiskProbe.Measure(directory.Path, ProbeDuration);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"disk: {disk.FsyncPerSecond:N0} fsync/s (mean {disk.MeanFsyncMs:F2} ms), sequential {disk.SequentialMBPerSecond:N0} MB/s"));
+        var (machine, fileSystem, disk) = BenchProbe.Run(directory.Path);
 
         Console.Error.WriteLine("starting a 1-node metadata service...");
         await using var metadata = await MetadataCluster.StartAsync(1);

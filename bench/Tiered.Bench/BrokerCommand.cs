@@ -53,8 +53,6 @@ public sealed record BrokerBenchOptions(
 /// </summary>
 public static class BrokerCommand
 {
-    private static readonly TimeSpan ProbeDuration = TimeSpan.FromSeconds(2);
-
     public static Command Create()
     {
         var duration = CommandOptions.Positive("--duration", "SECONDS", "How long each measured publish phase runs.", 20);
@@ -121,14 +119,7 @@ public static class BrokerCommand
     private static async Task<int> RunAsync(BrokerBenchOptions options, CancellationToken cancellationToken)
     {
         using var directory = new BenchDirectory(options.DataDir);
-        var machine = MachineFacts.Collect();
-        var fileSystem = MachineFacts.FileSystemOf(directory.Path);
-        Console.Error.WriteLine($"machine: {machine}");
-        Console.Error.WriteLine($"data dir: {directory.Path} on {fileSystem}");
-        Console.Error.WriteLine($"probing the disk ({ProbeDuration.TotalSeconds:F0} s fsync, {ProbeDuration.TotalSeconds:F0} s sequential)...");
-        var disk = DiskProbe.Measure(directory.Path, ProbeDuration);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"disk: {disk.FsyncPerSecond:N0} fsync/s (mean {disk.MeanFsyncMs:F2} ms), sequential {disk.SequentialMBPerSecond:N0} MB/s"));
+        var (machine, fileSystem, disk) = BenchProbe.Run(directory.Path);
 
         // Standalone makes its data directory under TMPDIR, which BenchDirectory points at the probed directory.
         using var standalone = new Standalone();

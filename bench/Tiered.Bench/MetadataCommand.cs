@@ -28,8 +28,6 @@ public sealed record MetadataBenchOptions(
 public static class MetadataCommand
 {
     private static readonly TimeSpan LeaderTimeout = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan ProbeDuration = TimeSpan.FromSeconds(2);
-
     public static Command Create()
     {
         var duration = CommandOptions.Positive("--duration", "SECONDS", "How long the concurrent-writer phase runs per cluster size.", 10);
@@ -64,14 +62,7 @@ public static class MetadataCommand
     {
         using var directory = new BenchDirectory(options.DataDir);
         var dataDir = directory.Path;
-        var machine = MachineFacts.Collect();
-        var fileSystem = MachineFacts.FileSystemOf(dataDir);
-        Console.Error.WriteLine($"machine: {machine}");
-        Console.Error.WriteLine($"data dir: {dataDir} on {fileSystem}");
-        Console.Error.WriteLine($"probing the disk ({ProbeDuration.TotalSeconds:F0} s fsync, {ProbeDuration.TotalSeconds:F0} s sequential)...");
-        var disk = DiskProbe.Measure(dataDir, ProbeDuration);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"disk: {disk.FsyncPerSecond:N0} fsync/s (mean {disk.MeanFsyncMs:F2} ms), sequential {disk.SequentialMBPerSecond:N0} MB/s"));
+        var (machine, fileSystem, disk) = BenchProbe.Run(dataDir);
 
         var results = new List<PhaseResult>();
         foreach (var size in options.Nodes)

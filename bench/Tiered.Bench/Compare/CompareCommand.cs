@@ -40,8 +40,6 @@ public sealed record CompareOptions(
 /// </summary>
 public static class CompareCommand
 {
-    private static readonly TimeSpan ProbeDuration = TimeSpan.FromSeconds(2);
-
     public static Command Create()
     {
         var duration = CommandOptions.Positive("--duration", "SECONDS", "How long each timed publish workload (1, 2, 3) runs per system.", 10);
@@ -112,13 +110,7 @@ public static class CompareCommand
     private static async Task<int> RunAsync(CompareOptions options, CancellationToken cancellationToken)
     {
         using var directory = new BenchDirectory(options.DataDir);
-        var machine = MachineFacts.Collect();
-        var fileSystem = MachineFacts.FileSystemOf(directory.Path);
-        Console.Error.WriteLine($"machine: {machine}");
-        Console.Error.WriteLine($"data dir: {directory.Path} on {fileSystem}");
-        var disk = DiskProbe.Measure(directory.Path, ProbeDuration);
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"disk: {disk.FsyncPerSecond:N0} fsync/s (mean {disk.MeanFsyncMs:F2} ms), sequential {disk.SequentialMBPerSecond:N0} MB/s"));
+        var (machine, fileSystem, disk) = BenchProbe.Run(directory.Path);
 
         var results = new List<SystemResults>();
         foreach (var name in options.Systems)
