@@ -1,3 +1,5 @@
+using Tiered.Metadata;
+
 namespace Tiered.Bookie;
 
 /// <summary>Settings of one bookie (what `tiered bookie` takes on its command line).</summary>
@@ -43,9 +45,7 @@ public sealed record BookieOptions
     /// <summary>Throws <see cref="ArgumentException"/> with a message that says what to fix.</summary>
     public void Validate()
     {
-        var colon = Listen.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(Listen.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
-            throw new ArgumentException($"--listen: '{Listen}' is not HOST:PORT (for example {DefaultListen}).");
+        _ = HostPort.Parse(Listen, "--listen");
         if (Metadata.Count == 0)
             throw new ArgumentException("--metadata must list at least one metadata node (HOST:PORT).");
         if (string.IsNullOrWhiteSpace(DataDir))

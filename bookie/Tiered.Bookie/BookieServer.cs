@@ -1,4 +1,3 @@
-using System.Net;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -57,7 +56,7 @@ public sealed partial class BookieServer : IAsyncDisposable
     {
         options.Validate();
         var logger = loggerFactory.CreateLogger<BookieServer>();
-        var listen = ParseEndPoint(options.Listen);
+        var listen = HostPort.Parse(options.Listen, "--listen");
         var ownsMetadata = metadata is null;
         metadata ??= new MetadataClient(options.Metadata);
         var storage = await BookieStorage.OpenAsync(options.DataDir, options.JournalDirectory, options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken).ConfigureAwait(false);
@@ -136,16 +135,6 @@ public sealed partial class BookieServer : IAsyncDisposable
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
         }
-    }
-
-    private static IPEndPoint ParseEndPoint(string value)
-    {
-        var colon = value.LastIndexOf(':');
-        var host = value[..colon].Trim('[', ']');
-        var port = int.Parse(value.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
-        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? new IPEndPoint(IPAddress.Loopback, port)
-            : IPAddress.TryParse(host, out var address) ? new IPEndPoint(address, port)
-            : throw new ArgumentException($"--listen: '{host}' is not an IP address; use a numeric address such as 127.0.0.1.");
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Tiered.ManagedLedger;
+using Tiered.Metadata;
 
 namespace Tiered.Broker;
 
@@ -45,8 +46,8 @@ public sealed record BrokerOptions
 
     public void Validate()
     {
-        ValidateEndpoint(nameof(GrpcListen), GrpcListen);
-        ValidateEndpoint(nameof(HttpListen), HttpListen);
+        _ = HostPort.Parse(GrpcListen, "--grpc-listen");
+        _ = HostPort.Parse(HttpListen, "--http-listen");
         if (AdvertisedUrl is not null && !Uri.TryCreate(AdvertisedUrl, UriKind.Absolute, out _))
             throw new ArgumentException($"AdvertisedUrl '{AdvertisedUrl}' is not an absolute URL such as http://127.0.0.1:6650.");
         if (MaxMessageBytes is < 1024 or > 64 * 1024 * 1024)
@@ -56,12 +57,5 @@ public sealed record BrokerOptions
         if (MaintenanceInterval <= TimeSpan.Zero)
             throw new ArgumentException($"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
         ManagedLedger.Validate();
-    }
-
-    private static void ValidateEndpoint(string name, string value)
-    {
-        var colon = value.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
-            throw new ArgumentException($"{name} '{value}' is not host:port, e.g. 127.0.0.1:6650.");
     }
 }

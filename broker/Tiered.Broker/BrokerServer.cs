@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -64,8 +63,8 @@ public sealed class BrokerServer : IAsyncDisposable
             http?.AddServices(builder.Services, options);
             builder.WebHost.ConfigureKestrel(k =>
             {
-                k.Listen(ParseEndPoint(options.GrpcListen), l => l.Protocols = HttpProtocols.Http2);
-                k.Listen(ParseEndPoint(options.HttpListen), l => l.Protocols = HttpProtocols.Http1);
+                k.Listen(HostPort.Parse(options.GrpcListen, "--grpc-listen"), l => l.Protocols = HttpProtocols.Http2);
+                k.Listen(HostPort.Parse(options.HttpListen, "--http-listen"), l => l.Protocols = HttpProtocols.Http1);
             });
             app = builder.Build();
             app.MapGrpcService<MessagingService>();
@@ -94,14 +93,6 @@ public sealed class BrokerServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _ledgers.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private static IPEndPoint ParseEndPoint(string value)
-    {
-        var colon = value.LastIndexOf(':');
-        var host = value[..colon];
-        var address = host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(host.Trim('[', ']'));
-        return new IPEndPoint(address, int.Parse(value.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture));
     }
 }
 

@@ -28,9 +28,9 @@ public sealed record MetadataNodeOptions
     /// <summary>Take a snapshot (and let the log be compacted) every this many applied Raft entries.</summary>
     public int SnapshotEveryEntries { get; init; } = 50_000;
 
-    public IPEndPoint ListenEndPoint => ParseEndPoint(Listen, "--listen");
+    public IPEndPoint ListenEndPoint => HostPort.Parse(Listen, "--listen");
 
-    public IPEndPoint RaftEndPoint => ParseEndPoint(Peers[NodeId - 1], "--peers");
+    public IPEndPoint RaftEndPoint => HostPort.Parse(Peers[NodeId - 1], "--peers");
 
     /// <summary>Throws <see cref="ArgumentException"/> with a message that says what to fix.</summary>
     public void Validate()
@@ -42,7 +42,7 @@ public sealed record MetadataNodeOptions
         if (Peers.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Peers.Count)
             throw new ArgumentException("--peers lists the same address twice.");
         foreach (var peer in Peers)
-            _ = ParseEndPoint(peer, "--peers");
+            _ = HostPort.Parse(peer, "--peers");
         if (ListenEndPoint.Equals(RaftEndPoint))
             throw new ArgumentException($"--listen {Listen} is also this node's Raft address in --peers; use two different ports.");
         if (string.IsNullOrWhiteSpace(DataDir))
@@ -51,19 +51,5 @@ public sealed record MetadataNodeOptions
             throw new ArgumentException("The election timeout must be between 50 ms and 30 s.");
         if (SnapshotEveryEntries < 10)
             throw new ArgumentException("Snapshots must be taken at most every 10 entries or more.");
-    }
-
-    /// <summary>Parses HOST:PORT where HOST is an IP address or "localhost".</summary>
-    public static IPEndPoint ParseEndPoint(string value, string option)
-    {
-        var colon = value.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
-            throw new ArgumentException($"{option}: '{value}' is not HOST:PORT (for example 127.0.0.1:2181).");
-        var host = value[..colon].Trim('[', ']');
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
-            return new IPEndPoint(IPAddress.Loopback, port);
-        if (!IPAddress.TryParse(host, out var address))
-            throw new ArgumentException($"{option}: '{host}' is not an IP address; use a numeric address such as 127.0.0.1.");
-        return new IPEndPoint(address, port);
     }
 }

@@ -75,7 +75,7 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         configuration.Metadata[ClientAddressMetadataKey] = clientAddress;
         var members = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
         for (var i = 0; i < options.Peers.Count; i++)
-            members.Add(MetadataNodeOptions.ParseEndPoint(options.Peers[i], "--peers"));
+            members.Add(HostPort.Parse(options.Peers[i], "--peers"));
         members.Build();
 
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
