@@ -104,12 +104,19 @@ public sealed partial class S3ObjectStore : IObjectStore
         using (response)
         {
             var total = 0;
-            while (total < destination.Length)
+            try
             {
-                var read = await response.ResponseStream.ReadAsync(destination[total..], cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                    break;
-                total += read;
+                while (total < destination.Length)
+                {
+                    var read = await response.ResponseStream.ReadAsync(destination[total..], cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                        break;
+                    total += read;
+                }
+            }
+            catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw Unreachable("read", key, e.Message, e);
             }
             return total;
         }
@@ -138,10 +145,15 @@ public sealed partial class S3ObjectStore : IObjectStore
         }
     }
 
+    /// <remarks>
+    /// Gathers every page, then sorts: S3 returns keys in order, but not every S3-compatible store
+    /// does (s3rver walks its directories). A topic's listing is thousands of keys, not millions.
+    /// </remarks>
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         var request = new ListObjectsV2Request { BucketName = _options.Bucket, Prefix = _keyPrefix + prefix };
+        List<StoredObject> found = [];
         while (true)
         {
             var response = await CallAsync("list", prefix + "*", () => _client.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
@@ -149,12 +161,15 @@ public sealed partial class S3ObjectStore : IObjectStore
             foreach (var item in response.S3Objects ?? [])
             {
                 if (item.Key is { } key && key.StartsWith(_keyPrefix, StringComparison.Ordinal))
-                    yield return new StoredObject(key[_keyPrefix.Length..], item.Size ?? 0);
+                    found.Add(new StoredObject(key[_keyPrefix.Length..], item.Size ?? 0));
             }
             if (response.IsTruncated != true || string.IsNullOrEmpty(response.NextContinuationToken))
-                yield break;
+                break;
             request.ContinuationToken = response.NextContinuationToken;
         }
+        found.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        foreach (var item in found)
+            yield return item;
     }
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
