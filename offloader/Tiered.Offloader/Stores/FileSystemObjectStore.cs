@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Tiered.Offloader.Stores;
@@ -27,12 +28,14 @@ public sealed class FileSystemObjectStore : IObjectStore
 
     public string Location { get; }
 
+    /// <remarks>A failure of <paramref name="content"/> itself propagates as it is; only the store's own failures become <see cref="ObjectStoreException"/>s.</remarks>
     public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         var path = PathOf(key);
         var directory = Path.GetDirectoryName(path)!;
         var temp = Path.Combine(directory, TempPrefix + Guid.NewGuid().ToString("N"));
+        var readingSource = false;
         try
         {
             CreateDirectoryDurably(directory);
@@ -46,13 +49,29 @@ public sealed class FileSystemObjectStore : IObjectStore
             });
             await using (file.ConfigureAwait(false))
             {
-                await content.CopyToAsync(file, CopyBufferSize, cancellationToken).ConfigureAwait(false);
+                var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
+                try
+                {
+                    while (true)
+                    {
+                        readingSource = true;
+                        var read = await content.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                        readingSource = false;
+                        if (read == 0)
+                            break;
+                        await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
                 file.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
             DirectorySync.Sync(directory);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (!readingSource && e is IOException or UnauthorizedAccessException)
         {
             DeleteQuietly(temp);
             throw new ObjectStoreException($"Cannot write object '{key}' to {Location}: {e.Message}", isRetryable: false, e);

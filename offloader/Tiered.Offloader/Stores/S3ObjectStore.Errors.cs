@@ -20,7 +20,8 @@ public sealed partial class S3ObjectStore
         }
     }
 
-    private ObjectStoreException? Translate(Exception e, string action, string key)
+    /// <summary>The store's error for a failed SDK call, or null when <paramref name="e"/> is not the store's doing (it propagates as it is).</summary>
+    internal ObjectStoreException? Translate(Exception e, string action, string key)
     {
         if (e is AmazonS3Exception s3)
         {

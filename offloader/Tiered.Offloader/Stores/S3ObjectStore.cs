@@ -19,6 +19,12 @@ public sealed partial class S3ObjectStore : IObjectStore
     private readonly string _endpoint;
 
     public S3ObjectStore(S3ObjectStoreOptions options)
+        : this(options, httpClientFactory: null)
+    {
+    }
+
+    /// <summary>With the SDK's HTTP clients made by <paramref name="httpClientFactory"/>: tests watch the requests through it.</summary>
+    internal S3ObjectStore(S3ObjectStoreOptions options, HttpClientFactory? httpClientFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -33,6 +39,8 @@ public sealed partial class S3ObjectStore : IObjectStore
             ConnectTimeout = options.Timeout,
             MaxErrorRetry = options.MaxErrorRetry,
         };
+        if (httpClientFactory is not null)
+            config.HttpClientFactory = httpClientFactory;
         if (options.Endpoint is { } endpoint)
         {
             config.ServiceURL = endpoint;
@@ -130,6 +138,7 @@ public sealed partial class S3ObjectStore : IObjectStore
         return response.ResponseStream;
     }
 
+    /// <remarks>A HEAD answer carries no error code, so a missing bucket reads as a missing object here; a put or a list names it.</remarks>
     public async Task<long?> GetSizeAsync(string key, CancellationToken cancellationToken = default)
     {
         ValidateKey(key);

@@ -164,6 +164,7 @@ public abstract class ObjectStoreContract : IDisposable
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => Store.PutAsync("failed/object", source));
 
+        Assert.IsType<IOException>(error); // the source's own failure, not one blamed on the store
         Assert.True(FailingStream.Caused(error), $"the failure should come from the source stream: {error}");
         Assert.Null(await Store.GetSizeAsync("failed/object"));
         Assert.Empty(await ListAsync(""));

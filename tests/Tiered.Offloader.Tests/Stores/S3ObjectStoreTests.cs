@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using Tiered.Offloader.Stores;
 using Tiered.Testing;
 
@@ -38,6 +40,34 @@ public sealed class S3ObjectStoreTests(S3ServerFixture s3) : ObjectStoreContract
     }
 
     [Fact]
+    public async Task An_object_above_the_threshold_is_uploaded_in_parts()
+    {
+        var requests = new RecordingHttpClientFactory();
+        using var store = new S3ObjectStore(s3.StoreOptions() with { Prefix = $"parts-{Guid.NewGuid():N}", MultipartThreshold = 5 * MiB, PartSize = 5 * MiB }, requests);
+        var data = Bytes(12 * MiB, seed: 1);
+        using (var stream = new MemoryStream(data))
+            await store.PutAsync("big", stream);
+
+        Assert.Equal(["POST ?uploads", "PUT ?partNumber=1", "PUT ?partNumber=2", "PUT ?partNumber=3", "POST ?uploadId"], requests.Calls);
+        var buffer = new byte[data.Length];
+        Assert.Equal(data.Length, await store.ReadAsync("big", 0, buffer));
+        Assert.Equal(data, buffer);
+    }
+
+    [Fact]
+    public async Task A_multipart_put_whose_source_fails_aborts_the_upload()
+    {
+        var requests = new RecordingHttpClientFactory();
+        using var store = new S3ObjectStore(s3.StoreOptions() with { Prefix = $"abort-{Guid.NewGuid():N}", MultipartThreshold = 5 * MiB, PartSize = 5 * MiB }, requests);
+        using var source = new FailingStream(Bytes(12 * MiB, seed: 2), failAt: 7 * MiB);
+
+        await Assert.ThrowsAsync<IOException>(() => store.PutAsync("big", source));
+
+        Assert.Equal(["POST ?uploads", "PUT ?partNumber=1", "DELETE ?uploadId"], requests.Calls);
+        Assert.Null(await store.GetSizeAsync("big"));
+    }
+
+    [Fact]
     public async Task A_bucket_that_does_not_exist_is_a_non_retryable_error_naming_the_bucket()
     {
         using var store = new S3ObjectStore(s3.StoreOptions("no-such-bucket"));
@@ -52,6 +82,22 @@ public sealed class S3ObjectStoreTests(S3ServerFixture s3) : ObjectStoreContract
             Assert.Contains("'no-such-bucket' does not exist", error.Message, StringComparison.Ordinal);
             Assert.Contains(s3.Server.Endpoint, error.Message, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task An_endpoint_that_accepts_connections_but_never_answers_times_out_as_retryable()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start(); // connections wait in the backlog, unanswered
+        var endpoint = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}";
+        using var store = new S3ObjectStore(s3.StoreOptions() with { Endpoint = endpoint, Timeout = TimeSpan.FromSeconds(1), MaxErrorRetry = 1 });
+        var elapsed = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(() => store.GetSizeAsync("k"));
+
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(10), $"took {elapsed.Elapsed}");
+        Assert.True(error.IsRetryable);
+        Assert.Contains($"Cannot reach S3 endpoint {endpoint}", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
