@@ -41,6 +41,8 @@ public sealed partial class S3ObjectStore
         }
         if (Unreachability(e) is { } reason)
             return Unreachable(action, key, reason, e);
+        if (e is AmazonClientException && e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase))
+            return new ObjectStoreException($"No credentials for S3 at {_endpoint}: set the offload access key and secret key, or give the AWS default chain some (environment, profile, instance role). {e.Message}", isRetryable: false, e);
         if (e is AmazonServiceException or AmazonClientException)
             return new ObjectStoreException($"S3 at {_endpoint} failed to {action} '{key}' in bucket '{_options.Bucket}': {e.Message}", isRetryable: false, e);
         return null;

@@ -58,7 +58,7 @@ public sealed record S3ObjectStoreOptions
             throw new ArgumentException($"S3 object store: PartSize {PartSize} is below S3's minimum of {MinimumPartSize} bytes (5 MiB).", nameof(PartSize));
         if (MultipartThreshold < PartSize)
             throw new ArgumentException($"S3 object store: MultipartThreshold {MultipartThreshold} must be at least PartSize {PartSize}.", nameof(MultipartThreshold));
-        if (Timeout <= TimeSpan.Zero || Timeout == System.Threading.Timeout.InfiniteTimeSpan)
+        if (Timeout <= TimeSpan.Zero)
             throw new ArgumentException($"S3 object store: Timeout {Timeout} must be positive and finite.", nameof(Timeout));
         if (MaxErrorRetry < 0)
             throw new ArgumentException($"S3 object store: MaxErrorRetry {MaxErrorRetry} must not be negative.", nameof(MaxErrorRetry));

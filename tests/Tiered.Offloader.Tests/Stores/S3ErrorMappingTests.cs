@@ -37,6 +37,15 @@ public sealed class S3ErrorMappingTests : IDisposable
     }
 
     [Fact]
+    public void No_credentials_in_the_default_chain_is_not_retryable_and_says_where_to_put_them()
+    {
+        var error = _store.Translate(new AmazonClientException("Failed to resolve AWS credentials. The credential providers used to search for credentials returned the following errors: …"), "put", "k")!;
+
+        Assert.False(error.IsRetryable);
+        Assert.StartsWith("No credentials for S3 at http://127.0.0.1:9: set the offload access key and secret key", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_missing_bucket_is_not_retryable_and_says_what_to_do()
     {
         var error = _store.Translate(S3Error("NoSuchBucket", HttpStatusCode.NotFound), "put", "k")!;

@@ -51,4 +51,12 @@ public sealed class S3ObjectStoreOptionsTests
 
         Assert.Equal("s3://offload/a/b/ at https://s3.eu-west-1.amazonaws.com", store.Location);
     }
+
+    [Fact]
+    public void Without_keys_the_store_is_built_for_the_default_credential_chain_which_resolves_only_when_used()
+    {
+        using var store = new S3ObjectStore(Valid with { Endpoint = "http://127.0.0.1:9" });
+
+        Assert.Equal("s3://offload/ at http://127.0.0.1:9", store.Location);
+    }
 }
