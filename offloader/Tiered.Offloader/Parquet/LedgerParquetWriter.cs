@@ -56,7 +56,8 @@ public sealed class LedgerParquetWriter : IAsyncDisposable
                 $"Ledger {_ledgerId}: entries must be added in increasing entry id order; the previous was {_lastEntryId}.");
         if (entry.Length > ParquetLedgerOptions.MaxAllowedRowGroupBytes)
             throw new ArgumentOutOfRangeException(nameof(entry), entry.Length, $"Ledger {_ledgerId}: entry {entryId} is larger than 1 GiB.");
-        if (_rows.EntryBytes + entry.Length > Array.MaxLength)
+        // Keeps a row group's pages within Parquet.Net's int sizes whatever MaxRowGroupBytes and the entries are.
+        if (_rows.EntryBytes + entry.Length > ParquetLedgerOptions.MaxAllowedRowGroupBytes)
             await FlushRowGroupAsync(cancellationToken).ConfigureAwait(false);
         _rows.Add(entryId, entry.Span);
         _lastEntryId = entryId;

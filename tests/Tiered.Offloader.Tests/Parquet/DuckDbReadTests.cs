@@ -94,7 +94,23 @@ public sealed class DuckDbReadTests : IDisposable
         Assert.Equal((3L, 0L), (Long(rows[8].GetProperty("entry_id")), Long(rows[8].GetProperty("payload_length"))));
     }
 
-    private static async Task<JsonDocument> ReadWithDuckDbAsync(string parquetFile)
+    [Theory]
+    [InlineData(ParquetCompression.Snappy)]
+    [InlineData(ParquetCompression.Zstd)]
+    [InlineData(ParquetCompression.Gzip)]
+    [InlineData(ParquetCompression.None)]
+    public async Task DuckDB_reads_every_row_group_of_a_mixed_ledger(ParquetCompression compression)
+    {
+        var path = _directory.File("ledger.parquet");
+        var layout = await LedgerFixtures.WriteAsync(path, 7, LedgerFixtures.MixedLedger(), new ParquetLedgerOptions { MaxRowGroupBytes = 4 * 1024, Compression = compression });
+
+        using var result = await ReadWithDuckDbAsync(path, limit: 0);
+
+        Assert.True(layout.RowGroups.Count > 5);
+        Assert.Equal(layout.Rows, Long(result.RootElement.GetProperty("rows")));
+    }
+
+    private static async Task<JsonDocument> ReadWithDuckDbAsync(string parquetFile, int limit = 1000)
     {
         var root = TieredProcess.RepositoryRoot;
         var script = Path.Combine(root, "tests", "node", "read-parquet.js");
@@ -105,6 +121,7 @@ public sealed class DuckDbReadTests : IDisposable
         var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(parquetFile);
+        start.ArgumentList.Add(limit.ToString(CultureInfo.InvariantCulture));
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start node: is Node.js installed?");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

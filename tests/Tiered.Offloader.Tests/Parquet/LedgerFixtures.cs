@@ -72,6 +72,19 @@ internal static class LedgerFixtures
             .ToArray();
     }
 
+    /// <summary>Times outside what a timestamp column holds: clamped in the columns, kept in the entry.</summary>
+    public static byte[] ExtremeTimes(long entryId) => new MessageBatch
+    {
+        FormatVersion = 1,
+        SequenceId = ulong.MaxValue,
+        PublishTimeMs = long.MaxValue,
+        Messages =
+        {
+            new Message { Payload = ByteString.CopyFrom(Payload(entryId, 0, 5)), EventTimeMs = long.MinValue, DeliverAtMs = -1 },
+            new Message { Payload = ByteString.CopyFrom(Payload(entryId, 1, 5)), EventTimeMs = 253_402_300_800_000 },
+        },
+    }.ToByteArray();
+
     /// <summary>Bytes a lower layer's test might store: not a MessageBatch.</summary>
     public static byte[] Raw(long entryId, int length)
     {
@@ -107,6 +120,7 @@ internal static class LedgerFixtures
                 7 => FutureVersion(id),
                 8 => new MessageBatch { FormatVersion = 1, ProducerName = "empty" }.ToByteArray(),
                 9 when id == 29 => Batch(id, 2, payloadBytes: 1 << 20),
+                6 when id == 16 => ExtremeTimes(id),
                 _ => Batch(id, 1 + (int)(id % 6) * 3),
             };
             entries.Add((id, bytes));

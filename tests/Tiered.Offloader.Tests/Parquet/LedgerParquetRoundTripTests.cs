@@ -41,6 +41,26 @@ public sealed class LedgerParquetRoundTripTests : IDisposable
     }
 
     [Fact]
+    public async Task Ledgers_written_and_read_at_the_same_time_do_not_disturb_each_other()
+    {
+        var entries = LedgerFixtures.MixedLedger();
+        var options = new ParquetLedgerOptions { MaxRowGroupBytes = 4 * 1024 };
+        var ledgers = Enumerable.Range(0, 4).ToArray();
+
+        await Task.WhenAll(ledgers.Select(ledger => Task.Run(async () =>
+        {
+            var path = _directory.File($"ledger-{ledger}.parquet");
+            var layout = await LedgerFixtures.WriteAsync(path, ledger, entries, options);
+            await using var file = File.OpenRead(path);
+            for (var i = 0; i < layout.RowGroups.Count; i++)
+            {
+                foreach (var entry in await LedgerParquetReader.ReadRowGroupAsync(file, i))
+                    Assert.True(entries[(int)entry.EntryId].Bytes.AsSpan().SequenceEqual(entry.Data.Span), $"ledger {ledger} entry {entry.EntryId} differs");
+            }
+        })));
+    }
+
+    [Fact]
     public async Task Row_groups_cover_every_entry_contiguously_and_match_the_footer()
     {
         var entries = LedgerFixtures.MixedLedger();
