@@ -52,4 +52,28 @@ internal static class NamespacePolicyRules
                 throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid autoTopicCreation: topicType '{value.TopicType}' is neither 'non-partitioned' nor 'partitioned'.");
         }
     }
+
+    public static void ValidateOffloadThreshold(long bytes)
+    {
+        if (bytes < -1)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid offloadThreshold {bytes}: it must be -1 (offload off), 0 (offload every closed ledger) or a number of bytes to keep on the bookies.");
+    }
+
+    public static void ValidateOffloadDeletionLag(long milliseconds)
+    {
+        if (milliseconds < 0)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid offloadDeletionLag {milliseconds}: it must be >= 0 milliseconds.");
+    }
+
+    public static void Validate(OffloadPolicies value)
+    {
+        try
+        {
+            Tiered.Broker.Topics.TopicRegistry.ToSettings(value).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid offloadPolicies: {e.Message}");
+        }
+    }
 }

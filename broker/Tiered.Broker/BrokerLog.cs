@@ -37,4 +37,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(4010, LogLevel.Error, "Unexpected failure in {Call}")]
     public static partial void CallFailed(ILogger logger, string call, Exception exception);
+
+    [LoggerMessage(4011, LogLevel.Warning, "Offloading {Topic} failed")]
+    public static partial void OffloadFailed(ILogger logger, string topic, Exception error);
 }

@@ -1,6 +1,8 @@
 using Grpc.Core;
 using Tiered.ManagedLedger;
 using Tiered.Metadata;
+using Tiered.Offloader;
+using Tiered.Offloader.Stores;
 
 namespace Tiered.Broker;
 
@@ -36,6 +38,18 @@ public sealed record BrokerOptions
     /// <summary>How often retention, message TTL and rates are applied.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How closed ledgers are written to object stores and read back; null: this broker does not offload.</summary>
+    public TieredStorageOptions? TieredStorage { get; init; }
+
+    /// <summary>The store topics offload to when their namespace names none (offloadPolicies); null: only namespaces that name one offload.</summary>
+    public ObjectStoreSettings? DefaultOffloadStore { get; init; }
+
+    /// <summary>The offload threshold when the namespace sets none: -1 off, else bytes kept on the bookies.</summary>
+    public long DefaultOffloadThreshold { get; init; } = -1;
+
+    /// <summary>How long the bookies keep offloaded ledgers when the namespace sets no lag (Pulsar's default: 4 hours).</summary>
+    public TimeSpan DefaultOffloadDeletionLag { get; init; } = TimeSpan.FromHours(4);
+
     /// <summary>
     /// Bookies in this process, reached without the network (bookie id → its
     /// <c>BookieServer.LocalInvoker</c>); standalone passes its one bookie.
@@ -56,6 +70,14 @@ public sealed record BrokerOptions
             throw new ArgumentException($"MaxPendingBatchesPerProducer must be at least 1 (was {MaxPendingBatchesPerProducer}).");
         if (MaintenanceInterval <= TimeSpan.Zero)
             throw new ArgumentException($"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
+        if (DefaultOffloadThreshold < -1)
+            throw new ArgumentException($"The offload threshold must be -1 (off), 0 or a number of bytes (was {DefaultOffloadThreshold}).");
+        if (DefaultOffloadDeletionLag < TimeSpan.Zero)
+            throw new ArgumentException($"The offload deletion lag must not be negative (was {DefaultOffloadDeletionLag}).");
+        if (DefaultOffloadStore is not null && TieredStorage is null)
+            throw new ArgumentException("A default offload store is set but tiered storage is not: set TieredStorage too.");
+        DefaultOffloadStore?.Validate();
+        TieredStorage?.Validate();
         ManagedLedger.Validate();
     }
 }

@@ -9,6 +9,7 @@ using Tiered.Broker.Service;
 using Tiered.Broker.Topics;
 using Tiered.Ledger;
 using Tiered.Metadata;
+using Tiered.Offloader;
 
 namespace Tiered.Broker;
 
@@ -44,6 +45,8 @@ public sealed class BrokerServer : IAsyncDisposable
         BrokerHttpExtension? http = null, CancellationToken cancellationToken = default)
     {
         options.Validate();
+        var tieredStorage = options.TieredStorage is { } tiered ? new TieredStorage(tiered, loggerFactory) : null;
+        options = options with { ManagedLedger = options.ManagedLedger with { TieredStorage = tieredStorage } };
         var ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = options.LocalBookies });
         var topics = new TopicRegistry(ledgers, new PolicyStore(metadata), options, loggerFactory);
         WebApplication? app = null;
@@ -82,6 +85,7 @@ public sealed class BrokerServer : IAsyncDisposable
                 await app.DisposeAsync().ConfigureAwait(false);
             await topics.DisposeAsync().ConfigureAwait(false);
             await ledgers.DisposeAsync().ConfigureAwait(false);
+            tieredStorage?.Dispose();
             throw;
         }
     }
@@ -93,6 +97,7 @@ public sealed class BrokerServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _ledgers.DisposeAsync().ConfigureAwait(false);
+        Topics.TieredStorage?.Dispose();
     }
 }
 

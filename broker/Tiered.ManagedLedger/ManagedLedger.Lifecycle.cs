@@ -108,16 +108,7 @@ public sealed partial class ManagedLedger
         lock (_lock)
             (ledgers, version) = (_ledgers, _infoVersion);
         foreach (var slot in ledgers)
-        {
-            try
-            {
-                await _client.DeleteLedgerAsync(slot.LedgerId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (LedgerException e)
-            {
-                ManagedLedgerLog.DeleteLedgerFailed(_logger, Name, slot.LedgerId, e);
-            }
-        }
+            await DeleteLedgerDataAsync(slot).ConfigureAwait(false);
         try
         {
             await _metadata.DeleteAsync(_infoKey, version, cancellationToken).ConfigureAwait(false);

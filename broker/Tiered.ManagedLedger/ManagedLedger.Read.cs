@@ -34,15 +34,20 @@ public sealed partial class ManagedLedger
                 writer = _current?.Slot == slot ? _current.Writer : null;
                 last = Math.Min(slot.Entries - 1, position.EntryId + (maxEntries - result.Count) - 1);
             }
-            await ReadRangeAsync(slot.LedgerId, writer, position.EntryId, last, result, cancellationToken).ConfigureAwait(false);
+            await ReadRangeAsync(slot, writer, position.EntryId, last, result, cancellationToken).ConfigureAwait(false);
             position = new Position(slot.LedgerId, last + 1);
         }
         return result;
     }
 
-    /// <summary>Entries <paramref name="first"/> … <paramref name="last"/> of one ledger: cached ones from the cache, runs of the others from the bookies.</summary>
-    private async Task ReadRangeAsync(long ledgerId, LedgerWriter? writer, long first, long last, List<ManagedEntry> result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Entries <paramref name="first"/> … <paramref name="last"/> of one ledger: cached ones from the
+    /// cache, runs of the others from the bookies, or from the object store once the bookies' copy
+    /// is deleted (or cannot be read) after an offload.
+    /// </summary>
+    private async Task ReadRangeAsync(LedgerSlot slot, LedgerWriter? writer, long first, long last, List<ManagedEntry> result, CancellationToken cancellationToken)
     {
+        var ledgerId = slot.LedgerId;
         var entryId = first;
         while (entryId <= last)
         {
@@ -56,11 +61,24 @@ public sealed partial class ManagedLedger
             var missEnd = entryId;
             while (missEnd < last && !_cache.TryGet(new Position(ledgerId, missEnd + 1), out _))
                 missEnd++;
-            var reader = writer is not null ? writer.CreateReader() : await GetReaderAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+            if (slot.BookieDeleted)
+            {
+                await ReadOffloadedAsync(slot, entryId, missEnd, result, cancellationToken).ConfigureAwait(false);
+                entryId = missEnd + 1;
+                continue;
+            }
+            var count = result.Count;
             try
             {
+                var reader = writer is not null ? writer.CreateReader() : await GetReaderAsync(ledgerId, cancellationToken).ConfigureAwait(false);
                 await foreach (var entry in reader.ReadAsync(entryId, missEnd, cancellationToken).ConfigureAwait(false))
                     result.Add(new ManagedEntry(new Position(ledgerId, entry.EntryId), entry.Payload));
+            }
+            catch (Exception e) when (e is LedgerException or ManagedLedgerException && slot.IsOffloaded)
+            {
+                // The bookies' copy is gone or unreadable, but the objects hold the ledger.
+                var resume = entryId + (result.Count - count);
+                await ReadOffloadedAsync(slot, resume, missEnd, result, cancellationToken).ConfigureAwait(false);
             }
             catch (LedgerException e)
             {

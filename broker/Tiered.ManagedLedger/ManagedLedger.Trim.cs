@@ -53,7 +53,7 @@ public sealed partial class ManagedLedger
                 _readers.Remove(slot.LedgerId);
         }
         foreach (var slot in trimmed)
-            await DeleteLedgerQuietlyAsync(slot.LedgerId).ConfigureAwait(false);
+            await DeleteLedgerDataAsync(slot).ConfigureAwait(false);
         ManagedLedgerLog.Trimmed(_logger, Name, trimmed.Count, trimmed.Sum(s => s.Entries), trimmed.Sum(s => s.Size));
     }
 

@@ -5,8 +5,12 @@ using Tiered.Metadata.V1;
 
 namespace Tiered.ManagedLedger;
 
-/// <summary>One ledger of a managed ledger, for stats: entries and bytes so far.</summary>
-public readonly record struct LedgerSummary(long LedgerId, long Entries, long Size, long CreatedMs, bool IsOpen);
+/// <summary>
+/// One ledger of a managed ledger, for stats: entries and bytes so far, and whether it is offloaded
+/// (to <paramref name="OffloadLocation"/>) and its bookie copy deleted.
+/// </summary>
+public readonly record struct LedgerSummary(long LedgerId, long Entries, long Size, long CreatedMs, bool IsOpen,
+    bool Offloaded = false, bool BookieDeleted = false, string? OffloadLocation = null);
 
 /// <summary>
 /// A topic's log: an ordered list of ledgers kept in the metadata service under
@@ -79,7 +83,8 @@ public sealed partial class ManagedLedger : IAsyncDisposable
         get
         {
             lock (_lock)
-                return [.. _ledgers.Select(s => new LedgerSummary(s.LedgerId, s.Entries, s.Size, s.CreatedMs, !s.IsClosed))];
+                return [.. _ledgers.Select(s => new LedgerSummary(s.LedgerId, s.Entries, s.Size, s.CreatedMs, !s.IsClosed,
+                    s.IsOffloaded, s.BookieDeleted, s.IsOffloaded ? Offloader.TieredStorage.Describe(s.Offload!.Store) : null))];
         }
     }
 

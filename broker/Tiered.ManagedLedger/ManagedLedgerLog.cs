@@ -40,4 +40,16 @@ internal static partial class ManagedLedgerLog
 
     [LoggerMessage(EventId = 512, Level = LogLevel.Information, Message = "Managed ledger {Name} closed")]
     public static partial void Closed(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 513, Level = LogLevel.Information, Message = "Managed ledger {Name}: ledger {LedgerId} offloaded to {Location}")]
+    public static partial void LedgerOffloaded(ILogger logger, string name, long ledgerId, string location);
+
+    [LoggerMessage(EventId = 514, Level = LogLevel.Warning, Message = "Managed ledger {Name}: offloading ledger {LedgerId} failed; it stays on the bookies")]
+    public static partial void OffloadFailed(ILogger logger, string name, long ledgerId, Exception error);
+
+    [LoggerMessage(EventId = 515, Level = LogLevel.Information, Message = "Managed ledger {Name}: ledger {LedgerId} deleted from the bookies; it is read from {Location}")]
+    public static partial void BookieCopyDeleted(ILogger logger, string name, long ledgerId, string location);
+
+    [LoggerMessage(EventId = 516, Level = LogLevel.Warning, Message = "Managed ledger {Name}: deleting offloaded objects of ledger {LedgerId} failed")]
+    public static partial void DeleteOffloadedFailed(ILogger logger, string name, long ledgerId, Exception error);
 }

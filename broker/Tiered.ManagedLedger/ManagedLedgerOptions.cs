@@ -24,6 +24,9 @@ public sealed record ManagedLedgerOptions
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>Where closed ledgers are offloaded to and read back from; null: offload is not available.</summary>
+    public Tiered.Offloader.TieredStorage? TieredStorage { get; init; }
+
     public void Validate()
     {
         if (EnsembleSize < 1 || WriteQuorum < 1 || AckQuorum < 1 || WriteQuorum > EnsembleSize || AckQuorum > WriteQuorum)

@@ -37,6 +37,7 @@ internal static class BrokerCommand
         var ensemble = new Option<int>("--ensemble-size") { HelpName = "N", Description = "Bookies each ledger is striped over.", DefaultValueFactory = _ => 2 };
         var writeQuorum = new Option<int>("--write-quorum") { HelpName = "N", Description = "Bookies each entry is written to.", DefaultValueFactory = _ => 2 };
         var ackQuorum = new Option<int>("--ack-quorum") { HelpName = "N", Description = "Bookies that must confirm an entry before the producer gets its receipt.", DefaultValueFactory = _ => 2 };
+        var offload = new OffloadOptions();
         var command = new Command(
             "broker",
             "Run a broker: it serves topics to producers and consumers over gRPC, stores every message on a quorum "
@@ -44,9 +45,11 @@ internal static class BrokerCommand
         {
             metadata, grpcListen, httpListen, advertisedUrl, ensemble, writeQuorum, ackQuorum,
         };
+        foreach (var option in offload.All)
+            command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             MetadataCommand.SplitList(parseResult.GetValue(metadata)!),
-            new BrokerOptions
+            offload.Apply(new BrokerOptions
             {
                 GrpcListen = parseResult.GetValue(grpcListen)!,
                 HttpListen = parseResult.GetValue(httpListen)!,
@@ -57,7 +60,7 @@ internal static class BrokerCommand
                     WriteQuorum = parseResult.GetValue(writeQuorum),
                     AckQuorum = parseResult.GetValue(ackQuorum),
                 },
-            },
+            }, parseResult, Path.Combine(Path.GetTempPath(), "tiered-offload-spool"), defaultDirectory: null),
             parseResult,
             cancellationToken));
         return command;

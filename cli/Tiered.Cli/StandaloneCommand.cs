@@ -52,27 +52,32 @@ internal static class StandaloneCommand
             Description = "Port of the admin REST API (/admin/v2) on 127.0.0.1.",
             DefaultValueFactory = _ => 8080,
         };
+        var offload = new OffloadOptions();
         var command = new Command(
             "standalone",
             "Run Tiered on this machine in one process, listening on 127.0.0.1 only: a single-node "
             + "metadata service, one bookie, and a broker (gRPC on --grpc-port, admin REST on --http-port). "
             + "The 'standalone' cluster, the 'public' tenant and the 'public/default' namespace are created "
-            + "on first start; data is kept in --data-dir across restarts. Runs until SIGINT or SIGTERM.")
+            + "on first start; data is kept in --data-dir across restarts. Closed ledgers can be offloaded to "
+            + "Parquet objects, by default in <DIR>/offload. Runs until SIGINT or SIGTERM.")
         {
             dataDir, metadataPort, bookiePort, grpcPort, httpPort,
         };
+        foreach (var option in offload.All)
+            command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             Path.GetFullPath(parseResult.GetValue(dataDir)!),
             parseResult.GetValue(metadataPort),
             parseResult.GetValue(bookiePort),
             parseResult.GetValue(grpcPort),
             parseResult.GetValue(httpPort),
+            offload,
             parseResult,
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, int grpcPort, int httpPort, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, int grpcPort, int httpPort, OffloadOptions offload, ParseResult parseResult, CancellationToken cancellationToken)
     {
         foreach (var (name, port) in new[] { ("--bookie-port", bookiePort), ("--grpc-port", grpcPort), ("--http-port", httpPort) })
         {
@@ -139,14 +144,16 @@ internal static class StandaloneCommand
                 BrokerServer broker;
                 try
                 {
-                    broker = await BrokerServer.StartAsync(new BrokerOptions
+                    var brokerOptions = offload.Apply(new BrokerOptions
                     {
                         GrpcListen = $"127.0.0.1:{grpcPort}",
                         HttpListen = $"127.0.0.1:{httpPort}",
                         ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
                         // The broker's entries reach the bookie by reference, not through loopback HTTP/2.
                         LocalBookies = new Dictionary<string, CallInvoker> { [bookie.BookieId] = bookie.LocalInvoker },
-                    }, server.Store, loggerFactory, AdminHosting.Extension, shutdown.Token);
+                    }, parseResult, Path.Combine(dataDir, "offload-spool"), defaultDirectory: Path.Combine(dataDir, "offload"));
+                    brokerOptions.Validate();
+                    broker = await BrokerServer.StartAsync(brokerOptions, server.Store, loggerFactory, AdminHosting.Extension, shutdown.Token);
                 }
                 catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
                 {

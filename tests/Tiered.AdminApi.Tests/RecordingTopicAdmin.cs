@@ -184,6 +184,20 @@ internal sealed class RecordingTopicAdmin : ITopicAdmin
         return Task.CompletedTask;
     }
 
+    public Task TriggerOffloadAsync(TopicName topic, MessageIdData upTo, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"TriggerOffload {topic} {upTo.LedgerId}:{upTo.EntryId}");
+        _ = Subscriptions(topic);
+        return Task.CompletedTask;
+    }
+
+    public Task<OffloadProcessStatus> GetOffloadStatusAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"GetOffloadStatus {topic}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new OffloadProcessStatus());
+    }
+
     private List<string> Subscriptions(TopicName topic)
     {
         lock (_lock)

@@ -13,12 +13,13 @@ public sealed class Standalone : IDisposable
 
     private readonly string[] _args;
 
-    public Standalone()
+    /// <param name="extraArgs">More options of `tiered standalone` (offload settings, ledger rollover).</param>
+    public Standalone(params string[] extraArgs)
     {
         DataDir = Directory.CreateTempSubdirectory("tiered-standalone-").FullName;
         (MetadataPort, BookiePort, GrpcPort, HttpPort) = (TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort());
         _args = ["standalone", "--data-dir", DataDir, "--metadata-port", Text(MetadataPort), "--bookie-port", Text(BookiePort),
-            "--grpc-port", Text(GrpcPort), "--http-port", Text(HttpPort), "--log-level", "Warning"];
+            "--grpc-port", Text(GrpcPort), "--http-port", Text(HttpPort), "--log-level", "Warning", .. extraArgs];
     }
 
     public string DataDir { get; }
@@ -35,8 +36,11 @@ public sealed class Standalone : IDisposable
 
     public TieredProcess? Process { get; private set; }
 
+    /// <summary>Environment variables of the process (S3 credentials, for example).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     /// <summary>Starts the process (again) and waits until it is ready.</summary>
-    public async Task StartAsync() => Process = await TieredProcess.StartAsync(ReadyMarker, StartTimeout, _args);
+    public async Task StartAsync() => Process = await TieredProcess.StartAsync(ReadyMarker, StartTimeout, Environment, _args);
 
     /// <summary>SIGKILL: no flush, no goodbye.</summary>
     public void Kill()

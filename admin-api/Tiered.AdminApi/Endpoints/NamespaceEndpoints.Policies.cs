@@ -9,7 +9,7 @@ namespace Tiered.AdminApi.Endpoints;
 
 /// <summary>
 /// One policy of a namespace: GET answers 204 while it is unset (the broker default applies), as
-/// Pulsar does; POST sets it; DELETE unsets it. Writes are compare-and-set on the stored version.
+/// Pulsar does; POST (or PUT, which Pulsar uses for some) sets it; DELETE unsets it. Writes are compare-and-set on the stored version.
 /// </summary>
 internal static partial class NamespaceEndpoints
 {
@@ -27,6 +27,21 @@ internal static partial class NamespaceEndpoints
             p => p.AutoTopicCreationOverride,
             (p, value) => p with { AutoTopicCreationOverride = value },
             NamespacePolicyRules.Validate);
+        MapPolicy<long?>(namespaces, context, "offloadThreshold", "Bytes of a topic kept on the bookies before older ledgers are offloaded: -1 off, 0 every closed ledger (a bare integer).",
+            p => p.OffloadThreshold,
+            (p, value) => p with { OffloadThreshold = value },
+            value => NamespacePolicyRules.ValidateOffloadThreshold(value!.Value));
+        foreach (var path in (string[])["offloadDeletionLag", "offloadDeletionLagMs"])
+        {
+            MapPolicy<long?>(namespaces, context, path, "Milliseconds the bookies keep a ledger after it is offloaded (a bare integer).",
+                p => p.OffloadDeletionLagMs,
+                (p, value) => p with { OffloadDeletionLagMs = value },
+                value => NamespacePolicyRules.ValidateOffloadDeletionLag(value!.Value));
+        }
+        MapPolicy(namespaces, context, "offloadPolicies", "The object store the namespace's topics offload to: driver (filesystem or aws-s3), bucket, endpoint, region, prefix, directory.",
+            p => p.OffloadPolicies,
+            (p, value) => p with { OffloadPolicies = value },
+            NamespacePolicyRules.Validate);
     }
 
     private static void MapPolicy<T>(RouteGroupBuilder namespaces, AdminContext context, string policy, string summary,
@@ -40,7 +55,7 @@ internal static partial class NamespaceEndpoints
             return get(stored.Value) is { } value ? TypedResults.Ok(value) : TypedResults.NoContent();
         }).WithSummary($"{summary} 204 while unset.");
 
-        namespaces.MapPost(route, async Task<NoContent> (string tenant, string @namespace, HttpRequest request, CancellationToken ct) =>
+        namespaces.MapMethods(route, ["POST", "PUT"], async Task<NoContent> (string tenant, string @namespace, HttpRequest request, CancellationToken ct) =>
         {
             var name = AdminNames.Namespace(tenant, @namespace);
             var value = (await AdminJson.ReadBodyAsync<T>(request, required: true, ct).ConfigureAwait(false))!;

@@ -81,6 +81,21 @@ internal static partial class TopicEndpoints
             return TypedResults.Ok(await context.Topics.GetInternalStatsAsync(name, ct).ConfigureAwait(false));
         }).WithSummary("The topic's managed ledger: ledgers, cursors, positions.");
 
+        persistent.MapPut(Topic + "/offload", async Task<NoContent> (string tenant, string @namespace, string topic, HttpRequest request, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            var upTo = (await AdminJson.ReadBodyAsync<MessageIdData>(request, required: true, ct).ConfigureAwait(false))!;
+            await context.Topics.TriggerOffloadAsync(name, upTo, ct).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).Accepts<MessageIdData>("application/json")
+          .WithSummary("Starts offloading the closed ledgers up to the message id to the namespace's object store; 409 while one runs. GET …/offload follows it.");
+
+        persistent.MapGet(Topic + "/offload", async Task<Ok<OffloadProcessStatus>> (string tenant, string @namespace, string topic, CancellationToken ct) =>
+        {
+            var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
+            return TypedResults.Ok(await context.Topics.GetOffloadStatusAsync(name, ct).ConfigureAwait(false));
+        }).WithSummary("The topic's last offload: NOT_RUN, RUNNING, SUCCESS or ERROR (with lastError), and the first message not offloaded.");
+
         MapSubscriptions(persistent, context);
     }
 

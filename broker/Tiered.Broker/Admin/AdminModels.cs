@@ -32,6 +32,53 @@ public sealed record NamespacePolicies
 
     [JsonPropertyName("autoTopicCreationOverride")]
     public AutoTopicCreationOverride? AutoTopicCreationOverride { get; init; }
+
+    /// <summary>Bytes of a topic kept on the bookies before older ledgers are offloaded; -1 off, 0 every closed ledger.</summary>
+    [JsonPropertyName("offload_threshold")]
+    public long? OffloadThreshold { get; init; }
+
+    /// <summary>How long the bookies keep an offloaded ledger, in milliseconds.</summary>
+    [JsonPropertyName("offload_deletion_lag_ms")]
+    public long? OffloadDeletionLagMs { get; init; }
+
+    /// <summary>Where the namespace's topics offload to.</summary>
+    [JsonPropertyName("offload_policies")]
+    public OffloadPolicies? OffloadPolicies { get; init; }
+}
+
+/// <summary>The object store a namespace offloads to (Pulsar's offloadPolicies, the store part).</summary>
+public sealed record OffloadPolicies
+{
+    /// <summary>"filesystem", or "aws-s3" / "s3" for S3 and S3-compatible stores.</summary>
+    public string ManagedLedgerOffloadDriver { get; init; } = "";
+
+    /// <summary>filesystem: the directory objects are written under.</summary>
+    public string? ManagedLedgerOffloadDirectory { get; init; }
+
+    public string? ManagedLedgerOffloadBucket { get; init; }
+
+    /// <summary>The S3 endpoint URL (empty: AWS for the region).</summary>
+    public string? ManagedLedgerOffloadServiceEndpoint { get; init; }
+
+    public string? ManagedLedgerOffloadRegion { get; init; }
+
+    /// <summary>Key prefix inside the bucket.</summary>
+    public string? ManagedLedgerOffloadPrefix { get; init; }
+
+    /// <summary>Path-style addressing (http://endpoint/bucket/key), which most S3-compatible servers need.</summary>
+    public bool ManagedLedgerOffloadPathStyleAccess { get; init; }
+}
+
+/// <summary>GET …/offload: the topic's last offload (Pulsar's OffloadProcessStatus).</summary>
+public sealed record OffloadProcessStatus
+{
+    /// <summary>NOT_RUN, RUNNING, SUCCESS or ERROR.</summary>
+    public string Status { get; init; } = "NOT_RUN";
+
+    public string LastError { get; init; } = "";
+
+    /// <summary>The first message still only on the bookies.</summary>
+    public MessageIdData? FirstUnoffloadedMessage { get; init; }
 }
 
 /// <summary>How long consumed messages are kept: -1 for ever, 0 not at all.</summary>

@@ -61,7 +61,7 @@ public sealed partial class TopicAdmin
             CurrentLedgerSize = current.Size,
             LastConfirmedEntry = ledger.LastConfirmedEntry.ToString(),
             State = "LedgerOpened",
-            Ledgers = [.. ledgers.Select(l => new LedgerStats(l.LedgerId, l.Entries, l.Size, Offloaded: false))],
+            Ledgers = [.. ledgers.Select(l => new LedgerStats(l.LedgerId, l.Entries, l.Size, l.Offloaded, l.BookieDeleted, l.OffloadLocation))],
             Cursors = loaded.Subscriptions.Where(s => s.IsDurable).ToDictionary(s => s.Name, s =>
             {
                 var ranges = s.Cursor.AckedRanges;

@@ -135,6 +135,20 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         await RequireSubscription(loaded, subscription).ResetAsync(new Position(messageId.LedgerId, messageId.EntryId), cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task TriggerOffloadAsync(TopicName topic, MessageIdData upTo, CancellationToken cancellationToken)
+    {
+        if (await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false) > 0)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"{topic} is a partitioned topic: offload each partition ({topic}-partition-0, …).");
+        var loaded = await RequireAsync(topic, cancellationToken).ConfigureAwait(false);
+        await topics.StartOffloadAsync(loaded, new Position(upTo.LedgerId, upTo.EntryId), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<OffloadProcessStatus> GetOffloadStatusAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        var loaded = await RequireAsync(topic, cancellationToken).ConfigureAwait(false);
+        return TopicRegistry.OffloadStatusOf(loaded, topic.PartitionIndex);
+    }
+
     public async Task SkipAsync(TopicName topic, string subscription, long messages, CancellationToken cancellationToken)
     {
         if (messages < 0)

@@ -60,7 +60,8 @@ public sealed record InternalTopicStats
     public Dictionary<string, CursorStats> Cursors { get; init; } = [];
 }
 
-public sealed record LedgerStats(long LedgerId, long Entries, long Size, bool Offloaded);
+/// <summary>A ledger in internalStats: offloaded to <see cref="OffloadLocation"/> or not, and whether the bookies still hold it.</summary>
+public sealed record LedgerStats(long LedgerId, long Entries, long Size, bool Offloaded, bool BookieDeleted = false, string? OffloadLocation = null);
 
 public sealed record CursorStats
 {

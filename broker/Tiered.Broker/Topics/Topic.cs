@@ -38,6 +38,9 @@ public sealed class Topic : IAsyncDisposable
 
     public RateMeter Rates { get; }
 
+    /// <summary>The topic's offload to tiered storage: running or how the last one ended.</summary>
+    public TopicOffload Offload { get; } = new();
+
     public long MessagesIn;
     public long BytesIn;
 

@@ -23,7 +23,7 @@ public sealed partial class TopicRegistry
         }
     }
 
-    /// <summary>Applies each loaded topic's namespace policies (message TTL first, then retention) and empties idle entry caches.</summary>
+    /// <summary>Applies each loaded topic's namespace policies (message TTL first, then retention, then offload) and empties idle entry caches.</summary>
     public async Task RunMaintenanceAsync(CancellationToken cancellationToken)
     {
         var policies = new Dictionary<NamespaceName, NamespacePolicies?>();
@@ -42,6 +42,7 @@ public sealed partial class TopicRegistry
                     }
                 }
                 await topic.Ledger.TrimAsync(RetentionOf(policy), cancellationToken).ConfigureAwait(false);
+                await OffloadByPolicyAsync(topic, policy, cancellationToken).ConfigureAwait(false);
                 topic.Ledger.EvictCache();
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -5,9 +5,6 @@ using S = Tiered.Offloader.Parquet.LedgerParquetSchema;
 
 namespace Tiered.Offloader.Parquet;
 
-/// <summary>An entry read back from an offloaded ledger, byte for byte as it was added.</summary>
-public readonly record struct RebuiltEntry(long EntryId, ReadOnlyMemory<byte> Data);
-
 /// <summary>
 /// Reads entries back from an object written by <see cref="LedgerParquetWriter"/>. It reads only the leading
 /// magic, the footer and one row group's rebuild columns (entry_id, payload, entry_frame, payload_offset),
@@ -21,7 +18,7 @@ public static class LedgerParquetReader
     /// <summary>The entries of one row group, rebuilt byte for byte, in entry id order.</summary>
     /// <param name="file">A seekable read-only stream over the whole object.</param>
     /// <exception cref="InvalidDataException">The object is not an offloaded ledger, or is corrupt.</exception>
-    public static async Task<IReadOnlyList<RebuiltEntry>> ReadRowGroupAsync(Stream file, int rowGroupIndex, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<OffloadEntry>> ReadRowGroupAsync(Stream file, int rowGroupIndex, CancellationToken cancellationToken = default)
     {
         await using var reader = await OpenAsync(file, cancellationToken).ConfigureAwait(false);
         if (rowGroupIndex < 0 || rowGroupIndex >= reader.RowGroupCount)
@@ -110,7 +107,7 @@ public static class LedgerParquetReader
     /// Each entry is its frame (the first row's entry_frame) with every row's payload spliced back at the
     /// row's payload_offset, in row order.
     /// </summary>
-    private static RebuiltEntry[] Rebuild(int rows, long[] entryIds, ReadOnlyMemory<byte>[] payloads,
+    private static OffloadEntry[] Rebuild(int rows, long[] entryIds, ReadOnlyMemory<byte>[] payloads,
         ReadOnlyMemory<byte>[] frames, int[] frameLevels, long[] payloadOffsets)
     {
         var entryCount = 0;
@@ -121,14 +118,14 @@ public static class LedgerParquetReader
         }
         if (rows > 0 && frameLevels[0] == 0)
             throw new InvalidDataException("The row group's first row carries no entry_frame.");
-        var entries = new RebuiltEntry[entryCount];
+        var entries = new OffloadEntry[entryCount];
         var first = 0;
         for (var e = 0; e < entryCount; e++)
         {
             var end = first + 1;
             while (end < rows && frameLevels[end] == 0)
                 end++;
-            entries[e] = new RebuiltEntry(entryIds[first], Splice(frames[e].Span, payloads.AsSpan(first, end - first), payloadOffsets.AsSpan(first, end - first), entryIds[first]));
+            entries[e] = new OffloadEntry(entryIds[first], Splice(frames[e].Span, payloads.AsSpan(first, end - first), payloadOffsets.AsSpan(first, end - first), entryIds[first]));
             first = end;
         }
         return entries;

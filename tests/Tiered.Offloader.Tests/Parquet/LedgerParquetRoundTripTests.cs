@@ -20,7 +20,7 @@ public sealed class LedgerParquetRoundTripTests : IDisposable
         var layout = await LedgerFixtures.WriteAsync(path, 12, entries, new ParquetLedgerOptions { MaxRowGroupBytes = 4 * 1024, Compression = compression });
 
         Assert.True(layout.RowGroups.Count > 5, $"expected several row groups, got {layout.RowGroups.Count}");
-        var rebuilt = new List<RebuiltEntry>();
+        var rebuilt = new List<OffloadEntry>();
         await using (var file = File.OpenRead(path))
         {
             for (var i = 0; i < layout.RowGroups.Count; i++)

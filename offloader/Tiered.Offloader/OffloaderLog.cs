@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Offloader;
+
+internal static partial class OffloaderLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
+        Message = "Offloaded ledger {LedgerId} of {ManagedLedger}: {Entries} entries, {LedgerBytes} bytes into {Objects} object(s) of {ObjectBytes} bytes in {Location}, {ElapsedMs} ms")]
+    public static partial void LedgerOffloaded(ILogger logger, string managedLedger, long ledgerId, long entries, long ledgerBytes, int objects, long objectBytes, string location, long elapsedMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Deleted {Count} object(s) that incomplete offloads of ledger {LedgerId} of {ManagedLedger} left in {Location}")]
+    public static partial void LeftoversDeleted(ILogger logger, string managedLedger, long ledgerId, int count, string location);
+}

@@ -1,0 +1,257 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Grpc.Net.Client;
+using Tiered.Ledger;
+using Tiered.Metadata;
+using Tiered.Testing;
+using Tiered.V1;
+using Xunit;
+
+namespace Tiered.Tests.Cluster;
+
+/// <summary>
+/// Tiered storage end to end: `tiered standalone` as a child process offloads closed ledgers to a
+/// filesystem store or to a real S3-protocol server (s3rver), deletes the bookie copies, and
+/// consumers read the offloaded messages with the same ids and bytes. Kill -9 mid-offload.
+/// </summary>
+public sealed class OffloadStandaloneTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private const string Namespace = "public/default";
+    private S3Server? _s3;
+
+    public async Task InitializeAsync() => _s3 = await S3Server.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_s3 is not null)
+            await _s3.DisposeAsync();
+    }
+
+    private Standalone NewStandalone(string driver, params string[] more)
+    {
+        if (driver == "s3")
+        {
+            var bucket = $"offload-{Guid.NewGuid():N}"[..20];
+            _s3!.CreateBucketAsync(bucket).GetAwaiter().GetResult();
+            var s3 = new Standalone(["--offload-driver", "s3", "--offload-bucket", bucket, "--offload-endpoint", _s3.Endpoint, "--offload-path-style",
+                "--offload-chunk-encoding", "false", .. more]);
+            s3.Environment["AWS_ACCESS_KEY_ID"] = S3Server.AccessKey;
+            s3.Environment["AWS_SECRET_ACCESS_KEY"] = S3Server.SecretKey;
+            return s3;
+        }
+        return new Standalone(more);
+    }
+
+    [Theory]
+    [InlineData("filesystem")]
+    [InlineData("s3")]
+    public async Task Fifty_thousand_offloaded_messages_are_consumed_with_the_same_ids_and_bytes_after_the_bookie_copies_are_gone(string driver)
+    {
+        using var standalone = NewStandalone(driver, "--max-entries-per-ledger", "60");
+        await standalone.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
+        using var channel = GrpcChannel.ForAddress(standalone.Url);
+        var client = new Messaging.MessagingClient(channel);
+        const string topic = "persistent://public/default/offloaded";
+        var sent = await ProduceAsync(client, topic, batches: 500, perBatch: 100);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"/admin/v2/namespaces/{Namespace}/offloadDeletionLag", Json(0))).StatusCode);
+        var last = sent[^1].Id;
+        var trigger = await http.PutAsync("/admin/v2/persistent/public/default/offloaded/offload", Json(new { ledgerId = last.LedgerId, entryId = last.EntryId }));
+        Assert.Equal(HttpStatusCode.NoContent, trigger.StatusCode);
+        var status = await WaitForOffloadAsync(http, "offloaded");
+        Assert.Equal("SUCCESS", status.GetProperty("status").GetString());
+
+        var ledgers = await LedgersAsync(http, "offloaded");
+        var closed = ledgers.Take(ledgers.Count - 1).ToList();
+        Assert.True(closed.Count >= 8, $"expected several ledgers, got {closed.Count}");
+        Assert.All(closed, l => Assert.True(l.GetProperty("offloaded").GetBoolean() && l.GetProperty("bookieDeleted").GetBoolean(), l.ToString()));
+        Assert.Equal(ledgers[^1].GetProperty("ledgerId").GetInt64(), status.GetProperty("firstUnoffloadedMessage").GetProperty("ledgerId").GetInt64());
+
+        // The bookies no longer have the offloaded ledgers.
+        await using (var metadata = new MetadataClient([$"127.0.0.1:{standalone.MetadataPort}"]))
+        await using (var ledgerClient = new LedgerClient(metadata))
+        {
+            foreach (var ledger in closed)
+                await Assert.ThrowsAsync<LedgerNotFoundException>(() => ledgerClient.OpenLedgerAsync(ledger.GetProperty("ledgerId").GetInt64()));
+        }
+
+        await AssertConsumedInOrderAsync(client, topic, sent);
+
+        if (driver == "filesystem")
+        {
+            // An independent Parquet reader sees one row per message in an offloaded object.
+            var objects = Directory.GetFiles(Path.Combine(standalone.DataDir, "offload"), "*.parquet", SearchOption.AllDirectories);
+            Assert.Equal(closed.Count, objects.Length);
+            var first = closed[0].GetProperty("ledgerId").GetInt64();
+            var file = Assert.Single(objects, o => Path.GetFileName(o).StartsWith($"ledger-{first}-", StringComparison.Ordinal));
+            var (exit, output) = await NodeAsync("read-parquet.js", file);
+            Assert.True(exit == 0, output);
+            Assert.Contains($"\"rows\":{60 * 100}", output.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_kill_during_offload_loses_nothing_and_the_next_offload_completes_without_stray_objects()
+    {
+        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "4");
+        await standalone.StartAsync();
+        const string topic = "persistent://public/default/killed-offload";
+        List<Sent> sent;
+        using (var channel = GrpcChannel.ForAddress(standalone.Url))
+            sent = await ProduceAsync(new Messaging.MessagingClient(channel), topic, batches: 400, perBatch: 10);
+        var last = sent[^1].Id;
+        var upTo = Json(new { ledgerId = last.LedgerId, entryId = last.EntryId });
+        using (var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) })
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"/admin/v2/namespaces/{Namespace}/offloadDeletionLag", Json(0))).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync("/admin/v2/persistent/public/default/killed-offload/offload", upTo)).StatusCode);
+            // Kill once some ledgers are offloaded and others are not.
+            var deadline = DateTime.UtcNow + Wait;
+            while (true)
+            {
+                var ledgers = await LedgersAsync(http, "killed-offload");
+                var offloaded = ledgers.Count(l => l.GetProperty("offloaded").GetBoolean());
+                if (offloaded >= 3)
+                {
+                    Assert.True(offloaded < ledgers.Count - 1, "the offload finished before the kill; the test needs more ledgers");
+                    break;
+                }
+                Assert.True(DateTime.UtcNow < deadline, "no ledger was offloaded in time");
+                await Task.Delay(20);
+            }
+        }
+        standalone.Kill();
+
+        await standalone.StartAsync();
+        using var http2 = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
+        using var channel2 = GrpcChannel.ForAddress(standalone.Url);
+        var client = new Messaging.MessagingClient(channel2);
+        await AssertConsumedInOrderAsync(client, topic, sent, subscription: "before");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http2.PutAsync("/admin/v2/persistent/public/default/killed-offload/offload", upTo)).StatusCode);
+        Assert.Equal("SUCCESS", (await WaitForOffloadAsync(http2, "killed-offload")).GetProperty("status").GetString());
+        var all = await LedgersAsync(http2, "killed-offload");
+        var offloadedIds = all.Where(l => l.GetProperty("offloaded").GetBoolean()).Select(l => l.GetProperty("ledgerId").GetInt64()).ToList();
+        Assert.Equal(all.Count - 1, offloadedIds.Count);
+
+        // Exactly one object per offloaded ledger: what the killed run left was deleted, not adopted.
+        var objects = Directory.GetFiles(Path.Combine(standalone.DataDir, "offload"), "*", SearchOption.AllDirectories)
+            .Select(Path.GetFileName).Where(n => !n!.StartsWith(".tmp-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(offloadedIds.Count, objects.Count);
+        Assert.All(offloadedIds, id => Assert.Single(objects, o => o!.StartsWith($"ledger-{id}-", StringComparison.Ordinal)));
+        await AssertConsumedInOrderAsync(client, topic, sent, subscription: "after");
+    }
+
+    [Fact]
+    public async Task Bad_offload_requests_get_clear_errors_and_lose_nothing()
+    {
+        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "5");
+        await standalone.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
+        using var channel = GrpcChannel.ForAddress(standalone.Url);
+        var client = new Messaging.MessagingClient(channel);
+        const string topic = "persistent://public/default/refusals";
+        var sent = await ProduceAsync(client, topic, batches: 20, perBatch: 5);
+        var last = sent[^1].Id;
+        var upTo = Json(new { ledgerId = last.LedgerId, entryId = last.EntryId });
+
+        var unknown = await http.PutAsync("/admin/v2/persistent/public/default/no-such-topic/offload", upTo);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var threshold = await http.PutAsync($"/admin/v2/namespaces/{Namespace}/offloadThreshold", Json(-2));
+        Assert.Equal(HttpStatusCode.BadRequest, threshold.StatusCode);
+        Assert.Contains("-1", await threshold.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var badDriver = await http.PostAsync($"/admin/v2/namespaces/{Namespace}/offloadPolicies", Json(new { managedLedgerOffloadDriver = "tape" }));
+        Assert.Equal(HttpStatusCode.BadRequest, badDriver.StatusCode);
+        Assert.Contains("tape", await badDriver.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.PutAsync("/admin/v2/persistent/public/default/refusals/offload", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+
+        // An endpoint nobody listens on, then a bucket that does not exist: the offload ends in ERROR, saying why.
+        var closedPort = TieredProcess.FreePort();
+        var missingBucket = $"missing-{Guid.NewGuid():N}"[..20];
+        foreach (var (policies, expected) in new (object, string)[]
+        {
+            (new { managedLedgerOffloadDriver = "aws-s3", managedLedgerOffloadBucket = "b", managedLedgerOffloadServiceEndpoint = $"http://127.0.0.1:{closedPort}", managedLedgerOffloadPathStyleAccess = true }, $"127.0.0.1:{closedPort}"),
+            (new { managedLedgerOffloadDriver = "aws-s3", managedLedgerOffloadBucket = missingBucket, managedLedgerOffloadServiceEndpoint = _s3!.Endpoint, managedLedgerOffloadPathStyleAccess = true }, missingBucket),
+        })
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"/admin/v2/namespaces/{Namespace}/offloadPolicies", Json(policies))).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync("/admin/v2/persistent/public/default/refusals/offload", upTo)).StatusCode);
+            var status = await WaitForOffloadAsync(http, "refusals");
+            Assert.Equal("ERROR", status.GetProperty("status").GetString());
+            Assert.Contains(expected, status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
+            Assert.All(await LedgersAsync(http, "refusals"), l => Assert.False(l.GetProperty("offloaded").GetBoolean()));
+        }
+        await AssertConsumedInOrderAsync(client, topic, sent);
+    }
+
+    private sealed record Sent(MessageId Id, int BatchIndex, string Payload);
+
+    /// <summary>Produces batches of distinct payloads; returns every message with the id its receipt gave it.</summary>
+    private static async Task<List<Sent>> ProduceAsync(Messaging.MessagingClient client, string topic, int batches, int perBatch)
+    {
+        var sent = new List<Sent>(batches * perBatch);
+        await using var producer = await RawProducer.OpenAsync(client, topic);
+        var all = Enumerable.Range(0, batches).Select(b => RawProducer.Batch(Enumerable.Range(0, perBatch).Select(i => $"m{b * perBatch + i}-{new string('x', (b * 7 + i) % 50)}"))).ToList();
+        var answers = await producer.SendAllAsync(all);
+        foreach (var (answer, batch) in answers.Zip(all))
+        {
+            Assert.Equal(ProduceResponse.ResponseOneofCase.Receipt, answer.ResponseCase);
+            for (var i = 0; i < batch.Messages.Count; i++)
+                sent.Add(new Sent(answer.Receipt.MessageId, i, batch.Messages[i].Payload.ToStringUtf8()));
+        }
+        return sent;
+    }
+
+    /// <summary>A new subscription from the earliest message receives exactly <paramref name="sent"/>, in order, with the same ids.</summary>
+    private static async Task AssertConsumedInOrderAsync(Messaging.MessagingClient client, string topic, List<Sent> sent, string subscription = "check")
+    {
+        await using var consumer = await RawConsumer.SubscribeAsync(client, new Subscribe { Topic = topic, Subscription = subscription, InitialPosition = InitialPosition.Earliest }, permits: 5000);
+        for (var i = 0; i < sent.Count; i++)
+        {
+            var message = await consumer.ReceiveAsync(Wait) ?? throw new Xunit.Sdk.XunitException($"Stopped after {i} of {sent.Count} messages: {consumer.EndedWith}");
+            var expected = sent[i];
+            Assert.Equal((expected.Id.LedgerId, expected.Id.EntryId, expected.BatchIndex, expected.Payload), (message.LedgerId, message.EntryId, message.BatchIndex, message.Payload));
+            if (i % 2500 == 2499)
+                await consumer.FlowAsync(2500);
+        }
+        Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    private static async Task<JsonElement> WaitForOffloadAsync(HttpClient http, string topic)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            var status = await http.GetFromJsonAsync<JsonElement>($"/admin/v2/persistent/public/default/{topic}/offload");
+            if (status.GetProperty("status").GetString() is not ("RUNNING" or "NOT_RUN"))
+                return status;
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"The offload of {topic} did not end in time: {status}");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<List<JsonElement>> LedgersAsync(HttpClient http, string topic)
+    {
+        var stats = await http.GetFromJsonAsync<JsonElement>($"/admin/v2/persistent/public/default/{topic}/internalStats");
+        return [.. stats.GetProperty("ledgers").EnumerateArray()];
+    }
+
+    private static StringContent Json<T>(T value) => new(JsonSerializer.Serialize(value), System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task<(int ExitCode, string Output)> NodeAsync(string script, params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node") };
+        info.ArgumentList.Add(script);
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(Wait);
+        return (process.ExitCode, await output + await error);
+    }
+}
