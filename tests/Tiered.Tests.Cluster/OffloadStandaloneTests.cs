@@ -89,7 +89,8 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
             var file = Assert.Single(objects, o => Path.GetFileName(o).StartsWith($"ledger-{first}-", StringComparison.Ordinal));
             var (exit, output) = await NodeAsync("read-parquet.js", file);
             Assert.True(exit == 0, output);
-            Assert.Contains($"\"rows\":{60 * 100}", output.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
+            // DuckDB gives its 64-bit count as a string.
+            Assert.Equal($"{60 * 100}", JsonDocument.Parse(output).RootElement.GetProperty("rows").ToString());
         }
     }
 
