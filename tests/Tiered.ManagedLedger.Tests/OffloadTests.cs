@@ -3,6 +3,7 @@ using Tiered.Ledger;
 using Tiered.Offloader;
 using Tiered.Offloader.Stored;
 using Tiered.Offloader.Stores;
+using Tiered.Testing;
 
 namespace Tiered.ManagedLedger.Tests;
 
@@ -137,6 +138,37 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
         Assert.StartsWith($"ledger-{ledgerId}-", Path.GetFileName(objects[0]), StringComparison.Ordinal);
         await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero);
         Assert.Equal(Enumerable.Range(0, 15), (await ReadAllAsync(ledger)).Select(MessageOf));
+    }
+
+    [Fact]
+    public async Task While_the_object_store_is_down_reads_fail_with_a_retryable_error_and_succeed_once_it_is_back()
+    {
+        await using var s3 = await S3Server.StartAsync();
+        await s3.CreateBucketAsync("offload");
+        using var storage = new TieredStorage(new TieredStorageOptions
+        {
+            SpoolDirectory = Path.Combine(_root.FullName, "spool"),
+            S3AccessKey = S3Server.AccessKey,
+            S3SecretKey = S3Server.SecretKey,
+            S3UseChunkEncoding = false,
+        }, NullLoggerFactory.Instance);
+        var target = TieredStorage.AddressOf(new ObjectStoreSettings { Driver = "aws-s3", Bucket = "offload", Endpoint = s3.Endpoint, PathStyle = true });
+        Assert.Equal(ObjectStores.S3Driver, target.Driver);
+        await using var client = NewClient();
+        // No entry cache: every read goes where the entries are stored.
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage, EntryCacheBytes = 0 });
+        var positions = await AddAsync(ledger, 0, 25);
+        await ledger.OffloadAsync(positions[^1], target);
+        Assert.Equal(2, await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero));
+
+        s3.Kill();
+        var error = await Assert.ThrowsAsync<ManagedLedgerException>(() => ledger.ReadEntriesAsync(positions[0], 5).AsTask());
+        Assert.Contains("Retry", error.Message, StringComparison.Ordinal);
+        Assert.Contains(s3.Endpoint, error.Message, StringComparison.Ordinal);
+        Assert.True(ledger.Ledgers.Take(2).All(l => l.Offloaded && l.BookieDeleted));
+
+        await s3.RestartAsync();
+        Assert.Equal(Enumerable.Range(0, 25), (await ReadAllAsync(ledger)).Select(MessageOf));
     }
 
     [Fact]

@@ -23,22 +23,18 @@ public sealed class S3Server : IAsyncDisposable, IDisposable
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
     private const int MaxOutputLines = 500;
 
-    private readonly Process _process;
     private readonly string _directory;
     private readonly Queue<string> _output = new();
     private readonly HttpClient _http;
+    private Process _process;
 
-    private S3Server(Process process, string directory, int port)
+    private S3Server(string directory, int port)
     {
-        _process = process;
         _directory = directory;
         Port = port;
         Endpoint = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
         _http = new HttpClient { BaseAddress = new Uri(Endpoint + "/"), Timeout = TimeSpan.FromSeconds(10) };
-        process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        _process = Launch();
     }
 
     public int Pid => _process.Id;
@@ -61,31 +57,19 @@ public sealed class S3Server : IAsyncDisposable, IDisposable
     /// <summary>Starts s3rver and waits until it answers HTTP.</summary>
     public static async Task<S3Server> StartAsync()
     {
-        var script = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "node_modules", "s3rver", "bin", "s3rver.js");
-        if (!File.Exists(script))
-            throw new InvalidOperationException($"{script} is missing: run ./test.sh (or `npm install` in tests/node) to install the npm packages the tests use.");
+        if (!File.Exists(Script))
+            throw new InvalidOperationException($"{Script} is missing: run ./test.sh (or `npm install` in tests/node) to install the npm packages the tests use.");
         var directory = Directory.CreateTempSubdirectory("tiered-s3rver-").FullName;
-        var port = TieredProcess.FreePort();
-        var info = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 (Node 17+) only offers through its legacy provider.
-        foreach (var arg in new[] { "--openssl-legacy-provider", script, "-d", directory, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture) })
-            info.ArgumentList.Add(arg);
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        S3Server server;
         try
         {
-            process.Start();
+            server = new S3Server(directory, TieredProcess.FreePort());
         }
-        catch (System.ComponentModel.Win32Exception e)
+        catch
         {
             Directory.Delete(directory, recursive: true);
-            throw new InvalidOperationException("Cannot start node (is Node.js installed and on PATH?): " + e.Message, e);
+            throw;
         }
-        var server = new S3Server(process, directory, port);
         try
         {
             await server.WaitUntilAnsweringAsync();
@@ -96,6 +80,62 @@ public sealed class S3Server : IAsyncDisposable, IDisposable
             throw;
         }
         return server;
+    }
+
+    /// <summary>Kills the server (SIGKILL), keeping its objects: the store is down until <see cref="RestartAsync"/>.</summary>
+    public void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It exited between the check and the kill.
+        }
+    }
+
+    /// <summary>Starts the server again on the same port and objects, and waits until it answers.</summary>
+    public async Task RestartAsync()
+    {
+        Kill();
+        _process.Dispose();
+        _process = Launch();
+        await WaitUntilAnsweringAsync();
+    }
+
+    private static string Script => Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "node_modules", "s3rver", "bin", "s3rver.js");
+
+    private Process Launch()
+    {
+        var info = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 (Node 17+) only offers through its legacy provider.
+        foreach (var arg in new[] { "--openssl-legacy-provider", Script, "-d", _directory, "-a", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture) })
+            info.ArgumentList.Add(arg);
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            process.Dispose();
+            throw new InvalidOperationException("Cannot start node (is Node.js installed and on PATH?): " + e.Message, e);
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
     }
 
     /// <summary>Creates a bucket (s3rver accepts anonymous requests, so no signing is needed).</summary>
@@ -144,18 +184,7 @@ public sealed class S3Server : IAsyncDisposable, IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // It exited between the check and the kill.
-        }
+        Kill();
         _process.Dispose();
         try
         {
