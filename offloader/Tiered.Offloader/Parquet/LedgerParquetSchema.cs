@@ -8,6 +8,15 @@ namespace Tiered.Offloader.Parquet;
 /// columns (<see cref="EntryFrame"/>, <see cref="PayloadOffset"/>) from which the reader restores every
 /// entry byte for byte. Columns are written in this order.
 /// </summary>
+/// <remarks>
+/// An entry that is a <c>tiered.v1.MessageBatch</c> of format version 1 with messages has one row per
+/// message: entry_frame (first row only) is the entry with each payload's bytes cut out, and payload_offset
+/// is where the row's payload starts in the entry; the entry is its frame with the payloads spliced back at
+/// their offsets, in row order — exact for any encoder (field order, unknown fields, repeated fields).
+/// Any other entry is one row: batch_size 0, payload the whole entry, an empty frame, payload_offset 0,
+/// null key, properties, producer_name, event_time and deliver_at, publish_time at the epoch. Times that a
+/// timestamp cannot hold (outside years 1 to 9999) are clamped in the columns; the entry keeps them.
+/// </remarks>
 internal static class LedgerParquetSchema
 {
     public static readonly DataField<long> LedgerId = new("ledger_id", false);

@@ -16,7 +16,6 @@ public sealed class LedgerParquetWriter : IAsyncDisposable
     private readonly Stream _output;
     private readonly long _ledgerId;
     private readonly ParquetLedgerOptions _options;
-    private readonly long _start;
     private readonly RowGroupBuffer _rows = new();
     private readonly List<RowGroupLayout> _rowGroups = [];
     private ParquetWriter? _parquet;
@@ -25,22 +24,23 @@ public sealed class LedgerParquetWriter : IAsyncDisposable
     private bool _completed;
     private bool _disposed;
 
-    /// <param name="output">Writable and seekable (a FileStream), empty: the object starts at its current position.</param>
+    /// <param name="output">Writable, seekable (a FileStream) and at position 0: Parquet's footer records absolute offsets.</param>
     public LedgerParquetWriter(Stream output, long ledgerId, ParquetLedgerOptions options)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(options);
         if (!output.CanWrite || !output.CanSeek)
             throw new ArgumentException("The output of a LedgerParquetWriter must be writable and seekable (a FileStream).", nameof(output));
+        if (output.Position != 0)
+            throw new ArgumentException($"The output of a LedgerParquetWriter must start at position 0, not {output.Position}: the object's offsets are the stream's.", nameof(output));
         options.Validate();
         _output = output;
         _ledgerId = ledgerId;
         _options = options;
-        _start = output.Position;
     }
 
     /// <summary>Bytes written to the output so far (row groups already cut; the footer once completed).</summary>
-    public long BytesWritten => _output.Position - _start;
+    public long BytesWritten => _output.Position;
 
     public long EntriesAdded { get; private set; }
 

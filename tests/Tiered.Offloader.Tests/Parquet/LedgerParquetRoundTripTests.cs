@@ -138,6 +138,15 @@ public sealed class LedgerParquetRoundTripTests : IDisposable
     }
 
     [Fact]
+    public async Task An_output_that_does_not_start_at_zero_is_refused()
+    {
+        await using var output = new FileStream(_directory.File("ledger.parquet"), FileMode.CreateNew, FileAccess.ReadWrite);
+        output.WriteByte(1);
+
+        Assert.Throws<ArgumentException>(() => new LedgerParquetWriter(output, 1, new ParquetLedgerOptions()));
+    }
+
+    [Fact]
     public void Bad_options_are_refused_with_the_value_named()
     {
         var error = Assert.Throws<ArgumentException>(() => new ParquetLedgerOptions { MaxRowGroupBytes = 0 }.Validate());
