@@ -59,7 +59,53 @@ internal static partial class AdminCommand
         Run(setTtl, (p, http, ct) => http.SendAsync(HttpMethod.Post, AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), "messageTTL"]),
             Integer(p.GetValue(ttl)!, "--ttl").ToString(CultureInfo.InvariantCulture), ct));
 
-        return new Command("namespaces", "Namespaces and their policies.") { list, create, delete, policies, setRetention, setTtl };
+        var threshold = new Option<string>("--size", "-s")
+        {
+            HelpName = "BYTES",
+            Description = "Bytes of a topic kept on the bookies before older ledgers are offloaded (-1: off, 0: every closed ledger).",
+            Required = true,
+        };
+        var setThreshold = new Command("set-offload-threshold", "Set when the namespace's topics offload closed ledgers to the object store.") { ns, threshold };
+        Run(setThreshold, (p, http, ct) => http.SendAsync(HttpMethod.Put, AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), "offloadThreshold"]),
+            Integer(p.GetValue(threshold)!, "--size").ToString(CultureInfo.InvariantCulture), ct));
+
+        var lag = new Option<string>("--lag", "-l")
+        {
+            HelpName = "MS",
+            Description = "Milliseconds the bookies keep a ledger after it is offloaded.",
+            Required = true,
+        };
+        var setLag = new Command("set-offload-deletion-lag", "Set how long offloaded ledgers stay on the bookies.") { ns, lag };
+        Run(setLag, (p, http, ct) => http.SendAsync(HttpMethod.Put, AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), "offloadDeletionLag"]),
+            Integer(p.GetValue(lag)!, "--lag").ToString(CultureInfo.InvariantCulture), ct));
+
+        var driver = new Option<string>("--driver") { HelpName = "filesystem|aws-s3", Description = "The object store.", Required = true };
+        var directory = new Option<string?>("--directory") { HelpName = "DIR", Description = "filesystem: where the objects go (on the broker's machine)." };
+        var bucket = new Option<string?>("--bucket") { HelpName = "BUCKET", Description = "aws-s3: the bucket (it must exist)." };
+        var endpoint = new Option<string?>("--endpoint") { HelpName = "URL", Description = "aws-s3: an S3-compatible endpoint (default: AWS)." };
+        var region = new Option<string?>("--region") { HelpName = "REGION", Description = "aws-s3: the region." };
+        var prefix = new Option<string?>("--prefix") { HelpName = "PREFIX", Description = "aws-s3: a key prefix inside the bucket." };
+        var pathStyle = new Option<bool>("--path-style") { Description = "aws-s3: path-style addressing, which most S3-compatible servers need." };
+        var setPolicies = new Command("set-offload-policies", "Set the object store the namespace's topics offload to (the broker's --offload-driver applies otherwise).")
+        {
+            ns, driver, directory, bucket, endpoint, region, prefix, pathStyle,
+        };
+        Run(setPolicies, (p, http, ct) => http.SendAsync(HttpMethod.Post, AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), "offloadPolicies"]),
+            JsonSerializer.Serialize(new
+            {
+                managedLedgerOffloadDriver = p.GetValue(driver),
+                managedLedgerOffloadDirectory = p.GetValue(directory),
+                managedLedgerOffloadBucket = p.GetValue(bucket),
+                managedLedgerOffloadServiceEndpoint = p.GetValue(endpoint),
+                managedLedgerOffloadRegion = p.GetValue(region),
+                managedLedgerOffloadPrefix = p.GetValue(prefix),
+                managedLedgerOffloadPathStyleAccess = p.GetValue(pathStyle),
+            }), ct));
+
+        return new Command("namespaces", "Namespaces and their policies.")
+        {
+            list, create, delete, policies, setRetention, setTtl, setThreshold, setLag, setPolicies,
+        };
     }
 
     /// <summary>An integer option's value; -1 and other negatives are left for the server to judge.</summary>

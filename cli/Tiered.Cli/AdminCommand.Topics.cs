@@ -46,9 +46,21 @@ internal static partial class AdminCommand
         var subscriptions = new Command("subscriptions", "Names of a topic's subscriptions.") { topic };
         Run(subscriptions, (p, http, ct) => http.GetAsync(TopicPath(p.GetValue(topic)!, "subscriptions"), ct));
 
+        var upTo = new Option<string?>("--message-id", "-m")
+        {
+            HelpName = "LEDGER:ENTRY",
+            Description = "Offload the closed ledgers up to this message (default: every closed ledger).",
+        };
+        var offload = new Command("offload", "Start offloading a topic's closed ledgers to its namespace's object store (follow it with offload-status).") { topic, upTo };
+        Run(offload, (p, http, ct) => http.SendAsync(HttpMethod.Put, TopicPath(p.GetValue(topic)!, "offload"),
+            p.GetValue(upTo) is { } id ? MessageIdJson(id) : null, ct));
+
+        var offloadStatus = new Command("offload-status", "A topic's last offload: NOT_RUN, RUNNING, SUCCESS or ERROR, and the first message not offloaded.") { topic };
+        Run(offloadStatus, (p, http, ct) => http.GetAsync(TopicPath(p.GetValue(topic)!, "offload"), ct));
+
         var topics = new Command("topics", "Persistent topics, partitioned topics and their subscriptions.")
         {
-            list, create, createPartitioned, delete, stats, internalStats, subscriptions,
+            list, create, createPartitioned, delete, stats, internalStats, subscriptions, offload, offloadStatus,
         };
         foreach (var command in SubscriptionCommands(topic, force))
             topics.Subcommands.Add(command);

@@ -86,14 +86,13 @@ internal sealed class OffloadOptions
                 UseChunkEncoding = parseResult.GetValue(_chunkEncoding),
             };
         }
-        var seconds = parseResult.GetValue(_maintenanceSeconds);
         return options with
         {
             TieredStorage = new TieredStorageOptions { SpoolDirectory = spoolDirectory, S3UseChunkEncoding = parseResult.GetValue(_chunkEncoding) },
             DefaultOffloadStore = store,
             DefaultOffloadThreshold = parseResult.GetValue(_threshold),
-            DefaultOffloadDeletionLag = TimeSpan.FromMilliseconds(Math.Max(-1, parseResult.GetValue(_deletionLag))),
-            MaintenanceInterval = seconds > 0 ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero,
+            DefaultOffloadDeletionLag = TimeSpan.FromMilliseconds(parseResult.GetValue(_deletionLag)),
+            MaintenanceInterval = TimeSpan.FromSeconds(parseResult.GetValue(_maintenanceSeconds)),
             ManagedLedger = options.ManagedLedger with { MaxEntriesPerLedger = parseResult.GetValue(_maxEntriesPerLedger) },
         };
     }

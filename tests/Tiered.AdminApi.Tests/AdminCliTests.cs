@@ -40,11 +40,18 @@ public sealed class AdminCliTests(AdminApiServer server) : IClassFixture<AdminAp
         Assert.Equal([$"{tenant}/app"], JsonStrings(await TieredAsync(0, "namespaces", "list", tenant)));
         await TieredAsync(0, "namespaces", "set-retention", $"{tenant}/app", "--time", "-1", "--size", "512");
         await TieredAsync(0, "namespaces", "set-message-ttl", $"{tenant}/app", "--ttl", "90");
+        await TieredAsync(0, "namespaces", "set-offload-threshold", $"{tenant}/app", "--size", "0");
+        await TieredAsync(0, "namespaces", "set-offload-deletion-lag", $"{tenant}/app", "--lag", "1000");
+        await TieredAsync(0, "namespaces", "set-offload-policies", $"{tenant}/app", "--driver", "aws-s3", "--bucket", "cold", "--endpoint", "http://127.0.0.1:9", "--path-style");
+        Assert.Contains("bucket", await TieredAsync(1, "namespaces", "set-offload-policies", $"{tenant}/app", "--driver", "aws-s3"));
         using (var policies = JsonDocument.Parse(await TieredAsync(0, "namespaces", "policies", $"{tenant}/app")))
         {
             Assert.Equal(-1, policies.RootElement.GetProperty("retention_policies").GetProperty("retentionTimeInMinutes").GetInt32());
             Assert.Equal(512, policies.RootElement.GetProperty("retention_policies").GetProperty("retentionSizeInMB").GetInt64());
             Assert.Equal(90, policies.RootElement.GetProperty("message_ttl_in_seconds").GetInt32());
+            Assert.Equal(0, policies.RootElement.GetProperty("offload_threshold").GetInt64());
+            Assert.Equal(1000, policies.RootElement.GetProperty("offload_deletion_lag_ms").GetInt64());
+            Assert.True(policies.RootElement.GetProperty("offload_policies").GetProperty("managedLedgerOffloadPathStyleAccess").GetBoolean());
         }
         await TieredAsync(0, "namespaces", "delete", $"{tenant}/app");
         Assert.Null(await server.StoredAsync($"/admin/policies/{tenant}/app"));
@@ -71,6 +78,11 @@ public sealed class AdminCliTests(AdminApiServer server) : IClassFixture<AdminAp
         Assert.True(server.Topics.WasCalled($"SkipAll persistent://{ns}/plain audit"));
         Assert.Contains("\"msgInCounter\": 42", await TieredAsync(0, "topics", "stats", $"{ns}/plain"));
         Assert.Contains("\"lastConfirmedEntry\": \"3:41\"", await TieredAsync(0, "topics", "internal-stats", $"{ns}/plain"));
+        await TieredAsync(0, "topics", "offload", $"{ns}/plain", "-m", "3:10");
+        await TieredAsync(0, "topics", "offload", $"{ns}/plain");
+        Assert.True(server.Topics.WasCalled($"TriggerOffload persistent://{ns}/plain 3:10"));
+        Assert.True(server.Topics.WasCalled($"TriggerOffload persistent://{ns}/plain all"));
+        Assert.Contains("\"status\": \"NOT_RUN\"", await TieredAsync(0, "topics", "offload-status", $"{ns}/plain"));
         await TieredAsync(0, "topics", "delete-subscription", $"{ns}/plain", "-s", "audit", "--force");
         Assert.True(server.Topics.WasCalled($"DeleteSubscription persistent://{ns}/plain audit force=True"));
 

@@ -55,6 +55,33 @@ public sealed class NamespacePolicyEndpointTests(AdminApiServer server) : IClass
     }
 
     [Fact]
+    public async Task Offload_threshold_deletion_lag_and_store_are_set_with_put_or_post_and_bad_values_are_refused()
+    {
+        var ns = await server.NewNamespaceAsync();
+        Assert.Equal(HttpStatusCode.NoContent, (await Http.GetAsync($"/admin/v2/namespaces/{ns}/offloadThreshold")).StatusCode);
+        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}/offloadThreshold", Json("1048576")));
+        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}/offloadDeletionLagMs", Json("60000")));
+        await Expect.NoContentAsync(await Http.PostAsync($"/admin/v2/namespaces/{ns}/offloadPolicies",
+            Json("""{"managedLedgerOffloadDriver":"aws-s3","managedLedgerOffloadBucket":"b","managedLedgerOffloadServiceEndpoint":"http://127.0.0.1:9","managedLedgerOffloadPathStyleAccess":true}""")));
+        var policies = await Expect.OkAsync(await Http.GetAsync($"/admin/v2/namespaces/{ns}"));
+        Assert.Equal(1048576, policies.GetProperty("offload_threshold").GetInt64());
+        Assert.Equal(60000, policies.GetProperty("offload_deletion_lag_ms").GetInt64());
+        Assert.Equal(60000, (await Expect.OkAsync(await Http.GetAsync($"/admin/v2/namespaces/{ns}/offloadDeletionLag"))).GetInt64());
+        Assert.Equal("b", policies.GetProperty("offload_policies").GetProperty("managedLedgerOffloadBucket").GetString());
+        var before = await server.StoredAsync($"/admin/policies/{ns}");
+
+        Assert.Contains("-1 (offload off)", await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}/offloadThreshold", Json("-2")), HttpStatusCode.BadRequest));
+        await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}/offloadDeletionLag", Json("-1")), HttpStatusCode.BadRequest);
+        Assert.Contains("tape", await Expect.ProblemAsync(await Http.PostAsync($"/admin/v2/namespaces/{ns}/offloadPolicies", Json("""{"managedLedgerOffloadDriver":"tape"}""")), HttpStatusCode.BadRequest));
+        Assert.Contains("bucket", await Expect.ProblemAsync(await Http.PostAsync($"/admin/v2/namespaces/{ns}/offloadPolicies", Json("""{"managedLedgerOffloadDriver":"aws-s3"}""")), HttpStatusCode.BadRequest));
+        Assert.Contains("directory", await Expect.ProblemAsync(await Http.PostAsync($"/admin/v2/namespaces/{ns}/offloadPolicies", Json("""{"managedLedgerOffloadDriver":"filesystem"}""")), HttpStatusCode.BadRequest));
+        Assert.Equal(before, await server.StoredAsync($"/admin/policies/{ns}"));
+
+        await Expect.NoContentAsync(await Http.DeleteAsync($"/admin/v2/namespaces/{ns}/offloadPolicies"));
+        Assert.Equal(HttpStatusCode.NoContent, (await Http.GetAsync($"/admin/v2/namespaces/{ns}/offloadPolicies")).StatusCode);
+    }
+
+    [Fact]
     public async Task Auto_topic_creation_can_be_overridden_and_removed()
     {
         var ns = await server.NewNamespaceAsync();

@@ -184,9 +184,9 @@ internal sealed class RecordingTopicAdmin : ITopicAdmin
         return Task.CompletedTask;
     }
 
-    public Task TriggerOffloadAsync(TopicName topic, MessageIdData upTo, CancellationToken cancellationToken)
+    public Task TriggerOffloadAsync(TopicName topic, MessageIdData? upTo, CancellationToken cancellationToken)
     {
-        Calls.Enqueue($"TriggerOffload {topic} {upTo.LedgerId}:{upTo.EntryId}");
+        Calls.Enqueue($"TriggerOffload {topic} {(upTo is null ? "all" : $"{upTo.LedgerId}:{upTo.EntryId}")}");
         _ = Subscriptions(topic);
         return Task.CompletedTask;
     }

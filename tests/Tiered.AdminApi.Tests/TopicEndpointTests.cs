@@ -76,6 +76,22 @@ public sealed class TopicEndpointTests(AdminApiServer server) : IClassFixture<Ad
     }
 
     [Fact]
+    public async Task Offload_is_triggered_up_to_a_message_or_for_every_closed_ledger_and_its_status_read()
+    {
+        var ns = await server.NewNamespaceAsync();
+        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/persistent/{ns}/cold", null));
+        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/persistent/{ns}/cold/offload", Json("""{"ledgerId":7,"entryId":3}""")));
+        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/persistent/{ns}/cold/offload", null));
+        Assert.True(server.Topics.WasCalled($"TriggerOffload persistent://{ns}/cold 7:3"));
+        Assert.True(server.Topics.WasCalled($"TriggerOffload persistent://{ns}/cold all"));
+        Assert.Equal("NOT_RUN", (await Expect.OkAsync(await Http.GetAsync($"/admin/v2/persistent/{ns}/cold/offload"))).GetProperty("status").GetString());
+
+        await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/persistent/{ns}/cold/offload", Json("""{"ledgerId":"seven"}""")), HttpStatusCode.BadRequest);
+        await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/persistent/{ns}/never/offload", null), HttpStatusCode.NotFound);
+        await Expect.ProblemAsync(await Http.GetAsync($"/admin/v2/persistent/{ns}/never/offload"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Topics_of_an_unknown_namespace_answer_404_without_asking_the_broker()
     {
         var detail = await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/persistent/public/nope/lost", null), HttpStatusCode.NotFound);

@@ -84,11 +84,11 @@ internal static partial class TopicEndpoints
         persistent.MapPut(Topic + "/offload", async Task<NoContent> (string tenant, string @namespace, string topic, HttpRequest request, CancellationToken ct) =>
         {
             var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
-            var upTo = (await AdminJson.ReadBodyAsync<MessageIdData>(request, required: true, ct).ConfigureAwait(false))!;
+            var upTo = await AdminJson.ReadBodyAsync<MessageIdData>(request, required: false, ct).ConfigureAwait(false);
             await context.Topics.TriggerOffloadAsync(name, upTo, ct).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).Accepts<MessageIdData>("application/json")
-          .WithSummary("Starts offloading the closed ledgers up to the message id to the namespace's object store; 409 while one runs. GET …/offload follows it.");
+          .WithSummary("Starts offloading the closed ledgers up to the message id (no body: every closed ledger) to the namespace's object store; 409 while one runs. GET …/offload follows it.");
 
         persistent.MapGet(Topic + "/offload", async Task<Ok<OffloadProcessStatus>> (string tenant, string @namespace, string topic, CancellationToken ct) =>
         {

@@ -53,8 +53,8 @@ public interface ITopicAdmin
     /// <summary>Acknowledges everything (clear-backlog).</summary>
     Task SkipAllAsync(TopicName topic, string subscription, CancellationToken cancellationToken);
 
-    /// <summary>Starts offloading the topic's closed ledgers up to <paramref name="upTo"/> in the background. BadRequest when no store is configured; Conflict when one runs.</summary>
-    Task TriggerOffloadAsync(TopicName topic, MessageIdData upTo, CancellationToken cancellationToken);
+    /// <summary>Starts offloading the topic's closed ledgers up to <paramref name="upTo"/> (null: all of them) in the background. BadRequest when no store is configured; Conflict when one runs.</summary>
+    Task TriggerOffloadAsync(TopicName topic, MessageIdData? upTo, CancellationToken cancellationToken);
 
     /// <summary>The topic's last offload: NOT_RUN, RUNNING, SUCCESS or ERROR with its error.</summary>
     Task<OffloadProcessStatus> GetOffloadStatusAsync(TopicName topic, CancellationToken cancellationToken);

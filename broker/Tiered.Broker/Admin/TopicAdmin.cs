@@ -135,12 +135,13 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         await RequireSubscription(loaded, subscription).ResetAsync(new Position(messageId.LedgerId, messageId.EntryId), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task TriggerOffloadAsync(TopicName topic, MessageIdData upTo, CancellationToken cancellationToken)
+    public async Task TriggerOffloadAsync(TopicName topic, MessageIdData? upTo, CancellationToken cancellationToken)
     {
         if (await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false) > 0)
             throw new BrokerException(BrokerErrorCode.BadRequest, $"{topic} is a partitioned topic: offload each partition ({topic}-partition-0, …).");
         var loaded = await RequireAsync(topic, cancellationToken).ConfigureAwait(false);
-        await topics.StartOffloadAsync(loaded, new Position(upTo.LedgerId, upTo.EntryId), cancellationToken).ConfigureAwait(false);
+        var position = upTo is null ? new Position(long.MaxValue, long.MaxValue) : new Position(upTo.LedgerId, upTo.EntryId);
+        await topics.StartOffloadAsync(loaded, position, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<OffloadProcessStatus> GetOffloadStatusAsync(TopicName topic, CancellationToken cancellationToken)
