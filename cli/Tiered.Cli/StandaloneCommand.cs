@@ -87,6 +87,16 @@ internal static class StandaloneCommand
         if (metadataPort is < 1 or > 65535 - RaftPortOffset)
             return Exit.Error(Exit.BadOptions, $"--metadata-port must be between 1 and {65535 - RaftPortOffset} (the Raft port is --metadata-port + {RaftPortOffset}).");
 
+        try
+        {
+            // The offload options, checked before anything starts.
+            offload.Apply(new BrokerOptions(), parseResult, Path.Combine(dataDir, "offload-spool"), Path.Combine(dataDir, "offload")).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return Exit.Error(Exit.BadOptions, e.Message);
+        }
+
         var options = new MetadataNodeOptions
         {
             NodeId = 1,
@@ -152,7 +162,6 @@ internal static class StandaloneCommand
                         // The broker's entries reach the bookie by reference, not through loopback HTTP/2.
                         LocalBookies = new Dictionary<string, CallInvoker> { [bookie.BookieId] = bookie.LocalInvoker },
                     }, parseResult, Path.Combine(dataDir, "offload-spool"), defaultDirectory: Path.Combine(dataDir, "offload"));
-                    brokerOptions.Validate();
                     broker = await BrokerServer.StartAsync(brokerOptions, server.Store, loggerFactory, AdminHosting.Extension, shutdown.Token);
                 }
                 catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)

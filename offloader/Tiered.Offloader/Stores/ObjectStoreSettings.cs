@@ -37,17 +37,17 @@ public sealed record ObjectStoreSettings
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Driver))
-            throw new ArgumentException("The offload driver is not set: use filesystem or s3.", nameof(Driver));
+            throw new ArgumentException("The offload driver is not set: use filesystem or s3.");
         if (IsFileSystem)
         {
             if (string.IsNullOrWhiteSpace(Directory))
-                throw new ArgumentException("The filesystem offload driver needs a directory.", nameof(Directory));
+                throw new ArgumentException("The filesystem offload driver needs a directory.");
             return;
         }
         if (!IsS3)
-            throw new ArgumentException($"offload driver '{Driver}' is not known: use filesystem or s3.", nameof(Driver));
+            throw new ArgumentException($"offload driver '{Driver}' is not known: use filesystem or s3.");
         if (string.IsNullOrWhiteSpace(Bucket))
-            throw new ArgumentException("the s3 driver needs a bucket.", nameof(Bucket));
+            throw new ArgumentException("the s3 driver needs a bucket.");
         ToS3Options().Validate();
     }
 

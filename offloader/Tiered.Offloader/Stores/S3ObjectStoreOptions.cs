@@ -43,25 +43,25 @@ public sealed record S3ObjectStoreOptions
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Bucket))
-            throw new ArgumentException("S3 object store: Bucket is required.", nameof(Bucket));
+            throw new ArgumentException("S3 object store: Bucket is required.");
         if (Bucket.Contains('/', StringComparison.Ordinal))
-            throw new ArgumentException($"S3 object store: bucket '{Bucket}' must be a bucket name, without '/' (put a path into Prefix).", nameof(Bucket));
+            throw new ArgumentException($"S3 object store: bucket '{Bucket}' must be a bucket name, without '/' (put a path into Prefix).");
         if (Prefix is { Length: > 0 } && Prefix.StartsWith('/'))
-            throw new ArgumentException($"S3 object store: prefix '{Prefix}' must not start with '/'.", nameof(Prefix));
+            throw new ArgumentException($"S3 object store: prefix '{Prefix}' must not start with '/'.");
         if (Endpoint is not null && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
-            throw new ArgumentException($"S3 object store: endpoint '{Endpoint}' is not an http:// or https:// URL.", nameof(Endpoint));
+            throw new ArgumentException($"S3 object store: endpoint '{Endpoint}' is not an http:// or https:// URL.");
         if (string.IsNullOrWhiteSpace(Region))
-            throw new ArgumentException("S3 object store: Region must not be empty (use us-east-1 for most S3-compatible stores).", nameof(Region));
+            throw new ArgumentException("S3 object store: Region must not be empty (use us-east-1 for most S3-compatible stores).");
         if (string.IsNullOrEmpty(AccessKey) != string.IsNullOrEmpty(SecretKey))
-            throw new ArgumentException("S3 object store: give both AccessKey and SecretKey, or neither to use the AWS default credential chain.", string.IsNullOrEmpty(AccessKey) ? nameof(AccessKey) : nameof(SecretKey));
+            throw new ArgumentException("S3 object store: give both AccessKey and SecretKey, or neither to use the AWS default credential chain.");
         if (PartSize < MinimumPartSize)
-            throw new ArgumentException($"S3 object store: PartSize {PartSize} is below S3's minimum of {MinimumPartSize} bytes (5 MiB).", nameof(PartSize));
+            throw new ArgumentException($"S3 object store: PartSize {PartSize} is below S3's minimum of {MinimumPartSize} bytes (5 MiB).");
         if (MultipartThreshold < PartSize)
-            throw new ArgumentException($"S3 object store: MultipartThreshold {MultipartThreshold} must be at least PartSize {PartSize}.", nameof(MultipartThreshold));
+            throw new ArgumentException($"S3 object store: MultipartThreshold {MultipartThreshold} must be at least PartSize {PartSize}.");
         if (Timeout <= TimeSpan.Zero)
-            throw new ArgumentException($"S3 object store: Timeout {Timeout} must be positive and finite.", nameof(Timeout));
+            throw new ArgumentException($"S3 object store: Timeout {Timeout} must be positive and finite.");
         if (MaxErrorRetry < 0)
-            throw new ArgumentException($"S3 object store: MaxErrorRetry {MaxErrorRetry} must not be negative.", nameof(MaxErrorRetry));
+            throw new ArgumentException($"S3 object store: MaxErrorRetry {MaxErrorRetry} must not be negative.");
     }
 
     /// <summary>The prefix as put in front of keys: empty, or ending with '/'.</summary>

@@ -26,7 +26,7 @@ public sealed class S3ObjectStoreOptionsTests
     {
         var error = Assert.Throws<ArgumentException>(options.Validate);
 
-        Assert.Equal(parameter, error.ParamName);
+        Assert.Contains(parameter, error.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Contains(says, error.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new S3ObjectStore(options));
     }
