@@ -58,7 +58,7 @@ public sealed partial class TieredStorage
             spool.Position = 0;
             await PutAsync(store, key, spool, cancellationToken).ConfigureAwait(false);
             var stored = ToStored(key, layout, hash, first, next - 1);
-            await VerifyAsync(store, stored, cancellationToken).ConfigureAwait(false);
+            await VerifyAsync(store, stored, layout, cancellationToken).ConfigureAwait(false);
             result.Objects.Add(stored);
             result.Rows += layout.Rows;
         }
@@ -111,9 +111,9 @@ public sealed partial class TieredStorage
 
     /// <summary>
     /// Checks the object as the store now holds it: its size, the XxHash64 of all its bytes (read
-    /// back in full) and, from its footer, the rows of each row group.
+    /// back in full) and, from its footer, each row group's rows, entries and byte range.
     /// </summary>
-    private static async Task VerifyAsync(IObjectStore store, OffloadedObject stored, CancellationToken cancellationToken)
+    private static async Task VerifyAsync(IObjectStore store, OffloadedObject stored, ParquetObjectLayout written, CancellationToken cancellationToken)
     {
         try
         {
@@ -125,9 +125,10 @@ public sealed partial class TieredStorage
                 hash = await HashAsync(content, cancellationToken).ConfigureAwait(false);
             if (hash != stored.Xxhash64)
                 throw new OffloadException($"Verifying {stored.Key} in {store.Location}: the stored bytes differ from those written (XxHash64 {hash:x16}, expected {stored.Xxhash64:x16}).", isRetryable: true);
-            var rows = await ReadFooterRowCountsAsync(store, stored, cancellationToken).ConfigureAwait(false);
-            if (rows.Count != stored.RowGroups.Count || !rows.SequenceEqual(stored.RowGroups.Select(g => g.Rows)))
-                throw new OffloadException($"Verifying {stored.Key} in {store.Location}: its footer lists row groups of [{string.Join(", ", rows)}] rows, expected [{string.Join(", ", stored.RowGroups.Select(g => g.Rows))}].", isRetryable: false);
+            var read = await ReadStoredLayoutAsync(store, stored, cancellationToken).ConfigureAwait(false);
+            if (read.Rows != written.Rows || !read.RowGroups.SequenceEqual(written.RowGroups))
+                throw new OffloadException($"Verifying {stored.Key} in {store.Location}: its footer lists {read.Rows} rows in row groups [{string.Join(", ", read.RowGroups)}], "
+                    + $"expected {written.Rows} in [{string.Join(", ", written.RowGroups)}].", isRetryable: false);
         }
         catch (ObjectStoreException e)
         {

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Parquet;
 using Tiered.Offloader.Parquet;
 using Tiered.Offloader.Stored;
 
@@ -85,10 +84,8 @@ public sealed partial class TieredStorage
     private async Task<OffloadEntry[]> FetchRowGroupAsync(IObjectStore store, LocatedRowGroup located)
     {
         var footer = await GetFooterAsync(store, located.Object).ConfigureAwait(false);
-        var group = new byte[located.Group.Length];
-        await ReadExactlyAsync(store, located.Object.Key, located.Group.Offset, group, CancellationToken.None).ConfigureAwait(false);
-        using var file = new RangeReadStream(located.Object.Size, (offset, destination, ct) => store.ReadAsync(located.Object.Key, offset, destination, ct),
-            [(located.Object.FooterOffset, footer), (located.Group.Offset, group)]);
+        var group = await ReadBytesAsync(store, located.Object.Key, located.Group.Offset, located.Group.Length, CancellationToken.None).ConfigureAwait(false);
+        await using var file = ObjectStream(store, located.Object, [(0, Magic), (located.Object.FooterOffset, footer), (located.Group.Offset, group)]);
         var entries = await LedgerParquetReader.ReadRowGroupAsync(file, located.Index).ConfigureAwait(false);
         return [.. entries];
     }
@@ -103,8 +100,7 @@ public sealed partial class TieredStorage
     {
         try
         {
-            var footer = new byte[stored.Size - stored.FooterOffset];
-            await ReadExactlyAsync(store, stored.Key, stored.FooterOffset, footer, CancellationToken.None).ConfigureAwait(false);
+            var footer = await ReadBytesAsync(store, stored.Key, stored.FooterOffset, stored.Size - stored.FooterOffset, CancellationToken.None).ConfigureAwait(false);
             if (_footers.Count > MaxFootersKept)
                 _footers.Clear();
             return footer;
@@ -118,8 +114,11 @@ public sealed partial class TieredStorage
 
     private const int MaxFootersKept = 4096;
 
-    private static async Task ReadExactlyAsync(IObjectStore store, string key, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    /// <summary><paramref name="length"/> bytes of the object from <paramref name="offset"/> (one ranged GET, more only if the store returns less).</summary>
+    private static async Task<byte[]> ReadBytesAsync(IObjectStore store, string key, long offset, long length, CancellationToken cancellationToken)
     {
+        var bytes = new byte[length];
+        var destination = bytes.AsMemory();
         while (destination.Length > 0)
         {
             var read = await store.ReadAsync(key, offset, destination, cancellationToken).ConfigureAwait(false);
@@ -128,22 +127,21 @@ public sealed partial class TieredStorage
             offset += read;
             destination = destination[read..];
         }
+        return bytes;
     }
 
-    /// <summary>The rows of each row group, as the object's footer (read from the store) lists them.</summary>
-    private static async Task<IReadOnlyList<long>> ReadFooterRowCountsAsync(IObjectStore store, OffloadedObject stored, CancellationToken cancellationToken)
+    /// <summary>The object's layout as its footer (read from the store) describes it: row groups, their rows, entries and byte ranges.</summary>
+    private static async Task<ParquetObjectLayout> ReadStoredLayoutAsync(IObjectStore store, OffloadedObject stored, CancellationToken cancellationToken)
     {
-        var footer = new byte[stored.Size - stored.FooterOffset];
-        await ReadExactlyAsync(store, stored.Key, stored.FooterOffset, footer, cancellationToken).ConfigureAwait(false);
-        using var file = new RangeReadStream(stored.Size, (offset, destination, ct) => store.ReadAsync(stored.Key, offset, destination, ct),
-            [(stored.FooterOffset, footer)]);
-        await using var reader = await ParquetReader.CreateAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var rows = new long[reader.RowGroupCount];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            using var group = reader.OpenRowGroupReader(i);
-            rows[i] = group.RowCount;
-        }
-        return rows;
+        var footer = await ReadBytesAsync(store, stored.Key, stored.FooterOffset, stored.Size - stored.FooterOffset, cancellationToken).ConfigureAwait(false);
+        await using var file = ObjectStream(store, stored, [(0, Magic), (stored.FooterOffset, footer)]);
+        return await LedgerParquetReader.ReadLayoutAsync(file, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>What every Parquet file starts with; the reader checks it, and it need not be fetched.</summary>
+    private static readonly ReadOnlyMemory<byte> Magic = "PAR1"u8.ToArray();
+
+    /// <summary>A seekable stream over the object, served from <paramref name="fetched"/> ranges and ranged GETs for anything else.</summary>
+    private static RangeReadStream ObjectStream(IObjectStore store, OffloadedObject stored, IEnumerable<(long Offset, ReadOnlyMemory<byte> Bytes)> fetched)
+        => new(stored.Size, (offset, destination, ct) => store.ReadAsync(stored.Key, offset, destination, ct), fetched);
 }

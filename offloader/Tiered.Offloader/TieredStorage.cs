@@ -15,10 +15,18 @@ public sealed partial class TieredStorage : IDisposable
     private readonly ConcurrentDictionary<StoreAddress, IObjectStore> _stores = new();
     private readonly RowGroupCache _cache;
     private readonly ILogger _logger;
+    private readonly Func<StoreAddress, IObjectStore>? _storeFactory;
 
     public TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, storeFactory: null)
+    {
+    }
+
+    /// <param name="storeFactory">Test seam: builds the store of an address instead of <see cref="ObjectStores.Create"/>.</param>
+    internal TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory, Func<StoreAddress, IObjectStore>? storeFactory)
     {
         options.Validate();
+        _storeFactory = storeFactory;
         Options = options;
         _logger = loggerFactory.CreateLogger<TieredStorage>();
         _cache = new RowGroupCache(options.RowGroupCacheBytes);
@@ -40,7 +48,7 @@ public sealed partial class TieredStorage : IDisposable
     };
 
     /// <summary>The store at <paramref name="address"/> with this broker's credentials, created once and shared.</summary>
-    public IObjectStore GetStore(StoreAddress address) => _stores.GetOrAdd(address, a => ObjectStores.Create(new ObjectStoreSettings
+    public IObjectStore GetStore(StoreAddress address) => _stores.GetOrAdd(address, a => _storeFactory?.Invoke(a) ?? ObjectStores.Create(new ObjectStoreSettings
     {
         Driver = a.Driver,
         Directory = a.Directory.Length == 0 ? null : a.Directory,

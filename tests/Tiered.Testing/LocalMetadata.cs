@@ -36,13 +36,35 @@ public sealed class LocalMetadata : IAsyncDisposable
         return new LocalMetadata(root, server);
     }
 
-    /// <summary>A TCP port free on 127.0.0.1 right now.</summary>
+    /// <summary>
+    /// A TCP port free on 127.0.0.1 right now, below the kernel's ephemeral range (32768+): a port
+    /// the kernel handed out could be taken as the source port of some outgoing connection (the
+    /// test processes make thousands) before the server it is meant for binds it. Not one this
+    /// process handed out before.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            lock (HandedOut)
+            {
+                if (!HandedOut.Add(port))
+                    continue;
+            }
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException) when (attempt < 1000)
+            {
+            }
+        }
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 
     public async ValueTask DisposeAsync()
     {

@@ -18,7 +18,12 @@ public sealed class TieredProcess : IDisposable
         _process = process;
         process.OutputDataReceived += (_, e) => OnLine(e.Data, readyMarker);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data, readyMarker);
-        process.Exited += (_, _) => _ready.TrySetException(new InvalidOperationException($"tiered exited with code {SafeExitCode()} before it was ready:\n{Output}"));
+        process.Exited += (_, _) =>
+        {
+            // Wait for the output streams to end, so the message carries what the process printed last.
+            process.WaitForExit();
+            _ready.TrySetException(new InvalidOperationException($"tiered exited with code {SafeExitCode()} before it was ready:\n{Output}"));
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
