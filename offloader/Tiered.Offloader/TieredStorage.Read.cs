@@ -20,7 +20,7 @@ public sealed partial class TieredStorage
             throw new InvalidOperationException($"Run {ledger.RunId} of this ledger did not complete; its objects are not readable.");
         var store = GetStore(ledger.Store);
         var groups = RowGroupsOf(ledger);
-        var index = FindRowGroup(groups, firstEntryId);
+        var index = groups.FindIndex(g => g.Group.FirstEntryId <= firstEntryId && firstEntryId <= g.Group.LastEntryId);
         if (index < 0 || lastEntryId < firstEntryId)
             throw new ArgumentOutOfRangeException(nameof(firstEntryId), $"Entries {firstEntryId}…{lastEntryId} are not in this offloaded ledger (entries 0…{ledger.Entries - 1}).");
         for (; index < groups.Count && groups[index].Group.FirstEntryId <= lastEntryId; index++)
@@ -55,23 +55,6 @@ public sealed partial class TieredStorage
                 groups.Add(new LocatedRowGroup(stored, i, stored.RowGroups[i]));
         }
         return groups;
-    }
-
-    private static int FindRowGroup(List<LocatedRowGroup> groups, long entryId)
-    {
-        int low = 0, high = groups.Count - 1;
-        while (low <= high)
-        {
-            var middle = (low + high) / 2;
-            var group = groups[middle].Group;
-            if (entryId < group.FirstEntryId)
-                high = middle - 1;
-            else if (entryId > group.LastEntryId)
-                low = middle + 1;
-            else
-                return middle;
-        }
-        return -1;
     }
 
     private Task<OffloadEntry[]> LoadRowGroup(IObjectStore store, LocatedRowGroup located)
