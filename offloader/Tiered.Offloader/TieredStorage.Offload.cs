@@ -30,7 +30,6 @@ public sealed partial class TieredStorage
         long next = 0;
         for (var part = 0; more; part++)
         {
-            var key = ObjectKeys.Object(run.ManagedLedger, run.LedgerId, run.RunId, part);
             var spoolPath = Path.Combine(Options.SpoolDirectory, $"{run.RunId}-{part:D3}{SpoolSuffix}");
             await using var spool = new FileStream(spoolPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16,
                 FileOptions.Asynchronous | FileOptions.DeleteOnClose);
@@ -56,6 +55,7 @@ public sealed partial class TieredStorage
             spool.Position = 0;
             var hash = await HashAsync(spool, cancellationToken).ConfigureAwait(false);
             spool.Position = 0;
+            var key = ObjectKeys.Object(run.ManagedLedger, run.LedgerId, run.RunId, part, first, next - 1);
             await PutAsync(store, key, spool, cancellationToken).ConfigureAwait(false);
             var stored = ToStored(key, layout, hash, first, next - 1);
             await VerifyAsync(store, stored, layout, cancellationToken).ConfigureAwait(false);

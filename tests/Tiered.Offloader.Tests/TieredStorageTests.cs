@@ -135,7 +135,7 @@ public sealed class TieredStorageTests : IDisposable
 
         Assert.Equal(1, await storage.DeleteLeftoversAsync(Target, "t/ns/persistent/topic", 12, keepRunId: "new"));
         var remaining = Directory.GetFiles(Path.Combine(_root.FullName, "store"), "*.parquet", SearchOption.AllDirectories).Select(Path.GetFileName).Order().ToList();
-        Assert.Equal(["ledger-12-new-000.parquet", "ledger-120-other-ledger-000.parquet"], remaining);
+        Assert.Equal(["ledger-12-new-000-entries-0-9.parquet", "ledger-120-other-ledger-000-entries-0-9.parquet"], remaining);
         Assert.Equal(10, (await ReadAsync(storage, kept, 0, 9)).Count);
     }
 
