@@ -14,7 +14,7 @@ public sealed partial class TieredStorage
     /// <summary>
     /// Writes the ledger's entries (which must be ids 0 … <see cref="OffloadRun.LastEntryId"/>, in
     /// order) as Parquet objects: each is assembled in the spool directory, uploaded, then checked
-    /// in the store (size, XxHash64 of its bytes, row count in its footer). Returns the complete
+    /// in the store (size, XxHash64 of its bytes, the layout its footer describes). Returns the complete
     /// record; nothing counts as offloaded until the caller stores it.
     /// </summary>
     /// <exception cref="OffloadException">Entries missing or out of order, the store failed, or an object did not verify.</exception>
