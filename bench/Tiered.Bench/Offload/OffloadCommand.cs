@@ -92,7 +92,7 @@ public static class OffloadCommand
                 {
                     results.Latencies.Add(latency);
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  {store} {latency.Kind}: p50 {latency.Percentile(50):F2} ms, p99 {latency.Percentile(99):F2} ms over {latency.SortedMs.Count} reads"));
+                        $"  {store} {latency.Kind}: p50 {latency.Percentile(50):F3} ms, p99 {latency.Percentile(99):F3} ms over {latency.SortedMs.Count} reads"));
                 }
             }
         }

@@ -42,7 +42,7 @@ public sealed class OffloadReport(
         output.WriteLine("| store | read | samples | p50 | p99 | max | row groups fetched |");
         output.WriteLine("|---|---|---:|---:|---:|---:|---:|");
         foreach (var l in results.Latencies)
-            output.WriteLine(Invariant($"| {l.Store} | {l.Kind} | {l.SortedMs.Count:N0} | {l.Percentile(50):F2} | {l.Percentile(99):F2} | {l.MaxMs:F2} | {l.Fetches:N0} |"));
+            output.WriteLine(Invariant($"| {l.Store} | {l.Kind} | {l.SortedMs.Count:N0} | {l.Percentile(50):F3} | {l.Percentile(99):F3} | {l.MaxMs:F3} | {l.Fetches:N0} |"));
         output.WriteLine();
         output.WriteLine("Cold: a new `TieredStorage` and managed ledger instance per sample, one random entry of a random offloaded ledger "
             + "(its row group and the object's footer fetched; the next two row groups are fetched ahead meanwhile; the store client "
