@@ -95,6 +95,13 @@ public static class OffloadCommand
                         $"  {store} {latency.Kind}: p50 {latency.Percentile(50):F3} ms, p99 {latency.Percentile(99):F3} ms over {latency.SortedMs.Count} reads"));
                 }
             }
+            foreach (var result in await workload.ParquetCodecAsync(cancellationToken))
+                results.Diagnostics.Add(Summarize(result));
+            foreach (var store in options.Stores)
+            {
+                foreach (var result in await workload.StoreProbeAsync(store, cancellationToken))
+                    results.Diagnostics.Add(Summarize(result));
+            }
         }
         catch (Exception e) when (e is ManagedLedgerException or TimeoutException or InvalidOperationException)
         {

@@ -33,6 +33,17 @@ public sealed class OffloadReport(
             output.WriteLine(Invariant($"| {r.Name} | {r.Ledgers} | {r.Entries:N0} | {r.Bytes / 1e6:N0} | {r.Elapsed.TotalSeconds:F1} | {r.MBPerSecond:N1} | {objects} | {r.BenchCpuSecondsPerGB:F1} |"));
         }
         output.WriteLine();
+        if (results.Diagnostics.Count > 0)
+        {
+            output.WriteLine("The parts alone, after the phases above: the Parquet format on one thread in memory (one ledger's worth of the same entries), "
+                + "and each store's GET and PUT of one offloaded object through Tiered's store client (the offload reads every object back whole to verify it):");
+            output.WriteLine();
+            output.WriteLine("| part | MB | s | MB/s | benchmark process cores | s3rver cores |");
+            output.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var r in results.Diagnostics)
+                output.WriteLine(Invariant($"| {r.Name} | {r.Bytes / 1e6:N0} | {r.Elapsed.TotalSeconds:F2} | {r.MBPerSecond:N0} | {r.Cpu.BenchCores:F2} | {r.ServerCores("s3rver"):F2} |"));
+            output.WriteLine();
+        }
         output.WriteLine(Invariant($"Catch-up reads `ReadEntriesAsync(position, {options.ReadBatch})` in a loop on a new managed ledger instance with its entry cache off; ")
             + "from the objects after the bookie copies were deleted, through a new `TieredStorage` (empty caches). "
             + "Row groups fetched: " + string.Join(", ", results.CatchUps.Where(c => c.Store != "bookies").Select(c => Invariant($"{c.Store} {c.RowGroupsFetched:N0}"))) + ".");
@@ -57,7 +68,7 @@ public sealed class OffloadReport(
         output.WriteLine();
         output.WriteLine("CPU during each phase (cores = CPU seconds per second):");
         output.WriteLine();
-        foreach (var r in results.Fills.Concat(results.Offloads).Concat(results.CatchUps))
+        foreach (var r in results.Fills.Concat(results.Offloads).Concat(results.CatchUps).Concat(results.Diagnostics))
         {
             var servers = string.Join(", ", r.ServerNames.Select((name, i) => Invariant($"{name} {r.Cpu.ServerCores[i]:F2}")));
             var others = Math.Max(0, r.Cpu.MachineBusyPercent / 100 * machine.Processors - r.Cpu.BenchCores - r.Cpu.ServerCores.Sum());

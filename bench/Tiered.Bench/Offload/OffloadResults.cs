@@ -60,6 +60,9 @@ public sealed class OffloadResults
 
     public List<LatencyResult> Latencies { get; } = [];
 
+    /// <summary>The parts alone: Parquet encode and decode in memory on one thread, and each store's GET and PUT of one object.</summary>
+    public List<ThroughputResult> Diagnostics { get; } = [];
+
     /// <summary>Bytes of one entry (all entries are about this size).</summary>
     public int EntryBytes { get; set; }
 
