@@ -88,7 +88,7 @@ public static class OffloadCommand
                 results.CatchUps.Add(Summarize(await workload.CatchUpAsync(store, store, cancellationToken)));
             foreach (var store in options.Stores)
             {
-                foreach (var latency in await workload.LatencyAsync(store, cancellationToken))
+                foreach (var latency in (await workload.LatencyAsync(store, OffloadWorkload.DefaultReadAhead, cancellationToken)).Concat(await workload.LatencyAsync(store, 0, cancellationToken)))
                 {
                     results.Latencies.Add(latency);
                     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -59,7 +59,8 @@ public sealed class OffloadReport(
             + "(its row group and the object's footer fetched; the next two row groups are fetched ahead meanwhile; the store client "
             + "is warmed by one LIST first). The filesystem store's objects are in the OS page cache (written minutes before), so its cold "
             + "reads measure Tiered's path, not the disk. Cached: entries at and just after the last cold one, after one untimed pass: "
-            + "their row groups are in the cache.");
+            + "their row groups are in the cache. \"cold, read-ahead 0\": the same with a tiered storage that fetches no row group ahead, "
+            + "so only the entry's own row group is fetched and decoded.");
         output.WriteLine();
         output.WriteLine("Aims (issue 6):");
         output.WriteLine();

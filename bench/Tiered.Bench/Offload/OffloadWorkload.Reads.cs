@@ -60,7 +60,8 @@ public sealed partial class OffloadWorkload
     /// the last cold one, whose row groups that read fetched (the entry's own, or fetched ahead),
     /// after one untimed pass.
     /// </summary>
-    public async Task<IReadOnlyList<LatencyResult>> LatencyAsync(string store, CancellationToken cancellationToken)
+    /// <param name="readAheadRowGroups">The tiered storage's read-ahead; with 0, cold reads fetch only the entry's row group.</param>
+    public async Task<IReadOnlyList<LatencyResult>> LatencyAsync(string store, int readAheadRowGroups, CancellationToken cancellationToken)
     {
         var random = new Random(7);
         var cold = new List<double>(options.ColdSamples);
@@ -69,7 +70,7 @@ public sealed partial class OffloadWorkload
         for (var sample = 0; sample < options.ColdSamples; sample++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var storage = NewStorage();
+            using var storage = NewStorage(readAheadRowGroups);
             await foreach (var _ in storage.GetStore(AddressOf(store)).ListAsync("", cancellationToken))
                 break;
             await using var ledger = await OpenAsync(store, storage, create: false);
@@ -84,12 +85,14 @@ public sealed partial class OffloadWorkload
             Check(read, position);
             coldFetches += storage.RowGroupsFetched;
 
-            if (sample == options.ColdSamples - 1)
+            if (sample == options.ColdSamples - 1 && readAheadRowGroups == DefaultReadAhead)
                 cached = await CachedAsync(store, ledger, storage, chosen, entryId, random, cancellationToken);
         }
-        Console.Error.WriteLine($"  [latency {store}] {cold.Count} cold reads, {options.CachedSamples} cached reads done");
         cold.Sort();
-        return [new LatencyResult(store, "cold", cold, coldFetches), cached!];
+        var kind = readAheadRowGroups == DefaultReadAhead ? "cold" : $"cold, read-ahead {readAheadRowGroups}";
+        return readAheadRowGroups == DefaultReadAhead
+            ? [new LatencyResult(store, kind, cold, coldFetches), cached!]
+            : [new LatencyResult(store, kind, cold, coldFetches)];
     }
 
     private async Task<LatencyResult> CachedAsync(string store, ManagedLedger.ManagedLedger ledger, TieredStorage storage, LedgerSummary chosen, long entryId,

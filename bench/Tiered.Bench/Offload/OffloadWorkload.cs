@@ -25,9 +25,15 @@ public sealed partial class OffloadWorkload(OffloadCluster cluster, OffloadBench
         ? new ObjectStoreSettings { Driver = ObjectStores.FileSystemDriver, Directory = StoreDirectory }
         : new ObjectStoreSettings { Driver = "s3", Bucket = OffloadCluster.Bucket, Endpoint = cluster.S3!.Endpoint, PathStyle = true });
 
+    /// <summary>The row groups a broker's tiered storage fetches ahead (its default).</summary>
+    public static readonly int DefaultReadAhead = new TieredStorageOptions().ReadAheadRowGroups;
+
     /// <summary>A tiered storage as a broker would have it, with empty caches.</summary>
-    public TieredStorage NewStorage() => new(new TieredStorageOptions
+    public TieredStorage NewStorage() => NewStorage(DefaultReadAhead);
+
+    private TieredStorage NewStorage(int readAheadRowGroups) => new(new TieredStorageOptions
     {
+        ReadAheadRowGroups = readAheadRowGroups,
         SpoolDirectory = Path.Combine(dataRoot, "offload-spool"),
         S3AccessKey = Testing.S3Server.AccessKey,
         S3SecretKey = Testing.S3Server.SecretKey,
