@@ -54,6 +54,25 @@ public sealed partial class OffloadWorkload
     }
 
     /// <summary>
+    /// Reads the first <paramref name="entries"/> entries untimed, so the code of the read path is
+    /// compiled (as in a broker that has been running) before a timed phase uses it.
+    /// </summary>
+    public async Task WarmUpAsync(string store, int entries, CancellationToken cancellationToken)
+    {
+        using var storage = NewStorage();
+        await using var ledger = await OpenAsync(store, storage, create: false);
+        var position = ledger.FirstPosition;
+        for (var read = 0; read < entries;)
+        {
+            var batch = await ledger.ReadEntriesAsync(position, options.ReadBatch, cancellationToken);
+            if (batch.Count == 0)
+                break;
+            read += batch.Count;
+            position = ledger.GetNextPosition(batch[^1].Position);
+        }
+    }
+
+    /// <summary>
     /// Latency of reading one offloaded entry. Cold: each sample is a new tiered storage (no footer,
     /// no row group cached; its store client warmed by one LIST so connection setup is not counted)
     /// and a new managed ledger instance reading one random entry. Cached: entries at or just after
