@@ -35,7 +35,8 @@ public sealed class OffloadReport(
         output.WriteLine();
         if (results.Diagnostics.Count > 0)
         {
-            output.WriteLine("The parts alone, after the phases above: the Parquet format on one thread in memory (one ledger's worth of the same entries), "
+            output.WriteLine("The parts alone, after the phases above: the Parquet format on one thread (one ledger's worth of the same entries; median of 5 passes), "
+                + "the offloader itself (`TieredStorage.OffloadLedgerAsync`: spool, upload, verification) on the same entries from memory, without the bookie, "
                 + "and each store's GET and PUT of one offloaded object through Tiered's store client (the offload reads every object back whole to verify it):");
             output.WriteLine();
             output.WriteLine("| part | MB | s | MB/s | benchmark process cores | s3rver cores |");
