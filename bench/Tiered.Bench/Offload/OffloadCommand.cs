@@ -124,7 +124,8 @@ public static class OffloadCommand
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {result.Name}: {result.Bytes / 1e6:N0} MB in {result.Elapsed.TotalSeconds:F1} s = {result.MBPerSecond:N1} MB/s, this process {result.Cpu.BenchCores:F2} cores, ")
             + string.Join(", ", result.ServerNames.Select((name, i) => string.Create(CultureInfo.InvariantCulture, $"{name} {result.Cpu.ServerCores[i]:F2}")))
-            + string.Create(CultureInfo.InvariantCulture, $" cores, machine {result.Cpu.MachineBusyPercent:F0} % busy"));
+            + string.Create(CultureInfo.InvariantCulture, $" cores, machine {result.Cpu.MachineBusyPercent:F0} % busy")
+            + (result.Gc is { } gc ? string.Create(CultureInfo.InvariantCulture, $", gen2 GCs {gc.Gen2}, GC paused {gc.Paused.TotalMilliseconds:N0} ms") : ""));
         return result;
     }
 }

@@ -76,7 +76,8 @@ public sealed class OffloadReport(
             var servers = string.Join(", ", r.ServerNames.Select((name, i) => Invariant($"{name} {r.Cpu.ServerCores[i]:F2}")));
             var others = Math.Max(0, r.Cpu.MachineBusyPercent / 100 * machine.Processors - r.Cpu.BenchCores - r.Cpu.ServerCores.Sum());
             output.WriteLine(Invariant($"- {r.Name}: machine {r.Cpu.MachineBusyPercent:F0} % busy of {machine.Processors} cores; ")
-                + Invariant($"benchmark process (managed ledger, offloader) {r.Cpu.BenchCores:F2}, {servers}, everything else {others:F2} cores"));
+                + Invariant($"benchmark process (managed ledger, offloader) {r.Cpu.BenchCores:F2}, {servers}, everything else {others:F2} cores")
+                + (r.Gc is { } gc ? Invariant($"; benchmark process GCs gen0/1/2 {gc.Gen0}/{gc.Gen1}/{gc.Gen2}, paused {gc.Paused.TotalMilliseconds:N0} ms, allocated {gc.AllocatedMB:N0} MB") : ""));
         }
     }
 

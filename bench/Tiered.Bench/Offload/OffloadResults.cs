@@ -10,6 +10,7 @@ namespace Tiered.Bench.Offload;
 /// <param name="ObjectBytes">Offload only: the bytes of the Parquet objects written; else 0.</param>
 /// <param name="Objects">Offload only: the objects written; else 0.</param>
 /// <param name="RowGroupsFetched">Catch-up from a store only: row groups fetched by ranged GETs.</param>
+/// <param name="Gc">This process's garbage collections during the phase.</param>
 public sealed record ThroughputResult(
     string Name,
     string Store,
@@ -21,7 +22,8 @@ public sealed record ThroughputResult(
     IReadOnlyList<string> ServerNames,
     long ObjectBytes = 0,
     int Objects = 0,
-    long RowGroupsFetched = 0)
+    long RowGroupsFetched = 0,
+    GcUsage? Gc = null)
 {
     public double MBPerSecond => Bytes / 1e6 / Elapsed.TotalSeconds;
 

@@ -70,10 +70,11 @@ public sealed partial class OffloadWorkload
         for (var i = 0; i < Repetitions; i++)
         {
             var cpu = StartCpu();
+        var gc = new GcMeter();
             var started = Stopwatch.GetTimestamp();
             var (bytes, objectBytes) = await pass();
             passes.Add(new ThroughputResult(name, "memory", 1, entries, bytes, Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames,
-                ObjectBytes: objectBytes, Objects: objectBytes > 0 ? 1 : 0));
+                ObjectBytes: objectBytes, Objects: objectBytes > 0 ? 1 : 0, Gc: gc.Stop()));
         }
         return passes.OrderBy(p => p.Elapsed).ElementAt(Repetitions / 2);
     }
@@ -96,10 +97,11 @@ public sealed partial class OffloadWorkload
         const string name = "public/default/persistent/offloader-alone";
         var run = new OffloadRun(AddressOf(store), name, LedgerId: 1, entries.Length - 1, Guid.NewGuid().ToString("N"));
         var cpu = StartCpu();
+        var gc = new GcMeter();
         var started = Stopwatch.GetTimestamp();
         var offloaded = await storage.OffloadLedgerAsync(run, FromMemory(entries), cancellationToken: cancellationToken);
         var result = new ThroughputResult($"offloader alone ({store}, entries from memory, 1 ledger)", store, 1, entries.Length, offloaded.LedgerBytes,
-            Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames, offloaded.Objects.Sum(o => o.Size), offloaded.Objects.Count);
+            Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames, offloaded.Objects.Sum(o => o.Size), offloaded.Objects.Count, Gc: gc.Stop());
         await storage.DeleteAsync(offloaded, name, ledgerId: 1, cancellationToken);
         return result;
     }

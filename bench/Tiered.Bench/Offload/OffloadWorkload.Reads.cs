@@ -24,6 +24,7 @@ public sealed partial class OffloadWorkload
         long entries = 0;
         long bytes = 0;
         var cpu = StartCpu();
+        var gc = new GcMeter();
         var started = Stopwatch.GetTimestamp();
         await using (var progress = new ByteProgress($"catch-up {store} from {source}", closed.Sum(l => l.Size)))
         {
@@ -46,11 +47,12 @@ public sealed partial class OffloadWorkload
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         var usage = cpu.Stop();
+        var collections = gc.Stop();
         var expected = closed.Sum(l => l.Entries);
         if (entries != expected)
             throw new InvalidOperationException($"Catch-up of {LedgerName(store)} from {source} read {entries} entries, expected {expected}.");
         return new ThroughputResult($"catch-up from {source}", source, closed.Count, entries, bytes, elapsed, usage, ServerNames,
-            RowGroupsFetched: storage.RowGroupsFetched);
+            RowGroupsFetched: storage.RowGroupsFetched, Gc: collections);
     }
 
     /// <summary>

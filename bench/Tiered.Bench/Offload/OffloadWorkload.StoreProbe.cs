@@ -26,16 +26,18 @@ public sealed partial class OffloadWorkload
 
         using var copy = new MemoryStream(checked((int)source.Size));
         var cpu = StartCpu();
+        var gc = new GcMeter();
         var started = Stopwatch.GetTimestamp();
         await using (var content = await objects.OpenReadAsync(source.Key, cancellationToken))
             await content.CopyToAsync(copy, 1 << 20, cancellationToken);
-        var get = new ThroughputResult($"store GET only ({store}, 1 object)", store, 0, 0, copy.Length, Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames);
+        var get = new ThroughputResult($"store GET only ({store}, 1 object)", store, 0, 0, copy.Length, Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames, Gc: gc.Stop());
 
         copy.Position = 0;
         cpu = StartCpu();
+        gc = new GcMeter();
         started = Stopwatch.GetTimestamp();
         await objects.PutAsync(ProbeKey, copy, cancellationToken);
-        var put = new ThroughputResult($"store PUT only ({store}, 1 object)", store, 0, 0, copy.Length, Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames);
+        var put = new ThroughputResult($"store PUT only ({store}, 1 object)", store, 0, 0, copy.Length, Stopwatch.GetElapsedTime(started), cpu.Stop(), ServerNames, Gc: gc.Stop());
         await objects.DeleteAsync(ProbeKey, cancellationToken);
         return [get, put];
     }

@@ -77,6 +77,7 @@ public sealed partial class OffloadWorkload(OffloadCluster cluster, OffloadBench
         var inFlight = new Queue<Task<Position>>(FillInFlight);
         long bytes = 0;
         var cpu = StartCpu();
+        var gc = new GcMeter();
         var started = Stopwatch.GetTimestamp();
         await using (var progress = new ByteProgress($"fill {store}", total * entryBytes))
         {
@@ -97,10 +98,11 @@ public sealed partial class OffloadWorkload(OffloadCluster cluster, OffloadBench
         }
         var elapsed = Stopwatch.GetElapsedTime(started);
         var usage = cpu.Stop();
+        var collections = gc.Stop();
         var reopened = await OpenAsync(store, storage: null, create: false);
         var ledgers = reopened.Ledgers.Count(l => !l.IsOpen);
         await reopened.DisposeAsync();
-        return new ThroughputResult($"fill ({store})", store, ledgers, total, bytes, elapsed, usage, ServerNames);
+        return new ThroughputResult($"fill ({store})", store, ledgers, total, bytes, elapsed, usage, ServerNames, Gc: collections);
     }
 
     /// <summary>Offloads every closed ledger of the store's managed ledger to the store.</summary>
@@ -113,14 +115,16 @@ public sealed partial class OffloadWorkload(OffloadCluster cluster, OffloadBench
         var target = AddressOf(store);
         OffloadOutcome outcome;
         var cpu = StartCpu();
+        var gc = new GcMeter();
         var started = Stopwatch.GetTimestamp();
         await using (var progress = new ByteProgress($"offload to {store}", closed.Sum(l => l.Size)))
             outcome = await ledger.OffloadAsync(upTo, target, progress, cancellationToken);
         var elapsed = Stopwatch.GetElapsedTime(started);
         var usage = cpu.Stop();
+        var collections = gc.Stop();
         var (objects, objectBytes) = await ObjectsAsync(storage, target, cancellationToken);
         return new ThroughputResult($"offload to {store}", store, outcome.LedgersOffloaded, closed.Sum(l => l.Entries), outcome.BytesOffloaded,
-            elapsed, usage, ServerNames, objectBytes, objects);
+            elapsed, usage, ServerNames, objectBytes, objects, Gc: collections);
     }
 
     /// <summary>Deletes the bookie copies of the offloaded ledgers at once (no deletion lag): reads go to the objects from then on.</summary>
