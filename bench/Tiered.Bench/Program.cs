@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tiered.Bench;
 using Tiered.Bench.Compare;
+using Tiered.Bench.Offload;
 
 var root = new RootCommand(
     "Benchmarks of a real Tiered deployment on this machine. Each prints a Markdown report on stdout "
@@ -10,6 +11,7 @@ var root = new RootCommand(
     BookieCommand.Create(),
     BrokerCommand.Create(),
     CompareCommand.Create(),
+    OffloadCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
