@@ -34,9 +34,10 @@ public sealed partial class ManagedLedger
     /// <paramref name="upTo"/> and that is not offloaded yet, to <paramref name="target"/>. Each
     /// ledger is recorded as started (its run id) before any object is written, and as complete
     /// only once its objects are verified; until then it is read from the bookies. One offload
-    /// runs at a time; a second call waits for the first.
+    /// runs at a time (a second call waits for the first), working on
+    /// <see cref="TieredStorageOptions.ConcurrentLedgerOffloads"/> ledgers at once.
     /// </summary>
-    /// <exception cref="ManagedLedgerException">Offload is not configured, or a ledger could not be offloaded (those before it are).</exception>
+    /// <exception cref="ManagedLedgerException">Offload is not configured, or a ledger could not be offloaded (those that completed stay offloaded).</exception>
     public async Task<OffloadOutcome> OffloadAsync(Position upTo, StoreAddress target, IProgress<long>? bytesRead = null, CancellationToken cancellationToken = default)
     {
         var storage = _options.TieredStorage
@@ -47,14 +48,16 @@ public sealed partial class ManagedLedger
         {
             int count = 0;
             long bytes = 0;
-            foreach (var ledgerId in OffloadCandidates(upTo))
+            // A few ledgers at a time, oldest first: one's upload and verification overlap the next one's encoding.
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = storage.Options.ConcurrentLedgerOffloads, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(OffloadCandidates(upTo), parallel, async (ledgerId, ct) =>
             {
-                if (await OffloadLedgerAsync(storage, ledgerId, target, bytesRead, cancellationToken).ConfigureAwait(false) is { } size)
+                if (await OffloadLedgerAsync(storage, ledgerId, target, bytesRead, ct).ConfigureAwait(false) is { } size)
                 {
-                    count++;
-                    bytes += size;
+                    Interlocked.Increment(ref count);
+                    Interlocked.Add(ref bytes, size);
                 }
-            }
+            }).ConfigureAwait(false);
             return new OffloadOutcome(count, bytes, FirstUnoffloadedPosition);
         }
         finally

@@ -15,6 +15,13 @@ public interface IObjectStore : IDisposable
     string Location { get; }
 
     /// <summary>
+    /// True when <see cref="PutAsync"/> itself proves that the store holds exactly the bytes sent
+    /// (S3: a Content-MD5 the service checks, and the MD5 ETag it answers compared), so a caller
+    /// need not read an object back to know it arrived intact.
+    /// </summary>
+    bool VerifiesPuts { get; }
+
+    /// <summary>
     /// Stores <paramref name="content"/> (seekable, read from its current position to its end)
     /// under <paramref name="key"/>, replacing any object of that key. The object becomes visible
     /// only complete: a crash or failure part-way leaves either no object or the previous one.

@@ -14,7 +14,7 @@ public sealed partial class TieredStorage
     /// <summary>
     /// Writes the ledger's entries (which must be ids 0 … <see cref="OffloadRun.LastEntryId"/>, in
     /// order) as Parquet objects: each is assembled in the spool directory, uploaded, then checked
-    /// in the store (size, XxHash64 of its bytes, the layout its footer describes). Returns the complete
+    /// in the store (size, its bytes, the layout its footer describes). Returns the complete
     /// record; nothing counts as offloaded until the caller stores it.
     /// </summary>
     /// <exception cref="OffloadException">Entries missing or out of order, the store failed, or an object did not verify.</exception>
@@ -110,8 +110,9 @@ public sealed partial class TieredStorage
     }
 
     /// <summary>
-    /// Checks the object as the store now holds it: its size, the XxHash64 of all its bytes (read
-    /// back in full) and, from its footer, each row group's rows, entries and byte range.
+    /// Checks the object as the store now holds it: its size, its bytes (the XxHash64 of all of them
+    /// read back, unless the store proved them on the put) and, from its footer, each row group's
+    /// rows, entries and byte range.
     /// </summary>
     private static async Task VerifyAsync(IObjectStore store, OffloadedObject stored, ParquetObjectLayout written, CancellationToken cancellationToken)
     {
@@ -120,9 +121,13 @@ public sealed partial class TieredStorage
             var size = await store.GetSizeAsync(stored.Key, cancellationToken).ConfigureAwait(false);
             if (size != stored.Size)
                 throw new OffloadException($"Verifying {stored.Key} in {store.Location}: {size?.ToString() ?? "no object"} bytes stored, {stored.Size} written.", isRetryable: true);
-            ulong hash;
-            await using (var content = await store.OpenReadAsync(stored.Key, cancellationToken).ConfigureAwait(false))
+            // A store that proves each put (S3's checked Content-MD5) need not be read back in full.
+            ulong hash = stored.Xxhash64;
+            if (!store.VerifiesPuts)
+            {
+                await using var content = await store.OpenReadAsync(stored.Key, cancellationToken).ConfigureAwait(false);
                 hash = await HashAsync(content, cancellationToken).ConfigureAwait(false);
+            }
             if (hash != stored.Xxhash64)
                 throw new OffloadException($"Verifying {stored.Key} in {store.Location}: the stored bytes differ from those written (XxHash64 {hash:x16}, expected {stored.Xxhash64:x16}).", isRetryable: true);
             var read = await ReadStoredLayoutAsync(store, stored, cancellationToken).ConfigureAwait(false);

@@ -9,8 +9,9 @@ public sealed partial class TieredStorage
     /// <summary>
     /// Entries <paramref name="firstEntryId"/> … <paramref name="lastEntryId"/> of an offloaded
     /// ledger, byte for byte as they were on the bookies, in order. Each row group is fetched with
-    /// ranged GETs (its bytes and, once per object, the footer) and cached; the next
-    /// <see cref="TieredStorageOptions.ReadAheadRowGroups"/> row groups are fetched ahead.
+    /// ranged GETs (its bytes and, once per object, the footer) and cached; when more than one
+    /// entry is asked for, the next <see cref="TieredStorageOptions.ReadAheadRowGroups"/> row
+    /// groups are fetched ahead.
     /// </summary>
     /// <exception cref="ObjectStoreException">The store failed (see <see cref="ObjectStoreException.IsRetryable"/>).</exception>
     public async IAsyncEnumerable<OffloadEntry> ReadAsync(OffloadedLedger ledger, long firstEntryId, long lastEntryId,
@@ -23,11 +24,15 @@ public sealed partial class TieredStorage
         var index = groups.FindIndex(g => g.Group.FirstEntryId <= firstEntryId && firstEntryId <= g.Group.LastEntryId);
         if (index < 0 || lastEntryId < firstEntryId)
             throw new ArgumentOutOfRangeException(nameof(firstEntryId), $"Entries {firstEntryId}…{lastEntryId} are not in this offloaded ledger (entries 0…{ledger.Entries - 1}).");
+        // A read of several entries is taken as sequential (a catch-up): the row groups after the one
+        // being read are fetched ahead. A single entry (a seek, a peek) fetches only its own.
+        var readAhead = lastEntryId > firstEntryId ? Options.ReadAheadRowGroups : 0;
         for (; index < groups.Count && groups[index].Group.FirstEntryId <= lastEntryId; index++)
         {
-            for (var ahead = 1; ahead <= Options.ReadAheadRowGroups && index + ahead < groups.Count; ahead++)
+            var loading = LoadRowGroup(store, groups[index]);
+            for (var ahead = 1; ahead <= readAhead && index + ahead < groups.Count; ahead++)
                 _ = LoadRowGroup(store, groups[index + ahead]);
-            var entries = await LoadRowGroup(store, groups[index]).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var entries = await loading.WaitAsync(cancellationToken).ConfigureAwait(false);
             foreach (var entry in entries)
             {
                 if (entry.EntryId >= firstEntryId && entry.EntryId <= lastEntryId)

@@ -13,6 +13,9 @@ public sealed record TieredStorageOptions
 
     public ParquetLedgerOptions Parquet { get; init; } = new();
 
+    /// <summary>Ledgers of one managed ledger offloaded at the same time (one's upload overlaps the next one's encoding).</summary>
+    public int ConcurrentLedgerOffloads { get; init; } = 2;
+
     /// <summary>Row groups read back from objects, kept in memory so neighbouring entries and re-reads need no GET.</summary>
     public long RowGroupCacheBytes { get; init; } = 64L << 20;
 
@@ -33,6 +36,8 @@ public sealed record TieredStorageOptions
             throw new ArgumentException("The offload spool directory must be set.");
         if (MaxObjectBytes < 1 << 20)
             throw new ArgumentException($"MaxObjectBytes must be at least 1 MiB (was {MaxObjectBytes}).");
+        if (ConcurrentLedgerOffloads < 1)
+            throw new ArgumentException($"ConcurrentLedgerOffloads must be at least 1 (was {ConcurrentLedgerOffloads}).");
         if (RowGroupCacheBytes < 0)
             throw new ArgumentException($"RowGroupCacheBytes must not be negative (was {RowGroupCacheBytes}).");
         if (ReadAheadRowGroups < 0)

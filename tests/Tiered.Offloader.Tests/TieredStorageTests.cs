@@ -159,6 +159,8 @@ public sealed class TieredStorageTests : IDisposable
 
         public string Location => inner.Location;
 
+        public bool VerifiesPuts => inner.VerifiesPuts;
+
         public Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default) => inner.PutAsync(key, content, cancellationToken);
 
         public Task<int> ReadAsync(string key, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
@@ -182,6 +184,8 @@ public sealed class TieredStorageTests : IDisposable
     private sealed class CorruptingStore(IObjectStore inner) : IObjectStore
     {
         public string Location => inner.Location;
+
+        public bool VerifiesPuts => false;
 
         public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
         {

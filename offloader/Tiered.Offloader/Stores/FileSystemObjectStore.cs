@@ -28,6 +28,9 @@ public sealed class FileSystemObjectStore : IObjectStore
 
     public string Location { get; }
 
+    /// <summary>A local file is not checked on write; reading it back is cheap.</summary>
+    public bool VerifiesPuts => false;
+
     /// <remarks>A failure of <paramref name="content"/> itself propagates as it is; only the store's own failures become <see cref="ObjectStoreException"/>s.</remarks>
     public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {

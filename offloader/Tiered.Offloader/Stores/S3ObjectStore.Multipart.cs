@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Buffers;
 using Amazon.S3.Model;
 
@@ -24,8 +25,10 @@ public sealed partial class S3ObjectStore
                 if (length == 0 && partNumber > 1)
                     break;
                 using var part = new MemoryStream(buffer, 0, length, writable: false);
+                var md5 = MD5.HashData(buffer.AsSpan(0, length));
                 var request = new UploadPartRequest
                 {
+                    MD5Digest = Convert.ToBase64String(md5),
                     BucketName = _options.Bucket,
                     Key = _keyPrefix + key,
                     UploadId = upload.UploadId,
@@ -35,6 +38,7 @@ public sealed partial class S3ObjectStore
                     UseChunkEncoding = _options.UseChunkEncoding,
                 };
                 var uploaded = await CallAsync("upload a part of", key, () => _client.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                CheckETag(key, uploaded.ETag, md5, $"part {partNumber}");
                 parts.Add(new PartETag(partNumber, uploaded.ETag));
                 if (length < partSize)
                     break;

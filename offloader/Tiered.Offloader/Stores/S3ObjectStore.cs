@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Runtime.CompilerServices;
 using Amazon;
 using Amazon.Runtime;
@@ -63,6 +64,9 @@ public sealed partial class S3ObjectStore : IObjectStore
 
     public string Location { get; }
 
+    /// <summary>Every put and part carries its Content-MD5, which S3 checks, and its ETag is compared with it.</summary>
+    public bool VerifiesPuts => true;
+
     public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
     {
         ValidateKey(key);
@@ -73,6 +77,9 @@ public sealed partial class S3ObjectStore : IObjectStore
             await PutInPartsAsync(key, content, cancellationToken).ConfigureAwait(false);
             return;
         }
+        var start = content.Position;
+        var md5 = await MD5.HashDataAsync(content, cancellationToken).ConfigureAwait(false);
+        content.Position = start;
         var request = new PutObjectRequest
         {
             BucketName = _options.Bucket,
@@ -81,8 +88,23 @@ public sealed partial class S3ObjectStore : IObjectStore
             AutoCloseStream = false,
             AutoResetStreamPosition = false,
             UseChunkEncoding = _options.UseChunkEncoding,
+            MD5Digest = Convert.ToBase64String(md5),
         };
-        await CallAsync("put", key, () => _client.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var response = await CallAsync("put", key, () => _client.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        CheckETag(key, response.ETag, md5, "object");
+    }
+
+    /// <summary>
+    /// S3 answers a plain put or part with the MD5 of what it stored as its ETag (objects encrypted
+    /// with KMS keys have other ETags; for those the Content-MD5 S3 checked is the proof).
+    /// </summary>
+    private void CheckETag(string key, string? etag, byte[] md5, string what)
+    {
+        var stored = etag?.Trim('"');
+        if (stored is not { Length: 32 } || !stored.All(char.IsAsciiHexDigit))
+            return;
+        if (!string.Equals(stored, Convert.ToHexString(md5), StringComparison.OrdinalIgnoreCase))
+            throw new ObjectStoreException($"{Location} stored other bytes than were sent for the {what} of {key} (MD5 {stored}, sent {Convert.ToHexStringLower(md5)}); try again.", isRetryable: true);
     }
 
     public async Task<int> ReadAsync(string key, long offset, Memory<byte> destination, CancellationToken cancellationToken = default)
