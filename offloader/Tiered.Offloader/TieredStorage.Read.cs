@@ -72,11 +72,25 @@ public sealed partial class TieredStorage
     private async Task<OffloadEntry[]> FetchRowGroupAsync(IObjectStore store, LocatedRowGroup located)
     {
         var footer = await GetFooterAsync(store, located.Object).ConfigureAwait(false);
-        var group = await ReadBytesAsync(store, located.Object.Key, located.Group.Offset, located.Group.Length, CancellationToken.None).ConfigureAwait(false);
-        await using var file = ObjectStream(store, located.Object, [(0, Magic), (located.Object.FooterOffset, footer), (located.Group.Offset, group)]);
-        var entries = await LedgerParquetReader.ReadRowGroupAsync(file, located.Index).ConfigureAwait(false);
-        return [.. entries];
+        // The row group's bytes are only read through the stream (which copies them), so the buffer is pooled.
+        var length = (int)located.Group.Length;
+        var buffer = RowGroupBuffers.Rent(length);
+        try
+        {
+            var group = buffer.AsMemory(0, length);
+            await ReadIntoAsync(store, located.Object.Key, located.Group.Offset, group, CancellationToken.None).ConfigureAwait(false);
+            await using var file = ObjectStream(store, located.Object, [(0, Magic), (located.Object.FooterOffset, footer), (located.Group.Offset, group)]);
+            var entries = await LedgerParquetReader.ReadRowGroupAsync(file, located.Index).ConfigureAwait(false);
+            return [.. entries];
+        }
+        finally
+        {
+            RowGroupBuffers.Return(buffer);
+        }
     }
+
+    /// <summary>Buffers for fetched row groups (about 8 MiB each; the shared pool does not keep arrays that large).</summary>
+    private static readonly System.Buffers.ArrayPool<byte> RowGroupBuffers = System.Buffers.ArrayPool<byte>.Create(maxArrayLength: 64 << 20, maxArraysPerBucket: 4);
 
     /// <summary>The object's footer bytes (footer offset … end), fetched once and kept while the object is in use.</summary>
     private Task<byte[]> GetFooterAsync(IObjectStore store, OffloadedObject stored)
@@ -106,7 +120,13 @@ public sealed partial class TieredStorage
     private static async Task<byte[]> ReadBytesAsync(IObjectStore store, string key, long offset, long length, CancellationToken cancellationToken)
     {
         var bytes = new byte[length];
-        var destination = bytes.AsMemory();
+        await ReadIntoAsync(store, key, offset, bytes, cancellationToken).ConfigureAwait(false);
+        return bytes;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> with the object's bytes from <paramref name="offset"/>.</summary>
+    private static async Task ReadIntoAsync(IObjectStore store, string key, long offset, Memory<byte> destination, CancellationToken cancellationToken)
+    {
         while (destination.Length > 0)
         {
             var read = await store.ReadAsync(key, offset, destination, cancellationToken).ConfigureAwait(false);
@@ -115,7 +135,6 @@ public sealed partial class TieredStorage
             offset += read;
             destination = destination[read..];
         }
-        return bytes;
     }
 
     /// <summary>The object's layout as its footer (read from the store) describes it: row groups, their rows, entries and byte ranges.</summary>
