@@ -10,4 +10,7 @@ internal static partial class OffloaderLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Deleted {Count} object(s) that incomplete offloads of ledger {LedgerId} of {ManagedLedger} left in {Location}")]
     public static partial void LeftoversDeleted(ILogger logger, string managedLedger, long ledgerId, int count, string location);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Deleted {Count} temporary file(s) of puts cut off by a crash in {Location}")]
+    public static partial void AbandonedWritesDeleted(ILogger logger, int count, string location);
 }

@@ -48,7 +48,22 @@ public sealed partial class TieredStorage : IDisposable
     };
 
     /// <summary>The store at <paramref name="address"/> with this broker's credentials, created once and shared.</summary>
-    public IObjectStore GetStore(StoreAddress address) => _stores.GetOrAdd(address, a => _storeFactory?.Invoke(a) ?? ObjectStores.Create(new ObjectStoreSettings
+    public IObjectStore GetStore(StoreAddress address) => _stores.GetOrAdd(address, a =>
+    {
+        var store = _storeFactory?.Invoke(a) ?? ObjectStores.Create(SettingsOf(a));
+        if (store is FileSystemObjectStore files)
+        {
+            // Puts that a crash of this or an earlier broker cut off leave temporary files; none is an hour old while running.
+            _ = Task.Run(() =>
+            {
+                if (files.DeleteAbandonedWrites(TimeSpan.FromHours(1)) is > 0 and var count)
+                    OffloaderLog.AbandonedWritesDeleted(_logger, count, files.Location);
+            });
+        }
+        return store;
+    });
+
+    private ObjectStoreSettings SettingsOf(StoreAddress a) => new()
     {
         Driver = a.Driver,
         Directory = a.Directory.Length == 0 ? null : a.Directory,
@@ -60,7 +75,7 @@ public sealed partial class TieredStorage : IDisposable
         AccessKey = Options.S3AccessKey,
         SecretKey = Options.S3SecretKey,
         UseChunkEncoding = Options.S3UseChunkEncoding,
-    }));
+    };
 
     /// <summary>Where a store address points, for messages and stats: "file:///dir" or "s3://bucket/prefix at endpoint".</summary>
     public static string Describe(StoreAddress address) => address.Driver == ObjectStores.FileSystemDriver

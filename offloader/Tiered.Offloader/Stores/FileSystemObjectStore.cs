@@ -137,6 +137,34 @@ public sealed class FileSystemObjectStore : IObjectStore
         return Task.FromResult(file.Exists ? file.Length : (long?)null);
     }
 
+    /// <summary>
+    /// Deletes the temporary files of puts that a crash (kill -9, power loss) cut off: those not
+    /// written to for <paramref name="minimumAge"/>, so a put still running is left alone. Returns
+    /// how many were deleted; files that cannot be deleted are skipped.
+    /// </summary>
+    public int DeleteAbandonedWrites(TimeSpan minimumAge)
+    {
+        if (!Directory.Exists(_root))
+            return 0;
+        var cutoff = DateTime.UtcNow - minimumAge;
+        var deleted = 0;
+        var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true, ReturnSpecialDirectories = false };
+        foreach (var file in new DirectoryInfo(_root).EnumerateFiles(TempPrefix + "*", options))
+        {
+            try
+            {
+                if (file.LastWriteTimeUtc >= cutoff)
+                    continue;
+                file.Delete();
+                deleted++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+        return deleted;
+    }
+
     public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prefix);

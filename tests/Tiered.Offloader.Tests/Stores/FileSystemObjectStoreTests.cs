@@ -57,6 +57,22 @@ public sealed class FileSystemObjectStoreTests : ObjectStoreContract
     }
 
     [Fact]
+    public async Task Temporary_files_abandoned_for_an_hour_are_deleted_and_recent_ones_kept()
+    {
+        await PutAsync("topic/ledger-1", [1]);
+        var abandoned = Path.Combine(_root, "objects", "topic", FileSystemObjectStore.TempPrefix + "old");
+        var running = Path.Combine(_root, "objects", "topic", FileSystemObjectStore.TempPrefix + "new");
+        File.WriteAllBytes(abandoned, [9]);
+        File.WriteAllBytes(running, [9]);
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddHours(-2));
+
+        Assert.Equal(1, ((FileSystemObjectStore)Store).DeleteAbandonedWrites(TimeSpan.FromHours(1)));
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(running));
+        Assert.Equal([new StoredObject("topic/ledger-1", 1)], await ListAsync(""));
+    }
+
+    [Fact]
     public async Task A_failed_put_deletes_its_temporary_file()
     {
         using var source = new FailingStream(Bytes(100_000, seed: 1), failAt: 10_000);
