@@ -58,11 +58,11 @@ public sealed class OffloadReport(
             output.WriteLine(Invariant($"| {l.Store} | {l.Kind} | {l.SortedMs.Count:N0} | {l.Percentile(50):F3} | {l.Percentile(99):F3} | {l.MaxMs:F3} | {l.Fetches:N0} |"));
         output.WriteLine();
         output.WriteLine("Cold: a new `TieredStorage` and managed ledger instance per sample, one random entry of a random offloaded ledger "
-            + "(its row group and the object's footer fetched; the next two row groups are fetched ahead meanwhile; the store client "
+            + "(its row group and the object's footer fetched; a single-entry read fetches nothing ahead; the store client "
             + "is warmed by one LIST first). The filesystem store's objects are in the OS page cache (written minutes before), so its cold "
             + "reads measure Tiered's path, not the disk. Cached: entries at and just after the last cold one, after one untimed pass: "
-            + "their row groups are in the cache. \"cold, read-ahead 0\": the same with a tiered storage that fetches no row group ahead, "
-            + "so only the entry's own row group is fetched and decoded.");
+            + "their row groups are in the cache. \"cold, read-ahead 0\": the same with a tiered storage set to fetch no row group ahead "
+            + "(before single-entry reads stopped reading ahead, this showed what the read-ahead cost them).");
         output.WriteLine();
         output.WriteLine("Aims (issue 6):");
         output.WriteLine();
