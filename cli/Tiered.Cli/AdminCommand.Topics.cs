@@ -51,9 +51,13 @@ internal static partial class AdminCommand
             HelpName = "LEDGER:ENTRY",
             Description = "Offload the closed ledgers up to this message (default: every closed ledger).",
         };
-        var offload = new Command("offload", "Start offloading a topic's closed ledgers to its namespace's object store (follow it with offload-status).") { topic, upTo };
-        Run(offload, (p, http, ct) => http.SendAsync(HttpMethod.Put, TopicPath(p.GetValue(topic)!, "offload"),
-            p.GetValue(upTo) is { } id ? MessageIdJson(id) : null, ct));
+        var wait = new Option<bool>("--wait", "-w") { Description = "Wait until the offload has ended, showing how many ledgers are offloaded; exit 1 if it fails." };
+        var offload = new Command("offload", "Start offloading a topic's closed ledgers to its namespace's object store (follow it with offload-status, or --wait).") { topic, upTo, wait };
+        Run(offload, async (p, http, ct) =>
+        {
+            var exit = await http.SendAsync(HttpMethod.Put, TopicPath(p.GetValue(topic)!, "offload"), p.GetValue(upTo) is { } id ? MessageIdJson(id) : null, ct);
+            return exit != Exit.Ok || !p.GetValue(wait) ? exit : await WaitForOffloadAsync(http, p.GetValue(topic)!, ct);
+        });
 
         var offloadStatus = new Command("offload-status", "A topic's last offload: NOT_RUN, RUNNING, SUCCESS or ERROR, and the first message not offloaded.") { topic };
         Run(offloadStatus, (p, http, ct) => http.GetAsync(TopicPath(p.GetValue(topic)!, "offload"), ct));
@@ -116,6 +120,41 @@ internal static partial class AdminCommand
         });
 
         return [createSubscription, deleteSubscription, resetCursor, skip];
+    }
+
+    /// <summary>Polls the offload status until it is SUCCESS or ERROR, printing the ledgers offloaded so far on stderr.</summary>
+    private static async Task<int> WaitForOffloadAsync(AdminHttp http, string topic, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var shown = -1;
+        while (true)
+        {
+            var (exit, status) = await http.GetJsonAsync(TopicPath(topic, "offload"), cancellationToken);
+            if (exit != Exit.Ok)
+                return exit;
+            var state = status.GetProperty("status").GetString();
+            var (statsExit, stats) = await http.GetJsonAsync(TopicPath(topic, "internalStats"), cancellationToken);
+            if (statsExit != Exit.Ok)
+                return statsExit;
+            var ledgers = stats.GetProperty("ledgers").EnumerateArray().ToList();
+            var offloaded = ledgers.Count(l => l.GetProperty("offloaded").GetBoolean());
+            if (offloaded != shown || state is not "RUNNING")
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{state}: {offloaded} of {ledgers.Count - 1} closed ledgers offloaded ({started.Elapsed.TotalSeconds:F0} s)"));
+                shown = offloaded;
+            }
+            switch (state)
+            {
+                case "SUCCESS":
+                    AdminHttp.Print(status);
+                    return Exit.Ok;
+                case "ERROR":
+                    return Exit.Error(Exit.Failed, $"the offload of {topic} failed: {status.GetProperty("lastError").GetString()}");
+            }
+            // Poll interval of a progress display, not synchronization: the loop ends on the status.
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
     }
 
     private static string TopicPath(string topic, params string[] rest) => AdminHttp.Path(["persistent", .. TopicSegments(topic), .. rest]);

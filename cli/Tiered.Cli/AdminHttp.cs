@@ -18,6 +18,35 @@ internal sealed class AdminHttp(Uri baseUrl) : IDisposable
 
     public Task<int> GetAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Get, path, null, cancellationToken);
 
+    /// <summary>The JSON answer of a GET, not printed; on failure the exit code after printing why (and no JSON).</summary>
+    public async Task<(int Exit, JsonElement Json)> GetJsonAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(path, cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+                return (Exit.Error(Exit.Failed, Describe(response, body)), default);
+            using var document = JsonDocument.Parse(body);
+            return (Exit.Ok, document.RootElement.Clone());
+        }
+        catch (HttpRequestException e)
+        {
+            return (Exit.Error(Exit.Failed, $"cannot reach the admin API at {_http.BaseAddress}: {e.Message}"), default);
+        }
+        catch (JsonException e)
+        {
+            return (Exit.Error(Exit.Failed, $"the admin API at {_http.BaseAddress} answered {path} with something other than JSON: {e.Message}"), default);
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (Exit.Error(Exit.Failed, $"the admin API at {_http.BaseAddress} did not answer within {_http.Timeout.TotalSeconds:0} s"), default);
+        }
+    }
+
+    /// <summary>Prints a JSON value indented on stdout.</summary>
+    public static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, Indented));
+
     public async Task<int> SendAsync(HttpMethod method, string path, string? jsonBody, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -231,6 +231,30 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
             Assert.Contains(expected, status.GetProperty("lastError").GetString(), StringComparison.Ordinal);
             Assert.All(await LedgersAsync(http, "refusals"), l => Assert.False(l.GetProperty("offloaded").GetBoolean()));
         }
+        // The command line waits for the same outcome and fails with it.
+        var (exit, output) = await TieredProcess.RunAsync(Wait, "admin", "topics", "offload", topic, "--wait", "--admin-url", standalone.AdminUrl);
+        Assert.True(exit == 1, output);
+        Assert.Contains(missingBucket, output, StringComparison.Ordinal);
+        await AssertConsumedInOrderAsync(client, topic, sent);
+    }
+
+    [Fact]
+    public async Task The_command_line_offloads_a_topic_and_waits_showing_progress()
+    {
+        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "5");
+        await standalone.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
+        await KeepEverythingAsync(http);
+        using var channel = GrpcChannel.ForAddress(standalone.Url);
+        var client = new Messaging.MessagingClient(channel);
+        const string topic = "persistent://public/default/from-the-cli";
+        var sent = await ProduceAsync(client, topic, batches: 32, perBatch: 3);
+
+        var (exit, output) = await TieredProcess.RunAsync(Wait, "admin", "topics", "offload", "public/default/from-the-cli", "--wait", "--admin-url", standalone.AdminUrl);
+        Assert.True(exit == 0, output);
+        Assert.Contains("SUCCESS: 6 of 6 closed ledgers offloaded", output, StringComparison.Ordinal);
+        Assert.Contains("\"status\": \"SUCCESS\"", output, StringComparison.Ordinal);
+        Assert.Equal(6, (await LedgersAsync(http, "from-the-cli")).Count(l => l.GetProperty("offloaded").GetBoolean()));
         await AssertConsumedInOrderAsync(client, topic, sent);
     }
 
