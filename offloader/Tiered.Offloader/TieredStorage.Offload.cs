@@ -83,31 +83,17 @@ public sealed partial class TieredStorage
         }
     }
 
-    private static OffloadedObject ToStored(string key, ParquetObjectLayout layout, ulong hash, long firstEntryId, long lastEntryId)
+    private static OffloadedObject ToStored(string key, ParquetObjectLayout layout, ulong hash, long firstEntryId, long lastEntryId) => new()
     {
-        var stored = new OffloadedObject
-        {
-            Key = key,
-            Size = layout.Size,
-            FooterOffset = layout.FooterOffset,
-            FirstEntryId = firstEntryId,
-            LastEntryId = lastEntryId,
-            Rows = layout.Rows,
-            Xxhash64 = hash,
-        };
-        foreach (var group in layout.RowGroups)
-        {
-            stored.RowGroups.Add(new RowGroup
-            {
-                FirstEntryId = group.FirstEntryId,
-                LastEntryId = group.LastEntryId,
-                Rows = group.Rows,
-                Offset = group.Offset,
-                Length = group.Length,
-            });
-        }
-        return stored;
-    }
+        Key = key,
+        Size = layout.Size,
+        FooterOffset = layout.FooterOffset,
+        FirstEntryId = firstEntryId,
+        LastEntryId = lastEntryId,
+        Rows = layout.Rows,
+        RowGroups = layout.RowGroups.Count,
+        Xxhash64 = hash,
+    };
 
     /// <summary>
     /// Checks the object as the store now holds it: its size, its bytes (the XxHash64 of all of them
@@ -130,7 +116,7 @@ public sealed partial class TieredStorage
             }
             if (hash != stored.Xxhash64)
                 throw new OffloadException($"Verifying {stored.Key} in {store.Location}: the stored bytes differ from those written (XxHash64 {hash:x16}, expected {stored.Xxhash64:x16}).", isRetryable: true);
-            var read = await ReadStoredLayoutAsync(store, stored, cancellationToken).ConfigureAwait(false);
+            var read = (await ReadIndexAsync(store, stored, cancellationToken).ConfigureAwait(false)).Layout;
             if (read.Rows != written.Rows || !read.RowGroups.SequenceEqual(written.RowGroups))
                 throw new OffloadException($"Verifying {stored.Key} in {store.Location}: its footer lists {read.Rows} rows in row groups [{string.Join(", ", read.RowGroups)}], "
                     + $"expected {written.Rows} in [{string.Join(", ", written.RowGroups)}].", isRetryable: false);

@@ -77,8 +77,9 @@ public sealed class TieredStorageTests : IDisposable
     {
         using var writer = NewStorage();
         var ledger = await writer.OffloadLedgerAsync(new OffloadRun(Target, "t/ns/persistent/topic", 8, 199, "run1"), Source(Entries(200)));
-        var groups = ledger.Objects.Sum(o => o.RowGroups.Count);
+        var groups = ledger.Objects.Sum(o => o.RowGroups);
         Assert.True(groups > 5, $"{groups} row groups");
+        Assert.Equal(groups, (await writer.LayoutOfAsync(ledger, 0)).RowGroups.Count);
 
         using var storage = new TieredStorage(new TieredStorageOptions { SpoolDirectory = Path.Combine(_root.FullName, "spool"), ReadAheadRowGroups = 0 },
             NullLoggerFactory.Instance, address => _store = new CountingStore(new FileSystemObjectStore(address.Directory)));
@@ -98,10 +99,11 @@ public sealed class TieredStorageTests : IDisposable
         using var writer = NewStorage();
         var ledger = await writer.OffloadLedgerAsync(new OffloadRun(Target, "t/ns/persistent/topic", 9, 199, "run1"), Source(Entries(200)));
         using var storage = NewStorage();
-        var first = ledger.Objects[0].RowGroups[0];
+        var layout = await writer.LayoutOfAsync(ledger, 0);
+        var first = layout.RowGroups[0];
         await ReadAsync(storage, ledger, first.FirstEntryId, first.LastEntryId);
         Assert.Equal(3, storage.RowGroupsFetched);
-        var second = ledger.Objects[0].RowGroups[1];
+        var second = layout.RowGroups[1];
         await ReadAsync(storage, ledger, second.FirstEntryId, second.LastEntryId);
         Assert.True(storage.RowGroupCacheHits >= 1);
     }
