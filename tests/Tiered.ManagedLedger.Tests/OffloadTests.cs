@@ -118,6 +118,21 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
     }
 
     [Fact]
+    public async Task Deleting_the_managed_ledger_deletes_its_offloaded_objects()
+    {
+        using var storage = NewStorage();
+        await using var client = NewClient();
+        var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage });
+        var positions = await AddAsync(ledger, 0, 25);
+        await ledger.OffloadAsync(positions[^1], Target);
+        await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero);
+        Assert.Equal(2, Directory.GetFiles(StoreDirectory, "*.parquet", SearchOption.AllDirectories).Length);
+
+        await ledger.DeleteAsync();
+        Assert.Empty(Directory.GetFiles(StoreDirectory, "*.parquet", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public async Task Objects_left_by_an_offload_that_did_not_complete_are_deleted_and_never_read()
     {
         var name = NewName();
