@@ -83,7 +83,6 @@ internal sealed class OffloadOptions
                 Region = parseResult.GetValue(_region),
                 Prefix = parseResult.GetValue(_prefix),
                 PathStyle = parseResult.GetValue(_pathStyle),
-                UseChunkEncoding = parseResult.GetValue(_chunkEncoding),
             };
         }
         return options with

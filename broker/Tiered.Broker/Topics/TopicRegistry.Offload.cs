@@ -22,7 +22,7 @@ public sealed partial class TopicRegistry
             ?? throw new BrokerException(BrokerErrorCode.BadRequest,
                 $"No offload store is configured for {topic.Name.Namespace}: set one with POST /admin/v2/namespaces/{topic.Name.Namespace}/offloadPolicies, or start the broker with --offload-driver.");
         var lag = DeletionLagOf(policy);
-        if (!topic.Offload.TryStart(() => OffloadAndDeleteAsync(topic, t => t.Ledger.OffloadAsync(upTo, target), lag), e => BrokerLog.OffloadFailed(_logger, topic.Name.ToString(), e)))
+        if (!topic.Offload.TryStart(() => OffloadAndDeleteAsync(topic.Ledger, () => topic.Ledger.OffloadAsync(upTo, target), lag), e => BrokerLog.OffloadFailed(_logger, topic.Name.ToString(), e)))
             throw new BrokerException(BrokerErrorCode.Conflict, $"An offload of {topic.Name} is already running; GET its /offload status and try again when it has ended.");
     }
 
@@ -34,16 +34,16 @@ public sealed partial class TopicRegistry
         var threshold = policy?.OffloadThreshold ?? _options.DefaultOffloadThreshold;
         var lag = DeletionLagOf(policy);
         if (threshold >= 0 && OffloadTargetOf(topic, policy) is { } target)
-            topic.Offload.TryStart(() => OffloadAndDeleteAsync(topic, t => t.Ledger.OffloadBeyondThresholdAsync(threshold, target), lag), e => BrokerLog.OffloadFailed(_logger, topic.Name.ToString(), e));
+            topic.Offload.TryStart(() => OffloadAndDeleteAsync(topic.Ledger, () => topic.Ledger.OffloadBeyondThresholdAsync(threshold, target), lag), e => BrokerLog.OffloadFailed(_logger, topic.Name.ToString(), e));
         if (topic.Offload.Running is null)
             await topic.Ledger.DeleteOffloadedFromBookiesAsync(lag, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Offloads, then at once deletes the bookie copies whose lag has passed (all of them with a lag of 0).</summary>
-    private static async Task<OffloadOutcome> OffloadAndDeleteAsync(Topic topic, Func<Topic, Task<OffloadOutcome>> offload, TimeSpan lag)
+    private static async Task<OffloadOutcome> OffloadAndDeleteAsync(ManagedLedger.ManagedLedger ledger, Func<Task<OffloadOutcome>> offload, TimeSpan lag)
     {
-        var outcome = await offload(topic).ConfigureAwait(false);
-        await topic.Ledger.DeleteOffloadedFromBookiesAsync(lag).ConfigureAwait(false);
+        var outcome = await offload().ConfigureAwait(false);
+        await ledger.DeleteOffloadedFromBookiesAsync(lag).ConfigureAwait(false);
         return outcome;
     }
 
