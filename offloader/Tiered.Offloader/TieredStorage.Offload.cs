@@ -15,11 +15,28 @@ public sealed partial class TieredStorage
     /// Writes the ledger's entries (which must be ids 0 … <see cref="OffloadRun.LastEntryId"/>, in
     /// order) as Parquet objects: each is assembled in the spool directory, uploaded, then checked
     /// in the store (size, its bytes, the layout its footer describes). Returns the complete
-    /// record; nothing counts as offloaded until the caller stores it.
+    /// record; nothing counts as offloaded until the caller stores it. At most
+    /// <see cref="TieredStorageOptions.MaxConcurrentOffloads"/> ledgers are offloaded at once; more wait.
     /// </summary>
     /// <exception cref="OffloadException">Entries missing or out of order, the store failed, or an object did not verify.</exception>
     public async Task<OffloadedLedger> OffloadLedgerAsync(OffloadRun run, IAsyncEnumerable<OffloadEntry> entries, IProgress<long>? bytesRead = null,
         CancellationToken cancellationToken = default)
+    {
+        await _offloadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await OffloadInSlotAsync(run, entries, bytesRead, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _offloadSlots.Release();
+        }
+    }
+
+    /// <summary>Ledgers being offloaded right now, across every managed ledger of the broker.</summary>
+    public int ActiveOffloads => Options.MaxConcurrentOffloads - _offloadSlots.CurrentCount;
+
+    private async Task<OffloadedLedger> OffloadInSlotAsync(OffloadRun run, IAsyncEnumerable<OffloadEntry> entries, IProgress<long>? bytesRead, CancellationToken cancellationToken)
     {
         var store = GetStore(run.Store);
         var result = new OffloadedLedger { RunId = run.RunId, Store = run.Store };
@@ -30,7 +47,7 @@ public sealed partial class TieredStorage
         long next = 0;
         for (var part = 0; more; part++)
         {
-            var spoolPath = Path.Combine(Options.SpoolDirectory, $"{run.RunId}-{part:D3}{SpoolSuffix}");
+            var spoolPath = Path.Combine(Options.SpoolDirectory, $"ledger-{run.LedgerId}-{run.RunId}-{part:D3}{SpoolSuffix}");
             await using var spool = new FileStream(spoolPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16,
                 FileOptions.Asynchronous | FileOptions.DeleteOnClose);
             var first = next;

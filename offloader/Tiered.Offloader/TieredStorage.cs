@@ -16,6 +16,7 @@ public sealed partial class TieredStorage : IDisposable
     private readonly RowGroupCache _cache;
     private readonly ILogger _logger;
     private readonly Func<StoreAddress, IObjectStore>? _storeFactory;
+    private readonly SemaphoreSlim _offloadSlots;
 
     public TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory)
         : this(options, loggerFactory, storeFactory: null)
@@ -27,6 +28,7 @@ public sealed partial class TieredStorage : IDisposable
     {
         options.Validate();
         _storeFactory = storeFactory;
+        _offloadSlots = new SemaphoreSlim(options.MaxConcurrentOffloads, options.MaxConcurrentOffloads);
         Options = options;
         _logger = loggerFactory.CreateLogger<TieredStorage>();
         _cache = new RowGroupCache(options.RowGroupCacheBytes);
@@ -133,6 +135,7 @@ public sealed partial class TieredStorage : IDisposable
 
     public void Dispose()
     {
+        _offloadSlots.Dispose();
         foreach (var store in _stores.Values)
             store.Dispose();
         _stores.Clear();

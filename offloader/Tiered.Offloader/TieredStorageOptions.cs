@@ -16,6 +16,9 @@ public sealed record TieredStorageOptions
     /// <summary>Ledgers of one managed ledger offloaded at the same time (one's upload overlaps the next one's encoding).</summary>
     public int ConcurrentLedgerOffloads { get; init; } = 2;
 
+    /// <summary>Ledgers offloaded at the same time by the whole broker, whatever the number of topics (each holds a spool file and buffers, and takes CPU).</summary>
+    public int MaxConcurrentOffloads { get; init; } = 4;
+
     /// <summary>Row groups read back from objects, kept in memory so neighbouring entries and re-reads need no GET.</summary>
     public long RowGroupCacheBytes { get; init; } = 64L << 20;
 
@@ -36,6 +39,8 @@ public sealed record TieredStorageOptions
             throw new ArgumentException("The offload spool directory must be set.");
         if (MaxObjectBytes < 1 << 20)
             throw new ArgumentException($"MaxObjectBytes must be at least 1 MiB (was {MaxObjectBytes}).");
+        if (MaxConcurrentOffloads < 1)
+            throw new ArgumentException($"MaxConcurrentOffloads must be at least 1 (was {MaxConcurrentOffloads}).");
         if (ConcurrentLedgerOffloads < 1)
             throw new ArgumentException($"ConcurrentLedgerOffloads must be at least 1 (was {ConcurrentLedgerOffloads}).");
         if (RowGroupCacheBytes < 0)

@@ -128,6 +128,21 @@ public sealed class TieredStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task No_more_ledgers_than_the_broker_wide_limit_are_offloaded_at_once()
+    {
+        var puts = new ConcurrentPutStore();
+        using var storage = new TieredStorage(new TieredStorageOptions { SpoolDirectory = Path.Combine(_root.FullName, "spool"), MaxConcurrentOffloads = 2 },
+            NullLoggerFactory.Instance, address => puts.Wrap(new FileSystemObjectStore(address.Directory)));
+        var offloads = Enumerable.Range(0, 6).Select(i => storage.OffloadLedgerAsync(new OffloadRun(Target, $"t/ns/persistent/topic-{i}", i, 9, $"run{i}"), Source(Entries(10)))).ToList();
+        await puts.WaitUntilAsync(2);
+        Assert.Equal(2, storage.ActiveOffloads);
+        puts.Release();
+        await Task.WhenAll(offloads);
+        Assert.Equal(2, puts.MostAtOnce);
+        Assert.Equal(0, storage.ActiveOffloads);
+    }
+
+    [Fact]
     public async Task Leftovers_of_other_runs_are_deleted_and_the_kept_run_stays()
     {
         using var storage = NewStorage();
@@ -149,6 +164,67 @@ public sealed class TieredStorageTests : IDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    /// <summary>Holds every put until released, counting how many were waiting at once.</summary>
+    private sealed class ConcurrentPutStore
+    {
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _now;
+        private int _most;
+
+        public int MostAtOnce => Volatile.Read(ref _most);
+
+        public void Release() => _released.TrySetResult();
+
+        public async Task WaitUntilAsync(int waiting)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (Volatile.Read(ref _now) < waiting)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"only {Volatile.Read(ref _now)} puts arrived");
+                await Task.Delay(10);
+            }
+        }
+
+        public IObjectStore Wrap(IObjectStore inner) => new Held(this, inner);
+
+        private sealed class Held(ConcurrentPutStore owner, IObjectStore inner) : IObjectStore
+        {
+            public string Location => inner.Location;
+
+            public bool VerifiesPuts => inner.VerifiesPuts;
+
+            public async Task PutAsync(string key, Stream content, CancellationToken cancellationToken = default)
+            {
+                var now = Interlocked.Increment(ref owner._now);
+                int most;
+                while (now > (most = Volatile.Read(ref owner._most)) && Interlocked.CompareExchange(ref owner._most, now, most) != most)
+                {
+                }
+                await owner._released.Task.WaitAsync(cancellationToken);
+                try
+                {
+                    await inner.PutAsync(key, content, cancellationToken);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref owner._now);
+                }
+            }
+
+            public Task<int> ReadAsync(string key, long offset, Memory<byte> destination, CancellationToken cancellationToken = default) => inner.ReadAsync(key, offset, destination, cancellationToken);
+
+            public Task<Stream> OpenReadAsync(string key, CancellationToken cancellationToken = default) => inner.OpenReadAsync(key, cancellationToken);
+
+            public Task<long?> GetSizeAsync(string key, CancellationToken cancellationToken = default) => inner.GetSizeAsync(key, cancellationToken);
+
+            public IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken = default) => inner.ListAsync(prefix, cancellationToken);
+
+            public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+            public void Dispose() => inner.Dispose();
         }
     }
 
