@@ -221,6 +221,11 @@ public sealed partial class ManagedLedger
             throw new ManagedLedgerException($"Managed ledger {Name}: reading offloaded entries {slot.LedgerId}:{first}…{last} from {TieredStorage.Describe(slot.Offload!.Store)} failed: {e.Message}"
                 + (e.IsRetryable ? " Retry when the object store is reachable again; nothing was deleted." : ""), e);
         }
+        catch (InvalidDataException e)
+        {
+            throw new ManagedLedgerException($"Managed ledger {Name}: an object of offloaded ledger {slot.LedgerId} in {TieredStorage.Describe(slot.Offload!.Store)} is damaged "
+                + $"(it verified when written): {e.Message}", e);
+        }
     }
 
     /// <summary>Deletes a ledger no longer listed: its bookie copy (unless already deleted) and its offloaded objects. Failures are logged.</summary>
