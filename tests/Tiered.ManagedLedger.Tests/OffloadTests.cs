@@ -187,6 +187,33 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
     }
 
     [Fact]
+    public async Task A_damaged_object_fails_the_read_with_an_error_naming_the_ledger()
+    {
+        // Uncompressed, so the payload of entry 3 can be found in the object and one of its bytes changed.
+        using var storage = new TieredStorage(new TieredStorageOptions
+        {
+            SpoolDirectory = Path.Combine(_root.FullName, "spool"),
+            Parquet = new Offloader.Parquet.ParquetLedgerOptions { Compression = Offloader.Parquet.ParquetCompression.None },
+        }, NullLoggerFactory.Instance);
+        await using var client = NewClient();
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage, EntryCacheBytes = 0 });
+        var positions = await AddAsync(ledger, 0, 15);
+        await ledger.OffloadAsync(positions[^1], Target);
+        await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero);
+        var file = Assert.Single(Directory.GetFiles(StoreDirectory, "*.parquet", SearchOption.AllDirectories));
+        var bytes = await File.ReadAllBytesAsync(file);
+        var at = bytes.AsSpan().IndexOf(Payload(3));
+        Assert.True(at > 0);
+        bytes[at + 2] ^= 0x01;
+        await File.WriteAllBytesAsync(file, bytes);
+
+        var error = await Assert.ThrowsAsync<ManagedLedgerException>(() => ledger.ReadEntriesAsync(positions[0], 5).AsTask());
+        Assert.Contains($"ledger {positions[0].LedgerId}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("damaged", error.Message, StringComparison.Ordinal);
+        Assert.Equal(Enumerable.Range(10, 5), (await ledger.ReadEntriesAsync(positions[10], 5)).Select(MessageOf));
+    }
+
+    [Fact]
     public async Task Offload_without_tiered_storage_is_refused_clearly()
     {
         await using var client = NewClient();

@@ -30,13 +30,18 @@ public static class LedgerParquetReader
         var payloads = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(rows);
         var frames = ArrayPool<ReadOnlyMemory<byte>>.Shared.Rent(rows);
         var frameLevels = ArrayPool<int>.Shared.Rent(rows);
+        var checksums = ArrayPool<long>.Shared.Rent(rows);
+        var checksumLevels = ArrayPool<int>.Shared.Rent(rows);
         try
         {
             await rowGroup.ReadRawAsync(S.EntryId, entryIds.AsMemory(0, rows), null, null, cancellationToken).ConfigureAwait(false);
             await rowGroup.ReadRawAsync(S.Payload, payloads.AsMemory(0, rows), null, null, cancellationToken).ConfigureAwait(false);
             await rowGroup.ReadRawAsync(S.EntryFrame, frames.AsMemory(0, rows), frameLevels.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
             await rowGroup.ReadRawAsync(S.PayloadOffset, payloadOffsets.AsMemory(0, rows), null, null, cancellationToken).ConfigureAwait(false);
-            return Rebuild(rows, entryIds, payloads, frames, frameLevels, payloadOffsets);
+            await rowGroup.ReadRawAsync(S.EntryChecksum, checksums.AsMemory(0, rows), checksumLevels.AsMemory(0, rows), null, cancellationToken).ConfigureAwait(false);
+            var entries = Rebuild(rows, entryIds, payloads, frames, frameLevels, payloadOffsets);
+            Verify(entries, checksums);
+            return entries;
         }
         finally
         {
@@ -45,6 +50,8 @@ public static class LedgerParquetReader
             ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(payloads, clearArray: true);
             ArrayPool<ReadOnlyMemory<byte>>.Shared.Return(frames, clearArray: true);
             ArrayPool<int>.Shared.Return(frameLevels);
+            ArrayPool<long>.Shared.Return(checksums);
+            ArrayPool<int>.Shared.Return(checksumLevels);
         }
     }
 
@@ -129,6 +136,17 @@ public static class LedgerParquetReader
             first = end;
         }
         return entries;
+    }
+
+    /// <summary>Every rebuilt entry against the checksum written with it (one per entry, in entry order).</summary>
+    private static void Verify(OffloadEntry[] entries, long[] checksums)
+    {
+        for (var e = 0; e < entries.Length; e++)
+        {
+            var actual = (long)System.IO.Hashing.XxHash64.HashToUInt64(entries[e].Data.Span);
+            if (actual != checksums[e])
+                throw new InvalidDataException($"Entry {entries[e].EntryId} read back differs from the entry offloaded (XxHash64 {actual:x16}, written {checksums[e]:x16}): the object is damaged.");
+        }
     }
 
     private static byte[] Splice(ReadOnlySpan<byte> frame, ReadOnlySpan<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> offsets, long entryId)

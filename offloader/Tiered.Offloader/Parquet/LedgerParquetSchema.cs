@@ -6,7 +6,8 @@ namespace Tiered.Offloader.Parquet;
 /// <summary>
 /// The columns of an offloaded ledger: one row per message, for query engines, plus the two rebuild
 /// columns (<see cref="EntryFrame"/>, <see cref="PayloadOffset"/>) from which the reader restores every
-/// entry byte for byte. Columns are written in this order.
+/// entry byte for byte, and <see cref="EntryChecksum"/> (the XxHash64 of the entry as added, on its first
+/// row), which the reader checks every rebuilt entry against. Columns are written in this order.
 /// </summary>
 /// <remarks>
 /// An entry that is a <c>tiered.v1.MessageBatch</c> of format version 1 with messages has one row per
@@ -35,10 +36,11 @@ internal static class LedgerParquetSchema
     public static readonly DateTimeDataField DeliverAt = Timestamp("deliver_at", nullable: true);
     public static readonly DataField<byte[]> EntryFrame = new("entry_frame", true);
     public static readonly DataField<long> PayloadOffset = new("payload_offset", false);
+    public static readonly DataField<long?> EntryChecksum = new("entry_xxhash64", true);
 
     public static readonly ParquetSchema Schema = new(
         LedgerId, EntryId, BatchIndex, BatchSize, PublishTime, EventTime, Key, Properties, ProducerName,
-        SequenceId, Payload, DeliverAt, EntryFrame, PayloadOffset);
+        SequenceId, Payload, DeliverAt, EntryFrame, PayloadOffset, EntryChecksum);
 
     /// <summary>Definition levels of the properties map's leaves (key and value are both required).</summary>
     public const int NullMap = 0;

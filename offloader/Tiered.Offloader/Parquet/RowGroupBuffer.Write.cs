@@ -31,6 +31,7 @@ internal sealed partial class RowGroupBuffer
         await rowGroup.WriteAsync(S.DeliverAt, _deliverAts.Memory, null, null, cancellationToken).ConfigureAwait(false);
         await rowGroup.WriteAsync(S.EntryFrame, NullableBinaries(_frames, _frameBytes.Array), null, null, cancellationToken).ConfigureAwait(false);
         await rowGroup.WriteAsync(S.PayloadOffset, _payloadOffsets.Memory, null, null, cancellationToken).ConfigureAwait(false);
+        await rowGroup.WriteAsync(S.EntryChecksum, _checksums.Memory, null, null, cancellationToken).ConfigureAwait(false);
         rowGroup.CompleteValidate();
     }
 

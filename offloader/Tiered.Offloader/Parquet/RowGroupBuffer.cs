@@ -35,6 +35,7 @@ internal sealed partial class RowGroupBuffer : IDisposable
     private readonly PooledBuffer<DateTime?> _deliverAts = new();
     private readonly PooledBuffer<Slice> _frames = new();
     private readonly PooledBuffer<long> _payloadOffsets = new();
+    private readonly PooledBuffer<long?> _checksums = new();
 
     /// <summary>An (offset, length) into an arena; offset -1 is null.</summary>
     private readonly record struct Slice(int Offset, int Length)
@@ -55,10 +56,14 @@ internal sealed partial class RowGroupBuffer : IDisposable
         LastEntryId = entryId;
         var entryStart = _entryBytes.Count;
         entry.CopyTo(_entryBytes.Append(entry.Length));
+        var rows = Rows;
         if (_scan.TryScan(entry))
             AddBatch(entryId, entry, entryStart);
         else
             AddRaw(entryId, entry.Length, entryStart);
+        // The entry's checksum on its first row, so a reader can tell a rebuilt entry is the one added.
+        _checksums.Append(Rows - rows).Fill(null);
+        _checksums.Span[rows] = (long)System.IO.Hashing.XxHash64.HashToUInt64(entry);
     }
 
     private void AddRaw(long entryId, int length, int entryStart)
@@ -167,6 +172,7 @@ internal sealed partial class RowGroupBuffer : IDisposable
         _deliverAts.Clear();
         _frames.Clear();
         _payloadOffsets.Clear();
+        _checksums.Clear();
     }
 
     public void Dispose()
@@ -190,6 +196,7 @@ internal sealed partial class RowGroupBuffer : IDisposable
         _deliverAts.Dispose();
         _frames.Dispose();
         _payloadOffsets.Dispose();
+        _checksums.Dispose();
         DisposeWriteBuffers();
     }
 }

@@ -34,7 +34,7 @@ public sealed class DuckDbReadTests : IDisposable
             [("ledger_id", "BIGINT"), ("entry_id", "BIGINT"), ("batch_index", "INTEGER"), ("batch_size", "INTEGER"),
              ("publish_time", "TIMESTAMP WITH TIME ZONE"), ("event_time", "TIMESTAMP WITH TIME ZONE"), ("key", "VARCHAR"),
              ("properties", "MAP(VARCHAR, VARCHAR)"), ("producer_name", "VARCHAR"), ("sequence_id", "BIGINT"), ("payload", "BLOB"),
-             ("deliver_at", "TIMESTAMP WITH TIME ZONE"), ("entry_frame", "BLOB"), ("payload_offset", "BIGINT")],
+             ("deliver_at", "TIMESTAMP WITH TIME ZONE"), ("entry_frame", "BLOB"), ("payload_offset", "BIGINT"), ("entry_xxhash64", "BIGINT")],
             columns);
 
         var rows = root.GetProperty("sample").EnumerateArray().ToArray();
