@@ -49,12 +49,8 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
     [InlineData("s3")]
     public async Task Fifty_thousand_offloaded_messages_are_consumed_with_the_same_ids_and_bytes_after_the_bookie_copies_are_gone(string driver)
     {
-        using var standalone = NewStandalone(driver, "--max-entries-per-ledger", "60");
-        await standalone.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
-        await KeepEverythingAsync(http);
-        using var channel = GrpcChannel.ForAddress(standalone.Url);
-        var client = new Messaging.MessagingClient(channel);
+        using var run = await StartAsync(driver, "--max-entries-per-ledger", "60");
+        var (standalone, http, client) = (run.Standalone, run.Http, run.Client);
         const string topic = "persistent://public/default/offloaded";
         var sent = await ProduceAsync(client, topic, batches: 500, perBatch: 100);
 
@@ -126,25 +122,16 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
     [Fact]
     public async Task The_namespace_threshold_offloads_closed_ledgers_without_being_asked()
     {
-        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "10", "--maintenance-interval", "1");
-        await standalone.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
-        await KeepEverythingAsync(http);
+        using var run = await StartAsync("filesystem", "--max-entries-per-ledger", "10", "--maintenance-interval", "1");
+        var (http, client) = (run.Http, run.Client);
         Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync($"/admin/v2/namespaces/{Namespace}/offloadThreshold", Json(0))).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync($"/admin/v2/namespaces/{Namespace}/offloadDeletionLagMs", Json(0))).StatusCode);
         Assert.Equal("0", await http.GetStringAsync($"/admin/v2/namespaces/{Namespace}/offloadThreshold"));
-        using var channel = GrpcChannel.ForAddress(standalone.Url);
-        var client = new Messaging.MessagingClient(channel);
         const string topic = "persistent://public/default/by-threshold";
         var sent = await ProduceAsync(client, topic, batches: 45, perBatch: 10);
 
-        var deadline = DateTime.UtcNow + Wait;
-        List<JsonElement> ledgers;
-        while (!(ledgers = await LedgersAsync(http, "by-threshold")).SkipLast(1).All(l => l.GetProperty("offloaded").GetBoolean() && l.GetProperty("bookieDeleted").GetBoolean()))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"the closed ledgers were not offloaded in time: {string.Join(", ", ledgers)}");
-            await Task.Delay(100);
-        }
+        var ledgers = await WaitForLedgersAsync(http, "by-threshold", "the closed ledgers are offloaded and gone from the bookie",
+            all => all.SkipLast(1).All(l => l.GetProperty("offloaded").GetBoolean() && l.GetProperty("bookieDeleted").GetBoolean()));
         Assert.Equal(5, ledgers.Count);
         Assert.False(ledgers[^1].GetProperty("offloaded").GetBoolean());
         await AssertConsumedInOrderAsync(client, topic, sent);
@@ -153,46 +140,26 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
     [Fact]
     public async Task A_kill_during_offload_loses_nothing_and_the_next_offload_completes_without_stray_objects()
     {
-        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "4");
-        await standalone.StartAsync();
+        using var run = await StartAsync("filesystem", "--max-entries-per-ledger", "4");
+        var (standalone, http, client) = (run.Standalone, run.Http, run.Client);
         const string topic = "persistent://public/default/killed-offload";
-        using (var keep = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) })
-            await KeepEverythingAsync(keep);
-        List<Sent> sent;
-        using (var channel = GrpcChannel.ForAddress(standalone.Url))
-            sent = await ProduceAsync(new Messaging.MessagingClient(channel), topic, batches: 400, perBatch: 10);
+        var sent = await ProduceAsync(client, topic, batches: 400, perBatch: 10);
         var last = sent[^1].Id;
         var upTo = Json(new { ledgerId = last.LedgerId, entryId = last.EntryId });
-        using (var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) })
-        {
-            Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"/admin/v2/namespaces/{Namespace}/offloadDeletionLag", Json(0))).StatusCode);
-            Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync("/admin/v2/persistent/public/default/killed-offload/offload", upTo)).StatusCode);
-            // Kill once some ledgers are offloaded and others are not.
-            var deadline = DateTime.UtcNow + Wait;
-            while (true)
-            {
-                var ledgers = await LedgersAsync(http, "killed-offload");
-                var offloaded = ledgers.Count(l => l.GetProperty("offloaded").GetBoolean());
-                if (offloaded >= 3)
-                {
-                    Assert.True(offloaded < ledgers.Count - 1, "the offload finished before the kill; the test needs more ledgers");
-                    break;
-                }
-                Assert.True(DateTime.UtcNow < deadline, "no ledger was offloaded in time");
-                await Task.Delay(20);
-            }
-        }
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync($"/admin/v2/namespaces/{Namespace}/offloadDeletionLag", Json(0))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync("/admin/v2/persistent/public/default/killed-offload/offload", upTo)).StatusCode);
+        // Kill once some ledgers are offloaded and others are not.
+        var midway = await WaitForLedgersAsync(http, "killed-offload", "three ledgers are offloaded", all => all.Count(l => l.GetProperty("offloaded").GetBoolean()) >= 3);
+        Assert.True(midway.Count(l => l.GetProperty("offloaded").GetBoolean()) < midway.Count - 1, "the offload finished before the kill; the test needs more ledgers");
         standalone.Kill();
 
+        // The admin and gRPC clients reach the restarted process on the same ports.
         await standalone.StartAsync();
-        using var http2 = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
-        using var channel2 = GrpcChannel.ForAddress(standalone.Url);
-        var client = new Messaging.MessagingClient(channel2);
         await AssertConsumedInOrderAsync(client, topic, sent, subscription: "before");
 
-        Assert.Equal(HttpStatusCode.NoContent, (await http2.PutAsync("/admin/v2/persistent/public/default/killed-offload/offload", upTo)).StatusCode);
-        Assert.Equal("SUCCESS", (await WaitForOffloadAsync(http2, "killed-offload")).GetProperty("status").GetString());
-        var all = await LedgersAsync(http2, "killed-offload");
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync("/admin/v2/persistent/public/default/killed-offload/offload", upTo)).StatusCode);
+        Assert.Equal("SUCCESS", (await WaitForOffloadAsync(http, "killed-offload")).GetProperty("status").GetString());
+        var all = await LedgersAsync(http, "killed-offload");
         var offloadedIds = all.Where(l => l.GetProperty("offloaded").GetBoolean()).Select(l => l.GetProperty("ledgerId").GetInt64()).ToList();
         Assert.Equal(all.Count - 1, offloadedIds.Count);
 
@@ -207,12 +174,8 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
     [Fact]
     public async Task Bad_offload_requests_get_clear_errors_and_lose_nothing()
     {
-        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "5");
-        await standalone.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
-        await KeepEverythingAsync(http);
-        using var channel = GrpcChannel.ForAddress(standalone.Url);
-        var client = new Messaging.MessagingClient(channel);
+        using var run = await StartAsync("filesystem", "--max-entries-per-ledger", "5");
+        var (standalone, http, client) = (run.Standalone, run.Http, run.Client);
         const string topic = "persistent://public/default/refusals";
         var sent = await ProduceAsync(client, topic, batches: 20, perBatch: 5);
         var last = sent[^1].Id;
@@ -254,12 +217,8 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
     [Fact]
     public async Task The_command_line_offloads_a_topic_and_waits_showing_progress()
     {
-        using var standalone = NewStandalone("filesystem", "--max-entries-per-ledger", "5");
-        await standalone.StartAsync();
-        using var http = new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) };
-        await KeepEverythingAsync(http);
-        using var channel = GrpcChannel.ForAddress(standalone.Url);
-        var client = new Messaging.MessagingClient(channel);
+        using var run = await StartAsync("filesystem", "--max-entries-per-ledger", "5");
+        var (standalone, http, client) = (run.Standalone, run.Http, run.Client);
         const string topic = "persistent://public/default/from-the-cli";
         var sent = await ProduceAsync(client, topic, batches: 32, perBatch: 3);
 
@@ -269,6 +228,45 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
         Assert.Contains("\"status\": \"SUCCESS\"", output, StringComparison.Ordinal);
         Assert.Equal(6, (await LedgersAsync(http, "from-the-cli")).Count(l => l.GetProperty("offloaded").GetBoolean()));
         await AssertConsumedInOrderAsync(client, topic, sent);
+    }
+
+    /// <summary>
+    /// A standalone offloading with <paramref name="driver"/> (and <paramref name="options"/>) that keeps
+    /// every message, with an admin HTTP client and a gRPC client; both reach it again after a restart.
+    /// </summary>
+    private async Task<Running> StartAsync(string driver, params string[] options)
+    {
+        var standalone = NewStandalone(driver, options);
+        await standalone.StartAsync();
+        var run = new Running(standalone, new HttpClient { BaseAddress = new Uri(standalone.AdminUrl) }, GrpcChannel.ForAddress(standalone.Url));
+        await KeepEverythingAsync(run.Http);
+        return run;
+    }
+
+    private sealed record Running(Standalone Standalone, HttpClient Http, GrpcChannel Channel) : IDisposable
+    {
+        public Messaging.MessagingClient Client { get; } = new(Channel);
+
+        public void Dispose()
+        {
+            Channel.Dispose();
+            Http.Dispose();
+            Standalone.Dispose();
+        }
+    }
+
+    /// <summary>The topic's ledgers (internalStats) once <paramref name="done"/> holds of them, polling until a deadline.</summary>
+    private static async Task<List<JsonElement>> WaitForLedgersAsync(HttpClient http, string topic, string what, Func<List<JsonElement>, bool> done)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (true)
+        {
+            var ledgers = await LedgersAsync(http, topic);
+            if (done(ledgers))
+                return ledgers;
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting until {what}: {string.Join(", ", ledgers)}");
+            await Task.Delay(20);
+        }
     }
 
     /// <summary>Infinite retention: no subscription consumes the topics, and the broker's periodic trim must not delete what the tests read back.</summary>
