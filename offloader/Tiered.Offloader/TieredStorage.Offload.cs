@@ -108,7 +108,6 @@ public sealed partial class TieredStorage
         FirstEntryId = firstEntryId,
         LastEntryId = lastEntryId,
         Rows = layout.Rows,
-        RowGroups = layout.RowGroups.Count,
         Xxhash64 = hash,
     };
 
