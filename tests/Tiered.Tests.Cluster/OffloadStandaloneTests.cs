@@ -116,7 +116,29 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
             Assert.True(exit == 0, output);
             // DuckDB gives its 64-bit count as a string.
             Assert.Equal($"{60 * 100}", JsonDocument.Parse(output).RootElement.GetProperty("rows").ToString());
+
+            // The query docs/tiered-storage.md shows, as written there but for the topic's directory, reads
+            // every offloaded message in order.
+            var query = DocumentedDuckDbQuery().Replace("data/offload/public/default/persistent/orders",
+                Path.Combine(standalone.DataDir, "offload", "public", "default", "persistent", "offloaded"), StringComparison.Ordinal);
+            (exit, output) = await NodeAsync("duckdb-query.js", query);
+            Assert.True(exit == 0, output);
+            var rows = JsonDocument.Parse(output).RootElement.EnumerateArray()
+                .Select(r => (long.Parse(r.GetProperty("ledger_id").GetString()!), long.Parse(r.GetProperty("entry_id").GetString()!), r.GetProperty("batch_index").GetInt32()))
+                .ToList();
+            var offloaded = sent.Where(m => closed.Any(l => l.GetProperty("ledgerId").GetInt64() == m.Id.LedgerId))
+                .Select(m => ((long)m.Id.LedgerId, (long)m.Id.EntryId, m.BatchIndex)).ToList();
+            Assert.Equal(offloaded.Count, rows.Count);
+            Assert.Equal(offloaded, rows);
         }
+    }
+
+    /// <summary>The DuckDB query of docs/tiered-storage.md (its one ```sql block).</summary>
+    private static string DocumentedDuckDbQuery()
+    {
+        var doc = File.ReadAllText(Path.Combine(TieredProcess.RepositoryRoot, "docs", "tiered-storage.md"));
+        var start = doc.IndexOf("```sql\n", StringComparison.Ordinal) + "```sql\n".Length;
+        return doc[start..doc.IndexOf("```", start, StringComparison.Ordinal)];
     }
 
     [Fact]

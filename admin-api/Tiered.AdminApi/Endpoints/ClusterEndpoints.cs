@@ -8,7 +8,7 @@ using Tiered.Broker.Metadata;
 
 namespace Tiered.AdminApi.Endpoints;
 
-/// <summary>/admin/v2/clusters: the clusters registered in this cluster's metadata (DESIGN.md §7).</summary>
+/// <summary>/admin/v2/clusters: the clusters registered in this cluster's metadata.</summary>
 internal static class ClusterEndpoints
 {
     public static void Map(RouteGroupBuilder admin, AdminContext context)
