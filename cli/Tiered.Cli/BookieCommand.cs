@@ -70,6 +70,7 @@ internal static class BookieCommand
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         var logger = loggerFactory.CreateLogger("Tiered.Cli.Bookie");
         using var shutdown = new Shutdown(cancellationToken);
+        using var idleMemory = IdleMemoryRelease.Start(logger);
         var what = $"bookie {options.BookieId}";
         BookieServer server;
         try

@@ -79,6 +79,7 @@ internal static class BrokerCommand
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         var logger = loggerFactory.CreateLogger("Tiered.Cli.Broker");
         using var shutdown = new Shutdown(cancellationToken);
+        using var idleMemory = IdleMemoryRelease.Start(logger);
         await using var metadata = new MetadataClient(metadataAddresses);
         BrokerServer server;
         try

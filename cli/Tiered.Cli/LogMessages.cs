@@ -15,4 +15,7 @@ internal static partial class LogMessages
 
     [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Created {Key}")]
     public static partial void Created(this ILogger logger, string key);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Idle after load: gave memory back, GC heap committed {BeforeMiB} MiB -> {AfterMiB} MiB, process resident {ResidentMiB} MiB")]
+    public static partial void ReleasedIdleMemory(this ILogger logger, long beforeMiB, long afterMiB, long residentMiB);
 }

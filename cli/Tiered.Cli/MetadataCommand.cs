@@ -60,6 +60,7 @@ internal static class MetadataCommand
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         var logger = loggerFactory.CreateLogger("Tiered.Cli.Metadata");
         using var shutdown = new Shutdown(cancellationToken);
+        using var idleMemory = IdleMemoryRelease.Start(logger);
         var what = $"metadata node {options.NodeId}";
 
         var (server, exitCode) = await TryStartAsync(options, loggerFactory, logger, shutdown.Token);

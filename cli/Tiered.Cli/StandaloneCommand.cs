@@ -107,6 +107,7 @@ internal static class StandaloneCommand
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         var logger = loggerFactory.CreateLogger("Tiered.Cli.Standalone");
         using var shutdown = new Shutdown(cancellationToken);
+        using var idleMemory = IdleMemoryRelease.Start(logger);
 
         var (server, exitCode) = await MetadataCommand.TryStartAsync(options, loggerFactory, logger, shutdown.Token);
         if (server is null)
