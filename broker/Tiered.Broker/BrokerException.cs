@@ -25,6 +25,9 @@ public enum BrokerErrorCode
 
     /// <summary>503 / UNAVAILABLE: storage unreachable, broker starting or stopping.</summary>
     Unavailable,
+
+    /// <summary>404 / NOT_FOUND: no message at that id or position.</summary>
+    MessageNotFound,
 }
 
 /// <summary>A request the broker refuses or cannot serve; the message says why and what to do.</summary>

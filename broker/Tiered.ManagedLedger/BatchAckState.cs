@@ -34,6 +34,18 @@ internal sealed class BatchAckState
             Set(i);
     }
 
+    /// <summary>Messages acknowledged.</summary>
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            foreach (var word in _bits)
+                count += System.Numerics.BitOperations.PopCount(word);
+            return count;
+        }
+    }
+
     public bool IsSet(int index) => index >= 0 && index < BatchSize && (_bits[index / 64] & (1UL << (index % 64))) != 0;
 
     public bool All

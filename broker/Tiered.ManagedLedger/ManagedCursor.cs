@@ -71,6 +71,24 @@ public sealed partial class ManagedCursor
         }
     }
 
+    /// <summary>Messages acknowledged one by one inside batch entries not (yet) acknowledged as a whole.</summary>
+    public long AckedBatchMessages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long count = 0;
+                foreach (var (position, batch) in _batches)
+                {
+                    if (!IsAcknowledgedLocked(position))
+                        count += batch.Count;
+                }
+                return count;
+            }
+        }
+    }
+
     /// <summary>Entries acknowledged individually after the mark-delete position, as ranges of positions (inclusive).</summary>
     public IReadOnlyList<(Position First, Position Last)> AckedRanges
     {
@@ -179,6 +197,13 @@ public sealed partial class ManagedCursor
     {
         lock (_lock)
             return _batches.TryGetValue(position, out var batch) ? batch.Indexes() : [];
+    }
+
+    /// <summary>Messages of the batch entry acknowledged so far (0 when none or when the entry is acknowledged as a whole).</summary>
+    public int AckedBatchCount(Position position)
+    {
+        lock (_lock)
+            return _batches.TryGetValue(position, out var batch) ? batch.Count : 0;
     }
 
     private bool IsAcknowledgedLocked(Position position) => position <= _markDelete || _acked.Contains(position);

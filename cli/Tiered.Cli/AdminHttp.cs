@@ -8,7 +8,7 @@ namespace Tiered.Cli;
 /// The HTTP side of <c>tiered admin</c>: sends one request to the admin REST API, prints a JSON
 /// answer indented on stdout, and turns a refusal into <c>error: {problem detail}</c> and exit 1.
 /// </summary>
-internal sealed class AdminHttp(Uri baseUrl) : IDisposable
+internal sealed partial class AdminHttp(Uri baseUrl) : IDisposable
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
     private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };

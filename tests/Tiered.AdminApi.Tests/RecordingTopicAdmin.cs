@@ -214,4 +214,46 @@ internal sealed class RecordingTopicAdmin : ITopicAdmin
 
     private static BrokerException SubscriptionNotFound(TopicName topic, string subscription)
         => new(BrokerErrorCode.SubscriptionNotFound, $"Subscription {subscription} does not exist on {topic}.");
+
+    public Task<PartitionedTopicStats> GetPartitionedStatsAsync(TopicName topic, bool perPartition, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"GetPartitionedStats {topic} {perPartition}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new PartitionedTopicStats());
+    }
+
+    public Task<PartitionedTopicInternalStats> GetPartitionedInternalStatsAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"GetPartitionedInternalStats {topic}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new PartitionedTopicInternalStats());
+    }
+
+    public Task<PeekedMessage> PeekMessageAsync(TopicName topic, string subscription, long position, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"PeekMessage {topic} {subscription} {position}");
+        EnsureSubscription(topic, subscription);
+        return Task.FromResult(new PeekedMessage { Id = new MessageIdData(1, position - 1) });
+    }
+
+    public Task<PeekedMessage> ExamineMessageAsync(TopicName topic, bool fromLatest, long position, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"ExamineMessage {topic} {(fromLatest ? "latest" : "earliest")} {position}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new PeekedMessage { Id = new MessageIdData(1, position - 1) });
+    }
+
+    public Task<PeekedMessage> GetMessageByIdAsync(TopicName topic, long ledgerId, long entryId, int batchIndex, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"GetMessageById {topic} {ledgerId}:{entryId}:{batchIndex}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new PeekedMessage { Id = new MessageIdData(ledgerId, entryId) });
+    }
+
+    public Task<MessageIdData> GetLastMessageIdAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"GetLastMessageId {topic}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new MessageIdData(1, -1));
+    }
 }

@@ -58,4 +58,22 @@ public interface ITopicAdmin
 
     /// <summary>The topic's last offload: NOT_RUN, RUNNING, SUCCESS or ERROR with its error.</summary>
     Task<OffloadProcessStatus> GetOffloadStatusAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>The partitions' stats summed (subscriptions by name), each partition's too when <paramref name="perPartition"/>. TopicNotFound when not partitioned.</summary>
+    Task<PartitionedTopicStats> GetPartitionedStatsAsync(TopicName topic, bool perPartition, CancellationToken cancellationToken);
+
+    /// <summary>Each partition's internal stats. TopicNotFound when not partitioned.</summary>
+    Task<PartitionedTopicInternalStats> GetPartitionedInternalStatsAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>The <paramref name="position"/>th message (from 1) the subscription has not acknowledged, counting messages of batches. MessageNotFound past the backlog; BadRequest for position &lt; 1 or a partitioned topic.</summary>
+    Task<PeekedMessage> PeekMessageAsync(TopicName topic, string subscription, long position, CancellationToken cancellationToken);
+
+    /// <summary>The <paramref name="position"/>th message (from 1) from the first retained one, or back from the last when <paramref name="fromLatest"/>.</summary>
+    Task<PeekedMessage> ExamineMessageAsync(TopicName topic, bool fromLatest, long position, CancellationToken cancellationToken);
+
+    /// <summary>Message <paramref name="batchIndex"/> of entry <paramref name="ledgerId"/>:<paramref name="entryId"/>. MessageNotFound when there is none.</summary>
+    Task<PeekedMessage> GetMessageByIdAsync(TopicName topic, long ledgerId, long entryId, int batchIndex, CancellationToken cancellationToken);
+
+    /// <summary>The id of the last message stored (entry -1 when the topic is empty); batchIndex is the last message of a batch.</summary>
+    Task<MessageIdData> GetLastMessageIdAsync(TopicName topic, CancellationToken cancellationToken);
 }

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Subscriptions;
+using Tiered.Broker.Topics;
 using Tiered.V1;
 
 namespace Tiered.Broker.Admin;
@@ -8,41 +10,99 @@ namespace Tiered.Broker.Admin;
 public sealed partial class TopicAdmin
 {
     public async Task<TopicStats> GetStatsAsync(TopicName topic, CancellationToken cancellationToken)
+        => StatsOf(await RequireAsync(topic, cancellationToken).ConfigureAwait(false));
+
+    private static TopicStats StatsOf(Topic loaded)
     {
-        var loaded = await RequireAsync(topic, cancellationToken).ConfigureAwait(false);
-        var rates = loaded.Rates.Sample();
+        var subscriptions = loaded.Subscriptions;
+        var ledgers = loaded.Ledger.Ledgers;
+        loaded.MessageCounts.Retain(ledgers);
+        var messagesOut = subscriptions.Sum(s => Interlocked.Read(ref s.MessagesOut));
+        var bytesOut = subscriptions.Sum(s => Interlocked.Read(ref s.BytesOut));
+        var messagesIn = Interlocked.Read(ref loaded.MessagesIn);
+        var bytesIn = Interlocked.Read(ref loaded.BytesIn);
+        var rateIn = loaded.InRates.Sample(new RateCounters(messagesIn, bytesIn));
+        var rateOut = loaded.OutRates.Sample(new RateCounters(messagesOut, bytesOut));
         return new TopicStats
         {
-            MsgRateIn = rates.MessagesIn,
-            MsgThroughputIn = rates.BytesIn,
-            MsgRateOut = rates.MessagesOut,
-            MsgThroughputOut = rates.BytesOut,
-            MsgInCounter = Interlocked.Read(ref loaded.MessagesIn),
-            BytesInCounter = Interlocked.Read(ref loaded.BytesIn),
-            MsgOutCounter = loaded.Subscriptions.Sum(s => Interlocked.Read(ref s.MessagesOut)),
-            BytesOutCounter = loaded.Subscriptions.Sum(s => Interlocked.Read(ref s.BytesOut)),
-            StorageSize = loaded.Ledger.TotalSize,
-            Publishers = [.. loaded.Producers.Select(p => new PublisherStats
-            {
-                ProducerName = p.Name,
-                Address = p.Address,
-                ConnectedSince = Timestamp(p.ConnectedSince),
-            })],
-            Subscriptions = loaded.Subscriptions.ToDictionary(s => s.Name, s => new SubscriptionStats
-            {
-                Type = TypeName(s.Type),
-                MsgBacklog = s.Cursor.Backlog,
-                UnackedMessages = s.UnackedMessages,
-                IsDurable = s.IsDurable,
-                Consumers = [.. s.Consumers.Select(c => new ConsumerStats
-                {
-                    ConsumerName = c.Name,
-                    Address = c.Address,
-                    ConnectedSince = Timestamp(c.ConnectedSince),
-                    UnackedMessages = c.PendingMessages,
-                    AvailablePermits = c.Permits,
-                })],
-            }, StringComparer.Ordinal),
+            MsgRateIn = rateIn.Messages,
+            MsgThroughputIn = rateIn.Bytes,
+            MsgRateOut = rateOut.Messages,
+            MsgThroughputOut = rateOut.Bytes,
+            AverageMsgSize = rateIn.AverageMessageSize,
+            MsgInCounter = messagesIn,
+            BytesInCounter = bytesIn,
+            MsgOutCounter = messagesOut,
+            BytesOutCounter = bytesOut,
+            StorageSize = ledgers.Where(l => !l.BookieDeleted).Sum(l => l.Size),
+            BacklogSize = loaded.EstimatedBacklogBytes(),
+            OffloadedStorageSize = ledgers.Where(l => l.Offloaded).Sum(l => l.Size),
+            Publishers = [.. loaded.Producers.Select(PublisherStatsOf)],
+            Subscriptions = subscriptions.ToDictionary(s => s.Name, s => SubscriptionStatsOf(loaded, s), StringComparer.Ordinal),
+        };
+    }
+
+    private static PublisherStats PublisherStatsOf(ProducerInfo producer)
+    {
+        var counters = new RateCounters(Interlocked.Read(ref producer.MessagesIn), Interlocked.Read(ref producer.BytesIn));
+        var rates = producer.Rates.Sample(counters);
+        return new PublisherStats
+        {
+            ProducerName = producer.Name,
+            MsgRateIn = rates.Messages,
+            MsgThroughputIn = rates.Bytes,
+            AverageMsgSize = rates.AverageMessageSize,
+            MsgInCounter = counters.Messages,
+            BytesInCounter = counters.Bytes,
+            Address = producer.Address,
+            ConnectedSince = Timestamp(producer.ConnectedSince),
+        };
+    }
+
+    private static SubscriptionStats SubscriptionStatsOf(Topic topic, Subscription subscription)
+    {
+        var counters = new RateCounters(Interlocked.Read(ref subscription.MessagesOut), Interlocked.Read(ref subscription.BytesOut),
+            Interlocked.Read(ref subscription.MessagesRedelivered));
+        var rates = subscription.Rates.Sample(counters);
+        var backlog = topic.BacklogOf(subscription);
+        return new SubscriptionStats
+        {
+            Type = TypeName(subscription.Type),
+            MsgRateOut = rates.Messages,
+            MsgThroughputOut = rates.Bytes,
+            MsgRateRedeliver = rates.Redelivered,
+            MsgOutCounter = counters.Messages,
+            BytesOutCounter = counters.Bytes,
+            MsgBacklog = backlog.Messages,
+            BacklogEntries = backlog.Entries,
+            BacklogSize = backlog.Bytes,
+            UnackedMessages = subscription.UnackedMessages,
+            LastConsumedTimestamp = Volatile.Read(ref subscription.LastConsumedMs),
+            LastAckedTimestamp = Volatile.Read(ref subscription.LastAckedMs),
+            IsDurable = subscription.IsDurable,
+            Consumers = [.. subscription.Consumers.Select(ConsumerStatsOf)],
+        };
+    }
+
+    private static ConsumerStats ConsumerStatsOf(Consumer consumer)
+    {
+        var counters = new RateCounters(Interlocked.Read(ref consumer.MessagesOut), Interlocked.Read(ref consumer.BytesOut),
+            Interlocked.Read(ref consumer.MessagesRedelivered));
+        var rates = consumer.Rates.Sample(counters);
+        return new ConsumerStats
+        {
+            ConsumerName = consumer.Name,
+            MsgRateOut = rates.Messages,
+            MsgThroughputOut = rates.Bytes,
+            MsgRateRedeliver = rates.Redelivered,
+            MsgOutCounter = counters.Messages,
+            BytesOutCounter = counters.Bytes,
+            AvailablePermits = consumer.Permits,
+            UnackedMessages = consumer.PendingMessages,
+            LastConsumedTimestamp = Volatile.Read(ref consumer.LastConsumedMs),
+            LastAckedTimestamp = Volatile.Read(ref consumer.LastAckedMs),
+            Address = consumer.Address,
+            ConnectedSince = Timestamp(consumer.ConnectedSince),
         };
     }
 

@@ -1,20 +1,50 @@
 namespace Tiered.Broker.Admin;
 
-// GET …/stats and …/internalStats, in Pulsar's JSON shapes (camelCase).
+// GET …/stats, …/partitioned-stats, …/internalStats and …/partitioned-internalStats, in
+// Pulsar's JSON shapes (camelCase). Rates are per second over the time since the previous stats
+// call (at least one second); docs/admin-api.md says what each number means.
 
-public sealed record TopicStats
+/// <summary>The stats of a topic, or of a partitioned topic with its partitions' stats summed.</summary>
+public record TopicStats
 {
     public double MsgRateIn { get; init; }
     public double MsgThroughputIn { get; init; }
     public double MsgRateOut { get; init; }
     public double MsgThroughputOut { get; init; }
+
+    /// <summary>Bytes per message published over the rate period (msgThroughputIn / msgRateIn); 0 when nothing was published.</summary>
+    public double AverageMsgSize { get; init; }
+
     public long MsgInCounter { get; init; }
     public long BytesInCounter { get; init; }
     public long MsgOutCounter { get; init; }
     public long BytesOutCounter { get; init; }
+
+    /// <summary>Bytes the bookies hold for the topic: every ledger except those offloaded whose bookie copy is deleted.</summary>
     public long StorageSize { get; init; }
+
+    /// <summary>Estimated bytes after the oldest durable subscription's mark-delete position.</summary>
+    public long BacklogSize { get; init; }
+
+    /// <summary>Bytes of the ledgers offloaded to the object store (whether or not the bookies still hold them).</summary>
+    public long OffloadedStorageSize { get; init; }
+
     public List<PublisherStats> Publishers { get; init; } = [];
     public Dictionary<string, SubscriptionStats> Subscriptions { get; init; } = [];
+}
+
+/// <summary>GET …/partitioned-stats: the partitions' stats summed, and each partition's with ?perPartition=true.</summary>
+public sealed record PartitionedTopicStats : TopicStats
+{
+    public PartitionedTopicMetadata Metadata { get; init; } = new(0);
+    public Dictionary<string, TopicStats> Partitions { get; init; } = [];
+}
+
+/// <summary>GET …/partitioned-internalStats: each partition's internal stats.</summary>
+public sealed record PartitionedTopicInternalStats
+{
+    public PartitionedTopicMetadata Metadata { get; init; } = new(0);
+    public Dictionary<string, InternalTopicStats> Partitions { get; init; } = [];
 }
 
 public sealed record PublisherStats
@@ -22,6 +52,9 @@ public sealed record PublisherStats
     public string ProducerName { get; init; } = "";
     public double MsgRateIn { get; init; }
     public double MsgThroughputIn { get; init; }
+    public double AverageMsgSize { get; init; }
+    public long MsgInCounter { get; init; }
+    public long BytesInCounter { get; init; }
     public string? Address { get; init; }
     public string? ConnectedSince { get; init; }
 }
@@ -31,8 +64,29 @@ public sealed record SubscriptionStats
     public string Type { get; init; } = "Exclusive";
     public double MsgRateOut { get; init; }
     public double MsgThroughputOut { get; init; }
+
+    /// <summary>Messages per second delivered again (after a consumer left or asked for redelivery).</summary>
+    public double MsgRateRedeliver { get; init; }
+
+    public long MsgOutCounter { get; init; }
+    public long BytesOutCounter { get; init; }
+
+    /// <summary>Messages not acknowledged after the mark-delete position; see docs/admin-api.md for batches stored before the topic was loaded.</summary>
     public long MsgBacklog { get; init; }
+
+    /// <summary>Entries (batches) not acknowledged after the mark-delete position.</summary>
+    public long BacklogEntries { get; init; }
+
+    /// <summary>Estimated bytes of the unacknowledged entries.</summary>
+    public long BacklogSize { get; init; }
+
+    /// <summary>Messages delivered to connected consumers and not acknowledged.</summary>
     public long UnackedMessages { get; init; }
+
+    /// <summary>When messages were last delivered / acknowledged, ms since the epoch; 0 when not since the topic was loaded.</summary>
+    public long LastConsumedTimestamp { get; init; }
+    public long LastAckedTimestamp { get; init; }
+
     public bool IsDurable { get; init; } = true;
     public List<ConsumerStats> Consumers { get; init; } = [];
 }
@@ -41,8 +95,14 @@ public sealed record ConsumerStats
 {
     public string ConsumerName { get; init; } = "";
     public double MsgRateOut { get; init; }
+    public double MsgThroughputOut { get; init; }
+    public double MsgRateRedeliver { get; init; }
+    public long MsgOutCounter { get; init; }
+    public long BytesOutCounter { get; init; }
     public long AvailablePermits { get; init; }
     public long UnackedMessages { get; init; }
+    public long LastConsumedTimestamp { get; init; }
+    public long LastAckedTimestamp { get; init; }
     public string? Address { get; init; }
     public string? ConnectedSince { get; init; }
 }

@@ -25,7 +25,7 @@ public sealed partial class MessagingService
             var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: true, ct).ConfigureAwait(false);
             var subscription = await SubscriptionForAsync(topic, request, ct).ConfigureAwait(false);
             var consumer = new Consumer(string.IsNullOrEmpty(request.ConsumerName) ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : request.ConsumerName,
-                request.Reader ? SubscriptionType.Exclusive : request.Type, context.Peer);
+                request.Reader ? SubscriptionType.Exclusive : request.Type, context.Peer, topic.Time);
             consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse
             {
                 Subscribed = new Subscribed { Topic = topic.Name.ToString(), Subscription = subscription.Name, ConsumerName = consumer.Name },

@@ -28,7 +28,7 @@ public sealed partial class MessagingService
             var open = requests.Current.Open;
             var topic = await topics.GetTopicAsync(TopicName.Parse(open.Topic), create: true, ct).ConfigureAwait(false);
             var name = string.IsNullOrEmpty(open.ProducerName) ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : open.ProducerName;
-            var producer = new ProducerInfo(name, context.Peer);
+            var producer = new ProducerInfo(name, context.Peer, topic.Time);
             topic.AddProducer(producer);
             BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, producer.Closed);
@@ -95,6 +95,7 @@ public sealed partial class MessagingService
                 try
                 {
                     var position = await send.Stored.ConfigureAwait(false);
+                    topic.MessageCounts.Record(position, send.Messages);
                     response = new ProduceResponse
                     {
                         Receipt = new SendReceipt

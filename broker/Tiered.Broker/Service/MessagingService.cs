@@ -84,7 +84,7 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
         {
             BrokerErrorCode.BadName or BrokerErrorCode.BadRequest => StatusCode.InvalidArgument,
             BrokerErrorCode.TenantNotFound or BrokerErrorCode.NamespaceNotFound or BrokerErrorCode.TopicNotFound
-                or BrokerErrorCode.SubscriptionNotFound or BrokerErrorCode.ClusterNotFound => StatusCode.NotFound,
+                or BrokerErrorCode.SubscriptionNotFound or BrokerErrorCode.ClusterNotFound or BrokerErrorCode.MessageNotFound => StatusCode.NotFound,
             BrokerErrorCode.AlreadyExists => StatusCode.AlreadyExists,
             BrokerErrorCode.Conflict or BrokerErrorCode.VersionConflict => StatusCode.FailedPrecondition,
             _ => StatusCode.Unavailable,

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Tiered.Broker.Topics;
 using Tiered.ManagedLedger;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;
@@ -14,10 +15,11 @@ public sealed class Consumer
 {
     private static long _nextId;
 
-    public Consumer(string name, SubscriptionType type, string? address)
+    public Consumer(string name, SubscriptionType type, string? address, TimeProvider time)
     {
         (Name, Type, Address) = (name, type, address);
         ConnectedSince = DateTimeOffset.UtcNow;
+        Rates = new RateMeter(time);
     }
 
     public long Id { get; } = Interlocked.Increment(ref _nextId);
@@ -49,6 +51,16 @@ public sealed class Consumer
 
     public long MessagesOut;
     public long BytesOut;
+
+    /// <summary>Messages delivered again (after a disconnect or a redelivery request).</summary>
+    public long MessagesRedelivered;
+
+    /// <summary>When messages were last delivered to / acknowledged by the consumer, ms since the epoch (0: never).</summary>
+    public long LastConsumedMs;
+    public long LastAckedMs;
+
+    /// <summary>Rates of <see cref="MessagesOut"/>, <see cref="BytesOut"/> and <see cref="MessagesRedelivered"/>.</summary>
+    public RateMeter Rates { get; }
 
     internal void Close(string reason)
     {

@@ -106,6 +106,7 @@ public sealed partial class Subscription
 
     private void Deliver(IReadOnlyList<ManagedEntry> entries)
     {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         lock (_lock)
         {
             foreach (var entry in entries)
@@ -118,22 +119,31 @@ public sealed partial class Subscription
                     _redeliver.Add(entry.Position);
                     continue;
                 }
+                var acked = messages > 1 ? Cursor.AckedBatchIndexes(entry.Position) : [];
                 consumer.Permits -= messages;
-                consumer.Pending[entry.Position] = messages;
-                consumer.PendingMessages += messages;
+                consumer.Pending[entry.Position] = messages - acked.Count;
+                consumer.PendingMessages += messages - acked.Count;
+                var redeliveries = _redeliveryCounts.GetValueOrDefault(entry.Position);
                 var delivery = new Wire.Delivery
                 {
                     MessageId = new MessageId { LedgerId = entry.Position.LedgerId, EntryId = entry.Position.EntryId, Partition = Partition, BatchSize = messages },
-                    RedeliveryCount = _redeliveryCounts.GetValueOrDefault(entry.Position),
+                    RedeliveryCount = redeliveries,
                     Batch = UnsafeByteOperations.UnsafeWrap(entry.Data),
                 };
-                if (messages > 1)
-                    delivery.AckedBatchIndexes.Add(Cursor.AckedBatchIndexes(entry.Position));
+                if (acked.Count > 0)
+                    delivery.AckedBatchIndexes.Add(acked);
                 consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse { Delivery = delivery });
                 Interlocked.Add(ref consumer.MessagesOut, messages);
                 Interlocked.Add(ref consumer.BytesOut, entry.Data.Length);
                 Interlocked.Add(ref MessagesOut, messages);
                 Interlocked.Add(ref BytesOut, entry.Data.Length);
+                if (redeliveries > 0)
+                {
+                    Interlocked.Add(ref consumer.MessagesRedelivered, messages);
+                    Interlocked.Add(ref MessagesRedelivered, messages);
+                }
+                Volatile.Write(ref consumer.LastConsumedMs, now);
+                Volatile.Write(ref LastConsumedMs, now);
             }
         }
     }

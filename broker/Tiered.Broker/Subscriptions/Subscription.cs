@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Tiered.Broker.Topics;
 using Tiered.ManagedLedger;
 using Tiered.V1;
 
@@ -21,13 +22,15 @@ public sealed partial class Subscription : IAsyncDisposable
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stop = new();
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly Task _dispatching;
     private int _nextShared;
     private int _waitingForEntries;
 
-    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger)
+    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger, TimeProvider time)
     {
-        (Topic, Name, Cursor, Partition, _logger) = (topic, name, cursor, partition, logger);
+        (Topic, Name, Cursor, Partition, _logger, _time) = (topic, name, cursor, partition, logger, time);
+        Rates = new RateMeter(time);
         _dispatching = Task.Run(DispatchLoopAsync);
     }
 
@@ -56,6 +59,16 @@ public sealed partial class Subscription : IAsyncDisposable
 
     public long MessagesOut;
     public long BytesOut;
+
+    /// <summary>Messages delivered again (after a disconnect or a redelivery request).</summary>
+    public long MessagesRedelivered;
+
+    /// <summary>When messages were last delivered / acknowledged on the subscription, ms since the epoch (0: never since loaded).</summary>
+    public long LastConsumedMs;
+    public long LastAckedMs;
+
+    /// <summary>Rates of <see cref="MessagesOut"/>, <see cref="BytesOut"/> and <see cref="MessagesRedelivered"/>.</summary>
+    public RateMeter Rates { get; }
 
     /// <summary>Adds a consumer; refused when the type differs from the connected consumers' or an exclusive consumer is connected.</summary>
     public void AddConsumer(Consumer consumer)
@@ -149,12 +162,16 @@ public sealed partial class Subscription : IAsyncDisposable
         {
             await Cursor.AckAsync(acks, cancellationToken).ConfigureAwait(false);
         }
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        Volatile.Write(ref consumer.LastAckedMs, now);
+        Volatile.Write(ref LastAckedMs, now);
         lock (_lock)
         {
             if (cumulative)
             {
                 foreach (var position in consumer.Pending.Keys.Where(p => p < acks[0].Position || Cursor.IsAcknowledged(p)).ToList())
                     Forget(consumer, position);
+                Recount(consumer, acks[0]);
             }
             else
             {
@@ -162,6 +179,8 @@ public sealed partial class Subscription : IAsyncDisposable
                 {
                     if (Cursor.IsAcknowledged(ack.Position))
                         Forget(consumer, ack.Position);
+                    else
+                        Recount(consumer, ack);
                 }
             }
         }
@@ -212,6 +231,18 @@ public sealed partial class Subscription : IAsyncDisposable
         if (consumer.Pending.Remove(position, out var messages))
             consumer.PendingMessages -= messages;
         _redeliveryCounts.Remove(position);
+    }
+
+    /// <summary>Under the lock: a batch entry partly acknowledged counts only its messages not acknowledged as unacknowledged.</summary>
+    private void Recount(Consumer consumer, AckPosition ack)
+    {
+        if (ack.BatchSize <= 1 || !consumer.Pending.TryGetValue(ack.Position, out var pending))
+            return;
+        var left = Math.Max(0, ack.BatchSize - Cursor.AckedBatchCount(ack.Position));
+        if (left >= pending)
+            return;
+        consumer.Pending[ack.Position] = left;
+        consumer.PendingMessages -= pending - left;
     }
 
     private void QueueRedelivery(Position position)

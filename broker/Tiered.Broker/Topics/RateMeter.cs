@@ -1,26 +1,37 @@
 namespace Tiered.Broker.Topics;
 
-/// <summary>Per-second rates of a topic's counters over the time since the previous sample (at least one second).</summary>
-public sealed class RateMeter(Topic topic, TimeProvider time)
+/// <summary>Values of monotonic counters at one moment: messages, bytes and messages redelivered.</summary>
+public readonly record struct RateCounters(long Messages, long Bytes, long Redelivered = 0);
+
+/// <summary>Per-second rates of <see cref="RateCounters"/>.</summary>
+public readonly record struct Rates(double Messages, double Bytes, double Redelivered)
 {
-    private readonly object _lock = new();
+    /// <summary>Bytes per message over the same period; 0 when no message moved.</summary>
+    public double AverageMessageSize => Messages > 0 ? Bytes / Messages : 0;
+}
+
+/// <summary>
+/// Per-second rates of one object's counters (a topic's, a producer's, a subscription's or a
+/// consumer's) over the time since the previous sample, at least one second: a sample taken
+/// sooner answers the previous rates again, so callers polling stats often do not see noise.
+/// A counter that went down (its source removed) counts as no movement.
+/// </summary>
+public sealed class RateMeter(TimeProvider time)
+{
+    private readonly Lock _lock = new();
     private long _at = time.GetTimestamp();
-    private (long MessagesIn, long BytesIn, long MessagesOut, long BytesOut) _counters;
+    private RateCounters _counters;
     private Rates _last;
 
-    public readonly record struct Rates(double MessagesIn, double BytesIn, double MessagesOut, double BytesOut);
-
-    public Rates Sample()
+    public Rates Sample(RateCounters now)
     {
         lock (_lock)
         {
             var elapsed = time.GetElapsedTime(_at).TotalSeconds;
             if (elapsed < 1)
                 return _last;
-            var now = (Interlocked.Read(ref topic.MessagesIn), Interlocked.Read(ref topic.BytesIn),
-                topic.Subscriptions.Sum(s => Interlocked.Read(ref s.MessagesOut)), topic.Subscriptions.Sum(s => Interlocked.Read(ref s.BytesOut)));
-            _last = new Rates((now.Item1 - _counters.MessagesIn) / elapsed, (now.Item2 - _counters.BytesIn) / elapsed,
-                Math.Max(0, now.Item3 - _counters.MessagesOut) / elapsed, Math.Max(0, now.Item4 - _counters.BytesOut) / elapsed);
+            _last = new Rates(Math.Max(0, now.Messages - _counters.Messages) / elapsed, Math.Max(0, now.Bytes - _counters.Bytes) / elapsed,
+                Math.Max(0, now.Redelivered - _counters.Redelivered) / elapsed);
             (_counters, _at) = (now, time.GetTimestamp());
             return _last;
         }

@@ -12,7 +12,7 @@ namespace Tiered.Broker.Topics;
 /// A topic this broker serves: its managed ledger, its subscriptions (one per durable cursor,
 /// plus one per connected reader) and its producers.
 /// </summary>
-public sealed class Topic : IAsyncDisposable
+public sealed partial class Topic : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<long, ProducerInfo> _producers = new();
@@ -20,10 +20,11 @@ public sealed class Topic : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private long _nextReader;
 
-    private Topic(TopicName name, ManagedLedger.ManagedLedger ledger, ILoggerFactory loggerFactory)
+    private Topic(TopicName name, ManagedLedger.ManagedLedger ledger, ILoggerFactory loggerFactory, TimeProvider time)
     {
-        (Name, Ledger, _loggerFactory) = (name, ledger, loggerFactory);
-        Rates = new RateMeter(this, TimeProvider.System);
+        (Name, Ledger, _loggerFactory, Time) = (name, ledger, loggerFactory, time);
+        InRates = new RateMeter(time);
+        OutRates = new RateMeter(time);
         foreach (var cursor in ledger.Cursors)
             _subscriptions[cursor.Name] = NewSubscription(cursor.Name, cursor);
     }
@@ -36,7 +37,17 @@ public sealed class Topic : IAsyncDisposable
 
     public IReadOnlyCollection<ProducerInfo> Producers => [.. _producers.Values];
 
-    public RateMeter Rates { get; }
+    /// <summary>The clock of rates and stats timestamps (the managed ledger's).</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>Rates of <see cref="MessagesIn"/> and <see cref="BytesIn"/>.</summary>
+    public RateMeter InRates { get; }
+
+    /// <summary>Rates of what the subscriptions delivered.</summary>
+    public RateMeter OutRates { get; }
+
+    /// <summary>Messages per entry, for backlogs in messages.</summary>
+    public MessageCounts MessageCounts { get; } = new();
 
     /// <summary>The topic's offload to tiered storage: running or how the last one ended.</summary>
     public TopicOffload Offload { get; } = new();
@@ -45,10 +56,10 @@ public sealed class Topic : IAsyncDisposable
     public long BytesIn;
 
     /// <summary>Opens the topic's managed ledger (recovering it from a previous owner) and its subscriptions.</summary>
-    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger.ManagedLedger>> openLedger, ILoggerFactory loggerFactory)
+    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger.ManagedLedger>> openLedger, ILoggerFactory loggerFactory, TimeProvider time)
     {
         var ledger = await openLedger(name.ManagedLedgerName).ConfigureAwait(false);
-        return new Topic(name, ledger, loggerFactory);
+        return new Topic(name, ledger, loggerFactory, time);
     }
 
     /// <summary>Stores a batch; completes with its position, in call order.</summary>
@@ -137,11 +148,11 @@ public sealed class Topic : IAsyncDisposable
     }
 
     private Subscription NewSubscription(string name, ManagedCursor cursor)
-        => new(Name.ToString(), name, cursor, Name.PartitionIndex, _loggerFactory.CreateLogger<Subscription>());
+        => new(Name.ToString(), name, cursor, Name.PartitionIndex, _loggerFactory.CreateLogger<Subscription>(), Time);
 }
 
 /// <summary>A connected producer, for stats and for closing its stream.</summary>
-public sealed class ProducerInfo(string name, string? address)
+public sealed class ProducerInfo(string name, string? address, TimeProvider time)
 {
     private static long _nextId;
     private readonly CancellationTokenSource _closed = new();
@@ -154,6 +165,9 @@ public sealed class ProducerInfo(string name, string? address)
     public CancellationToken Closed => _closed.Token;
     public long MessagesIn;
     public long BytesIn;
+
+    /// <summary>Rates of <see cref="MessagesIn"/> and <see cref="BytesIn"/>.</summary>
+    public RateMeter Rates { get; } = new(time);
 
     public void Close(string reason)
     {

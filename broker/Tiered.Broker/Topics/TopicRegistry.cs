@@ -118,7 +118,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         BrokerLog.LoadingTopic(_logger, name.ToString());
         var topic = await Topic.OpenAsync(name,
             ledgerName => ManagedLedger.ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
-            _loggerFactory).ConfigureAwait(false);
+            _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
         BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
         return topic;
     }
