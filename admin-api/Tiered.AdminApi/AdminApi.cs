@@ -76,6 +76,7 @@ public static class AdminApi
         TopicEndpoints.Map(admin, context);
         BrokerEndpoints.Map(admin, context);
         OpenApiEndpoint.Map(app, options.OpenApiPath);
+        UnknownRouteEndpoint.Map(app);
         return app;
     }
 }
