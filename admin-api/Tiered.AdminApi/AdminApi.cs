@@ -75,6 +75,7 @@ public static class AdminApi
         NamespaceEndpoints.Map(admin, context);
         TopicEndpoints.Map(admin, context);
         BrokerEndpoints.Map(admin, context);
+        ClusterViewEndpoints.Map(admin, context);
         OpenApiEndpoint.Map(app, options.OpenApiPath);
         UnknownRouteEndpoint.Map(app);
         return app;

@@ -96,6 +96,7 @@ internal static partial class TopicEndpoints
         }).WithSummary("The topic's last offload: NOT_RUN, RUNNING, SUCCESS or ERROR (with lastError), and the first message not offloaded.");
 
         MapSubscriptions(persistent, context);
+        MapLifecycle(persistent, context);
     }
 
     /// <summary>A valid namespace name that exists, else BadName or NamespaceNotFound.</summary>
