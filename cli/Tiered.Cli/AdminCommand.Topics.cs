@@ -68,6 +68,8 @@ internal static partial class AdminCommand
         };
         foreach (var command in SubscriptionCommands(topic, force))
             topics.Subcommands.Add(command);
+        foreach (var command in TopicLifecycleCommands(topic))
+            topics.Subcommands.Add(command);
         return topics;
     }
 
