@@ -75,7 +75,9 @@ public static class AdminApi
         NamespaceEndpoints.Map(admin, context);
         TopicEndpoints.Map(admin, context);
         BrokerEndpoints.Map(admin, context);
+        ClusterViewEndpoints.Map(admin, context);
         OpenApiEndpoint.Map(app, options.OpenApiPath);
+        UnknownRouteEndpoint.Map(app);
         return app;
     }
 }

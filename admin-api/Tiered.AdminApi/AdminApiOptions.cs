@@ -9,6 +9,9 @@ public sealed record AdminApiOptions
     /// </summary>
     public string? ClusterName { get; init; }
 
+    /// <summary>This broker as GET /admin/v2/brokers/{cluster} lists it: host:port of its admin API; null lists none.</summary>
+    public string? BrokerId { get; init; }
+
     /// <summary>Route of the generated OpenAPI document.</summary>
     public string OpenApiPath { get; init; } = "/admin/v2/openapi.json";
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Tiered.Broker;
 using Tiered.Metadata;
@@ -12,7 +14,7 @@ namespace Tiered.AdminApi;
 /// for what is stored in the metadata service. Bodies are read here rather than by parameter
 /// binding, so a malformed one is answered with the parser's reason as problem details.
 /// </summary>
-internal static class AdminJson
+internal static partial class AdminJson
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
@@ -65,12 +67,90 @@ internal static class AdminJson
         }
         catch (JsonException e)
         {
-            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid JSON body, expected {Describe<T>()}: {e.Message}");
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid JSON body, expected {Describe<T>()}: {Explain(e, typeof(T))}");
         }
         if (value is null && required)
             throw new BrokerException(BrokerErrorCode.BadRequest, $"A JSON body ({Describe<T>()}) is required, not null.");
         return value;
     }
 
-    private static string Describe<T>() => typeof(T) == typeof(int) || typeof(T) == typeof(long) ? "an integer" : $"a {typeof(T).Name} object";
+    private static string Describe<T>() => Describe(typeof(T));
+
+    /// <summary>The JSON a body of <paramref name="type"/> is, in the API's words: never a .NET type name.</summary>
+    internal static string Describe(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(int) || type == typeof(long))
+            return "an integer";
+        if (type == typeof(bool))
+            return "true or false";
+        if (type == typeof(string))
+            return "a string";
+        var info = Options.GetTypeInfo(type);
+        return info.Kind switch
+        {
+            JsonTypeInfoKind.Object => "an object {" + string.Join(", ", info.Properties.Select(p => $"\"{p.Name}\": …")) + "}",
+            JsonTypeInfoKind.Enumerable => "an array",
+            _ => "a JSON value",
+        };
+    }
+
+    /// <summary>
+    /// The parser's reason without the .NET type names System.Text.Json puts in some of its
+    /// messages ("could not be converted to System.Nullable`1[System.Int32]"): what JSON was expected where.
+    /// </summary>
+    internal static string Explain(JsonException e, Type body)
+    {
+        var at = string.IsNullOrEmpty(e.Path) ? "" : $" at {e.Path}";
+        var message = e.Message;
+        if (ConvertedTo().Match(message) is { Success: true } converted)
+            return $"the value{at} is not {(TypeAt(body, e.Path) is { } type ? Describe(type) : Expected(converted.Groups[1].Value))}.";
+        if (MissingRequired().Match(message) is { Success: true } missing)
+            return $"required properties are missing: {missing.Groups[1].Value}.";
+        if (message.Contains("doesn't allow setting null", StringComparison.Ordinal) || message.Contains("null", StringComparison.Ordinal) && message.Contains("System.", StringComparison.Ordinal))
+            return $"the value{at} must not be null.";
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        var reason = cut >= 0 ? message[..cut] : message;
+        return reason.Contains("System.", StringComparison.Ordinal) || reason.Contains("Tiered.", StringComparison.Ordinal) || reason.Contains('`', StringComparison.Ordinal)
+            ? $"the JSON{at} does not have the expected shape."
+            : $"{reason}{(e.LineNumber is { } line ? $" (line {line + 1}, byte {e.BytePositionInLine + 1})" : "")}";
+    }
+
+    /// <summary>The type of the property at a simple JSON path ($.a.b) of <paramref name="body"/>; null when it cannot tell.</summary>
+    private static Type? TypeAt(Type body, string? path)
+    {
+        if (path is null || !path.StartsWith("$.", StringComparison.Ordinal) || path.Contains('[', StringComparison.Ordinal))
+            return null;
+        var type = body;
+        foreach (var name in path[2..].Split('.'))
+        {
+            var info = Options.GetTypeInfo(Nullable.GetUnderlyingType(type) ?? type);
+            if (info.Kind != JsonTypeInfoKind.Object || info.Properties.FirstOrDefault(p => p.Name == name) is not { } property)
+                return null;
+            type = property.PropertyType;
+        }
+        return type;
+    }
+
+    /// <summary>What JSON a .NET type named in a parser message stands for.</summary>
+    private static string Expected(string clrType)
+    {
+        if (clrType.Contains("List`", StringComparison.Ordinal) || clrType.Contains("[]", StringComparison.Ordinal))
+            return "an array";
+        var name = clrType.TrimEnd('.', ']');
+        return name[(name.LastIndexOf('.') + 1)..] switch
+        {
+            "Int32" => $"an integer from {int.MinValue} to {int.MaxValue}",
+            "Int64" => $"an integer from {long.MinValue} to {long.MaxValue}",
+            "Boolean" => "true or false",
+            "String" => "a string",
+            _ => "of the expected type (see the OpenAPI document)",
+        };
+    }
+
+    [GeneratedRegex(@"could not be converted to ([\w.`\[\]]+)")]
+    private static partial Regex ConvertedTo();
+
+    [GeneratedRegex(@"missing required properties including: (.*)\.?$")]
+    private static partial Regex MissingRequired();
 }

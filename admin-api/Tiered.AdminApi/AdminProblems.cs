@@ -7,7 +7,8 @@ namespace Tiered.AdminApi;
 
 /// <summary>
 /// Turns every refusal and failure of an admin endpoint into RFC 7807 problem details
-/// (application/problem+json: type, title, status, detail = the reason).
+/// (application/problem+json: type, title, status, detail = the reason), which also carry the
+/// reason as Pulsar's <c>reason</c> field so that pulsar-admin-style tools show it.
 /// </summary>
 internal static class AdminProblems
 {
@@ -45,7 +46,8 @@ internal static class AdminProblems
     };
 
     public static IResult Problem(int status, string type, string title, string detail)
-        => Results.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + type);
+        => Results.Problem(detail: detail, statusCode: status, title: title, type: TypePrefix + type,
+            extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["reason"] = detail });
 
     public static (int Status, string Type, string Title) Describe(BrokerErrorCode code) => code switch
     {

@@ -19,12 +19,30 @@ internal static class NamespacePolicyRules
             ValidateMessageTtl(ttl);
         if (policies.AutoTopicCreationOverride is { } autoTopicCreation)
             Validate(autoTopicCreation);
+        if (policies.OffloadThreshold is { } threshold)
+            ValidateOffloadThreshold(threshold);
+        if (policies.OffloadDeletionLagMs is { } lag)
+            ValidateOffloadDeletionLag(lag);
+        if (policies.OffloadPolicies is { } offload)
+            Validate(offload);
     }
+
+    /// <summary>The largest retention size the broker can count in bytes (a long): larger sizes would overflow.</summary>
+    public const long MaxRetentionSizeInMB = long.MaxValue / (1024 * 1024);
+
+    /// <summary>The longest offload deletion lag a <see cref="TimeSpan"/> holds.</summary>
+    public static readonly long MaxOffloadDeletionLagMs = (long)TimeSpan.MaxValue.TotalMilliseconds;
+
+    /// <summary>The most partitions a partitioned topic may have (each is a topic with its own managed ledger).</summary>
+    public const int MaxPartitions = 10_000;
 
     public static void Validate(RetentionPolicies retention)
     {
         if (retention.RetentionTimeInMinutes < -1 || retention.RetentionSizeInMB < -1)
             throw new BrokerException(BrokerErrorCode.BadRequest, "Invalid retention policy: retentionTimeInMinutes and retentionSizeInMB must be -1 (no limit), 0 or positive.");
+        if (retention.RetentionSizeInMB > MaxRetentionSizeInMB)
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Invalid retention policy: retentionSizeInMB {retention.RetentionSizeInMB} is more bytes than the broker can count; give at most {MaxRetentionSizeInMB}, or -1 for no size limit.");
         if ((retention.RetentionTimeInMinutes == 0) != (retention.RetentionSizeInMB == 0))
             throw new BrokerException(BrokerErrorCode.BadRequest,
                 "Invalid retention policy: setting a single time or size limit to 0 is invalid when the other one is not 0; use -1 instead of 0 to ignore a limit.");
@@ -44,13 +62,20 @@ internal static class NamespacePolicyRules
                 throw new BrokerException(BrokerErrorCode.BadRequest, "Invalid autoTopicCreation: defaultNumPartitions applies only to topicType 'partitioned'.");
             case NonPartitioned:
                 break;
-            case Partitioned when value.DefaultNumPartitions is null or < 1:
-                throw new BrokerException(BrokerErrorCode.BadRequest, "Invalid autoTopicCreation: topicType 'partitioned' needs defaultNumPartitions >= 1.");
+            case Partitioned when value.DefaultNumPartitions is null or < 1 or > MaxPartitions:
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid autoTopicCreation: topicType 'partitioned' needs defaultNumPartitions from 1 to {MaxPartitions}.");
             case Partitioned:
                 break;
             default:
                 throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid autoTopicCreation: topicType '{value.TopicType}' is neither 'non-partitioned' nor 'partitioned'.");
         }
+    }
+
+    /// <summary>A partition count for creating or growing a partitioned topic.</summary>
+    public static void ValidatePartitions(int partitions)
+    {
+        if (partitions is < 1 or > MaxPartitions)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid number of partitions {partitions}: a partitioned topic needs at least 1 and at most {MaxPartitions}.");
     }
 
     public static void ValidateOffloadThreshold(long bytes)
@@ -61,8 +86,8 @@ internal static class NamespacePolicyRules
 
     public static void ValidateOffloadDeletionLag(long milliseconds)
     {
-        if (milliseconds < 0)
-            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid offloadDeletionLag {milliseconds}: it must be >= 0 milliseconds.");
+        if (milliseconds < 0 || milliseconds > MaxOffloadDeletionLagMs)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid offloadDeletionLag {milliseconds}: it must be from 0 to {MaxOffloadDeletionLagMs} milliseconds.");
     }
 
     public static void Validate(OffloadPolicies value)

@@ -102,10 +102,13 @@ internal static partial class AdminCommand
                 managedLedgerOffloadPathStyleAccess = p.GetValue(pathStyle),
             }), ct));
 
-        return new Command("namespaces", "Namespaces and their policies.")
+        var namespaces = new Command("namespaces", "Namespaces and their policies.")
         {
             list, create, delete, policies, setRetention, setTtl, setThreshold, setLag, setPolicies,
         };
+        foreach (var command in NamespaceTopicCommands(ns))
+            namespaces.Subcommands.Add(command);
+        return namespaces;
     }
 
     /// <summary>An integer option's value; -1 and other negatives are left for the server to judge.</summary>

@@ -70,6 +70,8 @@ internal static partial class AdminCommand
             topics.Subcommands.Add(command);
         foreach (var command in MessageCommands(topic))
             topics.Subcommands.Add(command);
+        foreach (var command in TopicLifecycleCommands(topic))
+            topics.Subcommands.Add(command);
         return topics;
     }
 

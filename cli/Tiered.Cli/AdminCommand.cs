@@ -19,13 +19,15 @@ internal static partial class AdminCommand
         Recursive = true,
     };
 
-    public static Command Create() => new("admin", "Manage clusters, tenants, namespaces, topics and subscriptions through a broker's admin REST API.")
+    public static Command Create() => new("admin", "Manage clusters, tenants, namespaces, topics and subscriptions, and see brokers and bookies, through a broker's admin REST API.")
     {
         AdminUrl,
         Clusters(),
         Tenants(),
         Namespaces(),
         Topics(),
+        Brokers(),
+        Bookies(),
     };
 
     /// <summary>Sets the action of <paramref name="command"/>: one call of the admin API.</summary>

@@ -7,6 +7,10 @@ namespace Tiered.Cli;
 internal static class AdminHosting
 {
     public static readonly BrokerHttpExtension Extension = new(
-        (services, options) => services.AddTieredAdmin(new AdminApiOptions { ClusterName = options.ClusterName }),
+        (services, options) => services.AddTieredAdmin(new AdminApiOptions { ClusterName = options.ClusterName, BrokerId = BrokerId(options) }),
         (app, broker) => app.MapTieredAdmin(broker.Metadata, broker.Admin, () => broker.IsReady));
+
+    /// <summary>host:port of the broker's admin API, with the host it advertises (the listen address may be 0.0.0.0).</summary>
+    public static string BrokerId(BrokerOptions options)
+        => $"{new Uri(options.ResolvedAdvertisedUrl).Host}:{Tiered.Metadata.HostPort.Parse(options.HttpListen, "--http-listen").Port}";
 }

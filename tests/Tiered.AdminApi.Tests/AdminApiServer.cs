@@ -59,6 +59,10 @@ public sealed class AdminApiServer : IAsyncLifetime
             await _metadata.DisposeAsync();
     }
 
+    /// <summary>Every endpoint the host mapped (the admin API's and any other), as routing sees them.</summary>
+    public IReadOnlyList<Microsoft.AspNetCore.Routing.RouteEndpoint> MappedRoutes
+        => [.. ((Microsoft.AspNetCore.Routing.IEndpointRouteBuilder)_app!).DataSources.SelectMany(d => d.Endpoints).OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()];
+
     /// <summary>The raw stored value of <paramref name="key"/> (null when absent), to check what a request left behind.</summary>
     public async Task<string?> StoredAsync(string key)
         => await Store.GetAsync(key) is { } kv ? kv.Value.ToStringUtf8() : null;

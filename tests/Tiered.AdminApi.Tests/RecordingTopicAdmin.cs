@@ -256,4 +256,50 @@ internal sealed class RecordingTopicAdmin : ITopicAdmin
         _ = Subscriptions(topic);
         return Task.FromResult(new MessageIdData(1, -1));
     }
+
+    public Task UpdatePartitionedTopicAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"UpdatePartitionedTopic {topic} {partitions}");
+        lock (_lock)
+        {
+            if (!_partitioned.TryGetValue(topic.ToString(), out var current))
+                throw NotFound(topic);
+            if (partitions < current)
+                throw new BrokerException(BrokerErrorCode.Conflict, $"Topic {topic} has {current} partitions and cannot shrink to {partitions}.");
+            _partitioned[topic.ToString()] = partitions;
+            for (var i = current; i < partitions; i++)
+                _topics[topic.Partition(i).ToString()] = new SortedSet<string>(StringComparer.Ordinal);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<MessageIdData> TerminateAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"Terminate {topic}");
+        _ = Subscriptions(topic);
+        return Task.FromResult(new MessageIdData(3, 41));
+    }
+
+    public Task TerminatePartitionedTopicAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"TerminatePartitionedTopic {topic}");
+        lock (_lock)
+            return _partitioned.ContainsKey(topic.ToString()) ? Task.CompletedTask : throw NotFound(topic);
+    }
+
+    public Task ExpireMessagesAsync(TopicName topic, string? subscription, int seconds, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"ExpireMessages {topic} {subscription ?? "(all)"} {seconds}");
+        if (subscription is null)
+            _ = Subscriptions(topic);
+        else
+            EnsureSubscription(topic, subscription);
+        return Task.CompletedTask;
+    }
+
+    public Task ClearNamespaceBacklogAsync(NamespaceName ns, string? subscription, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"ClearNamespaceBacklog {ns} {subscription ?? "(all)"}");
+        return Task.CompletedTask;
+    }
 }

@@ -25,6 +25,7 @@ internal static partial class NamespaceEndpoints
         namespaces.MapDelete("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => DeleteAsync(context, tenant, @namespace, ct))
             .WithSummary("Deletes a namespace; 409 while it has topics.");
         MapPolicies(namespaces, context);
+        MapTopics(namespaces, context);
     }
 
     private static async Task<Ok<List<string>>> ListAsync(AdminContext context, string tenant, CancellationToken ct)

@@ -48,8 +48,7 @@ internal static partial class TopicEndpoints
         {
             var name = await TopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
             var partitions = await AdminJson.ReadBodyAsync<int>(request, required: true, ct).ConfigureAwait(false);
-            if (partitions < 1)
-                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid number of partitions {partitions}: a partitioned topic needs at least 1.");
+            NamespacePolicyRules.ValidatePartitions(partitions);
             if (name.PartitionIndex >= 0)
                 throw new BrokerException(BrokerErrorCode.BadName, $"Invalid partitioned topic name '{name}': it must not end in '{TopicName.PartitionSuffix}N'.");
             await context.Topics.CreatePartitionedTopicAsync(name, partitions, ct).ConfigureAwait(false);
@@ -98,6 +97,7 @@ internal static partial class TopicEndpoints
 
         MapSubscriptions(persistent, context);
         MapMessages(persistent, context);
+        MapLifecycle(persistent, context);
     }
 
     /// <summary>A valid namespace name that exists, else BadName or NamespaceNotFound.</summary>

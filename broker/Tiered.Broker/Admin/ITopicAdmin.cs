@@ -76,4 +76,19 @@ public interface ITopicAdmin
 
     /// <summary>The id of the last message stored (entry -1 when the topic is empty); batchIndex is the last message of a batch.</summary>
     Task<MessageIdData> GetLastMessageIdAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>Grows a partitioned topic to <paramref name="partitions"/> (creating the new partitions). TopicNotFound; Conflict when it is not partitioned or the count would shrink.</summary>
+    Task UpdatePartitionedTopicAsync(TopicName topic, int partitions, CancellationToken cancellationToken);
+
+    /// <summary>Terminates a topic (or one partition): no more publishes; answers its last message id. BadRequest for a partitioned topic's base name.</summary>
+    Task<MessageIdData> TerminateAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>Terminates every partition of a partitioned topic. TopicNotFound when it is not partitioned.</summary>
+    Task TerminatePartitionedTopicAsync(TopicName topic, CancellationToken cancellationToken);
+
+    /// <summary>Acknowledges the messages published more than <paramref name="seconds"/> ago, on one subscription or (null) on all of them.</summary>
+    Task ExpireMessagesAsync(TopicName topic, string? subscription, int seconds, CancellationToken cancellationToken);
+
+    /// <summary>Clears the backlog of every subscription (or of <paramref name="subscription"/> only, where it exists) of every topic of the namespace.</summary>
+    Task ClearNamespaceBacklogAsync(NamespaceName ns, string? subscription, CancellationToken cancellationToken);
 }

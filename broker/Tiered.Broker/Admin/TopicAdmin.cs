@@ -53,7 +53,14 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         return partitions;
     }
 
-    public Task DeleteTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken) => topics.DeleteAsync(topic, force, cancellationToken);
+    /// <summary>A partitioned topic's base name deletes it with all its partitions, as Pulsar does.</summary>
+    public async Task DeleteTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken)
+    {
+        if (topic.PartitionIndex < 0 && await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false) > 0)
+            await DeletePartitionedTopicAsync(topic, force, cancellationToken).ConfigureAwait(false);
+        else
+            await topics.DeleteAsync(topic, force, cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task DeletePartitionedTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken)
     {
@@ -132,7 +139,8 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
     public async Task ResetCursorAsync(TopicName topic, string subscription, MessageIdData messageId, CancellationToken cancellationToken)
     {
         var loaded = await RequireAsync(messageId.PartitionIndex >= 0 && topic.PartitionIndex < 0 ? topic.Partition(messageId.PartitionIndex) : topic, cancellationToken).ConfigureAwait(false);
-        await RequireSubscription(loaded, subscription).ResetAsync(new Position(messageId.LedgerId, messageId.EntryId), cancellationToken).ConfigureAwait(false);
+        var target = RequireResetTarget(loaded, messageId);
+        await RequireSubscription(loaded, subscription).ResetAsync(target, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task TriggerOffloadAsync(TopicName topic, MessageIdData? upTo, CancellationToken cancellationToken)

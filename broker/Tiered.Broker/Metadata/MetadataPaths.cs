@@ -37,4 +37,7 @@ public static class MetadataPaths
 
     /// <summary>/managed-ledgers/{tenant}/{namespace}/persistent/{topic}: the topic's ledger list.</summary>
     public static string Topic(TopicName topic) => $"{ManagedLedgers}/{topic.ManagedLedgerName}";
+
+    /// <summary>/admin/terminated-topics/{tenant}/{namespace}/persistent/{topic}: where a terminated topic ended, as <see cref="Admin.MessageIdData"/> JSON.</summary>
+    public static string TerminatedTopic(TopicName topic) => $"/admin/terminated-topics/{topic.ManagedLedgerName}";
 }

@@ -27,6 +27,7 @@ public sealed partial class MessagingService
                 throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Produce stream must be OpenProducer.");
             var open = requests.Current.Open;
             var topic = await topics.GetTopicAsync(TopicName.Parse(open.Topic), create: true, ct).ConfigureAwait(false);
+            topic.ThrowIfTerminated();
             var name = string.IsNullOrEmpty(open.ProducerName) ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : open.ProducerName;
             var producer = new ProducerInfo(name, context.Peer, topic.Time);
             topic.AddProducer(producer);
@@ -112,6 +113,11 @@ public sealed partial class MessagingService
                     // Reloading the topic recovers its ledger again; until then this instance can only refuse.
                     _ = topics.UnloadAsync(topic.Name);
                     response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.TopicClosed, Message = $"Topic {topic.Name} is no longer served here; look it up again and resend." } };
+                }
+                catch (BrokerException e)
+                {
+                    // The topic was terminated: this batch was not stored, and sending it again will not help.
+                    response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.InvalidMessage, Message = e.Message } };
                 }
                 catch (ManagedLedgerException e)
                 {

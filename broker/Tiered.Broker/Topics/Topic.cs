@@ -19,6 +19,10 @@ public sealed partial class Topic : IAsyncDisposable
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly ILoggerFactory _loggerFactory;
     private long _nextReader;
+    private readonly Lock _publishing = new();
+    private Task<Position>? _lastPublish;
+    private Position? _terminatedAt;
+    private bool _terminating;
 
     private Topic(TopicName name, ManagedLedger.ManagedLedger ledger, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -62,13 +66,90 @@ public sealed partial class Topic : IAsyncDisposable
         return new Topic(name, ledger, loggerFactory, time);
     }
 
-    /// <summary>Stores a batch; completes with its position, in call order.</summary>
+    /// <summary>
+    /// Stores a batch; completes with its position, in call order. Once the topic is terminated it
+    /// fails with a <see cref="BrokerException"/> (Conflict) that says so.
+    /// </summary>
     public ValueTask<Position> PublishAsync(ReadOnlyMemory<byte> batch, int messages, CancellationToken cancellationToken)
     {
+        Task<Position> added;
+        // One short uncontended lock per batch: terminating must see every add handed to the ledger before it.
+        lock (_publishing)
+        {
+            if (_terminating || _terminatedAt is not null)
+                return ValueTask.FromException<Position>(Terminated(_terminatedAt ?? Ledger.LastConfirmedEntry));
+            // The ledger's ValueTask wraps a Task: AsTask() returns it without allocating.
+            added = Ledger.AddEntryAsync(batch, cancellationToken).AsTask();
+            _lastPublish = added;
+        }
         Interlocked.Add(ref MessagesIn, messages);
         Interlocked.Add(ref BytesIn, batch.Length);
-        return Ledger.AddEntryAsync(batch, cancellationToken);
+        return new ValueTask<Position>(added);
     }
+
+    /// <summary>Where the topic was terminated (its last message), or null while it accepts messages.</summary>
+    public Position? TerminatedAt
+    {
+        get
+        {
+            lock (_publishing)
+                return _terminatedAt;
+        }
+    }
+
+    /// <summary>
+    /// Refuses every later publish, waits for the ones already handed to the ledger, and answers the
+    /// position of the last message (Pulsar's terminate). Idempotent: a terminated topic answers where it ended.
+    /// </summary>
+    public async Task<Position> TerminateAsync()
+    {
+        Task<Position>? last;
+        lock (_publishing)
+        {
+            if (_terminatedAt is { } at)
+                return at;
+            _terminating = true;
+            last = _lastPublish;
+        }
+        if (last is not null)
+            await ((Task)last).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var end = Ledger.LastConfirmedEntry;
+        MarkTerminated(end);
+        return end;
+    }
+
+    /// <summary>Sets the terminated state (read back from the metadata service when the topic loads).</summary>
+    public void MarkTerminated(Position at)
+    {
+        lock (_publishing)
+        {
+            _terminatedAt = at;
+            _terminating = false;
+        }
+    }
+
+    /// <summary>Undoes a termination whose record could not be stored: the topic accepts messages again.</summary>
+    public void CancelTermination()
+    {
+        lock (_publishing)
+        {
+            _terminatedAt = null;
+            _terminating = false;
+        }
+    }
+
+    /// <summary>Refuses a producer opening on a terminated topic (or one being terminated), with where it ended.</summary>
+    public void ThrowIfTerminated()
+    {
+        lock (_publishing)
+        {
+            if (_terminating || _terminatedAt is not null)
+                throw Terminated(_terminatedAt ?? Ledger.LastConfirmedEntry);
+        }
+    }
+
+    private BrokerException Terminated(Position at)
+        => new(BrokerErrorCode.Conflict, $"Topic {Name} was terminated at {at}: it accepts no more messages (consumers can still read to the end).");
 
     public void AddProducer(ProducerInfo producer) => _producers[producer.Id] = producer;
 

@@ -55,7 +55,8 @@ public sealed partial class TopicRegistry
     private RetentionPolicy RetentionOf(NamespacePolicies? policy)
         => policy?.RetentionPolicies is { } r
             ? new RetentionPolicy(r.RetentionTimeInMinutes < 0 ? TimeSpan.FromMilliseconds(-1) : TimeSpan.FromMinutes(r.RetentionTimeInMinutes),
-                r.RetentionSizeInMB < 0 ? -1 : r.RetentionSizeInMB * 1024 * 1024)
+                // Checked: a size that does not fit in bytes must fail this topic's pass, not wrap to 0 ("keep nothing").
+                r.RetentionSizeInMB < 0 ? -1 : checked(r.RetentionSizeInMB * 1024 * 1024))
             : _options.DefaultRetention;
 
     /// <summary>Acknowledges the subscription's oldest messages published longer than <paramref name="ttl"/> ago (Pulsar's message TTL).</summary>

@@ -111,6 +111,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         foreach (var subscription in topic.Subscriptions)
             await subscription.DisposeAsync().ConfigureAwait(false);
         await topic.Ledger.DeleteAsync(cancellationToken).ConfigureAwait(false);
+        await Policies.Metadata.DeleteAsync(MetadataPaths.TerminatedTopic(name), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<Topic> OpenAsync(TopicName name)
@@ -119,6 +120,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         var topic = await Topic.OpenAsync(name,
             ledgerName => ManagedLedger.ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
             _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
+        if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
+            topic.MarkTerminated(terminatedAt);
         BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
         return topic;
     }
