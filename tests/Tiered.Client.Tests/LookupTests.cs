@@ -1,0 +1,47 @@
+using Tiered.V1;
+using static Tiered.Client.Tests.ClientFactory;
+
+namespace Tiered.Client.Tests;
+
+/// <summary>Lookup answers in either form (broker_address + broker_tls, or only broker_url) send the client to that broker.</summary>
+public class LookupTests
+{
+    public static TheoryData<string> Forms => ["address", "url", "bare url", "both"];
+
+    [Theory]
+    [MemberData(nameof(Forms))]
+    public async Task The_client_produces_and_consumes_at_the_broker_a_lookup_names_in_either_form(string form)
+    {
+        await using var lookup = await FakeBroker.StartAsync();
+        await using var data = await FakeBroker.StartAsync();
+        var address = new Uri(data.Url).Authority;
+        lookup.LookupAnswer = form switch
+        {
+            "address" => new LookupResponse { BrokerAddress = address },
+            "url" => new LookupResponse { BrokerUrl = data.Url },
+            "bare url" => new LookupResponse { BrokerUrl = address },
+            _ => new LookupResponse { BrokerUrl = data.Url, BrokerAddress = address },
+        };
+        await using var client = For(lookup);
+
+        var answer = await client.LookupAsync("orders").Within("the lookup");
+        Assert.Equal($"http://{address}", answer.BrokerUrl);
+        Assert.Equal(address, answer.BrokerAddress);
+        Assert.False(answer.BrokerTls);
+
+        await using (var producer = await client.CreateProducerAsync(new ProducerOptions("orders")).Within("the producer"))
+            await producer.SendAsync(Text("hello")).Within("a receipt");
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("orders", "s") { InitialPosition = SubscriptionInitialPosition.Earliest }).Within("the consumer");
+        Assert.Equal("hello", Text((await consumer.ReceiveAsync().Within("the message")).Payload));
+        Assert.Equal(1, data.Topic("orders").Count);
+        Assert.Equal(0, lookup.Topic("orders").Count);
+    }
+
+    [Fact]
+    public void A_tls_broker_address_becomes_an_https_url()
+    {
+        var response = new LookupResponse { BrokerAddress = "[::1]:6651", BrokerTls = true };
+        TieredClient.Normalize(response, TieredClientOptions.DefaultServiceUrl);
+        Assert.Equal("https://[::1]:6651", response.BrokerUrl);
+    }
+}
