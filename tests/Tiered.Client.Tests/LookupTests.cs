@@ -1,3 +1,8 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
 using Tiered.V1;
 using static Tiered.Client.Tests.ClientFactory;
 
@@ -35,6 +40,24 @@ public class LookupTests
         Assert.Equal("hello", Text((await consumer.ReceiveAsync().Within("the message")).Payload));
         Assert.Equal(1, data.Topic("orders").Count);
         Assert.Equal(0, lookup.Topic("orders").Count);
+    }
+
+    [Fact]
+    public async Task A_service_url_at_an_http_1_1_only_port_fails_at_once_and_says_it_looks_like_the_admin_port()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1));
+        await using var admin = builder.Build();
+        admin.MapGet("/", () => "admin");
+        await admin.StartAsync();
+        await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = admin.Urls.First(), OperationTimeout = TimeSpan.FromSeconds(30) });
+
+        var error = await Assert.ThrowsAsync<TieredClientException>(() => client.CreateProducerAsync(new ProducerOptions("orders")).Within("the refusal", TimeSpan.FromSeconds(10)));
+
+        Assert.True(error.ServerRefusedHttp2);
+        Assert.Contains("admin REST port", error.Message, StringComparison.Ordinal);
+        Assert.Contains("gRPC port (default 6650)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -112,7 +112,7 @@ internal static class ConsumeCommand
         }
         catch (Exception e) when (e is TieredClientException or ArgumentException or ObjectDisposedException)
         {
-            return Exit.Error(Exit.Failed, e.Message);
+            return Exit.Error(Exit.Failed, ClientCommandLine.ErrorMessage(e, url));
         }
     }
 }
