@@ -12,7 +12,6 @@ namespace Tiered.Client;
 /// </summary>
 public sealed class Producer : IAsyncDisposable
 {
-    private readonly TieredClient _client;
     /// <summary>
     /// Messages without a key sent in a row to one partition when batching is on. Batching is natural (a partition
     /// gathers a batch while its previous one awaits its receipt), so a run this short still fills batches under
@@ -20,6 +19,7 @@ public sealed class Producer : IAsyncDisposable
     /// </summary>
     internal const int RoundRobinRun = 16;
 
+    private readonly TieredClient _client;
     private readonly PartitionProducer[] _partitions;
     private readonly uint _run;
     private uint _unkeyed;
