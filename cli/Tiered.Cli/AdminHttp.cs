@@ -93,9 +93,15 @@ internal sealed partial class AdminHttp(Uri baseUrl) : IDisposable
         }
     }
 
-    /// <summary>The problem's detail when the server sent problem details, else the status and whatever it sent.</summary>
-    private static string Describe(HttpResponseMessage response, string body)
+    /// <summary>
+    /// The problem's detail when the server sent problem details, else the status and whatever it sent; the likely
+    /// mistake when the URL is an HTTP/2-only port (a broker's gRPC port answers an HTTP/1.1 request with a 400).
+    /// </summary>
+    private string Describe(HttpResponseMessage response, string body)
     {
+        if (response.StatusCode == System.Net.HttpStatusCode.BadRequest && body.Contains("HTTP/2 only endpoint", StringComparison.Ordinal))
+            return $"--admin-url {Messaging.ClientCommandLine.Endpoint(_http.BaseAddress!)} looks like a broker's gRPC port (HTTP/2 only; it refused an HTTP/1.1 request): "
+                + $"--admin-url wants the admin REST port (default {new Uri(AdminCommand.DefaultAdminUrl).Port}); the gRPC port goes to --url of produce, consume and perf.";
         var status = $"{(int)response.StatusCode} {response.ReasonPhrase}";
         if (response.Content.Headers.ContentType?.MediaType is "application/problem+json" or "application/json")
         {

@@ -7,22 +7,33 @@ namespace Tiered.Client;
 /// <summary>
 /// Publishes messages to a topic. For a partitioned topic it holds one producer per partition and routes a
 /// keyed message by the Murmur3 hash of its key (the partition Pulsar's Java client would choose) and
-/// messages without a key round-robin, one batch per partition in turn. Thread-safe.
+/// messages without a key round-robin in runs of <see cref="RoundRobinRun"/> messages (one message each without
+/// batching), so that a burst spreads over every partition. Thread-safe.
 /// </summary>
 public sealed class Producer : IAsyncDisposable
 {
+    /// <summary>
+    /// Messages without a key sent in a row to one partition when batching is on. Batching is natural (a partition
+    /// gathers a batch while its previous one awaits its receipt), so a run this short still fills batches under
+    /// load, while a burst of a few hundred messages lands on every partition rather than on one.
+    /// </summary>
+    internal const int RoundRobinRun = 16;
+
     private readonly TieredClient _client;
     private readonly PartitionProducer[] _partitions;
-    private int _roundRobin;
-    private long _roundRobinBatch;
+    private readonly uint _run;
+    private uint _unkeyed;
     private int _disposed;
 
-    internal Producer(TieredClient client, string topic, int partitions, PartitionProducer[] producers)
+    internal Producer(TieredClient client, string topic, int partitions, PartitionProducer[] producers, bool batching)
     {
         _client = client;
         Topic = topic;
         Partitions = partitions;
         _partitions = producers;
+        _run = batching ? RoundRobinRun : 1u;
+        // A random first partition, so that producers started together do not all begin on partition 0.
+        _unkeyed = (uint)Random.Shared.Next(producers.Length) * _run;
     }
 
     /// <summary>The topic's full name.</summary>
@@ -104,16 +115,7 @@ public sealed class Producer : IAsyncDisposable
             return partitions[0];
         if (!string.IsNullOrEmpty(key))
             return partitions[Murmur3.Partition(key, partitions.Length)];
-        // Stay on one partition until it seals a batch, then move on: whole batches go round-robin.
-        var index = Volatile.Read(ref _roundRobin);
-        var current = partitions[index];
-        if (current.BatchesSealed != Volatile.Read(ref _roundRobinBatch))
-        {
-            index = (index + 1) % partitions.Length;
-            current = partitions[index];
-            Volatile.Write(ref _roundRobinBatch, current.BatchesSealed);
-            Volatile.Write(ref _roundRobin, index);
-        }
-        return current;
+        var n = Interlocked.Increment(ref _unkeyed) - 1;
+        return partitions[(int)(n / _run % (uint)partitions.Length)];
     }
 }

@@ -15,6 +15,7 @@ internal static class Retry
     /// </param>
     public static bool IsRetriable(Exception e, bool everOpened) => e switch
     {
+        RpcException rpc when TieredClientException.IsHttp11Required(rpc) => false,
         RpcException rpc => rpc.StatusCode switch
         {
             StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied or StatusCode.Unauthenticated

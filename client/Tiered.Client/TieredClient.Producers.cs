@@ -22,7 +22,7 @@ public sealed partial class TieredClient
                 ? new PartitionProducer(this, options, lookup.Topic, -1)
                 : new PartitionProducer(this, options, PartitionName(lookup.Topic, i), i);
         }
-        var producer = new Producer(this, lookup.Topic, lookup.Partitions, producers);
+        var producer = new Producer(this, lookup.Topic, lookup.Partitions, producers, options.BatchingEnabled);
         Track(producer);
         var opened = new Task[count];
         for (var i = 0; i < count; i++)

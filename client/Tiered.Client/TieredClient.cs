@@ -144,10 +144,7 @@ public sealed partial class TieredClient : IAsyncDisposable
                 new LookupRequest { Topic = topic },
                 deadline: Deadline(),
                 cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (string.IsNullOrEmpty(response.BrokerUrl))
-                response.BrokerUrl = Options.ServiceUrl;
-            else if (!response.BrokerUrl.Contains("://", StringComparison.Ordinal))
-                response.BrokerUrl = "http://" + response.BrokerUrl;
+            Normalize(response, Options.ServiceUrl);
             if (string.IsNullOrEmpty(response.Topic))
                 response.Topic = topic;
             return response;
@@ -155,6 +152,26 @@ public sealed partial class TieredClient : IAsyncDisposable
         catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
         {
             throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
+        }
+    }
+
+    /// <summary>
+    /// Makes <see cref="LookupResponse.BrokerUrl"/> the URL to dial, whichever form the broker answered in:
+    /// broker_address (host:port) with broker_tls, or only broker_url (brokers older than broker_address; a bare
+    /// host:port is taken as http://), or neither (the broker asked). Fills broker_address when it was missing.
+    /// </summary>
+    internal static void Normalize(LookupResponse response, string serviceUrl)
+    {
+        if (!string.IsNullOrEmpty(response.BrokerAddress))
+            response.BrokerUrl = (response.BrokerTls ? "https://" : "http://") + response.BrokerAddress;
+        else if (string.IsNullOrEmpty(response.BrokerUrl))
+            response.BrokerUrl = serviceUrl;
+        else if (!response.BrokerUrl.Contains("://", StringComparison.Ordinal))
+            response.BrokerUrl = "http://" + response.BrokerUrl;
+        if (string.IsNullOrEmpty(response.BrokerAddress) && Uri.TryCreate(response.BrokerUrl, UriKind.Absolute, out var url))
+        {
+            response.BrokerAddress = $"{url.Host}:{url.Port}";
+            response.BrokerTls = url.Scheme == Uri.UriSchemeHttps;
         }
     }
 

@@ -28,6 +28,30 @@ public class TieredClientException : Exception
     /// <summary>The gRPC status of the failure; <see cref="Grpc.Core.StatusCode.Unknown"/> when it did not come from one.</summary>
     public StatusCode StatusCode { get; } = StatusCode.Unknown;
 
-    internal static TieredClientException From(RpcException e, string what) =>
-        new($"{what}: {(string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail)} ({e.StatusCode})", e.StatusCode, e);
+    /// <summary>
+    /// True when the address refused HTTP/2 (HTTP_1_1_REQUIRED): it serves HTTP/1.1 only, as the admin REST API does,
+    /// so it is the wrong port for this client.
+    /// </summary>
+    public bool ServerRefusedHttp2 => IsHttp11Required(InnerException);
+
+    internal static TieredClientException From(RpcException e, string what) => IsHttp11Required(e)
+        ? new($"{what}: the server refused HTTP/2 (HTTP_1_1_REQUIRED), so it is no broker's gRPC port; it looks like the admin REST port "
+            + "(HTTP/1.1, default 8080). Point the client at a broker's gRPC port (default 6650).", e.StatusCode, e)
+        : new($"{what}: {(string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail)} ({e.StatusCode})", e.StatusCode, e);
+
+    /// <summary>
+    /// True when the server closed the HTTP/2 connection with HTTP_1_1_REQUIRED: an HTTP/1.1-only endpoint, such as
+    /// the admin REST API, was given where a broker's gRPC port belongs. Retrying cannot help.
+    /// </summary>
+    internal static bool IsHttp11Required(Exception? e)
+    {
+        const long http11Required = 0xd;
+        for (var depth = 0; e is not null && depth < 8; depth++)
+        {
+            if (e is System.Net.Http.HttpProtocolException { ErrorCode: http11Required })
+                return true;
+            e = e is RpcException { Status.DebugException: { } debug } ? debug : e.InnerException;
+        }
+        return false;
+    }
 }

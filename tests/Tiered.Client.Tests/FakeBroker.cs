@@ -53,16 +53,17 @@ internal sealed partial class FakeBroker : Messaging.MessagingBase, IAsyncDispos
 
     public TopicLog Topic(string name) => _topics.GetOrAdd(name, n => new TopicLog(n));
 
+    /// <summary>When set, Lookup sends clients to this broker: a LookupResponse as it is, its topic and partitions filled in.</summary>
+    public LookupResponse? LookupAnswer { get; set; }
+
     public override Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
     {
         if (request.Topic.Contains(' ', StringComparison.Ordinal))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{request.Topic}' is not a valid topic name"));
-        return Task.FromResult(new LookupResponse
-        {
-            Topic = request.Topic,
-            BrokerUrl = Url,
-            Partitions = Partitions.TryGetValue(request.Topic, out var n) ? n : 0,
-        });
+        var response = LookupAnswer?.Clone() ?? new LookupResponse { BrokerUrl = Url };
+        response.Topic = request.Topic;
+        response.Partitions = Partitions.TryGetValue(request.Topic, out var n) ? n : 0;
+        return Task.FromResult(response);
     }
 
     public override Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context)

@@ -50,6 +50,27 @@ public class PartitionedTopicTests
     }
 
     [Fact]
+    public async Task A_burst_of_messages_without_a_key_spreads_over_every_partition()
+    {
+        await using var broker = await FakeBroker.StartAsync();
+        broker.Partitions["burst"] = 4;
+        await using var client = For(broker);
+        await using var producer = await client.CreateProducerAsync(new ProducerOptions("burst"));
+
+        var sends = new List<Task<MessageId>>();
+        for (var i = 0; i < 300; i++)
+            sends.Add(producer.SendAsync(Text($"m{i}")).AsTask());
+        var perPartition = new int[4];
+        foreach (var send in sends)
+            perPartition[(await send.Within("a receipt")).Partition]++;
+
+        // A fair share is 75 each; runs of 16 put 64 to 80 on each partition.
+        Assert.All(perPartition, n => Assert.InRange(n, 50, 100));
+        for (var p = 0; p < 4; p++)
+            Assert.Equal(perPartition[p], broker.Topic($"burst-partition-{p}").Snapshot().Sum(e => e.Batch.Messages.Count));
+    }
+
+    [Fact]
     public async Task A_consumer_of_a_partitioned_topic_receives_from_every_partition_and_acks_each_in_its_own()
     {
         await using var broker = await FakeBroker.StartAsync();

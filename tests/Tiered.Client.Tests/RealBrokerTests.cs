@@ -138,6 +138,17 @@ public sealed class RealBrokerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Lookup_answers_the_broker_as_a_host_port_address_and_as_a_url()
+    {
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(_broker.Url);
+        var lookup = await new V1.Messaging.MessagingClient(channel).LookupAsync(new V1.LookupRequest { Topic = NewTopic() });
+
+        Assert.Equal(new Uri(_broker.Url).Authority, lookup.BrokerAddress);
+        Assert.False(lookup.BrokerTls);
+        Assert.Equal(_broker.Url.TrimEnd('/'), lookup.BrokerUrl.TrimEnd('/'));
+    }
+
+    [Fact]
     public async Task A_reader_and_last_message_id_see_what_was_produced()
     {
         var topic = NewTopic();

@@ -38,6 +38,35 @@ public sealed class CliClientTests
         Assert.Contains("\"msgBacklog\": 0", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Client_and_admin_commands_given_each_others_port_say_which_port_they_want()
+    {
+        using var standalone = new Standalone();
+        await standalone.StartAsync();
+        string[][] clientCommands =
+        [
+            ["produce", "t", "--message", "x"],
+            ["consume", "t", "--subscription", "s", "--count", "1"],
+            ["perf", "produce", "t", "--duration", "1"],
+            ["perf", "consume", "t", "--duration", "1"],
+        ];
+        foreach (var command in clientCommands)
+        {
+            var (code, output) = await TieredProcess.RunAsync(Run, [.. command, "--url", standalone.AdminUrl]);
+            Assert.True(code == 1, output);
+            Assert.Contains($"--url 127.0.0.1:{standalone.HttpPort} looks like the admin REST port", output, StringComparison.Ordinal);
+            Assert.Contains("gRPC port (default 6650)", output, StringComparison.Ordinal);
+        }
+
+        foreach (var command in new[] { new[] { "admin", "tenants", "list" }, ["admin", "topics", "list", "public/default"] })
+        {
+            var (code, output) = await TieredProcess.RunAsync(Run, [.. command, "--admin-url", standalone.Url]);
+            Assert.True(code == 1, output);
+            Assert.Contains($"--admin-url 127.0.0.1:{standalone.GrpcPort} looks like a broker's gRPC port", output, StringComparison.Ordinal);
+            Assert.Contains("admin REST port (default 8080)", output, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("produce", "t", "--count", "0")]
     [InlineData("produce", "t")]

@@ -16,6 +16,7 @@ namespace Tiered.Broker.Service;
 public sealed partial class MessagingService(TopicRegistry topics, ILogger<MessagingService> logger) : MessagingServiceBase
 {
     private readonly BrokerOptions _options = topics.Options;
+    private readonly (string Address, bool Tls) _advertised = Dialable(topics.Options.ResolvedAdvertisedUrl);
 
     public override Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context) => Guard(nameof(Lookup), async () =>
     {
@@ -30,8 +31,24 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
             await topics.Policies.TryCreatePartitionedAsync(topic, count, ct).ConfigureAwait(false);
             partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);
         }
-        return new LookupResponse { Topic = topic.ToString(), BrokerUrl = _options.ResolvedAdvertisedUrl, Partitions = partitions };
+        return new LookupResponse
+        {
+            Topic = topic.ToString(),
+            BrokerUrl = _options.ResolvedAdvertisedUrl,
+            Partitions = partitions,
+            BrokerAddress = _advertised.Address,
+            BrokerTls = _advertised.Tls,
+        };
     });
+
+    /// <summary>The advertised URL as the host:port target every gRPC stack dials, and whether it wants TLS.</summary>
+    private static (string Address, bool Tls) Dialable(string advertisedUrl)
+    {
+        if (Uri.TryCreate(advertisedUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+            return ($"{uri.Host}:{uri.Port}", uri.Scheme == Uri.UriSchemeHttps);
+        // Not an http(s) URL: a bare host:port is already a target.
+        return (advertisedUrl, false);
+    }
 
     public override Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context) => Guard(nameof(GetLastMessageId), async () =>
     {

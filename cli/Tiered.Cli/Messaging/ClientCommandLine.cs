@@ -59,6 +59,18 @@ internal static class ClientCommandLine
         DefaultValueFactory = _ => SubscriptionType.Exclusive,
     };
 
+    /// <summary>The error line for a failed command; names the likely mistake when --url is an HTTP/1.1-only port.</summary>
+    public static string ErrorMessage(Exception e, string url) => e is TieredClientException { ServerRefusedHttp2: true }
+        ? $"--url {Endpoint(new Uri(url))} looks like the admin REST port (HTTP/1.1; it refused HTTP/2): --url wants a broker's gRPC port (default 6650); the admin port goes to tiered admin --admin-url."
+        : e.Message;
+
+    /// <summary>host:port of a URL given on the command line, shortened if it is very long (it goes into error messages).</summary>
+    public static string Endpoint(Uri url)
+    {
+        var endpoint = $"{url.Host}:{url.Port}";
+        return endpoint.Length <= 100 ? endpoint : endpoint[..100] + "…";
+    }
+
     public static TieredClient CreateClient(string url, ILoggerFactory loggerFactory) =>
         new(new TieredClientOptions { ServiceUrl = url, LoggerFactory = loggerFactory });
 

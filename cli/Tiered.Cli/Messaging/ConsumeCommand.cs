@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using Tiered.Client;
 
 namespace Tiered.Cli.Messaging;
@@ -67,17 +68,39 @@ internal static class ConsumeCommand
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         using var shutdown = new Shutdown(cancellationToken);
         var received = 0;
+        // Printed lines are flushed, and handled messages acknowledged, in batches: before each wait for more
+        // messages and at least every AckBatcher.BatchSize messages, instead of a write and a round trip each.
+        using var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024);
         try
         {
             await using var client = ClientCommandLine.CreateClient(url, loggerFactory);
             await using var consumer = await client.SubscribeAsync(options, shutdown.Token);
-            while (count is null || received < count)
+            var acks = new AckBatcher(consumer);
+            try
             {
-                var message = await consumer.ReceiveAsync(shutdown.Token);
-                var key = message.Key is null ? "" : $" key={message.Key}";
-                Console.WriteLine($"{message.Id}{key} {ClientCommandLine.Describe(message.Payload.Span)}");
-                await consumer.AcknowledgeAsync(message, shutdown.Token);
-                received++;
+                while (count is null || received < count)
+                {
+                    var next = consumer.ReceiveAsync(shutdown.Token);
+                    if (!next.IsCompleted)
+                    {
+                        await output.FlushAsync(CancellationToken.None);
+                        await acks.SendAsync();
+                    }
+                    var message = await next;
+                    output.Write(message.Id.ToString());
+                    if (message.Key is not null)
+                        output.Write($" key={message.Key}");
+                    output.Write(' ');
+                    output.WriteLine(ClientCommandLine.Describe(message.Payload.Span));
+                    await acks.AddAsync(message);
+                    received++;
+                }
+            }
+            finally
+            {
+                await output.FlushAsync(CancellationToken.None);
+                // What was printed is acknowledged, on Ctrl-C too.
+                await acks.DrainAsync();
             }
             return Exit.Ok;
         }
@@ -89,7 +112,7 @@ internal static class ConsumeCommand
         }
         catch (Exception e) when (e is TieredClientException or ArgumentException or ObjectDisposedException)
         {
-            return Exit.Error(Exit.Failed, e.Message);
+            return Exit.Error(Exit.Failed, ClientCommandLine.ErrorMessage(e, url));
         }
     }
 }

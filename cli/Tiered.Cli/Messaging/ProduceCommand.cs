@@ -80,7 +80,7 @@ internal static class ProduceCommand
         }
         catch (Exception e) when (e is TieredClientException or ArgumentException or ObjectDisposedException)
         {
-            return Exit.Error(Exit.Failed, e.Message);
+            return Exit.Error(Exit.Failed, ClientCommandLine.ErrorMessage(e, url));
         }
     }
 

@@ -36,7 +36,6 @@ internal sealed partial class PartitionProducer
     private Exception? _closed;
     private string _producerName;
     private volatile int _maxMessageBytes = DefaultMaxMessageBytes;
-    private long _batchesSealed;
     private bool _everOpened;
     private Task _run = Task.CompletedTask;
 
@@ -68,9 +67,6 @@ internal sealed partial class PartitionProducer
 
     /// <summary>Completes when the first stream is open; fails if the broker refused it for good.</summary>
     public Task Opened => _opened.Task;
-
-    /// <summary>Grows each time a batch is sealed; round-robin routing moves on when it does.</summary>
-    public long BatchesSealed => Volatile.Read(ref _batchesSealed);
 
     public void Start() => _run = RunAsync();
 
@@ -232,7 +228,6 @@ internal sealed partial class PartitionProducer
         _unsent.Enqueue(batch);
         _lastSealed = batch;
         _open = null;
-        Volatile.Write(ref _batchesSealed, _batchesSealed + 1);
     }
 
     /// <summary>Fails every message not yet acknowledged, and every later send, with <paramref name="error"/>.</summary>
