@@ -58,12 +58,13 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     public Journal Journal => _journal;
 
     public static async Task<BookieStorage> OpenAsync(string dataDir, string journalDir, long writeCacheBytes, ILogger logger,
-        CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes)
+        CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes,
+        long journalPreallocationBytes = JournalOptions.DefaultMaxFileBytes, JournalTestHooks? journalHooks = null)
     {
         Directory.CreateDirectory(dataDir);
         var index = LedgerIndex.Open(Path.Combine(dataDir, "index"));
         var entryLog = new EntryLogger(new EntryLoggerOptions(Path.Combine(dataDir, "entry-logs"), maxEntryLogBytes));
-        var journal = Journal.Open(new JournalOptions(journalDir));
+        var journal = Journal.Open(new JournalOptions(journalDir) { PreallocationBytes = journalPreallocationBytes }, journalHooks);
         var storage = new BookieStorage(dataDir, journal, entryLog, index, writeCacheBytes, logger);
         foreach (var ledgerId in index.Ledgers())
         {
