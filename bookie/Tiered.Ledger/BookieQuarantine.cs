@@ -58,8 +58,10 @@ internal sealed class BookieQuarantine(TimeSpan duration, TimeProvider time)
                 return EnsemblePlacement.Choose(available, size, quarantined);
             }
             // Too few bookies outside quarantine: all of them, and the rest from quarantine.
-            catch (InsufficientBookiesException) when (available.Distinct(StringComparer.Ordinal).Count() >= size)
+            catch (InsufficientBookiesException)
             {
+                if (available.Distinct(StringComparer.Ordinal).Count() < size)
+                    return EnsemblePlacement.Choose(available, size); // throws, counting every registered bookie
                 var others = available.Where(b => !quarantined.Contains(b)).Distinct(StringComparer.Ordinal).ToList();
                 var fill = EnsemblePlacement.Choose(available, size - others.Count, new HashSet<string>(others, StringComparer.Ordinal));
                 return EnsemblePlacement.Choose([.. others, .. fill], size);
