@@ -82,6 +82,59 @@ public sealed class DeadBookieTests
         Assert.Contains(dead, all.Metadata.Segments[0].Bookies);
     }
 
+    [Fact]
+    public async Task An_unexpected_error_while_replacing_a_failed_bookie_fails_the_writer_instead_of_wedging_it()
+    {
+        await using var cluster = await BookieCluster.StartAsync(3);
+        var dead = DeadBookie();
+        await RegisterAsync(cluster, dead);
+        var live = cluster.BookieIds;
+        var created = await new LedgerMetadataStore(cluster.Metadata).CreateAsync(new DistributionSchedule(3, 2, 2), [live[0], live[1], dead]);
+        var options = new LedgerClientOptions();
+        using var pool = new BookieClientPool(options);
+        // Listing the bookies for a replacement throws something no one expected.
+        var ledgers = new LedgerMetadataStore(new BrokenListing(cluster.Metadata));
+        await using var writer = new LedgerWriter(created, ledgers, pool, options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        // Entry 1 goes to positions 1 and 2: it needs the dead bookie. Before the fix the error
+        // escaped the ensemble change, which never ended, and this add never completed.
+        var failed = await Assert.ThrowsAsync<LedgerException>(async () =>
+        {
+            for (var i = 0; i < 3; i++)
+                await writer.AddEntryAsync(Payload(i)).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        });
+        Assert.Contains("unexpectedly", failed.Message);
+        await Assert.ThrowsAsync<LedgerException>(async () => await writer.AddEntryAsync(Payload(9)).AsTask().WaitAsync(TimeSpan.FromSeconds(20)));
+    }
+
+    /// <summary>A metadata store whose listing of available bookies fails with an error of an unexpected kind.</summary>
+    private sealed class BrokenListing(Tiered.Metadata.IMetadataStore inner) : Tiered.Metadata.IMetadataStore
+    {
+        public ValueTask<Tiered.Metadata.V1.KeyValue?> GetAsync(string key, Tiered.Metadata.ReadConsistency consistency, CancellationToken cancellationToken) => inner.GetAsync(key, consistency, cancellationToken);
+
+        public ValueTask<Tiered.Metadata.V1.KeyValue> PutAsync(string key, ReadOnlyMemory<byte> value, long? expectedVersion, long sessionId, CancellationToken cancellationToken) => inner.PutAsync(key, value, expectedVersion, sessionId, cancellationToken);
+
+        public ValueTask<bool> DeleteAsync(string key, long? expectedVersion, CancellationToken cancellationToken) => inner.DeleteAsync(key, expectedVersion, cancellationToken);
+
+        public ValueTask<IReadOnlyList<string>> ListChildrenAsync(string path, Tiered.Metadata.ReadConsistency consistency, CancellationToken cancellationToken)
+            => path == LedgerClient.AvailableBookiesPath ? throw new FormatException("a bookie id that does not parse") : inner.ListChildrenAsync(path, consistency, cancellationToken);
+
+        public ValueTask<IReadOnlyList<Tiered.Metadata.V1.KeyValue>> ListAsync(string prefix, Tiered.Metadata.ReadConsistency consistency, CancellationToken cancellationToken) => inner.ListAsync(prefix, consistency, cancellationToken);
+
+        public ValueTask<Tiered.Metadata.V1.TxnResponse> TxnAsync(Tiered.Metadata.V1.TxnRequest request, CancellationToken cancellationToken) => inner.TxnAsync(request, cancellationToken);
+
+        public IAsyncEnumerable<Tiered.Metadata.V1.WatchEvent> WatchAsync(string prefix, long fromRevision, CancellationToken cancellationToken) => inner.WatchAsync(prefix, fromRevision, cancellationToken);
+
+        public ValueTask<long> CreateSessionAsync(TimeSpan ttl, CancellationToken cancellationToken) => inner.CreateSessionAsync(ttl, cancellationToken);
+
+        public ValueTask KeepAliveAsync(long sessionId, CancellationToken cancellationToken) => inner.KeepAliveAsync(sessionId, cancellationToken);
+
+        public ValueTask CloseSessionAsync(long sessionId, CancellationToken cancellationToken) => inner.CloseSessionAsync(sessionId, cancellationToken);
+
+        public ValueTask<long> NextIdAsync(string name, int count, CancellationToken cancellationToken) => inner.NextIdAsync(name, count, cancellationToken);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     /// <summary>Holds the opening of add streams until <paramref name="release"/> completes (at most 3 s), then passes calls through.</summary>
     private sealed class HeldInvoker(CallInvoker inner, Task release) : CallInvoker
     {
