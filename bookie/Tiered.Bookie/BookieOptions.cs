@@ -29,6 +29,16 @@ public sealed record BookieOptions
     /// <summary>Memory for entries journaled but not yet in the entry logs; half fills while the other half is flushed.</summary>
     public long WriteCacheBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>Largest <see cref="JournalPreallocationBytes"/>: the size of a journal file (256 MiB).</summary>
+    public const long MaxJournalPreallocationBytes = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Disk space reserved (fallocate) for each new journal file, so appends need not allocate
+    /// blocks as they go; 0 reserves none. The journal's disk needs at least this much free space
+    /// for the bookie to start: lower it on a small disk. Default 256 MiB (one journal file).
+    /// </summary>
+    public long JournalPreallocationBytes { get; init; } = MaxJournalPreallocationBytes;
+
     /// <summary>How long the bookie stays registered after its last heartbeat to the metadata service.</summary>
     public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -54,6 +64,8 @@ public sealed record BookieOptions
             throw new ArgumentException("Disk thresholds must satisfy 0 < writable-below <= read-only-above <= 1.");
         if (WriteCacheBytes < 8L * 1024 * 1024)
             throw new ArgumentException("The write cache needs at least 8 MiB.");
+        if (JournalPreallocationBytes < 0 || JournalPreallocationBytes > MaxJournalPreallocationBytes)
+            throw new ArgumentException($"--journal-preallocation-mb must be between 0 (reserve nothing) and {MaxJournalPreallocationBytes / (1024 * 1024)} (a whole journal file), got {JournalPreallocationBytes / (1024.0 * 1024):0.###}.");
         if (SessionTtl < TimeSpan.FromSeconds(1))
             throw new ArgumentException("The bookie's session TTL must be at least 1 s.");
     }

@@ -96,9 +96,11 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             if (readOnly == _readOnly || _session is null)
                 return;
             var old = CurrentKey;
-            _readOnly = readOnly;
-            await _store.PutAsync(CurrentKey, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var target = readOnly ? ReadOnlyKey(_bookieId) : AvailableKey(_bookieId);
+            // Changed only once both steps are stored: after a failure a retry does both again.
+            await _store.PutAsync(target, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(old, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _readOnly = readOnly;
             LogRegistered(_logger, _bookieId, CurrentKey);
         }
         finally

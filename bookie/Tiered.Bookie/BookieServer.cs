@@ -32,11 +32,14 @@ public sealed partial class BookieServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _diskWatch;
+    private readonly Task _journalWatch;
+    private volatile bool _journalUnusable;
 
     private BookieServer(BookieOptions options, BookieStorage storage, BookieState state, WebApplication app, InProcessCallInvoker localInvoker, IMetadataStore metadata, bool ownsMetadata, BookieRegistration registration, AutoRecovery? autoRecovery, ILogger logger)
     {
         (_options, _storage, _state, _app, _localInvoker, _metadata, _ownsMetadata, _registration, _autoRecovery, _logger) = (options, storage, state, app, localInvoker, metadata, ownsMetadata, registration, autoRecovery, logger);
         _diskWatch = Task.Run(WatchDiskAsync);
+        _journalWatch = Task.Run(WatchJournalAsync);
     }
 
     public string BookieId => _options.BookieId;
@@ -52,14 +55,18 @@ public sealed partial class BookieServer : IAsyncDisposable
     public AutoRecovery? AutoRecovery => _autoRecovery;
 
     /// <summary>Starts a bookie. <paramref name="metadata"/>: an existing store to register in (standalone); default: a client to <see cref="BookieOptions.Metadata"/>.</summary>
-    public static async Task<BookieServer> StartAsync(BookieOptions options, ILoggerFactory loggerFactory, IMetadataStore? metadata = null, CancellationToken cancellationToken = default)
+    public static Task<BookieServer> StartAsync(BookieOptions options, ILoggerFactory loggerFactory, IMetadataStore? metadata = null, CancellationToken cancellationToken = default)
+        => StartAsync(options, loggerFactory, metadata, journalHooks: null, cancellationToken);
+
+    internal static async Task<BookieServer> StartAsync(BookieOptions options, ILoggerFactory loggerFactory, IMetadataStore? metadata, JournalTestHooks? journalHooks, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var logger = loggerFactory.CreateLogger<BookieServer>();
         var listen = HostPort.Parse(options.Listen, "--listen");
         var ownsMetadata = metadata is null;
         metadata ??= new MetadataClient(options.Metadata);
-        var storage = await BookieStorage.OpenAsync(options.DataDir, options.JournalDirectory, options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken).ConfigureAwait(false);
+        var storage = await BookieStorage.OpenAsync(options.DataDir, options.JournalDirectory, options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken,
+            journalPreallocationBytes: options.JournalPreallocationBytes, journalHooks: journalHooks).ConfigureAwait(false);
         var state = new BookieState(options);
         WebApplication? app = null;
         BookieRegistration? registration = null;
@@ -117,7 +124,7 @@ public sealed partial class BookieServer : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
                 var usage = _state.DiskUsage();
-                var readOnly = _storage.ReadOnly ? usage > _options.WritableBelowDiskUsage : usage > _options.ReadOnlyAboveDiskUsage;
+                var readOnly = ShouldBeReadOnly(_storage.ReadOnly, usage, _journalUnusable, _options);
                 if (readOnly == _storage.ReadOnly)
                     continue;
                 _storage.ReadOnly = readOnly;
@@ -137,10 +144,52 @@ public sealed partial class BookieServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether the bookie should refuse adds: for good once its journal is unusable, else when the
+    /// fuller of its data and journal disks is above the read-only threshold (back below the
+    /// writable one to accept adds again, so that it does not flap).
+    /// </summary>
+    internal static bool ShouldBeReadOnly(bool readOnlyNow, double diskUsage, bool journalUnusable, BookieOptions options)
+        => journalUnusable || (readOnlyNow ? diskUsage > options.WritableBelowDiskUsage : diskUsage > options.ReadOnlyAboveDiskUsage);
+
+    /// <summary>
+    /// A journal that failed a write or fsync (a full disk) refuses every add until the bookie
+    /// restarts: the bookie turns read-only at once and leaves <c>/bookies/available</c>, so that
+    /// no new ledger chooses it. It keeps serving reads. Retries the registration change until it
+    /// is stored.
+    /// </summary>
+    private async Task WatchJournalAsync()
+    {
+        try
+        {
+            await _storage.Journal.Unusable.WaitAsync(_stop.Token).ConfigureAwait(false);
+            _journalUnusable = true;
+            _storage.ReadOnly = true;
+            LogJournalUnusable(_logger, BookieId);
+            while (true)
+            {
+                try
+                {
+                    await _registration.SetReadOnlyAsync(true, _stop.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (MetadataException e)
+                {
+                    LogRegistrationFailed(_logger, e);
+                    await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _diskWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _journalWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_autoRecovery is not null)
             await _autoRecovery.DisposeAsync().ConfigureAwait(false);
         await _registration.DisposeAsync().ConfigureAwait(false);
@@ -161,4 +210,7 @@ public sealed partial class BookieServer : IAsyncDisposable
 
     [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not update the bookie's registration")]
     private static partial void LogRegistrationFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 224, Level = LogLevel.Error, Message = "Bookie {BookieId}: its journal is unusable (a write or fsync failed, e.g. the disk is full); it is read-only until restarted")]
+    private static partial void LogJournalUnusable(ILogger logger, string bookieId);
 }

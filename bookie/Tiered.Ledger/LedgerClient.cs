@@ -19,6 +19,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
     private readonly LedgerMetadataStore _ledgers;
     private readonly LedgerClientOptions _options;
     private readonly BookieClientPool _pool;
+    private readonly BookieQuarantine _quarantine;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<LedgerWriter> _writers = [];
@@ -31,20 +32,24 @@ public sealed partial class LedgerClient : IAsyncDisposable
         _metadata = metadata;
         _ledgers = new LedgerMetadataStore(metadata);
         _pool = new BookieClientPool(_options);
+        _quarantine = new BookieQuarantine(_options.BookieQuarantineTime, _options.TimeProvider);
         _logger = _options.LoggerFactory.CreateLogger<LedgerClient>();
     }
 
-    /// <summary>Creates an OPEN ledger on <paramref name="ensembleSize"/> available bookies (spread over hosts) and returns its writer.</summary>
+    /// <summary>
+    /// Creates an OPEN ledger on <paramref name="ensembleSize"/> available bookies (spread over hosts,
+    /// avoiding bookies that failed one of this client's writers recently) and returns its writer.
+    /// </summary>
     /// <exception cref="ArgumentException">The quorums do not satisfy E ≥ Qw ≥ Qa ≥ 1.</exception>
     /// <exception cref="InsufficientBookiesException">Fewer than E bookies are available.</exception>
     public async Task<LedgerWriter> CreateLedgerAsync(int ensembleSize, int writeQuorum, int ackQuorum, IReadOnlyDictionary<string, string>? custom = null, CancellationToken cancellationToken = default)
     {
         var schedule = new DistributionSchedule(ensembleSize, writeQuorum, ackQuorum);
         var available = await _metadata.ListChildrenAsync(AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var ensemble = EnsemblePlacement.Choose([.. available], ensembleSize);
+        var ensemble = _quarantine.Choose([.. available], ensembleSize);
         var created = await _ledgers.CreateAsync(schedule, ensemble, custom, cancellationToken).ConfigureAwait(false);
         LedgerLog.Created(_logger, created.LedgerId, string.Join(',', ensemble), ensembleSize, writeQuorum, ackQuorum);
-        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger);
+        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger, _quarantine);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

@@ -25,7 +25,15 @@ public sealed record LedgerClientOptions
     /// </summary>
     public TimeSpan AddTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The clock of add timeouts; tests may pass a fake one.</summary>
+    /// <summary>
+    /// How long a bookie that failed a writer (broken stream, refusal, add timeout) is kept out of
+    /// new ensembles and replacements while enough other bookies are registered; zero turns the
+    /// quarantine off. A crashed bookie stays registered until its session expires, and new ledgers
+    /// would keep choosing it meanwhile.
+    /// </summary>
+    public TimeSpan BookieQuarantineTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock of add timeouts and the quarantine; tests may pass a fake one.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Entries a reader fetches ahead of the one being consumed.</summary>
@@ -50,6 +58,8 @@ public sealed record LedgerClientOptions
             throw new ArgumentException($"AddTimeout must be positive (got {AddTimeout}).");
         if (ReadTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"ReadTimeout must be positive (got {ReadTimeout}).");
+        if (BookieQuarantineTime < TimeSpan.Zero)
+            throw new ArgumentException($"BookieQuarantineTime must not be negative (got {BookieQuarantineTime}); use zero to turn the quarantine off.");
         if (ReadAheadEntries < 1)
             throw new ArgumentException($"ReadAheadEntries must be at least 1 (got {ReadAheadEntries}).");
     }

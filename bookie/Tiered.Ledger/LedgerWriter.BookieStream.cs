@@ -20,14 +20,24 @@ public sealed partial class LedgerWriter
         private readonly AsyncDuplexStreamingCall<AddRequest, AddResponse> _call;
         private readonly Channel<AddRequest> _outbox = Channel.CreateUnbounded<AddRequest>(new UnboundedChannelOptions { SingleReader = true });
         private readonly CancellationTokenSource _abort = new();
-        private readonly Task _sending;
-        private readonly Task _receiving;
+        private Task _sending = Task.CompletedTask;
+        private Task _receiving = Task.CompletedTask;
         private volatile bool _completing;
 
+        /// <summary>Opens the call; nothing is sent or received until <see cref="Start"/>.</summary>
         public BookieStream(LedgerWriter writer, int index, string bookieId, BookieRpc.BookieClient client)
         {
             (_writer, _index, BookieId) = (writer, index, bookieId);
             _call = client.AddEntries(cancellationToken: _abort.Token);
+        }
+
+        /// <summary>
+        /// Starts the send and receive loops. Only once the writer holds this stream in its ensemble:
+        /// a stream to a dead bookie fails within a millisecond, and its failure must find the
+        /// writer complete (every position filled) and this stream in place, or it would be lost.
+        /// </summary>
+        public void Start()
+        {
             _sending = Task.Run(SendAsync);
             _receiving = Task.Run(ReceiveAsync);
         }

@@ -37,6 +37,7 @@ public sealed partial class LedgerWriter
                 return;
             stream.Failed = true;
             _failedBookies.Add(stream.BookieId);
+            _quarantine.Add(stream.BookieId);
             LedgerLog.BookieFailed(_logger, stream.BookieId, LedgerId,
                 new LedgerException($"Bookie {stream.BookieId} (ensemble position {stream.Index}) of ledger {LedgerId} failed: {reason}.", cause));
             if (_failure is not null)
@@ -50,7 +51,24 @@ public sealed partial class LedgerWriter
         }
     }
 
+    /// <summary>
+    /// Replaces the failed bookies one after another. Whatever goes wrong, the change ends: an
+    /// unexpected error fails the writer (its owner rolls to a new ledger) rather than leaving
+    /// every later add waiting for a change that never finishes.
+    /// </summary>
     private async Task ChangeEnsembleAsync()
+    {
+        try
+        {
+            await ReplaceFailedBookiesAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            FailChange(new LedgerException($"Ledger {LedgerId}: replacing a failed bookie failed unexpectedly ({e.GetType().Name}: {e.Message}); this writer can add no more entries.", e));
+        }
+    }
+
+    private async Task ReplaceFailedBookiesAsync()
     {
         while (true)
         {
@@ -82,7 +100,7 @@ public sealed partial class LedgerWriter
                 string replacement;
                 try
                 {
-                    replacement = EnsemblePlacement.Replace(ensemble, position, [.. available], exclude);
+                    replacement = _quarantine.Replace(ensemble, position, [.. available], exclude);
                 }
                 catch (InsufficientBookiesException e)
                 {
@@ -92,6 +110,7 @@ public sealed partial class LedgerWriter
                 }
                 ensemble[position] = replacement;
                 segmentStart = await StoreEnsembleAsync(ensemble, failed.Stream.BookieId).ConfigureAwait(false);
+                // Started only once it holds its position (below), so that its failure is not lost.
                 replacementStream = new BookieStream(this, position, replacement, _pool.Get(replacement));
             }
             catch (LedgerException e)
@@ -113,6 +132,7 @@ public sealed partial class LedgerWriter
                 {
                     retired = _streams[position];
                     _streams[position] = replacementStream;
+                    replacementStream.Start();
                     // Entries of the new segment confirmed meanwhile (by the other replicas) get their copy too.
                     foreach (var request in _confirmedDuringChange)
                     {
@@ -227,7 +247,7 @@ public sealed partial class LedgerWriter
             var from = _holdFrom;
             if (error is not LedgerFencedException)
             {
-                var failedPositions = _streams.Where(s => s.Failed).Select(s => s.Index).ToList();
+                var failedPositions = _streams.Where(s => s is { Failed: true }).Select(s => s.Index).ToList();
                 for (var id = _confirmations.LastAddConfirmed + 1; id < _holdFrom; id++)
                 {
                     if (_pending.TryGetValue(id, out var add)

@@ -32,6 +32,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly LedgerClientOptions _options;
     private readonly CancellationTokenSource _stopWatching = new();
     private readonly Task _watchingTimeouts;
+    private readonly BookieQuarantine _quarantine;
     private VersionedLedgerMetadata _metadata;
     private LedgerException? _failure;
     private TaskCompletionSource? _drained;
@@ -39,20 +40,25 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private bool _closing;
     private bool _shutDown;
 
-    internal LedgerWriter(VersionedLedgerMetadata metadata, LedgerMetadataStore ledgers, BookieClientPool pool, LedgerClientOptions options, ILogger logger)
+    internal LedgerWriter(VersionedLedgerMetadata metadata, LedgerMetadataStore ledgers, BookieClientPool pool, LedgerClientOptions options, ILogger logger,
+        BookieQuarantine? quarantine = null)
     {
         (_metadata, _ledgers, _pool, _options, _logger) = (metadata, ledgers, pool, options, logger);
+        _quarantine = quarantine ?? new BookieQuarantine(TimeSpan.Zero, options.TimeProvider);
         var m = metadata.Metadata;
         _schedule = new DistributionSchedule(m.EnsembleSize, m.WriteQuorum, m.AckQuorum);
         _confirmations = new AddConfirmations(_schedule);
         _window = new SemaphoreSlim(options.MaxPendingAdds, options.MaxPendingAdds);
+        (_time, _addTimeout) = (options.TimeProvider, options.AddTimeout);
         var ensemble = m.Segments[^1].Bookies;
         _streams = new BookieStream[ensemble.Count];
         for (var i = 0; i < ensemble.Count; i++)
             _streams[i] = new BookieStream(this, i, ensemble[i], pool.Get(ensemble[i]));
         _completing = Task.Run(CompleteAddsAsync);
-        (_time, _addTimeout) = (options.TimeProvider, options.AddTimeout);
         _watchingTimeouts = Task.Run(WatchAddTimeoutsAsync);
+        // Last: a stream that fails at once (a dead bookie still registered) must find the writer whole.
+        foreach (var stream in _streams)
+            stream.Start();
     }
 
     private async Task CompleteAddsAsync()

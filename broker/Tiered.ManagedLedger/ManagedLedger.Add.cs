@@ -54,6 +54,18 @@ public sealed partial class ManagedLedger
             var current = _current;
             if (current is null || current.Failed || IsRolloverDue(current))
             {
+                if ((current is null || current.Failed) && _creationBackoff.Remaining() is var wait && wait > TimeSpan.Zero)
+                {
+                    // New ledgers keep failing: none is started before the backoff is over. Adds
+                    // still in flight on the failed ledger finish first, so callers fail in order.
+                    if (current is null || current.InFlight.Count == 0)
+                    {
+                        var failures = _creationBackoff.Failures;
+                        FailQueuedAdds(() => new ManagedLedgerException(
+                            $"Managed ledger {Name}: no ledger to add to: the last {failures} new ledgers failed or could not be created; the next is started in {wait.TotalMilliseconds:0} ms. Send again."));
+                    }
+                    break;
+                }
                 _rollover = Task.Run(RolloverAsync);
                 break;
             }
@@ -122,6 +134,9 @@ public sealed partial class ManagedLedger
                 {
                     ledger.Failed = true;
                     ManagedLedgerLog.AddFailed(_logger, Name, ledger.Slot.LedgerId, head.Error);
+                    // A ledger that failed before confirming anything: its bookies are failing; pace the next ones.
+                    if (ledger.Slot.Entries == 0)
+                        _creationBackoff.Failed();
                 }
                 if (head.Error is LedgerFencedException)
                 {
@@ -137,6 +152,7 @@ public sealed partial class ManagedLedger
                 ledger.Drained?.TrySetResult();
             if (confirmed)
             {
+                _creationBackoff.Succeeded();
                 var signal = _entryConfirmed;
                 _entryConfirmed = NewSignal();
                 signal.TrySetResult();

@@ -7,7 +7,8 @@ public sealed partial class ManagedLedger
     /// <summary>
     /// Closes the current ledger once its adds in flight are done, creates the next one and stores
     /// the list with compare-and-set. Adds arriving meanwhile stay queued, in order, and go to the
-    /// new ledger. If no new ledger can be created the queued adds fail; the next add tries again.
+    /// new ledger. If no new ledger can be created the queued adds fail; the next add tries again,
+    /// once the <see cref="LedgerCreationBackoff"/> allows.
     /// </summary>
     private async Task RolloverAsync()
     {
@@ -78,6 +79,7 @@ public sealed partial class ManagedLedger
             }
             else if (next is null)
             {
+                _creationBackoff.Failed();
                 _current = null;
                 FailQueuedAdds(() => new ManagedLedgerException($"Managed ledger {Name}: no ledger to add to: {failure!.Message}", failure));
             }

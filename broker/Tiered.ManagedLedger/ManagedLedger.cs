@@ -38,6 +38,7 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     private readonly string _infoKey;
     private readonly SemaphoreSlim _infoMutex = new(1, 1);
     private readonly EntryCache _cache;
+    private readonly LedgerCreationBackoff _creationBackoff;
     private readonly Dictionary<long, Task<LedgerReader>> _readers = [];
     private long _infoVersion = -1;
     private LedgerSlot[] _ledgers = [];
@@ -57,6 +58,7 @@ public sealed partial class ManagedLedger : IAsyncDisposable
         _time = options.TimeProvider;
         _infoKey = StoredPaths.Info(name);
         _cache = new EntryCache(options.EntryCacheBytes, options.EntryCacheMaxAge, options.TimeProvider);
+        _creationBackoff = new LedgerCreationBackoff(options.LedgerCreationBackoff, options.MaxLedgerCreationBackoff, options.TimeProvider);
     }
 
     /// <summary>The managed ledger's name, e.g. "public/default/persistent/my-topic".</summary>

@@ -22,6 +22,15 @@ public sealed record ManagedLedgerOptions
     /// <summary>Cached entries older than this are dropped (on the next add, or by <see cref="ManagedLedger.EvictCache"/>).</summary>
     public TimeSpan EntryCacheMaxAge { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// After a new ledger could not be created, or failed before confirming an entry, the next one
+    /// is started no sooner than this; each further failure in a row doubles the wait.
+    /// </summary>
+    public TimeSpan LedgerCreationBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The longest wait between new ledgers while they keep failing (bounds the stall once bookies are back).</summary>
+    public TimeSpan MaxLedgerCreationBackoff { get; init; } = TimeSpan.FromSeconds(2);
+
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Where closed ledgers are offloaded to and read back from; null: offload is not available.</summary>
@@ -39,6 +48,8 @@ public sealed record ManagedLedgerOptions
             throw new ArgumentException($"MaxLedgerAge must be positive (was {MaxLedgerAge}).");
         if (EntryCacheBytes < 0)
             throw new ArgumentException($"EntryCacheBytes must not be negative (was {EntryCacheBytes}).");
+        if (LedgerCreationBackoff <= TimeSpan.Zero || MaxLedgerCreationBackoff < LedgerCreationBackoff || MaxLedgerCreationBackoff > TimeSpan.FromMinutes(10))
+            throw new ArgumentException($"LedgerCreationBackoff must be positive and MaxLedgerCreationBackoff between it and 10 minutes (were {LedgerCreationBackoff} and {MaxLedgerCreationBackoff}).");
         if (EntryCacheMaxAge < TimeSpan.Zero)
             throw new ArgumentException($"EntryCacheMaxAge must not be negative (was {EntryCacheMaxAge}).");
     }

@@ -36,12 +36,13 @@ internal static class BookieCommand
         {
             Description = "Do not take part in auto-recovery (re-replicating the ledgers of bookies that are gone). By default every bookie runs it and one is active at a time.",
         };
+        var journalPreallocation = JournalPreallocationOption();
         var command = new Command(
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
             + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.")
         {
-            metadata, listen, dataDir, journalDir, noAutoRecovery,
+            metadata, listen, dataDir, journalDir, noAutoRecovery, journalPreallocation,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             new BookieOptions
@@ -51,11 +52,23 @@ internal static class BookieCommand
                 DataDir = parseResult.GetValue(dataDir)!,
                 JournalDir = parseResult.GetValue(journalDir),
                 AutoRecovery = !parseResult.GetValue(noAutoRecovery),
+                JournalPreallocationBytes = Mebibytes(parseResult.GetValue(journalPreallocation)),
             },
             parseResult,
             cancellationToken));
         return command;
     }
+
+    /// <summary><c>--journal-preallocation-mb</c>, shared by <c>tiered bookie</c> and <c>tiered standalone</c>.</summary>
+    internal static Option<int> JournalPreallocationOption() => new("--journal-preallocation-mb")
+    {
+        HelpName = "MIB",
+        Description = "Disk space reserved for each new journal file so appends need not allocate it (0 to "
+            + $"{BookieOptions.MaxJournalPreallocationBytes / (1024 * 1024)}). The journal's disk needs this much free space to start; lower it on a small disk.",
+        DefaultValueFactory = _ => (int)(BookieOptions.MaxJournalPreallocationBytes / (1024 * 1024)),
+    };
+
+    internal static long Mebibytes(int mebibytes) => mebibytes * 1024L * 1024;
 
     private static async Task<int> RunAsync(BookieOptions options, ParseResult parseResult, CancellationToken cancellationToken)
     {

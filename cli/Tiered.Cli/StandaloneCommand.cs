@@ -52,6 +52,7 @@ internal static class StandaloneCommand
             Description = "Port of the admin REST API (/admin/v2) on 127.0.0.1.",
             DefaultValueFactory = _ => 8080,
         };
+        var journalPreallocation = BookieCommand.JournalPreallocationOption();
         var offload = new OffloadOptions();
         var command = new Command(
             "standalone",
@@ -61,7 +62,7 @@ internal static class StandaloneCommand
             + "on first start; data is kept in --data-dir across restarts. Closed ledgers can be offloaded to "
             + "Parquet objects, by default in <DIR>/offload. Runs until SIGINT or SIGTERM.")
         {
-            dataDir, metadataPort, bookiePort, grpcPort, httpPort,
+            dataDir, metadataPort, bookiePort, grpcPort, httpPort, journalPreallocation,
         };
         foreach (var option in offload.All)
             command.Options.Add(option);
@@ -71,13 +72,14 @@ internal static class StandaloneCommand
             parseResult.GetValue(bookiePort),
             parseResult.GetValue(grpcPort),
             parseResult.GetValue(httpPort),
+            BookieCommand.Mebibytes(parseResult.GetValue(journalPreallocation)),
             offload,
             parseResult,
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, int grpcPort, int httpPort, OffloadOptions offload, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string dataDir, int metadataPort, int bookiePort, int grpcPort, int httpPort, long journalPreallocationBytes, OffloadOptions offload, ParseResult parseResult, CancellationToken cancellationToken)
     {
         foreach (var (name, port) in new[] { ("--bookie-port", bookiePort), ("--grpc-port", grpcPort), ("--http-port", httpPort) })
         {
@@ -86,6 +88,15 @@ internal static class StandaloneCommand
         }
         if (metadataPort is < 1 or > 65535 - RaftPortOffset)
             return Exit.Error(Exit.BadOptions, $"--metadata-port must be between 1 and {65535 - RaftPortOffset} (the Raft port is --metadata-port + {RaftPortOffset}).");
+
+        try
+        {
+            new BookieOptions { JournalPreallocationBytes = journalPreallocationBytes }.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            return Exit.Error(Exit.BadOptions, e.Message);
+        }
 
         try
         {
@@ -138,6 +149,7 @@ internal static class StandaloneCommand
                     Listen = $"127.0.0.1:{bookiePort}",
                     DataDir = Path.Combine(dataDir, "bookie"),
                     Metadata = [server.ClientAddress],
+                    JournalPreallocationBytes = journalPreallocationBytes,
                 }, loggerFactory, server.Store, shutdown.Token);
             }
             catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)

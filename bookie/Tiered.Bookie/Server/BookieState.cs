@@ -8,18 +8,19 @@ internal sealed class BookieState(BookieOptions options)
 {
     public string BookieId => options.BookieId;
 
-    public (long Used, long Free) Disk()
+    /// <summary>Used and free bytes of the data disk.</summary>
+    public (long Used, long Free) Disk() => Disk(options.DataDir);
+
+    private static (long Used, long Free) Disk(string directory)
     {
-        var drive = new DriveInfo(Path.GetFullPath(options.DataDir));
+        var drive = new DriveInfo(Path.GetFullPath(directory));
         return (drive.TotalSize - drive.AvailableFreeSpace, drive.AvailableFreeSpace);
     }
 
-    /// <summary>Fraction of the data disk in use.</summary>
-    public double DiskUsage()
-    {
-        var (used, free) = Disk();
-        return used + free == 0 ? 0 : (double)used / (used + free);
-    }
+    /// <summary>Fraction in use of the fuller of the data disk and the journal disk (often the same one).</summary>
+    public double DiskUsage() => Math.Max(Usage(Disk(options.DataDir)), Usage(Disk(options.JournalDirectory)));
+
+    private static double Usage((long Used, long Free) disk) => disk.Used + disk.Free == 0 ? 0 : (double)disk.Used / (disk.Used + disk.Free);
 
     public InfoResponse Info(BookieStorage storage)
     {

@@ -7,6 +7,9 @@ internal sealed partial class BookieStorage
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Test seam: runs at the start of every flush, with the flush lock held (a test holds flushes back with it).</summary>
+    internal Func<ValueTask>? BeforeFlush { get; set; }
+
     private async Task FlushLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -41,6 +44,8 @@ internal sealed partial class BookieStorage
         await _flushLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (BeforeFlush is { } hook)
+                await hook().ConfigureAwait(false);
             var checkpoint = checkpointAt ?? _journal.DurableEnd;
             // Left over from a flush that failed: write it first, or the swap below would hide it
             // in the active cache while the checkpoint moves past it.

@@ -58,12 +58,13 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     public Journal Journal => _journal;
 
     public static async Task<BookieStorage> OpenAsync(string dataDir, string journalDir, long writeCacheBytes, ILogger logger,
-        CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes)
+        CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes,
+        long journalPreallocationBytes = JournalOptions.DefaultMaxFileBytes, JournalTestHooks? journalHooks = null)
     {
         Directory.CreateDirectory(dataDir);
         var index = LedgerIndex.Open(Path.Combine(dataDir, "index"));
         var entryLog = new EntryLogger(new EntryLoggerOptions(Path.Combine(dataDir, "entry-logs"), maxEntryLogBytes));
-        var journal = Journal.Open(new JournalOptions(journalDir));
+        var journal = Journal.Open(new JournalOptions(journalDir) { PreallocationBytes = journalPreallocationBytes }, journalHooks);
         var storage = new BookieStorage(dataDir, journal, entryLog, index, writeCacheBytes, logger);
         foreach (var ledgerId in index.Ledgers())
         {
@@ -90,8 +91,10 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         var record = BookieRecord.Add(ledgerId, entryId, lastAddConfirmed, digest, payload.Span);
         await PutInCacheAsync(ledgerId, entryId, BookieRecord.StoredEntry(record), replaying: null, cancellationToken).ConfigureAwait(false);
         await _journal.AppendAsync(record, cancellationToken).ConfigureAwait(false);
-        state.Added(entryId, lastAddConfirmed);
-        return StorageResult.Ok;
+        // Checked again, atomically with counting the entry: a fence answered while this add waited
+        // (for room in the cache, for the journal) did not count it, so it must not be acknowledged.
+        // The journaled copy is harmless: an entry never acknowledged may or may not survive.
+        return state.TryAdd(entryId, lastAddConfirmed, recovery) ? StorageResult.Ok : StorageResult.Fenced;
     }
 
     /// <param name="replaying">During journal replay, the record being replayed: a flush may only checkpoint up to it.</param>
@@ -120,11 +123,9 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     {
         var state = State(ledgerId);
         if (!state.Fenced)
-        {
             await _journal.AppendAsync(BookieRecord.Fence(ledgerId), cancellationToken).ConfigureAwait(false);
-            state.Fence();
-        }
-        return (state.LastAddConfirmed, state.LastEntryId);
+        // The flag and the answer in one step: every add is either counted here or refused afterwards.
+        return state.FenceAndRead();
     }
 
     /// <summary>The stored entry ([LAC][digest][payload]), or why there is none.</summary>
@@ -222,18 +223,39 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         public long LastEntryId { get; private set; } = lastEntryId;
         public Task Changed => Volatile.Read(ref _changed).Task;
 
-        public void Fence() => Fenced = true;
+        public void Fence()
+        {
+            lock (this)
+                Fenced = true;
+        }
 
-        public void Added(long entryId, long lastAddConfirmed)
+        /// <summary>Fences and reads the LAC and last entry at once: no add is counted after this answer.</summary>
+        public (long LastAddConfirmed, long LastEntryId) FenceAndRead()
         {
             lock (this)
             {
+                Fenced = true;
+                return (LastAddConfirmed, LastEntryId);
+            }
+        }
+
+        /// <summary>Counts a journaled entry (replay, recovery adds).</summary>
+        public void Added(long entryId, long lastAddConfirmed) => TryAdd(entryId, lastAddConfirmed, recovery: true);
+
+        /// <summary>Counts a journaled entry unless the ledger was fenced meanwhile (a recovery add is always counted).</summary>
+        public bool TryAdd(long entryId, long lastAddConfirmed, bool recovery)
+        {
+            lock (this)
+            {
+                if (Fenced && !recovery)
+                    return false;
                 LastEntryId = Math.Max(LastEntryId, entryId);
                 if (lastAddConfirmed <= LastAddConfirmed)
-                    return;
+                    return true;
                 LastAddConfirmed = lastAddConfirmed;
             }
             Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            return true;
         }
     }
 }

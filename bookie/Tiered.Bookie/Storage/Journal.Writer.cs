@@ -188,7 +188,7 @@ internal sealed partial class Journal
             FileAccess.ReadWrite,
             FileShare.Read,
             FileOptions.None,
-            options.Preallocate ? options.MaxFileBytes : 0);
+            options.Preallocate ? Math.Min(options.PreallocationBytes, options.MaxFileBytes) : 0);
         try
         {
             Span<byte> header = stackalloc byte[JournalFormat.HeaderSize];
@@ -218,6 +218,7 @@ internal sealed partial class Journal
             error);
         _failure = failure;
         _queue.Writer.TryComplete();
+        _unusable.TrySetResult();
         var releasedBytes = 0L;
         foreach (var append in _group)
         {

@@ -19,6 +19,7 @@ internal sealed partial class Journal : IAsyncDisposable
     private readonly object _durableLock = new();
     private readonly Task _writer;
 
+    private readonly TaskCompletionSource _unusable = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource? _capacityFreed;
     private long _queuedBytes;
     private volatile IOException? _failure;
@@ -63,6 +64,12 @@ internal sealed partial class Journal : IAsyncDisposable
 
     /// <summary>Record bytes (frames included) queued or being written, counted against the queue capacity.</summary>
     internal long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>
+    /// Completes when a write or fsync failed and the journal took no more records (a full or
+    /// failing disk): from then on every append fails until the bookie restarts.
+    /// </summary>
+    public Task Unusable => _unusable.Task;
 
     /// <summary>The position after the last record known to be on disk.</summary>
     public JournalPosition DurableEnd

@@ -18,14 +18,23 @@ internal sealed record JournalOptions(string Directory)
     /// <summary>A group is written as soon as this many bytes are queued, without waiting longer; one group holds at most four times this.</summary>
     public int FlushThresholdBytes { get; init; } = 512 * 1024;
 
+    /// <summary>Default of <see cref="MaxFileBytes"/> and of <see cref="PreallocationBytes"/>: 256 MiB.</summary>
+    public const long DefaultMaxFileBytes = 256L * 1024 * 1024;
+
     /// <summary>A journal file is closed and a new one started once it would grow past this size.</summary>
-    public long MaxFileBytes { get; init; } = 256L * 1024 * 1024;
+    public long MaxFileBytes { get; init; } = DefaultMaxFileBytes;
 
     /// <summary>When this many record bytes wait to be written, <see cref="Journal.AppendAsync"/> waits (back-pressure).</summary>
     public long QueueCapacityBytes { get; init; } = 64L * 1024 * 1024;
 
-    /// <summary>Reserve <see cref="MaxFileBytes"/> of disk space when a file is created (fallocate).</summary>
+    /// <summary>Reserve disk space when a file is created (fallocate): <see cref="PreallocationBytes"/>, at most <see cref="MaxFileBytes"/>.</summary>
     public bool Preallocate { get; init; } = true;
+
+    /// <summary>
+    /// Disk space reserved for each new journal file (fallocate), so that appends do not allocate
+    /// blocks; 0 reserves none. The journal directory needs at least this much free space.
+    /// </summary>
+    public long PreallocationBytes { get; init; } = DefaultMaxFileBytes;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
@@ -51,6 +60,12 @@ internal sealed record JournalOptions(string Directory)
         {
             throw new ArgumentException(
                 $"Journal MaxFileBytes must be at least 4096, was {MaxFileBytes}.", nameof(MaxFileBytes));
+        }
+
+        if (PreallocationBytes < 0)
+        {
+            throw new ArgumentException(
+                $"Journal PreallocationBytes must not be negative, was {PreallocationBytes}.", nameof(PreallocationBytes));
         }
 
         if (QueueCapacityBytes < FlushThresholdBytes)
