@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.AdminApi.Endpoints;
 using Tiered.Broker.Admin;
+using Tiered.Ledger;
 using Tiered.Metadata;
 
 namespace Tiered.AdminApi;
@@ -51,7 +52,8 @@ public static class AdminApi
     /// <summary>
     /// Maps every /admin/v2 endpoint. <paramref name="metadata"/> holds clusters, tenants and namespaces;
     /// <paramref name="topics"/> answers for topics and subscriptions; <paramref name="isReady"/> decides
-    /// whether GET /admin/v2/brokers/health answers 200 "ok" or 503.
+    /// whether GET /admin/v2/brokers/health answers 200 "ok" or 503. The bookies' own reports (disk use)
+    /// are asked through the <see cref="IBookieInfoReader"/> registered in the host's services.
     /// </summary>
     public static IEndpointRouteBuilder MapTieredAdmin(this IEndpointRouteBuilder app, IMetadataStore metadata, ITopicAdmin topics, Func<bool> isReady)
     {
@@ -60,8 +62,10 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(isReady);
         var options = app.ServiceProvider.GetService<AdminApiOptions>()
             ?? throw new InvalidOperationException("Call services.AddTieredAdmin(...) before app.MapTieredAdmin(...).");
+        var bookies = app.ServiceProvider.GetService<IBookieInfoReader>()
+            ?? throw new InvalidOperationException("Register an IBookieInfoReader (the broker's LedgerClient; BrokerServer does) before app.MapTieredAdmin(...).");
         var logger = app.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger("Tiered.AdminApi") ?? NullLogger.Instance;
-        var context = new AdminContext(new AdminStore(metadata), topics, options, isReady);
+        var context = new AdminContext(new AdminStore(metadata), topics, options, isReady, bookies);
 
         var admin = app.MapGroup(Prefix)
             .AddEndpointFilterFactory((_, next) => AdminProblems.Filter(logger, next))

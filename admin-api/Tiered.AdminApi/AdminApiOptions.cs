@@ -12,6 +12,12 @@ public sealed record AdminApiOptions
     /// <summary>This broker as GET /admin/v2/brokers/{cluster} lists it: host:port of its admin API; null lists none.</summary>
     public string? BrokerId { get; init; }
 
+    /// <summary>
+    /// How long GET /admin/v2/bookies/all waits for each bookie's own report (disk use); the bookies
+    /// are asked in parallel, and one that has not answered by then is listed as not answering.
+    /// </summary>
+    public TimeSpan BookieInfoTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Route of the generated OpenAPI document.</summary>
     public string OpenApiPath { get; init; } = "/admin/v2/openapi.json";
 
@@ -20,6 +26,8 @@ public sealed record AdminApiOptions
     {
         if (ClusterName is not null && !Tiered.Broker.Naming.NamespaceName.IsValidPart(ClusterName))
             throw new ArgumentException($"Invalid cluster name '{ClusterName}': use 1-128 letters, digits or - _ = : . characters.", nameof(ClusterName));
+        if (BookieInfoTimeout <= TimeSpan.Zero || BookieInfoTimeout > TimeSpan.FromMinutes(1))
+            throw new ArgumentException($"The bookie info timeout {BookieInfoTimeout} must be more than 0 and at most 1 minute.", nameof(BookieInfoTimeout));
         if (string.IsNullOrEmpty(OpenApiPath) || OpenApiPath[0] != '/')
             throw new ArgumentException($"The OpenAPI path '{OpenApiPath}' must start with '/'.", nameof(OpenApiPath));
     }

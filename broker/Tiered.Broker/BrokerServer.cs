@@ -56,6 +56,8 @@ public sealed class BrokerServer : IAsyncDisposable
             builder.Services.AddSingleton(loggerFactory);
             builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
             builder.Services.AddSingleton(topics);
+            // The admin API asks bookies for their disk use over the ledger client's connections.
+            builder.Services.AddSingleton<IBookieInfoReader>(ledgers);
             builder.Services.AddSingleton<MessagingService>();
             builder.Services.AddGrpc(o =>
             {

@@ -84,7 +84,7 @@ internal static partial class AdminCommand
 
     private static Command Bookies()
     {
-        var list = new Command("list", "Every registered (live) bookie with its state: writable or read-only.");
+        var list = new Command("list", "Every registered (live) bookie with its state: writable or read-only, and the disk space it reports (freeSpace, usedSpace, totalSpace in bytes; reachable false when it does not answer).");
         Run(list, (_, http, ct) => http.GetAsync(AdminHttp.Path("bookies", "all"), ct));
         var racks = new Command("racks-info", "Registered bookies by rack group, with their rack, host and state.");
         Run(racks, (_, http, ct) => http.GetAsync(AdminHttp.Path("bookies", "racks-info"), ct));

@@ -14,6 +14,26 @@ public sealed class AdminApiHostingTests
     }
 
     [Fact]
+    public void Mapping_without_a_bookie_info_reader_says_what_to_register()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.AddTieredAdmin();
+        var app = builder.Build();
+        var error = Assert.Throws<InvalidOperationException>(() => app.MapTieredAdmin(new NoMetadataStore(), new RecordingTopicAdmin(), () => true));
+        Assert.Contains("IBookieInfoReader", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(61)]
+    public void A_bookie_info_timeout_out_of_range_is_refused_at_startup(int seconds)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddTieredAdmin(new AdminApiOptions { BookieInfoTimeout = TimeSpan.FromSeconds(seconds) }));
+        Assert.Contains("at most 1 minute", error.Message);
+    }
+
+    [Fact]
     public void A_bad_local_cluster_name_is_refused_at_startup()
     {
         var error = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddTieredAdmin(new AdminApiOptions { ClusterName = "no/slash" }));

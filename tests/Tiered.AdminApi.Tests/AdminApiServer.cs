@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tiered.Metadata;
 using Tiered.Testing;
@@ -41,6 +42,7 @@ public sealed class AdminApiServer : IAsyncLifetime
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
         builder.Services.AddTieredAdmin(new AdminApiOptions { ClusterName = "standalone" });
+        builder.Services.AddSingleton<Tiered.Ledger.IBookieInfoReader>(new UnaskedBookies());
         _app = builder.Build();
         _app.MapTieredAdmin(Store, Topics, () => Ready);
         await _app.StartAsync();
