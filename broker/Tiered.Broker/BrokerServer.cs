@@ -57,9 +57,10 @@ public sealed class BrokerServer : IAsyncDisposable
             builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
             builder.Services.AddSingleton(topics);
             builder.Services.AddSingleton<MessagingService>();
+            var maxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;
             builder.Services.AddGrpc(o =>
             {
-                o.MaxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;
+                o.MaxReceiveMessageSize = maxReceiveMessageSize;
                 o.MaxSendMessageSize = null;
             });
             builder.Services.AddGrpcReflection();
@@ -70,6 +71,7 @@ public sealed class BrokerServer : IAsyncDisposable
                 k.Listen(HostPort.Parse(options.HttpListen, "--http-listen"), l => l.Protocols = HttpProtocols.Http1);
             });
             app = builder.Build();
+            app.UseMiddleware<OversizeMessageGuard>((long)maxReceiveMessageSize);
             app.MapGrpcService<MessagingService>();
             app.MapGrpcReflectionService();
             var server = new BrokerServer(app, ledgers, topics, new TopicAdmin(topics));

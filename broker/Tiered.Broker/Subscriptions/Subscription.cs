@@ -128,45 +128,6 @@ public sealed partial class Subscription : IAsyncDisposable
         Wake();
     }
 
-    /// <summary>Acknowledges messages; completes once the cursor stored them.</summary>
-    public async ValueTask AckAsync(Consumer consumer, IReadOnlyList<AckPosition> acks, bool cumulative, CancellationToken cancellationToken)
-    {
-        var last = Cursor.Ledger.LastConfirmedEntry;
-        foreach (var ack in acks)
-        {
-            if (ack.Position > last || ack.Position.EntryId < 0)
-                throw new BrokerException(BrokerErrorCode.BadRequest, $"Message {ack.Position} does not exist in {Topic} (its last is {last}).");
-        }
-        if (cumulative)
-        {
-            if (Type == SubscriptionType.Shared)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "Cumulative acknowledgement is not allowed on a Shared subscription; acknowledge messages individually.");
-            if (acks.Count != 1)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "A cumulative acknowledgement names exactly one message.");
-            await Cursor.AckCumulativeAsync(acks[0], cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await Cursor.AckAsync(acks, cancellationToken).ConfigureAwait(false);
-        }
-        lock (_lock)
-        {
-            if (cumulative)
-            {
-                foreach (var position in consumer.Pending.Keys.Where(p => p < acks[0].Position || Cursor.IsAcknowledged(p)).ToList())
-                    Forget(consumer, position);
-            }
-            else
-            {
-                foreach (var ack in acks)
-                {
-                    if (Cursor.IsAcknowledged(ack.Position))
-                        Forget(consumer, ack.Position);
-                }
-            }
-        }
-    }
-
     /// <summary>Moves the subscription so that <paramref name="nextToRead"/> is delivered next; connected consumers are disconnected and reconnect.</summary>
     public async Task ResetAsync(Position nextToRead, CancellationToken cancellationToken)
     {

@@ -53,11 +53,20 @@ internal static class ClientCommandLine
         return option;
     }
 
-    public static Option<SubscriptionType> SubscriptionTypeOption() => new("--type")
+    public static Option<SubscriptionType> SubscriptionTypeOption()
     {
-        Description = "How consumers of the subscription share its messages: Exclusive, Shared, Failover or KeyShared.",
-        DefaultValueFactory = _ => SubscriptionType.Exclusive,
-    };
+        var option = new Option<SubscriptionType>("--type")
+        {
+            Description = "How consumers of the subscription share its messages: Exclusive, Shared or Failover.",
+            DefaultValueFactory = _ => SubscriptionType.Exclusive,
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<SubscriptionType>() == SubscriptionType.KeyShared)
+                result.AddError("--type KeyShared: Key_Shared subscriptions are not built yet; use Exclusive, Shared or Failover.");
+        });
+        return option;
+    }
 
     public static TieredClient CreateClient(string url, ILoggerFactory loggerFactory) =>
         new(new TieredClientOptions { ServiceUrl = url, LoggerFactory = loggerFactory });
