@@ -81,4 +81,14 @@ public sealed class ClientTrapTests
         }
         Assert.Empty(FailureLines(standalone));
     }
+
+    [Fact]
+    public async Task The_cli_refuses_a_key_shared_subscription_before_it_connects()
+    {
+        // Nothing listens on that port: the refusal comes from the command line, not from a broker.
+        var (code, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "consume", "t", "--subscription", "s", "--type", "KeyShared", "--url", $"http://127.0.0.1:{TieredProcess.FreePort()}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("Key_Shared subscriptions are not built yet", output);
+    }
 }

@@ -62,7 +62,8 @@ internal static class ClientCommandLine
         };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<SubscriptionType>() == SubscriptionType.KeyShared)
+            // The tokens, not the value: a token that is no type at all is the parser's error to report.
+            if (result.Tokens.Any(t => t.Value.Equals(nameof(SubscriptionType.KeyShared), StringComparison.OrdinalIgnoreCase)))
                 result.AddError("--type KeyShared: Key_Shared subscriptions are not built yet; use Exclusive, Shared or Failover.");
         });
         return option;
