@@ -152,16 +152,19 @@ public class RefusalTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
     }
 
     [Theory]
-    [InlineData(0xFFFFFFFFu)]
-    [InlineData(0x80000000u)]
-    [InlineData(100_000_000u)]
-    public async Task A_length_prefix_beyond_the_limit_is_resource_exhausted(uint claimed)
+    [InlineData("Lookup", 0xFFFFFFFFu)]
+    [InlineData("Lookup", 0x80000000u)]
+    [InlineData("Lookup", 100_000_000u)]
+    [InlineData("Produce", 0xFFFFFFFFu)]
+    [InlineData("Consume", 0x80000000u)]
+    [InlineData("Consume", 100_000_000u)]
+    public async Task A_length_prefix_beyond_the_limit_is_resource_exhausted(string method, uint claimed)
     {
         using var http = new HttpClient();
         var body = new byte[] { 0, (byte)(claimed >> 24), (byte)(claimed >> 16), (byte)(claimed >> 8), (byte)claimed, 0x0a, 0x01, 0x61 };
         var content = new ByteArrayContent(body);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{fixture.Broker.Url}/tiered.v1.Messaging/Lookup")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{fixture.Broker.Url}/tiered.v1.Messaging/{method}")
         {
             Content = content,
             Version = HttpVersion.Version20,
@@ -174,5 +177,18 @@ public class RefusalTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
             : response.TrailingHeaders.TryGetValues("grpc-status", out values) ? values.Single() : null;
         Assert.True(status == ((int)StatusCode.ResourceExhausted).ToString(System.Globalization.CultureInfo.InvariantCulture), $"{response}\n{response.TrailingHeaders}");
         await ConnectionServesAsync();
+    }
+
+    [Fact]
+    public async Task A_consumer_that_sends_nothing_for_longer_than_the_servers_body_rate_grace_keeps_its_stream()
+    {
+        // Kestrel closes a connection whose request body arrives slower than 240 bytes/s after a 5 s grace,
+        // unless the gRPC handler lifted that limit for the stream before the body was first read.
+        var topic = BrokerFixture.NewTopic();
+        await using var consumer = await RawConsumer.SubscribeAsync(Client, new Subscribe { Topic = topic, Subscription = "idle", InitialPosition = InitialPosition.Earliest });
+        await Task.Delay(TimeSpan.FromSeconds(8)); // the idle time is the scenario, not a synchronization
+        await using (var producer = await RawProducer.OpenAsync(Client, topic))
+            await producer.SendAllAsync([RawProducer.Batch(["after the idle time"])]);
+        Assert.Equal("after the idle time", (await consumer.ReceiveAsync(Wait))?.Payload);
     }
 }

@@ -1,16 +1,21 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 
 namespace Tiered.Broker.Service;
 
 /// <summary>
-/// Answers RESOURCE_EXHAUSTED to a gRPC request whose first message claims to be larger than the
-/// broker accepts. Grpc.AspNetCore turns a length prefix above 2 GiB (up to 4 GiB fits in the
-/// prefix) into an unexpected IOException, logged as a failure and answered UNKNOWN; smaller
-/// oversize prefixes it refuses itself. This looks at the prefix without consuming it, so the
-/// gRPC handler reads the request as if nothing had. Later messages of a stream are mapped by
-/// <see cref="MessagingService.ToStatus"/>.
+/// Answers RESOURCE_EXHAUSTED to a unary gRPC call whose message claims to be larger than the
+/// broker accepts. Grpc.AspNetCore reads a unary request before any service code runs and turns
+/// a length prefix above 2 GiB (up to 4 GiB fits in the prefix) into an unexpected IOException,
+/// logged as a failure and answered UNKNOWN; smaller oversize prefixes it refuses itself. This
+/// looks at the prefix without consuming it, so the gRPC handler reads the request as if nothing
+/// had. Streams are left alone: their messages are read inside the service, where
+/// <see cref="MessagingService.ToStatus"/> maps the same IOException, and reading their body here,
+/// before Grpc.AspNetCore lifts Kestrel's minimum request body data rate for streams, would let
+/// Kestrel close an idle consumer's whole connection after a few seconds.
 /// </summary>
 internal sealed class OversizeMessageGuard(RequestDelegate next, long maxMessageBytes)
 {
@@ -21,7 +26,7 @@ internal sealed class OversizeMessageGuard(RequestDelegate next, long maxMessage
         uint? length;
         try
         {
-            length = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) == true
+            length = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.Type == MethodType.Unary
                 ? await DeclaredLengthAsync(context).ConfigureAwait(false)
                 : null;
         }
