@@ -40,4 +40,10 @@ internal static partial class BrokerLog
 
     [LoggerMessage(4011, LogLevel.Warning, "Offloading {Topic} failed")]
     public static partial void OffloadFailed(ILogger logger, string topic, Exception error);
+
+    [LoggerMessage(4012, LogLevel.Debug, "{Call} ended by the client ({Exception})")]
+    public static partial void CallEndedByClient(ILogger logger, string call, string exception);
+
+    [LoggerMessage(4013, LogLevel.Debug, "{Call} refused: {StatusCode} {Detail}")]
+    public static partial void CallRefused(ILogger logger, string call, string statusCode, string detail);
 }

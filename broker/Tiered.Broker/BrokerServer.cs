@@ -59,9 +59,10 @@ public sealed class BrokerServer : IAsyncDisposable
             // The admin API asks bookies for their disk use over the ledger client's connections.
             builder.Services.AddSingleton<IBookieInfoReader>(ledgers);
             builder.Services.AddSingleton<MessagingService>();
+            var maxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;
             builder.Services.AddGrpc(o =>
             {
-                o.MaxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;
+                o.MaxReceiveMessageSize = maxReceiveMessageSize;
                 o.MaxSendMessageSize = null;
             });
             builder.Services.AddGrpcReflection();
@@ -72,6 +73,7 @@ public sealed class BrokerServer : IAsyncDisposable
                 k.Listen(HostPort.Parse(options.HttpListen, "--http-listen"), l => l.Protocols = HttpProtocols.Http1);
             });
             app = builder.Build();
+            app.UseMiddleware<OversizeMessageGuard>((long)maxReceiveMessageSize);
             app.MapGrpcService<MessagingService>();
             app.MapGrpcReflectionService();
             var server = new BrokerServer(app, ledgers, topics, new TopicAdmin(topics));

@@ -12,7 +12,7 @@ public enum SubscriptionType
     /// <summary>One active consumer; the others stand by and take over in order.</summary>
     Failover,
 
-    /// <summary>Shared, but all messages of one key go to the same consumer.</summary>
+    /// <summary>Shared, but all messages of one key go to the same consumer. Not built yet: refused (see docs/client.md, "Not built yet").</summary>
     KeyShared,
 }
 
@@ -59,6 +59,8 @@ public sealed record ConsumerOptions
             throw new ArgumentException($"ReceiverQueueSize must be at least 1, not {ReceiverQueueSize}.", nameof(ReceiverQueueSize));
         if (!Enum.IsDefined(Type))
             throw new ArgumentException($"Unknown subscription type {Type}.", nameof(Type));
+        if (Type == SubscriptionType.KeyShared)
+            throw new ArgumentException("Key_Shared subscriptions are not built yet; use Shared, Failover or Exclusive.", nameof(Type));
     }
 }
 

@@ -43,4 +43,55 @@ public class BatchHeaderTests
         Assert.False(BatchHeader.TryRead(bytes.AsSpan(0, bytes.Length - 3), out _, out var error));
         Assert.StartsWith("Malformed message batch", error);
     }
+
+    [Fact]
+    public void A_batch_to_publish_without_format_version_is_refused_but_a_stored_one_still_reads()
+    {
+        var batch = RawProducer.Batch(["a"]);
+        batch.FormatVersion = 0;
+        Assert.False(BatchHeader.TryReadToPublish(batch.ToByteArray(), out _, out var error));
+        Assert.Contains("format_version is not set", error);
+        Assert.True(BatchHeader.TryRead(batch.ToByteArray(), out var header, out _));
+        Assert.Equal(1, header.MessageCount);
+    }
+
+    [Fact]
+    public void A_batch_to_publish_with_a_delayed_message_is_refused()
+    {
+        var batch = RawProducer.Batch(["a", "b", "c"]);
+        batch.Messages[2].DeliverAtMs = 1;
+        batch.Messages[2].Properties["k"] = "v";
+        Assert.False(BatchHeader.TryReadToPublish(batch.ToByteArray(), out _, out var error));
+        Assert.Contains("Message 2 of the batch sets deliver_at_ms", error);
+        batch.Messages[2].DeliverAtMs = 0;
+        Assert.True(BatchHeader.TryReadToPublish(batch.ToByteArray(), out var header, out error), error);
+        Assert.Equal(3, header.MessageCount);
+    }
+
+    [Fact]
+    public void A_malformed_message_inside_a_batch_to_publish_is_refused()
+    {
+        var bytes = new byte[] { 0x08, 0x01, 0x7a, 0x02, 0x28, 0xff }; // format 1, messages[0] = { deliver_at_ms: <unfinished varint> }
+        Assert.False(BatchHeader.TryReadToPublish(bytes, out _, out var error));
+        Assert.Contains("message 0", error);
+    }
+
+    [Theory]
+    [InlineData(1L)]
+    [InlineData(1_733_456_789_012L)]
+    [InlineData(long.MaxValue)]
+    public void A_stamped_publish_time_is_what_every_reader_sees_and_the_messages_are_unchanged(long time)
+    {
+        var batch = RawProducer.Batch(["a", "b"]);
+        batch.PublishTimeMs = 0;
+        batch.ProducerName = "p";
+        var stamped = BatchHeader.WithPublishTime(batch.ToByteArray(), time);
+        Assert.True(BatchHeader.TryRead(stamped, out var header, out var error), error);
+        Assert.Equal(time, header.PublishTimeMs);
+        var decoded = MessageBatch.Parser.ParseFrom(stamped);
+        Assert.Equal(time, decoded.PublishTimeMs);
+        var expected = batch.Clone();
+        expected.PublishTimeMs = time;
+        Assert.Equal(expected, decoded);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Tiered.Broker.Entries;
 
 /// <summary>
@@ -11,9 +13,51 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     private const int FormatVersionField = 1;
     private const int PublishTimeField = 4;
     private const int MessagesField = 15;
+    private const int DeliverAtField = 5;
 
     /// <summary>Reads the header; false with the reason when the bytes are not a well-formed batch with at least one message.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> batch, out BatchHeader header, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    public static bool TryRead(ReadOnlySpan<byte> batch, out BatchHeader header, [NotNullWhen(false)] out string? error)
+        => TryRead(batch, checkMessages: false, out header, out error);
+
+    /// <summary>
+    /// Reads the header of a batch a producer sent and checks what the broker must refuse besides a
+    /// malformed batch: no format version (0), and a message with <c>deliver_at_ms</c> set (delayed
+    /// delivery is not built: such a message would be delivered early). The messages are scanned
+    /// field by field, their payloads skipped, nothing allocated.
+    /// </summary>
+    public static bool TryReadToPublish(ReadOnlySpan<byte> batch, out BatchHeader header, [NotNullWhen(false)] out string? error)
+    {
+        if (!TryRead(batch, checkMessages: true, out header, out error))
+            return false;
+        if (header.FormatVersion == 0)
+            return Fail($"format_version is not set; set it to {CurrentFormatVersion}", out error);
+        return true;
+    }
+
+    /// <summary>
+    /// The batch with <paramref name="publishTimeMs"/> as its publish time: the bytes followed by one
+    /// more publish_time_ms field. Protobuf keeps the last value of a field it reads twice, so every
+    /// reader (this header, consumers) sees the new time, and the rest of the batch is not re-encoded.
+    /// </summary>
+    public static byte[] WithPublishTime(ReadOnlySpan<byte> batch, long publishTimeMs)
+    {
+        Span<byte> field = stackalloc byte[11];
+        field[0] = PublishTimeField << 3;
+        var length = 1;
+        var value = (ulong)publishTimeMs;
+        while (value >= 0x80)
+        {
+            field[length++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+        field[length++] = (byte)value;
+        var stamped = new byte[batch.Length + length];
+        batch.CopyTo(stamped);
+        field[..length].CopyTo(stamped.AsSpan(batch.Length));
+        return stamped;
+    }
+
+    private static bool TryRead(ReadOnlySpan<byte> batch, bool checkMessages, out BatchHeader header, [NotNullWhen(false)] out string? error)
     {
         header = default;
         uint version = 0;
@@ -41,9 +85,13 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
                 case 2:
                     if (!TryReadVarint(batch, ref at, out var length) || length > (ulong)(batch.Length - at))
                         return Fail("a length is malformed", out error);
-                    at += (int)length;
                     if (field == MessagesField)
+                    {
                         count++;
+                        if (checkMessages && !TryCheckMessage(batch.Slice(at, (int)length), count - 1, out error))
+                            return false;
+                    }
+                    at += (int)length;
                     break;
                 case 5:
                     at += 4;
@@ -59,6 +107,49 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         if (count == 0)
             return Fail("it holds no message", out error);
         header = new BatchHeader(version, count, publishTime);
+        error = null;
+        return true;
+    }
+
+    /// <summary>Walks one message's fields (skipping their contents) for a deliver_at_ms other than 0.</summary>
+    private static bool TryCheckMessage(ReadOnlySpan<byte> message, int index, [NotNullWhen(false)] out string? error)
+    {
+        var at = 0;
+        long deliverAt = 0;
+        while (at < message.Length)
+        {
+            if (!TryReadVarint(message, ref at, out var tag) || tag >> 3 == 0)
+                return Fail($"message {index} has a malformed field tag", out error);
+            switch ((int)(tag & 7))
+            {
+                case 0:
+                    if (!TryReadVarint(message, ref at, out var value))
+                        return Fail($"message {index} has a malformed number", out error);
+                    if ((int)(tag >> 3) == DeliverAtField)
+                        deliverAt = (long)value;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 2:
+                    if (!TryReadVarint(message, ref at, out var length) || length > (ulong)(message.Length - at))
+                        return Fail($"message {index} has a malformed length", out error);
+                    at += (int)length;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return Fail($"message {index} has a field of unknown wire type", out error);
+            }
+        }
+        if (at != message.Length)
+            return Fail($"message {index} ends in the middle of a field", out error);
+        if (deliverAt != 0)
+        {
+            error = $"Message {index} of the batch sets deliver_at_ms, but delayed delivery is not built yet and the broker would deliver it at once; send it without deliver_at_ms.";
+            return false;
+        }
         error = null;
         return true;
     }

@@ -6,16 +6,23 @@ namespace Tiered.Broker.Naming;
 /// <summary>A tenant and a namespace of it: "tenant/namespace".</summary>
 public readonly partial record struct NamespaceName(string Tenant, string Namespace)
 {
-    /// <summary>Tenants, namespaces and clusters: letters, digits and - _ = : . (as Pulsar allows).</summary>
-    public static bool IsValidPart([NotNullWhen(true)] string? part) => part is { Length: > 0 and <= 128 } && NamePart().IsMatch(part);
+    /// <summary>The longest tenant, namespace or cluster name.</summary>
+    public const int MaxPartLength = 128;
+
+    /// <summary>
+    /// Tenants, namespaces and clusters: letters, digits and - _ = : . (as Pulsar allows), but not
+    /// "." or "..", which are not names but path steps wherever a name becomes part of a path.
+    /// </summary>
+    public static bool IsValidPart([NotNullWhen(true)] string? part)
+        => part is { Length: > 0 and <= MaxPartLength } && part is not ("." or "..") && NamePart().IsMatch(part);
 
     /// <summary>Throws <see cref="BrokerException"/> (BadName) when <paramref name="tenant"/> or <paramref name="ns"/> is not valid.</summary>
     public static NamespaceName Create(string? tenant, string? ns)
     {
         if (!IsValidPart(tenant))
-            throw new BrokerException(BrokerErrorCode.BadName, $"Invalid tenant name '{tenant}': use 1-128 letters, digits or - _ = : . characters.");
+            throw new BrokerException(BrokerErrorCode.BadName, $"Invalid tenant name {Names.Quote(tenant)}: use 1-128 letters, digits or - _ = : . characters (not . or ..).");
         if (!IsValidPart(ns))
-            throw new BrokerException(BrokerErrorCode.BadName, $"Invalid namespace name '{ns}': use 1-128 letters, digits or - _ = : . characters.");
+            throw new BrokerException(BrokerErrorCode.BadName, $"Invalid namespace name {Names.Quote(ns)}: use 1-128 letters, digits or - _ = : . characters (not . or ..).");
         return new NamespaceName(tenant, ns);
     }
 
@@ -33,6 +40,12 @@ public readonly partial record struct TopicName(NamespaceName Namespace, string 
 {
     public const string Scheme = "persistent://";
     public const string PartitionSuffix = "-partition-";
+
+    /// <summary>The longest topic part (the local name).</summary>
+    public const int MaxLocalLength = 255;
+
+    /// <summary>The longest full name: the scheme, tenant and namespace at their longest, and the topic part.</summary>
+    public const int MaxLength = 13 + NamespaceName.MaxPartLength + 1 + NamespaceName.MaxPartLength + 1 + MaxLocalLength;
 
     public string Tenant => Namespace.Tenant;
 
@@ -76,12 +89,18 @@ public readonly partial record struct TopicName(NamespaceName Namespace, string 
             error = "A topic name is required, e.g. persistent://public/default/my-topic.";
             return false;
         }
+        // Bounded before anything else reads it: a name of any length costs no more than this check.
+        if (name.Length > MaxLength)
+        {
+            error = $"Invalid topic name {Names.Quote(name)}: a topic name is at most {MaxLength} characters (its topic part at most {MaxLocalLength}).";
+            return false;
+        }
         var rest = name;
         if (rest.Contains("://", StringComparison.Ordinal))
         {
             if (!rest.StartsWith(Scheme, StringComparison.Ordinal))
             {
-                error = $"Invalid topic name '{name}': only persistent:// topics exist.";
+                error = $"Invalid topic name {Names.Quote(name)}: only persistent:// topics exist.";
                 return false;
             }
             rest = rest[Scheme.Length..];
@@ -95,17 +114,17 @@ public readonly partial record struct TopicName(NamespaceName Namespace, string 
         };
         if (local is null)
         {
-            error = $"Invalid topic name '{name}': expected persistent://tenant/namespace/topic, tenant/namespace/topic or topic.";
+            error = $"Invalid topic name {Names.Quote(name)}: expected persistent://tenant/namespace/topic, tenant/namespace/topic or topic.";
             return false;
         }
         if (!NamespaceName.IsValidPart(tenant) || !NamespaceName.IsValidPart(ns))
         {
-            error = $"Invalid topic name '{name}': tenant and namespace use 1-128 letters, digits or - _ = : . characters.";
+            error = $"Invalid topic name {Names.Quote(name)}: tenant and namespace use 1-128 letters, digits or - _ = : . characters (not . or ..).";
             return false;
         }
-        if (local.Length is 0 or > 255 || !LocalPart().IsMatch(local))
+        if (local.Length is 0 or > MaxLocalLength || local is "." or ".." || !LocalPart().IsMatch(local))
         {
-            error = $"Invalid topic name '{name}': the topic part uses 1-255 letters, digits or - _ = : . characters.";
+            error = $"Invalid topic name {Names.Quote(name)}: the topic part uses 1-255 letters, digits or - _ = : . characters (not . or ..).";
             return false;
         }
         topic = new TopicName(new NamespaceName(tenant, ns), local);

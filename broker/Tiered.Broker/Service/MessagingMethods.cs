@@ -55,7 +55,24 @@ public static class MessagingMethods
                 message.WriteTo(context.GetBufferWriter());
                 context.Complete();
             },
-            context => parser.ParseFrom(context.PayloadAsReadOnlySequence()));
+            context => Parse(parser, context.PayloadAsReadOnlySequence()));
+
+    /// <summary>
+    /// Decodes a request; bytes that are not the method's message (malformed protobuf, a string
+    /// that is not UTF-8) are the client's mistake: INVALID_ARGUMENT, which the service logs at debug.
+    /// </summary>
+    private static T Parse<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload) where T : class, IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(payload);
+        }
+        catch (Exception e) when (e is InvalidProtocolBufferException or System.Text.DecoderFallbackException)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument,
+                $"The request is not a valid tiered.v1.{typeof(T).Name}: {e.Message} Send a message encoded from client.proto.", e));
+        }
+    }
 }
 
 /// <summary>

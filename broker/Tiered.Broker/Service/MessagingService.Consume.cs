@@ -14,7 +14,7 @@ public sealed partial class MessagingService
     private static long _consumerNames;
 
     public override Task Consume(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context)
-        => Guard(nameof(Consume), async () =>
+        => Guard(nameof(Consume), context, async () =>
         {
             var ct = context.CancellationToken;
             if (!await requests.MoveNext(ct).ConfigureAwait(false))
@@ -22,10 +22,15 @@ public sealed partial class MessagingService
             if (requests.Current.RequestCase != ConsumeRequest.RequestOneofCase.Subscribe)
                 throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Consume stream must be Subscribe.");
             var request = requests.Current.Subscribe;
-            var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: true, ct).ConfigureAwait(false);
+            // Everything the request says is checked before anything is created: a refused subscribe leaves no topic or subscription behind.
+            var topicName = TopicName.Parse(request.Topic);
+            var type = request.Reader ? SubscriptionType.Exclusive : CheckType(request.Type);
+            var chosen = Names.ClientChosen(request.ConsumerName, "consumer");
+            if (!request.Reader)
+                Names.Subscription(request.Subscription);
+            var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
             var subscription = await SubscriptionForAsync(topic, request, ct).ConfigureAwait(false);
-            var consumer = new Consumer(string.IsNullOrEmpty(request.ConsumerName) ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : request.ConsumerName,
-                request.Reader ? SubscriptionType.Exclusive : request.Type, context.Peer, topic.Time);
+            var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time);
             consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse
             {
                 Subscribed = new Subscribed { Topic = topic.Name.ToString(), Subscription = subscription.Name, ConsumerName = consumer.Name },
@@ -83,10 +88,6 @@ public sealed partial class MessagingService
         var initial = request.InitialPosition == V1.InitialPosition.Earliest ? ManagedLedger.InitialPosition.Earliest : ManagedLedger.InitialPosition.Latest;
         if (!request.Reader)
         {
-            if (string.IsNullOrWhiteSpace(request.Subscription))
-                throw new BrokerException(BrokerErrorCode.BadRequest, "A subscription name is required (or set reader = true to read without one).");
-            if (request.Subscription.Length > 256 || request.Subscription.Any(char.IsControl))
-                throw new BrokerException(BrokerErrorCode.BadName, $"Invalid subscription name '{request.Subscription}': at most 256 characters, no control characters.");
             return await topic.GetOrCreateSubscriptionAsync(request.Subscription, initial, cancellationToken).ConfigureAwait(false);
         }
         Position startExclusive;
@@ -96,6 +97,15 @@ public sealed partial class MessagingService
             startExclusive = initial == ManagedLedger.InitialPosition.Earliest ? Position.Earliest : topic.Ledger.LastConfirmedEntry;
         return topic.CreateReader(startExclusive);
     }
+
+    /// <summary>The subscription types the broker serves; Key_Shared (not built yet) and unknown values are refused.</summary>
+    private static SubscriptionType CheckType(SubscriptionType type) => type switch
+    {
+        SubscriptionType.Exclusive or SubscriptionType.Shared or SubscriptionType.Failover => type,
+        SubscriptionType.KeyShared => throw new BrokerException(BrokerErrorCode.BadRequest,
+            "Key_Shared subscriptions are not supported yet; use Shared, Failover or Exclusive."),
+        _ => throw new BrokerException(BrokerErrorCode.BadRequest, $"Unknown subscription type {(int)type}; use EXCLUSIVE, SHARED or FAILOVER."),
+    };
 
     private static async Task AcknowledgeAsync(Subscription subscription, Consumer consumer, Ack ack, CancellationToken cancellationToken)
     {
@@ -108,8 +118,7 @@ public sealed partial class MessagingService
                 for (var i = 0; i < positions.Length; i++)
                 {
                     var id = ack.MessageIds[i];
-                    var wholeEntry = id.BatchSize <= 1 && id.BatchIndex <= 0;
-                    positions[i] = new AckPosition(new Position(id.LedgerId, id.EntryId), wholeEntry ? -1 : id.BatchIndex, id.BatchSize);
+                    positions[i] = new AckPosition(new Position(id.LedgerId, id.EntryId), id.BatchIndex < 0 ? -1 : id.BatchIndex, id.BatchSize);
                 }
                 await subscription.AckAsync(consumer, positions, ack.Cumulative, cancellationToken).ConfigureAwait(false);
             }

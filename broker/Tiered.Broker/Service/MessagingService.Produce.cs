@@ -18,7 +18,7 @@ public sealed partial class MessagingService
     private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused);
 
     public override Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
-        => Guard(nameof(Produce), async () =>
+        => Guard(nameof(Produce), context, async () =>
         {
             var ct = context.CancellationToken;
             if (!await requests.MoveNext(ct).ConfigureAwait(false))
@@ -26,9 +26,11 @@ public sealed partial class MessagingService
             if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Open)
                 throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Produce stream must be OpenProducer.");
             var open = requests.Current.Open;
-            var topic = await topics.GetTopicAsync(TopicName.Parse(open.Topic), create: true, ct).ConfigureAwait(false);
+            var topicName = TopicName.Parse(open.Topic);
+            var chosen = Names.ClientChosen(open.ProducerName, "producer");
+            var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
             topic.ThrowIfTerminated();
-            var name = string.IsNullOrEmpty(open.ProducerName) ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : open.ProducerName;
+            var name = chosen.Length == 0 ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : chosen;
             var producer = new ProducerInfo(name, context.Peer, topic.Time);
             topic.AddProducer(producer);
             BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
@@ -71,8 +73,12 @@ public sealed partial class MessagingService
         var batch = send.Batch.Memory;
         if (batch.Length > _options.MaxMessageBytes)
             return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
-        if (!BatchHeader.TryRead(batch.Span, out var header, out var error))
+        if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error))
             return Refuse(send.SequenceId, error);
+        // A batch without a publish time gets the broker's (as Pulsar's broker does), so that message TTL and
+        // seek by time do not take it for a message of 1970. Only such a batch is copied.
+        if (header.PublishTimeMs == 0)
+            batch = BatchHeader.WithPublishTime(batch.Span, _options.ManagedLedger.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
         Interlocked.Add(ref producer.BytesIn, batch.Length);
         return new PendingSend(send.SequenceId, topic.PublishAsync(batch, header.MessageCount, CancellationToken.None), header.MessageCount, null);

@@ -18,7 +18,7 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
     private readonly BrokerOptions _options = topics.Options;
     private readonly (string Address, bool Tls) _advertised = Dialable(topics.Options.ResolvedAdvertisedUrl);
 
-    public override Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context) => Guard(nameof(Lookup), async () =>
+    public override Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context) => Guard(nameof(Lookup), context, async () =>
     {
         var topic = TopicName.Parse(request.Topic);
         var ct = context.CancellationToken;
@@ -50,13 +50,13 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
         return (advertisedUrl, false);
     }
 
-    public override Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context) => Guard(nameof(GetLastMessageId), async () =>
+    public override Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context) => Guard(nameof(GetLastMessageId), context, async () =>
     {
         var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, context.CancellationToken).ConfigureAwait(false);
         return new GetLastMessageIdResponse { MessageId = await TopicPositions.LastMessageIdAsync(topic, context.CancellationToken).ConfigureAwait(false) };
     });
 
-    public override Task<SeekResponse> Seek(SeekRequest request, ServerCallContext context) => Guard(nameof(Seek), async () =>
+    public override Task<SeekResponse> Seek(SeekRequest request, ServerCallContext context) => Guard(nameof(Seek), context, async () =>
     {
         var ct = context.CancellationToken;
         var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, ct).ConfigureAwait(false);
@@ -72,22 +72,33 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
         return new SeekResponse();
     });
 
-    /// <summary>Runs a call, turning what it throws into a gRPC status with a clear message.</summary>
-    private async Task<T> Guard<T>(string call, Func<Task<T>> body)
+    /// <summary>
+    /// Runs a call, turning what it throws into a gRPC status with a clear message. A call the client
+    /// ended (cancelled it, closed or lost its connection) is nobody's failure: whatever that made the
+    /// call throw is logged at debug and ends it as cancelled, without a status the client would not read.
+    /// </summary>
+    private async Task<T> Guard<T>(string call, ServerCallContext context, Func<Task<T>> body)
     {
         try
         {
             return await body().ConfigureAwait(false);
         }
+        catch (Exception e) when (context.CancellationToken.IsCancellationRequested && e is not RpcException)
+        {
+            BrokerLog.CallEndedByClient(logger, call, e.GetType().Name);
+            throw new OperationCanceledException("The client ended the call.", e, context.CancellationToken);
+        }
         catch (Exception e) when (ToStatus(e) is { } status)
         {
             if (status.StatusCode == StatusCode.Internal)
                 BrokerLog.CallFailed(logger, call, e);
+            else
+                BrokerLog.CallRefused(logger, call, status.StatusCode.ToString(), status.Detail);
             throw new RpcException(status);
         }
     }
 
-    private Task Guard(string call, Func<Task> body) => Guard(call, async () =>
+    private Task Guard(string call, ServerCallContext context, Func<Task> body) => Guard(call, context, async () =>
     {
         await body().ConfigureAwait(false);
         return true;
@@ -106,6 +117,9 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
             BrokerErrorCode.Conflict or BrokerErrorCode.VersionConflict => StatusCode.FailedPrecondition,
             _ => StatusCode.Unavailable,
         }, b.Message),
+        // Grpc.AspNetCore's words for a stream message whose length prefix is above 2 GiB (OversizeMessageGuard covers the first message).
+        IOException io when io.Message.StartsWith("Message too large", StringComparison.Ordinal)
+            => new Status(StatusCode.ResourceExhausted, "A request message claims more than 2 GiB; the broker accepts messages up to its max_message_bytes."),
         ManagedLedgerException or LedgerException or MetadataException => new Status(StatusCode.Unavailable, $"Storage is unavailable: {e.Message} Retry shortly."),
         _ => new Status(StatusCode.Internal, $"Unexpected broker error: {e.Message}"),
     };

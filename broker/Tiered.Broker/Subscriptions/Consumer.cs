@@ -35,8 +35,8 @@ public sealed class Consumer
     /// <summary>Messages the consumer still allows the broker to send (may go below zero by the last batch sent).</summary>
     internal long Permits { get; set; }
 
-    /// <summary>Entries delivered and not acknowledged, with their number of messages.</summary>
-    internal Dictionary<Position, int> Pending { get; } = [];
+    /// <summary>Entries delivered and not acknowledged: their batch size and how many of its messages are not acknowledged.</summary>
+    internal Dictionary<Position, PendingEntry> Pending { get; } = [];
 
     internal long PendingMessages { get; set; }
 
@@ -69,3 +69,6 @@ public sealed class Consumer
         Closed.Cancel();
     }
 }
+
+/// <summary>An entry delivered to a consumer: its messages, and how many of them are not acknowledged yet.</summary>
+internal readonly record struct PendingEntry(int BatchSize, int Unacknowledged);

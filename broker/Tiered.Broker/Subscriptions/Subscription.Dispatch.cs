@@ -121,7 +121,7 @@ public sealed partial class Subscription
                 }
                 var acked = messages > 1 ? Cursor.AckedBatchIndexes(entry.Position) : [];
                 consumer.Permits -= messages;
-                consumer.Pending[entry.Position] = messages - acked.Count;
+                consumer.Pending[entry.Position] = new PendingEntry(messages, messages - acked.Count);
                 consumer.PendingMessages += messages - acked.Count;
                 var redeliveries = _redeliveryCounts.GetValueOrDefault(entry.Position);
                 var delivery = new Wire.Delivery

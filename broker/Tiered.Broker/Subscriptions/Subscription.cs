@@ -131,59 +131,14 @@ public sealed partial class Subscription : IAsyncDisposable
             var chosen = positions is { Count: > 0 } ? positions : [.. consumer.Pending.Keys];
             foreach (var position in chosen)
             {
-                if (consumer.Pending.Remove(position, out var messages))
+                if (consumer.Pending.Remove(position, out var pending))
                 {
-                    consumer.PendingMessages -= messages;
+                    consumer.PendingMessages -= pending.Unacknowledged;
                     QueueRedelivery(position);
                 }
             }
         }
         Wake();
-    }
-
-    /// <summary>Acknowledges messages; completes once the cursor stored them.</summary>
-    public async ValueTask AckAsync(Consumer consumer, IReadOnlyList<AckPosition> acks, bool cumulative, CancellationToken cancellationToken)
-    {
-        var last = Cursor.Ledger.LastConfirmedEntry;
-        foreach (var ack in acks)
-        {
-            if (ack.Position > last || ack.Position.EntryId < 0)
-                throw new BrokerException(BrokerErrorCode.BadRequest, $"Message {ack.Position} does not exist in {Topic} (its last is {last}).");
-        }
-        if (cumulative)
-        {
-            if (Type == SubscriptionType.Shared)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "Cumulative acknowledgement is not allowed on a Shared subscription; acknowledge messages individually.");
-            if (acks.Count != 1)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "A cumulative acknowledgement names exactly one message.");
-            await Cursor.AckCumulativeAsync(acks[0], cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await Cursor.AckAsync(acks, cancellationToken).ConfigureAwait(false);
-        }
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        Volatile.Write(ref consumer.LastAckedMs, now);
-        Volatile.Write(ref LastAckedMs, now);
-        lock (_lock)
-        {
-            if (cumulative)
-            {
-                foreach (var position in consumer.Pending.Keys.Where(p => p < acks[0].Position || Cursor.IsAcknowledged(p)).ToList())
-                    Forget(consumer, position);
-                Recount(consumer, acks[0]);
-            }
-            else
-            {
-                foreach (var ack in acks)
-                {
-                    if (Cursor.IsAcknowledged(ack.Position))
-                        Forget(consumer, ack.Position);
-                    else
-                        Recount(consumer, ack);
-                }
-            }
-        }
     }
 
     /// <summary>Moves the subscription so that <paramref name="nextToRead"/> is delivered next; connected consumers are disconnected and reconnect.</summary>
@@ -228,8 +183,8 @@ public sealed partial class Subscription : IAsyncDisposable
 
     private void Forget(Consumer consumer, Position position)
     {
-        if (consumer.Pending.Remove(position, out var messages))
-            consumer.PendingMessages -= messages;
+        if (consumer.Pending.Remove(position, out var pending))
+            consumer.PendingMessages -= pending.Unacknowledged;
         _redeliveryCounts.Remove(position);
     }
 
@@ -239,10 +194,10 @@ public sealed partial class Subscription : IAsyncDisposable
         if (ack.BatchSize <= 1 || !consumer.Pending.TryGetValue(ack.Position, out var pending))
             return;
         var left = Math.Max(0, ack.BatchSize - Cursor.AckedBatchCount(ack.Position));
-        if (left >= pending)
+        if (left >= pending.Unacknowledged)
             return;
-        consumer.Pending[ack.Position] = left;
-        consumer.PendingMessages -= pending - left;
+        consumer.Pending[ack.Position] = pending with { Unacknowledged = left };
+        consumer.PendingMessages -= pending.Unacknowledged - left;
     }
 
     private void QueueRedelivery(Position position)

@@ -53,11 +53,21 @@ internal static class ClientCommandLine
         return option;
     }
 
-    public static Option<SubscriptionType> SubscriptionTypeOption() => new("--type")
+    public static Option<SubscriptionType> SubscriptionTypeOption()
     {
-        Description = "How consumers of the subscription share its messages: Exclusive, Shared, Failover or KeyShared.",
-        DefaultValueFactory = _ => SubscriptionType.Exclusive,
-    };
+        var option = new Option<SubscriptionType>("--type")
+        {
+            Description = "How consumers of the subscription share its messages: Exclusive, Shared or Failover.",
+            DefaultValueFactory = _ => SubscriptionType.Exclusive,
+        };
+        option.Validators.Add(result =>
+        {
+            // The tokens, not the value: a token that is no type at all is the parser's error to report.
+            if (result.Tokens.Any(t => t.Value.Equals(nameof(SubscriptionType.KeyShared), StringComparison.OrdinalIgnoreCase)))
+                result.AddError("--type KeyShared: Key_Shared subscriptions are not built yet; use Exclusive, Shared or Failover.");
+        });
+        return option;
+    }
 
     /// <summary>The error line for a failed command; names the likely mistake when --url is an HTTP/1.1-only port.</summary>
     public static string ErrorMessage(Exception e, string url) => e is TieredClientException { ServerRefusedHttp2: true }

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Tiered.Testing;
+using Tiered.V1;
+using Xunit;
+
+namespace Tiered.Tests.Cluster;
+
+/// <summary>
+/// `tiered standalone` as a child process against clients that misbehave: a Node client generated
+/// from client.proto springs the traps of tests/node/traps.js, and .NET clients vanish mid-stream.
+/// The broker answers each as the contract says and logs none of it as a failure.
+/// </summary>
+public sealed class ClientTrapTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+
+    private static string[] FailureLines(Standalone standalone)
+        => [.. standalone.Process!.Output.Split('\n').Where(line => line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains(" crit: ", StringComparison.Ordinal))];
+
+    [Fact]
+    public async Task A_node_client_springing_every_trap_gets_the_promised_answers_on_a_connection_that_keeps_serving()
+    {
+        using var standalone = new Standalone();
+        await standalone.StartAsync();
+        var script = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "traps.js");
+        Assert.True(Directory.Exists(Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "node_modules")),
+            "tests/node/node_modules is missing: run ./test.sh (it runs npm ci there).");
+        var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(script);
+        info.ArgumentList.Add($"127.0.0.1:{standalone.GrpcPort}");
+        using var node = Process.Start(info)!;
+        var output = node.StandardOutput.ReadToEndAsync();
+        var errors = node.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await node.WaitForExitAsync(timeout.Token);
+        Assert.True(node.ExitCode == 0, $"node exited with {node.ExitCode}:\n{await output}{await errors}");
+        Assert.Equal(11, (await output).Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
+        Assert.Empty(FailureLines(standalone));
+    }
+
+    [Fact]
+    public async Task Clients_that_vanish_in_the_middle_of_their_streams_are_not_logged_as_failures()
+    {
+        using var standalone = new Standalone();
+        await standalone.StartAsync();
+        const string topic = "persistent://public/default/vanishing";
+        const int rounds = 3;
+        Subscribe Subscription(int round) => new() { Topic = topic, Subscription = $"s{round}", InitialPosition = InitialPosition.Earliest };
+        for (var round = 0; round < rounds; round++)
+        {
+            var channel = GrpcChannel.ForAddress(standalone.Url);
+            var client = new Messaging.MessagingClient(channel);
+            var consumer = await RawConsumer.SubscribeAsync(client, Subscription(round), permits: 100_000);
+            var producer = await RawProducer.OpenAsync(client, topic);
+            var sending = producer.SendAllAsync(Enumerable.Range(0, 2000).Select(i => RawProducer.Batch([$"r{round}-{i}"])), window: 100);
+            Assert.NotNull(await consumer.ReceiveAsync(Wait));
+            // Gone without a goodbye: the connection closes under both streams, with sends and deliveries in flight.
+            channel.Dispose();
+            await Assert.ThrowsAnyAsync<Exception>(() => sending);
+        }
+
+        // The broker has let go of a vanished consumer once a new exclusive consumer may join its subscription.
+        using var check = GrpcChannel.ForAddress(standalone.Url);
+        var deadline = DateTime.UtcNow + Wait;
+        for (var round = 0; round < rounds; round++)
+        {
+            while (true)
+            {
+                try
+                {
+                    await using var consumer = await RawConsumer.SubscribeAsync(new Messaging.MessagingClient(check), Subscription(round));
+                    break;
+                }
+                catch (RpcException e) when (e.StatusCode == StatusCode.FailedPrecondition && DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(50);
+                }
+            }
+        }
+        Assert.Empty(FailureLines(standalone));
+    }
+
+    [Fact]
+    public async Task The_cli_refuses_a_key_shared_subscription_before_it_connects()
+    {
+        // Nothing listens on that port: the refusal comes from the command line, not from a broker.
+        var (code, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60),
+            "consume", "t", "--subscription", "s", "--type", "KeyShared", "--url", $"http://127.0.0.1:{TieredProcess.FreePort()}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("Key_Shared subscriptions are not built yet", output);
+    }
+}
