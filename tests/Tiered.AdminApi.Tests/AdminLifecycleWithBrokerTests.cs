@@ -142,6 +142,11 @@ public sealed class AdminLifecycleWithBrokerTests(AdminLifecycleFixture fixture)
             {
                 lock (refusals) refusals.Add(e.Status.Detail);
             }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+            {
+                // The broker ended the call while this side was still sending: HTTP/2 may reset the stream
+                // before the client reads the status. What was acknowledged is checked below either way.
+            }
         });
         var sending = Task.Run(async () =>
         {

@@ -42,7 +42,9 @@ public sealed partial class MessagingService
                 {
                     Opened = new ProducerOpened { Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes },
                 }, ct).ConfigureAwait(false);
-                var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, stop.Token);
+                // Answers are written until the client goes, not until the producer is closed: a batch handed to
+                // the ledger before a close (a termination, say) still gets its receipt or its error.
+                var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, ct);
                 try
                 {
                     while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
