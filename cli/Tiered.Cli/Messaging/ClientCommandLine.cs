@@ -69,10 +69,45 @@ internal static class ClientCommandLine
         return option;
     }
 
-    /// <summary>The error line for a failed command; names the likely mistake when --url is an HTTP/1.1-only port.</summary>
-    public static string ErrorMessage(Exception e, string url) => e is TieredClientException { ServerRefusedHttp2: true }
-        ? $"--url {Endpoint(new Uri(url))} looks like the admin REST port (HTTP/1.1; it refused HTTP/2): --url wants a broker's gRPC port (default 6650); the admin port goes to tiered admin --admin-url."
-        : e.Message;
+    /// <summary>
+    /// The error line for a failed command; names the likely mistake when --url is an HTTP/1.1-only port. The
+    /// server's HTTP_1_1_REQUIRED answer can be lost to its connection reset (seen on busy machines), so a call
+    /// that failed before any gRPC status asks the URL once over HTTP/1.1: an answer means it is no gRPC port.
+    /// </summary>
+    public static async Task<string> ErrorMessageAsync(Exception e, string url)
+    {
+        var adminPort = e is TieredClientException { ServerRefusedHttp2: true }
+            || (e is TieredClientException && HasHttpRequestError(e) && await AnswersHttp11Async(url));
+        return adminPort
+            ? $"--url {Endpoint(new Uri(url))} looks like the admin REST port (HTTP/1.1; it refused HTTP/2): --url wants a broker's gRPC port (default 6650); the admin port goes to tiered admin --admin-url."
+            : e.Message;
+    }
+
+    private static bool HasHttpRequestError(Exception? e)
+    {
+        for (var depth = 0; e is not null && depth < 8; depth++)
+        {
+            if (e is HttpRequestException)
+                return true;
+            e = e is Grpc.Core.RpcException { Status.DebugException: { } debug } ? debug : e.InnerException;
+        }
+        return false;
+    }
+
+    private static async Task<bool> AnswersHttp11Async(string url)
+    {
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            using var request = new HttpRequestMessage(HttpMethod.Get, url) { Version = System.Net.HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            using var response = await http.SendAsync(request);
+            return response.Version.Major == 1;
+        }
+        catch (Exception probe) when (probe is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>host:port of a URL given on the command line, shortened if it is very long (it goes into error messages).</summary>
     public static string Endpoint(Uri url)

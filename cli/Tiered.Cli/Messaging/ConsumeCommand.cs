@@ -112,7 +112,7 @@ internal static class ConsumeCommand
         }
         catch (Exception e) when (e is TieredClientException or ArgumentException or ObjectDisposedException)
         {
-            return Exit.Error(Exit.Failed, ClientCommandLine.ErrorMessage(e, url));
+            return Exit.Error(Exit.Failed, await ClientCommandLine.ErrorMessageAsync(e, url));
         }
     }
 }

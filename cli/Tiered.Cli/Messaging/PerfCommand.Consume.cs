@@ -118,7 +118,7 @@ internal static partial class PerfCommand
         }
         catch (Exception e) when (IsClientError(e))
         {
-            return Fail(e, url);
+            return await FailAsync(e, url);
         }
         return ackErrors == 0 ? Exit.Ok : Exit.Error(Exit.Failed, $"{ackErrors} acknowledgement requests failed.");
     }

@@ -78,7 +78,7 @@ internal static partial class PerfCommand
         }
         catch (Exception e) when (IsClientError(e))
         {
-            return Fail(e, url);
+            return await FailAsync(e, url);
         }
         return stats.Errors == 0 ? Exit.Ok : Exit.Error(Exit.Failed, $"{stats.Errors} messages were not acknowledged.");
     }

@@ -30,7 +30,7 @@ internal static partial class PerfCommand
 
     private static long MicrosSince(long startTimestamp) => (long)Stopwatch.GetElapsedTime(startTimestamp).TotalMicroseconds;
 
-    private static int Fail(Exception e, string url) => Exit.Error(Exit.Failed, ClientCommandLine.ErrorMessage(e, url));
+    private static async Task<int> FailAsync(Exception e, string url) => Exit.Error(Exit.Failed, await ClientCommandLine.ErrorMessageAsync(e, url));
 
     private static bool IsClientError(Exception e) => e is TieredClientException or ArgumentException or ObjectDisposedException;
 }

@@ -80,7 +80,7 @@ internal static class ProduceCommand
         }
         catch (Exception e) when (e is TieredClientException or ArgumentException or ObjectDisposedException)
         {
-            return Exit.Error(Exit.Failed, ClientCommandLine.ErrorMessage(e, url));
+            return Exit.Error(Exit.Failed, await ClientCommandLine.ErrorMessageAsync(e, url));
         }
     }
 
