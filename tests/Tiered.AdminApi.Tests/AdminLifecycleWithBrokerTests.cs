@@ -46,26 +46,10 @@ public sealed class AdminLifecycleWithBrokerTests(AdminLifecycleFixture fixture)
 
     private HttpClient Http => fixture.Http;
 
-    private async Task<string> NewNamespaceAsync()
-    {
-        var ns = $"public/ns-{Guid.NewGuid():N}";
-        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}", null));
-        return ns;
-    }
+    private Task<string> NewNamespaceAsync() => BrokerSteps.NewNamespaceAsync(Http);
 
-    private async Task<List<SendReceipt>> ProduceAsync(string topic, int messages, long publishTimeMs = 0)
-    {
-        await using var producer = await RawProducer.OpenAsync(fixture.Broker.Client(), topic);
-        var answers = await producer.SendAllAsync(Enumerable.Range(0, messages).Select(i =>
-        {
-            var batch = RawProducer.Batch([$"m{i}"]);
-            if (publishTimeMs > 0)
-                batch.PublishTimeMs = publishTimeMs;
-            return batch;
-        }));
-        Assert.All(answers, a => Assert.Equal(ProduceResponse.ResponseOneofCase.Receipt, a.ResponseCase));
-        return [.. answers.Select(a => a.Receipt)];
-    }
+    private Task<List<SendReceipt>> ProduceAsync(string topic, int messages, long publishTimeMs = 0)
+        => BrokerSteps.ProduceAsync(fixture.Broker, topic, messages, publishTimeMs);
 
     private async Task<long> BacklogAsync(string ns, string topic, string subscription)
         => (await Expect.OkAsync(await Http.GetAsync($"/admin/v2/persistent/{ns}/{topic}/stats"))).GetProperty("subscriptions").GetProperty(subscription).GetProperty("msgBacklog").GetInt64();

@@ -16,19 +16,9 @@ public sealed class AdminPolicyAndClusterViewWithBrokerTests(AdminLifecycleFixtu
 
     private HttpClient Http => fixture.Http;
 
-    private async Task<string> NewNamespaceAsync()
-    {
-        var ns = $"public/ns-{Guid.NewGuid():N}";
-        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}", null));
-        return ns;
-    }
+    private Task<string> NewNamespaceAsync() => BrokerSteps.NewNamespaceAsync(Http);
 
-    private async Task ProduceAsync(string topic, int messages)
-    {
-        await using var producer = await RawProducer.OpenAsync(fixture.Broker.Client(), topic);
-        var answers = await producer.SendAllAsync(Enumerable.Range(0, messages).Select(i => RawProducer.Batch([$"m{i}"])));
-        Assert.All(answers, a => Assert.Equal(ProduceResponse.ResponseOneofCase.Receipt, a.ResponseCase));
-    }
+    private Task ProduceAsync(string topic, int messages) => BrokerSteps.ProduceAsync(fixture.Broker, topic, messages);
 
     [Fact]
     public async Task A_retention_size_too_large_is_refused_and_a_stored_one_never_deletes_retained_data()

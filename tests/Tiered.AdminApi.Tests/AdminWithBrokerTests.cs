@@ -36,19 +36,9 @@ public sealed class AdminWithBrokerTests(AdminBrokerFixture fixture) : IClassFix
 
     private HttpClient Http => fixture.Http;
 
-    private async Task<string> NewNamespaceAsync()
-    {
-        var ns = $"public/ns-{Guid.NewGuid():N}";
-        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}", null));
-        return ns;
-    }
+    private Task<string> NewNamespaceAsync() => BrokerSteps.NewNamespaceAsync(Http);
 
-    private async Task ProduceAsync(string topic, int messages)
-    {
-        await using var producer = await RawProducer.OpenAsync(fixture.Broker.Client(), topic);
-        var answers = await producer.SendAllAsync(Enumerable.Range(0, messages).Select(i => RawProducer.Batch([$"m{i}"])));
-        Assert.All(answers, a => Assert.Equal(ProduceResponse.ResponseOneofCase.Receipt, a.ResponseCase));
-    }
+    private Task ProduceAsync(string topic, int messages) => BrokerSteps.ProduceAsync(fixture.Broker, topic, messages);
 
     [Fact]
     public async Task Health_answers_ok_and_the_openapi_document_lists_the_topic_endpoints()

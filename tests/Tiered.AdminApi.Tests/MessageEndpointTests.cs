@@ -14,12 +14,7 @@ public sealed class MessageEndpointTests(AdminBrokerFixture fixture) : IClassFix
 
     private HttpClient Http => fixture.Http;
 
-    private async Task<string> NewNamespaceAsync()
-    {
-        var ns = $"public/ns-{Guid.NewGuid():N}";
-        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{ns}", null));
-        return ns;
-    }
+    private Task<string> NewNamespaceAsync() => BrokerSteps.NewNamespaceAsync(Http);
 
     /// <summary>A batch of three messages with a key, properties and an event time, then a single message: ids of both entries.</summary>
     private async Task<(MessageId Batch, MessageId Single)> ProduceAsync(string topic)
