@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Tiered.Testing;
@@ -24,19 +23,9 @@ public sealed class ClientTrapTests
     {
         using var standalone = new Standalone();
         await standalone.StartAsync();
-        var script = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "traps.js");
-        Assert.True(Directory.Exists(Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "node_modules")),
-            "tests/node/node_modules is missing: run ./test.sh (it runs npm ci there).");
-        var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(script);
-        info.ArgumentList.Add($"127.0.0.1:{standalone.GrpcPort}");
-        using var node = Process.Start(info)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await node.WaitForExitAsync(timeout.Token);
-        Assert.True(node.ExitCode == 0, $"node exited with {node.ExitCode}:\n{await output}{await errors}");
-        Assert.Equal(11, (await output).Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
+        var (exit, output, errors) = await NodeScript.RunAsync("traps.js", TimeSpan.FromSeconds(120), $"127.0.0.1:{standalone.GrpcPort}");
+        Assert.True(exit == 0, $"node exited with {exit}:\n{output}{errors}");
+        Assert.Equal(11, output.Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
         Assert.Empty(FailureLines(standalone));
     }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Tiered.Testing;
 using Xunit;
@@ -14,28 +13,8 @@ public sealed class NodeLookupDialTests
         using var standalone = new Standalone();
         await standalone.StartAsync();
         var port = standalone.GrpcPort.ToString(CultureInfo.InvariantCulture);
-        var script = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "lookup-dial.js");
-        Assert.True(Directory.Exists(Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "node_modules")),
-            "tests/node/node_modules is missing: run ./test.sh (it runs npm ci there).");
-        var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { script, $"127.0.0.1:{port}", "persistent://public/default/dialed-from-node", "10" })
-            info.ArgumentList.Add(arg);
-        using var node = Process.Start(info)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
-        {
-            await node.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!node.HasExited)
-                node.Kill();
-        }
-
-        Assert.True(node.ExitCode == 0, $"node exited with {node.ExitCode}: {await output}{await errors}");
-        var line = await output;
+        var (exit, line, errors) = await NodeScript.RunAsync("lookup-dial.js", TimeSpan.FromSeconds(90), $"127.0.0.1:{port}", "persistent://public/default/dialed-from-node", "10");
+        Assert.True(exit == 0, $"node exited with {exit}: {line}{errors}");
         Assert.Contains($"\"brokerAddress\":\"127.0.0.1:{port}\"", line, StringComparison.Ordinal);
         Assert.Contains("\"brokerTls\":false", line, StringComparison.Ordinal);
         Assert.Contains("\"consumed\":10,\"complete\":true", line, StringComparison.Ordinal);

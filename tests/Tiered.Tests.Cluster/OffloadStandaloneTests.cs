@@ -361,14 +361,7 @@ public sealed class OffloadStandaloneTests : IAsyncLifetime
 
     private static async Task<(int ExitCode, string Output)> NodeAsync(string script, params string[] args)
     {
-        var info = new System.Diagnostics.ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node") };
-        info.ArgumentList.Add(script);
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(Wait);
-        return (process.ExitCode, await output + await error);
+        var (exit, output, error) = await NodeScript.RunAsync(script, Wait, args);
+        return (exit, output + error);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Grpc.Net.Client;
 using Tiered.Testing;
 using Tiered.V1;
@@ -110,18 +109,9 @@ public sealed class StandaloneBrokerTests
     {
         using var standalone = new Standalone();
         await standalone.StartAsync();
-        var script = Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "produce-consume.js");
-        Assert.True(Directory.Exists(Path.Combine(TieredProcess.RepositoryRoot, "tests", "node", "node_modules")),
-            "tests/node/node_modules is missing: run ./test.sh (it runs npm ci there).");
-        var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { script, $"127.0.0.1:{standalone.GrpcPort}", "persistent://public/default/from-node", "1000" })
-            info.ArgumentList.Add(arg);
-        using var node = Process.Start(info)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var errors = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await node.WaitForExitAsync(timeout.Token);
-        Assert.True(node.ExitCode == 0, $"node exited with {node.ExitCode}: {await output}{await errors}");
-        Assert.Contains("\"consumed\":1000,\"inOrder\":true", await output, StringComparison.Ordinal);
+        var (exit, output, errors) = await NodeScript.RunAsync("produce-consume.js", TimeSpan.FromSeconds(90),
+            $"127.0.0.1:{standalone.GrpcPort}", "persistent://public/default/from-node", "1000");
+        Assert.True(exit == 0, $"node exited with {exit}: {output}{errors}");
+        Assert.Contains("\"consumed\":1000,\"inOrder\":true", output, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Tiered.Offloader.Parquet;
@@ -112,31 +111,9 @@ public sealed class DuckDbReadTests : IDisposable
 
     private static async Task<JsonDocument> ReadWithDuckDbAsync(string parquetFile, int limit = 1000)
     {
-        var root = TieredProcess.RepositoryRoot;
-        var script = Path.Combine(root, "tests", "node", "read-parquet.js");
-        var duckDb = Path.Combine(root, "tests", "node", "node_modules", "@duckdb", "node-api");
-        if (!Directory.Exists(duckDb))
-            Assert.Fail($"{duckDb} is missing: install the Node.js test dependencies first (./test.sh runs npm install in tests/node).");
-
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(parquetFile);
-        start.ArgumentList.Add(limit.ToString(CultureInfo.InvariantCulture));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Cannot start node: is Node.js installed?");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("node read-parquet.js did not finish within 60 s: " + await error);
-        }
-        Assert.True(process.ExitCode == 0, $"node read-parquet.js exited with {process.ExitCode}: {await error}");
-        return JsonDocument.Parse(await output);
+        var (exit, output, error) = await NodeScript.RunAsync("read-parquet.js", TimeSpan.FromSeconds(60), parquetFile, limit.ToString(CultureInfo.InvariantCulture));
+        Assert.True(exit == 0, $"node read-parquet.js exited with {exit}: {error}");
+        return JsonDocument.Parse(output);
     }
 
     /// <summary>DuckDB's BIGINT comes as a string (JSON numbers cannot hold every int64), INTEGER as a number.</summary>
