@@ -6,15 +6,13 @@ namespace Tiered.AdminApi;
 /// <summary>Checks the names in a request's path; each failure is a <see cref="BrokerErrorCode.BadName"/> with the reason.</summary>
 internal static class AdminNames
 {
-    public const int MaxSubscriptionLength = 255;
-
     public static string Cluster(string? cluster) => NamespaceName.IsValidPart(cluster)
         ? cluster
-        : throw new BrokerException(BrokerErrorCode.BadName, $"Invalid cluster name '{cluster}': use 1-128 letters, digits or - _ = : . characters.");
+        : throw new BrokerException(BrokerErrorCode.BadName, $"Invalid cluster name {Names.Quote(cluster)}: use 1-128 letters, digits or - _ = : . characters.");
 
     public static string Tenant(string? tenant) => NamespaceName.IsValidPart(tenant)
         ? tenant
-        : throw new BrokerException(BrokerErrorCode.BadName, $"Invalid tenant name '{tenant}': use 1-128 letters, digits or - _ = : . characters.");
+        : throw new BrokerException(BrokerErrorCode.BadName, $"Invalid tenant name {Names.Quote(tenant)}: use 1-128 letters, digits or - _ = : . characters.");
 
     public static NamespaceName Namespace(string? tenant, string? ns) => NamespaceName.Create(tenant, ns);
 
@@ -24,12 +22,9 @@ internal static class AdminNames
         return TopicName.Parse($"{name}/{topic}");
     }
 
-    public static string Subscription(string? subscription)
-    {
-        if (string.IsNullOrWhiteSpace(subscription) || subscription.Length > MaxSubscriptionLength || subscription.Any(char.IsControl))
-            throw new BrokerException(BrokerErrorCode.BadName, $"Invalid subscription name '{subscription}': use 1-{MaxSubscriptionLength} printable characters.");
-        return subscription;
-    }
+    public static string Subscription(string? subscription) => Names.IsValidSubscription(subscription)
+        ? subscription
+        : throw new BrokerException(BrokerErrorCode.BadName, $"Invalid subscription name {Names.Quote(subscription)}: use 1-{Names.MaxSubscriptionLength} printable characters.");
 
     public static long Number(string? text, string what, long min)
     {

@@ -71,4 +71,17 @@ public sealed class SubscriptionEndpointTests(AdminApiServer server) : IClassFix
         await Expect.ProblemAsync(await Http.PostAsync($"/admin/v2/persistent/{topic}/subscription/ghost/skip/1", null), HttpStatusCode.NotFound);
         await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/persistent/public/nope/t/subscription/s", null), HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task A_very_long_subscription_name_is_refused_without_echoing_it_whole()
+    {
+        var topic = await NewTopicAsync();
+        var calls = server.Topics.Calls.Count;
+        var name = new string('s', 2_000); // a longer one does not fit Kestrel's 8 KiB request line (414)
+        var reason = await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/persistent/{topic}/subscription/{name}", null), HttpStatusCode.BadRequest);
+        Assert.Contains("Invalid subscription name", reason, StringComparison.Ordinal);
+        Assert.Contains("(2000 characters)", reason, StringComparison.Ordinal);
+        Assert.True(reason.Length < 500, $"the refusal is {reason.Length} characters long");
+        Assert.Equal(calls, server.Topics.Calls.Count);
+    }
 }
