@@ -63,45 +63,23 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         uint version = 0;
         var count = 0;
         long publishTime = 0;
-        var at = 0;
-        while (at < batch.Length)
+        var fields = new ProtoFields(batch);
+        string? malformed;
+        while (fields.TryNext(out malformed))
         {
-            if (!TryReadVarint(batch, ref at, out var tag) || tag >> 3 == 0)
-                return Fail("a field tag is malformed", out error);
-            var field = (int)(tag >> 3);
-            switch ((int)(tag & 7))
+            if (fields is { Field: FormatVersionField, WireType: 0 })
+                version = (uint)fields.Value;
+            else if (fields is { Field: PublishTimeField, WireType: 0 })
+                publishTime = (long)fields.Value;
+            else if (fields is { Field: MessagesField, WireType: 2 })
             {
-                case 0:
-                    if (!TryReadVarint(batch, ref at, out var value))
-                        return Fail("a number is malformed", out error);
-                    if (field == FormatVersionField)
-                        version = (uint)value;
-                    else if (field == PublishTimeField)
-                        publishTime = (long)value;
-                    break;
-                case 1:
-                    at += 8;
-                    break;
-                case 2:
-                    if (!TryReadVarint(batch, ref at, out var length) || length > (ulong)(batch.Length - at))
-                        return Fail("a length is malformed", out error);
-                    if (field == MessagesField)
-                    {
-                        count++;
-                        if (checkMessages && !TryCheckMessage(batch.Slice(at, (int)length), count - 1, out error))
-                            return false;
-                    }
-                    at += (int)length;
-                    break;
-                case 5:
-                    at += 4;
-                    break;
-                default:
-                    return Fail($"field {field} has an unknown wire type", out error);
+                count++;
+                if (checkMessages && !TryCheckMessage(fields.Bytes, count - 1, out error))
+                    return false;
             }
         }
-        if (at != batch.Length)
-            return Fail("it ends in the middle of a field", out error);
+        if (malformed is not null)
+            return Fail(malformed, out error);
         if (version > CurrentFormatVersion)
             return Fail($"format version {version} is newer than this broker knows ({CurrentFormatVersion})", out error);
         if (count == 0)
@@ -114,37 +92,16 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     /// <summary>Walks one message's fields (skipping their contents) for a deliver_at_ms other than 0.</summary>
     private static bool TryCheckMessage(ReadOnlySpan<byte> message, int index, [NotNullWhen(false)] out string? error)
     {
-        var at = 0;
         long deliverAt = 0;
-        while (at < message.Length)
+        var fields = new ProtoFields(message);
+        string? malformed;
+        while (fields.TryNext(out malformed))
         {
-            if (!TryReadVarint(message, ref at, out var tag) || tag >> 3 == 0)
-                return Fail($"message {index} has a malformed field tag", out error);
-            switch ((int)(tag & 7))
-            {
-                case 0:
-                    if (!TryReadVarint(message, ref at, out var value))
-                        return Fail($"message {index} has a malformed number", out error);
-                    if ((int)(tag >> 3) == DeliverAtField)
-                        deliverAt = (long)value;
-                    break;
-                case 1:
-                    at += 8;
-                    break;
-                case 2:
-                    if (!TryReadVarint(message, ref at, out var length) || length > (ulong)(message.Length - at))
-                        return Fail($"message {index} has a malformed length", out error);
-                    at += (int)length;
-                    break;
-                case 5:
-                    at += 4;
-                    break;
-                default:
-                    return Fail($"message {index} has a field of unknown wire type", out error);
-            }
+            if (fields is { Field: DeliverAtField, WireType: 0 })
+                deliverAt = (long)fields.Value;
         }
-        if (at != message.Length)
-            return Fail($"message {index} ends in the middle of a field", out error);
+        if (malformed is not null)
+            return Fail($"in message {index}, {malformed}", out error);
         if (deliverAt != 0)
         {
             error = $"Message {index} of the batch sets deliver_at_ms, but delayed delivery is not built yet and the broker would deliver it at once; send it without deliver_at_ms.";
@@ -157,19 +114,6 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     private static bool Fail(string reason, out string error)
     {
         error = $"Malformed message batch: {reason}.";
-        return false;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> data, ref int at, out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && at < data.Length; shift += 7)
-        {
-            var b = data[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-                return true;
-        }
         return false;
     }
 }
