@@ -1,5 +1,5 @@
 using Grpc.Core;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.Offloader;
 using Tiered.Offloader.Stores;

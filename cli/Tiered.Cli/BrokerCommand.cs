@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 
 namespace Tiered.Cli;

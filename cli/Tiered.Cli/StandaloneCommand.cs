@@ -3,7 +3,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using Tiered.Bookie;
 using Tiered.Broker;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 
 namespace Tiered.Cli;

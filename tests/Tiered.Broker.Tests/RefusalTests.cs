@@ -126,7 +126,7 @@ public class RefusalTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
         var fresh = BrokerFixture.NewTopic();
         var e = await Assert.ThrowsAsync<RpcException>(() => RawConsumer.SubscribeAsync(Client, new Subscribe { Topic = fresh, Subscription = "s", Type = type }));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
-        Assert.False(await ManagedLedger.ManagedLedger.ExistsAsync(TopicName.Parse(fresh).ManagedLedgerName, fixture.Broker.Metadata, CancellationToken.None));
+        Assert.False(await ManagedLedgers.ManagedLedger.ExistsAsync(TopicName.Parse(fresh).ManagedLedgerName, fixture.Broker.Metadata, CancellationToken.None));
 
         var existing = BrokerFixture.NewTopic();
         await using (var producer = await RawProducer.OpenAsync(Client, existing))

@@ -2,7 +2,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie;
 using Tiered.Broker;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.V1;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Broker;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Testing;
 using Tiered.V1;
 using Xunit;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Bench.Offload;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Offloader;
 
 namespace Tiered.Bench.Offload;
@@ -116,7 +116,7 @@ public sealed partial class OffloadWorkload
             : [new LatencyResult(store, kind, cold, coldFetches)];
     }
 
-    private async Task<LatencyResult> CachedAsync(string store, ManagedLedger.ManagedLedger ledger, TieredStorage storage, LedgerSummary chosen, long entryId,
+    private async Task<LatencyResult> CachedAsync(string store, ManagedLedger ledger, TieredStorage storage, LedgerSummary chosen, long entryId,
         Random random, CancellationToken cancellationToken)
     {
         var first = Math.Max(0, Math.Min(entryId, chosen.Entries - 1 - CachedSpread));

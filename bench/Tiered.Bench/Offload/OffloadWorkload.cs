@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Offloader;
 using Tiered.Offloader.Stored;
 using Tiered.Offloader.Stores;
@@ -50,8 +50,8 @@ public sealed partial class OffloadWorkload(OffloadCluster cluster, OffloadBench
         TieredStorage = storage,
     };
 
-    private Task<ManagedLedger.ManagedLedger> OpenAsync(string store, TieredStorage? storage, bool create, long entriesPerLedger = 50_000, long entryCacheBytes = 0)
-        => ManagedLedger.ManagedLedger.OpenAsync(LedgerName(store), cluster.Ledgers, cluster.Metadata, LedgerOptions(entriesPerLedger, storage, entryCacheBytes),
+    private Task<ManagedLedger> OpenAsync(string store, TieredStorage? storage, bool create, long entriesPerLedger = 50_000, long entryCacheBytes = 0)
+        => ManagedLedger.OpenAsync(LedgerName(store), cluster.Ledgers, cluster.Metadata, LedgerOptions(entriesPerLedger, storage, entryCacheBytes),
             NullLoggerFactory.Instance, createIfMissing: create);
 
     private CpuMeter StartCpu() => CpuMeter.Start([.. cluster.Servers.Select(s => s.Pid)]);

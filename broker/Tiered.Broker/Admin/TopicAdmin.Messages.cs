@@ -1,7 +1,7 @@
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
 
 namespace Tiered.Broker.Admin;

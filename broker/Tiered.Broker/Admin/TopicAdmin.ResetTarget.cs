@@ -1,5 +1,5 @@
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Admin;
 

@@ -138,7 +138,7 @@ public sealed partial class TopicAdmin
     }
 
     /// <summary>Pulsar's form: open-closed ranges "[(l:e1,l:e2]]" (first acknowledged entry minus one, last acknowledged entry).</summary>
-    private static string FormatRanges(IReadOnlyList<(ManagedLedger.Position First, ManagedLedger.Position Last)> ranges)
+    private static string FormatRanges(IReadOnlyList<(ManagedLedgers.Position First, ManagedLedgers.Position Last)> ranges)
     {
         var text = new StringBuilder("[");
         foreach (var (first, last) in ranges)

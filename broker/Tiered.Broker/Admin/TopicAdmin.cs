@@ -1,7 +1,7 @@
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Admin;
 
@@ -180,7 +180,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         => partitions == 0 ? [topic] : Enumerable.Range(0, partitions).Select(topic.Partition);
 
     private Task<bool> ExistsAsync(TopicName topic, CancellationToken cancellationToken)
-        => ManagedLedger.ManagedLedger.ExistsAsync(topic.ManagedLedgerName, Policies.Metadata, cancellationToken);
+        => ManagedLedger.ExistsAsync(topic.ManagedLedgerName, Policies.Metadata, cancellationToken);
 
     /// <summary>The topic, loaded; TopicNotFound when it is not stored (admin calls never create topics by using them).</summary>
     private Task<Topic> RequireAsync(TopicName topic, CancellationToken cancellationToken) => topics.GetTopicAsync(topic, create: false, cancellationToken);

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Proto.Streams;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;
@@ -85,7 +85,7 @@ public sealed partial class MessagingService
 
     private static async Task<Subscription> SubscriptionForAsync(Topic topic, Subscribe request, CancellationToken cancellationToken)
     {
-        var initial = request.InitialPosition == V1.InitialPosition.Earliest ? ManagedLedger.InitialPosition.Earliest : ManagedLedger.InitialPosition.Latest;
+        var initial = request.InitialPosition == V1.InitialPosition.Earliest ? ManagedLedgers.InitialPosition.Earliest : ManagedLedgers.InitialPosition.Latest;
         if (!request.Reader)
         {
             return await topic.GetOrCreateSubscriptionAsync(request.Subscription, initial, cancellationToken).ConfigureAwait(false);
@@ -94,7 +94,7 @@ public sealed partial class MessagingService
         if (request.StartMessageId is { } id)
             startExclusive = request.StartInclusive ? new Position(id.LedgerId, id.EntryId - 1) : new Position(id.LedgerId, id.EntryId);
         else
-            startExclusive = initial == ManagedLedger.InitialPosition.Earliest ? Position.Earliest : topic.Ledger.LastConfirmedEntry;
+            startExclusive = initial == ManagedLedgers.InitialPosition.Earliest ? Position.Earliest : topic.Ledger.LastConfirmedEntry;
         return topic.CreateReader(startExclusive);
     }
 

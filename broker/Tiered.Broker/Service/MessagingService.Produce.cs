@@ -3,7 +3,7 @@ using Grpc.Core;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Proto.Streams;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;

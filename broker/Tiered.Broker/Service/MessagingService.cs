@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Topics;
 using Tiered.Ledger;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.V1;
 
@@ -26,7 +26,7 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
         var partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);
         if (partitions == 0 && policies.AutoTopicCreationOverride is { AllowAutoTopicCreation: true, TopicType: "partitioned", DefaultNumPartitions: > 0 and var count }
             && topic.PartitionIndex < 0
-            && !await ManagedLedger.ManagedLedger.ExistsAsync(topic.ManagedLedgerName, topics.Policies.Metadata, ct).ConfigureAwait(false))
+            && !await ManagedLedger.ExistsAsync(topic.ManagedLedgerName, topics.Policies.Metadata, ct).ConfigureAwait(false))
         {
             await topics.Policies.TryCreatePartitionedAsync(topic, count, ct).ConfigureAwait(false);
             partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);

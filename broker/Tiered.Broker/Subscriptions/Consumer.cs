@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;
 

@@ -1,5 +1,5 @@
 using Tiered.Broker.Entries;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
 
 namespace Tiered.Broker.Subscriptions;

@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Entries;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
 using Wire = Tiered.Broker.Wire;
 

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Topics;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
 
 namespace Tiered.Broker.Subscriptions;

@@ -1,5 +1,5 @@
 using Tiered.Broker.Subscriptions;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Topics;
 

@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
-using InitialPosition = Tiered.ManagedLedger.InitialPosition;
+using InitialPosition = Tiered.ManagedLedgers.InitialPosition;
 
 namespace Tiered.Broker.Topics;
 
@@ -24,7 +24,7 @@ public sealed partial class Topic : IAsyncDisposable
     private Position? _terminatedAt;
     private bool _terminating;
 
-    private Topic(TopicName name, ManagedLedger.ManagedLedger ledger, ILoggerFactory loggerFactory, TimeProvider time)
+    private Topic(TopicName name, ManagedLedger ledger, ILoggerFactory loggerFactory, TimeProvider time)
     {
         (Name, Ledger, _loggerFactory, Time) = (name, ledger, loggerFactory, time);
         InRates = new RateMeter(time);
@@ -35,7 +35,7 @@ public sealed partial class Topic : IAsyncDisposable
 
     public TopicName Name { get; }
 
-    public ManagedLedger.ManagedLedger Ledger { get; }
+    public ManagedLedger Ledger { get; }
 
     public IReadOnlyCollection<Subscription> Subscriptions => [.. _subscriptions.Values];
 
@@ -60,7 +60,7 @@ public sealed partial class Topic : IAsyncDisposable
     public long BytesIn;
 
     /// <summary>Opens the topic's managed ledger (recovering it from a previous owner) and its subscriptions.</summary>
-    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger.ManagedLedger>> openLedger, ILoggerFactory loggerFactory, TimeProvider time)
+    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger>> openLedger, ILoggerFactory loggerFactory, TimeProvider time)
     {
         var ledger = await openLedger(name.ManagedLedgerName).ConfigureAwait(false);
         return new Topic(name, ledger, loggerFactory, time);

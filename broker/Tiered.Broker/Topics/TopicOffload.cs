@@ -1,4 +1,4 @@
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Topics;
 

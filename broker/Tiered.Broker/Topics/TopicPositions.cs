@@ -1,5 +1,5 @@
 using Tiered.Broker.Entries;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.V1;
 
 namespace Tiered.Broker.Topics;
@@ -29,7 +29,7 @@ public static class TopicPositions
     /// (binary search over the retained entries, assuming publish times grow along the log), or
     /// the position after the last entry when none is.
     /// </summary>
-    public static async Task<Position> FindByPublishTimeAsync(ManagedLedger.ManagedLedger ledger, long publishTimeMs, CancellationToken cancellationToken)
+    public static async Task<Position> FindByPublishTimeAsync(ManagedLedger ledger, long publishTimeMs, CancellationToken cancellationToken)
     {
         var ledgers = ledger.Ledgers.Where(l => l.Entries > 0).ToArray();
         long total = ledgers.Sum(l => l.Entries);

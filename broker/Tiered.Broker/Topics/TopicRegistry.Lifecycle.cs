@@ -3,7 +3,7 @@ using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Topics;
 

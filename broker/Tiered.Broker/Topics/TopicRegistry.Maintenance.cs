@@ -2,7 +2,7 @@ using Tiered.Broker.Admin;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Topics;
 

@@ -1,5 +1,5 @@
 using Tiered.Broker.Admin;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 using Tiered.Offloader;
 using Tiered.Offloader.Stored;
 using Tiered.Offloader.Stores;
@@ -40,7 +40,7 @@ public sealed partial class TopicRegistry
     }
 
     /// <summary>Offloads, then at once deletes the bookie copies whose lag has passed (all of them with a lag of 0).</summary>
-    private static async Task<OffloadOutcome> OffloadAndDeleteAsync(ManagedLedger.ManagedLedger ledger, Func<Task<OffloadOutcome>> offload, TimeSpan lag)
+    private static async Task<OffloadOutcome> OffloadAndDeleteAsync(ManagedLedger ledger, Func<Task<OffloadOutcome>> offload, TimeSpan lag)
     {
         var outcome = await offload().ConfigureAwait(false);
         await ledger.DeleteOffloadedFromBookiesAsync(lag).ConfigureAwait(false);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
 using Tiered.Ledger;
-using Tiered.ManagedLedger;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Topics;
 
@@ -45,7 +45,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         if (_topics.TryGetValue(name, out var loading) && loading.Value.IsCompletedSuccessfully)
             return loading.Value.Result;
         var policies = await Policies.RequireNamespaceAsync(name.Namespace, cancellationToken).ConfigureAwait(false);
-        if (!await ManagedLedger.ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
+        if (!await ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
         {
             var partitions = await Policies.GetPartitionsAsync(name, cancellationToken).ConfigureAwait(false);
             if (partitions > 0)
@@ -101,7 +101,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     /// <summary>Deletes a topic and all its data. TopicNotFound; Conflict while clients are connected unless <paramref name="force"/>.</summary>
     public async Task DeleteAsync(TopicName name, bool force, CancellationToken cancellationToken)
     {
-        if (!await ManagedLedger.ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
+        if (!await ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
             throw new BrokerException(BrokerErrorCode.TopicNotFound, $"Topic {name} does not exist.");
         var topic = await LoadAsync(name).ConfigureAwait(false);
         if (!force && topic.IsInUse)
@@ -118,7 +118,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     {
         BrokerLog.LoadingTopic(_logger, name.ToString());
         var topic = await Topic.OpenAsync(name,
-            ledgerName => ManagedLedger.ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
+            ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
             _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
             topic.MarkTerminated(terminatedAt);

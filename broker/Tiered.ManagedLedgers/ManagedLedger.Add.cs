@@ -1,0 +1,238 @@
+using Tiered.Ledger;
+
+namespace Tiered.ManagedLedgers;
+
+public sealed partial class ManagedLedger
+{
+    /// <summary>Adds waiting for the current ledger (a rollover in progress, or its writer's window full), in call order.</summary>
+    private readonly Queue<PendingAdd> _queued = new();
+    private OpenLedger? _current;
+    private Task? _rollover;
+    private bool _closing;
+    private int _pendingAdds;
+    private TaskCompletionSource? _addsDrained;
+
+    /// <summary>
+    /// Appends an entry; completes with its position once an ack quorum stored it, in the order
+    /// of the calls. The entry is kept in the entry cache by reference: do not change it afterwards.
+    /// </summary>
+    /// <exception cref="ManagedLedgerFencedException">Another owner took over.</exception>
+    /// <exception cref="ManagedLedgerException">The entry could not be stored; it may be added again.</exception>
+    public ValueTask<Position> AddEntryAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        if (data.IsEmpty)
+            throw new ArgumentException($"Managed ledger {Name}: an entry must not be empty.", nameof(data));
+        if (data.Length > LedgerClientOptions.MaxEntryBytes)
+            throw new ArgumentException($"Managed ledger {Name}: an entry of {data.Length} bytes is larger than the {LedgerClientOptions.MaxEntryBytes} byte limit.", nameof(data));
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled<Position>(cancellationToken);
+        var add = new PendingAdd(data);
+        List<SentAdd>? sent;
+        lock (_lock)
+        {
+            if (_terminal is { } terminal)
+                return ValueTask.FromException<Position>(Copy(terminal));
+            if (_closing)
+                return ValueTask.FromException<Position>(new ManagedLedgerClosedException($"Managed ledger {Name} is closing."));
+            _pendingAdds++;
+            _queued.Enqueue(add);
+            sent = SendQueuedAdds();
+        }
+        StartCompletions(sent);
+        return new ValueTask<Position>(add.Completion.Task);
+    }
+
+    /// <summary>
+    /// Under the lock: hands queued adds to the current ledger's writer while it takes them without
+    /// waiting (so they get entry ids in call order), or starts a rollover when it is due.
+    /// </summary>
+    private List<SentAdd>? SendQueuedAdds()
+    {
+        List<SentAdd>? sent = null;
+        while (_queued.Count > 0 && _rollover is null && _terminal is null)
+        {
+            var current = _current;
+            if (current is null || current.Failed || IsRolloverDue(current))
+            {
+                if ((current is null || current.Failed) && _creationBackoff.Remaining() is var wait && wait > TimeSpan.Zero)
+                {
+                    // New ledgers keep failing: none is started before the backoff is over. Adds
+                    // still in flight on the failed ledger finish first, so callers fail in order.
+                    if (current is null || current.InFlight.Count == 0)
+                    {
+                        var failures = _creationBackoff.Failures;
+                        FailQueuedAdds(() => new ManagedLedgerException(
+                            $"Managed ledger {Name}: no ledger to add to: the last {failures} new ledgers failed or could not be created; the next is started in {wait.TotalMilliseconds:0} ms. Send again."));
+                    }
+                    break;
+                }
+                _rollover = Task.Run(RolloverAsync);
+                break;
+            }
+            if (current.InFlight.Count >= current.Writer.MaxPendingAdds)
+                break;
+            var add = _queued.Dequeue();
+            current.InFlight.Enqueue(add);
+            current.Issued++;
+            current.IssuedBytes += add.Data.Length;
+            (sent ??= []).Add(new SentAdd(current, add, current.Writer.AddEntryAsync(add.Data)));
+        }
+        return sent;
+    }
+
+    private bool IsRolloverDue(OpenLedger current)
+        => current.Issued >= _options.MaxEntriesPerLedger
+           || current.IssuedBytes >= _options.MaxSizePerLedger
+           || (current.Issued > 0 && _time.GetUtcNow().ToUnixTimeMilliseconds() - current.Slot.CreatedMs >= (long)_options.MaxLedgerAge.TotalMilliseconds);
+
+    private void StartCompletions(List<SentAdd>? sent)
+    {
+        if (sent is null)
+            return;
+        foreach (var s in sent)
+            _ = CompleteAddAsync(s.Ledger, s.Add, s.Confirmation);
+    }
+
+    /// <summary>
+    /// Waits for the writer's answer, then, in issue order, confirms or fails the ledger's adds
+    /// that are done: callers complete in call order even if answers were seen out of order.
+    /// </summary>
+    private async Task CompleteAddAsync(OpenLedger ledger, PendingAdd add, ValueTask<long> confirmation)
+    {
+        try
+        {
+            add.EntryId = await confirmation.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            add.Error = e;
+        }
+        List<SentAdd>? sent;
+        ManagedLedgerFencedException? fenced = null;
+        lock (_lock)
+        {
+            add.Done = true;
+            var confirmed = false;
+            while (ledger.InFlight.TryPeek(out var head) && head.Done)
+            {
+                ledger.InFlight.Dequeue();
+                _pendingAdds--;
+                if (head.Error is null)
+                {
+                    var position = new Position(ledger.Slot.LedgerId, head.EntryId);
+                    ledger.Slot.Entries = head.EntryId + 1;
+                    ledger.Slot.Size += head.Data.Length;
+                    if (position > _lastConfirmed)
+                        _lastConfirmed = position;
+                    _entriesAdded++;
+                    _cache.Put(position, head.Data);
+                    confirmed = true;
+                    head.Completion.TrySetResult(position);
+                    continue;
+                }
+                if (!ledger.Failed)
+                {
+                    ledger.Failed = true;
+                    ManagedLedgerLog.AddFailed(_logger, Name, ledger.Slot.LedgerId, head.Error);
+                    // A ledger that failed before confirming anything: its bookies are failing; pace the next ones.
+                    if (ledger.Slot.Entries == 0)
+                        _creationBackoff.Failed();
+                }
+                if (head.Error is LedgerFencedException)
+                {
+                    fenced ??= new ManagedLedgerFencedException($"Managed ledger {Name}: ledger {ledger.Slot.LedgerId} was fenced; another owner took the managed ledger over.", head.Error);
+                    head.Completion.TrySetException(Copy(fenced));
+                }
+                else
+                {
+                    head.Completion.TrySetException(new ManagedLedgerException($"Managed ledger {Name}: the entry could not be stored in ledger {ledger.Slot.LedgerId}: {head.Error.Message}", head.Error));
+                }
+            }
+            if (ledger.InFlight.Count == 0)
+                ledger.Drained?.TrySetResult();
+            if (confirmed)
+            {
+                _creationBackoff.Succeeded();
+                var signal = _entryConfirmed;
+                _entryConfirmed = NewSignal();
+                signal.TrySetResult();
+            }
+            sent = fenced is null ? SendQueuedAdds() : null;
+            SignalIfAddsDrained();
+        }
+        if (fenced is not null)
+            Fence(fenced);
+        StartCompletions(sent);
+    }
+
+    /// <summary>Under the lock.</summary>
+    private void SignalIfAddsDrained()
+    {
+        if (_pendingAdds == 0)
+            _addsDrained?.TrySetResult();
+    }
+
+    /// <summary>Under the lock: fails every queued add (they never reached a ledger).</summary>
+    private void FailQueuedAdds(Func<ManagedLedgerException> error)
+    {
+        while (_queued.TryDequeue(out var add))
+        {
+            _pendingAdds--;
+            add.Completion.TrySetException(error());
+        }
+        SignalIfAddsDrained();
+    }
+
+    /// <summary>
+    /// Another owner took over (our ledger was fenced or the stored list changed): stop for good.
+    /// Queued adds and waiting readers fail; adds already sent fail as the writer reports them.
+    /// </summary>
+    internal void Fence(ManagedLedgerFencedException error)
+    {
+        lock (_lock)
+        {
+            if (_terminal is not null)
+                return;
+            _terminal = error;
+            FailQueuedAdds(() => Copy(error));
+            _entryConfirmed.TrySetException(Copy(error));
+        }
+        ManagedLedgerLog.Fenced(_logger, Name, error);
+    }
+
+    /// <summary>An add on its way: its payload (kept for the cache) and its caller's completion.</summary>
+    private sealed class PendingAdd(ReadOnlyMemory<byte> data)
+    {
+        public ReadOnlyMemory<byte> Data { get; } = data;
+
+        public TaskCompletionSource<Position> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Done { get; set; }
+
+        public long EntryId { get; set; }
+
+        public Exception? Error { get; set; }
+    }
+
+    private readonly record struct SentAdd(OpenLedger Ledger, PendingAdd Add, ValueTask<long> Confirmation);
+
+    /// <summary>The ledger adds go to, with its adds in flight in issue order.</summary>
+    private sealed class OpenLedger(LedgerWriter writer, LedgerSlot slot)
+    {
+        public LedgerWriter Writer { get; } = writer;
+
+        public LedgerSlot Slot { get; } = slot;
+
+        public Queue<PendingAdd> InFlight { get; } = new();
+
+        public long Issued { get; set; }
+
+        public long IssuedBytes { get; set; }
+
+        /// <summary>An add failed: no more adds go to this ledger.</summary>
+        public bool Failed { get; set; }
+
+        /// <summary>Completed when <see cref="InFlight"/> becomes empty (set by the rollover that waits for it).</summary>
+        public TaskCompletionSource? Drained { get; set; }
+    }
+}
