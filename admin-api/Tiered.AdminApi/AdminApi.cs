@@ -60,12 +60,23 @@ public static class AdminApi
         ArgumentNullException.ThrowIfNull(metadata);
         ArgumentNullException.ThrowIfNull(topics);
         ArgumentNullException.ThrowIfNull(isReady);
-        var options = app.ServiceProvider.GetService<AdminApiOptions>()
+        _ = app.ServiceProvider.GetService<AdminApiOptions>()
             ?? throw new InvalidOperationException("Call services.AddTieredAdmin(...) before app.MapTieredAdmin(...).");
         var bookies = app.ServiceProvider.GetService<IBookieInfoReader>()
-            ?? throw new InvalidOperationException("Register an IBookieInfoReader (the broker's LedgerClient; BrokerServer does) before app.MapTieredAdmin(...).");
+            ?? throw new InvalidOperationException("Register an IBookieInfoReader (the broker's LedgerClient; AddTieredBroker does) before app.MapTieredAdmin(...).");
+        return app.MapTieredAdmin(() => metadata, () => topics, isReady, () => bookies);
+    }
+
+    /// <summary>
+    /// Maps every /admin/v2 endpoint over services looked up on the first request (in a host, the
+    /// broker and the metadata node start after the endpoints are mapped).
+    /// </summary>
+    internal static IEndpointRouteBuilder MapTieredAdmin(this IEndpointRouteBuilder app, Func<IMetadataStore> metadata, Func<ITopicAdmin> topics, Func<bool> isReady, Func<IBookieInfoReader> bookies)
+    {
+        var options = app.ServiceProvider.GetService<AdminApiOptions>()
+            ?? throw new InvalidOperationException("Call services.AddTieredAdmin(...) before app.MapTieredAdmin(...).");
         var logger = app.ServiceProvider.GetService<ILoggerFactory>()?.CreateLogger("Tiered.AdminApi") ?? NullLogger.Instance;
-        var context = new AdminContext(new AdminStore(metadata), topics, options, isReady, bookies);
+        var context = new AdminContext(() => new AdminStore(metadata()), topics, options, isReady, bookies);
 
         var admin = app.MapGroup(Prefix)
             .AddEndpointFilterFactory((_, next) => AdminProblems.Filter(logger, next))

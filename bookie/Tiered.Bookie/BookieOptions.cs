@@ -11,6 +11,9 @@ public sealed record BookieOptions
     /// <summary>gRPC address, HOST:PORT; it is also the bookie's id in ensembles and in the metadata service.</summary>
     public string Listen { get; init; } = DefaultListen;
 
+    /// <summary>The HTTP/1.1 operations endpoint (/health/live, /health/ready, /metrics), HOST:PORT; null: none.</summary>
+    public string? HttpListen { get; init; }
+
     /// <summary>Client addresses of the metadata service nodes.</summary>
     public IReadOnlyList<string> Metadata { get; init; } = ["127.0.0.1:2181"];
 
@@ -56,6 +59,8 @@ public sealed record BookieOptions
     public void Validate()
     {
         _ = HostPort.Parse(Listen, "--listen");
+        if (HttpListen is not null && HostPort.Parse(HttpListen, "--http-listen").Equals(HostPort.Parse(Listen, "--listen")))
+            throw new ArgumentException($"--http-listen {HttpListen} is also the gRPC --listen address; use two different ports.");
         if (Metadata.Count == 0)
             throw new ArgumentException("--metadata must list at least one metadata node (HOST:PORT).");
         if (string.IsNullOrWhiteSpace(DataDir))

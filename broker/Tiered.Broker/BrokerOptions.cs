@@ -1,4 +1,3 @@
-using Grpc.Core;
 using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.Offloader;
@@ -50,13 +49,28 @@ public sealed record BrokerOptions
     /// <summary>How long the bookies keep offloaded ledgers when the namespace sets no lag (Pulsar's default: 4 hours).</summary>
     public TimeSpan DefaultOffloadDeletionLag { get; init; } = TimeSpan.FromHours(4);
 
-    /// <summary>
-    /// Bookies in this process, reached without the network (bookie id → its
-    /// <c>BookieServer.LocalInvoker</c>); standalone passes its one bookie.
-    /// </summary>
-    public IReadOnlyDictionary<string, CallInvoker>? LocalBookies { get; init; }
+    /// <summary>Client addresses of the metadata service nodes (when the process runs no metadata node itself).</summary>
+    public IReadOnlyList<string> Metadata { get; init; } = ["127.0.0.1:2181"];
 
-    public string ResolvedAdvertisedUrl => AdvertisedUrl ?? $"http://{GrpcListen}";
+    /// <summary>How long the broker stays registered at /brokers/{id} after its last heartbeat to the metadata service.</summary>
+    public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
+
+    public string ResolvedAdvertisedUrl => AdvertisedUrl ?? $"http://{Advertised(GrpcListen)}";
+
+    /// <summary>The admin API's URL as others reach it: the advertised host with the HTTP port.</summary>
+    public string AdvertisedHttpUrl => $"http://{BrokerId}";
+
+    /// <summary>This broker's id, as Pulsar's: host:port of its HTTP endpoint, with the host it advertises.</summary>
+    public string BrokerId => $"{new Uri(ResolvedAdvertisedUrl).Host}:{HostPort.Parse(HttpListen, "--http-listen").Port}";
+
+    /// <summary>HOST:PORT as others reach it: a wildcard host (0.0.0.0, ::) becomes this machine's name.</summary>
+    private static string Advertised(string listen)
+    {
+        var endPoint = HostPort.Parse(listen, "--grpc-listen");
+        return endPoint.Address.Equals(System.Net.IPAddress.Any) || endPoint.Address.Equals(System.Net.IPAddress.IPv6Any)
+            ? $"{System.Net.Dns.GetHostName()}:{endPoint.Port}"
+            : listen;
+    }
 
     public void Validate()
     {
@@ -64,6 +78,10 @@ public sealed record BrokerOptions
         _ = HostPort.Parse(HttpListen, "--http-listen");
         if (AdvertisedUrl is not null && !Uri.TryCreate(AdvertisedUrl, UriKind.Absolute, out _))
             throw new ArgumentException($"AdvertisedUrl '{AdvertisedUrl}' is not an absolute URL such as http://127.0.0.1:6650.");
+        if (Metadata.Count == 0)
+            throw new ArgumentException("--metadata must list at least one metadata node (HOST:PORT).");
+        if (SessionTtl < TimeSpan.FromSeconds(1))
+            throw new ArgumentException("The broker's session TTL must be at least 1 s.");
         if (MaxMessageBytes is < 1024 or > 64 * 1024 * 1024)
             throw new ArgumentException($"MaxMessageBytes must be between 1 KiB and 64 MiB (was {MaxMessageBytes}).");
         if (MaxPendingBatchesPerProducer < 1)

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Microsoft.Extensions.Logging;
 using Tiered.Bookie;
+using Tiered.Hosting;
 
 namespace Tiered.Cli;
 
@@ -9,53 +9,58 @@ internal static class BookieCommand
 {
     public static Command Create()
     {
-        var metadata = new Option<string>("--metadata")
+        var flags = new SettingFlags();
+        flags.AddList(new Option<string>("--metadata")
         {
             HelpName = "HOST:PORT,...",
             Description = "Client addresses of the metadata service nodes.",
             DefaultValueFactory = _ => "127.0.0.1:2181",
-        };
-        var listen = new Option<string>("--listen")
+        }, "Bookie:Metadata");
+        flags.Add(new Option<string>("--listen")
         {
             HelpName = "HOST:PORT",
             Description = "gRPC address writers and readers connect to; it is also this bookie's id in ledger ensembles, so keep it stable.",
             DefaultValueFactory = _ => BookieOptions.DefaultListen,
-        };
-        var dataDir = new Option<string>("--data-dir")
+        }, "Bookie:Listen");
+        flags.Add(new Option<string>("--http-listen")
+        {
+            HelpName = "HOST:PORT",
+            Description = "HOST:PORT of the HTTP endpoint for /health/live, /health/ready and /metrics.",
+            DefaultValueFactory = _ => "127.0.0.1:8000",
+        }, "Bookie:HttpListen");
+        flags.Add(new Option<string>("--data-dir")
         {
             HelpName = "DIR",
             Description = "Directory of the entry logs and the index; created if missing.",
             DefaultValueFactory = _ => "./data/bookie",
-        };
-        var journalDir = new Option<string?>("--journal-dir")
+        }, "Bookie:DataDir");
+        flags.Add(new Option<string?>("--journal-dir")
         {
             HelpName = "DIR",
             Description = "Directory of the journal (default DATA_DIR/journal). Every add is fsynced here before it is acknowledged; a disk of its own is best.",
-        };
-        var noAutoRecovery = new Option<bool>("--no-auto-recovery")
+        }, "Bookie:JournalDir");
+        flags.Add(new Option<bool>("--no-auto-recovery")
         {
             Description = "Do not take part in auto-recovery (re-replicating the ledgers of bookies that are gone). By default every bookie runs it and one is active at a time.",
-        };
-        var journalPreallocation = JournalPreallocationOption();
+        }, "Bookie:AutoRecovery", off => off ? "false" : "true");
+        flags.Add(JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
         var command = new Command(
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
-            + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.")
+            + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.");
+        flags.AddTo(command);
+        command.SetAction((parseResult, cancellationToken) =>
         {
-            metadata, listen, dataDir, journalDir, noAutoRecovery, journalPreallocation,
-        };
-        command.SetAction((parseResult, cancellationToken) => RunAsync(
-            new BookieOptions
-            {
-                Metadata = MetadataCommand.SplitList(parseResult.GetValue(metadata)!),
-                Listen = parseResult.GetValue(listen)!,
-                DataDir = parseResult.GetValue(dataDir)!,
-                JournalDir = parseResult.GetValue(journalDir),
-                AutoRecovery = !parseResult.GetValue(noAutoRecovery),
-                JournalPreallocationBytes = Mebibytes(parseResult.GetValue(journalPreallocation)),
-            },
-            parseResult,
-            cancellationToken));
+            BookieOptions? options = null;
+            return ServerRun.RunAsync(parseResult, flags, "bookie",
+                (configuration, builder) =>
+                {
+                    options = TieredSettings.Bind(configuration, BookieHosting.Section, new BookieOptions(), o => o.Validate());
+                    builder.AddTieredBookie(options);
+                },
+                _ => $"bookie {options!.BookieId} listening on http://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, http://{options.HttpListen})",
+                cancellationToken);
+        });
         return command;
     }
 
@@ -67,45 +72,4 @@ internal static class BookieCommand
             + $"{BookieOptions.MaxJournalPreallocationBytes / (1024 * 1024)}). The journal's disk needs this much free space to start; lower it on a small disk.",
         DefaultValueFactory = _ => (int)(BookieOptions.MaxJournalPreallocationBytes / (1024 * 1024)),
     };
-
-    internal static long Mebibytes(int mebibytes) => mebibytes * 1024L * 1024;
-
-    private static async Task<int> RunAsync(BookieOptions options, ParseResult parseResult, CancellationToken cancellationToken)
-    {
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            return Exit.Error(Exit.BadOptions, e.Message);
-        }
-        using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
-        var logger = loggerFactory.CreateLogger("Tiered.Cli.Bookie");
-        using var shutdown = new Shutdown(cancellationToken);
-        using var idleMemory = IdleMemoryRelease.Start(logger);
-        var what = $"bookie {options.BookieId}";
-        BookieServer server;
-        try
-        {
-            server = await BookieServer.StartAsync(options, loggerFactory, cancellationToken: shutdown.Token);
-        }
-        catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
-        {
-            return Exit.Ok;
-        }
-        catch (Exception e)
-        {
-            logger.Failed(e, what);
-            return Exit.Error(Exit.Failed, $"{what} could not start: {e.Message}");
-        }
-        await using (server)
-        {
-            Console.WriteLine($"bookie {options.BookieId} listening on http://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)})");
-            await shutdown.WaitAsync();
-            logger.Stopping(what);
-        }
-        logger.Stopped(what);
-        return Exit.Ok;
-    }
 }

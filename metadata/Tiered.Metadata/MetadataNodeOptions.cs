@@ -20,6 +20,9 @@ public sealed record MetadataNodeOptions
     /// <summary>Raft addresses (HOST:PORT) of all voting nodes, this one included.</summary>
     public IReadOnlyList<string> Peers { get; init; } = [DefaultPeer];
 
+    /// <summary>The HTTP/1.1 operations endpoint (/health/live, /health/ready, /metrics), HOST:PORT; null: none.</summary>
+    public string? HttpListen { get; init; }
+
     public string DataDir { get; init; } = "./data/metadata";
 
     /// <summary>Lower bound of the randomized election timeout; the upper bound is twice this.</summary>
@@ -45,6 +48,8 @@ public sealed record MetadataNodeOptions
             _ = HostPort.Parse(peer, "--peers");
         if (ListenEndPoint.Equals(RaftEndPoint))
             throw new ArgumentException($"--listen {Listen} is also this node's Raft address in --peers; use two different ports.");
+        if (HttpListen is not null && HostPort.Parse(HttpListen, "--http-listen").Equals(ListenEndPoint))
+            throw new ArgumentException($"--http-listen {HttpListen} is also the gRPC --listen address; use two different ports.");
         if (string.IsNullOrWhiteSpace(DataDir))
             throw new ArgumentException("--data-dir must name a directory.");
         if (ElectionTimeout < TimeSpan.FromMilliseconds(50) || ElectionTimeout > TimeSpan.FromSeconds(30))

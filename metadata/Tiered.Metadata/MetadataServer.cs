@@ -1,22 +1,21 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Tiered.Hosting;
 using Tiered.Metadata.Raft;
-using Tiered.Metadata.Server;
 
 namespace Tiered.Metadata;
 
-/// <summary>A metadata node plus its gRPC endpoint: what `tiered metadata` runs, and what `tiered standalone` embeds.</summary>
+/// <summary>A host that runs one metadata node and nothing else: for tests and tools that embed a node in their own process.</summary>
 public sealed class MetadataServer : IAsyncDisposable
 {
-    private readonly MetadataNode _node;
     private readonly WebApplication _app;
+    private readonly MetadataNode _node;
 
-    private MetadataServer(MetadataNode node, WebApplication app) => (_node, _app) = (node, app);
+    private MetadataServer(WebApplication app)
+        => (_app, _node) = (app, app.Services.GetRequiredService<MetadataNode>());
 
-    /// <summary>The node's own store, used in-process (standalone) without a network hop.</summary>
+    /// <summary>The node's own store, used in-process without a network hop.</summary>
     public IMetadataStore Store => _node;
 
     /// <summary>The gRPC address clients connect to, http://HOST:PORT.</summary>
@@ -25,35 +24,19 @@ public sealed class MetadataServer : IAsyncDisposable
     /// <summary>Starts the Raft node and the gRPC endpoint; returns once both listen (a leader may not be elected yet).</summary>
     public static async Task<MetadataServer> StartAsync(MetadataNodeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        options.Validate();
-        var listen = options.ListenEndPoint;
-        var clientAddress = $"http://{listen}";
-        var node = await MetadataNode.StartAsync(options, clientAddress, loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var builder = TieredHost.CreateBuilder(loggerFactory: loggerFactory);
+        builder.AddTieredMetadataNode(options);
+        var app = TieredHost.Build(builder);
         try
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Services.AddSingleton(loggerFactory);
-            // Open streams (adds, watches) must not hold a stop for the host's default 30 s.
-            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
-            builder.Services.AddSingleton(node);
-            builder.Services.AddGrpc(o =>
-            {
-                o.MaxReceiveMessageSize = 8 * 1024 * 1024;
-                o.Interceptors.Add<MetadataErrorInterceptor>();
-            });
-            builder.Services.AddGrpcReflection();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(listen, l => l.Protocols = HttpProtocols.Http2));
-            var app = builder.Build();
-            app.MapGrpcService<MetadataGrpcService>();
-            app.MapGrpcReflectionService();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            return new MetadataServer(node, app);
         }
         catch
         {
-            await node.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+        return new MetadataServer(app);
     }
 
     /// <summary>Completes when this node knows a leader and has applied what it committed (or throws <see cref="TimeoutException"/>).</summary>
@@ -63,6 +46,5 @@ public sealed class MetadataServer : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        await _node.DisposeAsync().ConfigureAwait(false);
     }
 }

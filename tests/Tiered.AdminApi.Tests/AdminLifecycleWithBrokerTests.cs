@@ -24,9 +24,7 @@ public sealed class AdminLifecycleFixture : IAsyncLifetime
                 MaintenanceInterval = TimeSpan.FromHours(1),
                 ManagedLedger = options.ManagedLedger with { MaxEntriesPerLedger = 5 },
             },
-            new BrokerHttpExtension(
-                (services, options) => services.AddTieredAdmin(new AdminApiOptions { ClusterName = options.ClusterName, BrokerId = $"127.0.0.1:{new Uri($"http://{options.HttpListen}").Port}" }),
-                (app, broker) => app.MapTieredAdmin(broker.Metadata, broker.Admin, () => broker.IsReady)));
+            b => b.AddTieredAdminApi());
         BrokerId = new Uri(Broker.AdminUrl).Authority;
         await Broker.Metadata.PutAsync("/admin/clusters/standalone", """{"serviceUrl":"http://127.0.0.1:8080"}"""u8.ToArray());
         Http = new HttpClient { BaseAddress = new Uri(Broker.AdminUrl) };

@@ -15,9 +15,7 @@ public sealed class AdminBrokerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Broker = await LocalBroker.StartAsync(http: new BrokerHttpExtension(
-            (services, options) => services.AddTieredAdmin(new AdminApiOptions { ClusterName = options.ClusterName }),
-            (app, broker) => app.MapTieredAdmin(broker.Metadata, broker.Admin, () => broker.IsReady)));
+        Broker = await LocalBroker.StartAsync(roles: b => b.AddTieredAdminApi());
         await Broker.Metadata.PutAsync("/admin/clusters/standalone", """{"serviceUrl":"http://127.0.0.1:8080"}"""u8.ToArray());
         Http = new HttpClient { BaseAddress = new Uri(Broker.AdminUrl) };
     }

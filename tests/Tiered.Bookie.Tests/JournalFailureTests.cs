@@ -60,11 +60,11 @@ public sealed class JournalFailureTests
     public void A_failed_journal_keeps_the_bookie_read_only_whatever_the_disk_usage()
     {
         var options = new BookieOptions();
-        Assert.True(BookieServer.ShouldBeReadOnly(readOnlyNow: true, diskUsage: 0.10, journalUnusable: true, options));
-        Assert.True(BookieServer.ShouldBeReadOnly(readOnlyNow: false, diskUsage: 0.10, journalUnusable: true, options));
-        Assert.False(BookieServer.ShouldBeReadOnly(readOnlyNow: true, diskUsage: 0.10, journalUnusable: false, options));
-        Assert.True(BookieServer.ShouldBeReadOnly(readOnlyNow: true, diskUsage: 0.92, journalUnusable: false, options));
-        Assert.False(BookieServer.ShouldBeReadOnly(readOnlyNow: false, diskUsage: 0.92, journalUnusable: false, options));
+        Assert.True(BookieHost.ShouldBeReadOnly(readOnlyNow: true, diskUsage: 0.10, journalUnusable: true, options));
+        Assert.True(BookieHost.ShouldBeReadOnly(readOnlyNow: false, diskUsage: 0.10, journalUnusable: true, options));
+        Assert.False(BookieHost.ShouldBeReadOnly(readOnlyNow: true, diskUsage: 0.10, journalUnusable: false, options));
+        Assert.True(BookieHost.ShouldBeReadOnly(readOnlyNow: true, diskUsage: 0.92, journalUnusable: false, options));
+        Assert.False(BookieHost.ShouldBeReadOnly(readOnlyNow: false, diskUsage: 0.92, journalUnusable: false, options));
     }
 
     [Theory]

@@ -1,7 +1,9 @@
 using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie;
 using Tiered.Broker;
+using Tiered.Broker.Metadata;
 using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.V1;
@@ -18,11 +20,11 @@ public sealed class LocalBroker : IAsyncDisposable
     private readonly LocalMetadata _metadata;
     private readonly BookieServer _bookie;
     private readonly BrokerOptions _options;
-    private readonly BrokerHttpExtension? _http;
+    private readonly Action<IHostApplicationBuilder>? _roles;
     private GrpcChannel? _channel;
 
-    private LocalBroker(LocalMetadata metadata, BookieServer bookie, BrokerOptions options, BrokerHttpExtension? http, BrokerServer broker)
-        => (_metadata, _bookie, _options, _http, Server) = (metadata, bookie, options, http, broker);
+    private LocalBroker(LocalMetadata metadata, BookieServer bookie, BrokerOptions options, Action<IHostApplicationBuilder>? roles, BrokerServer broker)
+        => (_metadata, _bookie, _options, _roles, Server) = (metadata, bookie, options, roles, broker);
 
     public BrokerServer Server { get; private set; }
 
@@ -32,8 +34,8 @@ public sealed class LocalBroker : IAsyncDisposable
 
     public string AdminUrl => $"http://{_options.HttpListen}";
 
-    /// <summary>Starts everything; <paramref name="http"/> adds endpoints to the broker's HTTP port (the admin API).</summary>
-    public static async Task<LocalBroker> StartAsync(Func<BrokerOptions, BrokerOptions>? configure = null, BrokerHttpExtension? http = null)
+    /// <summary>Starts everything; <paramref name="roles"/> adds to the broker's host (the admin API: <c>b => b.AddTieredAdminApi()</c>).</summary>
+    public static async Task<LocalBroker> StartAsync(Func<BrokerOptions, BrokerOptions>? configure = null, Action<IHostApplicationBuilder>? roles = null)
     {
         var metadata = await LocalMetadata.StartAsync();
         var bookie = await BookieServer.StartAsync(new BookieOptions
@@ -43,8 +45,6 @@ public sealed class LocalBroker : IAsyncDisposable
             Metadata = [metadata.ClientAddress],
             AutoRecovery = false,
         }, NullLoggerFactory.Instance, metadata.Store);
-        await metadata.Store.PutAsync("/admin/tenants/public", """{"adminRoles":[],"allowedClusters":["standalone"]}"""u8.ToArray());
-        await metadata.Store.PutAsync("/admin/policies/public/default", """{"replication_clusters":["standalone"]}"""u8.ToArray());
         var options = new BrokerOptions
         {
             GrpcListen = $"127.0.0.1:{LocalMetadata.FreePort()}",
@@ -52,8 +52,9 @@ public sealed class LocalBroker : IAsyncDisposable
             ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
         };
         options = configure?.Invoke(options) ?? options;
-        var broker = await BrokerServer.StartAsync(options, metadata.Store, NullLoggerFactory.Instance, http);
-        return new LocalBroker(metadata, bookie, options, http, broker);
+        await StandaloneDefaults.CreateAsync(metadata.Store, options.AdvertisedHttpUrl, options.ResolvedAdvertisedUrl, CancellationToken.None);
+        var broker = await BrokerServer.StartAsync(options, metadata.Store, NullLoggerFactory.Instance, roles);
+        return new LocalBroker(metadata, bookie, options, roles, broker);
     }
 
     /// <summary>A gRPC client of the broker's Messaging service (one channel, reused).</summary>
@@ -69,7 +70,7 @@ public sealed class LocalBroker : IAsyncDisposable
         _channel?.Dispose();
         _channel = null;
         await Server.DisposeAsync();
-        Server = await BrokerServer.StartAsync(_options, _metadata.Store, NullLoggerFactory.Instance, _http);
+        Server = await BrokerServer.StartAsync(_options, _metadata.Store, NullLoggerFactory.Instance, _roles);
     }
 
     public async ValueTask DisposeAsync()

@@ -60,6 +60,14 @@ public sealed class TieredProcess : IDisposable
         info.ArgumentList.Add(CliPath);
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
+        // Metadata nodes and bookies have an operations port with a fixed default (8001, 8000):
+        // several on one machine each need their own.
+        if (args is ["metadata" or "bookie", ..] && !args.Contains("--http-listen") && !args.Contains("--help")
+            && (environment is null || !environment.Keys.Any(k => k.EndsWith("__HTTPLISTEN", StringComparison.OrdinalIgnoreCase))))
+        {
+            info.ArgumentList.Add("--http-listen");
+            info.ArgumentList.Add($"127.0.0.1:{FreePort()}");
+        }
         info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             info.Environment[name] = value;

@@ -13,6 +13,10 @@ public static class MetadataPaths
     public const string Policies = "/admin/policies";
     public const string PartitionedTopics = "/admin/partitioned-topics";
     public const string ManagedLedgers = "/managed-ledgers";
+    public const string Brokers = "/brokers";
+
+    /// <summary>/brokers/{id}: the live broker's <see cref="BrokerRegistration"/> (ephemeral).</summary>
+    public static string Broker(string brokerId) => $"{Brokers}/{brokerId}";
 
     /// <summary>/admin/clusters/{cluster}: <see cref="Admin.ClusterData"/>.</summary>
     public static string Cluster(string cluster) => $"{Clusters}/{cluster}";

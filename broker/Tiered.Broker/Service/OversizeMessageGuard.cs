@@ -26,7 +26,9 @@ internal sealed class OversizeMessageGuard(RequestDelegate next, long maxMessage
         uint? length;
         try
         {
-            length = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.Type == MethodType.Unary
+            // Only the broker's own unary methods: the process may host a bookie or metadata node too.
+            length = context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method is { Type: MethodType.Unary } method
+                && method.ServiceName == V1.Messaging.Descriptor.FullName
                 ? await DeclaredLengthAsync(context).ConfigureAwait(false)
                 : null;
         }

@@ -130,8 +130,13 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         }
     }
 
+    private int _disposed;
+
+    /// <summary>Stops the node; later calls do nothing (the host and its container both dispose it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _sessions.DisposeAsync().ConfigureAwait(false);
         await _proposer.DisposeAsync().ConfigureAwait(false);
         await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);

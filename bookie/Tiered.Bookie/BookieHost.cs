@@ -1,0 +1,193 @@
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Tiered.Bookie.Server;
+using Tiered.Bookie.Storage;
+using Tiered.Ledger;
+using Tiered.Metadata;
+using Tiered.Proto.Streams;
+
+namespace Tiered.Bookie;
+
+/// <summary>
+/// The life of a bookie in its host. Before the server listens: the storage opens (journal
+/// replay), and the service is ready for the gRPC endpoint and for in-process writers. Once the
+/// server listens: the bookie registers in the metadata service (writers only learn of a bookie
+/// that can serve them), joins auto-recovery and starts watching its disks. On stop, the reverse:
+/// it leaves the registration before the server stops, and closes its storage after.
+/// </summary>
+internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILoggerFactory loggerFactory, LocalBookies localBookies, IServiceProvider services)
+    : IHostedLifecycleService
+{
+    private static readonly TimeSpan DiskCheckInterval = TimeSpan.FromSeconds(2);
+
+    private readonly BookieOptions _options = options.Value;
+    private readonly ILogger _logger = loggerFactory.CreateLogger<BookieServer>();
+    private readonly CancellationTokenSource _stop = new();
+    private BookieStorage? _storage;
+    private BookieState? _state;
+    private BookieService? _service;
+    private InProcessCallInvoker? _localInvoker;
+    private BookieRegistration? _registration;
+    private Task _diskWatch = Task.CompletedTask;
+    private Task _journalWatch = Task.CompletedTask;
+    private volatile bool _journalUnusable;
+
+    public string BookieId => _options.BookieId;
+
+    public BookieService Service => _service ?? throw new InvalidOperationException("The bookie is used before the host started it.");
+
+    public CallInvoker LocalInvoker => _localInvoker ?? throw new InvalidOperationException("The bookie is used before the host started it.");
+
+    /// <summary>This bookie's auto-recovery role once registered (null when off).</summary>
+    public AutoRecovery? AutoRecovery { get; private set; }
+
+    /// <summary>Registered and serving: adds when writable, reads always.</summary>
+    public bool IsRegistered => _registration is not null && !_stop.IsCancellationRequested;
+
+    public bool IsReadOnly => _storage?.ReadOnly ?? true;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _storage = await BookieStorage.OpenAsync(_options.DataDir, _options.JournalDirectory, _options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken,
+            journalPreallocationBytes: _options.JournalPreallocationBytes, journalHooks: services.GetService<JournalTestHooks>()).ConfigureAwait(false);
+        _state = new BookieState(_options);
+        _storage.ReadOnly = _state.DiskUsage() > _options.ReadOnlyAboveDiskUsage;
+        // One instance for both the gRPC endpoint and in-process callers.
+        _service = new BookieService(_storage, _state);
+        var service = _service;
+        _localInvoker = new InProcessCallInvoker(binder => V1.Bookie.BindService(binder, service));
+        localBookies.Add(BookieId, _localInvoker);
+    }
+
+    public async Task StartedAsync(CancellationToken cancellationToken)
+    {
+        var storage = _storage!;
+        var metadata = services.GetRequiredService<IMetadataStore>();
+        _registration = await BookieRegistration.StartAsync(metadata, BookieId, _options.SessionTtl, storage.ReadOnly, _logger, cancellationToken).ConfigureAwait(false);
+        // Every bookie runs the auto-recovery role; the metadata lock makes one of them active.
+        if (_options.AutoRecovery)
+        {
+            AutoRecovery = await AutoRecovery.StartAsync(metadata, new LedgerClientOptions
+            {
+                LoggerFactory = loggerFactory,
+                LocalBookies = new Dictionary<string, CallInvoker> { [BookieId] = LocalInvoker },
+            }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false);
+        }
+        _diskWatch = Task.Run(WatchDiskAsync, CancellationToken.None);
+        _journalWatch = Task.Run(WatchJournalAsync, CancellationToken.None);
+        LogStarted(_logger, BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
+    }
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _diskWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _journalWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (AutoRecovery is not null)
+            await AutoRecovery.DisposeAsync().ConfigureAwait(false);
+        if (_registration is not null)
+            await _registration.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        localBookies.Remove(BookieId);
+        _localInvoker?.Shutdown();
+        if (_storage is not null)
+            await _storage.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        _stop.Dispose();
+        return Task.CompletedTask;
+    }
+
+    private async Task WatchDiskAsync()
+    {
+        var (storage, state, registration) = (_storage!, _state!, _registration!);
+        using var timer = new PeriodicTimer(DiskCheckInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                var usage = state.DiskUsage();
+                var readOnly = ShouldBeReadOnly(storage.ReadOnly, usage, _journalUnusable, _options);
+                if (readOnly == storage.ReadOnly)
+                    continue;
+                storage.ReadOnly = readOnly;
+                LogStateChanged(_logger, BookieId, readOnly ? "read-only" : "writable", usage);
+                try
+                {
+                    await registration.SetReadOnlyAsync(readOnly, _stop.Token).ConfigureAwait(false);
+                }
+                catch (MetadataException e)
+                {
+                    LogRegistrationFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Whether the bookie should refuse adds: for good once its journal is unusable, else when the
+    /// fuller of its data and journal disks is above the read-only threshold (back below the
+    /// writable one to accept adds again, so that it does not flap).
+    /// </summary>
+    internal static bool ShouldBeReadOnly(bool readOnlyNow, double diskUsage, bool journalUnusable, BookieOptions options)
+        => journalUnusable || (readOnlyNow ? diskUsage > options.WritableBelowDiskUsage : diskUsage > options.ReadOnlyAboveDiskUsage);
+
+    /// <summary>
+    /// A journal that failed a write or fsync (a full disk) refuses every add until the bookie
+    /// restarts: the bookie turns read-only at once and leaves <c>/bookies/available</c>, so that
+    /// no new ledger chooses it. It keeps serving reads. Retries the registration change until it
+    /// is stored.
+    /// </summary>
+    private async Task WatchJournalAsync()
+    {
+        var (storage, registration) = (_storage!, _registration!);
+        try
+        {
+            await storage.Journal.Unusable.WaitAsync(_stop.Token).ConfigureAwait(false);
+            _journalUnusable = true;
+            storage.ReadOnly = true;
+            LogJournalUnusable(_logger, BookieId);
+            while (true)
+            {
+                try
+                {
+                    await registration.SetReadOnlyAsync(true, _stop.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (MetadataException e)
+                {
+                    LogRegistrationFailed(_logger, e);
+                    await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(EventId = 221, Level = LogLevel.Information, Message = "Bookie {BookieId} started with {Ledgers} ledgers, {State}")]
+    private static partial void LogStarted(ILogger logger, string bookieId, int ledgers, string state);
+
+    [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Bookie {BookieId} is now {State} (disk {Usage:P0} used)")]
+    private static partial void LogStateChanged(ILogger logger, string bookieId, string state, double usage);
+
+    [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not update the bookie's registration")]
+    private static partial void LogRegistrationFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 224, Level = LogLevel.Error, Message = "Bookie {BookieId}: its journal is unusable (a write or fsync failed, e.g. the disk is full); it is read-only until restarted")]
+    private static partial void LogJournalUnusable(ILogger logger, string bookieId);
+}

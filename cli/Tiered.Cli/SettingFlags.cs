@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Tiered.Hosting;
+
+namespace Tiered.Cli;
+
+/// <summary>
+/// The flags of a server command, each bound to a configuration key (<c>--grpc-listen</c> →
+/// <c>Broker:GrpcListen</c>), plus <c>--config FILE</c>. A flag's default sits below the config
+/// file and the <c>TIERED_</c> environment variables; a flag given on the command line above them.
+/// </summary>
+internal sealed class SettingFlags
+{
+    private readonly List<Action<ParseResult, FlagSettings, FlagSettings>> _mappings = [];
+
+    public Option<string?> Config { get; } = new("--config")
+    {
+        HelpName = "FILE",
+        Description = "A JSON file of settings, by role: {\"Broker\": {\"GrpcListen\": \"0.0.0.0:6650\"}}. Environment variables "
+            + "(TIERED_BROKER__GRPCLISTEN) override it, and flags given here override both.",
+    };
+
+    /// <summary>Every option, to add to the command.</summary>
+    public List<Option> All { get; } = [];
+
+    /// <summary>Binds <paramref name="option"/> to <paramref name="key"/>; <paramref name="format"/> turns its value into the setting's text.</summary>
+    public Option<T> Add<T>(Option<T> option, string key, Func<T, string?>? format = null)
+    {
+        All.Add(option);
+        format ??= value => Convert.ToString(value, CultureInfo.InvariantCulture);
+        _mappings.Add((parseResult, defaults, given) =>
+        {
+            if (parseResult.GetResult(option) is not { } result)
+                return;
+            var target = result.Implicit ? defaults : given;
+            target.Set(key, format(parseResult.GetValue(option)!), option.Name);
+        });
+        return option;
+    }
+
+    /// <summary>Binds a comma-separated list flag to the list setting <paramref name="key"/>.</summary>
+    public Option<string> AddList(Option<string> option, string key)
+    {
+        All.Add(option);
+        _mappings.Add((parseResult, defaults, given) =>
+        {
+            if (parseResult.GetResult(option) is not { } result)
+                return;
+            var items = parseResult.GetValue(option)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            (result.Implicit ? defaults : given).SetList(key, items, option.Name);
+        });
+        return option;
+    }
+
+    /// <summary>Adds the flags and --config to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (var option in All)
+            command.Options.Add(option);
+        command.Options.Add(Config);
+    }
+
+    /// <summary>The command's configuration (throws <see cref="SettingsException"/> for a missing or malformed config file).</summary>
+    public IConfigurationRoot Build(ParseResult parseResult)
+    {
+        var defaults = new FlagSettings(defaults: true);
+        var given = new FlagSettings(defaults: false);
+        foreach (var map in _mappings)
+            map(parseResult, defaults, given);
+        return TieredSettings.Build(defaults, parseResult.GetValue(Config), given);
+    }
+
+    public static string Seconds(int seconds) => TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture);
+
+    public static string Milliseconds(long milliseconds) => TimeSpan.FromMilliseconds(milliseconds).ToString("c", CultureInfo.InvariantCulture);
+
+    public static string Mebibytes(int mebibytes) => (mebibytes * 1024L * 1024).ToString(CultureInfo.InvariantCulture);
+}
