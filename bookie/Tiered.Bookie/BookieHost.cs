@@ -19,7 +19,7 @@ namespace Tiered.Bookie;
 /// it leaves the registration before the server stops, and closes its storage after.
 /// </summary>
 internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILoggerFactory loggerFactory, LocalBookies localBookies, IServiceProvider services)
-    : IHostedLifecycleService
+    : IHostedLifecycleService, IDisposable
 {
     private static readonly TimeSpan DiskCheckInterval = TimeSpan.FromSeconds(2);
 
@@ -85,6 +85,8 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
+        if (_stop.IsCancellationRequested)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _diskWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _journalWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -98,15 +100,13 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
     {
         localBookies.Remove(BookieId);
         _localInvoker?.Shutdown();
-        if (_storage is not null)
-            await _storage.DisposeAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _storage, null) is { } storage)
+            await storage.DisposeAsync().ConfigureAwait(false);
     }
 
-    public Task StoppedAsync(CancellationToken cancellationToken)
-    {
-        _stop.Dispose();
-        return Task.CompletedTask;
-    }
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => _stop.Dispose();
 
     private async Task WatchDiskAsync()
     {

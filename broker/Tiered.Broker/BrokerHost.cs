@@ -67,16 +67,16 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         IsReady = false;
-        if (_registration is not null)
-            await _registration.DisposeAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _registration, null) is { } registration)
+            await registration.DisposeAsync().ConfigureAwait(false);
         if (_topics is not null)
             await _topics.DisposeAsync().ConfigureAwait(false);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_ledgers is not null)
-            await _ledgers.DisposeAsync().ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _ledgers, null) is { } ledgers)
+            await ledgers.DisposeAsync().ConfigureAwait(false);
         _topics?.TieredStorage?.Dispose();
     }
 

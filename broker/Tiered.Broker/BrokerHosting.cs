@@ -5,7 +5,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Tiered.Broker.Service;
-using Tiered.Broker.Topics;
 using Tiered.Hosting;
 using Tiered.Ledger;
 using Tiered.Metadata;
@@ -37,9 +36,8 @@ public static class BrokerHosting
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
         builder.Services.AddSingleton<BrokerHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerHost>());
-        builder.Services.AddSingleton<TopicRegistry>(sp => sp.GetRequiredService<BrokerHost>().Topics);
-        builder.Services.AddSingleton<IBookieInfoReader>(sp => sp.GetRequiredService<BrokerHost>().Bookies);
-        builder.Services.AddSingleton<MessagingService>();
+        // The broker host owns the registry (and stops it); the container must not dispose it again.
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessagingService>(sp, sp.GetRequiredService<BrokerHost>().Topics));
         var maxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;
         builder.Services.AddGrpc().AddServiceOptions<MessagingService>(o =>
         {

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Microsoft.Extensions.FileProviders;
 
 namespace Tiered.Hosting;
 
@@ -50,10 +51,16 @@ public static partial class TieredSettings
         try
         {
             settings.Bind(target);
+            // The binder appends configured items to a list's default items; a configured list replaces them.
             foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
-                if (property.PropertyType == typeof(IReadOnlyList<string>) && property.CanWrite && settings[property.Name] is { } list)
-                    property.SetValue(target, list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                if (property.PropertyType != typeof(IReadOnlyList<string>) || !property.CanWrite)
+                    continue;
+                var list = settings.GetSection(property.Name);
+                if (list.Value is { } commaSeparated)
+                    property.SetValue(target, commaSeparated.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                else if (list.GetChildren().ToList() is { Count: > 0 } items)
+                    property.SetValue(target, items.OrderBy(i => int.TryParse(i.Key, out var n) ? n : int.MaxValue).Select(i => i.Value).OfType<string>().ToArray());
             }
         }
         catch (InvalidOperationException e) when (ConversionKey().Match(e.Message) is { Success: true } match)
@@ -67,8 +74,8 @@ public static partial class TieredSettings
         }
         catch (ArgumentException e)
         {
-            var key = FailedKey(configuration, section, typeof(T), e);
-            throw new SettingsException(key is null ? e.Message : $"{e.Message.TrimEnd('.')} ({key} = '{configuration[key]}'{SourceSuffix(configuration, key, comma: true)}).");
+            var key = FailedKey(configuration, section, typeof(T), e) is { } found ? Canonical(section, typeof(T), found) : null;
+            throw new SettingsException(key is null ? e.Message : $"{e.Message.TrimEnd('.')} ({key} = '{ValueOf(configuration, key)}'{SourceSuffix(configuration, key, comma: true)}).");
         }
         return target;
     }
@@ -86,12 +93,16 @@ public static partial class TieredSettings
             {
                 FlagSettings.Provider { Settings: var flags } => flags.Defaults ? $"the default of {flags.FlagOf(key)}" : $"flag {flags.FlagOf(key)}",
                 EnvironmentVariablesConfigurationProvider => $"environment variable {EnvironmentPrefix}{key.Replace(":", "__", StringComparison.Ordinal).ToUpperInvariant()}",
-                FileConfigurationProvider file => $"config file {file.Source.Path}",
+                FileConfigurationProvider { Source: var file } => $"config file {(file.FileProvider is PhysicalFileProvider physical ? Path.Combine(physical.Root, file.Path ?? "") : file.Path)}",
                 _ => provider.ToString() ?? "configuration",
             };
         }
         return "the built-in default";
     }
+
+    /// <summary>The value of <paramref name="key"/>, or a list's items joined with commas.</summary>
+    private static string? ValueOf(IConfiguration configuration, string key)
+        => configuration[key] ?? string.Join(',', configuration.GetSection(key).GetChildren().Select(c => c.Value));
 
     private static string SourceSuffix(IConfiguration configuration, string key, bool comma = false)
         => (comma ? ", from " : " (from ") + SourceOf(configuration, key) + (comma ? "" : ")");
@@ -116,6 +127,21 @@ public static partial class TieredSettings
     }
 
     private static bool Mentions(string message, string word) => Regex.IsMatch(message, $@"(^|[^\w-]){Regex.Escape(word)}($|[^\w-])");
+
+    /// <summary>The key spelled as the options spell it: ROLE:SIZE (from TIERED_ROLE__SIZE) → Role:Size.</summary>
+    private static string Canonical(string section, Type type, string key)
+    {
+        var segments = key.Split(':');
+        segments[0] = section;
+        for (var i = 1; i < segments.Length; i++)
+        {
+            if (type.GetProperty(segments[i], BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase) is not { } property)
+                break;
+            segments[i] = property.Name;
+            type = property.PropertyType;
+        }
+        return string.Join(':', segments);
+    }
 
     /// <summary>Metadata:Peers:2 → Metadata:Peers (an item of a list names the list).</summary>
     private static string BaseKey(string key)

@@ -18,6 +18,7 @@ public sealed partial class EphemeralRecord : IAsyncDisposable
     private MetadataSession? _session;
     private Task _watch = Task.CompletedTask;
     private byte[] _value;
+    private int _disposed;
 
     private EphemeralRecord(IMetadataStore store, string key, byte[] value, TimeSpan ttl, ILogger logger)
         => (_store, Key, _value, _ttl, _logger) = (store, key, value, ttl, logger);
@@ -100,6 +101,8 @@ public sealed partial class EphemeralRecord : IAsyncDisposable
     /// <summary>Closes the session, which deletes the record at once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_session is not null)
