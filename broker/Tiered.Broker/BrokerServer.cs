@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Service;
 using Tiered.Broker.Topics;
 using Tiered.Ledger;
@@ -40,15 +41,16 @@ public sealed class BrokerServer : IAsyncDisposable
     /// <summary>
     /// Starts a broker on <paramref name="metadata"/> (used, not owned). <paramref name="http"/>
     /// adds services and maps more endpoints (the admin API) before the server starts.
+    /// <paramref name="ownership"/> decides which topics this broker serves (null: all of them).
     /// </summary>
     public static async Task<BrokerServer> StartAsync(BrokerOptions options, IMetadataStore metadata, ILoggerFactory loggerFactory,
-        BrokerHttpExtension? http = null, CancellationToken cancellationToken = default)
+        BrokerHttpExtension? http = null, CancellationToken cancellationToken = default, IOwnershipGate? ownership = null)
     {
         options.Validate();
         var tieredStorage = options.TieredStorage is { } tiered ? new TieredStorage(tiered, loggerFactory) : null;
         options = options with { ManagedLedger = options.ManagedLedger with { TieredStorage = tieredStorage } };
         var ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = options.LocalBookies });
-        var topics = new TopicRegistry(ledgers, new PolicyStore(metadata), options, loggerFactory);
+        var topics = new TopicRegistry(ledgers, new PolicyStore(metadata), options, loggerFactory, ownership);
         WebApplication? app = null;
         try
         {
@@ -64,6 +66,7 @@ public sealed class BrokerServer : IAsyncDisposable
             {
                 o.MaxReceiveMessageSize = maxReceiveMessageSize;
                 o.MaxSendMessageSize = null;
+                o.Interceptors.Add<BrokerErrorInterceptor>();
             });
             builder.Services.AddGrpcReflection();
             http?.AddServices(builder.Services, options);
