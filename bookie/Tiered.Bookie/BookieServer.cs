@@ -85,6 +85,7 @@ public sealed partial class BookieServer : IAsyncDisposable
             {
                 o.MaxReceiveMessageSize = 8 * 1024 * 1024;
                 o.MaxSendMessageSize = 8 * 1024 * 1024;
+                o.Interceptors.Add<BookieErrorInterceptor>();
             });
             builder.WebHost.ConfigureKestrel(k => k.Listen(listen, l => l.Protocols = HttpProtocols.Http2));
             app = builder.Build();

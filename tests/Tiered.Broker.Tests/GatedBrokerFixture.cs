@@ -10,7 +10,7 @@ using Tiered.V1;
 
 namespace Tiered.Broker.Tests;
 
-/// <summary>A real broker (metadata service, one bookie) whose ownership gate is a <see cref="FakeOwnershipGate"/>.</summary>
+/// <summary>A real broker (metadata service, one bookie) whose ownership gate is a <see cref="FakeOwnershipGate"/>, and whose reads of the metadata service are counted.</summary>
 public sealed class GatedBrokerFixture : IAsyncLifetime
 {
     private LocalMetadata? _metadata;
@@ -24,6 +24,9 @@ public sealed class GatedBrokerFixture : IAsyncLifetime
     public Messaging.MessagingClient Client { get; private set; } = null!;
 
     public Tiered.Metadata.IMetadataStore Store => _metadata!.Store;
+
+    /// <summary>The metadata service as the broker sees it, counting the broker's reads.</summary>
+    internal CountingStore BrokerStore { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
@@ -44,7 +47,8 @@ public sealed class GatedBrokerFixture : IAsyncLifetime
             ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
         };
         Gate = new FakeOwnershipGate(StandaloneOwnershipGate.SelfOf(options));
-        Server = await BrokerServer.StartAsync(options, _metadata.Store, NullLoggerFactory.Instance, ownership: Gate);
+        BrokerStore = new CountingStore(_metadata.Store);
+        Server = await BrokerServer.StartAsync(options, BrokerStore, NullLoggerFactory.Instance, ownership: Gate);
         _channel = GrpcChannel.ForAddress($"http://{options.GrpcListen}");
         Client = new Messaging.MessagingClient(_channel);
     }

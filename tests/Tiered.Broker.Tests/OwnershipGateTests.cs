@@ -59,6 +59,28 @@ public class OwnershipGateTests(GatedBrokerFixture fixture) : IClassFixture<Gate
     }
 
     [Fact]
+    public async Task Once_the_policy_cache_is_warm_a_lookup_reads_nothing_from_the_metadata_service()
+    {
+        var topics = new[] { NewTopic("here"), NewTopic("away") };
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!fixture.Server.Topics.Policies.Cache.IsLive)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The policy cache's watch did not start.");
+            await Client.LookupAsync(new LookupRequest { Topic = topics[0] }, deadline: Deadline);
+            await Task.Delay(10);
+        }
+        foreach (var topic in topics)
+            await Client.LookupAsync(new LookupRequest { Topic = topic }, deadline: Deadline);
+        var reads = fixture.BrokerStore.Reads;
+        for (var i = 0; i < 50; i++)
+        {
+            foreach (var topic in topics)
+                await Client.LookupAsync(new LookupRequest { Topic = topic }, deadline: Deadline);
+        }
+        Assert.Equal(reads, fixture.BrokerStore.Reads);
+    }
+
+    [Fact]
     public async Task Produce_to_a_topic_owned_elsewhere_is_refused_with_the_owner_and_opens_nothing()
     {
         var topic = NewTopic("away");
