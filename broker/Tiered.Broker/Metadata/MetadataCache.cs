@@ -31,6 +31,7 @@ public sealed class MetadataCache : IAsyncDisposable
     private readonly string _prefix;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly int _maxEntries;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _sync = new();
     private readonly CancellationTokenSource _stop = new();
@@ -41,9 +42,11 @@ public sealed class MetadataCache : IAsyncDisposable
     /// <summary>A cached value; null: the key does not exist.</summary>
     private sealed record Entry(object? Value);
 
-    public MetadataCache(IMetadataStore store, string prefix, ILogger? logger = null, TimeProvider? time = null)
+    /// <param name="maxEntries">How many keys are cached at most; beyond, further keys are read from the store each time.</param>
+    public MetadataCache(IMetadataStore store, string prefix, ILogger? logger = null, TimeProvider? time = null, int maxEntries = 1_000_000)
     {
-        (_store, _prefix, _logger, _time) = (store, prefix, logger ?? NullLogger.Instance, time ?? TimeProvider.System);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxEntries);
+        (_store, _prefix, _logger, _time, _maxEntries) = (store, prefix, logger ?? NullLogger.Instance, time ?? TimeProvider.System, maxEntries);
     }
 
     /// <summary>Whether the watch runs, so that what is cached is current.</summary>
@@ -79,7 +82,7 @@ public sealed class MetadataCache : IAsyncDisposable
         var value = stored is null ? null : parse(stored);
         lock (_sync)
         {
-            if (_live && _changes == seen)
+            if (_live && _changes == seen && _entries.Count < _maxEntries)
                 _entries.TryAdd(key, new Entry(value));
         }
         return value;
