@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker;
+using Tiered.Broker.Ownership;
 using Tiered.Metadata;
 
 namespace Tiered.AdminApi;
@@ -8,7 +9,9 @@ namespace Tiered.AdminApi;
 /// <summary>
 /// Turns every refusal and failure of an admin endpoint into RFC 7807 problem details
 /// (application/problem+json: type, title, status, detail = the reason), which also carry the
-/// reason as Pulsar's <c>reason</c> field so that pulsar-admin-style tools show it.
+/// reason as Pulsar's <c>reason</c> field so that pulsar-admin-style tools show it. A topic another
+/// broker owns is answered 307 Temporary Redirect to the same path and query on the owner's HTTP
+/// URL, as Pulsar's brokers do (307 keeps the method and body).
 /// </summary>
 internal static class AdminProblems
 {
@@ -20,6 +23,13 @@ internal static class AdminProblems
         try
         {
             return await next(context).ConfigureAwait(false);
+        }
+        catch (OwnedElsewhereException e)
+        {
+            var request = context.HttpContext.Request;
+            var location = e.Owner.HttpUrl.TrimEnd('/') + request.PathBase + request.Path + request.QueryString;
+            logger.Redirected(request.Method, request.Path.Value ?? "", location);
+            return Results.Redirect(location, permanent: false, preserveMethod: true);
         }
         catch (BrokerException e)
         {

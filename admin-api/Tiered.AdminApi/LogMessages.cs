@@ -14,4 +14,7 @@ internal static partial class LogMessages
 
     [LoggerMessage(EventId = 703, Level = LogLevel.Error, Message = "Admin {Method} {Path} failed")]
     public static partial void Failed(this ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 704, Level = LogLevel.Debug, Message = "Admin {Method} {Path} redirected to the topic's owner at {Location}")]
+    public static partial void Redirected(this ILogger logger, string method, string path, string location);
 }

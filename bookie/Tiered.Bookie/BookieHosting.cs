@@ -41,6 +41,7 @@ public static class BookieHosting
         {
             o.MaxReceiveMessageSize = 8 * 1024 * 1024;
             o.MaxSendMessageSize = 8 * 1024 * 1024;
+            o.Interceptors.Add<BookieErrorInterceptor>();
         });
         builder.Services.AddSingleton<ITieredEndpoints>(new Endpoints(grpcPort));
         builder.Services.AddHealthChecks().AddReadinessCheck<ReadinessCheck>("bookie");

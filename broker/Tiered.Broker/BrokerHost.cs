@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Topics;
 using Tiered.Ledger;
 using Tiered.Metadata;
@@ -49,7 +50,7 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
         var tieredStorage = _options.TieredStorage is { } tiered ? new TieredStorage(tiered, loggerFactory) : null;
         var options = _options with { ManagedLedger = _options.ManagedLedger with { TieredStorage = tieredStorage } };
         _ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = services.GetService<LocalBookies>()?.Invokers });
-        _topics = new TopicRegistry(_ledgers, new PolicyStore(metadata), options, loggerFactory);
+        _topics = new TopicRegistry(_ledgers, new PolicyStore(metadata, loggerFactory.CreateLogger<PolicyStore>()), options, loggerFactory, services.GetRequiredService<IOwnershipGate>());
         _admin = new TopicAdmin(_topics);
         return Task.CompletedTask;
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Service;
 using Tiered.Hosting;
 using Tiered.Ledger;
@@ -34,6 +35,8 @@ public static class BrokerHosting
         builder.Properties[typeof(BrokerOptions)] = options;
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
+        // Standalone owns every topic; a cluster registers its own gate first (TryAdd).
+        builder.Services.TryAddSingleton<IOwnershipGate>(new StandaloneOwnershipGate(options));
         builder.Services.AddSingleton<BrokerHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerHost>());
         // The broker host owns the registry (and stops it); the container must not dispose it again.
@@ -43,6 +46,7 @@ public static class BrokerHosting
         {
             o.MaxReceiveMessageSize = maxReceiveMessageSize;
             o.MaxSendMessageSize = null;
+            o.Interceptors.Add<BrokerErrorInterceptor>();
         });
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<ITieredEndpoints>(new Endpoints(grpcPort, maxReceiveMessageSize));

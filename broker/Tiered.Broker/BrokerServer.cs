@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Admin;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Topics;
 using Tiered.Hosting;
 using Tiered.Metadata;
@@ -30,13 +31,16 @@ public sealed class BrokerServer : IAsyncDisposable
 
     /// <summary>
     /// Starts a broker on <paramref name="metadata"/> (used, not owned). <paramref name="roles"/>
-    /// adds more to the same host (the admin API: <c>b => b.AddTieredAdminApi()</c>).
+    /// adds more to the same host (the admin API: <c>b => b.AddTieredAdminApi()</c>); <paramref name="ownership"/>
+    /// decides which topics this broker serves (null: all of them).
     /// </summary>
     public static async Task<BrokerServer> StartAsync(BrokerOptions options, IMetadataStore metadata, ILoggerFactory loggerFactory,
-        Action<IHostApplicationBuilder>? roles = null, CancellationToken cancellationToken = default)
+        Action<IHostApplicationBuilder>? roles = null, CancellationToken cancellationToken = default, IOwnershipGate? ownership = null)
     {
         var builder = TieredHost.CreateBuilder(loggerFactory: loggerFactory);
         builder.Services.AddSingleton(metadata);
+        if (ownership is not null)
+            builder.Services.AddSingleton(ownership);
         builder.AddTieredBroker(options);
         roles?.Invoke(builder);
         var app = TieredHost.Build(builder);

@@ -4,7 +4,10 @@ namespace Tiered.Broker.Admin;
 
 /// <summary>
 /// What the admin API asks of the broker about topics and subscriptions. Failures are
-/// <see cref="BrokerException"/>s whose code says which HTTP status to answer with.
+/// <see cref="BrokerException"/>s whose code says which HTTP status to answer with, and
+/// <see cref="Ownership.OwnedElsewhereException"/> for a topic another broker owns (answered with a
+/// redirect to it): every topic is reached through the broker's ownership gate, and one this
+/// broker does not own is never opened.
 /// </summary>
 public interface ITopicAdmin
 {

@@ -36,8 +36,7 @@ public sealed partial class TopicAdmin
             throw new BrokerException(BrokerErrorCode.VersionConflict, $"The partitions of {topic} were changed concurrently; read them again and retry.", e);
         }
         // Partitions beyond the old count are created on first use anyway; creating them now makes them listed at once.
-        for (var i = current; i < partitions; i++)
-            await topics.LoadAsync(topic.Partition(i)).ConfigureAwait(false);
+        await LoadOwnedPartitionsAsync(topic, current, partitions, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<MessageIdData> TerminateAsync(TopicName topic, CancellationToken cancellationToken)
@@ -57,7 +56,7 @@ public sealed partial class TopicAdmin
             throw new BrokerException(BrokerErrorCode.TopicNotFound, $"Partitioned topic {topic} does not exist.");
         for (var i = 0; i < partitions; i++)
         {
-            var loaded = await RequireAsync(topic.Partition(i), cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(topic.Partition(i), cancellationToken, oneOfMany: true).ConfigureAwait(false);
             await topics.TerminateAsync(loaded, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -70,7 +69,7 @@ public sealed partial class TopicAdmin
         var targets = new List<Subscriptions.Subscription>();
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             if (subscription is null)
                 targets.AddRange(loaded.Subscriptions.Where(s => s.IsDurable));
             else
@@ -84,7 +83,7 @@ public sealed partial class TopicAdmin
     {
         foreach (var name in await ListTopicsAsync(ns, cancellationToken).ConfigureAwait(false))
         {
-            var loaded = await RequireAsync(TopicName.Parse(name), cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(TopicName.Parse(name), cancellationToken, oneOfMany: true).ConfigureAwait(false);
             foreach (var each in loaded.Subscriptions)
             {
                 if (each.IsDurable && (subscription is null || each.Name == subscription))

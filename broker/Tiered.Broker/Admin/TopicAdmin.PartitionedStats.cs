@@ -10,7 +10,7 @@ public sealed partial class TopicAdmin
         var partitions = await RequirePartitionedAsync(topic, cancellationToken).ConfigureAwait(false);
         var each = new Dictionary<string, TopicStats>(StringComparer.Ordinal);
         foreach (var partition in Expand(topic, partitions))
-            each[partition.ToString()] = StatsOf(await RequireAsync(partition, cancellationToken).ConfigureAwait(false));
+            each[partition.ToString()] = StatsOf(await RequireAsync(partition, cancellationToken, oneOfMany: true).ConfigureAwait(false));
         var all = each.Values;
         var rateIn = all.Sum(s => s.MsgRateIn);
         var throughputIn = all.Sum(s => s.MsgThroughputIn);
@@ -41,7 +41,7 @@ public sealed partial class TopicAdmin
         var partitions = await RequirePartitionedAsync(topic, cancellationToken).ConfigureAwait(false);
         var each = new Dictionary<string, InternalTopicStats>(StringComparer.Ordinal);
         foreach (var partition in Expand(topic, partitions))
-            each[partition.ToString()] = await GetInternalStatsAsync(partition, cancellationToken).ConfigureAwait(false);
+            each[partition.ToString()] = InternalStatsOf(await RequireAsync(partition, cancellationToken, oneOfMany: true).ConfigureAwait(false));
         return new PartitionedTopicInternalStats { Metadata = new PartitionedTopicMetadata(partitions), Partitions = each };
     }
 

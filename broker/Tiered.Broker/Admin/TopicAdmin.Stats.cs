@@ -107,8 +107,10 @@ public sealed partial class TopicAdmin
     }
 
     public async Task<InternalTopicStats> GetInternalStatsAsync(TopicName topic, CancellationToken cancellationToken)
+        => InternalStatsOf(await RequireAsync(topic, cancellationToken).ConfigureAwait(false));
+
+    private static InternalTopicStats InternalStatsOf(Topic loaded)
     {
-        var loaded = await RequireAsync(topic, cancellationToken).ConfigureAwait(false);
         var ledger = loaded.Ledger;
         var ledgers = ledger.Ledgers;
         var current = ledgers.Count > 0 ? ledgers[^1] : default;

@@ -1,5 +1,6 @@
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedgers;
 
@@ -26,10 +27,11 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
 
     public async Task CreateTopicAsync(TopicName topic, CancellationToken cancellationToken)
     {
+        await topics.Ownership.RequireLocalAsync(topic, cancellationToken).ConfigureAwait(false);
         await Policies.RequireNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false);
         if (await ExistsAsync(topic, cancellationToken).ConfigureAwait(false) || await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false) > 0)
             throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Topic {topic} already exists.");
-        await topics.LoadAsync(topic).ConfigureAwait(false);
+        await topics.LoadAsync(topic, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task CreatePartitionedTopicAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
@@ -41,8 +43,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         await Policies.RequireNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false);
         if (await ExistsAsync(topic, cancellationToken).ConfigureAwait(false) || !await Policies.TryCreatePartitionedAsync(topic, partitions, cancellationToken).ConfigureAwait(false))
             throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Topic {topic} already exists.");
-        for (var i = 0; i < partitions; i++)
-            await topics.LoadAsync(topic.Partition(i)).ConfigureAwait(false);
+        await LoadOwnedPartitionsAsync(topic, 0, partitions, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken)
@@ -77,6 +78,12 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         }
         for (var i = 0; i < partitions; i++)
         {
+            if ((await topics.Ownership.ResolveAsync(topic.Partition(i), cancellationToken).ConfigureAwait(false)) is { State: OwnershipState.Elsewhere } elsewhere)
+                throw new BrokerException(BrokerErrorCode.Unavailable,
+                    $"{topic.Partition(i)} is served by the broker at {elsewhere.Owner!.HttpUrl}; deleting partitions of several brokers in one call is not built yet: delete each partition at its owner.");
+        }
+        for (var i = 0; i < partitions; i++)
+        {
             if (await ExistsAsync(topic.Partition(i), cancellationToken).ConfigureAwait(false))
                 await topics.DeleteAsync(topic.Partition(i), force: true, cancellationToken).ConfigureAwait(false);
         }
@@ -89,7 +96,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         var names = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             names.UnionWith(loaded.Subscriptions.Where(s => s.IsDurable).Select(s => s.Name));
         }
         return [.. names];
@@ -101,13 +108,13 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             if (loaded.FindSubscription(subscription) is { IsDurable: true })
                 throw new BrokerException(BrokerErrorCode.AlreadyExists, $"Subscription {subscription} already exists on {each}.");
         }
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             var created = await loaded.GetOrCreateSubscriptionAsync(subscription,
                 start is null ? InitialPosition.Latest : InitialPosition.Earliest, cancellationToken).ConfigureAwait(false);
             if (start is { LedgerId: >= 0 })
@@ -120,7 +127,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             await loaded.DeleteSubscriptionAsync(subscription, force, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -130,7 +137,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             var target = await TopicPositions.FindByPublishTimeAsync(loaded.Ledger, publishTimeMs, cancellationToken).ConfigureAwait(false);
             await RequireSubscription(loaded, subscription).ResetAsync(target, cancellationToken).ConfigureAwait(false);
         }
@@ -171,7 +178,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
         foreach (var each in Expand(topic, partitions))
         {
-            var loaded = await RequireAsync(each, cancellationToken).ConfigureAwait(false);
+            var loaded = await RequireAsync(each, cancellationToken, oneOfMany: partitions > 0).ConfigureAwait(false);
             await RequireSubscription(loaded, subscription).Cursor.ClearBacklogAsync(cancellationToken).ConfigureAwait(false);
         }
     }
@@ -182,8 +189,36 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
     private Task<bool> ExistsAsync(TopicName topic, CancellationToken cancellationToken)
         => ManagedLedger.ExistsAsync(topic.ManagedLedgerName, Policies.Metadata, cancellationToken);
 
-    /// <summary>The topic, loaded; TopicNotFound when it is not stored (admin calls never create topics by using them).</summary>
-    private Task<Topic> RequireAsync(TopicName topic, CancellationToken cancellationToken) => topics.GetTopicAsync(topic, create: false, cancellationToken);
+    /// <summary>
+    /// The topic, loaded; TopicNotFound when it is not stored (admin calls never create topics by using
+    /// them); <see cref="OwnedElsewhereException"/> (a redirect) when another broker owns it. A topic
+    /// that is <paramref name="oneOfMany"/> a call spans (a partitioned topic's partitions, a
+    /// namespace's topics) is refused instead: redirecting the whole call to one topic's owner would
+    /// not serve the others.
+    /// </summary>
+    private async Task<Topic> RequireAsync(TopicName topic, CancellationToken cancellationToken, bool oneOfMany = false)
+    {
+        try
+        {
+            return await topics.GetTopicAsync(topic, create: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OwnedElsewhereException e) when (oneOfMany)
+        {
+            throw new BrokerException(BrokerErrorCode.Unavailable,
+                $"{topic} is served by the broker at {e.Owner.HttpUrl}; a call spanning topics of several brokers is not built yet: ask each topic at its owner.", e);
+        }
+    }
+
+    /// <summary>Creates the partitions [<paramref name="from"/>, <paramref name="to"/>) this broker owns now; the others are created by their owners on first use.</summary>
+    private async Task LoadOwnedPartitionsAsync(TopicName topic, int from, int to, CancellationToken cancellationToken)
+    {
+        for (var i = from; i < to; i++)
+        {
+            var partition = topic.Partition(i);
+            if ((await topics.Ownership.ResolveAsync(partition, cancellationToken).ConfigureAwait(false)).State == OwnershipState.Local)
+                await topics.LoadAsync(partition, cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     private static Subscriptions.Subscription RequireSubscription(Topic topic, string subscription)
         => topic.FindSubscription(subscription) is { IsDurable: true } found ? found

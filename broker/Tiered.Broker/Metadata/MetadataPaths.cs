@@ -8,6 +8,12 @@ namespace Tiered.Broker.Metadata;
 /// </summary>
 public static class MetadataPaths
 {
+    /// <summary>Parent of every admin object (the broker's <see cref="MetadataCache"/> watches it).</summary>
+    public const string Admin = "/admin/";
+
+    /// <summary>A key every broker overwrites to learn the store's current revision, from which its cache's watch starts.</summary>
+    public const string RevisionMark = "/admin/revision-mark";
+
     public const string Clusters = "/admin/clusters";
     public const string Tenants = "/admin/tenants";
     public const string Policies = "/admin/policies";

@@ -1,36 +1,58 @@
 using System.Text.Json;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Naming;
+using Microsoft.Extensions.Logging;
 using Tiered.Metadata;
+using Tiered.Metadata.V1;
 
 namespace Tiered.Broker.Metadata;
 
-/// <summary>Reads namespace policies and partitioned-topic metadata (JSON) from the metadata service.</summary>
-public sealed class PolicyStore(IMetadataStore metadata)
+/// <summary>
+/// Reads tenants, namespace policies and partitioned-topic metadata (JSON) through a watch-fed
+/// <see cref="MetadataCache"/>: once warm, a lookup or a topic open reads nothing from the
+/// metadata service, a change (through any broker's admin API, or straight to the store) is seen
+/// as soon as the watch delivers it, and one made through <see cref="Metadata"/> at once.
+/// </summary>
+public sealed class PolicyStore : IAsyncDisposable
 {
     /// <summary>camelCase, as Pulsar's admin JSON.</summary>
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public IMetadataStore Metadata { get; } = metadata;
+    private static readonly Func<KeyValue, NamespacePolicies> ParseNamespace = kv => Deserialize<NamespacePolicies>(kv.Value.Span) ?? new NamespacePolicies();
+    private static readonly Func<KeyValue, TenantInfo> ParseTenant = kv => Deserialize<TenantInfo>(kv.Value.Span) ?? new TenantInfo();
+    private static readonly Func<KeyValue, PartitionedTopicMetadata> ParsePartitions = kv => Deserialize<PartitionedTopicMetadata>(kv.Value.Span) ?? new PartitionedTopicMetadata(0);
+
+    public PolicyStore(IMetadataStore metadata, ILogger? logger = null)
+    {
+        Cache = new MetadataCache(metadata, MetadataPaths.Admin, logger);
+        Metadata = new CacheInvalidatingStore(metadata, Cache);
+    }
+
+    /// <summary>The metadata service; writes through it to cached keys are seen by this store at once.</summary>
+    public IMetadataStore Metadata { get; }
+
+    public MetadataCache Cache { get; }
 
     /// <summary>The namespace's policies; null when the namespace does not exist.</summary>
-    public async Task<NamespacePolicies?> GetNamespaceAsync(NamespaceName ns, CancellationToken cancellationToken)
-    {
-        var stored = await Metadata.GetAsync(MetadataPaths.Namespace(ns), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : Deserialize<NamespacePolicies>(stored.Value.Span) ?? new NamespacePolicies();
-    }
+    public ValueTask<NamespacePolicies?> GetNamespaceAsync(NamespaceName ns, CancellationToken cancellationToken)
+        => Cache.GetAsync(MetadataPaths.Namespace(ns), ParseNamespace, cancellationToken);
 
-    /// <summary>The namespace's policies; <see cref="BrokerException"/> NamespaceNotFound when it does not exist.</summary>
-    public async Task<NamespacePolicies> RequireNamespaceAsync(NamespaceName ns, CancellationToken cancellationToken)
-        => await GetNamespaceAsync(ns, cancellationToken).ConfigureAwait(false)
-           ?? throw new BrokerException(BrokerErrorCode.NamespaceNotFound, $"Namespace {ns} does not exist; create it with PUT /admin/v2/namespaces/{ns}.");
+    /// <summary>
+    /// The namespace's policies; <see cref="BrokerException"/> NamespaceNotFound when it does not
+    /// exist, TenantNotFound when its tenant was deleted (so a deleted tenant's topics are no longer served).
+    /// </summary>
+    public async ValueTask<NamespacePolicies> RequireNamespaceAsync(NamespaceName ns, CancellationToken cancellationToken)
+    {
+        var policies = await GetNamespaceAsync(ns, cancellationToken).ConfigureAwait(false)
+            ?? throw new BrokerException(BrokerErrorCode.NamespaceNotFound, $"Namespace {ns} does not exist; create it with PUT /admin/v2/namespaces/{ns}.");
+        if (await Cache.GetAsync(MetadataPaths.Tenant(ns.Tenant), ParseTenant, cancellationToken).ConfigureAwait(false) is null)
+            throw new BrokerException(BrokerErrorCode.TenantNotFound, $"Tenant {ns.Tenant} does not exist; create it with PUT /admin/v2/tenants/{ns.Tenant}.");
+        return policies;
+    }
 
     /// <summary>The partitions of a partitioned topic; 0 when <paramref name="topic"/> is not partitioned.</summary>
-    public async Task<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken)
-    {
-        var stored = await Metadata.GetAsync(MetadataPaths.PartitionedTopic(topic), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return stored is null ? 0 : Deserialize<PartitionedTopicMetadata>(stored.Value.Span)?.Partitions ?? 0;
-    }
+    public async ValueTask<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken)
+        => (await Cache.GetAsync(MetadataPaths.PartitionedTopic(topic), ParsePartitions, cancellationToken).ConfigureAwait(false))?.Partitions ?? 0;
 
     /// <summary>Stores a partitioned topic's metadata; false when it exists already.</summary>
     public async Task<bool> TryCreatePartitionedAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
@@ -58,4 +80,6 @@ public sealed class PolicyStore(IMetadataStore metadata)
             throw new BrokerException(BrokerErrorCode.Unavailable, $"Stored {typeof(T).Name} is not valid JSON: {e.Message}", e);
         }
     }
+
+    public ValueTask DisposeAsync() => Cache.DisposeAsync();
 }

@@ -13,75 +13,74 @@ public sealed partial class MessagingService
 {
     private static long _consumerNames;
 
-    public override Task Consume(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context)
-        => Guard(nameof(Consume), context, async () =>
+    public override async Task Consume(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!await requests.MoveNext(ct).ConfigureAwait(false))
+            return;
+        if (requests.Current.RequestCase != ConsumeRequest.RequestOneofCase.Subscribe)
+            throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Consume stream must be Subscribe.");
+        var request = requests.Current.Subscribe;
+        // Everything the request says is checked before anything is created: a refused subscribe leaves no topic or subscription behind.
+        var topicName = TopicName.Parse(request.Topic);
+        var type = request.Reader ? SubscriptionType.Exclusive : CheckType(request.Type);
+        var chosen = Names.ClientChosen(request.ConsumerName, "consumer");
+        if (!request.Reader)
+            Names.Subscription(request.Subscription);
+        var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
+        var subscription = await SubscriptionForAsync(topic, request, ct).ConfigureAwait(false);
+        var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time);
+        consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse
         {
-            var ct = context.CancellationToken;
-            if (!await requests.MoveNext(ct).ConfigureAwait(false))
-                return;
-            if (requests.Current.RequestCase != ConsumeRequest.RequestOneofCase.Subscribe)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Consume stream must be Subscribe.");
-            var request = requests.Current.Subscribe;
-            // Everything the request says is checked before anything is created: a refused subscribe leaves no topic or subscription behind.
-            var topicName = TopicName.Parse(request.Topic);
-            var type = request.Reader ? SubscriptionType.Exclusive : CheckType(request.Type);
-            var chosen = Names.ClientChosen(request.ConsumerName, "consumer");
-            if (!request.Reader)
-                Names.Subscription(request.Subscription);
-            var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
-            var subscription = await SubscriptionForAsync(topic, request, ct).ConfigureAwait(false);
-            var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time);
-            consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse
+            Subscribed = new Subscribed { Topic = topic.Name.ToString(), Subscription = subscription.Name, ConsumerName = consumer.Name },
+        });
+        try
+        {
+            subscription.AddConsumer(consumer);
+        }
+        catch
+        {
+            await topic.RemoveReaderAsync(subscription).ConfigureAwait(false);
+            throw;
+        }
+        BrokerLog.ConsumerSubscribed(logger, consumer.Name, topic.Name.ToString(), subscription.Name, consumer.Type.ToString());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, consumer.Closed.Token);
+        var writing = WriteOutboxAsync(consumer, responses, stop.Token);
+        try
+        {
+            while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
             {
-                Subscribed = new Subscribed { Topic = topic.Name.ToString(), Subscription = subscription.Name, ConsumerName = consumer.Name },
-            });
-            try
-            {
-                subscription.AddConsumer(consumer);
-            }
-            catch
-            {
-                await topic.RemoveReaderAsync(subscription).ConfigureAwait(false);
-                throw;
-            }
-            BrokerLog.ConsumerSubscribed(logger, consumer.Name, topic.Name.ToString(), subscription.Name, consumer.Type.ToString());
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, consumer.Closed.Token);
-            var writing = WriteOutboxAsync(consumer, responses, stop.Token);
-            try
-            {
-                while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
+                var next = requests.Current;
+                switch (next.RequestCase)
                 {
-                    var next = requests.Current;
-                    switch (next.RequestCase)
-                    {
-                        case ConsumeRequest.RequestOneofCase.Flow:
-                            subscription.AddPermits(consumer, next.Flow.Permits);
-                            break;
-                        case ConsumeRequest.RequestOneofCase.Ack:
-                            _ = AcknowledgeAsync(subscription, consumer, next.Ack, stop.Token);
-                            break;
-                        case ConsumeRequest.RequestOneofCase.Redeliver:
-                            subscription.Redeliver(consumer, [.. next.Redeliver.MessageIds.Select(id => new Position(id.LedgerId, id.EntryId))]);
-                            break;
-                        default:
-                            throw new BrokerException(BrokerErrorCode.BadRequest, "After Subscribe a Consume stream carries only Flow, Ack and RedeliverUnacknowledged messages.");
-                    }
+                    case ConsumeRequest.RequestOneofCase.Flow:
+                        subscription.AddPermits(consumer, next.Flow.Permits);
+                        break;
+                    case ConsumeRequest.RequestOneofCase.Ack:
+                        _ = AcknowledgeAsync(subscription, consumer, next.Ack, stop.Token);
+                        break;
+                    case ConsumeRequest.RequestOneofCase.Redeliver:
+                        subscription.Redeliver(consumer, [.. next.Redeliver.MessageIds.Select(id => new Position(id.LedgerId, id.EntryId))]);
+                        break;
+                    default:
+                        throw new BrokerException(BrokerErrorCode.BadRequest, "After Subscribe a Consume stream carries only Flow, Ack and RedeliverUnacknowledged messages.");
                 }
             }
-            catch (OperationCanceledException) when (consumer.CloseReason is { } reason && !ct.IsCancellationRequested)
-            {
-                throw new RpcException(new Status(StatusCode.Unavailable, $"Consumer closed by the broker: {reason}."));
-            }
-            finally
-            {
-                subscription.RemoveConsumer(consumer);
-                consumer.Outbox.Writer.TryComplete();
-                await topic.RemoveReaderAsync(subscription).ConfigureAwait(false);
-                await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            }
-            if (consumer.CloseReason is { } closed && !ct.IsCancellationRequested)
-                throw new RpcException(new Status(StatusCode.Unavailable, $"Consumer closed by the broker: {closed}."));
-        });
+        }
+        catch (OperationCanceledException) when (consumer.CloseReason is { } reason && !ct.IsCancellationRequested)
+        {
+            throw ClosedByBroker("Consumer", reason, topic);
+        }
+        finally
+        {
+            subscription.RemoveConsumer(consumer);
+            consumer.Outbox.Writer.TryComplete();
+            await topic.RemoveReaderAsync(subscription).ConfigureAwait(false);
+            await writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        if (consumer.CloseReason is { } closed && !ct.IsCancellationRequested)
+            throw ClosedByBroker("Consumer", closed, topic);
+    }
 
     private static async Task<Subscription> SubscriptionForAsync(Topic topic, Subscribe request, CancellationToken cancellationToken)
     {

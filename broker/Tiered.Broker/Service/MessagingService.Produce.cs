@@ -17,58 +17,57 @@ public sealed partial class MessagingService
     /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
     private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused);
 
-    public override Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
-        => Guard(nameof(Produce), context, async () =>
+    public override async Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!await requests.MoveNext(ct).ConfigureAwait(false))
+            return;
+        if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Open)
+            throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Produce stream must be OpenProducer.");
+        var open = requests.Current.Open;
+        var topicName = TopicName.Parse(open.Topic);
+        var chosen = Names.ClientChosen(open.ProducerName, "producer");
+        var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
+        topic.ThrowIfTerminated();
+        var name = chosen.Length == 0 ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : chosen;
+        var producer = new ProducerInfo(name, context.Peer, topic.Time);
+        topic.AddProducer(producer);
+        BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, producer.Closed);
+        var pending = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(_options.MaxPendingBatchesPerProducer) { SingleReader = true, SingleWriter = true });
+        try
         {
-            var ct = context.CancellationToken;
-            if (!await requests.MoveNext(ct).ConfigureAwait(false))
-                return;
-            if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Open)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Produce stream must be OpenProducer.");
-            var open = requests.Current.Open;
-            var topicName = TopicName.Parse(open.Topic);
-            var chosen = Names.ClientChosen(open.ProducerName, "producer");
-            var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
-            topic.ThrowIfTerminated();
-            var name = chosen.Length == 0 ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : chosen;
-            var producer = new ProducerInfo(name, context.Peer, topic.Time);
-            topic.AddProducer(producer);
-            BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, producer.Closed);
-            var pending = Channel.CreateBounded<PendingSend>(new BoundedChannelOptions(_options.MaxPendingBatchesPerProducer) { SingleReader = true, SingleWriter = true });
+            await responses.WriteAsync(new ProduceResponse
+            {
+                Opened = new ProducerOpened { Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes },
+            }, ct).ConfigureAwait(false);
+            // Answers are written until the client goes, not until the producer is closed: a batch handed to
+            // the ledger before a close (a termination, say) still gets its receipt or its error.
+            var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, ct);
             try
             {
-                await responses.WriteAsync(new ProduceResponse
+                while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
                 {
-                    Opened = new ProducerOpened { Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes },
-                }, ct).ConfigureAwait(false);
-                // Answers are written until the client goes, not until the producer is closed: a batch handed to
-                // the ledger before a close (a termination, say) still gets its receipt or its error.
-                var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, ct);
-                try
-                {
-                    while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
-                    {
-                        if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
-                            throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                        await pending.Writer.WriteAsync(Store(topic, producer, requests.Current.Send), stop.Token).ConfigureAwait(false);
-                    }
+                    if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
+                        throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
+                    await pending.Writer.WriteAsync(Store(topic, producer, requests.Current.Send), stop.Token).ConfigureAwait(false);
                 }
-                finally
-                {
-                    pending.Writer.TryComplete();
-                    await answering.ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (producer.CloseReason is { } reason && !ct.IsCancellationRequested)
-            {
-                throw new RpcException(new Status(StatusCode.Unavailable, $"Producer closed by the broker: {reason}."));
             }
             finally
             {
-                topic.RemoveProducer(producer);
+                pending.Writer.TryComplete();
+                await answering.ConfigureAwait(false);
             }
-        });
+        }
+        catch (OperationCanceledException) when (producer.CloseReason is { } reason && !ct.IsCancellationRequested)
+        {
+            throw ClosedByBroker("Producer", reason, topic);
+        }
+        finally
+        {
+            topic.RemoveProducer(producer);
+        }
+    }
 
     private PendingSend Store(Topic topic, ProducerInfo producer, Wire.SendBatch send)
     {

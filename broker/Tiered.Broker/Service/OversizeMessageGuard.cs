@@ -13,7 +13,7 @@ namespace Tiered.Broker.Service;
 /// logged as a failure and answered UNKNOWN; smaller oversize prefixes it refuses itself. This
 /// looks at the prefix without consuming it, so the gRPC handler reads the request as if nothing
 /// had. Streams are left alone: their messages are read inside the service, where
-/// <see cref="MessagingService.ToStatus"/> maps the same IOException, and reading their body here,
+/// <see cref="BrokerErrorInterceptor"/> maps the same IOException, and reading their body here,
 /// before Grpc.AspNetCore lifts Kestrel's minimum request body data rate for streams, would let
 /// Kestrel close an idle consumer's whole connection after a few seconds.
 /// </summary>

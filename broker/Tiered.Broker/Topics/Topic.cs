@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Subscriptions;
 using Tiered.ManagedLedgers;
 using Tiered.V1;
@@ -219,9 +220,17 @@ public sealed partial class Topic : IAsyncDisposable
             subscription.DisconnectAll(reason);
     }
 
+    /// <summary>The broker serving this topic now that it moved away from this one; its closed clients are sent there.</summary>
+    public BrokerUrls? NewOwner { get; private set; }
+
+    /// <summary>Records where the topic moved, before it is unloaded.</summary>
+    internal void MarkMoved(BrokerUrls owner) => NewOwner = owner;
+
     public async ValueTask DisposeAsync()
     {
-        DisconnectAll($"topic {Name} is closing on this broker; look it up again");
+        DisconnectAll(NewOwner is { } owner
+            ? $"topic {Name} moved to the broker at {owner.GrpcUrl}; connect there"
+            : $"topic {Name} is closing on this broker; look it up again");
         foreach (var subscription in _subscriptions.Values)
             await subscription.DisposeAsync().ConfigureAwait(false);
         await Ledger.DisposeAsync().ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.Ledger;
 using Tiered.ManagedLedgers;
 
@@ -10,9 +11,11 @@ namespace Tiered.Broker.Topics;
 /// <summary>
 /// The topics this broker has loaded: each is opened once (its managed ledger recovered from a
 /// previous owner), created on first use when its namespace allows it, and applies retention
-/// and message TTL on a timer.
+/// and message TTL on a timer. A topic is opened only once the <see cref="IOwnershipGate"/> said
+/// this broker owns it: <see cref="GetTopicAsync"/>, <see cref="LoadAsync"/> and
+/// <see cref="DeleteAsync"/> ask it first and throw <see cref="OwnedElsewhereException"/> otherwise.
 /// </summary>
-public sealed partial class TopicRegistry : IAsyncDisposable
+public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
 {
     private readonly ConcurrentDictionary<TopicName, Lazy<Task<Topic>>> _topics = new();
     private readonly LedgerClient _ledgers;
@@ -22,14 +25,21 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _maintenance;
 
-    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory)
+    /// <param name="ownership">Who owns which topics; null: <see cref="StandaloneOwnershipGate"/> (this broker owns everything).</param>
+    /// <remarks>The registry owns <paramref name="policies"/> and disposes it.</remarks>
+    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, IOwnershipGate? ownership = null)
     {
         (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
+        Ownership = ownership ?? new StandaloneOwnershipGate(options);
+        Ownership.SetListener(this);
         _logger = loggerFactory.CreateLogger<TopicRegistry>();
         _maintenance = Task.Run(MaintenanceLoopAsync);
     }
 
     public PolicyStore Policies { get; }
+
+    /// <summary>The gate every path to a topic passes.</summary>
+    public IOwnershipGate Ownership { get; }
 
     public BrokerOptions Options => _options;
 
@@ -42,6 +52,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     /// </summary>
     public async Task<Topic> GetTopicAsync(TopicName name, bool create, CancellationToken cancellationToken)
     {
+        await Ownership.RequireLocalAsync(name, cancellationToken).ConfigureAwait(false);
         if (_topics.TryGetValue(name, out var loading) && loading.Value.IsCompletedSuccessfully)
             return loading.Value.Result;
         var policies = await Policies.RequireNamespaceAsync(name.Namespace, cancellationToken).ConfigureAwait(false);
@@ -59,15 +70,22 @@ public sealed partial class TopicRegistry : IAsyncDisposable
                     ? $"Topic {name} does not exist and namespace {name.Namespace} does not allow creating topics automatically; create it with PUT /admin/v2/persistent/{name.Namespace}/{name.LocalName}."
                     : $"Topic {name} does not exist.");
         }
-        return await LoadAsync(name).ConfigureAwait(false);
+        return await LoadOwnedAsync(name).ConfigureAwait(false);
     }
 
     /// <summary>The loaded topic, or null when this broker has not loaded it.</summary>
     public Topic? FindLoaded(TopicName name)
         => _topics.TryGetValue(name, out var loading) && loading.Value.IsCompletedSuccessfully ? loading.Value.Result : null;
 
-    /// <summary>Loads a topic that is stored (or creates it: the caller checked that it may).</summary>
-    public async Task<Topic> LoadAsync(TopicName name)
+    /// <summary>Loads a topic that is stored (or creates it: the caller checked that it may); <see cref="OwnedElsewhereException"/> when another broker owns it.</summary>
+    public async Task<Topic> LoadAsync(TopicName name, CancellationToken cancellationToken = default)
+    {
+        await Ownership.RequireLocalAsync(name, cancellationToken).ConfigureAwait(false);
+        return await LoadOwnedAsync(name).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads a topic the gate said this broker owns.</summary>
+    private async Task<Topic> LoadOwnedAsync(TopicName name)
     {
         var loading = _topics.GetOrAdd(name, n => new Lazy<Task<Topic>>(() => OpenAsync(n)));
         try
@@ -81,14 +99,19 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         }
     }
 
-    /// <summary>Unloads a topic (closing its clients' streams) without deleting anything.</summary>
-    public async Task UnloadAsync(TopicName name)
+    /// <summary>
+    /// Unloads a topic (closing its clients' streams) without deleting anything. With
+    /// <paramref name="movedTo"/> its clients are told the new owner's address.
+    /// </summary>
+    public async Task UnloadAsync(TopicName name, BrokerUrls? movedTo = null)
     {
         if (_topics.TryRemove(name, out var loading))
         {
             try
             {
                 var topic = await loading.Value.ConfigureAwait(false);
+                if (movedTo is not null)
+                    topic.MarkMoved(movedTo);
                 await topic.DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException)
@@ -98,12 +121,21 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         }
     }
 
+    /// <summary>The broker-side unload path: the gate says this broker lost <paramref name="bundle"/>, so its loaded topics go.</summary>
+    public async Task OnBundleLostAsync(NamespaceBundle bundle, BrokerUrls? newOwner, CancellationToken cancellationToken)
+    {
+        foreach (var name in _topics.Keys.Where(bundle.Contains).ToList())
+            await UnloadAsync(name, newOwner).ConfigureAwait(false);
+        BrokerLog.BundleUnloaded(_logger, bundle.ToString(), newOwner?.GrpcUrl ?? "(none yet)");
+    }
+
     /// <summary>Deletes a topic and all its data. TopicNotFound; Conflict while clients are connected unless <paramref name="force"/>.</summary>
     public async Task DeleteAsync(TopicName name, bool force, CancellationToken cancellationToken)
     {
+        await Ownership.RequireLocalAsync(name, cancellationToken).ConfigureAwait(false);
         if (!await ManagedLedger.ExistsAsync(name.ManagedLedgerName, Policies.Metadata, cancellationToken).ConfigureAwait(false))
             throw new BrokerException(BrokerErrorCode.TopicNotFound, $"Topic {name} does not exist.");
-        var topic = await LoadAsync(name).ConfigureAwait(false);
+        var topic = await LoadOwnedAsync(name).ConfigureAwait(false);
         if (!force && topic.IsInUse)
             throw new BrokerException(BrokerErrorCode.Conflict, $"Topic {name} has connected producers or consumers; disconnect them first or delete with force=true.");
         _topics.TryRemove(name, out _);
@@ -132,6 +164,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var name in _topics.Keys.ToList())
             await UnloadAsync(name).ConfigureAwait(false);
+        await Policies.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
 }

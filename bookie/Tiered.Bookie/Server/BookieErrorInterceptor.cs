@@ -1,0 +1,72 @@
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Bookie.Server;
+
+/// <summary>
+/// The one place where what a bookie call throws becomes a gRPC status. Refusals are answered in
+/// the messages themselves (each response's <c>Code</c>, bookie.proto); this maps what escapes a
+/// handler: a bookie that is stopping (its storage disposed) is UNAVAILABLE, any other failure
+/// INTERNAL with its reason (logged), instead of gRPC's bare UNKNOWN. A call the client ended is
+/// passed on as cancelled. Calls through <c>BookieServer.LocalInvoker</c> see the exception itself.
+/// </summary>
+internal sealed partial class BookieErrorInterceptor(ILogger<BookieErrorInterceptor> logger) : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            return await continuation(request, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Map(e, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(request, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Map(e, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
+    {
+        try
+        {
+            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (Map(e, context) is { } mapped)
+        {
+            throw mapped;
+        }
+    }
+
+    private Exception? Map(Exception e, ServerCallContext context)
+    {
+        if (e is RpcException or OperationCanceledException)
+            return null;
+        if (context.CancellationToken.IsCancellationRequested)
+            return new OperationCanceledException("The client ended the call.", e, context.CancellationToken);
+        if (e is ObjectDisposedException)
+        {
+            BookieStopping(logger, context.Method);
+            return new RpcException(new Status(StatusCode.Unavailable, "The bookie is stopping; use another bookie of the ensemble or retry."));
+        }
+        CallFailed(logger, context.Method, e);
+        return new RpcException(new Status(StatusCode.Internal, $"The bookie failed: {e.Message}"));
+    }
+
+    [LoggerMessage(EventId = 231, Level = LogLevel.Error, Message = "Bookie call {Method} failed")]
+    private static partial void CallFailed(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(EventId = 232, Level = LogLevel.Debug, Message = "Bookie call {Method} ended: the bookie is stopping")]
+    private static partial void BookieStopping(ILogger logger, string method);
+}
