@@ -65,6 +65,7 @@ public sealed partial class BookieServer : IAsyncDisposable
         var listen = HostPort.Parse(options.Listen, "--listen");
         var ownsMetadata = metadata is null;
         metadata ??= new MetadataClient(options.Metadata);
+        Cookie.VerifyOrCreate(options.DataDir, options.JournalDirectory, options.BookieId);
         var storage = await BookieStorage.OpenAsync(options.DataDir, options.JournalDirectory, options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken,
             journalPreallocationBytes: options.JournalPreallocationBytes, journalHooks: journalHooks).ConfigureAwait(false);
         var state = new BookieState(options);
@@ -91,7 +92,7 @@ public sealed partial class BookieServer : IAsyncDisposable
             app.MapGrpcService<BookieService>();
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             // Registered last: writers only learn of a bookie that can already serve them.
-            registration = await BookieRegistration.StartAsync(metadata, options.BookieId, options.SessionTtl, storage.ReadOnly, logger, cancellationToken).ConfigureAwait(false);
+            registration = await BookieRegistration.StartAsync(metadata, options, storage.ReadOnly, logger, cancellationToken).ConfigureAwait(false);
             // Every bookie runs the auto-recovery role; the metadata lock makes one of them active.
             var autoRecovery = options.AutoRecovery
                 ? await AutoRecovery.StartAsync(metadata, new LedgerClientOptions
