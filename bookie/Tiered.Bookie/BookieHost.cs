@@ -53,6 +53,7 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        Cookie.VerifyOrCreate(_options.DataDir, _options.JournalDirectory, _options.BookieId);
         _storage = await BookieStorage.OpenAsync(_options.DataDir, _options.JournalDirectory, _options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken,
             journalPreallocationBytes: _options.JournalPreallocationBytes, journalHooks: services.GetService<JournalTestHooks>()).ConfigureAwait(false);
         _state = new BookieState(_options);
@@ -68,7 +69,7 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
     {
         var storage = _storage!;
         var metadata = services.GetRequiredService<IMetadataStore>();
-        _registration = await BookieRegistration.StartAsync(metadata, BookieId, _options.SessionTtl, storage.ReadOnly, _logger, cancellationToken).ConfigureAwait(false);
+        _registration = await BookieRegistration.StartAsync(metadata, _options, storage.ReadOnly, _logger, cancellationToken).ConfigureAwait(false);
         // Every bookie runs the auto-recovery role; the metadata lock makes one of them active.
         if (_options.AutoRecovery)
         {

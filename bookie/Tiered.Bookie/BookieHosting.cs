@@ -28,9 +28,13 @@ public static class BookieHosting
     {
         options.Validate();
         var listeners = TieredListeners.Of(builder);
-        var grpcPort = listeners.Grpc(HostPort.Parse(options.Listen, "--listen"), "--listen");
+        var listen = HostPort.Parse(options.Listen, "--listen");
+        var grpcPort = listeners.Grpc(listen.Host, listen.Port, "--listen");
         if (options.HttpListen is { } http)
-            listeners.Http(HostPort.Parse(http, "--http-listen"), "--http-listen");
+        {
+            var address = HostPort.Parse(http, "--http-listen");
+            listeners.Http(address.Host, address.Port, "--http-listen");
+        }
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<LocalBookies>();
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));

@@ -8,11 +8,22 @@ public sealed record BookieOptions
     /// <summary>BookKeeper's default bookie port.</summary>
     public const string DefaultListen = "127.0.0.1:3181";
 
-    /// <summary>gRPC address, HOST:PORT; it is also the bookie's id in ensembles and in the metadata service.</summary>
+    /// <summary>gRPC address to bind, HOST:PORT: an IP, a host name (every address it resolves to), or 0.0.0.0 / [::] for every interface.</summary>
     public string Listen { get; init; } = DefaultListen;
 
     /// <summary>The HTTP/1.1 operations endpoint (/health/live, /health/ready, /metrics), HOST:PORT; null: none.</summary>
     public string? HttpListen { get; init; }
+    /// <summary>
+    /// The bookie's identity in ensembles, ledger metadata and its registration; it must stay the same for the same
+    /// data (the cookie in the data directory checks it). Null: the advertised address, as before ids existed.
+    /// </summary>
+    public string? Id { get; init; }
+
+    /// <summary>
+    /// HOST:PORT where writers and readers reach this bookie (a host name or an IP), published in its registration.
+    /// Null: <see cref="Listen"/>; when that binds every interface (0.0.0.0 or ::), this machine's host name with its port.
+    /// </summary>
+    public string? AdvertisedAddress { get; init; }
 
     /// <summary>Client addresses of the metadata service nodes.</summary>
     public IReadOnlyList<string> Metadata { get; init; } = ["127.0.0.1:2181"];
@@ -51,7 +62,23 @@ public sealed record BookieOptions
     /// </summary>
     public bool AutoRecovery { get; init; } = true;
 
-    public string BookieId => Listen;
+    /// <summary>The id in force: <see cref="Id"/>, else the advertised address.</summary>
+    public string BookieId => Id ?? ResolvedAdvertisedAddress;
+
+    /// <summary>The address in force: <see cref="AdvertisedAddress"/>, else see its summary.</summary>
+    public string ResolvedAdvertisedAddress
+    {
+        get
+        {
+            if (AdvertisedAddress is not null)
+                return HostPort.Parse(AdvertisedAddress, "--advertised-address").ToString();
+            var listen = HostPort.Parse(Listen, "--listen");
+            return listen.IsWildcard ? new HostPort(System.Net.Dns.GetHostName().ToLowerInvariant(), listen.Port).ToString() : listen.ToString();
+        }
+    }
+
+    /// <summary>True when the advertised address was not given and the listen address binds every interface, so the machine's host name is advertised.</summary>
+    public bool AdvertisesMachineHostName => AdvertisedAddress is null && HostPort.Parse(Listen, "--listen").IsWildcard;
 
     public string JournalDirectory => JournalDir ?? Path.Combine(DataDir, "journal");
 
@@ -61,6 +88,10 @@ public sealed record BookieOptions
         _ = HostPort.Parse(Listen, "--listen");
         if (HttpListen is not null && HostPort.Parse(HttpListen, "--http-listen").Equals(HostPort.Parse(Listen, "--listen")))
             throw new ArgumentException($"--http-listen {HttpListen} is also the gRPC --listen address; use two different ports.");
+        if (AdvertisedAddress is not null && HostPort.Parse(AdvertisedAddress, "--advertised-address").IsWildcard)
+            throw new ArgumentException($"--advertised-address {AdvertisedAddress} is no address anyone can reach; give this bookie's host name or IP as others reach it (0.0.0.0 and :: belong in --listen only).", nameof(AdvertisedAddress));
+        if (Id is not null && (Id.Length is 0 or > 255 || Id.Any(c => c is '/' or ',' || char.IsWhiteSpace(c) || char.IsControl(c)) || Id is "." or ".."))
+            throw new ArgumentException($"--id '{Id}' is not a bookie id: use 1 to 255 characters without '/', ',' or spaces (e.g. bookie-1, or HOST:PORT).", nameof(Id));
         if (Metadata.Count == 0)
             throw new ArgumentException("--metadata must list at least one metadata node (HOST:PORT).");
         if (string.IsNullOrWhiteSpace(DataDir))

@@ -8,7 +8,9 @@ namespace Tiered.Bookie;
 /// <c>/bookies/available/{id}</c> while it accepts adds or <c>/bookies/readonly/{id}</c> while
 /// its disk is nearly full. The key vanishes when the bookie stops heart-beating (crash,
 /// partition), which is what triggers auto-recovery of its ledgers. If the session is lost
-/// (a long pause), the bookie registers again with a new one.
+/// (a long pause), the bookie registers again with a new one. The key's value is the bookie's advertised
+/// address (HOST:PORT): writers and readers find it there by id, so a bookie restarted at another address
+/// under the same id keeps serving its ledgers.
 /// </summary>
 internal sealed partial class BookieRegistration : IAsyncDisposable
 {
@@ -17,6 +19,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
 
     private readonly IMetadataStore _store;
     private readonly string _bookieId;
+    private readonly byte[] _address;
     private readonly TimeSpan _ttl;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -25,12 +28,16 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
     private Task _watch = Task.CompletedTask;
     private bool _readOnly;
 
-    private BookieRegistration(IMetadataStore store, string bookieId, TimeSpan ttl, ILogger logger)
-        => (_store, _bookieId, _ttl, _logger) = (store, bookieId, ttl, logger);
+    private BookieRegistration(IMetadataStore store, string bookieId, string address, TimeSpan ttl, ILogger logger)
+        => (_store, _bookieId, _address, _ttl, _logger) = (store, bookieId, System.Text.Encoding.UTF8.GetBytes(address), ttl, logger);
 
-    public static async Task<BookieRegistration> StartAsync(IMetadataStore store, string bookieId, TimeSpan ttl, bool readOnly, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>Registers the bookie of <paramref name="options"/> under its id, with its advertised address as the value.</summary>
+    public static async Task<BookieRegistration> StartAsync(IMetadataStore store, BookieOptions options, bool readOnly, ILogger logger, CancellationToken cancellationToken)
     {
-        var registration = new BookieRegistration(store, bookieId, ttl, logger) { _readOnly = readOnly };
+        var address = options.ResolvedAdvertisedAddress;
+        if (options.AdvertisesMachineHostName)
+            LogAdvertisingHostName(logger, options.Listen, address);
+        var registration = new BookieRegistration(store, options.BookieId, address, options.SessionTtl, logger) { _readOnly = readOnly };
         await registration.RegisterAsync(cancellationToken).ConfigureAwait(false);
         return registration;
     }
@@ -50,7 +57,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
                 await _session.DisposeAsync().ConfigureAwait(false);
             _session = await MetadataSession.CreateAsync(_store, _ttl, cancellationToken).ConfigureAwait(false);
             // A key left by our previous session (crash and quick restart) is replaced, not an error.
-            await _store.PutAsync(CurrentKey, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.PutAsync(CurrentKey, _address, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             var lost = _session.Lost;
             _watch = Task.Run(() => ReRegisterWhenLostAsync(lost), CancellationToken.None);
             LogRegistered(_logger, _bookieId, CurrentKey);
@@ -98,7 +105,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             var old = CurrentKey;
             var target = readOnly ? ReadOnlyKey(_bookieId) : AvailableKey(_bookieId);
             // Changed only once both steps are stored: after a failure a retry does both again.
-            await _store.PutAsync(target, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _store.PutAsync(target, _address, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(old, cancellationToken: cancellationToken).ConfigureAwait(false);
             _readOnly = readOnly;
             LogRegistered(_logger, _bookieId, CurrentKey);
@@ -121,6 +128,9 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Bookie {BookieId} registered as {Key}")]
     private static partial void LogRegistered(ILogger logger, string bookieId, string key);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "The bookie listens on {Listen}, every interface, which nobody can dial: it advertises {Address} (this machine's host name) instead. Set --advertised-address to choose the address writers use")]
+    private static partial void LogAdvertisingHostName(ILogger logger, string listen, string address);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Bookie {BookieId} lost its metadata session; registering again")]
     private static partial void LogSessionLost(ILogger logger, string bookieId);

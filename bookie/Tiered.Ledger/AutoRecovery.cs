@@ -33,6 +33,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
     private readonly IMetadataStore _metadata;
     private readonly LedgerMetadataStore _ledgers;
     private readonly LedgerClientOptions _options;
+    private readonly BookieAddressBook _addresses;
     private readonly BookieClientPool _pool;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -50,7 +51,8 @@ public sealed partial class AutoRecovery : IAsyncDisposable
     {
         (_metadata, _options, _logger) = (metadata, options, logger);
         _ledgers = new LedgerMetadataStore(metadata);
-        _pool = new BookieClientPool(options);
+        _addresses = new BookieAddressBook(metadata, options.LoggerFactory.CreateLogger<BookieAddressBook>());
+        _pool = new BookieClientPool(options, _addresses);
     }
 
     /// <summary>This instance's name in the lock key's value.</summary>
@@ -202,6 +204,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
     /// <summary>One pass over every ledger.</summary>
     private async Task AuditAsync(CancellationToken cancellationToken)
     {
+        await _addresses.WaitLoadedAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
         var registered = await RegisteredBookiesAsync(cancellationToken).ConfigureAwait(false);
         if (registered.Count == 0)
             return; // no bookie at all: more likely a metadata problem than every bookie lost
@@ -390,6 +393,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         if (_session is not null)
             await _session.DisposeAsync().ConfigureAwait(false);
         _pool.Dispose();
+        await _addresses.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
     }

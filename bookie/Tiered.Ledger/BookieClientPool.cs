@@ -6,12 +6,13 @@ using BookieRpc = Tiered.Bookie.V1.Bookie;
 namespace Tiered.Ledger;
 
 /// <summary>
-/// One gRPC channel per bookie (id = HOST:PORT, plain HTTP/2), shared by every writer and reader
-/// of a <see cref="LedgerClient"/>. Several HTTP/2 connections are allowed per bookie so that
-/// many add streams are not capped by one connection's concurrent-stream limit. Bookies in
-/// <see cref="LedgerClientOptions.LocalBookies"/> are called in-process instead.
+/// One gRPC channel per bookie address (plain HTTP/2), shared by every writer and reader of a
+/// <see cref="LedgerClient"/>. Bookies are named by id; <see cref="BookieAddressBook"/> says where each is
+/// reached now, and a bookie that moved gets a channel to its new address at the next call. Several HTTP/2
+/// connections are allowed per bookie so that many add streams are not capped by one connection's
+/// concurrent-stream limit. Bookies in <see cref="LedgerClientOptions.LocalBookies"/> are called in-process instead.
 /// </summary>
-internal sealed class BookieClientPool(LedgerClientOptions options) : IDisposable
+internal sealed class BookieClientPool(LedgerClientOptions options, BookieAddressBook addresses) : IDisposable
 {
     private const int MaxMessageBytes = 8 * 1024 * 1024;
 
@@ -21,14 +22,27 @@ internal sealed class BookieClientPool(LedgerClientOptions options) : IDisposabl
     public BookieRpc.BookieClient Get(string bookieId)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _bookies.GetOrAdd(bookieId, id => new(() => Connect(id))).Value.Client;
+        if (options.LocalBookies?.GetValueOrDefault(bookieId) is { } local)
+            return _bookies.GetOrAdd("local:" + bookieId, _ => new(() => (null, new BookieRpc.BookieClient(local)))).Value.Client;
+        var address = addresses.AddressOf(bookieId);
+        if (_bookies.TryGetValue(address, out var known))
+            return known.Value.Client;
+        Uri url;
+        try
+        {
+            url = Metadata.HostPort.Parse(address, "bookie address").ToUri();
+        }
+        catch (ArgumentException)
+        {
+            // Not cached: the bookie's registration may appear any moment.
+            throw new RpcException(new Status(StatusCode.Unavailable, $"Bookie {bookieId} is not registered and its id is no HOST:PORT, so where to reach it is unknown; start it (it registers its address)."));
+        }
+        return _bookies.GetOrAdd(address, _ => new(() => Connect(url))).Value.Client;
     }
 
-    private (GrpcChannel?, BookieRpc.BookieClient) Connect(string bookieId)
+    private (GrpcChannel?, BookieRpc.BookieClient) Connect(Uri url)
     {
-        if (options.LocalBookies?.GetValueOrDefault(bookieId) is { } local)
-            return (null, new BookieRpc.BookieClient(local));
-        var channel = GrpcChannel.ForAddress($"http://{bookieId}", new GrpcChannelOptions
+        var channel = GrpcChannel.ForAddress(url, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {

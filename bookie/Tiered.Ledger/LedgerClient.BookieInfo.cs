@@ -11,14 +11,15 @@ public sealed partial class LedgerClient : IBookieInfoReader
     public async Task<InfoResponse> GetBookieInfoAsync(string bookieId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        await AddressesLoadedAsync(cancellationToken).ConfigureAwait(false);
         BookieRpc.BookieClient client;
         try
         {
             client = _pool.Get(bookieId);
         }
-        catch (UriFormatException e)
+        catch (RpcException e)
         {
-            throw new LedgerException("The bookie id is not HOST:PORT.", e);
+            throw new LedgerException(e.Status.Detail, e);
         }
         try
         {

@@ -18,6 +18,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
     private readonly IMetadataStore _metadata;
     private readonly LedgerMetadataStore _ledgers;
     private readonly LedgerClientOptions _options;
+    private readonly BookieAddressBook _addresses;
     private readonly BookieClientPool _pool;
     private readonly BookieQuarantine _quarantine;
     private readonly ILogger _logger;
@@ -31,7 +32,8 @@ public sealed partial class LedgerClient : IAsyncDisposable
         _options.Validate();
         _metadata = metadata;
         _ledgers = new LedgerMetadataStore(metadata);
-        _pool = new BookieClientPool(_options);
+        _addresses = new BookieAddressBook(metadata, _options.LoggerFactory.CreateLogger<BookieAddressBook>());
+        _pool = new BookieClientPool(_options, _addresses);
         _quarantine = new BookieQuarantine(_options.BookieQuarantineTime, _options.TimeProvider);
         _logger = _options.LoggerFactory.CreateLogger<LedgerClient>();
     }
@@ -45,6 +47,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
     public async Task<LedgerWriter> CreateLedgerAsync(int ensembleSize, int writeQuorum, int ackQuorum, IReadOnlyDictionary<string, string>? custom = null, CancellationToken cancellationToken = default)
     {
         var schedule = new DistributionSchedule(ensembleSize, writeQuorum, ackQuorum);
+        await AddressesLoadedAsync(cancellationToken).ConfigureAwait(false);
         var available = await _metadata.ListChildrenAsync(AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
         var ensemble = _quarantine.Choose([.. available], ensembleSize);
         var created = await _ledgers.CreateAsync(schedule, ensemble, custom, cancellationToken).ConfigureAwait(false);
@@ -78,6 +81,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
     /// <exception cref="LedgerException">Recovery could not decide or store the ledger's end (too many bookies unreachable); the ledger stays IN_RECOVERY and recovery can be retried.</exception>
     public async Task<LedgerReader> OpenLedgerAsync(long ledgerId, bool recovery, CancellationToken cancellationToken = default)
     {
+        await AddressesLoadedAsync(cancellationToken).ConfigureAwait(false);
         if (recovery)
             return await RecoverAsync(ledgerId, cancellationToken).ConfigureAwait(false);
         var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false) ?? throw new LedgerNotFoundException(ledgerId);
@@ -119,6 +123,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
         var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false);
         if (metadata is null)
             return false;
+        await AddressesLoadedAsync(cancellationToken).ConfigureAwait(false);
         var bookies = metadata.Metadata.Segments.SelectMany(s => s.Bookies).Distinct(StringComparer.Ordinal);
         await Task.WhenAll(bookies.Select(async bookieId =>
         {
@@ -150,5 +155,9 @@ public sealed partial class LedgerClient : IAsyncDisposable
         foreach (var writer in writers)
             await writer.DisposeAsync().ConfigureAwait(false);
         _pool.Dispose();
+        await _addresses.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Waits (briefly) until the bookies' addresses are known, before calling bookies by id.</summary>
+    private ValueTask AddressesLoadedAsync(CancellationToken cancellationToken) => _addresses.WaitLoadedAsync(_options.ConnectTimeout, cancellationToken);
 }

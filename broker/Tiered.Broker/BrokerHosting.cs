@@ -30,8 +30,9 @@ public static class BrokerHosting
     {
         options.Validate();
         var listeners = TieredListeners.Of(builder);
-        var grpcPort = listeners.Grpc(HostPort.Parse(options.GrpcListen, "--grpc-listen"), "--grpc-listen");
-        var httpPort = listeners.Http(HostPort.Parse(options.HttpListen, "--http-listen"), "--http-listen");
+        var (grpc, http) = (HostPort.Parse(options.GrpcListen, "--grpc-listen"), HostPort.Parse(options.HttpListen, "--http-listen"));
+        var grpcPort = listeners.Grpc(grpc.Host, grpc.Port, "--grpc-listen");
+        listeners.Http(http.Host, http.Port, "--http-listen");
         builder.Properties[typeof(BrokerOptions)] = options;
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
@@ -51,7 +52,6 @@ public static class BrokerHosting
         builder.Services.AddGrpcReflection();
         builder.Services.AddSingleton<ITieredEndpoints>(new Endpoints(grpcPort, maxReceiveMessageSize));
         builder.Services.AddHealthChecks().AddReadinessCheck<ReadinessCheck>("broker");
-        _ = httpPort;
         return builder;
     }
 

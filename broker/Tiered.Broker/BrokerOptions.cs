@@ -66,10 +66,8 @@ public sealed record BrokerOptions
     /// <summary>HOST:PORT as others reach it: a wildcard host (0.0.0.0, ::) becomes this machine's name.</summary>
     private static string Advertised(string listen)
     {
-        var endPoint = HostPort.Parse(listen, "--grpc-listen");
-        return endPoint.Address.Equals(System.Net.IPAddress.Any) || endPoint.Address.Equals(System.Net.IPAddress.IPv6Any)
-            ? $"{System.Net.Dns.GetHostName()}:{endPoint.Port}"
-            : listen;
+        var address = HostPort.Parse(listen, "--grpc-listen");
+        return address.IsWildcard ? new HostPort(System.Net.Dns.GetHostName(), address.Port).ToString() : address.ToString();
     }
 
     public void Validate()

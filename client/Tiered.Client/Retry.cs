@@ -2,7 +2,7 @@ using Grpc.Core;
 
 namespace Tiered.Client;
 
-/// <summary>Which failures a producer or consumer outlives by reconnecting, and how long it waits between attempts.</summary>
+/// <summary>Which failures a producer or consumer outlives by reconnecting (how long it waits: <see cref="Sessions.Backoff"/>).</summary>
 internal static class Retry
 {
     /// <summary>
@@ -27,12 +27,6 @@ internal static class Retry
         HttpRequestException or IOException => true,
         _ => false,
     };
-
-    public static TimeSpan NextBackoff(TimeSpan current, TieredClientOptions options)
-    {
-        var doubled = current * 2;
-        return doubled > options.ReconnectMaxBackoff ? options.ReconnectMaxBackoff : doubled;
-    }
 }
 
 /// <summary>The broker ended a stream (or broke its protocol) without an error status; the client reconnects.</summary>

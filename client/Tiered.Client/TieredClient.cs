@@ -39,6 +39,9 @@ public sealed partial class TieredClient : IAsyncDisposable
 
     internal ILogger Logger { get; }
 
+    /// <summary>The source of reconnection jitter (<see cref="Sessions.Backoff"/>); tests give a predictable one.</summary>
+    internal Random Jitter { get; init; } = Random.Shared;
+
     /// <summary>Cancelled when the client is disposed; every background loop of the client stops on it.</summary>
     internal CancellationToken DisposedToken => _disposed.Token;
 
@@ -136,22 +139,37 @@ public sealed partial class TieredClient : IAsyncDisposable
         _disposed.Dispose();
     }
 
+    /// <summary>
+    /// Looks <paramref name="topic"/> up at the service URL, following a broker that names another one in the
+    /// <see cref="Sessions.OwnerRedirect.TrailerName"/> trailer (at most <see cref="Sessions.OwnerRedirect.MaxRedirects"/>
+    /// times). Failures a retry may cure are thrown as they are; the others as <see cref="TieredClientException"/>.
+    /// </summary>
     internal async Task<LookupResponse> LookupCoreAsync(string topic, CancellationToken cancellationToken)
     {
-        try
+        var url = Options.ServiceUrl;
+        for (var redirects = 0; ; redirects++)
         {
-            var response = await MessagingAt(Options.ServiceUrl).LookupAsync(
-                new LookupRequest { Topic = topic },
-                deadline: Deadline(),
-                cancellationToken: cancellationToken).ConfigureAwait(false);
-            Normalize(response, Options.ServiceUrl);
-            if (string.IsNullOrEmpty(response.Topic))
-                response.Topic = topic;
-            return response;
-        }
-        catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
-        {
-            throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
+            try
+            {
+                var response = await MessagingAt(url).LookupAsync(
+                    new LookupRequest { Topic = topic },
+                    deadline: Deadline(),
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
+                Normalize(response, url);
+                if (string.IsNullOrEmpty(response.Topic))
+                    response.Topic = topic;
+                return response;
+            }
+            catch (RpcException e) when (Sessions.OwnerRedirect.OwnerOf(e) is { } owner)
+            {
+                if (redirects >= Sessions.OwnerRedirect.MaxRedirects)
+                    throw Sessions.OwnerRedirect.TooMany("The lookup", topic, owner);
+                url = owner;
+            }
+            catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
+            {
+                throw TieredClientException.From(e, $"Lookup of {topic} at {url} failed");
+            }
         }
     }
 

@@ -13,9 +13,14 @@ public sealed record TieredClientOptions
     /// <summary>How long opening a producer or consumer, a lookup, an acknowledgement or a seek may take before it fails.</summary>
     public TimeSpan OperationTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>First wait before reconnecting a producer or consumer whose stream failed; doubled at each failure up to <see cref="ReconnectMaxBackoff"/>.</summary>
+    /// <summary>
+    /// Shortest wait before reconnecting a producer or consumer whose stream failed. The waits grow with jitter while
+    /// failures go on (each drawn between this and three times the previous one), up to <see cref="ReconnectMaxBackoff"/>,
+    /// and start again from this once a stream opens.
+    /// </summary>
     public TimeSpan ReconnectInitialBackoff { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Longest wait between reconnection attempts.</summary>
     public TimeSpan ReconnectMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Where the client logs reconnections and failures; none when null.</summary>

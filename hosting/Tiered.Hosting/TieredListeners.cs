@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Hosting;
 
@@ -12,7 +13,7 @@ namespace Tiered.Hosting;
 /// </summary>
 public sealed class TieredListeners
 {
-    private readonly Dictionary<IPEndPoint, HttpProtocols> _endpoints = [];
+    private readonly Dictionary<(string Host, int Port), (HttpProtocols Protocols, string Setting)> _endpoints = [];
 
     /// <summary>The listeners of <paramref name="builder"/>'s host, created on first use.</summary>
     public static TieredListeners Of(IHostApplicationBuilder builder)
@@ -28,33 +29,58 @@ public sealed class TieredListeners
     /// <summary>Ports of the gRPC endpoints.</summary>
     public IReadOnlyList<int> GrpcPorts => Ports(HttpProtocols.Http2);
 
-    /// <summary>Adds a gRPC endpoint; returns its port, for <see cref="LocalPortFilter.RequireLocalPort"/>.</summary>
-    public int Grpc(IPEndPoint endPoint, string setting) => Add(endPoint, HttpProtocols.Http2, setting);
+    /// <summary>
+    /// Adds a gRPC endpoint on <paramref name="host"/> (an IP, 0.0.0.0 or ::, or a name: every address
+    /// it resolves to when the server binds); returns its port, for <see cref="LocalPortFilter.RequireLocalPort"/>.
+    /// </summary>
+    public int Grpc(string host, int port, string setting) => Add(host, port, HttpProtocols.Http2, setting);
 
     /// <summary>Adds an HTTP/1.1 endpoint (or shares one already added); returns its port.</summary>
-    public int Http(IPEndPoint endPoint, string setting) => Add(endPoint, HttpProtocols.Http1, setting);
+    public int Http(string host, int port, string setting) => Add(host, port, HttpProtocols.Http1, setting);
 
     internal void Apply(KestrelServerOptions kestrel)
     {
-        foreach (var (endPoint, protocols) in _endpoints)
-            kestrel.Listen(endPoint, listen => listen.Protocols = protocols);
-    }
-
-    private int Add(IPEndPoint endPoint, HttpProtocols protocols, string setting)
-    {
-        if (endPoint.Port == 0)
-            throw new ArgumentException($"{setting}: give a port other than 0.", setting);
-        foreach (var (existing, existingProtocols) in _endpoints)
+        foreach (var ((host, port), (protocols, setting)) in _endpoints)
         {
-            if (existing.Port == endPoint.Port && (existingProtocols != protocols || !existing.Equals(endPoint)) && Overlap(existing.Address, endPoint.Address))
-                throw new ArgumentException($"{setting}: port {endPoint.Port} is already used by another endpoint of this process; give each endpoint its own port.", setting);
+            foreach (var address in Resolve(host, setting))
+                kestrel.Listen(address, port, listen => listen.Protocols = protocols);
         }
-        _endpoints[endPoint] = protocols;
-        return endPoint.Port;
     }
 
-    private static bool Overlap(IPAddress a, IPAddress b)
-        => a.Equals(b) || a.Equals(IPAddress.Any) || b.Equals(IPAddress.Any) || a.Equals(IPAddress.IPv6Any) || b.Equals(IPAddress.IPv6Any);
+    private static IPAddress[] Resolve(string host, string setting)
+    {
+        if (IPAddress.TryParse(host, out var address))
+            return [address];
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            return addresses.Length > 0 ? addresses.Distinct().ToArray() : throw new ArgumentException($"{setting}: the host name '{host}' resolves to no address.", setting);
+        }
+        catch (SocketException e)
+        {
+            throw new ArgumentException($"{setting}: the host name '{host}' does not resolve ({e.SocketErrorCode}); check the name or use an IP address.", setting, e);
+        }
+    }
 
-    private List<int> Ports(HttpProtocols protocols) => _endpoints.Where(e => e.Value == protocols).Select(e => e.Key.Port).Distinct().ToList();
+    private int Add(string host, int port, HttpProtocols protocols, string setting)
+    {
+        if (port == 0)
+            throw new ArgumentException($"{setting}: give a port other than 0.", setting);
+        foreach (var ((existingHost, existingPort), (existingProtocols, existingSetting)) in _endpoints)
+        {
+            if (existingPort != port)
+                continue;
+            var sameHost = string.Equals(existingHost, host, StringComparison.OrdinalIgnoreCase);
+            if (existingProtocols != protocols && (sameHost || IsWildcard(host) || IsWildcard(existingHost)))
+                throw new ArgumentException($"{setting}: port {port} is already used by {existingSetting} of this process; give each endpoint its own port.", setting);
+            if (!sameHost && (IsWildcard(host) || IsWildcard(existingHost)))
+                throw new ArgumentException($"{setting}: port {port} is already used by {existingSetting} of this process on another address; use the same address or another port.", setting);
+        }
+        _endpoints.TryAdd((host, port), (protocols, setting));
+        return port;
+    }
+
+    private static bool IsWildcard(string host) => IPAddress.TryParse(host, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any));
+
+    private List<int> Ports(HttpProtocols protocols) => _endpoints.Where(e => e.Value.Protocols == protocols).Select(e => e.Key.Port).Distinct().ToList();
 }

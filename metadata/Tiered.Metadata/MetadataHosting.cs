@@ -27,9 +27,13 @@ public static class MetadataHosting
     {
         options.Validate();
         var listeners = TieredListeners.Of(builder);
-        var grpcPort = listeners.Grpc(options.ListenEndPoint, "--listen");
+        var listen = HostPort.Parse(options.Listen, "--listen");
+        var grpcPort = listeners.Grpc(listen.Host, listen.Port, "--listen");
         if (options.HttpListen is { } http)
-            listeners.Http(HostPort.Parse(http, "--http-listen"), "--http-listen");
+        {
+            var address = HostPort.Parse(http, "--http-listen");
+            listeners.Http(address.Host, address.Port, "--http-listen");
+        }
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton<MetadataNodeHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetadataNodeHost>());
@@ -83,7 +87,10 @@ internal sealed class MetadataNodeHost(IOptions<MetadataNodeOptions> options, IL
     public MetadataNode Node => Started ?? throw new InvalidOperationException("The metadata node is used before the host started it.");
 
     public async Task StartAsync(CancellationToken cancellationToken)
-        => Started = await MetadataNode.StartAsync(options.Value, $"http://{options.Value.Listen}", loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+        => Started = await MetadataNode.StartAsync(options.Value, ClientAddress(options.Value), loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The URL clients are told (a leader's redirect): the listen address as configured, a name kept a name.</summary>
+    private static string ClientAddress(MetadataNodeOptions options) => HostPort.Parse(options.Listen, "--listen").ToUri().ToString().TrimEnd('/');
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {

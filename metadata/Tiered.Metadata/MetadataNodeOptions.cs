@@ -31,9 +31,10 @@ public sealed record MetadataNodeOptions
     /// <summary>Take a snapshot (and let the log be compacted) every this many applied Raft entries.</summary>
     public int SnapshotEveryEntries { get; init; } = 50_000;
 
-    public IPEndPoint ListenEndPoint => HostPort.Parse(Listen, "--listen");
+    public HostPort ListenAddress => HostPort.Parse(Listen, "--listen");
 
-    public IPEndPoint RaftEndPoint => HostPort.Parse(Peers[NodeId - 1], "--peers");
+    /// <summary>This node's own entry of <see cref="Peers"/>, as written (a name stays a name).</summary>
+    public HostPort RaftAddress => HostPort.Parse(Peers[NodeId - 1], "--peers");
 
     /// <summary>Throws <see cref="ArgumentException"/> with a message that says what to fix.</summary>
     public void Validate()
@@ -46,9 +47,9 @@ public sealed record MetadataNodeOptions
             throw new ArgumentException("--peers lists the same address twice.");
         foreach (var peer in Peers)
             _ = HostPort.Parse(peer, "--peers");
-        if (ListenEndPoint.Equals(RaftEndPoint))
+        if (ListenAddress == RaftAddress)
             throw new ArgumentException($"--listen {Listen} is also this node's Raft address in --peers; use two different ports.");
-        if (HttpListen is not null && HostPort.Parse(HttpListen, "--http-listen").Equals(ListenEndPoint))
+        if (HttpListen is not null && HostPort.Parse(HttpListen, "--http-listen") == ListenAddress)
             throw new ArgumentException($"--http-listen {HttpListen} is also the gRPC --listen address; use two different ports.");
         if (string.IsNullOrWhiteSpace(DataDir))
             throw new ArgumentException("--data-dir must name a directory.");

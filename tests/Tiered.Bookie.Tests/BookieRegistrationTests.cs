@@ -12,10 +12,11 @@ public sealed class BookieRegistrationTests
         await using var metadata = await LocalMetadata.StartAsync();
         var store = metadata.Store;
 
-        var registration = await BookieRegistration.StartAsync(store, "127.0.0.1:3181", TimeSpan.FromSeconds(2), readOnly: false, NullLogger.Instance, CancellationToken.None);
+        var registration = await BookieRegistration.StartAsync(store, new BookieOptions { Listen = "127.0.0.1:3181", SessionTtl = TimeSpan.FromSeconds(2) }, readOnly: false, NullLogger.Instance, CancellationToken.None);
         Assert.Equal(["127.0.0.1:3181"], await store.ListChildrenAsync(BookieRegistration.AvailablePath));
         var key = (await store.GetAsync(BookieRegistration.AvailableKey("127.0.0.1:3181")))!;
         Assert.NotEqual(0, key.SessionId);
+        Assert.Equal("127.0.0.1:3181", key.Value.ToStringUtf8());
 
         await registration.SetReadOnlyAsync(true, CancellationToken.None);
         Assert.Empty(await store.ListChildrenAsync(BookieRegistration.AvailablePath));
@@ -31,5 +32,31 @@ public sealed class BookieRegistrationTests
 
         await registration.DisposeAsync();
         Assert.Empty(await store.ListChildrenAsync(BookieRegistration.ReadOnlyPath));
+    }
+
+    [Fact]
+    public async Task A_bookie_with_an_id_registers_under_the_id_with_its_advertised_address_as_the_value()
+    {
+        await using var metadata = await LocalMetadata.StartAsync();
+        var options = new BookieOptions { Listen = "0.0.0.0:3181", Id = "bookie-7", AdvertisedAddress = "bookie-7.tiered.svc:3181" };
+        await using var registration = await BookieRegistration.StartAsync(metadata.Store, options, readOnly: false, NullLogger.Instance, CancellationToken.None);
+        Assert.Equal(["bookie-7"], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
+        Assert.Equal("bookie-7.tiered.svc:3181", (await metadata.Store.GetAsync(BookieRegistration.AvailableKey("bookie-7")))!.Value.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task A_bookie_bound_to_every_interface_registers_the_machine_host_name_not_0_0_0_0()
+    {
+        await using var metadata = await LocalMetadata.StartAsync();
+        foreach (var listen in new[] { "0.0.0.0:3181", "[::]:3181" })
+        {
+            var options = new BookieOptions { Listen = listen };
+            Assert.True(options.AdvertisesMachineHostName);
+            var registration = await BookieRegistration.StartAsync(metadata.Store, options, readOnly: false, NullLogger.Instance, CancellationToken.None);
+            var expected = $"{System.Net.Dns.GetHostName().ToLowerInvariant()}:3181";
+            Assert.Equal([expected], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
+            Assert.Equal(expected, (await metadata.Store.GetAsync(BookieRegistration.AvailableKey(expected)))!.Value.ToStringUtf8());
+            await registration.DisposeAsync();
+        }
     }
 }

@@ -56,8 +56,18 @@ internal sealed partial class FakeBroker : Messaging.MessagingBase, IAsyncDispos
     /// <summary>When set, Lookup sends clients to this broker: a LookupResponse as it is, its topic and partitions filled in.</summary>
     public LookupResponse? LookupAnswer { get; set; }
 
+    /// <summary>When set and it returns an exception, Lookup fails with it (e.g. a redirect to the topic's owner).</summary>
+    public Func<LookupRequest, RpcException?>? RefuseLookup { get; set; }
+
+    public int Lookups => Volatile.Read(ref _lookups);
+
+    private int _lookups;
+
     public override Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
     {
+        Interlocked.Increment(ref _lookups);
+        if (RefuseLookup?.Invoke(request) is { } refusal)
+            throw refusal;
         if (request.Topic.Contains(' ', StringComparison.Ordinal))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"'{request.Topic}' is not a valid topic name"));
         var response = LookupAnswer?.Clone() ?? new LookupResponse { BrokerUrl = Url };

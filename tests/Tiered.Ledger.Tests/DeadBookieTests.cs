@@ -34,7 +34,8 @@ public sealed class DeadBookieTests
         };
         var ledgers = new LedgerMetadataStore(cluster.Metadata);
         var created = await ledgers.CreateAsync(new DistributionSchedule(3, 2, 2), [dead, live[0], live[1]]);
-        using var pool = new BookieClientPool(options);
+        await using var addresses = new BookieAddressBook(cluster.Metadata, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var pool = new BookieClientPool(options, addresses);
         var writer = new LedgerWriter(created, ledgers, pool, options, new FailureLogger(failureSeen));
         await using (writer)
         {
@@ -91,7 +92,8 @@ public sealed class DeadBookieTests
         var live = cluster.BookieIds;
         var created = await new LedgerMetadataStore(cluster.Metadata).CreateAsync(new DistributionSchedule(3, 2, 2), [live[0], live[1], dead]);
         var options = new LedgerClientOptions();
-        using var pool = new BookieClientPool(options);
+        await using var addresses = new BookieAddressBook(cluster.Metadata, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var pool = new BookieClientPool(options, addresses);
         // Listing the bookies for a replacement throws something no one expected.
         var ledgers = new LedgerMetadataStore(new BrokenListing(cluster.Metadata));
         await using var writer = new LedgerWriter(created, ledgers, pool, options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);

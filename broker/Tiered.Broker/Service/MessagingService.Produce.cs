@@ -12,7 +12,7 @@ namespace Tiered.Broker.Service;
 
 public sealed partial class MessagingService
 {
-    private static long _producerNames;
+    private static readonly ProducerNames GeneratedProducerNames = new();
 
     /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
     private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused);
@@ -29,7 +29,7 @@ public sealed partial class MessagingService
         var chosen = Names.ClientChosen(open.ProducerName, "producer");
         var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
         topic.ThrowIfTerminated();
-        var name = chosen.Length == 0 ? $"{_options.ClusterName}-{Environment.ProcessId}-{Interlocked.Increment(ref _producerNames)}" : chosen;
+        var name = chosen.Length == 0 ? GeneratedProducerNames.Next(_options.ClusterName) : chosen;
         var producer = new ProducerInfo(name, context.Peer, topic.Time);
         topic.AddProducer(producer);
         BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
@@ -135,5 +135,39 @@ public sealed partial class MessagingService
             var moreReady = pending.TryPeek(out var next) && (next.Refused is not null || next.Stored.IsCompleted);
             await responses.WriteAsync(response, moreReady, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Names for producers that chose none: CLUSTER-PREFIX-N, where PREFIX is 64 random bits drawn when the broker
+    /// starts (13 base32 characters) and N counts up. Two brokers, or one broker before and after a restart, draw
+    /// different prefixes (a process id would not do: it is 1 in every container), so a name is never handed out
+    /// twice and de-duplication by producer name stays sound.
+    /// </summary>
+    internal sealed class ProducerNames
+    {
+        private const string Alphabet = "0123456789abcdefghjkmnpqrstvwxyz";
+
+        private long _next;
+
+        public ProducerNames()
+        {
+            Span<byte> bits = stackalloc byte[sizeof(ulong)];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(bits);
+            Prefix = Base32(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bits));
+        }
+
+        public string Prefix { get; }
+
+        public string Next(string cluster) => $"{cluster}-{Prefix}-{Interlocked.Increment(ref _next)}";
+
+        /// <summary>13 characters of Crockford's base32 alphabet (no i, l, o, u), most significant first.</summary>
+        internal static string Base32(ulong value) => string.Create(13, value, static (chars, v) =>
+        {
+            for (var i = chars.Length - 1; i >= 0; i--)
+            {
+                chars[i] = Alphabet[(int)(v & 31)];
+                v >>= 5;
+            }
+        });
     }
 }

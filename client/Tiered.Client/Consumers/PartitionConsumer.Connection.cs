@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Tiered.Client.Sessions;
 using Tiered.Proto.Streams;
 using Tiered.V1;
 
@@ -9,72 +10,38 @@ namespace Tiered.Client.Consumers;
 /// <summary>The consumer's stream: subscribe, grant permits, resend unanswered acks, then unpack deliveries until it fails.</summary>
 internal sealed partial class PartitionConsumer
 {
-    private async Task RunAsync()
+    private Task RunAsync() => new StreamSession(_client, this).RunAsync(_stop.Token);
+
+    string ISessionStream.Role => "consumer";
+
+    bool ISessionStream.IsRetriable(Exception failure)
     {
-        var options = _client.Options;
-        var backoff = options.ReconnectInitialBackoff;
-        var stop = _stop.Token;
-        while (!stop.IsCancellationRequested)
-        {
-            Exception failure;
-            bool opened;
-            try
-            {
-                await ServeAsync(stop).ConfigureAwait(false);
-                failure = new StreamEndedException($"The broker ended the consumer's stream on {Topic}.");
-                opened = true;
-            }
-            catch (Exception) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (SubscribedStreamFailedException e)
-            {
-                failure = e.InnerException!;
-                opened = true;
-            }
-            catch (Exception e)
-            {
-                failure = e;
-                opened = false;
-            }
-            bool retriable;
-            lock (_lock)
-                retriable = Retry.IsRetriable(failure, _everOpened);
-            if (!retriable)
-            {
-                var error = failure switch
-                {
-                    RpcException rpc => TieredClientException.From(rpc, $"Subscribing to {Topic} failed"),
-                    TieredClientException tce => tce,
-                    _ => new TieredClientException($"The consumer on {Topic} failed: {failure.Message}", failure),
-                };
-                _logger.ConsumerFailed(failure, Topic);
-                Fail(error);
-                _opened.TrySetException(error);
-                _onFailed(error);
-                return;
-            }
-            if (opened)
-                backoff = options.ReconnectInitialBackoff;
-            _logger.ConsumerReconnecting(failure, Topic, (long)backoff.TotalMilliseconds);
-            try
-            {
-                await Task.Delay(backoff, options.TimeProvider, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            backoff = Retry.NextBackoff(backoff, options);
-        }
+        lock (_lock)
+            return Retry.IsRetriable(failure, _everOpened);
     }
 
-    private async Task ServeAsync(CancellationToken stop)
+    void ISessionStream.OnReconnecting(Exception failure, TimeSpan delay)
+        => _logger.ConsumerReconnecting(failure, Topic, (long)delay.TotalMilliseconds);
+
+    void ISessionStream.OnFailed(Exception failure)
     {
-        var lookup = await _client.LookupCoreAsync(Topic, stop).ConfigureAwait(false);
+        var error = failure switch
+        {
+            RpcException rpc => TieredClientException.From(rpc, $"Subscribing to {Topic} failed"),
+            TieredClientException tce => tce,
+            _ => new TieredClientException($"The consumer on {Topic} failed: {failure.Message}", failure),
+        };
+        _logger.ConsumerFailed(failure, Topic);
+        Fail(error);
+        _opened.TrySetException(error);
+        _onFailed(error);
+    }
+
+    /// <summary>Subscribes at <paramref name="brokerUrl"/>, resends unanswered acks, then serves the stream until it ends.</summary>
+    public async Task ServeAsync(string brokerUrl, CancellationToken stop)
+    {
         using var callCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var call = _client.MessagingAt(lookup.BrokerUrl).Consume(cancellationToken: callCts.Token);
+        using var call = _client.MessagingAt(brokerUrl).Consume(cancellationToken: callCts.Token);
         var subscribe = _subscribe.Clone();
         lock (_lock)
         {
@@ -115,10 +82,10 @@ internal sealed partial class PartitionConsumer
         if (resubscribed)
         {
             Instrumentation.Reconnections.Add(1);
-            _logger.ConsumerResubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+            _logger.ConsumerResubscribed(ConsumerName, Topic, subscribe.Subscription, brokerUrl);
         }
         else
-            _logger.ConsumerSubscribed(ConsumerName, Topic, subscribe.Subscription, lookup.BrokerUrl);
+            _logger.ConsumerSubscribed(ConsumerName, Topic, subscribe.Subscription, brokerUrl);
         _opened.TrySetResult();
 
         var writer = WriteLoopAsync(call.RequestStream, outgoing.Reader, callCts, _client.Options.OperationTimeout);
@@ -129,7 +96,7 @@ internal sealed partial class PartitionConsumer
         }
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
-            throw new SubscribedStreamFailedException(e);
+            throw new StreamOpenedThenFailedException(e);
         }
         finally
         {
@@ -238,7 +205,4 @@ internal sealed partial class PartitionConsumer
         else
             pending.Completion.TrySetException(new TieredClientException($"The broker refused the acknowledgement on {Topic}: {receipt.Error}"));
     }
-
-    /// <summary>Marks a failure of a stream that had subscribed, so the reconnection starts with the shortest backoff.</summary>
-    private sealed class SubscribedStreamFailedException(Exception inner) : Exception(inner.Message, inner);
 }

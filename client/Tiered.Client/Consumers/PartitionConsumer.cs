@@ -11,7 +11,7 @@ namespace Tiered.Client.Consumers;
 /// ReceiverQueueSize outstanding. Acks are matched to their
 /// receipts by request id and sent again on a new stream until answered.
 /// </summary>
-internal sealed partial class PartitionConsumer
+internal sealed partial class PartitionConsumer : Sessions.ISessionStream
 {
     private readonly TieredClient _client;
     private readonly Subscribe _subscribe;

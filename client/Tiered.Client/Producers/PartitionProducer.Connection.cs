@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Tiered.Client.Sessions;
 using Tiered.Proto.Streams;
 using Tiered.V1;
 
@@ -8,68 +9,37 @@ namespace Tiered.Client.Producers;
 /// <summary>The producer's stream: open, resend what was not receipted, then write batches and read receipts until it fails.</summary>
 internal sealed partial class PartitionProducer
 {
-    private async Task RunAsync()
+    private Task RunAsync() => new StreamSession(_client, this).RunAsync(_stop.Token);
+
+    string ISessionStream.Role => "producer";
+
+    bool ISessionStream.IsRetriable(Exception failure)
     {
-        var options = _client.Options;
-        var backoff = options.ReconnectInitialBackoff;
-        var stop = _stop.Token;
-        while (!stop.IsCancellationRequested)
-        {
-            Exception failure;
-            var opened = false;
-            try
-            {
-                opened = await ServeAsync(stop).ConfigureAwait(false);
-                failure = new StreamEndedException($"The broker ended the producer's stream on {Topic}.");
-            }
-            catch (Exception) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                failure = e;
-                opened = e is StreamFailedAfterOpenException;
-                if (e is StreamFailedAfterOpenException wrapped)
-                    failure = wrapped.InnerException!;
-            }
-            bool retriable;
-            lock (_lock)
-                retriable = Retry.IsRetriable(failure, _everOpened);
-            if (!retriable)
-            {
-                var error = failure switch
-                {
-                    RpcException rpc => TieredClientException.From(rpc, $"The producer on {Topic} was refused"),
-                    TieredClientException tce => tce,
-                    _ => new TieredClientException($"The producer on {Topic} failed: {failure.Message}", failure),
-                };
-                _logger.ProducerFailed(failure, Topic);
-                Fail(error);
-                _opened.TrySetException(error);
-                return;
-            }
-            if (opened)
-                backoff = options.ReconnectInitialBackoff;
-            _logger.ProducerReconnecting(failure, Topic, (long)backoff.TotalMilliseconds);
-            try
-            {
-                await Task.Delay(backoff, options.TimeProvider, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            backoff = Retry.NextBackoff(backoff, options);
-        }
+        lock (_lock)
+            return Retry.IsRetriable(failure, _everOpened);
     }
 
-    /// <returns>True when the stream was opened and later ended without an error.</returns>
-    private async Task<bool> ServeAsync(CancellationToken stop)
+    void ISessionStream.OnReconnecting(Exception failure, TimeSpan delay)
+        => _logger.ProducerReconnecting(failure, Topic, (long)delay.TotalMilliseconds);
+
+    void ISessionStream.OnFailed(Exception failure)
     {
-        var lookup = await _client.LookupCoreAsync(Topic, stop).ConfigureAwait(false);
+        var error = failure switch
+        {
+            RpcException rpc => TieredClientException.From(rpc, $"The producer on {Topic} was refused"),
+            TieredClientException tce => tce,
+            _ => new TieredClientException($"The producer on {Topic} failed: {failure.Message}", failure),
+        };
+        _logger.ProducerFailed(failure, Topic);
+        Fail(error);
+        _opened.TrySetException(error);
+    }
+
+    /// <summary>Opens the producer at <paramref name="brokerUrl"/>, resends what was not receipted, then serves the stream until it ends.</summary>
+    public async Task ServeAsync(string brokerUrl, CancellationToken stop)
+    {
         using var callCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var call = _client.MessagingAt(lookup.BrokerUrl).Produce(cancellationToken: callCts.Token);
+        using var call = _client.MessagingAt(brokerUrl).Produce(cancellationToken: callCts.Token);
         string name;
         lock (_lock)
             name = _producerName;
@@ -108,10 +78,10 @@ internal sealed partial class PartitionProducer
         if (reopened)
         {
             Instrumentation.Reconnections.Add(1);
-            _logger.ProducerReopened(name, Topic, lookup.BrokerUrl, resend);
+            _logger.ProducerReopened(name, Topic, brokerUrl, resend);
         }
         else
-            _logger.ProducerOpened(name, Topic, lookup.BrokerUrl);
+            _logger.ProducerOpened(name, Topic, brokerUrl);
         _opened.TrySetResult();
         _wakeup.Writer.TryWrite(true);
 
@@ -120,11 +90,10 @@ internal sealed partial class PartitionProducer
         {
             while (await call.ResponseStream.MoveNext(callCts.Token).ConfigureAwait(false))
                 OnResponse(call.ResponseStream.Current);
-            return true;
         }
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
-            throw new StreamFailedAfterOpenException(e);
+            throw new StreamOpenedThenFailedException(e);
         }
         finally
         {
@@ -242,7 +211,4 @@ internal sealed partial class PartitionProducer
         Release(head.Count);
         Instrumentation.SendErrors.Add(head.Count);
     }
-
-    /// <summary>Marks a failure of a stream that had opened, so the reconnection starts with the shortest backoff.</summary>
-    private sealed class StreamFailedAfterOpenException(Exception inner) : Exception(inner.Message, inner);
 }

@@ -10,7 +10,7 @@ namespace Tiered.Client.Producers;
 /// receipts arrive in order. On a new stream every batch not yet receipted is sent again, in order.
 /// All three are guarded by <c>_lock</c>, never held across an await.
 /// </summary>
-internal sealed partial class PartitionProducer
+internal sealed partial class PartitionProducer : Sessions.ISessionStream
 {
     /// <summary>ProducerOpened.max_message_bytes when the broker does not say.</summary>
     public const int DefaultMaxMessageBytes = 5 * 1024 * 1024;

@@ -62,8 +62,12 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         await log.InitializeAsync(cancellationToken).ConfigureAwait(false);
 
         var electionMs = (int)options.ElectionTimeout.TotalMilliseconds;
-        var configuration = new RaftCluster.TcpConfiguration(options.RaftEndPoint)
+        // A member's identity is its --peers entry as written: a name stays a DnsEndPoint (resolved at each
+        // connect), so the node keeps its identity when the name later resolves to another IP. The listener
+        // binds what the name resolves to now.
+        var configuration = new RaftCluster.TcpConfiguration(await options.RaftAddress.ResolveOneAsync("--peers", cancellationToken).ConfigureAwait(false))
         {
+            PublicEndPoint = HostPort.Parse(options.Peers[options.NodeId - 1], "--peers").ToEndPoint(),
             LowerElectionTimeout = electionMs,
             UpperElectionTimeout = electionMs * 2,
             RequestTimeout = TimeSpan.FromMilliseconds(electionMs * 0.9),
@@ -75,7 +79,7 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         configuration.Metadata[ClientAddressMetadataKey] = clientAddress;
         var members = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage!).CreateInitialConfigurationBuilder();
         for (var i = 0; i < options.Peers.Count; i++)
-            members.Add(HostPort.Parse(options.Peers[i], "--peers"));
+            members.Add(HostPort.Parse(options.Peers[i], "--peers").ToEndPoint());
         members.Build();
 
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
