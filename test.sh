@@ -21,6 +21,16 @@ install_test_dependencies() {
             sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
         fi
     fi
+    # The host-name tests need a name other than localhost that resolves to 127.0.0.1 (a machine
+    # whose own host name does not gets this one; see tests/Tiered.Testing/LoopbackHostName.cs).
+    if ! getent hosts "$(hostname)" | grep -q '^127\.0\.0\.1' && ! grep -qE '\stiered-loopback(\s|$)' /etc/hosts; then
+        echo "test.sh: mapping tiered-loopback to 127.0.0.1 in /etc/hosts" >&2
+        if [ "$(id -u)" -eq 0 ]; then
+            echo '127.0.0.1 tiered-loopback' >> /etc/hosts
+        else
+            echo '127.0.0.1 tiered-loopback' | sudo tee -a /etc/hosts >/dev/null
+        fi
+    fi
     # Not `npm ci`: the registry copy here lacks DuckDB's bindings for other platforms, so the
     # lock file cannot list them and `npm ci` refuses it; `npm install --no-save` follows the
     # lock for everything it lists and leaves it unchanged.

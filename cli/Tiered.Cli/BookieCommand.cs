@@ -19,9 +19,21 @@ internal static class BookieCommand
         flags.Add(new Option<string>("--listen")
         {
             HelpName = "HOST:PORT",
-            Description = "gRPC address writers and readers connect to; it is also this bookie's id in ledger ensembles, so keep it stable.",
+            Description = "Address the gRPC endpoint binds: an IP, a host name, or 0.0.0.0 / [::] for every interface.",
             DefaultValueFactory = _ => BookieOptions.DefaultListen,
         }, "Bookie:Listen");
+        flags.Add(new Option<string?>("--advertised-address")
+        {
+            HelpName = "HOST:PORT",
+            Description = "Where writers and readers reach this bookie (a host name or IP), published in its registration. "
+                + "Default: --listen; when --listen is 0.0.0.0 or [::], this machine's host name with the listen port.",
+        }, "Bookie:AdvertisedAddress");
+        flags.Add(new Option<string?>("--id")
+        {
+            HelpName = "ID",
+            Description = "The bookie's identity in ledger ensembles and in its registration. It must stay the same as long as "
+                + "the bookie's data does; the COOKIE in the data directory checks it. Default: the advertised address.",
+        }, "Bookie:Id");
         flags.Add(new Option<string>("--http-listen")
         {
             HelpName = "HOST:PORT",
