@@ -61,8 +61,8 @@ public sealed class TieredProcess : IDisposable
         foreach (var arg in args)
             info.ArgumentList.Add(arg);
         // Metadata nodes and bookies have an operations port with a fixed default (8001, 8000):
-        // several on one machine each need their own.
-        if (args is ["metadata" or "bookie", ..] && !args.Contains("--http-listen") && !args.Contains("--help")
+        // several on one machine each need their own (unless a config file or the environment gives one).
+        if (args is ["metadata" or "bookie", ..] && !args.Contains("--http-listen") && !args.Contains("--help") && !args.Contains("--config")
             && (environment is null || !environment.Keys.Any(k => k.EndsWith("__HTTPLISTEN", StringComparison.OrdinalIgnoreCase))))
         {
             info.ArgumentList.Add("--http-listen");
@@ -89,9 +89,13 @@ public sealed class TieredProcess : IDisposable
     }
 
     /// <summary>Runs `tiered ARGS` to completion; returns its exit code and everything it printed.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, params string[] args)
+        => RunAsync(timeout, new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="RunAsync(TimeSpan, string[])"/>, with more environment variables for the process.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var tiered = await StartAsync("\0never printed\0", TimeSpan.Zero, args, waitForReady: false);
+        var tiered = await StartAsync("\0never printed\0", TimeSpan.Zero, args, waitForReady: false, environment);
         using (tiered)
         {
             using var cts = new CancellationTokenSource(timeout);
