@@ -53,7 +53,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             await _store.PutAsync(CurrentKey, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             var lost = _session.Lost;
             _watch = Task.Run(() => ReRegisterWhenLostAsync(lost), CancellationToken.None);
-            LogRegistered(_logger, _bookieId, CurrentKey);
+            LogMessages.Registered(_logger, _bookieId, CurrentKey);
         }
         finally
         {
@@ -72,7 +72,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
         }
         while (!_stop.IsCancellationRequested)
         {
-            LogSessionLost(_logger, _bookieId);
+            LogMessages.SessionLost(_logger, _bookieId);
             try
             {
                 await RegisterAsync(_stop.Token).ConfigureAwait(false);
@@ -101,7 +101,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             await _store.PutAsync(target, System.Text.Encoding.UTF8.GetBytes(_bookieId), sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(old, cancellationToken: cancellationToken).ConfigureAwait(false);
             _readOnly = readOnly;
-            LogRegistered(_logger, _bookieId, CurrentKey);
+            LogMessages.Registered(_logger, _bookieId, CurrentKey);
         }
         finally
         {
@@ -118,10 +118,4 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
         _stop.Dispose();
         _sync.Dispose();
     }
-
-    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Bookie {BookieId} registered as {Key}")]
-    private static partial void LogRegistered(ILogger logger, string bookieId, string key);
-
-    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Bookie {BookieId} lost its metadata session; registering again")]
-    private static partial void LogSessionLost(ILogger logger, string bookieId);
 }

@@ -100,7 +100,7 @@ public sealed partial class BookieServer : IAsyncDisposable
                     LocalBookies = new Dictionary<string, CallInvoker> { [options.BookieId] = localInvoker },
                 }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false)
                 : null;
-            LogStarted(logger, options.BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
+            LogMessages.Started(logger, options.BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
             return new BookieServer(options, storage, state, app, localInvoker, metadata, ownsMetadata, registration, autoRecovery, logger);
         }
         catch
@@ -128,14 +128,14 @@ public sealed partial class BookieServer : IAsyncDisposable
                 if (readOnly == _storage.ReadOnly)
                     continue;
                 _storage.ReadOnly = readOnly;
-                LogStateChanged(_logger, BookieId, readOnly ? "read-only" : "writable", usage);
+                LogMessages.StateChanged(_logger, BookieId, readOnly ? "read-only" : "writable", usage);
                 try
                 {
                     await _registration.SetReadOnlyAsync(readOnly, _stop.Token).ConfigureAwait(false);
                 }
                 catch (MetadataException e)
                 {
-                    LogRegistrationFailed(_logger, e);
+                    LogMessages.RegistrationFailed(_logger, e);
                 }
             }
         }
@@ -165,7 +165,7 @@ public sealed partial class BookieServer : IAsyncDisposable
             await _storage.Journal.Unusable.WaitAsync(_stop.Token).ConfigureAwait(false);
             _journalUnusable = true;
             _storage.ReadOnly = true;
-            LogJournalUnusable(_logger, BookieId);
+            LogMessages.JournalUnusable(_logger, BookieId);
             while (true)
             {
                 try
@@ -175,7 +175,7 @@ public sealed partial class BookieServer : IAsyncDisposable
                 }
                 catch (MetadataException e)
                 {
-                    LogRegistrationFailed(_logger, e);
+                    LogMessages.RegistrationFailed(_logger, e);
                     await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
                 }
             }
@@ -201,16 +201,4 @@ public sealed partial class BookieServer : IAsyncDisposable
             await _metadata.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
     }
-
-    [LoggerMessage(EventId = 221, Level = LogLevel.Information, Message = "Bookie {BookieId} started with {Ledgers} ledgers, {State}")]
-    private static partial void LogStarted(ILogger logger, string bookieId, int ledgers, string state);
-
-    [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Bookie {BookieId} is now {State} (disk {Usage:P0} used)")]
-    private static partial void LogStateChanged(ILogger logger, string bookieId, string state, double usage);
-
-    [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not update the bookie's registration")]
-    private static partial void LogRegistrationFailed(ILogger logger, Exception e);
-
-    [LoggerMessage(EventId = 224, Level = LogLevel.Error, Message = "Bookie {BookieId}: its journal is unusable (a write or fsync failed, e.g. the disk is full); it is read-only until restarted")]
-    private static partial void LogJournalUnusable(ILogger logger, string bookieId);
 }

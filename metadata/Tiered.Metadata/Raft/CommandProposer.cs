@@ -101,7 +101,7 @@ internal sealed partial class CommandProposer : IAsyncDisposable
         catch (Exception e)
         {
             // The entry may have been appended before the failure and be committed later by a new leader.
-            LogReplicationFailed(_logger, e, batch.Commands.Count);
+            LogMessages.ReplicationFailed(_logger, e, batch.Commands.Count);
             batch.FailAll(new MetadataException(MetadataErrorCode.OutcomeUnknown,
                 $"Leadership changed or the node stopped while replicating; the write may or may not have been applied ({e.GetType().Name}). Read the key to find out.", inner: e));
         }
@@ -118,7 +118,4 @@ internal sealed partial class CommandProposer : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
     }
-
-    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "Replicating a batch of {Count} commands failed")]
-    private static partial void LogReplicationFailed(ILogger logger, Exception e, int count);
 }

@@ -81,7 +81,7 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
         await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
         var node = new MetadataNode(options, clientAddress, stateMachine, log, cluster, time, loggerFactory);
-        LogStarted(node._logger, options.NodeId, clientAddress, options.Peers[options.NodeId - 1], stateMachine.State.Revision);
+        LogMessages.Started(node._logger, options.NodeId, clientAddress, options.Peers[options.NodeId - 1], stateMachine.State.Revision);
         return node;
     }
 
@@ -139,7 +139,4 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         await _log.DisposeAsync().ConfigureAwait(false);
         await _stateMachine.DisposeAsync().ConfigureAwait(false);
     }
-
-    [LoggerMessage(EventId = 131, Level = LogLevel.Information, Message = "Metadata node {NodeId} started: clients {ClientAddress}, raft {RaftAddress}, state at revision {Revision}")]
-    private static partial void LogStarted(ILogger logger, int nodeId, string clientAddress, string raftAddress, long revision);
 }
