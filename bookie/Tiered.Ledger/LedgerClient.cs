@@ -23,10 +23,14 @@ public sealed partial class LedgerClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<LedgerWriter> _writers = [];
+    private readonly bool _ownsInstrumentation;
     private bool _disposed;
 
-    public LedgerClient(IMetadataStore metadata, LedgerClientOptions? options = null)
+    /// <param name="instrumentation">Where adds, ensemble changes and quarantined bookies are counted; null: an instance of its own.</param>
+    public LedgerClient(IMetadataStore metadata, LedgerClientOptions? options = null, Instrumentation? instrumentation = null)
     {
+        _ownsInstrumentation = instrumentation is null;
+        Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
         _options = options ?? new LedgerClientOptions();
         _options.Validate();
         _metadata = metadata;
@@ -34,7 +38,10 @@ public sealed partial class LedgerClient : IAsyncDisposable
         _pool = new BookieClientPool(_options);
         _quarantine = new BookieQuarantine(_options.BookieQuarantineTime, _options.TimeProvider);
         _logger = _options.LoggerFactory.CreateLogger<LedgerClient>();
+        Instrumentation.Track(_quarantine);
     }
+
+    public Instrumentation Instrumentation { get; }
 
     /// <summary>
     /// Creates an OPEN ledger on <paramref name="ensembleSize"/> available bookies (spread over hosts,
@@ -49,7 +56,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
         var ensemble = _quarantine.Choose([.. available], ensembleSize);
         var created = await _ledgers.CreateAsync(schedule, ensemble, custom, cancellationToken).ConfigureAwait(false);
         LedgerLog.Created(_logger, created.LedgerId, string.Join(',', ensemble), ensembleSize, writeQuorum, ackQuorum);
-        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger, _quarantine);
+        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger, _quarantine, Instrumentation);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -150,5 +157,8 @@ public sealed partial class LedgerClient : IAsyncDisposable
         foreach (var writer in writers)
             await writer.DisposeAsync().ConfigureAwait(false);
         _pool.Dispose();
+        Instrumentation.Untrack(_quarantine);
+        if (_ownsInstrumentation)
+            Instrumentation.Dispose();
     }
 }
