@@ -21,10 +21,15 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _maintenance;
+    private readonly bool _ownsInstrumentation;
 
-    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory)
+    /// <param name="instrumentation">Where the broker's metrics are observed and recorded; null: an instance of its own.</param>
+    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, Instrumentation? instrumentation = null)
     {
         (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
+        _ownsInstrumentation = instrumentation is null;
+        Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
+        Instrumentation.Track(this);
         _logger = loggerFactory.CreateLogger<TopicRegistry>();
         _maintenance = Task.Run(MaintenanceLoopAsync);
     }
@@ -32,6 +37,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     public PolicyStore Policies { get; }
 
     public BrokerOptions Options => _options;
+
+    public Instrumentation Instrumentation { get; }
 
     public IReadOnlyCollection<Topic> LoadedTopics
         => [.. _topics.Values.Where(t => t.Value.IsCompletedSuccessfully).Select(t => t.Value.Result)];
@@ -89,6 +96,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             try
             {
                 var topic = await loading.Value.ConfigureAwait(false);
+                Instrumentation.Retire(_options.ClusterName, topic);
                 await topic.DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException)
@@ -106,7 +114,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         var topic = await LoadAsync(name).ConfigureAwait(false);
         if (!force && topic.IsInUse)
             throw new BrokerException(BrokerErrorCode.Conflict, $"Topic {name} has connected producers or consumers; disconnect them first or delete with force=true.");
-        _topics.TryRemove(name, out _);
+        if (_topics.TryRemove(name, out _))
+            Instrumentation.Retire(_options.ClusterName, topic);
         topic.DisconnectAll($"topic {name} was deleted");
         foreach (var subscription in topic.Subscriptions)
             await subscription.DisposeAsync().ConfigureAwait(false);
@@ -120,6 +129,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         var topic = await Topic.OpenAsync(name,
             ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
             _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
+        topic.MetricTags = Instrumentation.TagsOf(_options.ClusterName, name, _options.ExposeTopicLevelMetrics);
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
             topic.MarkTerminated(terminatedAt);
         BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
@@ -132,6 +142,9 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var name in _topics.Keys.ToList())
             await UnloadAsync(name).ConfigureAwait(false);
+        Instrumentation.Untrack(this);
+        if (_ownsInstrumentation)
+            Instrumentation.Dispose();
         _stop.Dispose();
     }
 }
