@@ -22,10 +22,14 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _maintenance;
     private readonly bool _ownsInstrumentation;
+    private readonly ManagedLedgers.Instrumentation? _managedLedgerInstrumentation;
 
     /// <param name="instrumentation">Where the broker's metrics are observed and recorded; null: an instance of its own.</param>
-    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, Instrumentation? instrumentation = null)
+    /// <param name="managedLedgerInstrumentation">Where the topics' managed ledgers count cache hits, rollovers and trims; null: the process-wide default.</param>
+    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, Instrumentation? instrumentation = null,
+        ManagedLedgers.Instrumentation? managedLedgerInstrumentation = null)
     {
+        _managedLedgerInstrumentation = managedLedgerInstrumentation;
         (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
         _ownsInstrumentation = instrumentation is null;
         Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
@@ -127,7 +131,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable
     {
         BrokerLog.LoadingTopic(_logger, name.ToString());
         var topic = await Topic.OpenAsync(name,
-            ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
+            ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token,
+                _managedLedgerInstrumentation),
             _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
         topic.MetricTags = Instrumentation.TagsOf(_options.ClusterName, name, _options.ExposeTopicLevelMetrics);
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
