@@ -15,23 +15,25 @@ public sealed partial class Instrumentation
     private readonly ConcurrentDictionary<(string Cluster, NamespaceName Namespace), NamespaceMetrics> _namespaces = new();
 
     /// <summary>The labels of <paramref name="topic"/>'s measurements: cluster and namespace, and the topic when <paramref name="perTopic"/>.</summary>
-    internal KeyValuePair<string, object?>[] TagsOf(string cluster, TopicName topic, bool perTopic)
-        => perTopic
-            ? [new("cluster", cluster), new("namespace", topic.Namespace.ToString()), new("topic", topic.ToString())]
-            : NamespaceOf(cluster, topic.Namespace).Tags;
+    internal KeyValuePair<string, object?>[] TagsOf(TopicRegistry registry, TopicName topic)
+        => registry.Options.ExposeTopicLevelMetrics
+            ? [new("cluster", registry.Options.ClusterName), new("namespace", topic.Namespace.ToString()), new("topic", topic.ToString())]
+            : NamespaceOf(registry, topic.Namespace).Tags;
 
     /// <summary>Keeps the counts of a topic that is unloaded or deleted in its namespace's totals.</summary>
-    internal void Retire(string cluster, Topic topic)
+    internal void Retire(TopicRegistry registry, Topic topic)
     {
-        var metrics = NamespaceOf(cluster, topic.Name.Namespace);
+        var metrics = NamespaceOf(registry, topic.Name.Namespace);
         Interlocked.Add(ref metrics.MessagesIn, Interlocked.Read(ref topic.MessagesIn));
         Interlocked.Add(ref metrics.BytesIn, Interlocked.Read(ref topic.BytesIn));
         Interlocked.Add(ref metrics.MessagesOut, topic.MessagesOutTotal);
         Interlocked.Add(ref metrics.BytesOut, topic.BytesOutTotal);
     }
 
-    private NamespaceMetrics NamespaceOf(string cluster, NamespaceName ns)
-        => _namespaces.GetOrAdd((cluster, ns), static (key, time) => new NamespaceMetrics(key.Cluster, key.Namespace, time), TimeProvider.System);
+    /// <summary>The namespace's metrics; its rates run on the clock of the registry's managed ledgers, as the topics' do.</summary>
+    private NamespaceMetrics NamespaceOf(TopicRegistry registry, NamespaceName ns)
+        => _namespaces.GetOrAdd((registry.Options.ClusterName, ns), static (key, time) => new NamespaceMetrics(key.Cluster, key.Namespace, time),
+            registry.Options.ManagedLedger.TimeProvider);
 
     private IEnumerable<(TopicRegistry Registry, Topic Topic)> Topics()
     {
@@ -53,7 +55,7 @@ public sealed partial class Instrumentation
             }
             else
             {
-                var metrics = NamespaceOf(registry.Options.ClusterName, topic.Name.Namespace);
+                var metrics = NamespaceOf(registry, topic.Name.Namespace);
                 sums[metrics] = sums.GetValueOrDefault(metrics) + read(topic);
             }
         }
@@ -66,7 +68,7 @@ public sealed partial class Instrumentation
         var counts = new Dictionary<NamespaceMetrics, long>();
         foreach (var (registry, topic) in Topics())
         {
-            var metrics = NamespaceOf(registry.Options.ClusterName, topic.Name.Namespace);
+            var metrics = NamespaceOf(registry, topic.Name.Namespace);
             counts[metrics] = counts.GetValueOrDefault(metrics) + 1;
         }
         foreach (var (metrics, count) in counts)
@@ -80,7 +82,7 @@ public sealed partial class Instrumentation
         var perTopic = new HashSet<NamespaceMetrics>();
         foreach (var (registry, topic) in Topics())
         {
-            var metrics = NamespaceOf(registry.Options.ClusterName, topic.Name.Namespace);
+            var metrics = NamespaceOf(registry, topic.Name.Namespace);
             if (registry.Options.ExposeTopicLevelMetrics)
             {
                 perTopic.Add(metrics);
@@ -114,7 +116,7 @@ public sealed partial class Instrumentation
             }
             else
             {
-                var metrics = NamespaceOf(registry.Options.ClusterName, topic.Name.Namespace);
+                var metrics = NamespaceOf(registry, topic.Name.Namespace);
                 var sum = sums.GetValueOrDefault(metrics);
                 sums[metrics] = new RateCounters(sum.Messages + counters.Messages, sum.Bytes + counters.Bytes);
             }

@@ -100,7 +100,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             try
             {
                 var topic = await loading.Value.ConfigureAwait(false);
-                Instrumentation.Retire(_options.ClusterName, topic);
+                Instrumentation.Retire(this, topic);
                 await topic.DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException)
@@ -119,7 +119,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
         if (!force && topic.IsInUse)
             throw new BrokerException(BrokerErrorCode.Conflict, $"Topic {name} has connected producers or consumers; disconnect them first or delete with force=true.");
         if (_topics.TryRemove(name, out _))
-            Instrumentation.Retire(_options.ClusterName, topic);
+            Instrumentation.Retire(this, topic);
         topic.DisconnectAll($"topic {name} was deleted");
         foreach (var subscription in topic.Subscriptions)
             await subscription.DisposeAsync().ConfigureAwait(false);
@@ -134,7 +134,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable
             ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token,
                 _managedLedgerInstrumentation),
             _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
-        topic.MetricTags = Instrumentation.TagsOf(_options.ClusterName, name, _options.ExposeTopicLevelMetrics);
+        topic.MetricTags = Instrumentation.TagsOf(this, name);
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
             topic.MarkTerminated(terminatedAt);
         BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
