@@ -21,9 +21,11 @@ public sealed class Instrumentation : IDisposable
     private static readonly int[] GroupBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
 
     private readonly ConcurrentDictionary<BookieStorage, byte> _storages = new();
+    private readonly bool _ownsMeter;
 
     public Instrumentation(IMeterFactory? meterFactory)
     {
+        _ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         AddLatency = Meter.CreateHistogram("tiered_bookie_add_latency", "s",
             "Time from an add's arrival at the bookie's storage to its fsync in the journal",
@@ -66,5 +68,10 @@ public sealed class Instrumentation : IDisposable
         return sum;
     }
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Disposes the meter if this instance created it; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+            Meter.Dispose();
+    }
 }

@@ -13,12 +13,14 @@ public sealed class Instrumentation : IDisposable
     public const string MeterName = "Tiered.Ledger";
 
     /// <summary>Bucket bounds (seconds) for latencies from a fraction of a millisecond to seconds.</summary>
-    internal static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
+    private static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
 
     private readonly ConcurrentDictionary<BookieQuarantine, byte> _quarantines = new();
+    private readonly bool _ownsMeter;
 
     public Instrumentation(IMeterFactory? meterFactory)
     {
+        _ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         AddLatency = Meter.CreateHistogram("tiered_ledger_add_latency", "s",
             "Time from sending an entry to the bookies to its confirmation by the ack quorum (Qa)",
@@ -48,5 +50,10 @@ public sealed class Instrumentation : IDisposable
         return count;
     }
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Disposes the meter if this instance created it; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+            Meter.Dispose();
+    }
 }

@@ -95,8 +95,10 @@ public sealed partial class Instrumentation
         }
         foreach (var metrics in _namespaces.Values)
         {
-            if (!perTopic.Contains(metrics) && (sums.TryGetValue(metrics, out var sum) | retired(metrics) > 0))
-                yield return new Measurement<long>(sum + retired(metrics), metrics.Tags);
+            var loaded = sums.TryGetValue(metrics, out var sum);
+            var kept = retired(metrics);
+            if (!perTopic.Contains(metrics) && (loaded || kept > 0))
+                yield return new Measurement<long>(sum + kept, metrics.Tags);
         }
     }
 

@@ -20,9 +20,11 @@ public sealed partial class Instrumentation : IDisposable
     private static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
 
     private readonly ConcurrentDictionary<TopicRegistry, byte> _registries = new();
+    private readonly bool _ownsMeter;
 
     public Instrumentation(IMeterFactory? meterFactory)
     {
+        _ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         // Pulsar's names carry no unit suffix: the instruments have no unit, so the exporter adds none.
         PublishLatency = Meter.CreateHistogram<double>("pulsar_broker_publish_latency", null,
@@ -61,5 +63,10 @@ public sealed partial class Instrumentation : IDisposable
 
     internal void Untrack(TopicRegistry registry) => _registries.TryRemove(registry, out _);
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Disposes the meter if this instance created it; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+            Meter.Dispose();
+    }
 }

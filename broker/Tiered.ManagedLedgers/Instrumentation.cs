@@ -11,8 +11,11 @@ public sealed class Instrumentation : IDisposable
 {
     public const string MeterName = "Tiered.ManagedLedgers";
 
+    private readonly bool _ownsMeter;
+
     public Instrumentation(IMeterFactory? meterFactory)
     {
+        _ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         CacheHits = Meter.CreateCounter<long>("tiered_managed_ledger_cache_hits", null,
             "Entries read from the managed ledgers' entry cache");
@@ -37,5 +40,10 @@ public sealed class Instrumentation : IDisposable
     /// <summary>The instance of components given none: one per process, so that they do not each create a meter.</summary>
     internal static Instrumentation Shared { get; } = new(meterFactory: null);
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Disposes the meter if this instance created it; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+            Meter.Dispose();
+    }
 }

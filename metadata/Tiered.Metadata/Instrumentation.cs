@@ -26,9 +26,11 @@ public sealed class Instrumentation : IDisposable
     private static readonly double[] LatencyBuckets = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
 
     private readonly ConcurrentDictionary<MetadataNode, byte> _nodes = new();
+    private readonly bool _ownsMeter;
 
     public Instrumentation(IMeterFactory? meterFactory)
     {
+        _ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         ProposalLatency = Meter.CreateHistogram("tiered_metadata_proposal_latency", "s",
             "Time from a write's arrival at the leader to its commit and application (group commit over Raft)",
@@ -59,5 +61,10 @@ public sealed class Instrumentation : IDisposable
             yield return new Measurement<long>(read(node), node.NodeTag);
     }
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Disposes the meter if this instance created it; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+            Meter.Dispose();
+    }
 }

@@ -14,8 +14,11 @@ public sealed class Instrumentation : IDisposable
     /// <summary>Bucket bounds (seconds) for offloads of one ledger: from a fraction of a second to many minutes.</summary>
     private static readonly double[] DurationBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
+    private readonly bool _ownsMeter;
+
     public Instrumentation(IMeterFactory? meterFactory)
     {
+        _ownsMeter = meterFactory is null;
         Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         OffloadedBytes = Meter.CreateCounter<long>("tiered_offload_bytes", "By",
             "Entry bytes of ledgers written to object stores by completed offloads");
@@ -38,5 +41,10 @@ public sealed class Instrumentation : IDisposable
 
     public Counter<long> ReadBytes { get; }
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Disposes the meter if this instance created it; a factory's meters are the factory's to dispose.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+            Meter.Dispose();
+    }
 }

@@ -17,6 +17,7 @@ public sealed partial class TieredStorage : IDisposable
     private readonly ILogger _logger;
     private readonly Func<StoreAddress, IObjectStore>? _storeFactory;
     private readonly SemaphoreSlim _offloadSlots;
+    private readonly bool _ownsInstrumentation;
 
     /// <param name="instrumentation">Where offloads and reads of objects are counted; null: an instance of its own.</param>
     public TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory, Instrumentation? instrumentation = null)
@@ -29,6 +30,7 @@ public sealed partial class TieredStorage : IDisposable
         Instrumentation? instrumentation = null)
     {
         options.Validate();
+        _ownsInstrumentation = instrumentation is null;
         Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
         _storeFactory = storeFactory;
         _offloadSlots = new SemaphoreSlim(options.MaxConcurrentOffloads, options.MaxConcurrentOffloads);
@@ -141,6 +143,8 @@ public sealed partial class TieredStorage : IDisposable
     public void Dispose()
     {
         _offloadSlots.Dispose();
+        if (_ownsInstrumentation)
+            Instrumentation.Dispose();
         foreach (var store in _stores.Values)
             store.Dispose();
         _stores.Clear();

@@ -33,6 +33,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     private readonly LedgerIndex _index;
     private readonly ILogger _logger;
     private readonly Instrumentation _instrumentation;
+    private bool _ownsInstrumentation;
     private readonly ConcurrentDictionary<long, LedgerState> _ledgers = new();
     private readonly object _cacheLock = new();
     private readonly SemaphoreSlim _flushLock = new(1, 1);
@@ -66,6 +67,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes,
         long journalPreallocationBytes = JournalOptions.DefaultMaxFileBytes, JournalTestHooks? journalHooks = null, Instrumentation? instrumentation = null)
     {
+        var ownsInstrumentation = instrumentation is null;
         instrumentation ??= new Instrumentation(meterFactory: null);
         Directory.CreateDirectory(dataDir);
         var index = LedgerIndex.Open(Path.Combine(dataDir, "index"));
@@ -78,6 +80,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
             storage._ledgers[ledgerId] = new LedgerState(info.Fenced, info.LastAddConfirmed, index.LastEntryId(ledgerId) ?? -1);
         }
         await storage.ReplayJournalAsync(cancellationToken).ConfigureAwait(false);
+        storage._ownsInstrumentation = ownsInstrumentation;
         instrumentation.Track(storage);
         storage._flushLoop = Task.Run(storage.FlushLoopAsync, CancellationToken.None);
         storage._gcLoop = Task.Run(storage.GcLoopAsync, CancellationToken.None);
@@ -230,6 +233,8 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         _active.Dispose();
         _flushing.Dispose();
         _stop.Dispose();
+        if (_ownsInstrumentation)
+            _instrumentation.Dispose();
     }
 
     /// <summary>Per-ledger state kept in memory: fenced flag, LAC, highest entry, and a signal for LAC long-polls.</summary>

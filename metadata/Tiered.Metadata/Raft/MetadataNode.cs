@@ -26,15 +26,18 @@ internal sealed partial class MetadataNode : IAsyncDisposable
     private readonly SessionKeeper _sessions;
     private readonly TimeProvider _time;
     private readonly Instrumentation _instrumentation;
+    private readonly bool _ownsInstrumentation;
 
     private MetadataNode(MetadataNodeOptions options, string clientAddress, MetadataStateMachine stateMachine, WriteAheadLog log, RaftCluster cluster, TimeProvider time, ILoggerFactory loggerFactory,
-        Instrumentation instrumentation)
+        Instrumentation? instrumentation)
     {
-        (_options, ClientAddress, _stateMachine, _log, _cluster, _time, _instrumentation) = (options, clientAddress, stateMachine, log, cluster, time, instrumentation);
+        (_options, ClientAddress, _stateMachine, _log, _cluster, _time) = (options, clientAddress, stateMachine, log, cluster, time);
+        _ownsInstrumentation = instrumentation is null;
+        _instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
         NodeTag = new KeyValuePair<string, object?>("node", options.NodeId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _state = stateMachine.State;
         _logger = loggerFactory.CreateLogger<MetadataNode>();
-        _proposer = new CommandProposer(cluster, NotLeader, time, loggerFactory.CreateLogger<CommandProposer>(), instrumentation);
+        _proposer = new CommandProposer(cluster, NotLeader, time, loggerFactory.CreateLogger<CommandProposer>(), _instrumentation);
         _sessions = new SessionKeeper(cluster, _state, (c, t) => _proposer.ProposeAsync(c, t), time, loggerFactory.CreateLogger<SessionKeeper>());
     }
 
@@ -94,7 +97,7 @@ internal sealed partial class MetadataNode : IAsyncDisposable
 
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
         await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
-        var node = new MetadataNode(options, clientAddress, stateMachine, log, cluster, time, loggerFactory, instrumentation ?? new Instrumentation(meterFactory: null));
+        var node = new MetadataNode(options, clientAddress, stateMachine, log, cluster, time, loggerFactory, instrumentation);
         node._instrumentation.Track(node);
         LogMessages.Started(node._logger, options.NodeId, clientAddress, options.Peers[options.NodeId - 1], stateMachine.State.Revision);
         return node;
@@ -154,5 +157,7 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         _cluster.Dispose();
         await _log.DisposeAsync().ConfigureAwait(false);
         await _stateMachine.DisposeAsync().ConfigureAwait(false);
+        if (_ownsInstrumentation)
+            _instrumentation.Dispose();
     }
 }
