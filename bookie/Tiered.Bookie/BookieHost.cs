@@ -18,7 +18,7 @@ namespace Tiered.Bookie;
 /// that can serve them), joins auto-recovery and starts watching its disks. On stop, the reverse:
 /// it leaves the registration before the server stops, and closes its storage after.
 /// </summary>
-internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILoggerFactory loggerFactory, LocalBookies localBookies, IServiceProvider services)
+internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory loggerFactory, LocalBookies localBookies, Instrumentation instrumentation, IServiceProvider services)
     : IHostedLifecycleService, IDisposable
 {
     private static readonly TimeSpan DiskCheckInterval = TimeSpan.FromSeconds(2);
@@ -55,7 +55,7 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
     {
         Cookie.VerifyOrCreate(_options.DataDir, _options.JournalDirectory, _options.BookieId);
         _storage = await BookieStorage.OpenAsync(_options.DataDir, _options.JournalDirectory, _options.WriteCacheBytes, loggerFactory.CreateLogger<BookieStorage>(), cancellationToken,
-            journalPreallocationBytes: _options.JournalPreallocationBytes, journalHooks: services.GetService<JournalTestHooks>()).ConfigureAwait(false);
+            journalPreallocationBytes: _options.JournalPreallocationBytes, journalHooks: services.GetService<JournalTestHooks>(), instrumentation: instrumentation).ConfigureAwait(false);
         _state = new BookieState(_options);
         _storage.ReadOnly = _state.DiskUsage() > _options.ReadOnlyAboveDiskUsage;
         // One instance for both the gRPC endpoint and in-process callers.
@@ -81,7 +81,7 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
         }
         _diskWatch = Task.Run(WatchDiskAsync, CancellationToken.None);
         _journalWatch = Task.Run(WatchJournalAsync, CancellationToken.None);
-        LogStarted(_logger, BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
+        LogMessages.Started(_logger, BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
     }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
@@ -122,14 +122,14 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
                 if (readOnly == storage.ReadOnly)
                     continue;
                 storage.ReadOnly = readOnly;
-                LogStateChanged(_logger, BookieId, readOnly ? "read-only" : "writable", usage);
+                LogMessages.StateChanged(_logger, BookieId, readOnly ? "read-only" : "writable", usage);
                 try
                 {
                     await registration.SetReadOnlyAsync(readOnly, _stop.Token).ConfigureAwait(false);
                 }
                 catch (MetadataException e)
                 {
-                    LogRegistrationFailed(_logger, e);
+                    LogMessages.RegistrationFailed(_logger, e);
                 }
             }
         }
@@ -160,7 +160,7 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
             await storage.Journal.Unusable.WaitAsync(_stop.Token).ConfigureAwait(false);
             _journalUnusable = true;
             storage.ReadOnly = true;
-            LogJournalUnusable(_logger, BookieId);
+            LogMessages.JournalUnusable(_logger, BookieId);
             while (true)
             {
                 try
@@ -170,7 +170,7 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
                 }
                 catch (MetadataException e)
                 {
-                    LogRegistrationFailed(_logger, e);
+                    LogMessages.RegistrationFailed(_logger, e);
                     await Task.Delay(TimeSpan.FromSeconds(1), _stop.Token).ConfigureAwait(false);
                 }
             }
@@ -179,16 +179,4 @@ internal sealed partial class BookieHost(IOptions<BookieOptions> options, ILogge
         {
         }
     }
-
-    [LoggerMessage(EventId = 221, Level = LogLevel.Information, Message = "Bookie {BookieId} started with {Ledgers} ledgers, {State}")]
-    private static partial void LogStarted(ILogger logger, string bookieId, int ledgers, string state);
-
-    [LoggerMessage(EventId = 222, Level = LogLevel.Warning, Message = "Bookie {BookieId} is now {State} (disk {Usage:P0} used)")]
-    private static partial void LogStateChanged(ILogger logger, string bookieId, string state, double usage);
-
-    [LoggerMessage(EventId = 223, Level = LogLevel.Warning, Message = "Could not update the bookie's registration")]
-    private static partial void LogRegistrationFailed(ILogger logger, Exception e);
-
-    [LoggerMessage(EventId = 224, Level = LogLevel.Error, Message = "Bookie {BookieId}: its journal is unusable (a write or fsync failed, e.g. the disk is full); it is read-only until restarted")]
-    private static partial void LogJournalUnusable(ILogger logger, string bookieId);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,6 +39,7 @@ public static class BookieHosting
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<LocalBookies>();
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
+        builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.AddSingleton<BookieHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BookieHost>());
         builder.Services.AddSingleton(sp => sp.GetRequiredService<BookieHost>().Service);

@@ -36,7 +36,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
     {
         var address = options.ResolvedAdvertisedAddress;
         if (options.AdvertisesMachineHostName)
-            LogAdvertisingHostName(logger, options.Listen, address);
+            LogMessages.AdvertisingHostName(logger, options.Listen, address);
         var registration = new BookieRegistration(store, options.BookieId, address, options.SessionTtl, logger) { _readOnly = readOnly };
         await registration.RegisterAsync(cancellationToken).ConfigureAwait(false);
         return registration;
@@ -60,7 +60,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             await _store.PutAsync(CurrentKey, _address, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             var lost = _session.Lost;
             _watch = Task.Run(() => ReRegisterWhenLostAsync(lost), CancellationToken.None);
-            LogRegistered(_logger, _bookieId, CurrentKey);
+            LogMessages.Registered(_logger, _bookieId, CurrentKey);
         }
         finally
         {
@@ -79,7 +79,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
         }
         while (!_stop.IsCancellationRequested)
         {
-            LogSessionLost(_logger, _bookieId);
+            LogMessages.SessionLost(_logger, _bookieId);
             try
             {
                 await RegisterAsync(_stop.Token).ConfigureAwait(false);
@@ -108,7 +108,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             await _store.PutAsync(target, _address, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(old, cancellationToken: cancellationToken).ConfigureAwait(false);
             _readOnly = readOnly;
-            LogRegistered(_logger, _bookieId, CurrentKey);
+            LogMessages.Registered(_logger, _bookieId, CurrentKey);
         }
         finally
         {
@@ -125,13 +125,4 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
         _stop.Dispose();
         _sync.Dispose();
     }
-
-    [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Bookie {BookieId} registered as {Key}")]
-    private static partial void LogRegistered(ILogger logger, string bookieId, string key);
-
-    [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "The bookie listens on {Listen}, every interface, which nobody can dial: it advertises {Address} (this machine's host name) instead. Set --advertised-address to choose the address writers use")]
-    private static partial void LogAdvertisingHostName(ILogger logger, string listen, string address);
-
-    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Bookie {BookieId} lost its metadata session; registering again")]
-    private static partial void LogSessionLost(ILogger logger, string bookieId);
 }

@@ -87,7 +87,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         }
         catch (MetadataException e)
         {
-            LogAuditFailed(logger, e);
+            LedgerLog.AutoRecoveryPassFailed(logger, e);
         }
         recovery._loop = Task.Run(recovery.RunAsync, CancellationToken.None);
         // Bookies coming and going, and the lock vanishing, start a pass at once instead of on the next tick.
@@ -116,7 +116,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             }
             catch (Exception e) when (e is MetadataException or LedgerException or RpcException or InsufficientBookiesException or InvalidOperationException or IOException)
             {
-                LogAuditFailed(_logger, e);
+                LedgerLog.AutoRecoveryPassFailed(_logger, e);
             }
             try
             {
@@ -157,7 +157,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             catch (Exception e) when (!token.IsCancellationRequested && e is not OperationCanceledException)
             {
                 // The periodic check still runs; watch again after a pause.
-                LogWatchFailed(_logger, prefix, e);
+                LedgerLog.AutoRecoveryWatchFailed(_logger, prefix, e);
             }
             await Task.Delay(CheckInterval, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -169,7 +169,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         if (_session is null || _session.Lost.IsCancellationRequested)
         {
             if (_active)
-                LogLostLock(_logger, InstanceId);
+                LedgerLog.AutoRecoveryLostLock(_logger, InstanceId);
             _active = false;
             if (_session is not null)
                 await _session.DisposeAsync().ConfigureAwait(false);
@@ -182,7 +182,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             if (current is null || current.SessionId != _session.Id)
             {
                 _active = false;
-                LogLostLock(_logger, InstanceId);
+                LedgerLog.AutoRecoveryLostLock(_logger, InstanceId);
             }
             else
             {
@@ -193,7 +193,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         {
             await _metadata.PutAsync(LockKey, Encoding.UTF8.GetBytes(InstanceId), expectedVersion: -1, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             _active = true;
-            LogActive(_logger, InstanceId);
+            LedgerLog.AutoRecoveryActive(_logger, InstanceId);
         }
         catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
         {
@@ -219,7 +219,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             catch (Exception e) when (e is LedgerException or RpcException or InsufficientBookiesException or InvalidOperationException or IOException
                 || (e is MetadataException && !cancellationToken.IsCancellationRequested))
             {
-                LogLedgerFailed(_logger, ledgerId, e);
+                LedgerLog.AutoRecoveryLedgerFailed(_logger, ledgerId, e);
             }
         }
     }
@@ -302,7 +302,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             {
                 var stored = await _ledgers.UpdateAsync(metadata, updated, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _fragmentsRecovered);
-                LogFragmentRecovered(_logger, metadata.LedgerId, fragment.FirstEntryId, fragment.LastEntryId, fragment.LostBookie, replacement, fragment.Position, entries.Count);
+                LedgerLog.FragmentRecovered(_logger, metadata.LedgerId, fragment.FirstEntryId, fragment.LastEntryId, fragment.LostBookie, replacement, fragment.Position, entries.Count);
                 return stored;
             }
             catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion && attempt < UpdateAttempts)
@@ -397,22 +397,4 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         _stop.Dispose();
         _wake.Dispose();
     }
-
-    [LoggerMessage(EventId = 320, Level = LogLevel.Information, Message = "Auto-recovery instance {InstanceId} is now the active auditor")]
-    private static partial void LogActive(ILogger logger, string instanceId);
-
-    [LoggerMessage(EventId = 321, Level = LogLevel.Warning, Message = "Auto-recovery instance {InstanceId} lost the auditor lock")]
-    private static partial void LogLostLock(ILogger logger, string instanceId);
-
-    [LoggerMessage(EventId = 322, Level = LogLevel.Information, Message = "Ledger {LedgerId}: re-replicated entries {FirstEntryId}..{LastEntryId} of lost bookie {LostBookieId} to {ReplacementBookieId} (ensemble position {Position}, {Entries} entries)")]
-    private static partial void LogFragmentRecovered(ILogger logger, long ledgerId, long firstEntryId, long lastEntryId, string lostBookieId, string replacementBookieId, int position, int entries);
-
-    [LoggerMessage(EventId = 323, Level = LogLevel.Warning, Message = "Auto-recovery of ledger {LedgerId} failed; retrying on the next pass")]
-    private static partial void LogLedgerFailed(ILogger logger, long ledgerId, Exception error);
-
-    [LoggerMessage(EventId = 325, Level = LogLevel.Debug, Message = "Auto-recovery's watch of {Prefix} failed; watching again")]
-    private static partial void LogWatchFailed(ILogger logger, string prefix, Exception error);
-
-    [LoggerMessage(EventId = 324, Level = LogLevel.Warning, Message = "Auto-recovery pass failed; retrying")]
-    private static partial void LogAuditFailed(ILogger logger, Exception error);
 }

@@ -22,6 +22,9 @@ internal sealed class BookieQuarantine(TimeSpan duration, TimeProvider time)
             _until[bookieId] = until;
     }
 
+    /// <summary>How many bookies are in quarantine now.</summary>
+    public int Count => Current().Count;
+
     /// <summary>The bookies still in quarantine (expired ones are forgotten).</summary>
     public HashSet<string> Current()
     {

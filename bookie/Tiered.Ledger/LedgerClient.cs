@@ -24,10 +24,14 @@ public sealed partial class LedgerClient : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<LedgerWriter> _writers = [];
+    private readonly bool _ownsInstrumentation;
     private bool _disposed;
 
-    public LedgerClient(IMetadataStore metadata, LedgerClientOptions? options = null)
+    /// <param name="instrumentation">Where adds, ensemble changes and quarantined bookies are counted; null: an instance of its own.</param>
+    public LedgerClient(IMetadataStore metadata, LedgerClientOptions? options = null, Instrumentation? instrumentation = null)
     {
+        _ownsInstrumentation = instrumentation is null;
+        Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
         _options = options ?? new LedgerClientOptions();
         _options.Validate();
         _metadata = metadata;
@@ -36,7 +40,10 @@ public sealed partial class LedgerClient : IAsyncDisposable
         _pool = new BookieClientPool(_options, _addresses);
         _quarantine = new BookieQuarantine(_options.BookieQuarantineTime, _options.TimeProvider);
         _logger = _options.LoggerFactory.CreateLogger<LedgerClient>();
+        Instrumentation.Track(_quarantine);
     }
+
+    public Instrumentation Instrumentation { get; }
 
     /// <summary>
     /// Creates an OPEN ledger on <paramref name="ensembleSize"/> available bookies (spread over hosts,
@@ -52,7 +59,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
         var ensemble = _quarantine.Choose([.. available], ensembleSize);
         var created = await _ledgers.CreateAsync(schedule, ensemble, custom, cancellationToken).ConfigureAwait(false);
         LedgerLog.Created(_logger, created.LedgerId, string.Join(',', ensemble), ensembleSize, writeQuorum, ackQuorum);
-        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger, _quarantine);
+        var writer = new LedgerWriter(created, _ledgers, _pool, _options, _logger, _quarantine, Instrumentation);
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -156,6 +163,9 @@ public sealed partial class LedgerClient : IAsyncDisposable
             await writer.DisposeAsync().ConfigureAwait(false);
         _pool.Dispose();
         await _addresses.DisposeAsync().ConfigureAwait(false);
+        Instrumentation.Untrack(_quarantine);
+        if (_ownsInstrumentation)
+            Instrumentation.Dispose();
     }
 
     /// <summary>Waits (briefly) until the bookies' addresses are known, before calling bookies by id.</summary>

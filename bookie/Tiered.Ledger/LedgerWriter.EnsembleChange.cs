@@ -161,6 +161,7 @@ public sealed partial class LedgerWriter
                 await replacementStream.CompleteAsync(drainTimeout: null).ConfigureAwait(false);
                 continue; // abandons the change on the next turn
             }
+            _instrumentation?.EnsembleChanges.Add(1);
             LedgerLog.EnsembleChanged(_logger, LedgerId, retired.BookieId, replacementStream.BookieId, position, segmentStart);
         }
     }

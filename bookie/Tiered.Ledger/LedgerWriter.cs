@@ -33,6 +33,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stopWatching = new();
     private readonly Task _watchingTimeouts;
     private readonly BookieQuarantine _quarantine;
+    private readonly Instrumentation? _instrumentation;
     private VersionedLedgerMetadata _metadata;
     private LedgerException? _failure;
     private TaskCompletionSource? _drained;
@@ -41,8 +42,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private bool _shutDown;
 
     internal LedgerWriter(VersionedLedgerMetadata metadata, LedgerMetadataStore ledgers, BookieClientPool pool, LedgerClientOptions options, ILogger logger,
-        BookieQuarantine? quarantine = null)
+        BookieQuarantine? quarantine = null, Instrumentation? instrumentation = null)
     {
+        _instrumentation = instrumentation;
         (_metadata, _ledgers, _pool, _options, _logger) = (metadata, ledgers, pool, options, logger);
         _quarantine = quarantine ?? new BookieQuarantine(TimeSpan.Zero, options.TimeProvider);
         var m = metadata.Metadata;
@@ -66,7 +68,10 @@ public sealed partial class LedgerWriter : IAsyncDisposable
         await foreach (var add in _completions.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             if (add.Error is null)
+            {
+                _instrumentation?.AddLatency.Record(_time.GetElapsedTime(add.AddedAt).TotalSeconds);
                 add.Completion.TrySetResult(add.Request.EntryId);
+            }
             else
                 add.Completion.TrySetException(add.Error);
         }
@@ -247,6 +252,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private sealed class PendingAdd(AddRequest request, long sentAt)
     {
         public AddRequest Request { get; } = request;
+
+        /// <summary><see cref="TimeProvider"/> timestamp of when it was first sent (for the add latency).</summary>
+        public long AddedAt { get; } = sentAt;
 
         /// <summary><see cref="TimeProvider"/> timestamp of when it was sent.</summary>
         public long SentAt { get; set; } = sentAt;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,6 +39,10 @@ public static class BrokerHosting
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
         // Standalone owns every topic; a cluster registers its own gate first (TryAdd).
         builder.Services.TryAddSingleton<IOwnershipGate>(new StandaloneOwnershipGate(options));
+        builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
+        builder.Services.TryAddSingleton(sp => new ManagedLedgers.Instrumentation(sp.GetService<IMeterFactory>()));
+        builder.Services.TryAddSingleton(sp => new Ledger.Instrumentation(sp.GetService<IMeterFactory>()));
+        builder.Services.TryAddSingleton(sp => new Offloader.Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.AddSingleton<BrokerHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BrokerHost>());
         // The broker host owns the registry (and stops it); the container must not dispose it again.

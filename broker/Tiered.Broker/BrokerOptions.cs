@@ -37,6 +37,12 @@ public sealed record BrokerOptions
     /// <summary>How often retention, message TTL and rates are applied.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether metrics are exported per topic (label <c>topic</c>) rather than summed per namespace.
+    /// Off by default: every topic adds a series per metric (Pulsar's exposeTopicLevelMetricsInPrometheus).
+    /// </summary>
+    public bool ExposeTopicLevelMetrics { get; init; }
+
     /// <summary>How closed ledgers are written to object stores and read back; null: this broker does not offload.</summary>
     public TieredStorageOptions? TieredStorage { get; init; }
 

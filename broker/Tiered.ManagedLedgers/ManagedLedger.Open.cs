@@ -13,13 +13,14 @@ public sealed partial class ManagedLedger
     /// Opens (and with <paramref name="createIfMissing"/> creates) a managed ledger: loads its ledger
     /// list, recovers an unclosed last ledger, starts a new ledger for adds and loads its cursors.
     /// </summary>
+    /// <param name="instrumentation">Where cache hits, rollovers and trims are counted; null: the process-wide default instance.</param>
     /// <exception cref="ManagedLedgerException">Missing and not to be created, or storage unreachable.</exception>
     public static async Task<ManagedLedger> OpenAsync(string name, LedgerClient ledgers, IMetadataStore metadata, ManagedLedgerOptions options,
-        ILoggerFactory loggerFactory, bool createIfMissing = true, CancellationToken cancellationToken = default)
+        ILoggerFactory loggerFactory, bool createIfMissing = true, CancellationToken cancellationToken = default, Instrumentation? instrumentation = null)
     {
         StoredPaths.ValidateName(name);
         options.Validate();
-        var ledger = new ManagedLedger(name, ledgers, metadata, options, loggerFactory);
+        var ledger = new ManagedLedger(name, ledgers, metadata, options, loggerFactory, instrumentation ?? Instrumentation.Shared);
         try
         {
             await ledger.LoadAsync(createIfMissing, cancellationToken).ConfigureAwait(false);

@@ -49,6 +49,7 @@ public sealed partial class ManagedLedger
     {
         var ledgerId = slot.LedgerId;
         var entryId = first;
+        long hits = 0;
         while (entryId <= last)
         {
             var position = new Position(ledgerId, entryId);
@@ -56,11 +57,13 @@ public sealed partial class ManagedLedger
             {
                 result.Add(new ManagedEntry(position, cached));
                 entryId++;
+                hits++;
                 continue;
             }
             var missEnd = entryId;
             while (missEnd < last && !_cache.TryGet(new Position(ledgerId, missEnd + 1), out _))
                 missEnd++;
+            _instrumentation.CacheMisses.Add(missEnd - entryId + 1);
             if (slot.BookieDeleted)
             {
                 await ReadOffloadedAsync(slot, entryId, missEnd, result, cancellationToken).ConfigureAwait(false);
@@ -86,6 +89,8 @@ public sealed partial class ManagedLedger
             }
             entryId = missEnd + 1;
         }
+        if (hits > 0)
+            _instrumentation.CacheHits.Add(hits);
     }
 
     /// <summary>A reader of a closed ledger, opened once and shared (recovering it first if its close did not complete).</summary>

@@ -64,7 +64,10 @@ public sealed partial class ManagedLedger
         if (old is not null)
         {
             if (next is not null)
+            {
+                _instrumentation.Rollovers.Add(1);
                 ManagedLedgerLog.RolledOver(_logger, Name, old.Slot.LedgerId, old.Slot.Entries, old.Slot.Size, next.Writer.LedgerId);
+            }
             if (old.Slot.Entries == 0 && next is not null)
                 await DeleteLedgerQuietlyAsync(old.Slot.LedgerId).ConfigureAwait(false);
         }

@@ -54,6 +54,7 @@ public sealed partial class ManagedLedger
         }
         foreach (var slot in trimmed)
             await DeleteLedgerDataAsync(slot).ConfigureAwait(false);
+        _instrumentation.TrimmedLedgers.Add(trimmed.Count);
         ManagedLedgerLog.Trimmed(_logger, Name, trimmed.Count, trimmed.Sum(s => s.Entries), trimmed.Sum(s => s.Size));
     }
 

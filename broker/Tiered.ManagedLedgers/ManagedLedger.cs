@@ -38,6 +38,7 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     private readonly string _infoKey;
     private readonly SemaphoreSlim _infoMutex = new(1, 1);
     private readonly EntryCache _cache;
+    private readonly Instrumentation _instrumentation;
     private readonly LedgerCreationBackoff _creationBackoff;
     private readonly Dictionary<long, Task<LedgerReader>> _readers = [];
     private long _infoVersion = -1;
@@ -51,9 +52,10 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     /// <summary>Completed (and replaced) whenever an entry is confirmed; failed when the instance stops.</summary>
     private TaskCompletionSource _entryConfirmed = NewSignal();
 
-    private ManagedLedger(string name, LedgerClient client, IMetadataStore metadata, ManagedLedgerOptions options, ILoggerFactory loggerFactory)
+    private ManagedLedger(string name, LedgerClient client, IMetadataStore metadata, ManagedLedgerOptions options, ILoggerFactory loggerFactory,
+        Instrumentation instrumentation)
     {
-        (Name, _client, _metadata, _options) = (name, client, metadata, options);
+        (Name, _client, _metadata, _options, _instrumentation) = (name, client, metadata, options, instrumentation);
         _logger = loggerFactory.CreateLogger<ManagedLedger>();
         _time = options.TimeProvider;
         _infoKey = StoredPaths.Info(name);

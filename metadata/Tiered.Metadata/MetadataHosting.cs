@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,7 @@ public static class MetadataHosting
             listeners.Http(address.Host, address.Port, "--http-listen");
         }
         builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.AddSingleton<MetadataNodeHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MetadataNodeHost>());
         builder.Services.AddSingleton(sp => sp.GetRequiredService<MetadataNodeHost>().Node);
@@ -79,7 +81,7 @@ public static class MetadataHosting
 }
 
 /// <summary>Starts and stops the process's metadata node with the host.</summary>
-internal sealed class MetadataNodeHost(IOptions<MetadataNodeOptions> options, ILoggerFactory loggerFactory) : IHostedService
+internal sealed class MetadataNodeHost(IOptions<MetadataNodeOptions> options, ILoggerFactory loggerFactory, Instrumentation instrumentation) : IHostedService
 {
     /// <summary>The node once started, else null.</summary>
     public MetadataNode? Started { get; private set; }
@@ -87,7 +89,7 @@ internal sealed class MetadataNodeHost(IOptions<MetadataNodeOptions> options, IL
     public MetadataNode Node => Started ?? throw new InvalidOperationException("The metadata node is used before the host started it.");
 
     public async Task StartAsync(CancellationToken cancellationToken)
-        => Started = await MetadataNode.StartAsync(options.Value, ClientAddress(options.Value), loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
+        => Started = await MetadataNode.StartAsync(options.Value, ClientAddress(options.Value), loggerFactory, cancellationToken: cancellationToken, instrumentation: instrumentation).ConfigureAwait(false);
 
     /// <summary>The URL clients are told (a leader's redirect): the listen address as configured, a name kept a name.</summary>
     private static string ClientAddress(MetadataNodeOptions options) => HostPort.Parse(options.Listen, "--listen").ToUri().ToString().TrimEnd('/');

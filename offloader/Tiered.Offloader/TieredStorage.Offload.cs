@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.IO.Hashing;
 using Tiered.Offloader.Parquet;
 using Tiered.Offloader.Stored;
@@ -25,7 +26,16 @@ public sealed partial class TieredStorage
         await _offloadSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await OffloadInSlotAsync(run, entries, bytesRead, cancellationToken).ConfigureAwait(false);
+            var started = Stopwatch.GetTimestamp();
+            var offloaded = await OffloadInSlotAsync(run, entries, bytesRead, cancellationToken).ConfigureAwait(false);
+            Instrumentation.OffloadDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Instrumentation.OffloadedBytes.Add(offloaded.LedgerBytes);
+            return offloaded;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Instrumentation.OffloadFailures.Add(1);
+            throw;
         }
         finally
         {

@@ -70,12 +70,12 @@ public sealed partial class TieredStorage
 
     private Task<OffloadEntry[]> LoadRowGroup(IObjectStore store, OffloadedObject stored, ObjectIndex index, int rowGroup)
     {
-        var load = _cache.GetOrLoad(stored.Key, rowGroup, () => FetchRowGroupAsync(store, stored, index, rowGroup), out var hit);
+        var load = _cache.GetOrLoad(stored.Key, rowGroup, () => FetchRowGroupAsync(store, stored, index, rowGroup, Instrumentation), out var hit);
         Interlocked.Increment(ref hit ? ref _rowGroupCacheHits : ref _rowGroupsFetched);
         return load;
     }
 
-    private static async Task<OffloadEntry[]> FetchRowGroupAsync(IObjectStore store, OffloadedObject stored, ObjectIndex index, int rowGroup)
+    private static async Task<OffloadEntry[]> FetchRowGroupAsync(IObjectStore store, OffloadedObject stored, ObjectIndex index, int rowGroup, Instrumentation instrumentation)
     {
         // The row group's bytes are only read through the stream (which copies them), so the buffer is pooled.
         var range = index.Layout.RowGroups[rowGroup];
@@ -85,6 +85,7 @@ public sealed partial class TieredStorage
         {
             var group = buffer.AsMemory(0, length);
             await ReadIntoAsync(store, stored.Key, range.Offset, group, CancellationToken.None).ConfigureAwait(false);
+            instrumentation.ReadBytes.Add(length);
             await using var file = ObjectStream(store, stored, [(0, Magic), (stored.FooterOffset, index.Footer), (range.Offset, group)]);
             var entries = await LedgerParquetReader.ReadRowGroupAsync(file, rowGroup).ConfigureAwait(false);
             return [.. entries];
@@ -104,6 +105,7 @@ public sealed partial class TieredStorage
         try
         {
             var index = await ReadIndexAsync(store, stored, CancellationToken.None).ConfigureAwait(false);
+            Instrumentation.ReadBytes.Add(stored.Size - stored.FooterOffset);
             if (_indexes.Count > MaxIndexesKept)
                 _indexes.Clear();
             return index;

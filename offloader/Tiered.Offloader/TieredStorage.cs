@@ -17,16 +17,21 @@ public sealed partial class TieredStorage : IDisposable
     private readonly ILogger _logger;
     private readonly Func<StoreAddress, IObjectStore>? _storeFactory;
     private readonly SemaphoreSlim _offloadSlots;
+    private readonly bool _ownsInstrumentation;
 
-    public TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory)
-        : this(options, loggerFactory, storeFactory: null)
+    /// <param name="instrumentation">Where offloads and reads of objects are counted; null: an instance of its own.</param>
+    public TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory, Instrumentation? instrumentation = null)
+        : this(options, loggerFactory, storeFactory: null, instrumentation)
     {
     }
 
     /// <param name="storeFactory">Test seam: builds the store of an address instead of <see cref="ObjectStores.Create"/>.</param>
-    internal TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory, Func<StoreAddress, IObjectStore>? storeFactory)
+    internal TieredStorage(TieredStorageOptions options, ILoggerFactory loggerFactory, Func<StoreAddress, IObjectStore>? storeFactory,
+        Instrumentation? instrumentation = null)
     {
         options.Validate();
+        _ownsInstrumentation = instrumentation is null;
+        Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
         _storeFactory = storeFactory;
         _offloadSlots = new SemaphoreSlim(options.MaxConcurrentOffloads, options.MaxConcurrentOffloads);
         Options = options;
@@ -36,6 +41,8 @@ public sealed partial class TieredStorage : IDisposable
     }
 
     public TieredStorageOptions Options { get; }
+
+    public Instrumentation Instrumentation { get; }
 
     /// <summary>The address recorded for objects written with <paramref name="settings"/> (everything but credentials).</summary>
     public static StoreAddress AddressOf(ObjectStoreSettings settings) => new()
@@ -136,6 +143,8 @@ public sealed partial class TieredStorage : IDisposable
     public void Dispose()
     {
         _offloadSlots.Dispose();
+        if (_ownsInstrumentation)
+            Instrumentation.Dispose();
         foreach (var store in _stores.Values)
             store.Dispose();
         _stores.Clear();

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Tiered.Bookie.V1;
 using Tiered.Testing;
 
@@ -88,6 +89,26 @@ public sealed class EnsembleChangeTests
         await foreach (var entry in ledger.ReadAsync(0, ledger.LastAddConfirmed))
             entries.Add(entry);
         AssertEntries(written, entries);
+    }
+
+    [Fact]
+    public async Task An_ensemble_change_is_counted_and_the_failed_bookie_shows_as_quarantined()
+    {
+        await using var cluster = await BookieCluster.StartAsync(4);
+        using var instrumentation = new Instrumentation(meterFactory: null);
+        using var changes = new MetricCollector<long>(instrumentation.EnsembleChanges);
+        using var quarantined = new MetricCollector<int>(instrumentation.Meter, "tiered_ledger_bookies_quarantined");
+        await using var client = new LedgerClient(cluster.Metadata, new LedgerClientOptions { BookieQuarantineTime = TimeSpan.FromMinutes(5) }, instrumentation);
+        var writer = await client.CreateLedgerAsync(3, 2, 2);
+        quarantined.RecordObservableInstruments();
+        Assert.Equal(0, quarantined.LastMeasurement?.Value);
+
+        await WriteThroughFailuresAsync(cluster, writer, 2000, inFlight: 200, stopAfter: 1000, writer.Metadata.Segments[0].Bookies[1]);
+
+        Assert.Equal(writer.Metadata.Segments.Count - 1, changes.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(1, changes.GetMeasurementSnapshot().Sum(m => m.Value));
+        quarantined.RecordObservableInstruments();
+        Assert.Equal(1, quarantined.LastMeasurement?.Value);
     }
 
     [Fact]

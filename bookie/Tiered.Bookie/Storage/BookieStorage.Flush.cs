@@ -29,7 +29,7 @@ internal sealed partial class BookieStorage
             catch (Exception e) when (e is IOException or InvalidDataException or RocksDbSharp.RocksDbException)
             {
                 // Nothing is lost: the journal still holds everything after the old checkpoint.
-                LogFlushFailed(_logger, e);
+                LogMessages.FlushFailed(_logger, e);
             }
         }
     }
@@ -130,12 +130,6 @@ internal sealed partial class BookieStorage
             await PutInCacheAsync(ledgerId, entryId, stored, record.Position, cancellationToken).ConfigureAwait(false);
             adds++;
         }
-        LogReplayed(_logger, adds, from.FileId, from.Offset);
+        LogMessages.Replayed(_logger, adds, from.FileId, from.Offset);
     }
-
-    [LoggerMessage(EventId = 211, Level = LogLevel.Error, Message = "Flushing the write cache to the entry logs failed; will retry")]
-    private static partial void LogFlushFailed(ILogger logger, Exception e);
-
-    [LoggerMessage(EventId = 212, Level = LogLevel.Information, Message = "Replayed {Adds} journaled adds from journal file {FileId} offset {Offset}")]
-    private static partial void LogReplayed(ILogger logger, int adds, long fileId, long offset);
 }

@@ -24,7 +24,7 @@ internal sealed partial class BookieStorage
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException or RocksDbSharp.RocksDbException)
                 {
-                    LogGcFailed(_logger, e);
+                    LogMessages.GcFailed(_logger, e);
                 }
             }
         }
@@ -58,7 +58,7 @@ internal sealed partial class BookieStorage
                         _index.PutBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(relocations));
                         _index.Flush();
                     });
-                LogCompacted(_logger, logId, result.EntriesMoved, result.EntriesDropped, result.BytesReclaimed);
+                LogMessages.Compacted(_logger, logId, result.EntriesMoved, result.EntriesDropped, result.BytesReclaimed);
                 reclaimed++;
             }
             return reclaimed;
@@ -68,10 +68,4 @@ internal sealed partial class BookieStorage
             _flushLock.Release();
         }
     }
-
-    [LoggerMessage(EventId = 213, Level = LogLevel.Information, Message = "Entry log {LogId} compacted: {Moved} live entries moved, {Dropped} deleted entries dropped, {Bytes} bytes reclaimed")]
-    private static partial void LogCompacted(ILogger logger, long logId, long moved, long dropped, long bytes);
-
-    [LoggerMessage(EventId = 214, Level = LogLevel.Error, Message = "Entry log garbage collection failed; will retry")]
-    private static partial void LogGcFailed(ILogger logger, Exception e);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace Tiered.Bookie.Storage;
@@ -31,6 +32,8 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     private readonly EntryLogger _entryLog;
     private readonly LedgerIndex _index;
     private readonly ILogger _logger;
+    private readonly Instrumentation _instrumentation;
+    private bool _ownsInstrumentation;
     private readonly ConcurrentDictionary<long, LedgerState> _ledgers = new();
     private readonly object _cacheLock = new();
     private readonly SemaphoreSlim _flushLock = new(1, 1);
@@ -42,9 +45,9 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     private Task _flushLoop = Task.CompletedTask;
     private Task _gcLoop = Task.CompletedTask;
 
-    private BookieStorage(string dataDir, Journal journal, EntryLogger entryLog, LedgerIndex index, long writeCacheBytes, ILogger logger)
+    private BookieStorage(string dataDir, Journal journal, EntryLogger entryLog, LedgerIndex index, long writeCacheBytes, ILogger logger, Instrumentation instrumentation)
     {
-        (_dataDir, _journal, _entryLog, _index, _logger) = (dataDir, journal, entryLog, index, logger);
+        (_dataDir, _journal, _entryLog, _index, _logger, _instrumentation) = (dataDir, journal, entryLog, index, logger, instrumentation);
         _cacheHalf = Math.Max(WriteCache.SegmentBytes * 2L, writeCacheBytes / 2);
         _active = new WriteCache(_cacheHalf);
         _flushing = new WriteCache(_cacheHalf);
@@ -55,23 +58,30 @@ internal sealed partial class BookieStorage : IAsyncDisposable
 
     public int LedgerCount => _ledgers.Count;
 
+    /// <summary>Bytes held by both halves of the write cache (the one filling and the one flushing).</summary>
+    public long WriteCacheBytes => Volatile.Read(ref _active).Bytes + Volatile.Read(ref _flushing).Bytes;
+
     public Journal Journal => _journal;
 
     public static async Task<BookieStorage> OpenAsync(string dataDir, string journalDir, long writeCacheBytes, ILogger logger,
         CancellationToken cancellationToken = default, long maxEntryLogBytes = EntryLoggerOptions.DefaultMaxLogBytes,
-        long journalPreallocationBytes = JournalOptions.DefaultMaxFileBytes, JournalTestHooks? journalHooks = null)
+        long journalPreallocationBytes = JournalOptions.DefaultMaxFileBytes, JournalTestHooks? journalHooks = null, Instrumentation? instrumentation = null)
     {
+        var ownsInstrumentation = instrumentation is null;
+        instrumentation ??= new Instrumentation(meterFactory: null);
         Directory.CreateDirectory(dataDir);
         var index = LedgerIndex.Open(Path.Combine(dataDir, "index"));
         var entryLog = new EntryLogger(new EntryLoggerOptions(Path.Combine(dataDir, "entry-logs"), maxEntryLogBytes));
-        var journal = Journal.Open(new JournalOptions(journalDir) { PreallocationBytes = journalPreallocationBytes }, journalHooks);
-        var storage = new BookieStorage(dataDir, journal, entryLog, index, writeCacheBytes, logger);
+        var journal = Journal.Open(new JournalOptions(journalDir) { PreallocationBytes = journalPreallocationBytes }, journalHooks, instrumentation);
+        var storage = new BookieStorage(dataDir, journal, entryLog, index, writeCacheBytes, logger, instrumentation);
         foreach (var ledgerId in index.Ledgers())
         {
             var info = index.GetInfo(ledgerId) ?? LedgerInfo.Empty;
             storage._ledgers[ledgerId] = new LedgerState(info.Fenced, info.LastAddConfirmed, index.LastEntryId(ledgerId) ?? -1);
         }
         await storage.ReplayJournalAsync(cancellationToken).ConfigureAwait(false);
+        storage._ownsInstrumentation = ownsInstrumentation;
+        instrumentation.Track(storage);
         storage._flushLoop = Task.Run(storage.FlushLoopAsync, CancellationToken.None);
         storage._gcLoop = Task.Run(storage.GcLoopAsync, CancellationToken.None);
         return storage;
@@ -88,12 +98,14 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         var state = State(ledgerId);
         if (state.Fenced && !recovery)
             return StorageResult.Fenced;
+        var start = Stopwatch.GetTimestamp();
         var record = BookieRecord.Add(ledgerId, entryId, lastAddConfirmed, digest, payload.Span);
         await PutInCacheAsync(ledgerId, entryId, BookieRecord.StoredEntry(record), replaying: null, cancellationToken).ConfigureAwait(false);
         await _journal.AppendAsync(record, cancellationToken).ConfigureAwait(false);
         // Checked again, atomically with counting the entry: a fence answered while this add waited
         // (for room in the cache, for the journal) did not count it, so it must not be acknowledged.
         // The journaled copy is harmless: an entry never acknowledged may or may not survive.
+        _instrumentation.AddLatency.Record(Stopwatch.GetElapsedTime(start).TotalSeconds);
         return state.TryAdd(entryId, lastAddConfirmed, recovery) ? StorageResult.Ok : StorageResult.Fenced;
     }
 
@@ -130,6 +142,15 @@ internal sealed partial class BookieStorage : IAsyncDisposable
 
     /// <summary>The stored entry ([LAC][digest][payload]), or why there is none.</summary>
     public (StorageResult Result, byte[]? StoredEntry) Read(long ledgerId, long entryId)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var read = ReadEntry(ledgerId, entryId);
+        if (read.Result == StorageResult.Ok)
+            _instrumentation.ReadLatency.Record(Stopwatch.GetElapsedTime(start).TotalSeconds);
+        return read;
+    }
+
+    private (StorageResult Result, byte[]? StoredEntry) ReadEntry(long ledgerId, long entryId)
     {
         if (!_ledgers.ContainsKey(ledgerId))
             return (StorageResult.NoSuchLedger, null);
@@ -201,6 +222,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _instrumentation.Untrack(this);
         await _stop.CancelAsync().ConfigureAwait(false);
         await _flushLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _gcLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -211,6 +233,8 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         _active.Dispose();
         _flushing.Dispose();
         _stop.Dispose();
+        if (_ownsInstrumentation)
+            _instrumentation.Dispose();
     }
 
     /// <summary>Per-ledger state kept in memory: fenced flag, LAC, highest entry, and a signal for LAC long-polls.</summary>

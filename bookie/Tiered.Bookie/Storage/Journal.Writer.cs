@@ -41,6 +41,7 @@ internal sealed partial class Journal
                 }
 
                 await WriteGroupAsync(groupBytes).ConfigureAwait(false);
+                _instrumentation?.JournalGroupRecords.Record(_group.Count);
                 foreach (var append in _group)
                 {
                     append.Succeed();
@@ -158,7 +159,9 @@ internal sealed partial class Journal
             await beforeFlush().ConfigureAwait(false);
         }
 
+        var fsyncStart = Stopwatch.GetTimestamp();
         RandomAccess.FlushToDisk(_file);
+        _instrumentation?.JournalFsyncLatency.Record(Stopwatch.GetElapsedTime(fsyncStart).TotalSeconds);
         Interlocked.Increment(ref _fsyncs);
         lock (_durableLock)
         {

@@ -14,6 +14,7 @@ internal sealed partial class Journal : IAsyncDisposable
 {
     private readonly JournalOptions _options;
     private readonly JournalTestHooks? _hooks;
+    private readonly Instrumentation? _instrumentation;
     private readonly Channel<JournalAppend> _queue;
     private readonly object _capacityLock = new();
     private readonly object _durableLock = new();
@@ -29,10 +30,11 @@ internal sealed partial class Journal : IAsyncDisposable
     private long _recordsWritten;
     private long _bytesWritten;
 
-    private Journal(JournalOptions options, JournalTestHooks? hooks, long fileId, SafeFileHandle file, long offset)
+    private Journal(JournalOptions options, JournalTestHooks? hooks, Instrumentation? instrumentation, long fileId, SafeFileHandle file, long offset)
     {
         _options = options;
         _hooks = hooks;
+        _instrumentation = instrumentation;
         _fileId = fileId;
         _file = file;
         _fileOffset = offset;
@@ -90,7 +92,8 @@ internal sealed partial class Journal : IAsyncDisposable
     /// </summary>
     public static Journal Open(JournalOptions options) => Open(options, hooks: null);
 
-    internal static Journal Open(JournalOptions options, JournalTestHooks? hooks)
+    /// <param name="instrumentation">Where fsync latencies and group sizes are recorded; null: nowhere.</param>
+    internal static Journal Open(JournalOptions options, JournalTestHooks? hooks, Instrumentation? instrumentation = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -99,7 +102,7 @@ internal sealed partial class Journal : IAsyncDisposable
         if (files.Count == 0)
         {
             var file = CreateFile(options, 1);
-            return new Journal(options, hooks, 1, file, JournalFormat.HeaderSize);
+            return new Journal(options, hooks, instrumentation, 1, file, JournalFormat.HeaderSize);
         }
 
         var lastId = files[^1];
@@ -123,7 +126,7 @@ internal sealed partial class Journal : IAsyncDisposable
                 RandomAccess.FlushToDisk(handle);
             }
 
-            return new Journal(options, hooks, lastId, handle, tail.End)
+            return new Journal(options, hooks, instrumentation, lastId, handle, tail.End)
             {
                 TruncatedTailBytes = Math.Max(0, length - tail.End),
                 TruncatedTailReason = length > tail.End ? tail.Reason : null,

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Grpc.Core;
 using Tiered.Broker.Entries;
@@ -15,7 +16,8 @@ public sealed partial class MessagingService
     private static readonly ProducerNames GeneratedProducerNames = new();
 
     /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
-    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused);
+    /// <param name="ReceivedAt">Stopwatch timestamp of the batch's receipt, for the publish latency.</param>
+    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused, long ReceivedAt = 0);
 
     public override async Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
     {
@@ -71,6 +73,7 @@ public sealed partial class MessagingService
 
     private PendingSend Store(Topic topic, ProducerInfo producer, Wire.SendBatch send)
     {
+        var receivedAt = Stopwatch.GetTimestamp();
         var batch = send.Batch.Memory;
         if (batch.Length > _options.MaxMessageBytes)
             return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
@@ -82,7 +85,7 @@ public sealed partial class MessagingService
             batch = BatchHeader.WithPublishTime(batch.Span, _options.ManagedLedger.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
         Interlocked.Add(ref producer.BytesIn, batch.Length);
-        return new PendingSend(send.SequenceId, topic.PublishAsync(batch, header.MessageCount, CancellationToken.None), header.MessageCount, null);
+        return new PendingSend(send.SequenceId, topic.PublishAsync(batch, header.MessageCount, CancellationToken.None), header.MessageCount, null, receivedAt);
     }
 
     private static PendingSend Refuse(ulong sequenceId, string reason)
@@ -103,6 +106,7 @@ public sealed partial class MessagingService
                 try
                 {
                     var position = await send.Stored.ConfigureAwait(false);
+                    topics.Instrumentation.PublishLatency.Record(Stopwatch.GetElapsedTime(send.ReceivedAt).TotalSeconds, topic.MetricTags);
                     topic.MessageCounts.Record(position, send.Messages);
                     response = new ProduceResponse
                     {

@@ -57,6 +57,15 @@ public sealed partial class Subscription : IAsyncDisposable
         }
     }
 
+    public int ConsumerCount
+    {
+        get
+        {
+            lock (_lock)
+                return _consumers.Count;
+        }
+    }
+
     public long MessagesOut;
     public long BytesOut;
 

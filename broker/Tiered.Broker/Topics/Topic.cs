@@ -30,6 +30,8 @@ public sealed partial class Topic : IAsyncDisposable
         (Name, Ledger, _loggerFactory, Time) = (name, ledger, loggerFactory, time);
         InRates = new RateMeter(time);
         OutRates = new RateMeter(time);
+        CollectedInRates = new RateMeter(time);
+        CollectedOutRates = new RateMeter(time);
         foreach (var cursor in ledger.Cursors)
             _subscriptions[cursor.Name] = NewSubscription(cursor.Name, cursor);
     }
@@ -59,6 +61,75 @@ public sealed partial class Topic : IAsyncDisposable
 
     public long MessagesIn;
     public long BytesIn;
+
+    /// <summary>Messages delivered by subscriptions since removed (readers gone, subscriptions deleted), for <see cref="MessagesOutTotal"/>.</summary>
+    private long _removedMessagesOut;
+    private long _removedBytesOut;
+
+    /// <summary>Messages every subscription, present or removed, delivered since the topic was loaded.</summary>
+    public long MessagesOutTotal
+    {
+        get
+        {
+            var sum = Interlocked.Read(ref _removedMessagesOut);
+            foreach (var subscription in _subscriptions.Values)
+                sum += Interlocked.Read(ref subscription.MessagesOut);
+            return sum;
+        }
+    }
+
+    /// <summary>Bytes every subscription, present or removed, delivered since the topic was loaded.</summary>
+    public long BytesOutTotal
+    {
+        get
+        {
+            var sum = Interlocked.Read(ref _removedBytesOut);
+            foreach (var subscription in _subscriptions.Values)
+                sum += Interlocked.Read(ref subscription.BytesOut);
+            return sum;
+        }
+    }
+
+    /// <summary>Rates for the metrics exporter, apart from <see cref="InRates"/> and <see cref="OutRates"/> so that stats calls and scrapes do not shorten each other's periods.</summary>
+    internal RateMeter CollectedInRates { get; }
+
+    internal RateMeter CollectedOutRates { get; }
+
+    /// <summary>The labels of this topic's measurements (set by the registry when it loads the topic).</summary>
+    internal KeyValuePair<string, object?>[] MetricTags { get; set; } = [];
+
+    public int ProducerCount => _producers.Count;
+
+    public int SubscriptionCount => _subscriptions.Count;
+
+    public int ConsumerCount()
+    {
+        var count = 0;
+        foreach (var subscription in _subscriptions.Values)
+            count += subscription.ConsumerCount;
+        return count;
+    }
+
+    /// <summary>Messages not acknowledged, summed over the subscriptions (Pulsar's msgBacklog of a topic).</summary>
+    public long TotalBacklogMessages()
+    {
+        long sum = 0;
+        foreach (var subscription in _subscriptions.Values)
+            sum += BacklogOf(subscription).Messages;
+        return sum;
+    }
+
+    /// <summary>Bytes of the ledgers still on the bookies (Pulsar's storageSize).</summary>
+    public long StorageSize()
+    {
+        long sum = 0;
+        foreach (var ledger in Ledger.Ledgers)
+        {
+            if (!ledger.BookieDeleted)
+                sum += ledger.Size;
+        }
+        return sum;
+    }
 
     /// <summary>Opens the topic's managed ledger (recovering it from a previous owner) and its subscriptions.</summary>
     public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger>> openLedger, ILoggerFactory loggerFactory, TimeProvider time)
@@ -192,7 +263,10 @@ public sealed partial class Topic : IAsyncDisposable
     public async Task RemoveReaderAsync(Subscription reader)
     {
         if (!reader.IsDurable && _subscriptions.TryRemove(reader.Name, out _))
+        {
+            KeepCountsOf(reader);
             await reader.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Deletes a durable subscription; refused while consumers are connected unless <paramref name="force"/>.</summary>
@@ -203,7 +277,8 @@ public sealed partial class Topic : IAsyncDisposable
         if (!force && subscription.Consumers.Count > 0)
             throw new BrokerException(BrokerErrorCode.Conflict,
                 $"Subscription {name} of {Name} has {subscription.Consumers.Count} connected consumer(s); disconnect them first or delete with force=true.");
-        _subscriptions.TryRemove(name, out _);
+        if (_subscriptions.TryRemove(name, out _))
+            KeepCountsOf(subscription);
         await subscription.DisposeAsync().ConfigureAwait(false);
         await Ledger.DeleteCursorAsync(name, cancellationToken).ConfigureAwait(false);
     }
@@ -235,6 +310,12 @@ public sealed partial class Topic : IAsyncDisposable
             await subscription.DisposeAsync().ConfigureAwait(false);
         await Ledger.DisposeAsync().ConfigureAwait(false);
         _subscribing.Dispose();
+    }
+
+    private void KeepCountsOf(Subscription removed)
+    {
+        Interlocked.Add(ref _removedMessagesOut, Interlocked.Read(ref removed.MessagesOut));
+        Interlocked.Add(ref _removedBytesOut, Interlocked.Read(ref removed.BytesOut));
     }
 
     private Subscription NewSubscription(string name, ManagedCursor cursor)

@@ -24,14 +24,23 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _maintenance;
+    private readonly bool _ownsInstrumentation;
+    private readonly ManagedLedgers.Instrumentation? _managedLedgerInstrumentation;
 
     /// <param name="ownership">Who owns which topics; null: <see cref="StandaloneOwnershipGate"/> (this broker owns everything).</param>
+    /// <param name="instrumentation">Where the broker's metrics are observed and recorded; null: an instance of its own.</param>
+    /// <param name="managedLedgerInstrumentation">Where the topics' managed ledgers count cache hits, rollovers and trims; null: the process-wide default.</param>
     /// <remarks>The registry owns <paramref name="policies"/> and disposes it.</remarks>
-    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, IOwnershipGate? ownership = null)
+    public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, IOwnershipGate? ownership = null,
+        Instrumentation? instrumentation = null, ManagedLedgers.Instrumentation? managedLedgerInstrumentation = null)
     {
+        _managedLedgerInstrumentation = managedLedgerInstrumentation;
         (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
         Ownership = ownership ?? new StandaloneOwnershipGate(options);
         Ownership.SetListener(this);
+        _ownsInstrumentation = instrumentation is null;
+        Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
+        Instrumentation.Track(this);
         _logger = loggerFactory.CreateLogger<TopicRegistry>();
         _maintenance = Task.Run(MaintenanceLoopAsync);
     }
@@ -42,6 +51,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     public IOwnershipGate Ownership { get; }
 
     public BrokerOptions Options => _options;
+
+    public Instrumentation Instrumentation { get; }
 
     public IReadOnlyCollection<Topic> LoadedTopics
         => [.. _topics.Values.Where(t => t.Value.IsCompletedSuccessfully).Select(t => t.Value.Result)];
@@ -112,6 +123,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
                 var topic = await loading.Value.ConfigureAwait(false);
                 if (movedTo is not null)
                     topic.MarkMoved(movedTo);
+                Instrumentation.Retire(this, topic);
                 await topic.DisposeAsync().ConfigureAwait(false);
             }
             catch (Exception e) when (e is ManagedLedgerException or LedgerException or BrokerException)
@@ -138,7 +150,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         var topic = await LoadOwnedAsync(name).ConfigureAwait(false);
         if (!force && topic.IsInUse)
             throw new BrokerException(BrokerErrorCode.Conflict, $"Topic {name} has connected producers or consumers; disconnect them first or delete with force=true.");
-        _topics.TryRemove(name, out _);
+        if (_topics.TryRemove(name, out _))
+            Instrumentation.Retire(this, topic);
         topic.DisconnectAll($"topic {name} was deleted");
         foreach (var subscription in topic.Subscriptions)
             await subscription.DisposeAsync().ConfigureAwait(false);
@@ -150,8 +163,10 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     {
         BrokerLog.LoadingTopic(_logger, name.ToString());
         var topic = await Topic.OpenAsync(name,
-            ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token),
+            ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token,
+                _managedLedgerInstrumentation),
             _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
+        topic.MetricTags = Instrumentation.TagsOf(this, name);
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
             topic.MarkTerminated(terminatedAt);
         BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
@@ -165,6 +180,9 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         foreach (var name in _topics.Keys.ToList())
             await UnloadAsync(name).ConfigureAwait(false);
         await Policies.DisposeAsync().ConfigureAwait(false);
+        Instrumentation.Untrack(this);
+        if (_ownsInstrumentation)
+            Instrumentation.Dispose();
         _stop.Dispose();
     }
 }

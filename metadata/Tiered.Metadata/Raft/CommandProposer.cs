@@ -26,6 +26,7 @@ internal sealed partial class CommandProposer : IAsyncDisposable
     private readonly Func<MetadataException> _notLeader;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Instrumentation? _instrumentation;
     private readonly Channel<PendingCommand> _queue = Channel.CreateBounded<PendingCommand>(new BoundedChannelOptions(QueueCapacity)
     {
         SingleReader = true,
@@ -35,9 +36,9 @@ internal sealed partial class CommandProposer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public CommandProposer(IRaftCluster cluster, Func<MetadataException> notLeader, TimeProvider time, ILogger logger)
+    public CommandProposer(IRaftCluster cluster, Func<MetadataException> notLeader, TimeProvider time, ILogger logger, Instrumentation? instrumentation = null)
     {
-        (_cluster, _notLeader, _time, _logger) = (cluster, notLeader, time, logger);
+        (_cluster, _notLeader, _time, _logger, _instrumentation) = (cluster, notLeader, time, logger, instrumentation);
         _loop = Task.Run(RunAsync);
     }
 
@@ -46,12 +47,15 @@ internal sealed partial class CommandProposer : IAsyncDisposable
     {
         if (_cluster.LeadershipToken.IsCancellationRequested)
             throw _notLeader();
+        var start = _time.GetTimestamp();
         var pending = new PendingCommand(command);
         if (!_queue.Writer.TryWrite(pending))
             await _queue.Writer.WriteAsync(pending, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await pending.Task.WaitAsync(ApplyTimeout, cancellationToken).ConfigureAwait(false);
+            var result = await pending.Task.WaitAsync(ApplyTimeout, cancellationToken).ConfigureAwait(false);
+            _instrumentation?.ProposalLatency.Record(_time.GetElapsedTime(start).TotalSeconds);
+            return result;
         }
         catch (TimeoutException e)
         {
@@ -101,7 +105,7 @@ internal sealed partial class CommandProposer : IAsyncDisposable
         catch (Exception e)
         {
             // The entry may have been appended before the failure and be committed later by a new leader.
-            LogReplicationFailed(_logger, e, batch.Commands.Count);
+            LogMessages.ReplicationFailed(_logger, e, batch.Commands.Count);
             batch.FailAll(new MetadataException(MetadataErrorCode.OutcomeUnknown,
                 $"Leadership changed or the node stopped while replicating; the write may or may not have been applied ({e.GetType().Name}). Read the key to find out.", inner: e));
         }
@@ -118,7 +122,4 @@ internal sealed partial class CommandProposer : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
     }
-
-    [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "Replicating a batch of {Count} commands failed")]
-    private static partial void LogReplicationFailed(ILogger logger, Exception e, int count);
 }

@@ -25,13 +25,19 @@ internal sealed partial class MetadataNode : IAsyncDisposable
     private readonly CommandProposer _proposer;
     private readonly SessionKeeper _sessions;
     private readonly TimeProvider _time;
+    private readonly Instrumentation _instrumentation;
+    private readonly bool _ownsInstrumentation;
 
-    private MetadataNode(MetadataNodeOptions options, string clientAddress, MetadataStateMachine stateMachine, WriteAheadLog log, RaftCluster cluster, TimeProvider time, ILoggerFactory loggerFactory)
+    private MetadataNode(MetadataNodeOptions options, string clientAddress, MetadataStateMachine stateMachine, WriteAheadLog log, RaftCluster cluster, TimeProvider time, ILoggerFactory loggerFactory,
+        Instrumentation? instrumentation)
     {
         (_options, ClientAddress, _stateMachine, _log, _cluster, _time) = (options, clientAddress, stateMachine, log, cluster, time);
+        _ownsInstrumentation = instrumentation is null;
+        _instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
+        NodeTag = new KeyValuePair<string, object?>("node", options.NodeId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _state = stateMachine.State;
         _logger = loggerFactory.CreateLogger<MetadataNode>();
-        _proposer = new CommandProposer(cluster, NotLeader, time, loggerFactory.CreateLogger<CommandProposer>());
+        _proposer = new CommandProposer(cluster, NotLeader, time, loggerFactory.CreateLogger<CommandProposer>(), _instrumentation);
         _sessions = new SessionKeeper(cluster, _state, (c, t) => _proposer.ProposeAsync(c, t), time, loggerFactory.CreateLogger<SessionKeeper>());
     }
 
@@ -42,7 +48,18 @@ internal sealed partial class MetadataNode : IAsyncDisposable
 
     public long LastAppliedIndex => _stateMachine.LastAppliedIndex;
 
-    public static async Task<MetadataNode> StartAsync(MetadataNodeOptions options, string clientAddress, ILoggerFactory loggerFactory, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    /// <summary>The Raft term this node is in.</summary>
+    public long Term => _cluster.Term;
+
+    /// <summary>Index of the last entry known to be committed.</summary>
+    public long CommitIndex => _log.LastCommittedEntryIndex;
+
+    /// <summary>The <c>node</c> label of this node's measurements.</summary>
+    internal KeyValuePair<string, object?> NodeTag { get; }
+
+    /// <param name="instrumentation">Where Raft state and proposal latency are measured; null: an instance of its own.</param>
+    public static async Task<MetadataNode> StartAsync(MetadataNodeOptions options, string clientAddress, ILoggerFactory loggerFactory, TimeProvider? time = null, CancellationToken cancellationToken = default,
+        Instrumentation? instrumentation = null)
     {
         options.Validate();
         time ??= TimeProvider.System;
@@ -84,8 +101,9 @@ internal sealed partial class MetadataNode : IAsyncDisposable
 
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
         await cluster.StartAsync(cancellationToken).ConfigureAwait(false);
-        var node = new MetadataNode(options, clientAddress, stateMachine, log, cluster, time, loggerFactory);
-        LogStarted(node._logger, options.NodeId, clientAddress, options.Peers[options.NodeId - 1], stateMachine.State.Revision);
+        var node = new MetadataNode(options, clientAddress, stateMachine, log, cluster, time, loggerFactory, instrumentation);
+        node._instrumentation.Track(node);
+        LogMessages.Started(node._logger, options.NodeId, clientAddress, options.Peers[options.NodeId - 1], stateMachine.State.Revision);
         return node;
     }
 
@@ -141,14 +159,14 @@ internal sealed partial class MetadataNode : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        _instrumentation.Untrack(this);
         await _sessions.DisposeAsync().ConfigureAwait(false);
         await _proposer.DisposeAsync().ConfigureAwait(false);
         await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
         _cluster.Dispose();
         await _log.DisposeAsync().ConfigureAwait(false);
         await _stateMachine.DisposeAsync().ConfigureAwait(false);
+        if (_ownsInstrumentation)
+            _instrumentation.Dispose();
     }
-
-    [LoggerMessage(EventId = 131, Level = LogLevel.Information, Message = "Metadata node {NodeId} started: clients {ClientAddress}, raft {RaftAddress}, state at revision {Revision}")]
-    private static partial void LogStarted(ILogger logger, int nodeId, string clientAddress, string raftAddress, long revision);
 }

@@ -48,7 +48,7 @@ internal sealed partial class MetadataStateMachine(DirectoryInfo location, Metad
                 catch (Exception e)
                 {
                     // Deterministic on every node; report instead of halting the state machine.
-                    LogApplyFailed(logger, e, entry.Index, i);
+                    LogMessages.ApplyFailed(logger, e, entry.Index, i);
                     error = new MetadataException(MetadataErrorCode.InvalidArgument, $"Internal error applying the command: {e.Message}");
                 }
                 proposed?.Complete(i, result, error);
@@ -81,12 +81,6 @@ internal sealed partial class MetadataStateMachine(DirectoryInfo location, Metad
         var snapshot = StateSnapshot.Parser.ParseFrom(bytes);
         lock (state.Sync)
             state.Restore(snapshot);
-        LogRestored(logger, snapshotFile.Name, snapshot.Revision, snapshot.Kvs.Count);
+        LogMessages.Restored(logger, snapshotFile.Name, snapshot.Revision, snapshot.Kvs.Count);
     }
-
-    [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Applying command {Command} of Raft entry {Index} failed")]
-    private static partial void LogApplyFailed(ILogger logger, Exception e, long index, int command);
-
-    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Restored snapshot {File}: revision {Revision}, {Keys} keys")]
-    private static partial void LogRestored(ILogger logger, string file, long revision, int keys);
 }

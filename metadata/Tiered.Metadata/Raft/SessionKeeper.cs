@@ -65,7 +65,7 @@ internal sealed partial class SessionKeeper : IAsyncDisposable
                 }
                 foreach (var id in FindExpired())
                 {
-                    LogExpiring(_logger, id);
+                    LogMessages.Expiring(_logger, id);
                     _lastHeartbeatMs.TryRemove(id, out _);
                     try
                     {
@@ -105,7 +105,4 @@ internal sealed partial class SessionKeeper : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
     }
-
-    [LoggerMessage(EventId = 121, Level = LogLevel.Information, Message = "Session {SessionId} missed its heartbeats for longer than its TTL; expiring it")]
-    private static partial void LogExpiring(ILogger logger, long sessionId);
 }
