@@ -54,7 +54,7 @@ internal static class BookieCommand
         flags.Add(new Option<bool>("--no-auto-recovery")
         {
             Description = "Do not take part in auto-recovery (re-replicating the ledgers of bookies that are gone). By default every bookie runs it and one is active at a time.",
-        }, "Bookie:AutoRecovery", off => off ? "false" : "true");
+        }, "Bookie:AutoRecovery", off => off ? "false" : null);
         flags.Add(JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
         var command = new Command(
             "bookie",

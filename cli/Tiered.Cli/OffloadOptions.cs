@@ -25,7 +25,8 @@ internal static class OffloadOptions
         flags.Add(new Option<string?>("--offload-endpoint") { HelpName = "URL", Description = "s3 driver: the endpoint of an S3-compatible service (default: AWS for the region)." }, Store + "Endpoint");
         flags.Add(new Option<string?>("--offload-region") { HelpName = "REGION", Description = "s3 driver: the region (default us-east-1)." }, Store + "Region");
         flags.Add(new Option<string?>("--offload-prefix") { HelpName = "PREFIX", Description = "s3 driver: a key prefix inside the bucket." }, Store + "Prefix");
-        flags.Add(new Option<bool>("--offload-path-style") { Description = "s3 driver: path-style addressing (endpoint/bucket/key), which most S3-compatible servers need." }, Store + "PathStyle");
+        flags.Add(new Option<bool>("--offload-path-style") { Description = "s3 driver: path-style addressing (endpoint/bucket/key), which most S3-compatible servers need." }, Store + "PathStyle",
+            on => on ? "true" : null);
         flags.Add(new Option<bool>("--offload-chunk-encoding")
         {
             HelpName = "true|false",

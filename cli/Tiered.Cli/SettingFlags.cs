@@ -24,17 +24,19 @@ internal sealed class SettingFlags
     /// <summary>Every option, to add to the command.</summary>
     public List<Option> All { get; } = [];
 
-    /// <summary>Binds <paramref name="option"/> to <paramref name="key"/>; <paramref name="format"/> turns its value into the setting's text.</summary>
+    /// <summary>
+    /// Binds <paramref name="option"/> to <paramref name="key"/>; <paramref name="format"/> turns its value into the
+    /// setting's text, or null to leave the setting alone (a switch that is off: its setting keeps its default).
+    /// </summary>
     public Option<T> Add<T>(Option<T> option, string key, Func<T, string?>? format = null)
     {
         All.Add(option);
         format ??= value => Convert.ToString(value, CultureInfo.InvariantCulture);
         _mappings.Add((parseResult, defaults, given) =>
         {
-            if (parseResult.GetResult(option) is not { } result)
+            if (parseResult.GetResult(option) is not { } result || format(parseResult.GetValue(option)!) is not { } value)
                 return;
-            var target = result.Implicit ? defaults : given;
-            target.Set(key, format(parseResult.GetValue(option)!), option.Name);
+            (result.Implicit ? defaults : given).Set(key, value, option.Name);
         });
         return option;
     }
