@@ -3,14 +3,18 @@ using Tiered.Metadata.V1;
 
 namespace Tiered.Testing;
 
-/// <summary>A metadata cluster of `tiered metadata` processes on 127.0.0.1 with fresh data directories.</summary>
+/// <summary>
+/// A metadata cluster of `tiered metadata` processes on 127.0.0.1 with fresh data directories; their
+/// addresses name <see cref="Host"/> (127.0.0.1, or a host name that resolves to it).
+/// </summary>
 public sealed class MetadataCluster : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
     private readonly TieredProcess?[] _nodes;
 
-    public MetadataCluster(int size)
+    public MetadataCluster(int size, string host = "127.0.0.1")
     {
+        Host = host;
         DataRoot = Directory.CreateTempSubdirectory("tiered-meta-").FullName;
         ClientPorts = [.. Enumerable.Range(0, size).Select(_ => TieredProcess.FreePort())];
         RaftPorts = [.. Enumerable.Range(0, size).Select(_ => TieredProcess.FreePort())];
@@ -20,11 +24,13 @@ public sealed class MetadataCluster : IAsyncDisposable
 
     public string DataRoot { get; }
 
+    public string Host { get; }
+
     public int[] ClientPorts { get; }
 
     public int[] RaftPorts { get; }
 
-    public IEnumerable<string> Addresses => ClientPorts.Select(p => $"127.0.0.1:{p}");
+    public IEnumerable<string> Addresses => ClientPorts.Select(p => $"{Host}:{p}");
 
     public MetadataClient Client { get; }
 
@@ -32,19 +38,19 @@ public sealed class MetadataCluster : IAsyncDisposable
 
     public TieredProcess? Node(int index) => _nodes[index];
 
-    public static async Task<MetadataCluster> StartAsync(int size)
+    public static async Task<MetadataCluster> StartAsync(int size, string host = "127.0.0.1")
     {
-        var cluster = new MetadataCluster(size);
+        var cluster = new MetadataCluster(size, host);
         await Task.WhenAll(Enumerable.Range(0, size).Select(cluster.StartNodeAsync));
         return cluster;
     }
 
     public async Task StartNodeAsync(int index)
     {
-        var peers = string.Join(',', RaftPorts.Select(p => $"127.0.0.1:{p}"));
+        var peers = string.Join(',', RaftPorts.Select(p => $"{Host}:{p}"));
         _nodes[index] = await TieredProcess.StartAsync("listening on", StartTimeout,
             "metadata", "--node-id", (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--listen", $"127.0.0.1:{ClientPorts[index]}", "--peers", peers,
+            "--listen", $"{Host}:{ClientPorts[index]}", "--peers", peers,
             "--data-dir", Path.Combine(DataRoot, $"m{index + 1}"), "--log-level", "Warning");
     }
 
