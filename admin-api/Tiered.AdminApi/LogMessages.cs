@@ -15,6 +15,6 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = 7003, EventName = nameof(Failed), Level = LogLevel.Error, Message = "Admin {Method} {Path} failed")]
     public static partial void Failed(this ILogger logger, string method, string path, Exception exception);
 
-    [LoggerMessage(EventId = 704, Level = LogLevel.Debug, Message = "Admin {Method} {Path} redirected to the topic's owner at {Location}")]
+    [LoggerMessage(EventId = 7004, EventName = nameof(Redirected), Level = LogLevel.Debug, Message = "Admin {Method} {Path} redirected to the topic's owner at {Location}")]
     public static partial void Redirected(this ILogger logger, string method, string path, string location);
 }

@@ -12,6 +12,7 @@ var root = new RootCommand(
     BrokerCommand.Create(),
     CompareCommand.Create(),
     OffloadCommand.Create(),
+    HostingCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Tiered.Ledger;
 using Tiered.Metadata;
 
 namespace Tiered.Bookie;
@@ -14,8 +15,6 @@ namespace Tiered.Bookie;
 /// </summary>
 internal sealed partial class BookieRegistration : IAsyncDisposable
 {
-    public const string AvailablePath = "/bookies/available";
-    public const string ReadOnlyPath = "/bookies/readonly";
 
     private readonly IMetadataStore _store;
     private readonly string _bookieId;
@@ -42,11 +41,9 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
         return registration;
     }
 
-    public static string AvailableKey(string bookieId) => $"{AvailablePath}/{bookieId}";
 
-    public static string ReadOnlyKey(string bookieId) => $"{ReadOnlyPath}/{bookieId}";
 
-    private string CurrentKey => _readOnly ? ReadOnlyKey(_bookieId) : AvailableKey(_bookieId);
+    private string CurrentKey => _readOnly ? BookiePaths.ReadOnlyKey(_bookieId) : BookiePaths.AvailableKey(_bookieId);
 
     private async Task RegisterAsync(CancellationToken cancellationToken)
     {
@@ -103,7 +100,7 @@ internal sealed partial class BookieRegistration : IAsyncDisposable
             if (readOnly == _readOnly || _session is null)
                 return;
             var old = CurrentKey;
-            var target = readOnly ? ReadOnlyKey(_bookieId) : AvailableKey(_bookieId);
+            var target = readOnly ? BookiePaths.ReadOnlyKey(_bookieId) : BookiePaths.AvailableKey(_bookieId);
             // Changed only once both steps are stored: after a failure a retry does both again.
             await _store.PutAsync(target, _address, sessionId: _session.Id, cancellationToken: cancellationToken).ConfigureAwait(false);
             await _store.DeleteAsync(old, cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -37,4 +37,10 @@ internal static partial class LogMessages
 
     [LoggerMessage(EventId = 2024, EventName = nameof(JournalUnusable), Level = LogLevel.Error, Message = "Bookie {BookieId}: its journal is unusable (a write or fsync failed, e.g. the disk is full); it is read-only until restarted")]
     public static partial void JournalUnusable(ILogger logger, string bookieId);
+
+    [LoggerMessage(EventId = 2031, EventName = nameof(CallFailed), Level = LogLevel.Error, Message = "Bookie call {Method} failed")]
+    public static partial void CallFailed(ILogger logger, string method, Exception exception);
+
+    [LoggerMessage(EventId = 2032, EventName = nameof(CallEndedStopping), Level = LogLevel.Debug, Message = "Bookie call {Method} ended: the bookie is stopping")]
+    public static partial void CallEndedStopping(ILogger logger, string method);
 }

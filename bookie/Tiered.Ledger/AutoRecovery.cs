@@ -23,7 +23,6 @@ public sealed partial class AutoRecovery : IAsyncDisposable
     public const string LockKey = "/ledgers-auditor/lock";
 
     /// <summary>Where bookies register while their disk is nearly full (still readable, so not lost).</summary>
-    public const string ReadOnlyBookiesPath = "/bookies/readonly";
 
     private const int UpdateAttempts = 5;
 
@@ -93,7 +92,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         // Bookies coming and going, and the lock vanishing, start a pass at once instead of on the next tick.
         recovery._watches =
         [
-            Task.Run(() => recovery.WakeOnChangesAsync("/bookies/"), CancellationToken.None),
+            Task.Run(() => recovery.WakeOnChangesAsync(BookiePaths.Root), CancellationToken.None),
             Task.Run(() => recovery.WakeOnChangesAsync(LockKey), CancellationToken.None),
         ];
         return recovery;
@@ -226,8 +225,8 @@ public sealed partial class AutoRecovery : IAsyncDisposable
 
     private async Task<HashSet<string>> RegisteredBookiesAsync(CancellationToken cancellationToken)
     {
-        var available = await _metadata.ListChildrenAsync(LedgerClient.AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var readOnly = await _metadata.ListChildrenAsync(ReadOnlyBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var available = await _metadata.ListChildrenAsync(BookiePaths.Available, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var readOnly = await _metadata.ListChildrenAsync(BookiePaths.ReadOnly, cancellationToken: cancellationToken).ConfigureAwait(false);
         return [.. available, .. readOnly];
     }
 

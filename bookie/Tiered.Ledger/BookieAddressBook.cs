@@ -12,9 +12,8 @@ namespace Tiered.Ledger;
 /// its new address. A bookie whose registration is gone keeps its last known address; one never seen is taken to
 /// be reachable at its id (the default id is the advertised address). Kept current by a watch on <c>/bookies/</c>.
 /// </summary>
-internal sealed partial class BookieAddressBook : IAsyncDisposable
+internal sealed class BookieAddressBook : IAsyncDisposable
 {
-    public const string RegistrationsPrefix = "/bookies/";
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
@@ -50,9 +49,9 @@ internal sealed partial class BookieAddressBook : IAsyncDisposable
     internal static bool TryParse(string key, ReadOnlySpan<byte> value, out string bookieId, out string address)
     {
         bookieId = address = "";
-        if (!key.StartsWith(RegistrationsPrefix, StringComparison.Ordinal))
+        if (!key.StartsWith(BookiePaths.Root, StringComparison.Ordinal))
             return false;
-        var rest = key.AsSpan(RegistrationsPrefix.Length);
+        var rest = key.AsSpan(BookiePaths.Root.Length);
         var slash = rest.IndexOf('/');
         if (slash <= 0 || slash == rest.Length - 1 || rest[(slash + 1)..].Contains('/'))
             return false;
@@ -71,7 +70,7 @@ internal sealed partial class BookieAddressBook : IAsyncDisposable
         {
             try
             {
-                var registrations = await _metadata.ListAsync(RegistrationsPrefix, ReadConsistency.Linearizable, token).ConfigureAwait(false);
+                var registrations = await _metadata.ListAsync(BookiePaths.Root, ReadConsistency.Linearizable, token).ConfigureAwait(false);
                 long revision = 0;
                 foreach (var kv in registrations)
                 {
@@ -80,7 +79,7 @@ internal sealed partial class BookieAddressBook : IAsyncDisposable
                 }
                 _loaded.TrySetResult();
                 // Changes after the newest registration read; the older ones replayed are harmless.
-                await foreach (var change in _metadata.WatchAsync(RegistrationsPrefix, revision, token).ConfigureAwait(false))
+                await foreach (var change in _metadata.WatchAsync(BookiePaths.Root, revision, token).ConfigureAwait(false))
                 {
                     if (change.Type == Metadata.V1.WatchEvent.Types.Type.Put)
                         Learn(change.Kv.Key, change.Kv.Value.Span);
@@ -92,7 +91,7 @@ internal sealed partial class BookieAddressBook : IAsyncDisposable
             }
             catch (Exception e) when (e is MetadataException or Grpc.Core.RpcException or IOException or InvalidOperationException)
             {
-                LogWatchFailed(_logger, e);
+                LedgerLog.AddressWatchFailed(_logger, e);
             }
             await Task.Delay(RetryDelay, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
@@ -106,7 +105,7 @@ internal sealed partial class BookieAddressBook : IAsyncDisposable
             return;
         _addresses[bookieId] = address;
         if (address != bookieId || known is not null)
-            LogAddress(_logger, bookieId, address);
+            LedgerLog.BookieAddress(_logger, bookieId, address);
     }
 
     public async ValueTask DisposeAsync()
@@ -115,10 +114,4 @@ internal sealed partial class BookieAddressBook : IAsyncDisposable
         await _watch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
     }
-
-    [LoggerMessage(EventId = 330, Level = LogLevel.Information, Message = "Bookie {BookieId} is reached at {Address}")]
-    private static partial void LogAddress(ILogger logger, string bookieId, string address);
-
-    [LoggerMessage(EventId = 331, Level = LogLevel.Warning, Message = "Following the bookies' registrations failed; retrying")]
-    private static partial void LogWatchFailed(ILogger logger, Exception error);
 }

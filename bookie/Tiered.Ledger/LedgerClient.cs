@@ -13,7 +13,6 @@ namespace Tiered.Ledger;
 public sealed partial class LedgerClient : IAsyncDisposable
 {
     /// <summary>Where bookies register while they accept adds (ephemeral keys named by bookie id).</summary>
-    public const string AvailableBookiesPath = "/bookies/available";
 
     private readonly IMetadataStore _metadata;
     private readonly LedgerMetadataStore _ledgers;
@@ -55,7 +54,7 @@ public sealed partial class LedgerClient : IAsyncDisposable
     {
         var schedule = new DistributionSchedule(ensembleSize, writeQuorum, ackQuorum);
         await AddressesLoadedAsync(cancellationToken).ConfigureAwait(false);
-        var available = await _metadata.ListChildrenAsync(AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var available = await _metadata.ListChildrenAsync(BookiePaths.Available, cancellationToken: cancellationToken).ConfigureAwait(false);
         var ensemble = _quarantine.Choose([.. available], ensembleSize);
         var created = await _ledgers.CreateAsync(schedule, ensemble, custom, cancellationToken).ConfigureAwait(false);
         LedgerLog.Created(_logger, created.LedgerId, string.Join(',', ensemble), ensembleSize, writeQuorum, ackQuorum);

@@ -49,4 +49,10 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 3024, EventName = nameof(AutoRecoveryPassFailed), Level = LogLevel.Warning, Message = "Auto-recovery pass failed; retrying")]
     public static partial void AutoRecoveryPassFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 3030, EventName = nameof(BookieAddress), Level = LogLevel.Information, Message = "Bookie {BookieId} is reached at {Address}")]
+    public static partial void BookieAddress(ILogger logger, string bookieId, string address);
+
+    [LoggerMessage(EventId = 3031, EventName = nameof(AddressWatchFailed), Level = LogLevel.Warning, Message = "Following the bookies' registrations failed; retrying")]
+    public static partial void AddressWatchFailed(ILogger logger, Exception error);
 }

@@ -55,9 +55,9 @@ public sealed class LedgerMetadataStore(IMetadataStore store)
         return current with { Metadata = updated, Version = stored.Version };
     }
 
-    /// <summary>Ids of the bookies registered as accepting adds (<see cref="LedgerClient.AvailableBookiesPath"/>).</summary>
+    /// <summary>Ids of the bookies registered as accepting adds (<see cref="BookiePaths.Available"/>).</summary>
     public async Task<IReadOnlyList<string>> AvailableBookiesAsync(CancellationToken cancellationToken = default)
-        => await store.ListChildrenAsync(LedgerClient.AvailableBookiesPath, cancellationToken: cancellationToken).ConfigureAwait(false);
+        => await store.ListChildrenAsync(BookiePaths.Available, cancellationToken: cancellationToken).ConfigureAwait(false);
 
     public async Task<bool> DeleteAsync(long ledgerId, CancellationToken cancellationToken = default)
         => await store.DeleteAsync(Key(ledgerId), cancellationToken: cancellationToken).ConfigureAwait(false);

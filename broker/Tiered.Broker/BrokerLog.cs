@@ -47,9 +47,9 @@ internal static partial class BrokerLog
     [LoggerMessage(4013, LogLevel.Debug, "{Call} refused: {StatusCode} {Detail}", EventName = nameof(CallRefused))]
     public static partial void CallRefused(ILogger logger, string call, string statusCode, string detail);
 
-    [LoggerMessage(4014, LogLevel.Information, "Bundle {Bundle} is no longer owned here; its topics were unloaded (new owner {Owner})")]
+    [LoggerMessage(EventId = 4014, EventName = nameof(BundleUnloaded), Level = LogLevel.Information, Message = "Bundle {Bundle} is no longer owned here; its topics were unloaded (new owner {Owner})")]
     public static partial void BundleUnloaded(ILogger logger, string bundle, string owner);
 
-    [LoggerMessage(4015, LogLevel.Warning, "The policy cache lost its watch; it reads the metadata service until the watch is back")]
+    [LoggerMessage(EventId = 4015, EventName = nameof(PolicyWatchLost), Level = LogLevel.Warning, Message = "The policy cache lost its watch; it reads the metadata service until the watch is back")]
     public static partial void PolicyWatchLost(ILogger logger, Exception exception);
 }

@@ -1,7 +1,7 @@
 namespace Tiered.ManagedLedgers;
 
 /// <summary>Where a managed ledger and its cursors are kept in the metadata service.</summary>
-internal static class StoredPaths
+public static class StoredPaths
 {
     public const string LedgersRoot = "/managed-ledgers";
     public const string CursorsRoot = "/managed-ledger-cursors";

@@ -82,6 +82,10 @@ internal static class StandaloneCommand
             DefaultValueFactory = _ => 8080,
         }, "Standalone:HttpPort");
         flags.Add(BookieCommand.JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
+        flags.Add(new Option<bool>("--topic-level-metrics")
+        {
+            Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",
+        }, "Broker:ExposeTopicLevelMetrics", on => on ? "true" : null);
         OffloadOptions.AddTo(flags);
         var command = new Command(
             "standalone",

@@ -111,9 +111,9 @@ public sealed partial class EphemeralRecord : IAsyncDisposable
         _sync.Dispose();
     }
 
-    [LoggerMessage(EventId = 1901, EventName = "EphemeralRecordWritten", Level = LogLevel.Information, Message = "Registered as {Key}")]
+    [LoggerMessage(EventId = 10001, EventName = "EphemeralRecordWritten", Level = LogLevel.Information, Message = "Registered as {Key}")]
     private static partial void LogWritten(ILogger logger, string key);
 
-    [LoggerMessage(EventId = 1902, EventName = "EphemeralRecordSessionLost", Level = LogLevel.Warning, Message = "The metadata session of {Key} was lost; registering again")]
+    [LoggerMessage(EventId = 10002, EventName = "EphemeralRecordSessionLost", Level = LogLevel.Warning, Message = "The metadata session of {Key} was lost; registering again")]
     private static partial void LogSessionLost(ILogger logger, string key);
 }

@@ -21,6 +21,7 @@ public sealed class EventIdTableTests
         ["Tiered.AdminApi"] = 7000,
         ["Tiered.Client"] = 8000,
         ["tiered"] = 9000,
+        ["Tiered.Metadata.Client"] = 10000,
     };
 
     /// <summary>

@@ -40,7 +40,7 @@ public sealed class BookieIdentityTests
 
         var newListen = $"127.0.0.1:{LocalMetadata.FreePort()}";
         await using var second = await BookieServer.StartAsync(Options(newListen, dataDir, id: "bookie-a"), NullLoggerFactory.Instance, metadata.Store);
-        Assert.Equal(newListen, (await metadata.Store.GetAsync(BookieRegistration.AvailableKey("bookie-a")))!.Value.ToStringUtf8());
+        Assert.Equal(newListen, (await metadata.Store.GetAsync(BookiePaths.AvailableKey("bookie-a")))!.Value.ToStringUtf8());
 
         // The same client follows the registration to the new address (it held a connection to the old one).
         var entries = await Eventually(async () =>
@@ -70,7 +70,7 @@ public sealed class BookieIdentityTests
         Assert.Contains("belongs to bookie 'bookie-a'", e.Message, StringComparison.Ordinal);
         Assert.Contains("--id bookie-a", e.Message, StringComparison.Ordinal);
         Assert.Contains("empty data and journal directories", e.Message, StringComparison.Ordinal);
-        Assert.Empty(await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
+        Assert.Empty(await metadata.Store.ListChildrenAsync(BookiePaths.Available));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class BookieIdentityTests
 
         // With the old id given, it starts at the new address.
         await using var restarted = await BookieServer.StartAsync(Options($"127.0.0.1:{LocalMetadata.FreePort()}", dataDir, id: firstListen), NullLoggerFactory.Instance, metadata.Store);
-        Assert.Equal([firstListen], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
+        Assert.Equal([firstListen], await metadata.Store.ListChildrenAsync(BookiePaths.Available));
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class BookieIdentityTests
         await using var metadata = await LocalMetadata.StartAsync();
         var listen = $"{name}:{LocalMetadata.FreePort()}";
         await using var bookie = await BookieServer.StartAsync(Options(listen, Path.Combine(metadata.Root, "bookie")), NullLoggerFactory.Instance, metadata.Store);
-        Assert.Equal([listen], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
+        Assert.Equal([listen], await metadata.Store.ListChildrenAsync(BookiePaths.Available));
 
         await using var client = new LedgerClient(metadata.Store);
         var writer = await client.CreateLedgerAsync(1, 1, 1);

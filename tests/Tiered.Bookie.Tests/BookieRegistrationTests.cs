@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.Ledger;
 using Tiered.Testing;
 
 namespace Tiered.Bookie.Tests;
@@ -13,25 +14,25 @@ public sealed class BookieRegistrationTests
         var store = metadata.Store;
 
         var registration = await BookieRegistration.StartAsync(store, new BookieOptions { Listen = "127.0.0.1:3181", SessionTtl = TimeSpan.FromSeconds(2) }, readOnly: false, NullLogger.Instance, CancellationToken.None);
-        Assert.Equal(["127.0.0.1:3181"], await store.ListChildrenAsync(BookieRegistration.AvailablePath));
-        var key = (await store.GetAsync(BookieRegistration.AvailableKey("127.0.0.1:3181")))!;
+        Assert.Equal(["127.0.0.1:3181"], await store.ListChildrenAsync(BookiePaths.Available));
+        var key = (await store.GetAsync(BookiePaths.AvailableKey("127.0.0.1:3181")))!;
         Assert.NotEqual(0, key.SessionId);
         Assert.Equal("127.0.0.1:3181", key.Value.ToStringUtf8());
 
         await registration.SetReadOnlyAsync(true, CancellationToken.None);
-        Assert.Empty(await store.ListChildrenAsync(BookieRegistration.AvailablePath));
-        Assert.Equal(["127.0.0.1:3181"], await store.ListChildrenAsync(BookieRegistration.ReadOnlyPath));
+        Assert.Empty(await store.ListChildrenAsync(BookiePaths.Available));
+        Assert.Equal(["127.0.0.1:3181"], await store.ListChildrenAsync(BookiePaths.ReadOnly));
 
         // Heartbeats keep it listed well past its TTL.
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(5);
         while (DateTime.UtcNow < until)
         {
-            Assert.NotNull(await store.GetAsync(BookieRegistration.ReadOnlyKey("127.0.0.1:3181")));
+            Assert.NotNull(await store.GetAsync(BookiePaths.ReadOnlyKey("127.0.0.1:3181")));
             await Task.Delay(250);
         }
 
         await registration.DisposeAsync();
-        Assert.Empty(await store.ListChildrenAsync(BookieRegistration.ReadOnlyPath));
+        Assert.Empty(await store.ListChildrenAsync(BookiePaths.ReadOnly));
     }
 
     [Fact]
@@ -40,8 +41,8 @@ public sealed class BookieRegistrationTests
         await using var metadata = await LocalMetadata.StartAsync();
         var options = new BookieOptions { Listen = "0.0.0.0:3181", Id = "bookie-7", AdvertisedAddress = "bookie-7.tiered.svc:3181" };
         await using var registration = await BookieRegistration.StartAsync(metadata.Store, options, readOnly: false, NullLogger.Instance, CancellationToken.None);
-        Assert.Equal(["bookie-7"], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
-        Assert.Equal("bookie-7.tiered.svc:3181", (await metadata.Store.GetAsync(BookieRegistration.AvailableKey("bookie-7")))!.Value.ToStringUtf8());
+        Assert.Equal(["bookie-7"], await metadata.Store.ListChildrenAsync(BookiePaths.Available));
+        Assert.Equal("bookie-7.tiered.svc:3181", (await metadata.Store.GetAsync(BookiePaths.AvailableKey("bookie-7")))!.Value.ToStringUtf8());
     }
 
     [Fact]
@@ -54,8 +55,8 @@ public sealed class BookieRegistrationTests
             Assert.True(options.AdvertisesMachineHostName);
             var registration = await BookieRegistration.StartAsync(metadata.Store, options, readOnly: false, NullLogger.Instance, CancellationToken.None);
             var expected = $"{System.Net.Dns.GetHostName().ToLowerInvariant()}:3181";
-            Assert.Equal([expected], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
-            Assert.Equal(expected, (await metadata.Store.GetAsync(BookieRegistration.AvailableKey(expected)))!.Value.ToStringUtf8());
+            Assert.Equal([expected], await metadata.Store.ListChildrenAsync(BookiePaths.Available));
+            Assert.Equal(expected, (await metadata.Store.GetAsync(BookiePaths.AvailableKey(expected)))!.Value.ToStringUtf8());
             await registration.DisposeAsync();
         }
     }

@@ -33,7 +33,7 @@ public sealed class JournalFailureTests
         };
         await using var bookie = await BookieServer.StartAsync(options, NullLoggerFactory.Instance, metadata.Store, hooks);
         var client = new Tiered.Bookie.V1.Bookie.BookieClient(bookie.LocalInvoker);
-        Assert.Equal([options.BookieId], await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath));
+        Assert.Equal([options.BookieId], await metadata.Store.ListChildrenAsync(BookiePaths.Available));
         Assert.Equal(Code.Ok, (await AddAsync(client, 0)).Code);
 
         Volatile.Write(ref diskFull, 1);
@@ -43,12 +43,12 @@ public sealed class JournalFailureTests
 
         // At once: not at the next disk check, and not only after a restart.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((await metadata.Store.ListChildrenAsync(BookieRegistration.AvailablePath)).Count > 0)
+        while ((await metadata.Store.ListChildrenAsync(BookiePaths.Available)).Count > 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the bookie is still registered as available 10 s after its journal failed");
             await Task.Delay(20);
         }
-        Assert.Equal([options.BookieId], await metadata.Store.ListChildrenAsync(BookieRegistration.ReadOnlyPath));
+        Assert.Equal([options.BookieId], await metadata.Store.ListChildrenAsync(BookiePaths.ReadOnly));
         Assert.Equal(Code.ReadOnly, (await AddAsync(client, 2)).Code);
         Assert.Equal("read-only", (await client.InfoAsync(new InfoRequest())).State);
         // Reads are still served.

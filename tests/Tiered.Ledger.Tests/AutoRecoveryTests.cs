@@ -119,7 +119,7 @@ public sealed class AutoRecoveryTests
             foreach (var bookieId in cluster.BookieIds)
                 await cluster.StopAsync(bookieId);
             const string Placeholder = "127.0.0.1:1";
-            await cluster.Metadata.PutAsync($"{LedgerClient.AvailableBookiesPath}/{Placeholder}", Encoding.UTF8.GetBytes(Placeholder));
+            await cluster.Metadata.PutAsync($"{BookiePaths.Available}/{Placeholder}", Encoding.UTF8.GetBytes(Placeholder));
 
             await WaitUntilAsync(() => Task.FromResult(instances.Count(r => r.IsActive) == 1 && instances.Single(r => r.IsActive).LedgersChecked >= 2),
                 "one of the remaining instances is the active auditor and has audited twice");

@@ -15,7 +15,7 @@ public sealed class DeadBookieTests
     private static string DeadBookie() => $"127.0.0.1:{BookieCluster.FreePort()}";
 
     private static Task RegisterAsync(BookieCluster cluster, string bookieId)
-        => cluster.Metadata.PutAsync($"{LedgerClient.AvailableBookiesPath}/{bookieId}", System.Text.Encoding.UTF8.GetBytes(bookieId)).AsTask();
+        => cluster.Metadata.PutAsync($"{BookiePaths.Available}/{bookieId}", System.Text.Encoding.UTF8.GetBytes(bookieId)).AsTask();
 
     [Fact]
     public async Task A_stream_to_a_dead_bookie_that_fails_while_the_writer_is_still_being_built_is_replaced_and_the_add_succeeds()
@@ -118,7 +118,7 @@ public sealed class DeadBookieTests
         public ValueTask<bool> DeleteAsync(string key, long? expectedVersion, CancellationToken cancellationToken) => inner.DeleteAsync(key, expectedVersion, cancellationToken);
 
         public ValueTask<IReadOnlyList<string>> ListChildrenAsync(string path, Tiered.Metadata.ReadConsistency consistency, CancellationToken cancellationToken)
-            => path == LedgerClient.AvailableBookiesPath ? throw new FormatException("a bookie id that does not parse") : inner.ListChildrenAsync(path, consistency, cancellationToken);
+            => path == BookiePaths.Available ? throw new FormatException("a bookie id that does not parse") : inner.ListChildrenAsync(path, consistency, cancellationToken);
 
         public ValueTask<IReadOnlyList<Tiered.Metadata.V1.KeyValue>> ListAsync(string prefix, Tiered.Metadata.ReadConsistency consistency, CancellationToken cancellationToken) => inner.ListAsync(prefix, consistency, cancellationToken);
 

@@ -190,7 +190,7 @@ public sealed class LedgerClientTests
         using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         silent.Start();
         var silentId = $"127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}";
-        await cluster.Metadata.PutAsync($"{LedgerClient.AvailableBookiesPath}/{silentId}", Encoding.UTF8.GetBytes(silentId));
+        await cluster.Metadata.PutAsync($"{BookiePaths.Available}/{silentId}", Encoding.UTF8.GetBytes(silentId));
         await using var client = new LedgerClient(cluster.Metadata, new LedgerClientOptions { AddTimeout = TimeSpan.FromSeconds(1) });
         var writer = await client.CreateLedgerAsync(3, 3, 2);
 

@@ -44,7 +44,7 @@ public sealed class LedgerCreationBackoffTests
         await using var cluster = await BookieCluster.StartAsync(3);
         // A crashed bookie still registered (its session not expired yet): every ensemble of four includes it.
         var dead = $"127.0.0.1:{BookieCluster.FreePort()}";
-        await cluster.Metadata.PutAsync($"{LedgerClient.AvailableBookiesPath}/{dead}", System.Text.Encoding.UTF8.GetBytes(dead));
+        await cluster.Metadata.PutAsync($"{BookiePaths.Available}/{dead}", System.Text.Encoding.UTF8.GetBytes(dead));
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         var options = new ManagedLedgerOptions
         {

@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Tiered.Bookie.V1;
 using Tiered.Broker;
 using Tiered.Broker.Metadata;
-using Tiered.Bookie.V1;
 using Tiered.Ledger;
 
 namespace Tiered.AdminApi.Endpoints;
@@ -43,10 +43,6 @@ internal sealed record BookieRackInfo(string Rack, string Hostname, string State
 /// </summary>
 internal static class ClusterViewEndpoints
 {
-    /// <summary>Where bookies register (Tiered.Bookie's BookieRegistration).</summary>
-    public const string AvailableBookies = "/bookies/available";
-    public const string ReadOnlyBookies = "/bookies/readonly";
-
     /// <summary>BookKeeper's rack of a bookie without rack placement (Tiered has none).</summary>
     public const string DefaultRack = "/default-rack";
 
@@ -59,8 +55,9 @@ internal static class ClusterViewEndpoints
                 throw ClusterEndpoints.NotFound(name);
             if (name != context.Options.ClusterName)
                 throw new BrokerException(BrokerErrorCode.ClusterNotFound, $"This broker belongs to cluster {context.Options.ClusterName ?? "(none)"} and knows only its brokers; ask a broker of {name}.");
-            return TypedResults.Ok<IReadOnlyList<string>>(context.Options.BrokerId is { } self ? [self] : []);
-        }).WithTags("brokers").WithSummary("The live brokers of this broker's cluster, as host:port of their admin API (this broker: brokers do not register with each other yet).");
+            var registered = await context.Store.ChildValuesAsync<BrokerRegistration>(MetadataPaths.Brokers, ct).ConfigureAwait(false);
+            return TypedResults.Ok<IReadOnlyList<string>>([.. registered.Where(b => b.Value.Value?.Cluster == name).Select(b => b.Name).Order(StringComparer.Ordinal)]);
+        }).WithTags("brokers").WithSummary("The live brokers of this broker's cluster, as host:port of their admin API (their registrations at /brokers/{id}).");
 
         var bookies = admin.MapGroup("/bookies").WithTags("bookies");
         bookies.MapGet("/all", async Task<Ok<BookiesClusterInfo>> (CancellationToken ct) =>
@@ -80,8 +77,8 @@ internal static class ClusterViewEndpoints
 
     private static async Task<IReadOnlyList<RegisteredBookie>> RegisteredAsync(AdminContext context, CancellationToken ct)
     {
-        var writable = await context.Store.ChildrenAsync(AvailableBookies, ct).ConfigureAwait(false);
-        var readOnly = await context.Store.ChildrenAsync(ReadOnlyBookies, ct).ConfigureAwait(false);
+        var writable = await context.Store.ChildrenAsync(BookiePaths.Available, ct).ConfigureAwait(false);
+        var readOnly = await context.Store.ChildrenAsync(BookiePaths.ReadOnly, ct).ConfigureAwait(false);
         return [.. writable.Select(id => new RegisteredBookie(id, "writable"))
             .Concat(readOnly.Select(id => new RegisteredBookie(id, "read-only")))
             .OrderBy(b => b.BookieId, StringComparer.Ordinal)];

@@ -69,7 +69,7 @@ public sealed class OffloadCluster : IAsyncDisposable
     private async Task WaitForBookieAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
-        while ((await Metadata.ListChildrenAsync(LedgerClient.AvailableBookiesPath, cancellationToken: cancellationToken)).Count == 0)
+        while ((await Metadata.ListChildrenAsync(BookiePaths.Available, cancellationToken: cancellationToken)).Count == 0)
         {
             if (Stopwatch.GetElapsedTime(started) > StartTimeout)
                 throw new TimeoutException($"The bookie did not register within {StartTimeout}:\n{_bookie!.Output}");

@@ -11,7 +11,7 @@ namespace Tiered.Bookie.Server;
 /// INTERNAL with its reason (logged), instead of gRPC's bare UNKNOWN. A call the client ended is
 /// passed on as cancelled. Calls through <c>BookieServer.LocalInvoker</c> see the exception itself.
 /// </summary>
-internal sealed partial class BookieErrorInterceptor(ILogger<BookieErrorInterceptor> logger) : Interceptor
+internal sealed class BookieErrorInterceptor(ILogger<BookieErrorInterceptor> logger) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -57,16 +57,10 @@ internal sealed partial class BookieErrorInterceptor(ILogger<BookieErrorIntercep
             return new OperationCanceledException("The client ended the call.", e, context.CancellationToken);
         if (e is ObjectDisposedException)
         {
-            BookieStopping(logger, context.Method);
+            LogMessages.CallEndedStopping(logger, context.Method);
             return new RpcException(new Status(StatusCode.Unavailable, "The bookie is stopping; use another bookie of the ensemble or retry."));
         }
-        CallFailed(logger, context.Method, e);
+        LogMessages.CallFailed(logger, context.Method, e);
         return new RpcException(new Status(StatusCode.Internal, $"The bookie failed: {e.Message}"));
     }
-
-    [LoggerMessage(EventId = 231, Level = LogLevel.Error, Message = "Bookie call {Method} failed")]
-    private static partial void CallFailed(ILogger logger, string method, Exception exception);
-
-    [LoggerMessage(EventId = 232, Level = LogLevel.Debug, Message = "Bookie call {Method} ended: the bookie is stopping")]
-    private static partial void BookieStopping(ILogger logger, string method);
 }

@@ -1,4 +1,5 @@
 using Tiered.Broker.Naming;
+using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Metadata;
 
@@ -18,7 +19,7 @@ public static class MetadataPaths
     public const string Tenants = "/admin/tenants";
     public const string Policies = "/admin/policies";
     public const string PartitionedTopics = "/admin/partitioned-topics";
-    public const string ManagedLedgers = "/managed-ledgers";
+    public const string ManagedLedgers = StoredPaths.LedgersRoot;
     public const string Brokers = "/brokers";
 
     /// <summary>/brokers/{id}: the live broker's <see cref="BrokerRegistration"/> (ephemeral).</summary>
