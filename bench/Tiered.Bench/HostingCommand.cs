@@ -11,7 +11,7 @@ namespace Tiered.Bench;
 /// <c>tiered-bench hosting</c>: what the one-host-per-process layer costs. Start-up time and resident
 /// memory of <c>tiered standalone</c> built from two trees (before and after the change), started in
 /// turn; then the cost of a <c>/metrics</c> scrape of the current standalone, empty and with
-/// <c>--topics</c> loaded topics. Publish throughput and latency before and after are measured by
+/// <c>--topics</c> loaded topics, with metrics per namespace (the default) and per topic. Publish throughput and latency before and after are measured by
 /// <c>tiered-bench broker</c> with <c>TIERED_CLI</c> pointing at each build (bench/hosting.sh).
 /// </summary>
 public static class HostingCommand
@@ -62,11 +62,13 @@ public static class HostingCommand
             Console.WriteLine();
             Console.WriteLine("| /metrics scrape | median | p90 | max | body | standalone CPU per scrape |");
             Console.WriteLine("|---|---|---|---|---|---|");
-            await using (var standalone = await StandaloneRun.StartAsync(after, Path.Combine(root, "scrape")))
+            foreach (var topicLevel in new[] { false, true })
             {
+                var mode = topicLevel ? "per topic" : "per namespace";
+                await using var standalone = await StandaloneRun.StartAsync(after, Path.Combine(root, $"scrape-{topicLevel}"), topicLevel ? ["--topic-level-metrics"] : []);
                 using var http = new HttpClient();
                 var url = $"http://127.0.0.1:{standalone.HttpPort}/metrics";
-                await ScrapeAsync(http, url, standalone.Pid, scrapes, "no topic");
+                await ScrapeAsync(http, url, standalone.Pid, scrapes, $"{mode}, no topic");
                 using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{standalone.GrpcPort}");
                 var client = new Messaging.MessagingClient(channel);
                 for (var i = 0; i < topicCount; i++)
@@ -74,9 +76,9 @@ public static class HostingCommand
                     await using var producer = await RawProducer.OpenAsync(client, $"persistent://public/default/scrape-{i}");
                     await producer.SendAllAsync([RawProducer.Batch(["m"])]);
                     if ((i + 1) % 200 == 0)
-                        Console.Error.WriteLine($"{i + 1} topics loaded");
+                        Console.Error.WriteLine($"{mode}: {i + 1} topics loaded");
                 }
-                await ScrapeAsync(http, url, standalone.Pid, scrapes, $"{topicCount} topics");
+                await ScrapeAsync(http, url, standalone.Pid, scrapes, $"{mode}, {topicCount} topics");
             }
             return 0;
         }
@@ -88,7 +90,9 @@ public static class HostingCommand
 
     private static async Task ScrapeAsync(HttpClient http, string url, int pid, int scrapes, string label)
     {
-        // The exporter caches a scrape for 300 ms: wait that out before each, so every scrape is computed.
+        // One untimed scrape first (JIT); the exporter caches a scrape for 300 ms: wait that out before
+        // each, so every timed scrape is computed.
+        await http.GetByteArrayAsync(url);
         var times = new List<double>();
         long bytes = 0;
         var cpu = TimeSpan.Zero;
@@ -134,12 +138,12 @@ public static class HostingCommand
         public int HttpPort { get; }
         public int Pid => _process.Id;
 
-        public static async Task<StandaloneRun> StartAsync(string dll, string dataDir)
+        public static async Task<StandaloneRun> StartAsync(string dll, string dataDir, string[]? extraArgs = null)
         {
             var (metadata, bookie, grpc, http) = (TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort());
             var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var arg in new[] { dll, "standalone", "--data-dir", dataDir, "--metadata-port", $"{metadata}", "--bookie-port", $"{bookie}",
-                "--grpc-port", $"{grpc}", "--http-port", $"{http}", "--log-level", "Warning" })
+                "--grpc-port", $"{grpc}", "--http-port", $"{http}", "--log-level", "Warning" }.Concat(extraArgs ?? []))
                 info.ArgumentList.Add(arg);
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var started = Stopwatch.GetTimestamp();

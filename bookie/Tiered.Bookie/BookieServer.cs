@@ -41,17 +41,7 @@ public sealed class BookieServer : IAsyncDisposable
         if (journalHooks is not null)
             builder.Services.AddSingleton(journalHooks);
         builder.AddTieredBookie(options);
-        var app = TieredHost.Build(builder);
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        return new BookieServer(app);
+        return new BookieServer(await TieredHost.StartAsync(builder, cancellationToken).ConfigureAwait(false));
     }
 
     public async ValueTask DisposeAsync()

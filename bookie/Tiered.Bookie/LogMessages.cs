@@ -5,12 +5,6 @@ namespace Tiered.Bookie;
 /// <summary>The bookie's log messages: event ids 2000–2999 (see docs/observability.md).</summary>
 internal static partial class LogMessages
 {
-    [LoggerMessage(EventId = 2001, EventName = nameof(Registered), Level = LogLevel.Information, Message = "Bookie {BookieId} registered as {Key}")]
-    public static partial void Registered(ILogger logger, string bookieId, string key);
-
-    [LoggerMessage(EventId = 2002, EventName = nameof(SessionLost), Level = LogLevel.Warning, Message = "Bookie {BookieId} lost its metadata session; registering again")]
-    public static partial void SessionLost(ILogger logger, string bookieId);
-
     [LoggerMessage(EventId = 2003, EventName = nameof(AdvertisingHostName), Level = LogLevel.Warning, Message = "The bookie listens on {Listen}, every interface, which nobody can dial: it advertises {Address} (this machine's host name) instead. Set --advertised-address to choose the address writers use")]
     public static partial void AdvertisingHostName(ILogger logger, string listen, string address);
 

@@ -43,17 +43,7 @@ public sealed class BrokerServer : IAsyncDisposable
             builder.Services.AddSingleton(ownership);
         builder.AddTieredBroker(options);
         roles?.Invoke(builder);
-        var app = TieredHost.Build(builder);
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        return new BrokerServer(app);
+        return new BrokerServer(await TieredHost.StartAsync(builder, cancellationToken).ConfigureAwait(false));
     }
 
     public async ValueTask DisposeAsync()

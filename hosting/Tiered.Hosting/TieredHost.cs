@@ -55,6 +55,22 @@ public static class TieredHost
         return builder;
     }
 
+    /// <summary>Builds and starts the application (disposed again if it cannot start): for tests and tools that embed roles.</summary>
+    public static async Task<WebApplication> StartAsync(WebApplicationBuilder builder, CancellationToken cancellationToken = default)
+    {
+        var app = Build(builder);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>Builds the application: listeners, the roles' endpoints, health and metrics.</summary>
     public static WebApplication Build(WebApplicationBuilder builder)
     {

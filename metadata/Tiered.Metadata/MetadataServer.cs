@@ -26,17 +26,7 @@ public sealed class MetadataServer : IAsyncDisposable
     {
         var builder = TieredHost.CreateBuilder(loggerFactory: loggerFactory);
         builder.AddTieredMetadataNode(options);
-        var app = TieredHost.Build(builder);
-        try
-        {
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await app.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        return new MetadataServer(app);
+        return new MetadataServer(await TieredHost.StartAsync(builder, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Completes when this node knows a leader and has applied what it committed (or throws <see cref="TimeoutException"/>).</summary>
