@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Tiered.Hosting;
 
@@ -46,7 +47,7 @@ public static class TieredHost
         // Open streams (adds, watches, consumers) must not hold a stop for the default 30 s.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddHealthChecks();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
+        builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("tiered")).WithMetrics(metrics =>
         {
             foreach (var meter in ExportedMeters)
                 metrics.AddMeter(meter);
