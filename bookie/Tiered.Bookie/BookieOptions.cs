@@ -1,3 +1,4 @@
+using Tiered.Hosting;
 using Tiered.Metadata;
 
 namespace Tiered.Bookie;

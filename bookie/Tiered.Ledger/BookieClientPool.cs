@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
+using BookieRpc = Tiered.Bookie.V1.Bookie;
 using Grpc.Core;
 using Grpc.Net.Client;
-using BookieRpc = Tiered.Bookie.V1.Bookie;
+using Tiered.Hosting;
 
 namespace Tiered.Ledger;
 
@@ -30,7 +31,7 @@ internal sealed class BookieClientPool(LedgerClientOptions options, BookieAddres
         Uri url;
         try
         {
-            url = Metadata.HostPort.Parse(address, "bookie address").ToUri();
+            url = HostPort.Parse(address, "bookie address").ToUri();
         }
         catch (ArgumentException)
         {

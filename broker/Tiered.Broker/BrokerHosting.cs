@@ -31,9 +31,8 @@ public static class BrokerHosting
     {
         options.Validate();
         var listeners = TieredListeners.Of(builder);
-        var (grpc, http) = (HostPort.Parse(options.GrpcListen, "--grpc-listen"), HostPort.Parse(options.HttpListen, "--http-listen"));
-        var grpcPort = listeners.Grpc(grpc.Host, grpc.Port, "--grpc-listen");
-        listeners.Http(http.Host, http.Port, "--http-listen");
+        var grpcPort = listeners.Grpc(options.GrpcListen, "--grpc-listen");
+        listeners.Http(options.HttpListen, "--http-listen");
         builder.Properties[typeof(BrokerOptions)] = options;
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));

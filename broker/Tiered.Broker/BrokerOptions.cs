@@ -1,3 +1,4 @@
+using Tiered.Hosting;
 using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.Offloader;

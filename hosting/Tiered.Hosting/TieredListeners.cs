@@ -30,13 +30,14 @@ public sealed class TieredListeners
     public IReadOnlyList<int> GrpcPorts => Ports(HttpProtocols.Http2);
 
     /// <summary>
-    /// Adds a gRPC endpoint on <paramref name="host"/> (an IP, 0.0.0.0 or ::, or a name: every address
-    /// it resolves to when the server binds); returns its port, for <see cref="LocalPortFilter.RequireLocalPort"/>.
+    /// Adds a gRPC endpoint at <paramref name="address"/> (HOST:PORT of <paramref name="setting"/>; HOST an IP,
+    /// 0.0.0.0 or ::, or a name: every address it resolves to when the server binds); returns its port, for
+    /// <see cref="LocalPortFilter.RequireLocalPort"/>.
     /// </summary>
-    public int Grpc(string host, int port, string setting) => Add(host, port, HttpProtocols.Http2, setting);
+    public int Grpc(string address, string setting) => Add(HostPort.Parse(address, setting), HttpProtocols.Http2, setting);
 
-    /// <summary>Adds an HTTP/1.1 endpoint (or shares one already added); returns its port.</summary>
-    public int Http(string host, int port, string setting) => Add(host, port, HttpProtocols.Http1, setting);
+    /// <summary>Adds an HTTP/1.1 endpoint (or shares one already added); returns its port. Null: none.</summary>
+    public int? Http(string? address, string setting) => address is null ? null : Add(HostPort.Parse(address, setting), HttpProtocols.Http1, setting);
 
     internal void Apply(KestrelServerOptions kestrel)
     {
@@ -62,10 +63,9 @@ public sealed class TieredListeners
         }
     }
 
-    private int Add(string host, int port, HttpProtocols protocols, string setting)
+    private int Add(HostPort address, HttpProtocols protocols, string setting)
     {
-        if (port == 0)
-            throw new ArgumentException($"{setting}: give a port other than 0.", setting);
+        var (host, port) = address;
         foreach (var ((existingHost, existingPort), (existingProtocols, existingSetting)) in _endpoints)
         {
             if (existingPort != port)

@@ -28,13 +28,8 @@ public static class MetadataHosting
     {
         options.Validate();
         var listeners = TieredListeners.Of(builder);
-        var listen = HostPort.Parse(options.Listen, "--listen");
-        var grpcPort = listeners.Grpc(listen.Host, listen.Port, "--listen");
-        if (options.HttpListen is { } http)
-        {
-            var address = HostPort.Parse(http, "--http-listen");
-            listeners.Http(address.Host, address.Port, "--http-listen");
-        }
+        var grpcPort = listeners.Grpc(options.Listen, "--listen");
+        listeners.Http(options.HttpListen, "--http-listen");
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.AddSingleton<MetadataNodeHost>();

@@ -1,4 +1,5 @@
 using System.Net;
+using Tiered.Hosting;
 
 namespace Tiered.Metadata;
 

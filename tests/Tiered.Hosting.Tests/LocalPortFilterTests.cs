@@ -15,8 +15,8 @@ public sealed class LocalPortFilterTests
         var (mine, other) = (LocalMetadata.FreePort(), LocalMetadata.FreePort());
         var builder = TieredHost.CreateBuilder();
         var listeners = TieredListeners.Of(builder);
-        listeners.Http("127.0.0.1", mine, "--mine");
-        listeners.Http("127.0.0.1", other, "--other");
+        listeners.Http($"127.0.0.1:{mine}", "--mine");
+        listeners.Http($"127.0.0.1:{other}", "--other");
         builder.Services.AddSingleton<ITieredEndpoints>(new Hello(mine));
         await using var app = TieredHost.Build(builder);
         await app.StartAsync();
@@ -36,11 +36,11 @@ public sealed class LocalPortFilterTests
     {
         var listeners = new TieredListeners();
         var port = LocalMetadata.FreePort();
-        listeners.Grpc("127.0.0.1", port, "--grpc-listen");
-        listeners.Http("127.0.0.1", port + 1, "--http-listen");
+        listeners.Grpc($"127.0.0.1:{port}", "--grpc-listen");
+        listeners.Http($"127.0.0.1:{port + 1}", "--http-listen");
         // Sharing an HTTP endpoint between roles is fine (standalone does).
-        listeners.Http("127.0.0.1", port + 1, "--http-listen");
-        var error = Assert.Throws<ArgumentException>(() => listeners.Http("0.0.0.0", port, "--http-listen"));
+        listeners.Http($"127.0.0.1:{port + 1}", "--http-listen");
+        var error = Assert.Throws<ArgumentException>(() => listeners.Http($"0.0.0.0:{port}", "--http-listen"));
         Assert.Contains($"port {port} is already used", error.Message, StringComparison.Ordinal);
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.Hosting;
 using Tiered.Testing;
 
 namespace Tiered.Metadata.Tests;

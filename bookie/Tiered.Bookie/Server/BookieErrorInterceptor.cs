@@ -1,6 +1,6 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
+using Tiered.Hosting;
 
 namespace Tiered.Bookie.Server;
 
@@ -11,45 +11,9 @@ namespace Tiered.Bookie.Server;
 /// INTERNAL with its reason (logged), instead of gRPC's bare UNKNOWN. A call the client ended is
 /// passed on as cancelled. Calls through <c>BookieServer.LocalInvoker</c> see the exception itself.
 /// </summary>
-internal sealed class BookieErrorInterceptor(ILogger<BookieErrorInterceptor> logger) : Interceptor
+internal sealed class BookieErrorInterceptor(ILogger<BookieErrorInterceptor> logger) : ErrorMappingInterceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(request, responseStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    private Exception? Map(Exception e, ServerCallContext context)
+    protected override Exception? Map(Exception e, ServerCallContext context)
     {
         if (e is RpcException or OperationCanceledException)
             return null;

@@ -1,6 +1,6 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
+using Tiered.Hosting;
 using Tiered.Broker.Ownership;
 using Tiered.Ledger;
 using Tiered.ManagedLedgers;
@@ -18,7 +18,7 @@ namespace Tiered.Broker.Service;
 /// (cancelled it, closed or lost its connection) is nobody's failure: whatever that made the call
 /// throw is logged at debug and ends it as cancelled, without a status the client would not read.
 /// </summary>
-public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logger) : Interceptor
+public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logger) : ErrorMappingInterceptor
 {
     /// <summary>Trailer with the stable code of a refusal (e.g. "topic-not-found", "owned-elsewhere").</summary>
     public const string ErrorTrailer = "tiered-error";
@@ -29,56 +29,8 @@ public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logge
     /// <summary>Trailer with the HTTP (admin API) URL of the broker that owns the topic.</summary>
     public const string OwnerHttpTrailer = "tiered-owner-http-url";
 
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(request, responseStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, ServerCallContext context, ClientStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(requestStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
-    public override async Task DuplexStreamingServerHandler<TRequest, TResponse>(IAsyncStreamReader<TRequest> requestStream, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, DuplexStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(requestStream, responseStream, context).ConfigureAwait(false);
-        }
-        catch (Exception e) when (Map(e, context) is { } mapped)
-        {
-            throw mapped;
-        }
-    }
-
     /// <summary>What to end the call with instead of <paramref name="e"/>; null passes it on as it is (an <see cref="RpcException"/>, a cancellation).</summary>
-    private Exception? Map(Exception e, ServerCallContext context)
+    protected override Exception? Map(Exception e, ServerCallContext context)
     {
         if (e is RpcException)
             return null;

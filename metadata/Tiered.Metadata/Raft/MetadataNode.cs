@@ -3,6 +3,7 @@ using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Microsoft.Extensions.Logging;
+using Tiered.Hosting;
 using Tiered.Metadata.State;
 
 namespace Tiered.Metadata.Raft;

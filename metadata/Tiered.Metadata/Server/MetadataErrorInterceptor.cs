@@ -1,34 +1,12 @@
 using Grpc.Core;
-using Grpc.Core.Interceptors;
+using Tiered.Hosting;
 
 namespace Tiered.Metadata.Server;
 
 /// <summary>Turns <see cref="MetadataException"/> into a gRPC status plus the "tiered-error" (and "tiered-leader") trailers.</summary>
-internal sealed class MetadataErrorInterceptor : Interceptor
+internal sealed class MetadataErrorInterceptor : ErrorMappingInterceptor
 {
-    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            return await continuation(request, context).ConfigureAwait(false);
-        }
-        catch (MetadataException e)
-        {
-            throw ToRpc(e);
-        }
-    }
-
-    public override async Task ServerStreamingServerHandler<TRequest, TResponse>(TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context, ServerStreamingServerMethod<TRequest, TResponse> continuation)
-    {
-        try
-        {
-            await continuation(request, responseStream, context).ConfigureAwait(false);
-        }
-        catch (MetadataException e)
-        {
-            throw ToRpc(e);
-        }
-    }
+    protected override Exception? Map(Exception exception, ServerCallContext context) => exception is MetadataException e ? ToRpc(e) : null;
 
     public static RpcException ToRpc(MetadataException e)
     {

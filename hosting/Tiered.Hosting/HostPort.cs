@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Tiered.Metadata;
+namespace Tiered.Hosting;
 
 /// <summary>
 /// A HOST:PORT address as configured (metadata, bookie, broker, Raft peers): the host stays a name until the
