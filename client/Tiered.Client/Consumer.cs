@@ -86,6 +86,9 @@ public sealed class Consumer : IAsyncDisposable
         }
     }
 
+    /// <summary>Messages in the receive queue, stale ones included (for tests that must know what has arrived).</summary>
+    internal int QueuedCount => _queue.Reader.Count;
+
     /// <summary>True when a message waits in the receive queue (one that ReceiveAsync would return without waiting).</summary>
     internal bool HasQueuedMessage()
     {
