@@ -35,8 +35,7 @@ public static class BookieHosting
         builder.Services.TryAddSingleton<LocalBookies>();
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
         builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
-        builder.Services.AddSingleton<BookieHost>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<BookieHost>());
+        builder.Services.AddHostedSingleton<BookieHost>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<BookieHost>().Service);
         builder.Services.AddGrpc().AddServiceOptions<BookieService>(o =>
         {

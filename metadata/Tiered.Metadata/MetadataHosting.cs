@@ -32,8 +32,7 @@ public static class MetadataHosting
         listeners.Http(options.HttpListen, "--http-listen");
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
-        builder.Services.AddSingleton<MetadataNodeHost>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<MetadataNodeHost>());
+        builder.Services.AddHostedSingleton<MetadataNodeHost>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<MetadataNodeHost>().Node);
         builder.Services.TryAddSingleton<IMetadataStore>(sp => sp.GetRequiredService<MetadataNode>());
         builder.Services.AddGrpc().AddServiceOptions<MetadataGrpcService>(o =>
