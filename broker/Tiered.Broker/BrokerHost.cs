@@ -48,11 +48,11 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
     {
         var metadata = Metadata;
         var tieredStorage = _options.TieredStorage is { } tiered ? new TieredStorage(tiered, loggerFactory, services.GetRequiredService<Offloader.Instrumentation>()) : null;
-        var options = _options with { ManagedLedger = _options.ManagedLedger with { TieredStorage = tieredStorage } };
         _ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = services.GetService<LocalBookies>()?.Invokers },
             services.GetRequiredService<Ledger.Instrumentation>());
-        _topics = new TopicRegistry(_ledgers, new PolicyStore(metadata, loggerFactory.CreateLogger<PolicyStore>()), options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),
-            services.GetRequiredService<Instrumentation>(), services.GetRequiredService<ManagedLedgers.Instrumentation>());
+        _topics = new TopicRegistry(_ledgers, new PolicyStore(metadata, loggerFactory.CreateLogger<PolicyStore>()), _options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),
+            services.GetRequiredService<Instrumentation>(), services.GetRequiredService<ManagedLedgers.Instrumentation>(), tieredStorage,
+            services.GetRequiredService<TimeProvider>());
         _admin = new TopicAdmin(_topics);
         return Task.CompletedTask;
     }

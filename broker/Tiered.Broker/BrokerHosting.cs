@@ -42,6 +42,7 @@ public static class BrokerHosting
         builder.Services.TryAddSingleton(sp => new ManagedLedgers.Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddSingleton(sp => new Ledger.Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddSingleton(sp => new Offloader.Instrumentation(sp.GetService<IMeterFactory>()));
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddHostedSingleton<BrokerHost>();
         // The broker host owns the registry (and stops it); the container must not dispose it again.
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessagingService>(sp, sp.GetRequiredService<BrokerHost>().Topics));

@@ -33,7 +33,7 @@ public sealed partial class Instrumentation
     /// <summary>The namespace's metrics; its rates run on the clock of the registry's managed ledgers, as the topics' do.</summary>
     private NamespaceMetrics NamespaceOf(TopicRegistry registry, NamespaceName ns)
         => _namespaces.GetOrAdd((registry.Options.ClusterName, ns), static (key, time) => new NamespaceMetrics(key.Cluster, key.Namespace, time),
-            registry.Options.ManagedLedger.TimeProvider);
+            registry.Time);
 
     private IEnumerable<(TopicRegistry Registry, Topic Topic)> Topics()
     {

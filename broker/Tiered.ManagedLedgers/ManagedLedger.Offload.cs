@@ -40,7 +40,7 @@ public sealed partial class ManagedLedger
     /// <exception cref="ManagedLedgerException">Offload is not configured, or a ledger could not be offloaded (those that completed stay offloaded).</exception>
     public async Task<OffloadOutcome> OffloadAsync(Position upTo, StoreAddress target, IProgress<long>? bytesRead = null, CancellationToken cancellationToken = default)
     {
-        var storage = _options.TieredStorage
+        var storage = _tieredStorage
             ?? throw new ManagedLedgerException($"Managed ledger {Name}: offload is not configured on this broker (no tiered storage).");
         ThrowIfStopped();
         await _offloadMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -209,7 +209,7 @@ public sealed partial class ManagedLedger
     /// <summary>Reads offloaded entries into <paramref name="result"/>; a store failure becomes a ManagedLedgerException that says whether to retry.</summary>
     private async Task ReadOffloadedAsync(LedgerSlot slot, long first, long last, List<ManagedEntry> result, CancellationToken cancellationToken)
     {
-        var storage = _options.TieredStorage
+        var storage = _tieredStorage
             ?? throw new ManagedLedgerException($"Managed ledger {Name}: ledger {slot.LedgerId} is offloaded, but this broker has no tiered storage configured to read it.");
         try
         {
@@ -233,7 +233,7 @@ public sealed partial class ManagedLedger
     {
         if (!slot.BookieDeleted)
             await DeleteLedgerQuietlyAsync(slot.LedgerId).ConfigureAwait(false);
-        if (slot.Offload is not { } offload || _options.TieredStorage is not { } storage)
+        if (slot.Offload is not { } offload || _tieredStorage is not { } storage)
             return;
         try
         {

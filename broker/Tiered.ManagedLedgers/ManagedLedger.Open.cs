@@ -4,6 +4,7 @@ using Tiered.Ledger;
 using Tiered.ManagedLedgers.Stored;
 using Tiered.Metadata;
 using Tiered.Metadata.V1;
+using Tiered.Offloader;
 
 namespace Tiered.ManagedLedgers;
 
@@ -14,13 +15,16 @@ public sealed partial class ManagedLedger
     /// list, recovers an unclosed last ledger, starts a new ledger for adds and loads its cursors.
     /// </summary>
     /// <param name="instrumentation">Where cache hits, rollovers and trims are counted; null: the process-wide default instance.</param>
+    /// <param name="tieredStorage">Where closed ledgers are offloaded to and read back from; null: offload is not available.</param>
+    /// <param name="time">The clock of ages, TTLs and backoffs; null: the system clock.</param>
     /// <exception cref="ManagedLedgerException">Missing and not to be created, or storage unreachable.</exception>
     public static async Task<ManagedLedger> OpenAsync(string name, LedgerClient ledgers, IMetadataStore metadata, ManagedLedgerOptions options,
-        ILoggerFactory loggerFactory, bool createIfMissing = true, CancellationToken cancellationToken = default, Instrumentation? instrumentation = null)
+        ILoggerFactory loggerFactory, bool createIfMissing = true, CancellationToken cancellationToken = default, Instrumentation? instrumentation = null,
+        TieredStorage? tieredStorage = null, TimeProvider? time = null)
     {
         StoredPaths.ValidateName(name);
         options.Validate();
-        var ledger = new ManagedLedger(name, ledgers, metadata, options, loggerFactory, instrumentation ?? Instrumentation.Shared);
+        var ledger = new ManagedLedger(name, ledgers, metadata, options, loggerFactory, instrumentation ?? Instrumentation.Shared, tieredStorage, time ?? TimeProvider.System);
         try
         {
             await ledger.LoadAsync(createIfMissing, cancellationToken).ConfigureAwait(false);

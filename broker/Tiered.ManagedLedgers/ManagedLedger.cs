@@ -35,6 +35,7 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     private readonly ManagedLedgerOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly Offloader.TieredStorage? _tieredStorage;
     private readonly string _infoKey;
     private readonly SemaphoreSlim _infoMutex = new(1, 1);
     private readonly EntryCache _cache;
@@ -53,14 +54,13 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     private TaskCompletionSource _entryConfirmed = NewSignal();
 
     private ManagedLedger(string name, LedgerClient client, IMetadataStore metadata, ManagedLedgerOptions options, ILoggerFactory loggerFactory,
-        Instrumentation instrumentation)
+        Instrumentation instrumentation, Offloader.TieredStorage? tieredStorage, TimeProvider time)
     {
-        (Name, _client, _metadata, _options, _instrumentation) = (name, client, metadata, options, instrumentation);
+        (Name, _client, _metadata, _options, _instrumentation, _tieredStorage, _time) = (name, client, metadata, options, instrumentation, tieredStorage, time);
         _logger = loggerFactory.CreateLogger<ManagedLedger>();
-        _time = options.TimeProvider;
         _infoKey = StoredPaths.Info(name);
-        _cache = new EntryCache(options.EntryCacheBytes, options.EntryCacheMaxAge, options.TimeProvider);
-        _creationBackoff = new LedgerCreationBackoff(options.LedgerCreationBackoff, options.MaxLedgerCreationBackoff, options.TimeProvider);
+        _cache = new EntryCache(options.EntryCacheBytes, options.EntryCacheMaxAge, time);
+        _creationBackoff = new LedgerCreationBackoff(options.LedgerCreationBackoff, options.MaxLedgerCreationBackoff, time);
     }
 
     /// <summary>The managed ledger's name, e.g. "public/default/persistent/my-topic".</summary>

@@ -31,10 +31,6 @@ public sealed record ManagedLedgerOptions
     /// <summary>The longest wait between new ledgers while they keep failing (bounds the stall once bookies are back).</summary>
     public TimeSpan MaxLedgerCreationBackoff { get; init; } = TimeSpan.FromSeconds(2);
 
-    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
-
-    /// <summary>Where closed ledgers are offloaded to and read back from; null: offload is not available.</summary>
-    public Tiered.Offloader.TieredStorage? TieredStorage { get; init; }
 
     public void Validate()
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Naming;
 using Tiered.Testing;
@@ -27,7 +28,7 @@ public sealed class ClockedBrokerFixture : IAsyncLifetime
     public LocalBroker Broker { get; private set; } = null!;
 
     public async Task InitializeAsync()
-        => Broker = await LocalBroker.StartAsync(o => o with { ManagedLedger = o.ManagedLedger with { TimeProvider = Clock } });
+        => Broker = await LocalBroker.StartAsync(roles: b => b.Services.AddSingleton<TimeProvider>(Clock));
 
     public async Task DisposeAsync() => await Broker.DisposeAsync();
 }

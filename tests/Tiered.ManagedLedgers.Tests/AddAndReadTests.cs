@@ -129,7 +129,7 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(NewName(), client, Small() with { TimeProvider = clock, MaxLedgerAge = TimeSpan.FromMinutes(10) });
+        await using var ledger = await OpenAsync(NewName(), client, Small() with { MaxLedgerAge = TimeSpan.FromMinutes(10) }, time: clock);
         var first = await ledger.AddEntryAsync(Payload(0));
 
         clock.Advance(TimeSpan.FromMinutes(11));

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Ledger;
 using Tiered.ManagedLedgers.Stored;
 using Tiered.Metadata;
+using Tiered.Offloader;
 using Tiered.Testing;
 
 namespace Tiered.ManagedLedgers.Tests;
@@ -52,8 +53,8 @@ public abstract class ManagedLedgerTestBase(ClusterFixture fixture)
 
     protected LedgerClient NewClient() => new(Metadata);
 
-    protected Task<ManagedLedger> OpenAsync(string name, LedgerClient client, ManagedLedgerOptions? options = null, bool createIfMissing = true)
-        => ManagedLedger.OpenAsync(name, client, Metadata, options ?? Small(), NullLoggerFactory.Instance, createIfMissing);
+    protected Task<ManagedLedger> OpenAsync(string name, LedgerClient client, ManagedLedgerOptions? options = null, bool createIfMissing = true, TieredStorage? tieredStorage = null, TimeProvider? time = null)
+        => ManagedLedger.OpenAsync(name, client, Metadata, options ?? Small(), NullLoggerFactory.Instance, createIfMissing, tieredStorage: tieredStorage, time: time);
 
     protected static byte[] Payload(int i) => Encoding.UTF8.GetBytes($"message {i} " + new string((char)('a' + (i % 26)), i % 40));
 

@@ -49,12 +49,11 @@ public sealed class LedgerCreationBackoffTests
         var options = new ManagedLedgerOptions
         {
             EnsembleSize = 4, WriteQuorum = 4, AckQuorum = 4,
-            TimeProvider = clock,
             LedgerCreationBackoff = TimeSpan.FromSeconds(1),
             MaxLedgerCreationBackoff = TimeSpan.FromSeconds(4),
         };
         await using var client = new LedgerClient(cluster.Metadata);
-        await using var ledger = await ManagedLedger.OpenAsync($"public/default/persistent/t-{Guid.NewGuid():N}", client, cluster.Metadata, options, NullLoggerFactory.Instance);
+        await using var ledger = await ManagedLedger.OpenAsync($"public/default/persistent/t-{Guid.NewGuid():N}", client, cluster.Metadata, options, NullLoggerFactory.Instance, time: clock);
         var lastId = await NextLedgerIdAsync(cluster);
 
         async Task<long> LedgersStartedAsync()

@@ -28,11 +28,11 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
     {
         var name = NewName();
         using var storage = NewStorage();
-        var options = Small(entriesPerLedger: 40) with { TieredStorage = storage };
+        var options = Small(entriesPerLedger: 40);
         await using var client = NewClient();
         List<ManagedEntry> before;
         List<long> closed;
-        await using (var ledger = await OpenAsync(name, client, options))
+        await using (var ledger = await OpenAsync(name, client, options, tieredStorage: storage))
         {
             var cursor = await ledger.OpenCursorAsync("sub", InitialPosition.Earliest);
             var positions = await AddAsync(ledger, 0, 130);
@@ -57,7 +57,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
         }
 
         // Another owner finds the offload in the stored ledger list.
-        await using var reopened = await OpenAsync(name, client, options, createIfMissing: false);
+        await using var reopened = await OpenAsync(name, client, options, createIfMissing: false, tieredStorage: storage);
         Assert.All(reopened.Ledgers.Where(l => closed.Contains(l.LedgerId)), l => Assert.True(l.Offloaded && l.BookieDeleted));
         AssertSameEntries(before, await ReadAllAsync(reopened));
         var middle = before[57].Position;
@@ -70,7 +70,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         using var storage = NewStorage();
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage, TimeProvider = clock });
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10), tieredStorage: storage, time: clock);
         var positions = await AddAsync(ledger, 0, 25);
         Assert.Equal(2, (await ledger.OffloadAsync(positions[^1], Target)).LedgersOffloaded);
 
@@ -90,7 +90,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
     {
         using var storage = NewStorage();
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage });
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10), tieredStorage: storage);
         await AddAsync(ledger, 0, 45);
         var sizes = ledger.Ledgers.Select(l => l.Size).ToList();
         // Keep the current ledger and the newest closed one: the three older ones go.
@@ -106,7 +106,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
     {
         using var storage = NewStorage();
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage });
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10), tieredStorage: storage);
         var positions = await AddAsync(ledger, 0, 25);
         await ledger.OffloadAsync(positions[^1], Target);
         Assert.Equal(2, Directory.GetFiles(StoreDirectory, "*.parquet", SearchOption.AllDirectories).Length);
@@ -122,7 +122,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
     {
         using var storage = NewStorage();
         await using var client = NewClient();
-        var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage });
+        var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10), tieredStorage: storage);
         var positions = await AddAsync(ledger, 0, 25);
         await ledger.OffloadAsync(positions[^1], Target);
         await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero);
@@ -138,7 +138,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
         var name = NewName();
         using var storage = NewStorage();
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(name, client, Small(entriesPerLedger: 10) with { TieredStorage = storage });
+        await using var ledger = await OpenAsync(name, client, Small(entriesPerLedger: 10), tieredStorage: storage);
         var positions = await AddAsync(ledger, 0, 15);
         var ledgerId = ledger.Ledgers[0].LedgerId;
         // What a crashed run leaves: an object of a run that is not recorded as complete.
@@ -171,7 +171,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
         Assert.Equal(ObjectStores.S3Driver, target.Driver);
         await using var client = NewClient();
         // No entry cache: every read goes where the entries are stored.
-        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage, EntryCacheBytes = 0 });
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { EntryCacheBytes = 0 }, tieredStorage: storage);
         var positions = await AddAsync(ledger, 0, 25);
         await ledger.OffloadAsync(positions[^1], target);
         Assert.Equal(2, await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero));
@@ -196,7 +196,7 @@ public sealed class OffloadTests(ClusterFixture fixture) : ManagedLedgerTestBase
             Parquet = new Offloader.Parquet.ParquetLedgerOptions { Compression = Offloader.Parquet.ParquetCompression.None },
         }, NullLoggerFactory.Instance);
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { TieredStorage = storage, EntryCacheBytes = 0 });
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 10) with { EntryCacheBytes = 0 }, tieredStorage: storage);
         var positions = await AddAsync(ledger, 0, 15);
         await ledger.OffloadAsync(positions[^1], Target);
         await ledger.DeleteOffloadedFromBookiesAsync(TimeSpan.Zero);

@@ -51,7 +51,7 @@ public sealed class TrimTests(ClusterFixture fixture) : ManagedLedgerTestBase(fi
     {
         var clock = new ManualClock(DateTimeOffset.UtcNow);
         await using var client = NewClient();
-        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 4) with { TimeProvider = clock });
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 4), time: clock);
         var cursor = await ledger.OpenCursorAsync("sub", InitialPosition.Earliest);
         await AddAsync(ledger, 0, 9);
         clock.Advance(TimeSpan.FromMinutes(30));

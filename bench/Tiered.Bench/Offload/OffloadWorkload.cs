@@ -40,19 +40,18 @@ public sealed partial class OffloadWorkload(OffloadCluster cluster, OffloadBench
         S3UseChunkEncoding = false,
     }, NullLoggerFactory.Instance);
 
-    private ManagedLedgerOptions LedgerOptions(long entriesPerLedger, TieredStorage? storage, long entryCacheBytes) => new()
+    private static ManagedLedgerOptions LedgerOptions(long entriesPerLedger, long entryCacheBytes) => new()
     {
         EnsembleSize = 1,
         WriteQuorum = 1,
         AckQuorum = 1,
         MaxEntriesPerLedger = entriesPerLedger,
         EntryCacheBytes = entryCacheBytes,
-        TieredStorage = storage,
     };
 
     private Task<ManagedLedger> OpenAsync(string store, TieredStorage? storage, bool create, long entriesPerLedger = 50_000, long entryCacheBytes = 0)
-        => ManagedLedger.OpenAsync(LedgerName(store), cluster.Ledgers, cluster.Metadata, LedgerOptions(entriesPerLedger, storage, entryCacheBytes),
-            NullLoggerFactory.Instance, createIfMissing: create);
+        => ManagedLedger.OpenAsync(LedgerName(store), cluster.Ledgers, cluster.Metadata, LedgerOptions(entriesPerLedger, entryCacheBytes),
+            NullLoggerFactory.Instance, createIfMissing: create, tieredStorage: storage);
 
     private CpuMeter StartCpu() => CpuMeter.Start([.. cluster.Servers.Select(s => s.Pid)]);
 

@@ -82,7 +82,7 @@ public sealed partial class MessagingService
         // A batch without a publish time gets the broker's (as Pulsar's broker does), so that message TTL and
         // seek by time do not take it for a message of 1970. Only such a batch is copied.
         if (header.PublishTimeMs == 0)
-            batch = BatchHeader.WithPublishTime(batch.Span, _options.ManagedLedger.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
+            batch = BatchHeader.WithPublishTime(batch.Span, topics.Time.GetUtcNow().ToUnixTimeMilliseconds());
         Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
         Interlocked.Add(ref producer.BytesIn, batch.Length);
         return new PendingSend(send.SequenceId, topic.PublishAsync(batch, header.MessageCount, CancellationToken.None), header.MessageCount, null, receivedAt);

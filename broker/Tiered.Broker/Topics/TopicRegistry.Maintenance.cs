@@ -12,7 +12,7 @@ public sealed partial class TopicRegistry
 
     private async Task MaintenanceLoopAsync()
     {
-        using var timer = new PeriodicTimer(_options.MaintenanceInterval, _options.ManagedLedger.TimeProvider);
+        using var timer = new PeriodicTimer(_options.MaintenanceInterval, Time);
         try
         {
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
@@ -62,7 +62,7 @@ public sealed partial class TopicRegistry
     /// <summary>Acknowledges the subscription's oldest messages published longer than <paramref name="ttl"/> ago (Pulsar's message TTL).</summary>
     private async Task ExpireAsync(Subscription subscription, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var cutoff = _options.ManagedLedger.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds() - (long)ttl.TotalMilliseconds;
+        var cutoff = Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)ttl.TotalMilliseconds;
         var ledger = subscription.Cursor.Ledger;
         var next = ledger.GetNextPosition(subscription.Cursor.MarkDeletePosition);
         Position? lastExpired = null;

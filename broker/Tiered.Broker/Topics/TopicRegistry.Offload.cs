@@ -9,7 +9,8 @@ namespace Tiered.Broker.Topics;
 public sealed partial class TopicRegistry
 {
     /// <summary>This broker's tiered storage, or null when it does not offload.</summary>
-    public TieredStorage? TieredStorage => _options.ManagedLedger.TieredStorage;
+    /// <summary>Where closed ledgers are offloaded to and read back from; null: this broker does not offload.</summary>
+    public TieredStorage? TieredStorage { get; }
 
     /// <summary>
     /// Starts offloading the topic's closed ledgers up to <paramref name="upTo"/> in the background

@@ -30,11 +30,15 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     /// <param name="ownership">Who owns which topics; null: <see cref="StandaloneOwnershipGate"/> (this broker owns everything).</param>
     /// <param name="instrumentation">Where the broker's metrics are observed and recorded; null: an instance of its own.</param>
     /// <param name="managedLedgerInstrumentation">Where the topics' managed ledgers count cache hits, rollovers and trims; null: the process-wide default.</param>
+    /// <param name="tieredStorage">Where closed ledgers are offloaded (null: this broker does not offload).</param>
+    /// <param name="time">The broker's clock (publish times, TTLs, rates); null: the system clock.</param>
     /// <remarks>The registry owns <paramref name="policies"/> and disposes it.</remarks>
     public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, IOwnershipGate? ownership = null,
-        Instrumentation? instrumentation = null, ManagedLedgers.Instrumentation? managedLedgerInstrumentation = null)
+        Instrumentation? instrumentation = null, ManagedLedgers.Instrumentation? managedLedgerInstrumentation = null, Offloader.TieredStorage? tieredStorage = null, TimeProvider? time = null)
     {
         _managedLedgerInstrumentation = managedLedgerInstrumentation;
+        TieredStorage = tieredStorage;
+        Time = time ?? TimeProvider.System;
         (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
         Ownership = ownership ?? new StandaloneOwnershipGate(options);
         Ownership.SetListener(this);
@@ -51,6 +55,9 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     public IOwnershipGate Ownership { get; }
 
     public BrokerOptions Options => _options;
+
+    /// <summary>The broker's clock: publish times, message TTLs, rates.</summary>
+    public TimeProvider Time { get; }
 
     public Instrumentation Instrumentation { get; }
 
@@ -164,8 +171,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         BrokerLog.LoadingTopic(_logger, name.ToString());
         var topic = await Topic.OpenAsync(name,
             ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token,
-                _managedLedgerInstrumentation),
-            _loggerFactory, _options.ManagedLedger.TimeProvider).ConfigureAwait(false);
+                _managedLedgerInstrumentation, TieredStorage, Time),
+            _loggerFactory, Time).ConfigureAwait(false);
         topic.MetricTags = Instrumentation.TagsOf(this, name);
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
             topic.MarkTerminated(terminatedAt);
