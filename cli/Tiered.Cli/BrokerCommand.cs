@@ -30,6 +30,12 @@ internal static class BrokerCommand
             Description = "Address of the HTTP endpoint: the admin REST API (/admin/v2), /health/live, /health/ready and /metrics.",
             DefaultValueFactory = _ => "127.0.0.1:8080",
         }, "Broker:HttpListen");
+        flags.Add(new Option<string>("--cluster-name")
+        {
+            HelpName = "NAME",
+            Description = "The cluster this broker belongs to (created with tiered initialize-cluster).",
+            DefaultValueFactory = _ => "standalone",
+        }, "Broker:ClusterName");
         flags.Add(new Option<string?>("--advertised-url")
         {
             HelpName = "URL",

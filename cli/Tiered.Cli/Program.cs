@@ -5,7 +5,7 @@ using Tiered.Cli.Messaging;
 var root = new RootCommand(
     "Tiered, a Pulsar-class messaging system: one executable for every role. "
     + "'standalone' runs everything in one process on one machine; 'metadata' (one node of the Raft-replicated "
-    + "metadata service), 'bookie' (one storage node) and 'broker' run the roles of a cluster one by one; "
+    + "metadata service), 'bookie' (one storage node) and 'broker' run the roles of a cluster one by one, 'initialize-cluster' prepares a new cluster's metadata; "
     + "'produce', 'consume' and 'perf' are clients of a broker, 'admin' of its REST API.")
 {
     ConsoleLogging.LevelOption,
@@ -13,6 +13,7 @@ var root = new RootCommand(
     MetadataCommand.Create(),
     BookieCommand.Create(),
     BrokerCommand.Create(),
+    InitializeClusterCommand.Create(),
     AdminCommand.Create(),
     ProduceCommand.Create(),
     ConsumeCommand.Create(),

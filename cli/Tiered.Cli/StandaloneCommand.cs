@@ -149,7 +149,7 @@ internal static class StandaloneCommand
             await MetadataHosting.WaitForLeaderAsync(services, TimeSpan.FromSeconds(30), cancellationToken);
             var store = services.GetRequiredService<IMetadataStore>();
             var logger = loggerFactory.CreateLogger("Tiered.Cli.Standalone");
-            foreach (var key in await StandaloneDefaults.CreateAsync(store, broker.Value.AdvertisedHttpUrl, broker.Value.ResolvedAdvertisedUrl, cancellationToken))
+            foreach (var key in await ClusterDefaults.CreateAsync(store, broker.Value.ClusterName, broker.Value.AdvertisedHttpUrl, broker.Value.ResolvedAdvertisedUrl, cancellationToken))
                 logger.Created(key);
         }
 
