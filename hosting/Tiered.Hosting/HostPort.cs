@@ -57,20 +57,41 @@ public readonly record struct HostPort(string Host, int Port)
     {
         if (Address is { } address)
             return [new IPEndPoint(address, Port)];
-        IPAddress[] resolved;
         try
         {
-            resolved = await Dns.GetHostAddressesAsync(Host, cancellationToken).ConfigureAwait(false);
+            return EndPoints(await Dns.GetHostAddressesAsync(Host, cancellationToken).ConfigureAwait(false), option);
         }
         catch (SocketException e)
         {
-            throw new ArgumentException($"{option}: the host name '{Host}' does not resolve ({e.SocketErrorCode}); check the name or use an IP address.", e);
+            throw Unresolvable(option, e);
         }
+    }
+
+    /// <summary>As <see cref="ResolveAsync"/>, blocking: for the server's bind, which configures its endpoints synchronously at start.</summary>
+    public IPEndPoint[] Resolve(string option)
+    {
+        if (Address is { } address)
+            return [new IPEndPoint(address, Port)];
+        try
+        {
+            return EndPoints(Dns.GetHostAddresses(Host), option);
+        }
+        catch (SocketException e)
+        {
+            throw Unresolvable(option, e);
+        }
+    }
+
+    private IPEndPoint[] EndPoints(IPAddress[] resolved, string option)
+    {
         if (resolved.Length == 0)
             throw new ArgumentException($"{option}: the host name '{Host}' resolves to no address; check the name or use an IP address.");
         var port = Port;
         return [.. resolved.Distinct().OrderBy(a => a.AddressFamily == AddressFamily.InterNetwork ? 0 : 1).Select(a => new IPEndPoint(a, port))];
     }
+
+    private ArgumentException Unresolvable(string option, SocketException e)
+        => new($"{option}: the host name '{Host}' does not resolve ({e.SocketErrorCode}); check the name or use an IP address.", e);
 
     /// <summary>The first address <see cref="ResolveAsync"/> finds (IPv4 first): for APIs that bind one endpoint only.</summary>
     public async Task<IPEndPoint> ResolveOneAsync(string option, CancellationToken cancellationToken = default)

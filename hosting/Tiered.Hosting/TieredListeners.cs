@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Hosting;
 
@@ -13,7 +11,7 @@ namespace Tiered.Hosting;
 /// </summary>
 public sealed class TieredListeners
 {
-    private readonly Dictionary<(string Host, int Port), (HttpProtocols Protocols, string Setting)> _endpoints = [];
+    private readonly Dictionary<HostPort, (HttpProtocols Protocols, string Setting)> _endpoints = [];
 
     /// <summary>The listeners of <paramref name="builder"/>'s host, created on first use.</summary>
     public static TieredListeners Of(IHostApplicationBuilder builder)
@@ -25,9 +23,6 @@ public sealed class TieredListeners
 
     /// <summary>Ports of the HTTP/1.1 endpoints: where the operations endpoints answer.</summary>
     public IReadOnlyList<int> HttpPorts => Ports(HttpProtocols.Http1);
-
-    /// <summary>Ports of the gRPC endpoints.</summary>
-    public IReadOnlyList<int> GrpcPorts => Ports(HttpProtocols.Http2);
 
     /// <summary>
     /// Adds a gRPC endpoint at <paramref name="address"/> (HOST:PORT of <paramref name="setting"/>; HOST an IP,
@@ -41,46 +36,29 @@ public sealed class TieredListeners
 
     internal void Apply(KestrelServerOptions kestrel)
     {
-        foreach (var ((host, port), (protocols, setting)) in _endpoints)
+        foreach (var (address, (protocols, setting)) in _endpoints)
         {
-            foreach (var address in Resolve(host, setting))
-                kestrel.Listen(address, port, listen => listen.Protocols = protocols);
-        }
-    }
-
-    private static IPAddress[] Resolve(string host, string setting)
-    {
-        if (IPAddress.TryParse(host, out var address))
-            return [address];
-        try
-        {
-            var addresses = Dns.GetHostAddresses(host);
-            return addresses.Length > 0 ? addresses.Distinct().ToArray() : throw new ArgumentException($"{setting}: the host name '{host}' resolves to no address.", setting);
-        }
-        catch (SocketException e)
-        {
-            throw new ArgumentException($"{setting}: the host name '{host}' does not resolve ({e.SocketErrorCode}); check the name or use an IP address.", setting, e);
+            foreach (var endPoint in address.Resolve(setting))
+                kestrel.Listen(endPoint, listen => listen.Protocols = protocols);
         }
     }
 
     private int Add(HostPort address, HttpProtocols protocols, string setting)
     {
-        var (host, port) = address;
-        foreach (var ((existingHost, existingPort), (existingProtocols, existingSetting)) in _endpoints)
+        var port = address.Port;
+        foreach (var (existing, (existingProtocols, existingSetting)) in _endpoints)
         {
-            if (existingPort != port)
+            if (existing.Port != port)
                 continue;
-            var sameHost = string.Equals(existingHost, host, StringComparison.OrdinalIgnoreCase);
-            if (existingProtocols != protocols && (sameHost || IsWildcard(host) || IsWildcard(existingHost)))
+            var overlap = existing == address || address.IsWildcard || existing.IsWildcard;
+            if (existingProtocols != protocols && overlap)
                 throw new ArgumentException($"{setting}: port {port} is already used by {existingSetting} of this process; give each endpoint its own port.", setting);
-            if (!sameHost && (IsWildcard(host) || IsWildcard(existingHost)))
+            if (existing != address && (address.IsWildcard || existing.IsWildcard))
                 throw new ArgumentException($"{setting}: port {port} is already used by {existingSetting} of this process on another address; use the same address or another port.", setting);
         }
-        _endpoints.TryAdd((host, port), (protocols, setting));
+        _endpoints.TryAdd(address, (protocols, setting));
         return port;
     }
-
-    private static bool IsWildcard(string host) => IPAddress.TryParse(host, out var address) && (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any));
 
     private List<int> Ports(HttpProtocols protocols) => _endpoints.Where(e => e.Value.Protocols == protocols).Select(e => e.Key.Port).Distinct().ToList();
 }
