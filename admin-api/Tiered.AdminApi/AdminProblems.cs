@@ -68,6 +68,7 @@ internal static class AdminProblems
         BrokerErrorCode.TopicNotFound => (StatusCodes.Status404NotFound, "topic-not-found", "Topic not found"),
         BrokerErrorCode.SubscriptionNotFound => (StatusCodes.Status404NotFound, "subscription-not-found", "Subscription not found"),
         BrokerErrorCode.ClusterNotFound => (StatusCodes.Status404NotFound, "cluster-not-found", "Cluster not found"),
+        BrokerErrorCode.BundleNotFound => (StatusCodes.Status404NotFound, "bundle-not-found", "Bundle not found"),
         BrokerErrorCode.MessageNotFound => (StatusCodes.Status404NotFound, "message-not-found", "Message not found"),
         BrokerErrorCode.AlreadyExists => (StatusCodes.Status409Conflict, "already-exists", "Already exists"),
         BrokerErrorCode.Conflict => (StatusCodes.Status409Conflict, "conflict", "In use"),

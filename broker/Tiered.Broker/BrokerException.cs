@@ -13,6 +13,7 @@ public enum BrokerErrorCode
     TopicNotFound,
     SubscriptionNotFound,
     ClusterNotFound,
+    BundleNotFound,
 
     /// <summary>409 / ALREADY_EXISTS.</summary>
     AlreadyExists,

@@ -50,7 +50,7 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
         var tieredStorage = _options.TieredStorage is { } tiered ? new TieredStorage(tiered, loggerFactory, services.GetRequiredService<Offloader.Instrumentation>()) : null;
         _ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = services.GetService<LocalBookies>()?.Invokers },
             services.GetRequiredService<Ledger.Instrumentation>());
-        _topics = new TopicRegistry(_ledgers, new PolicyStore(metadata, loggerFactory.CreateLogger<PolicyStore>()), _options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),
+        _topics = new TopicRegistry(_ledgers, services.GetRequiredService<PolicyStore>(), _options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),
             services.GetRequiredService<Instrumentation>(), services.GetRequiredService<ManagedLedgers.Instrumentation>(), tieredStorage,
             services.GetRequiredService<TimeProvider>());
         _admin = new TopicAdmin(_topics);

@@ -5,6 +5,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Metadata;
 using Tiered.Broker.Ownership;
 using Tiered.Broker.Service;
 using Tiered.Hosting;
@@ -37,7 +39,8 @@ public static class BrokerHosting
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<IMetadataStore>(_ => new MetadataClient(options.Metadata));
         // Standalone owns every topic; a cluster registers its own gate first (TryAdd).
-        builder.Services.TryAddSingleton<IOwnershipGate>(new StandaloneOwnershipGate(options));
+        builder.Services.TryAddSingleton(sp => new PolicyStore(sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<PolicyStore>()));
+        builder.Services.TryAddSingleton<IOwnershipGate>(sp => new StandaloneOwnershipGate(options, sp.GetRequiredService<PolicyStore>()));
         builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddSingleton(sp => new ManagedLedgers.Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddSingleton(sp => new Ledger.Instrumentation(sp.GetService<IMeterFactory>()));

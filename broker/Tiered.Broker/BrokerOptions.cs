@@ -32,6 +32,9 @@ public sealed record BrokerOptions
     /// <summary>Whether topics are created on first use when the namespace does not say otherwise.</summary>
     public bool AllowAutoTopicCreation { get; init; } = true;
 
+    /// <summary>Bundles a namespace is cut into when it is created without numBundles (--default-bundles).</summary>
+    public int DefaultBundles { get; init; } = Ownership.NamespaceBundles.DefaultCount;
+
     /// <summary>Retention of consumed messages when the namespace does not say otherwise.</summary>
     public RetentionPolicy DefaultRetention { get; init; } = RetentionPolicy.None;
 
@@ -89,6 +92,8 @@ public sealed record BrokerOptions
             throw new ArgumentException("The broker's session TTL must be at least 1 s.");
         if (MaxMessageBytes is < 1024 or > 64 * 1024 * 1024)
             throw new ArgumentException($"MaxMessageBytes must be between 1 KiB and 64 MiB (was {MaxMessageBytes}).");
+        if (DefaultBundles is < 1 or > 1024)
+            throw new ArgumentException($"--default-bundles must be between 1 and 1024 (was {DefaultBundles}).");
         if (MaxPendingBatchesPerProducer < 1)
             throw new ArgumentException($"MaxPendingBatchesPerProducer must be at least 1 (was {MaxPendingBatchesPerProducer}).");
         if (MaintenanceInterval <= TimeSpan.Zero)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.Metadata;
 
 namespace Tiered.Cli;
@@ -23,11 +24,17 @@ internal static class InitializeClusterCommand
         var cluster = new Option<string>("--cluster-name") { HelpName = "NAME", Description = "The cluster's name (brokers are started with it).", Required = true };
         var webServiceUrl = new Option<string>("--web-service-url") { HelpName = "URL", Description = "The HTTP URL of the cluster's admin API, e.g. http://broker-1:8080.", Required = true };
         var brokerServiceUrl = new Option<string>("--broker-service-url") { HelpName = "URL", Description = "The gRPC URL clients use, e.g. http://broker-1:6650.", Required = true };
+        var bundles = new Option<int>("--default-bundles")
+        {
+            HelpName = "N",
+            Description = "Bundles the public/default namespace is cut into (1-1024).",
+            DefaultValueFactory = _ => NamespaceBundles.DefaultCount,
+        };
         var command = new Command("initialize-cluster",
             "Create what a new cluster needs before its first produce: the cluster record, the 'public' tenant and the "
             + "'public/default' namespace, in the metadata service. What exists already is left as it is.")
         {
-            metadata, cluster, webServiceUrl, brokerServiceUrl,
+            metadata, cluster, webServiceUrl, brokerServiceUrl, bundles,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -39,11 +46,14 @@ internal static class InitializeClusterCommand
                 if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
                     return Exit.Error(Exit.BadOptions, $"{option.Name} '{Names.Quote(value)}' is not an http:// or https:// URL.");
             }
+            if (parseResult.GetValue(bundles) is < 1 or > 1024)
+                return Exit.Error(Exit.BadOptions, $"--default-bundles must be between 1 and 1024 (was {parseResult.GetValue(bundles)}).");
             var addresses = parseResult.GetValue(metadata)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             try
             {
                 await using var store = new MetadataClient(addresses);
-                var created = await ClusterDefaults.CreateAsync(store, name, parseResult.GetValue(webServiceUrl)!, parseResult.GetValue(brokerServiceUrl)!, cancellationToken);
+                var created = await ClusterDefaults.CreateAsync(store, name, parseResult.GetValue(webServiceUrl)!, parseResult.GetValue(brokerServiceUrl)!, cancellationToken,
+                    parseResult.GetValue(bundles));
                 Console.WriteLine(created.Count == 0
                     ? $"cluster {name} was already initialized; nothing changed"
                     : $"cluster {name} initialized: created {string.Join(", ", created)}");

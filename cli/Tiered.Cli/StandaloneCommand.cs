@@ -82,6 +82,12 @@ internal static class StandaloneCommand
             DefaultValueFactory = _ => 8080,
         }, "Standalone:HttpPort");
         flags.Add(BookieCommand.JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
+        flags.Add(new Option<int>("--default-bundles")
+        {
+            HelpName = "N",
+            Description = "Bundles (units of ownership, ranges of topic-name hashes) a namespace gets when created without numBundles.",
+            DefaultValueFactory = _ => 4,
+        }, "Broker:DefaultBundles");
         flags.Add(new Option<bool>("--topic-level-metrics")
         {
             Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",
@@ -149,7 +155,8 @@ internal static class StandaloneCommand
             await MetadataHosting.WaitForLeaderAsync(services, TimeSpan.FromSeconds(30), cancellationToken);
             var store = services.GetRequiredService<IMetadataStore>();
             var logger = loggerFactory.CreateLogger("Tiered.Cli.Standalone");
-            foreach (var key in await ClusterDefaults.CreateAsync(store, broker.Value.ClusterName, broker.Value.AdvertisedHttpUrl, broker.Value.ResolvedAdvertisedUrl, cancellationToken))
+            foreach (var key in await ClusterDefaults.CreateAsync(store, broker.Value.ClusterName, broker.Value.AdvertisedHttpUrl, broker.Value.ResolvedAdvertisedUrl, cancellationToken,
+                broker.Value.DefaultBundles))
                 logger.Created(key);
         }
 

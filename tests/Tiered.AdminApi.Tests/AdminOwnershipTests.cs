@@ -20,6 +20,11 @@ internal sealed class AwayOwnershipGate(BrokerUrls self) : IOwnershipGate
 
     public ValueTask<TopicOwnership> AcquireAsync(TopicName topic, CancellationToken cancellationToken) => CheckAsync(topic, cancellationToken);
 
+    public ValueTask UnloadAsync(NamespaceBundle bundle, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask<IReadOnlyList<BundleOwnership>> ListOwnershipAsync(CancellationToken cancellationToken)
+        => ValueTask.FromResult<IReadOnlyList<BundleOwnership>>([]);
+
     public void SetListener(IOwnershipListener listener)
     {
     }

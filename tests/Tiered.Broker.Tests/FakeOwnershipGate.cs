@@ -36,5 +36,10 @@ internal sealed class FakeOwnershipGate(BrokerUrls self) : IOwnershipGate
         return CheckAsync(topic, cancellationToken);
     }
 
+    public ValueTask UnloadAsync(NamespaceBundle bundle, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask<IReadOnlyList<BundleOwnership>> ListOwnershipAsync(CancellationToken cancellationToken)
+        => ValueTask.FromResult<IReadOnlyList<BundleOwnership>>([]);
+
     public void SetListener(IOwnershipListener listener) => Listener = listener;
 }

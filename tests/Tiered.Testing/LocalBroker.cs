@@ -52,7 +52,7 @@ public sealed class LocalBroker : IAsyncDisposable
             ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
         };
         options = configure?.Invoke(options) ?? options;
-        await ClusterDefaults.CreateAsync(metadata.Store, options.ClusterName, options.AdvertisedHttpUrl, options.ResolvedAdvertisedUrl, CancellationToken.None);
+        await ClusterDefaults.CreateAsync(metadata.Store, options.ClusterName, options.AdvertisedHttpUrl, options.ResolvedAdvertisedUrl, CancellationToken.None, options.DefaultBundles);
         var broker = await BrokerServer.StartAsync(options, metadata.Store, NullLoggerFactory.Instance, roles);
         return new LocalBroker(metadata, bookie, options, roles, broker);
     }

@@ -44,6 +44,24 @@ public sealed record NamespacePolicies
     /// <summary>Where the namespace's topics offload to.</summary>
     [JsonPropertyName("offload_policies")]
     public OffloadPolicies? OffloadPolicies { get; init; }
+
+    /// <summary>How the namespace's topics are cut into bundles; null for a namespace stored before bundles (one bundle).</summary>
+    [JsonPropertyName("bundles")]
+    public BundlesData? Bundles { get; init; }
+}
+
+/// <summary>A namespace's bundle boundaries, as Pulsar's BundlesData: 0x-hex strings from 0x00000000 to 0xffffffff.</summary>
+public sealed record BundlesData
+{
+    private uint[]? _parsed;
+
+    public List<string> Boundaries { get; init; } = [];
+
+    public int NumBundles { get; init; }
+
+    /// <summary>The boundaries as numbers, read once; null when they are not a valid cut (<see cref="Ownership.NamespaceBundles.Parse"/>).</summary>
+    [JsonIgnore]
+    public uint[]? Parsed => _parsed ??= Ownership.NamespaceBundles.Parse(Boundaries);
 }
 
 /// <summary>The object store a namespace offloads to (Pulsar's offloadPolicies, the store part).</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Microsoft.Extensions.Logging;
 using Tiered.Metadata;
 using Tiered.Metadata.V1;
@@ -21,6 +22,8 @@ public sealed class PolicyStore : IAsyncDisposable
     private static readonly Func<KeyValue, NamespacePolicies> ParseNamespace = kv => Deserialize<NamespacePolicies>(kv.Value.Span) ?? new NamespacePolicies();
     private static readonly Func<KeyValue, TenantInfo> ParseTenant = kv => Deserialize<TenantInfo>(kv.Value.Span) ?? new TenantInfo();
     private static readonly Func<KeyValue, PartitionedTopicMetadata> ParsePartitions = kv => Deserialize<PartitionedTopicMetadata>(kv.Value.Span) ?? new PartitionedTopicMetadata(0);
+
+    private int _disposed;
 
     public PolicyStore(IMetadataStore metadata, ILogger? logger = null)
     {
@@ -48,6 +51,17 @@ public sealed class PolicyStore : IAsyncDisposable
         if (await Cache.GetAsync(MetadataPaths.Tenant(ns.Tenant), ParseTenant, cancellationToken).ConfigureAwait(false) is null)
             throw new BrokerException(BrokerErrorCode.TenantNotFound, $"Tenant {ns.Tenant} does not exist; create it with PUT /admin/v2/tenants/{ns.Tenant}.");
         return policies;
+    }
+
+    /// <summary>
+    /// How <paramref name="ns"/> is cut into bundles, from its cached policies; one bundle for a
+    /// namespace stored without (or with unreadable) boundaries. NamespaceNotFound when it does not exist.
+    /// </summary>
+    public async ValueTask<NamespaceBundles> GetBundlesAsync(NamespaceName ns, CancellationToken cancellationToken)
+    {
+        var policies = await GetNamespaceAsync(ns, cancellationToken).ConfigureAwait(false)
+            ?? throw new BrokerException(BrokerErrorCode.NamespaceNotFound, $"Namespace {ns} does not exist; create it with PUT /admin/v2/namespaces/{ns}.");
+        return new NamespaceBundles(ns, policies.Bundles?.Parsed);
     }
 
     /// <summary>The partitions of a partitioned topic; 0 when <paramref name="topic"/> is not partitioned.</summary>
@@ -81,5 +95,5 @@ public sealed class PolicyStore : IAsyncDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => Cache.DisposeAsync();
+    public ValueTask DisposeAsync() => Interlocked.Exchange(ref _disposed, 1) == 0 ? Cache.DisposeAsync() : ValueTask.CompletedTask;
 }

@@ -31,6 +31,16 @@ public interface IOwnershipGate
     ValueTask<TopicOwnership> AcquireAsync(TopicName topic, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Hands <paramref name="bundle"/> over: its owner (this broker or another) unloads its topics,
+    /// telling their clients to look them up again, and releases it; the next lookup places it
+    /// anew. Returns once it is released; nothing when nobody owns it.
+    /// </summary>
+    ValueTask UnloadAsync(NamespaceBundle bundle, CancellationToken cancellationToken);
+
+    /// <summary>Every owned bundle the gate knows of, with its owner (for the admin API's ownedNamespaces).</summary>
+    ValueTask<IReadOnlyList<BundleOwnership>> ListOwnershipAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// Whom to tell when this broker loses a bundle (it was moved, or its lease expired): the topic
     /// registry, which unloads the bundle's topics. Set once, when the broker starts.
     /// </summary>
@@ -47,3 +57,6 @@ public interface IOwnershipListener
     /// </summary>
     Task OnBundleLostAsync(NamespaceBundle bundle, BrokerUrls? newOwner, CancellationToken cancellationToken);
 }
+
+/// <summary>A bundle and the broker that owns it (its id, as listed at /admin/v2/brokers/{cluster}, and its URLs).</summary>
+public sealed record BundleOwnership(NamespaceBundle Bundle, string BrokerId, BrokerUrls Owner);

@@ -72,7 +72,7 @@ public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logge
     {
         BrokerErrorCode.BadName or BrokerErrorCode.BadRequest => StatusCode.InvalidArgument,
         BrokerErrorCode.TenantNotFound or BrokerErrorCode.NamespaceNotFound or BrokerErrorCode.TopicNotFound
-            or BrokerErrorCode.SubscriptionNotFound or BrokerErrorCode.ClusterNotFound or BrokerErrorCode.MessageNotFound => StatusCode.NotFound,
+            or BrokerErrorCode.SubscriptionNotFound or BrokerErrorCode.ClusterNotFound or BrokerErrorCode.BundleNotFound or BrokerErrorCode.MessageNotFound => StatusCode.NotFound,
         BrokerErrorCode.AlreadyExists => StatusCode.AlreadyExists,
         BrokerErrorCode.Conflict or BrokerErrorCode.VersionConflict => StatusCode.FailedPrecondition,
         _ => StatusCode.Unavailable,
@@ -88,6 +88,7 @@ public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logge
         BrokerErrorCode.TopicNotFound => "topic-not-found",
         BrokerErrorCode.SubscriptionNotFound => "subscription-not-found",
         BrokerErrorCode.ClusterNotFound => "cluster-not-found",
+        BrokerErrorCode.BundleNotFound => "bundle-not-found",
         BrokerErrorCode.AlreadyExists => "already-exists",
         BrokerErrorCode.Conflict => "conflict",
         BrokerErrorCode.VersionConflict => "version-conflict",

@@ -40,7 +40,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         TieredStorage = tieredStorage;
         Time = time ?? TimeProvider.System;
         (_ledgers, Policies, _options, _loggerFactory) = (ledgers, policies, options, loggerFactory);
-        Ownership = ownership ?? new StandaloneOwnershipGate(options);
+        Ownership = ownership ?? new StandaloneOwnershipGate(options, policies);
         Ownership.SetListener(this);
         _ownsInstrumentation = instrumentation is null;
         Instrumentation = instrumentation ?? new Instrumentation(meterFactory: null);
