@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tiered.AdminApi;
 using Tiered.Broker;
+using Tiered.Cluster;
 using Tiered.Hosting;
 using Tiered.Offloader;
 
@@ -54,11 +55,19 @@ internal static class BrokerCommand
         {
             Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",
         }, "Broker:ExposeTopicLevelMetrics", on => on ? "true" : null);
+        flags.Add(new Option<int>("--silo-port")
+        {
+            HelpName = "PORT",
+            Description = "The port brokers of the cluster talk to each other on (membership, bundle placement), on the advertised address.",
+            DefaultValueFactory = _ => 11111,
+        }, "Cluster:SiloPort");
         OffloadOptions.AddTo(flags);
         var command = new Command(
             "broker",
             "Run a broker: it serves topics to producers and consumers over gRPC, stores every message on a quorum "
-            + "of bookies before acknowledging it, and hosts the admin REST API. Runs until SIGINT or SIGTERM.");
+            + "of bookies before acknowledging it, and hosts the admin REST API. Brokers of one cluster (--cluster-name, "
+            + "same metadata service) share the namespace bundles between them and take over those of a broker that "
+            + "stops or fails. Runs until SIGINT or SIGTERM (which hands its bundles over first).");
         flags.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -69,7 +78,8 @@ internal static class BrokerCommand
                     // Tiered storage is on, so that namespaces naming a store offload; spooled in the temporary directory.
                     var defaults = new BrokerOptions { TieredStorage = new TieredStorageOptions { SpoolDirectory = Path.Combine(Path.GetTempPath(), "tiered-offload-spool") } };
                     options = TieredSettings.Bind(configuration, BrokerHosting.Section, defaults, o => o.Validate());
-                    builder.AddTieredBroker(options).AddTieredAdminApi();
+                    var cluster = TieredSettings.Bind(configuration, ClusterHosting.Section, new BrokerClusterOptions(), o => o.Validate());
+                    builder.AddTieredBroker(options).AddTieredAdminApi().AddTieredBrokerCluster(cluster);
                 },
                 _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and http://{options.HttpListen} (admin)",
                 cancellationToken);

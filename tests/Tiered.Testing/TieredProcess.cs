@@ -68,6 +68,13 @@ public sealed class TieredProcess : IDisposable
             info.ArgumentList.Add("--http-listen");
             info.ArgumentList.Add($"127.0.0.1:{FreePort()}");
         }
+        // Brokers join their cluster on a silo port (default 11111): each needs its own.
+        if (args is ["broker", ..] && !args.Contains("--silo-port") && !args.Contains("--help") && !args.Contains("--config")
+            && (environment is null || !environment.Keys.Any(k => k.EndsWith("__SILOPORT", StringComparison.OrdinalIgnoreCase))))
+        {
+            info.ArgumentList.Add("--silo-port");
+            info.ArgumentList.Add(FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             info.Environment[name] = value;

@@ -1,4 +1,5 @@
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Metadata;
@@ -22,6 +23,9 @@ public static class MetadataPaths
     public const string ManagedLedgers = StoredPaths.LedgersRoot;
     public const string Brokers = "/brokers";
 
+    /// <summary>Bundle ownership records, /namespace/{tenant}/{namespace}/{range} (ephemeral; as Pulsar's).</summary>
+    public const string BundleOwners = "/namespace";
+
     /// <summary>/brokers/{id}: the live broker's <see cref="BrokerRegistration"/> (ephemeral).</summary>
     public static string Broker(string brokerId) => $"{Brokers}/{brokerId}";
 
@@ -33,6 +37,20 @@ public static class MetadataPaths
 
     /// <summary>/admin/policies/{tenant}: parent of the tenant's namespaces.</summary>
     public static string TenantPolicies(string tenant) => $"{Policies}/{tenant}";
+
+    /// <summary>/namespace/{tenant}/{namespace}/0x…_0x…: who owns the bundle.</summary>
+    public static string BundleOwner(NamespaceBundle bundle) => $"{BundleOwners}/{bundle.Namespace.Tenant}/{bundle.Namespace.Namespace}/{bundle.Range}";
+
+    /// <summary>The bundle of an ownership record's key; false for any other key.</summary>
+    public static bool TryParseBundleOwner(string key, out NamespaceBundle bundle)
+    {
+        bundle = default;
+        if (!key.StartsWith(BundleOwners + "/", StringComparison.Ordinal) || key[(BundleOwners.Length + 1)..].Split('/') is not [var tenant, var ns, var range]
+            || !NamespaceName.IsValidPart(tenant) || !NamespaceName.IsValidPart(ns) || !NamespaceBundle.TryParseRange(range, out var lower, out var upper))
+            return false;
+        bundle = new NamespaceBundle(new NamespaceName(tenant, ns), lower, upper);
+        return true;
+    }
 
     /// <summary>/admin/policies/{tenant}/{namespace}: <see cref="Admin.NamespacePolicies"/>.</summary>
     public static string Namespace(NamespaceName ns) => $"{Policies}/{ns.Tenant}/{ns.Namespace}";

@@ -83,7 +83,8 @@ public sealed class PolicyStore : IAsyncDisposable
         }
     }
 
-    private static T? Deserialize<T>(ReadOnlySpan<byte> json)
+    /// <summary>Reads a stored admin object (camelCase JSON); <see cref="BrokerException"/> Unavailable when it is not valid JSON.</summary>
+    public static T? Deserialize<T>(ReadOnlySpan<byte> json)
     {
         try
         {

@@ -1,0 +1,78 @@
+using Orleans;
+using Orleans.Concurrency;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
+using Tiered.Cluster.Placement;
+
+namespace Tiered.Cluster.Ownership;
+
+/// <summary>The broker that owns a bundle, as the ownership grain answers it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record BundleOwner([property: Id(0)] string BrokerId, [property: Id(1)] string BrokerUrl, [property: Id(2)] string HttpUrl)
+{
+    public BrokerUrls Urls => new(BrokerUrl, HttpUrl);
+
+    public static BundleOwner Of(OwnershipRecord record) => new(record.BrokerId, record.BrokerUrl, record.HttpUrl);
+}
+
+/// <summary>
+/// One grain per namespace bundle, keyed by its name (tenant/namespace/0x…_0x…). The broker where it
+/// is active owns the bundle: the first call takes ownership in the metadata service (the record
+/// there, under the broker's session, is the authority — Orleans may briefly run two activations).
+/// Calls are not reentrant, so an activation takes and releases one step at a time. Only lookups of
+/// unowned bundles and unloads call it: clients never send data through it.
+/// </summary>
+public interface IBundleOwnershipGrain : IGrainWithStringKey
+{
+    /// <summary>Takes the bundle for this activation's broker unless a live broker owns it; answers the owner.</summary>
+    Task<BundleOwner> GetOwnerAsync();
+
+    /// <summary>Releases the bundle (its topics unloaded, its record deleted) and deactivates.</summary>
+    Task UnloadAsync();
+}
+
+/// <summary>The ownership grain; kept alive while it owns its bundle (never collected for idleness).</summary>
+[KeepAlive]
+[BundlePlacement]
+public sealed class BundleOwnershipGrain(ClusterOwnershipGate gate) : Grain, IBundleOwnershipGrain
+{
+    private NamespaceBundle _bundle;
+
+    public static string KeyOf(NamespaceBundle bundle) => bundle.ToString();
+
+    /// <summary>The bundle of a grain key (tenant/namespace/0x…_0x…); false for a malformed key.</summary>
+    public static bool TryParseKey(string key, out NamespaceBundle bundle)
+    {
+        bundle = default;
+        if (key.Split('/') is not [var tenant, var ns, var range] || !NamespaceName.IsValidPart(tenant) || !NamespaceName.IsValidPart(ns)
+            || !NamespaceBundle.TryParseRange(range, out var lower, out var upper))
+            return false;
+        bundle = new NamespaceBundle(new NamespaceName(tenant, ns), lower, upper);
+        return true;
+    }
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!TryParseKey(this.GetPrimaryKeyString(), out _bundle))
+            throw new ArgumentException($"'{this.GetPrimaryKeyString()}' is not a bundle name (tenant/namespace/0x…_0x…).");
+        return Task.CompletedTask;
+    }
+
+    public async Task<BundleOwner> GetOwnerAsync()
+    {
+        var owner = await gate.TakeAsync(_bundle, CancellationToken.None).ConfigureAwait(true);
+        // Another live broker owns it (this is a second activation while membership settles): hold nothing.
+        if (owner.BrokerId != gate.BrokerId)
+            DeactivateOnIdle();
+        return owner;
+    }
+
+    public async Task UnloadAsync()
+    {
+        await gate.ReleaseAsync(_bundle, CancellationToken.None).ConfigureAwait(true);
+        DeactivateOnIdle();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+        => gate.ReleaseAsync(_bundle, cancellationToken);
+}

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Tiered.Broker.Admin;
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
+using Tiered.Testing;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Tiered.Tests.Cluster;
+
+/// <summary>3 metadata nodes, 3 bookies (E=3, Qw=2, Qa=2) and 3 brokers, shared by the tests of <see cref="BrokerClusterTests"/>; each test uses a namespace of its own and leaves 3 brokers running.</summary>
+public sealed class BrokerClusterFixture : IAsyncLifetime
+{
+    internal BrokerCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Cluster = await BrokerCluster.StartAsync(3, 3, 3, (3, 2, 2));
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+/// <summary>
+/// Several brokers over one metadata service and one set of bookies behave as one system: bundles
+/// are spread over the brokers, every broker answers the same owner, a killed owner's topics move
+/// to the others, a rolling restart hands bundles over, and two brokers racing for one bundle
+/// agree on one owner — with every acknowledged message read back.
+/// </summary>
+public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutputHelper output) : IClassFixture<BrokerClusterFixture>
+{
+    private static readonly TimeSpan Resume = TimeSpan.FromSeconds(45);
+    private BrokerCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Topics_spread_over_every_broker_and_every_broker_answers_the_same_owner()
+    {
+        var ns = await CreateNamespaceAsync("spread", bundles: 6);
+        var owners = new int[Cluster.BrokerCount];
+        for (var i = 0; i < 30; i++)
+        {
+            var topic = $"persistent://{ns}/t-{i}";
+            // Asked of one broker first (which places its bundle if nobody owns it), then of all.
+            await Cluster.LookupAsync(i % Cluster.BrokerCount, topic);
+            owners[await Cluster.OwnerAsync(topic)]++;
+        }
+        output.WriteLine($"topics owned per broker: {string.Join(", ", owners)}");
+        Assert.All(owners, count => Assert.True(count > 0, $"a broker owns none of the 30 topics: {string.Join(", ", owners)}"));
+        // One ownership record per bundle in use, each naming a live broker.
+        var records = await Cluster.Metadata.Client.ListAsync($"{MetadataPaths.BundleOwners}/{ns}/");
+        Assert.InRange(records.Count, 3, 6);
+    }
+
+    [Fact]
+    public async Task Kill_9_of_an_owner_under_load_moves_its_topics_and_loses_nothing()
+    {
+        var ns = await CreateNamespaceAsync("kill", bundles: 4);
+        var topics = Enumerable.Range(0, 10).Select(i => $"persistent://{ns}/t-{i}").ToArray();
+        await using var load = await ClusterLoad.StartAsync(Cluster.ServiceUrls, topics);
+        await load.WaitForReceiptsAsync(50, Resume, "before the kill");
+        var owners = await Task.WhenAll(topics.Select(Cluster.OwnerAsync));
+        var victim = owners[0];
+        var moved = topics.Where((_, i) => owners[i] == victim).ToArray();
+
+        var killedAt = Stopwatch.GetTimestamp();
+        Cluster.KillBroker(victim);
+        await load.WaitForReceiptsAsync(50, Resume, $"after broker {victim} was killed");
+        var failover = moved.Select(t => load.Topics.Single(l => l.Name == t).FirstReceiptAfter(killedAt)!.Value).Max();
+        output.WriteLine($"killed broker {victim}, owner of {moved.Length} of the 10 topics; every one of them publishing on another broker after {Stopwatch.GetElapsedTime(killedAt, failover).TotalSeconds:0.00} s");
+        foreach (var topic in moved)
+            Assert.NotEqual(victim, await Cluster.OwnerAsync(topic));
+
+        await Cluster.StartBrokerAsync(victim);
+        await load.StopAndDrainAsync(Resume);
+        output.WriteLine(load.Report());
+        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
+        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+    }
+
+    [Fact]
+    public async Task A_rolling_restart_of_every_broker_under_load_loses_nothing()
+    {
+        var ns = await CreateNamespaceAsync("rolling", bundles: 4);
+        var topics = Enumerable.Range(0, 10).Select(i => $"persistent://{ns}/t-{i}").ToArray();
+        await using var load = await ClusterLoad.StartAsync(Cluster.ServiceUrls, topics);
+        await load.WaitForReceiptsAsync(50, Resume, "before the restarts");
+        for (var broker = 0; broker < Cluster.BrokerCount; broker++)
+        {
+            var stopping = Stopwatch.GetTimestamp();
+            await Cluster.StopBrokerAsync(broker);
+            var stopped = Stopwatch.GetElapsedTime(stopping);
+            await load.WaitForReceiptsAsync(20, Resume, $"after broker {broker} stopped");
+            await Cluster.StartBrokerAsync(broker);
+            await load.WaitForReceiptsAsync(20, Resume, $"after broker {broker} restarted");
+            output.WriteLine($"broker {broker}: stopped (bundles handed over) in {stopped.TotalSeconds:0.00} s; every topic publishing after {Stopwatch.GetElapsedTime(stopping).TotalSeconds:0.00} s");
+        }
+        await load.StopAndDrainAsync(Resume);
+        output.WriteLine(load.Report());
+        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
+        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+    }
+
+    [Fact]
+    public async Task Brokers_asked_at_once_for_an_unowned_bundle_agree_on_one_owner()
+    {
+        var ns = await CreateNamespaceAsync("race", bundles: 16);
+        var bundles = NamespaceBundles.Even(ns, 16);
+        for (var i = 0; i < 16; i++)
+        {
+            var topic = $"persistent://{ns}/t-{i}";
+            var answers = await Task.WhenAll(Enumerable.Range(0, Cluster.BrokerCount).Select(b => Cluster.LookupAsync(b, topic)));
+            Assert.True(answers.Distinct().Count() == 1, $"{topic}: the brokers answered {string.Join(", ", answers)}");
+            var record = await Cluster.Metadata.Client.GetAsync(MetadataPaths.BundleOwner(bundles.Find(TopicName.Parse(topic))));
+            Assert.NotNull(record);
+            Assert.Contains(Cluster.BrokerId(Cluster.IndexOf(answers[0])), System.Text.Encoding.UTF8.GetString(record.Value.Span));
+        }
+    }
+
+    /// <summary>Creates public/{name} with <paramref name="bundles"/> bundles, as the admin API stores it.</summary>
+    private async Task<NamespaceName> CreateNamespaceAsync(string name, int bundles)
+    {
+        var ns = new NamespaceName("public", name);
+        var policies = new NamespacePolicies { ReplicationClusters = [BrokerCluster.Name], Bundles = NamespaceBundles.Even(ns, bundles).ToData() };
+        await Cluster.Metadata.Client.PutAsync(MetadataPaths.Namespace(ns), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(policies, PolicyStore.Json));
+        return ns;
+    }
+}
+
+/// <summary>A broker whose silo port is taken exits at once, naming the setting.</summary>
+public sealed class BrokerSiloPortTests
+{
+    [Fact]
+    public async Task A_broker_whose_silo_port_is_taken_exits_with_a_clear_message()
+    {
+        using var taken = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var (code, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60), "broker", "--metadata", $"127.0.0.1:{TieredProcess.FreePort()}",
+            "--grpc-listen", $"127.0.0.1:{TieredProcess.FreePort()}", "--http-listen", $"127.0.0.1:{TieredProcess.FreePort()}", "--silo-port", $"{port}");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--silo-port", output);
+        Assert.Contains("in use", output);
+    }
+}
