@@ -31,6 +31,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = 8007, EventName = nameof(UnexpectedReceipt), Level = LogLevel.Warning, Message = "Producer on {Topic} got a receipt for sequence id {Received} while expecting {Expected}; reconnecting")]
     public static partial void UnexpectedReceipt(this ILogger logger, string topic, ulong received, ulong expected);
 
+    [LoggerMessage(EventId = 8011, EventName = nameof(ServiceHostFailed), Level = LogLevel.Warning, Message = "Lookup of {Topic} failed at service URL host {Failure}; asking {Next}")]
+    public static partial void ServiceHostFailed(this ILogger logger, string topic, string failure, string next);
+
     [LoggerMessage(EventId = 8008, EventName = nameof(ActiveChanged), Level = LogLevel.Debug, Message = "Consumer on {Topic}: active = {IsActive}")]
     public static partial void ActiveChanged(this ILogger logger, string topic, bool isActive);
 }

@@ -24,6 +24,7 @@ internal static class Retry
             _ => true,
         },
         StreamEndedException => true,
+        ServiceHostsFailedException => true,
         HttpRequestException or IOException => true,
         _ => false,
     };
@@ -31,3 +32,12 @@ internal static class Retry
 
 /// <summary>The broker ended a stream (or broke its protocol) without an error status; the client reconnects.</summary>
 internal sealed class StreamEndedException(string message) : Exception(message);
+
+/// <summary>
+/// A lookup failed at every host of a service URL that names several, each in a way a retry may cure; the message
+/// names every host with its error. <see cref="Last"/> is the last host's failure.
+/// </summary>
+internal sealed class ServiceHostsFailedException(string message, RpcException last) : Exception(message, last)
+{
+    public RpcException Last { get; } = last;
+}

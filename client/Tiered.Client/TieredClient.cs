@@ -18,7 +18,11 @@ public sealed partial class TieredClient : IAsyncDisposable
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<IAsyncDisposable, byte> _open = new();
     private readonly CancellationTokenSource _disposed = new();
+    private readonly IReadOnlyList<string> _serviceHosts;
     private int _disposeStarted;
+
+    /// <summary>The service URL host that answered the last lookup: the next lookup asks it first.</summary>
+    private int _serviceHost;
 
     public TieredClient(string serviceUrl)
         : this(new TieredClientOptions { ServiceUrl = serviceUrl })
@@ -29,11 +33,15 @@ public sealed partial class TieredClient : IAsyncDisposable
     {
         Options = options ?? new TieredClientOptions();
         Options.Validate();
+        _serviceHosts = ServiceUrls.Parse(Options.ServiceUrl);
         LoggerFactory = Options.LoggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger("Tiered.Client");
     }
 
     public TieredClientOptions Options { get; }
+
+    /// <summary>The brokers the service URL names (one URL each), which lookups ask in turn.</summary>
+    public IReadOnlyList<string> ServiceHosts => _serviceHosts;
 
     internal ILoggerFactory LoggerFactory { get; }
 
@@ -45,7 +53,11 @@ public sealed partial class TieredClient : IAsyncDisposable
     /// <summary>Cancelled when the client is disposed; every background loop of the client stops on it.</summary>
     internal CancellationToken DisposedToken => _disposed.Token;
 
-    /// <summary>Which broker serves <paramref name="topic"/> and how many partitions it has.</summary>
+    /// <summary>
+    /// Which broker serves <paramref name="topic"/> and how many partitions it has. When the service URL names several
+    /// hosts and the one asked cannot answer, the next one is asked at once; this fails only when every host failed
+    /// (the message names each with its error). Producers and consumers then retry after a backoff; this does not.
+    /// </summary>
     public async Task<LookupResponse> LookupAsync(string topic, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(topic);
@@ -57,6 +69,10 @@ public sealed partial class TieredClient : IAsyncDisposable
         catch (RpcException e)
         {
             throw TieredClientException.From(e, $"Lookup of {topic} at {Options.ServiceUrl} failed");
+        }
+        catch (ServiceHostsFailedException e)
+        {
+            throw new TieredClientException(e.Message, e.Last.StatusCode, e.Last);
         }
     }
 
@@ -142,35 +158,77 @@ public sealed partial class TieredClient : IAsyncDisposable
     /// <summary>
     /// Looks <paramref name="topic"/> up at the service URL, following a broker that names another one in the
     /// <see cref="Sessions.OwnerRedirect.TrailerName"/> trailer (at most <see cref="Sessions.OwnerRedirect.MaxRedirects"/>
-    /// times). Failures a retry may cure are thrown as they are; the others as <see cref="TieredClientException"/>.
+    /// times). The host that answered last is asked first; when a host fails in a way a retry may cure (refused or
+    /// reset connection, UNAVAILABLE without an owner, a broker stopping, a timeout), the next host is asked at once,
+    /// round robin, so that one dead broker in the list costs a connection attempt, not a backoff. When every host
+    /// failed: a single host's failure is thrown as it is, several as <see cref="ServiceHostsFailedException"/> (both
+    /// retriable). Permanent refusals are thrown as <see cref="TieredClientException"/> at once.
     /// </summary>
     internal async Task<LookupResponse> LookupCoreAsync(string topic, CancellationToken cancellationToken)
     {
-        var url = Options.ServiceUrl;
-        for (var redirects = 0; ; redirects++)
+        var hosts = _serviceHosts;
+        var start = Volatile.Read(ref _serviceHost);
+        var redirects = 0;
+        List<string>? failures = null;
+        RpcException? last = null;
+        for (var attempt = 0; attempt < hosts.Count; attempt++)
         {
-            try
+            var index = (start + attempt) % hosts.Count;
+            var host = hosts[index];
+            var url = host;
+            while (true)
             {
-                var response = await MessagingAt(url).LookupAsync(
-                    new LookupRequest { Topic = topic },
-                    deadline: Deadline(),
-                    cancellationToken: cancellationToken).ConfigureAwait(false);
-                Normalize(response, url);
-                if (string.IsNullOrEmpty(response.Topic))
-                    response.Topic = topic;
-                return response;
-            }
-            catch (RpcException e) when (Sessions.OwnerRedirect.OwnerOf(e) is { } owner)
-            {
-                if (redirects >= Sessions.OwnerRedirect.MaxRedirects)
-                    throw Sessions.OwnerRedirect.TooMany("The lookup", topic, owner);
-                url = owner;
-            }
-            catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
-            {
-                throw TieredClientException.From(e, $"Lookup of {topic} at {url} failed");
+                try
+                {
+                    var response = await MessagingAt(url).LookupAsync(
+                        new LookupRequest { Topic = topic },
+                        deadline: Deadline(),
+                        cancellationToken: cancellationToken).ConfigureAwait(false);
+                    Normalize(response, url);
+                    if (string.IsNullOrEmpty(response.Topic))
+                        response.Topic = topic;
+                    Volatile.Write(ref _serviceHost, index);
+                    return response;
+                }
+                catch (RpcException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw;
+                }
+                catch (RpcException e) when (Sessions.OwnerRedirect.OwnerOf(e) is { } owner)
+                {
+                    if (redirects >= Sessions.OwnerRedirect.MaxRedirects)
+                        throw Sessions.OwnerRedirect.TooMany("The lookup", topic, owner);
+                    redirects++;
+                    url = owner;
+                }
+                catch (RpcException e) when (!Retry.IsRetriable(e, everOpened: false))
+                {
+                    throw TieredClientException.From(e, $"Lookup of {topic} at {url} failed");
+                }
+                catch (RpcException e) when (hosts.Count > 1)
+                {
+                    last = e;
+                    var failure = $"{host}{(url == host ? "" : $" (redirected to {url})")}: {Detail(e)}";
+                    (failures ??= []).Add(failure);
+                    if (attempt + 1 < hosts.Count)
+                        Logger.ServiceHostFailed(topic, failure, hosts[(index + 1) % hosts.Count]);
+                    break;
+                }
             }
         }
+        throw new ServiceHostsFailedException(
+            $"Lookup of {topic} failed at each of the {hosts.Count} service URL hosts: {string.Join("; ", failures!)}. "
+            + "Check that at least one of them is a running broker's gRPC address.",
+            last!);
+    }
+
+    /// <summary>The broker's words, or gRPC's and the socket error under them ("Connection refused"), and the status.</summary>
+    private static string Detail(RpcException e)
+    {
+        var detail = string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail;
+        if (e.Status.DebugException is { Message: { Length: > 0 } cause } && !detail.Contains(cause, StringComparison.Ordinal))
+            detail = $"{detail} {cause}";
+        return $"{detail} ({e.StatusCode})";
     }
 
     /// <summary>

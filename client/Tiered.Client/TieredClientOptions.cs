@@ -7,7 +7,12 @@ public sealed record TieredClientOptions
 {
     public const string DefaultServiceUrl = "http://127.0.0.1:6650";
 
-    /// <summary>Any broker's gRPC address; topics are looked up there and served by the broker the lookup names.</summary>
+    /// <summary>
+    /// Any broker's gRPC address, or several (<c>http://a:6650,b:6650,c:6650</c>, or each host with its own scheme:
+    /// <c>http://a:6650,http://b:6650</c>; see <see cref="ServiceUrls"/>). Topics are looked up there and served by the
+    /// broker the lookup names. With several hosts a lookup goes on at the next one when a host cannot answer, so the
+    /// client outlives any one broker of the list.
+    /// </summary>
     public string ServiceUrl { get; init; } = DefaultServiceUrl;
 
     /// <summary>How long opening a producer or consumer, a lookup, an acknowledgement or a seek may take before it fails.</summary>
@@ -31,8 +36,8 @@ public sealed record TieredClientOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value.</summary>
     public void Validate()
     {
-        if (!Uri.TryCreate(ServiceUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            throw new ArgumentException($"ServiceUrl '{ServiceUrl}' is not an http:// or https:// address such as {DefaultServiceUrl}.", nameof(ServiceUrl));
+        if (!ServiceUrls.TryParse(ServiceUrl, out _, out var error))
+            throw new ArgumentException($"ServiceUrl {error}", nameof(ServiceUrl));
         if (OperationTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"OperationTimeout must be positive, not {OperationTimeout}.", nameof(OperationTimeout));
         if (ReconnectInitialBackoff <= TimeSpan.Zero)

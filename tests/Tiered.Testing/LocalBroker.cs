@@ -19,7 +19,8 @@ public sealed class LocalBroker : IAsyncDisposable
 {
     private readonly LocalMetadata _metadata;
     private readonly BookieServer _bookie;
-    private readonly BrokerOptions _options;
+    private BrokerOptions _options;
+    private bool _stopped;
     private readonly Action<IHostApplicationBuilder>? _roles;
     private GrpcChannel? _channel;
 
@@ -73,10 +74,33 @@ public sealed class LocalBroker : IAsyncDisposable
         Server = await BrokerServer.StartAsync(_options, _metadata.Store, NullLoggerFactory.Instance, _roles);
     }
 
+    /// <summary>Stops the broker cleanly; its metadata service and bookie go on. <see cref="StartBrokerAsync"/> starts it again.</summary>
+    public async Task StopBrokerAsync()
+    {
+        _channel?.Dispose();
+        _channel = null;
+        _stopped = true;
+        await Server.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Starts the stopped broker again on the same storage, with <paramref name="change"/> applied to its options
+    /// (another gRPC port, say, which clients that knew only the old one cannot find).
+    /// </summary>
+    public async Task StartBrokerAsync(Func<BrokerOptions, BrokerOptions>? change = null)
+    {
+        if (!_stopped)
+            throw new InvalidOperationException("The broker is running: StopBrokerAsync first.");
+        _options = change?.Invoke(_options) ?? _options;
+        Server = await BrokerServer.StartAsync(_options, _metadata.Store, NullLoggerFactory.Instance, _roles);
+        _stopped = false;
+    }
+
     public async ValueTask DisposeAsync()
     {
         _channel?.Dispose();
-        await Server.DisposeAsync();
+        if (!_stopped)
+            await Server.DisposeAsync();
         await _bookie.DisposeAsync();
         await _metadata.DisposeAsync();
     }

@@ -15,17 +15,17 @@ internal static class ClientCommandLine
 
     public static Option<string> Url()
     {
-        var option = new Option<string>("--url")
+        var option = new Option<string>("--url", "--service-url")
         {
             HelpName = "URL",
-            Description = "gRPC address of any broker; the topic is looked up there.",
+            Description = "gRPC address of any broker, where the topic is looked up; or several, comma separated "
+                + "(http://host-1:6650,host-2:6650,host-3:6650), asked in turn when one is down.",
             DefaultValueFactory = _ => TieredClientOptions.DefaultServiceUrl,
         };
         option.Validators.Add(result =>
         {
-            var value = result.GetValueOrDefault<string>();
-            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-                result.AddError($"--url must be an http:// or https:// address such as {TieredClientOptions.DefaultServiceUrl}, not '{value}'.");
+            if (!ServiceUrls.TryParse(result.GetValueOrDefault<string>(), out _, out var error))
+                result.AddError($"--url {error}");
         });
         return option;
     }
@@ -70,18 +70,31 @@ internal static class ClientCommandLine
     }
 
     /// <summary>
-    /// The error line for a failed command; names the likely mistake when --url is an HTTP/1.1-only port. The
+    /// The error line for a failed command; names the likely mistake when --url is (or, of several, names) an HTTP/1.1-only port. The
     /// server's HTTP_1_1_REQUIRED answer can be lost to its connection reset (seen on busy machines), so a call
     /// that failed before any gRPC status asks the URL once over HTTP/1.1: an answer means it is no gRPC port.
     /// </summary>
     public static async Task<string> ErrorMessageAsync(Exception e, string url)
     {
-        var adminPort = e is TieredClientException { ServerRefusedHttp2: true }
-            || (e is TieredClientException && HasHttpRequestError(e) && await AnswersHttp11Async(url));
-        return adminPort
-            ? $"--url {Endpoint(new Uri(url))} looks like the admin REST port (HTTP/1.1; it refused HTTP/2): --url wants a broker's gRPC port (default 6650); the admin port goes to tiered admin --admin-url."
-            : e.Message;
+        if (e is not TieredClientException failure)
+            return e.Message;
+        var hosts = ServiceUrls.Parse(url);
+        if (failure.ServerRefusedHttp2 && hosts.Count == 1)
+            return AdminPortMessage(hosts[0]);
+        if (failure.ServerRefusedHttp2 || HasHttpRequestError(e))
+        {
+            // With several hosts, the one that answers HTTP/1.1 is the mistake to name.
+            foreach (var host in hosts)
+            {
+                if (await AnswersHttp11Async(host))
+                    return AdminPortMessage(host);
+            }
+        }
+        return e.Message;
     }
+
+    private static string AdminPortMessage(string host)
+        => $"--url {Endpoint(new Uri(host))} looks like the admin REST port (HTTP/1.1; it refused HTTP/2): --url wants a broker's gRPC port (default 6650); the admin port goes to tiered admin --admin-url.";
 
     private static bool HasHttpRequestError(Exception? e)
     {

@@ -4,7 +4,10 @@ namespace Tiered.Client.Sessions;
 /// The reconnecting loop under every producer and consumer: look the topic up, open the stream at the broker named,
 /// serve it; when it fails, follow an owner redirect at once (<see cref="OwnerRedirect"/>), else give up on a
 /// permanent refusal or wait a jittered backoff (<see cref="Backoff"/>) and start again with a new lookup. A stream
-/// that opened resets the backoff and the redirect count.
+/// that opened resets the backoff and the redirect count. Only a redirect is dialed without a lookup: after any other
+/// failure (the owner unreachable, the stream ended as the broker unloads the topic or stops) the broker last served
+/// from is never assumed, since it may be dead or no longer the owner; the lookup goes through the service URL's hosts
+/// (<see cref="TieredClient.LookupCoreAsync"/>), which pass over a dead one.
 /// </summary>
 internal sealed class StreamSession(TieredClient client, ISessionStream stream)
 {
