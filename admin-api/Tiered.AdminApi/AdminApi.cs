@@ -77,8 +77,8 @@ public static class AdminApi
     }
 
     /// <summary>
-    /// Maps every /admin/v2 endpoint over services looked up on the first request (in a host, the
-    /// broker and the metadata node start after the endpoints are mapped).
+    /// Maps every /admin/v2 endpoint (and Pulsar's /lookup/v2) over services looked up on the first
+    /// request (in a host, the broker and the metadata node start after the endpoints are mapped).
     /// </summary>
     internal static IEndpointRouteBuilder MapTieredAdmin(this IEndpointRouteBuilder app, Func<IMetadataStore> metadata, Func<ITopicAdmin> topics, Func<bool> isReady, Func<IBookieInfoReader> bookies,
         Func<IOwnershipGate?> ownership)
