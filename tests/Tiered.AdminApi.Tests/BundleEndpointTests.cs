@@ -93,6 +93,17 @@ public sealed class BundleEndpointTests(AdminApiServer server) : IClassFixture<A
     }
 
     [Fact]
+    public async Task A_namespace_stored_before_bundles_splits_its_one_bundle_into_two()
+    {
+        var tenant = await server.NewTenantAsync();
+        await server.Store.PutAsync($"/admin/policies/{tenant}/old", """{"replication_clusters":["standalone"],"message_ttl_in_seconds":7}"""u8.ToArray());
+        await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{tenant}/old/0x00000000_0xffffffff/split", null));
+        Assert.Equal(["0x00000000", "0x7fffffff", "0xffffffff"], await BoundariesAsync($"{tenant}/old", 2));
+        Assert.Equal(["0x00000000_0xffffffff"], server.Ownership.UnloadedIn($"{tenant}/old"));
+        Assert.Equal(7, (await Expect.OkAsync(await Http.GetAsync($"/admin/v2/namespaces/{tenant}/old"))).GetProperty("message_ttl_in_seconds").GetInt32());
+    }
+
+    [Fact]
     public async Task Splitting_a_bundle_cuts_it_at_its_middle_keeps_the_other_policies_and_unloads_it()
     {
         var ns = await CreateAsync("""{"message_ttl_in_seconds":30}""");
