@@ -17,7 +17,7 @@ public static class AdminApiHosting
     public static IHostApplicationBuilder AddTieredAdminApi(this IHostApplicationBuilder builder, AdminApiOptions? options = null)
     {
         var broker = BrokerHosting.BrokerOptionsOf(builder);
-        builder.Services.AddTieredAdmin(options ?? new AdminApiOptions { ClusterName = broker.ClusterName, BrokerId = broker.BrokerId });
+        builder.Services.AddTieredAdmin(options ?? new AdminApiOptions { ClusterName = broker.ClusterName, BrokerId = broker.BrokerId, DefaultBundles = broker.DefaultBundles });
         builder.Services.AddSingleton<ITieredEndpoints>(new Endpoints(HostPort.Parse(broker.HttpListen, "--http-listen").Port));
         return builder;
     }
@@ -27,8 +27,10 @@ public static class AdminApiHosting
         public void Map(WebApplication app)
         {
             var broker = app.Services.GetRequiredService<BrokerHost>();
+            // The store the broker's own policy cache watches writes through: a namespace's new bundles
+            // (a split) are what this broker's gate sees at once, before the old bundle is unloaded.
             app.MapGroup("").RequireLocalPort(httpPort)
-                .MapTieredAdmin(() => broker.Metadata, () => broker.Admin, () => broker.IsReady, () => broker.Bookies);
+                .MapTieredAdmin(() => broker.Topics.Policies.Metadata, () => broker.Admin, () => broker.IsReady, () => broker.Bookies, () => broker.Topics.Ownership);
         }
     }
 }

@@ -13,6 +13,12 @@ public sealed record AdminApiOptions
     public string? BrokerId { get; init; }
 
     /// <summary>
+    /// Bundles (units of ownership) a namespace is cut into when it is created without
+    /// <c>bundles.numBundles</c>: the broker's --default-bundles (4 unless told otherwise, as Pulsar).
+    /// </summary>
+    public int DefaultBundles { get; init; } = Tiered.Broker.Ownership.NamespaceBundles.DefaultCount;
+
+    /// <summary>
     /// How long GET /admin/v2/bookies/all waits for each bookie's own report (disk use); the bookies
     /// are asked in parallel, and one that has not answered by then is listed as not answering.
     /// </summary>
@@ -26,6 +32,8 @@ public sealed record AdminApiOptions
     {
         if (ClusterName is not null && !Tiered.Broker.Naming.NamespaceName.IsValidPart(ClusterName))
             throw new ArgumentException($"Invalid cluster name '{ClusterName}': use 1-128 letters, digits or - _ = : . characters.", nameof(ClusterName));
+        if (DefaultBundles is < 1 or > NamespacePolicyRules.MaxBundlesAtCreation)
+            throw new ArgumentException($"The default number of bundles {DefaultBundles} must be from 1 to {NamespacePolicyRules.MaxBundlesAtCreation}.", nameof(DefaultBundles));
         if (BookieInfoTimeout <= TimeSpan.Zero || BookieInfoTimeout > TimeSpan.FromMinutes(1))
             throw new ArgumentException($"The bookie info timeout {BookieInfoTimeout} must be more than 0 and at most 1 minute.", nameof(BookieInfoTimeout));
         if (string.IsNullOrEmpty(OpenApiPath) || OpenApiPath[0] != '/')

@@ -42,6 +42,10 @@ internal static partial class AdminJson
 
     /// <summary>The request body as <typeparamref name="T"/>; null when it is empty and not <paramref name="required"/>.</summary>
     public static async Task<T?> ReadBodyAsync<T>(HttpRequest request, bool required, CancellationToken cancellationToken)
+        => Parse<T>(await ReadRawBodyAsync(request, cancellationToken).ConfigureAwait(false), required);
+
+    /// <summary>The request body's bytes, refused past what one metadata value can hold; for a body read as more than one shape.</summary>
+    public static async Task<ReadOnlyMemory<byte>> ReadRawBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
@@ -53,7 +57,12 @@ internal static partial class AdminJson
                 throw new BrokerException(BrokerErrorCode.BadRequest, $"The request body is larger than {KeyPath.MaxValueBytes} bytes.");
             buffer.Write(chunk, 0, read);
         }
-        var body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        return buffer.ToArray();
+    }
+
+    /// <summary>A body as <typeparamref name="T"/>; null when it is empty and not <paramref name="required"/>; BadRequest with the parser's reason in JSON terms.</summary>
+    public static T? Parse<T>(ReadOnlyMemory<byte> body, bool required)
+    {
         if (body.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
             return required

@@ -1,5 +1,7 @@
 using Tiered.Broker;
 using Tiered.Broker.Admin;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 
 namespace Tiered.AdminApi;
 
@@ -100,5 +102,44 @@ internal static class NamespacePolicyRules
         {
             throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid offloadPolicies: {e.Message}");
         }
+    }
+
+    /// <summary>The most bundles a namespace is created with (splits may cut it further, up to <see cref="NamespaceBundles.MaxBundles"/>).</summary>
+    public const int MaxBundlesAtCreation = 1024;
+
+    /// <summary>
+    /// The bundles a new namespace is stored with, as Pulsar decides them: explicit
+    /// <c>bundles.boundaries</c> when given (a valid cut), else <paramref name="numBundles"/> (top-level
+    /// numBundles) or <c>bundles.numBundles</c> bundles of equal width, else the broker's
+    /// <paramref name="defaultBundles"/>. BadRequest with the reason for anything else.
+    /// </summary>
+    public static BundlesData BundlesAtCreation(NamespaceName ns, BundlesData? requested, int? numBundles, int defaultBundles)
+    {
+        if (requested is { Boundaries.Count: > 0 })
+        {
+            var boundaries = NamespaceBundles.Parse(requested.Boundaries)
+                ?? throw new BrokerException(BrokerErrorCode.BadRequest,
+                    "Invalid bundles.boundaries: give 0x-hex boundaries (0x and up to 8 hex digits), strictly increasing from 0x00000000 to 0xffffffff, e.g. [\"0x00000000\",\"0x80000000\",\"0xffffffff\"].");
+            var count = boundaries.Length - 1;
+            ValidateBundleCount(count);
+            foreach (var given in (int?[])[requested.NumBundles is 0 ? null : requested.NumBundles, numBundles])
+            {
+                if (given is { } n && n != count)
+                    throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid bundles: numBundles {n} does not match the {count} bundles the boundaries cut; give one or the other.");
+            }
+            return new NamespaceBundles(ns, boundaries).ToData();
+        }
+        if (requested is not null && numBundles is { } top && top != requested.NumBundles)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid bundles: numBundles {top} and bundles.numBundles {requested.NumBundles} differ; give one of them.");
+        var wanted = numBundles ?? requested?.NumBundles ?? defaultBundles;
+        ValidateBundleCount(wanted);
+        return NamespaceBundles.Even(ns, wanted).ToData();
+    }
+
+    public static void ValidateBundleCount(int count)
+    {
+        if (count is < 1 or > MaxBundlesAtCreation)
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Invalid number of bundles {count}: a namespace is created with 1 to {MaxBundlesAtCreation} bundles (numBundles); split bundles later for more.");
     }
 }

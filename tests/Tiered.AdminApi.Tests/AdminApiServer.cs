@@ -27,6 +27,8 @@ public sealed class AdminApiServer : IAsyncLifetime
 
     internal RecordingTopicAdmin Topics { get; } = new();
 
+    internal RecordingOwnershipGate Ownership { get; } = new();
+
     public bool Ready { get; set; } = true;
 
     public async Task InitializeAsync()
@@ -44,7 +46,7 @@ public sealed class AdminApiServer : IAsyncLifetime
         builder.Services.AddTieredAdmin(new AdminApiOptions { ClusterName = "standalone" });
         builder.Services.AddSingleton<Tiered.Ledger.IBookieInfoReader>(new UnaskedBookies());
         _app = builder.Build();
-        _app.MapTieredAdmin(Store, Topics, () => Ready);
+        _app.MapTieredAdmin(Store, Topics, () => Ready, Ownership);
         await _app.StartAsync();
         Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
@@ -84,6 +86,10 @@ public sealed class AdminApiServer : IAsyncLifetime
         await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{tenant}/ns", null));
         return $"{tenant}/ns";
     }
+
+    /// <summary>What a namespace created without a body stores: the local cluster, and 4 bundles of equal width.</summary>
+    public const string CreatedPolicies
+        = """{"replication_clusters":["standalone"],"bundles":{"boundaries":["0x00000000","0x40000000","0x80000000","0xc0000000","0xffffffff"],"numBundles":4}}""";
 
     public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 

@@ -39,8 +39,9 @@ public sealed class AdminPolicyAndClusterViewWithBrokerTests(AdminLifecycleFixtu
 
         // A value stored before this check (or by another tool) must fail the pass, not wrap to 0 bytes and delete.
         var key = $"/admin/policies/{ns}";
-        var stored = (await fixture.Broker.Metadata.GetAsync(key))!.Value.ToStringUtf8();
-        await fixture.Broker.Metadata.PutAsync(key, System.Text.Encoding.UTF8.GetBytes(stored.TrimEnd('}') + ""","retention_policies":{"retentionTimeInMinutes":-1,"retentionSizeInMB":17592186044416}}"""));
+        var stored = System.Text.Json.Nodes.JsonNode.Parse((await fixture.Broker.Metadata.GetAsync(key))!.Value.ToStringUtf8())!.AsObject();
+        stored["retention_policies"] = System.Text.Json.Nodes.JsonNode.Parse("""{"retentionTimeInMinutes":-1,"retentionSizeInMB":17592186044416}""");
+        await fixture.Broker.Metadata.PutAsync(key, System.Text.Encoding.UTF8.GetBytes(stored.ToJsonString()));
         await fixture.Broker.Server.Topics.RunMaintenanceAsync(CancellationToken.None);
         Assert.Equal(ledgersBefore, (await Expect.OkAsync(await Http.GetAsync($"/admin/v2/persistent/{ns}/kept/internalStats"))).GetProperty("ledgers").GetArrayLength());
         await using var consumer = await RawConsumer.SubscribeAsync(fixture.Broker.Client(), new Subscribe { Topic = topic, Subscription = "late", InitialPosition = InitialPosition.Earliest });

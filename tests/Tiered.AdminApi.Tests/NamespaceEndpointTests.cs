@@ -21,7 +21,7 @@ public sealed class NamespaceEndpointTests(AdminApiServer server) : IClassFixtur
         var tenant = await server.NewTenantAsync();
         await Expect.NoContentAsync(await Http.PutAsync($"/admin/v2/namespaces/{tenant}/orders", null));
         Assert.Equal([$"{tenant}/orders"], Expect.Strings(await Expect.OkAsync(await Http.GetAsync($"/admin/v2/namespaces/{tenant}"))));
-        Assert.Equal("""{"replication_clusters":["standalone"]}""", await server.StoredAsync($"/admin/policies/{tenant}/orders"));
+        Assert.Equal(CreatedPolicies, await server.StoredAsync($"/admin/policies/{tenant}/orders"));
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed class NamespacePolicyEndpointTests(AdminApiServer server) : IClass
 
         await Expect.NoContentAsync(await Http.DeleteAsync($"/admin/v2/namespaces/{ns}/retention"));
         Assert.Equal(HttpStatusCode.NoContent, (await Http.GetAsync($"/admin/v2/namespaces/{ns}/retention")).StatusCode);
-        Assert.Equal("""{"replication_clusters":["standalone"]}""", await server.StoredAsync($"/admin/policies/{ns}"));
+        Assert.Equal(CreatedPolicies, await server.StoredAsync($"/admin/policies/{ns}"));
     }
 
     [Fact]

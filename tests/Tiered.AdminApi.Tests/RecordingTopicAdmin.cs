@@ -302,4 +302,14 @@ internal sealed class RecordingTopicAdmin : ITopicAdmin
         Calls.Enqueue($"ClearNamespaceBacklog {ns} {subscription ?? "(all)"}");
         return Task.CompletedTask;
     }
+
+    /// <summary>Where a lookup sends clients: any topic, at a broker of its own.</summary>
+    public static readonly Broker.Ownership.BrokerUrls LookupOwner = new("http://127.0.0.9:6650", "http://127.0.0.9:8080");
+
+    public Task<Broker.Topics.TopicLookup> LookupAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue($"Lookup {topic}");
+        lock (_lock)
+            return Task.FromResult(new Broker.Topics.TopicLookup(topic, _partitioned.GetValueOrDefault(topic.ToString()), LookupOwner));
+    }
 }

@@ -48,16 +48,9 @@ internal static class ClusterViewEndpoints
 
     public static void Map(RouteGroupBuilder admin, AdminContext context)
     {
-        admin.MapGet("/brokers/{cluster}", async Task<Ok<IReadOnlyList<string>>> (string cluster, CancellationToken ct) =>
-        {
-            var name = AdminNames.Cluster(cluster);
-            if (!await context.Store.ExistsAsync(MetadataPaths.Cluster(name), ct).ConfigureAwait(false))
-                throw ClusterEndpoints.NotFound(name);
-            if (name != context.Options.ClusterName)
-                throw new BrokerException(BrokerErrorCode.ClusterNotFound, $"This broker belongs to cluster {context.Options.ClusterName ?? "(none)"} and knows only its brokers; ask a broker of {name}.");
-            var registered = await context.Store.ChildValuesAsync<BrokerRegistration>(MetadataPaths.Brokers, ct).ConfigureAwait(false);
-            return TypedResults.Ok<IReadOnlyList<string>>([.. registered.Where(b => b.Value.Value?.Cluster == name).Select(b => b.Name).Order(StringComparer.Ordinal)]);
-        }).WithTags("brokers").WithSummary("The live brokers of this broker's cluster, as host:port of their admin API (their registrations at /brokers/{id}).");
+        admin.MapGet("/brokers/{cluster}", async Task<Ok<IReadOnlyList<string>>> (string cluster, CancellationToken ct)
+            => TypedResults.Ok(await LiveBrokersAsync(context, cluster, ct).ConfigureAwait(false)))
+            .WithTags("brokers").WithSummary("The live brokers of this broker's cluster, as host:port of their admin API (their registrations at /brokers/{id}).");
 
         var bookies = admin.MapGroup("/bookies").WithTags("bookies");
         bookies.MapGet("/all", async Task<Ok<BookiesClusterInfo>> (CancellationToken ct) =>
@@ -73,6 +66,21 @@ internal static class ClusterViewEndpoints
             var rack = registered.ToDictionary(b => b.BookieId, b => new BookieRackInfo(DefaultRack, HostOf(b.BookieId), b.State), StringComparer.Ordinal);
             return TypedResults.Ok(new Dictionary<string, Dictionary<string, BookieRackInfo>>(StringComparer.Ordinal) { ["default"] = rack });
         }).WithSummary("Registered bookies by rack group: all in group \"default\", rack /default-rack (no rack placement is configured), with their state.");
+    }
+
+    /// <summary>
+    /// The ids of the live brokers of <paramref name="cluster"/> (their registrations at /brokers/{id}),
+    /// sorted; ClusterNotFound for an unknown cluster or another one than this broker's.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> LiveBrokersAsync(AdminContext context, string cluster, CancellationToken ct)
+    {
+        var name = AdminNames.Cluster(cluster);
+        if (!await context.Store.ExistsAsync(MetadataPaths.Cluster(name), ct).ConfigureAwait(false))
+            throw ClusterEndpoints.NotFound(name);
+        if (name != context.Options.ClusterName)
+            throw new BrokerException(BrokerErrorCode.ClusterNotFound, $"This broker belongs to cluster {context.Options.ClusterName ?? "(none)"} and knows only its brokers; ask a broker of {name}.");
+        var registered = await context.Store.ChildValuesAsync<BrokerRegistration>(MetadataPaths.Brokers, ct).ConfigureAwait(false);
+        return [.. registered.Where(b => b.Value.Value?.Cluster == name).Select(b => b.Name).Order(StringComparer.Ordinal)];
     }
 
     private static async Task<IReadOnlyList<RegisteredBookie>> RegisteredAsync(AdminContext context, CancellationToken ct)

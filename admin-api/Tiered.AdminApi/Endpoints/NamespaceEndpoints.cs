@@ -6,6 +6,7 @@ using Tiered.Broker;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 
 namespace Tiered.AdminApi.Endpoints;
 
@@ -19,9 +20,9 @@ internal static partial class NamespaceEndpoints
             .WithSummary("The tenant's namespaces, as \"tenant/namespace\".");
         namespaces.MapPut("/{tenant}/{namespace}", (string tenant, string @namespace, HttpRequest request, CancellationToken ct) => CreateAsync(context, tenant, @namespace, request, ct))
             .Accepts<NamespacePolicies>(isOptional: true, "application/json")
-            .WithSummary("Creates a namespace, optionally with policies; the tenant must exist; 409 when it exists.");
+            .WithSummary("Creates a namespace, optionally with policies; the tenant must exist; 409 when it exists. Its bundles: bundles.numBundles (or a top-level numBundles, 1 to 1024) or bundles.boundaries, else the broker's --default-bundles.");
         namespaces.MapGet("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => GetAsync(context, tenant, @namespace, ct))
-            .WithSummary("The namespace's policies.");
+            .WithSummary("The namespace's policies, bundles included (one bundle for a namespace stored before bundles existed).");
         namespaces.MapDelete("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => DeleteAsync(context, tenant, @namespace, ct))
             .WithSummary("Deletes a namespace; 409 while it has topics.");
         MapPolicies(namespaces, context);
@@ -40,8 +41,13 @@ internal static partial class NamespaceEndpoints
     private static async Task<NoContent> CreateAsync(AdminContext context, string tenant, string @namespace, HttpRequest request, CancellationToken ct)
     {
         var name = AdminNames.Namespace(tenant, @namespace);
-        var policies = await AdminJson.ReadBodyAsync<NamespacePolicies>(request, required: false, ct).ConfigureAwait(false) ?? new NamespacePolicies();
+        var body = await AdminJson.ReadRawBodyAsync(request, ct).ConfigureAwait(false);
+        var policies = AdminJson.Parse<NamespacePolicies>(body, required: false) ?? new NamespacePolicies();
         NamespacePolicyRules.Validate(policies);
+        // Decided before anything is stored: a refused count creates nothing.
+        var bundles = NamespacePolicyRules.BundlesAtCreation(name, policies.Bundles, AdminJson.Parse<NamespaceCreation>(body, required: false)?.NumBundles,
+            context.Options.DefaultBundles);
+        policies = policies with { Bundles = bundles };
         await AdminStore.RetryOnConflictAsync($"Namespace {name}", async token =>
         {
             var owner = await context.Store.GetAsync<TenantInfo>(MetadataPaths.Tenant(name.Tenant), token).ConfigureAwait(false) ?? throw TenantEndpoints.NotFound(name.Tenant);
@@ -64,7 +70,10 @@ internal static partial class NamespaceEndpoints
     {
         var name = AdminNames.Namespace(tenant, @namespace);
         var stored = await context.Store.GetAsync<NamespacePolicies>(MetadataPaths.Namespace(name), ct).ConfigureAwait(false) ?? throw NotFound(name);
-        return TypedResults.Ok(stored.Value);
+        // The bundles the broker uses: one for a namespace stored before bundles existed (its record is not rewritten).
+        return TypedResults.Ok(stored.Value.Bundles?.Parsed is null
+            ? stored.Value with { Bundles = new NamespaceBundles(name, null).ToData() }
+            : stored.Value);
     }
 
     private static async Task<NoContent> DeleteAsync(AdminContext context, string tenant, string @namespace, CancellationToken ct)
@@ -95,4 +104,10 @@ internal static partial class NamespaceEndpoints
     }
 
     internal static BrokerException NotFound(NamespaceName name) => new(BrokerErrorCode.NamespaceNotFound, $"Namespace {name} does not exist.");
+}
+
+/// <summary>What a namespace's creation body may carry beside its policies: Pulsar's top-level numBundles.</summary>
+internal sealed record NamespaceCreation
+{
+    public int? NumBundles { get; init; }
 }

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Routing.Template;
 namespace Tiered.AdminApi.Endpoints;
 
 /// <summary>
-/// What answers a request under /admin/v2 that no endpoint takes: 405 with the allowed methods
+/// What answers a request under /admin/v2 (or /lookup/v2) that no endpoint takes: 405 with the allowed methods
 /// when the path exists with other methods, else 404 saying the API has no such path. Without
 /// it, routing answers an empty 404, which reads like "namespace not found".
 /// </summary>
@@ -18,9 +18,12 @@ internal static class UnknownRouteEndpoint
         var routes = new Lazy<IReadOnlyList<(TemplateMatcher Matcher, IReadOnlyList<string> Methods)>>(() => AdminRoutes(app));
         // Routing's content-type step gives requests without a Content-Type only to the endpoints that accept
         // */* when one does: declaring JSON (not */*) keeps this fallback from taking those of the endpoints with a body.
-        app.MapFallback(AdminApi.Prefix + "/{**path}", (HttpContext http) => Answer(http, routes.Value))
-            .WithMetadata(new AcceptsMetadata(["application/json"], isOptional: true))
-            .ExcludeFromDescription();
+        foreach (var prefix in (string[])[AdminApi.Prefix, AdminApi.LookupPrefix])
+        {
+            app.MapFallback(prefix + "/{**path}", (HttpContext http) => Answer(http, routes.Value))
+                .WithMetadata(new AcceptsMetadata(["application/json"], isOptional: true))
+                .ExcludeFromDescription();
+        }
     }
 
     private static IResult Answer(HttpContext http, IReadOnlyList<(TemplateMatcher Matcher, IReadOnlyList<string> Methods)> routes)
@@ -48,10 +51,11 @@ internal static class UnknownRouteEndpoint
             $"The admin API has no endpoint {http.Request.Method} {shown}; the endpoints are listed in the OpenAPI document.");
     }
 
-    /// <summary>Every mapped /admin/v2 endpoint's route and methods (read once: endpoints do not change after startup).</summary>
+    /// <summary>Every mapped /admin/v2 and /lookup/v2 endpoint's route and methods (read once: endpoints do not change after startup).</summary>
     private static List<(TemplateMatcher, IReadOnlyList<string>)> AdminRoutes(IEndpointRouteBuilder app)
         => [.. app.DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>()
-            .Where(e => e.RoutePattern.RawText?.StartsWith(AdminApi.Prefix, StringComparison.Ordinal) == true
+            .Where(e => e.RoutePattern.RawText is { } route
+                && (route.StartsWith(AdminApi.Prefix, StringComparison.Ordinal) || route.StartsWith(AdminApi.LookupPrefix, StringComparison.Ordinal))
                 && e.Metadata.GetMetadata<HttpMethodMetadata>() is { HttpMethods.Count: > 0 })
             .Select(e => (new TemplateMatcher(new RouteTemplate(e.RoutePattern), new RouteValueDictionary()),
                 e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods))];

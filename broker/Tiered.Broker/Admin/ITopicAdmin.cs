@@ -1,4 +1,5 @@
 using Tiered.Broker.Naming;
+using Tiered.Broker.Topics;
 
 namespace Tiered.Broker.Admin;
 
@@ -91,6 +92,12 @@ public interface ITopicAdmin
 
     /// <summary>Acknowledges the messages published more than <paramref name="seconds"/> ago, on one subscription or (null) on all of them.</summary>
     Task ExpireMessagesAsync(TopicName topic, string? subscription, int seconds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Which broker serves <paramref name="topic"/> (acquiring its bundle when nobody owns it, as the
+    /// gRPC Lookup does) and its partitions; opens nothing. NamespaceNotFound, TenantNotFound.
+    /// </summary>
+    Task<TopicLookup> LookupAsync(TopicName topic, CancellationToken cancellationToken);
 
     /// <summary>Clears the backlog of every subscription (or of <paramref name="subscription"/> only, where it exists) of every topic of the namespace.</summary>
     Task ClearNamespaceBacklogAsync(NamespaceName ns, string? subscription, CancellationToken cancellationToken);

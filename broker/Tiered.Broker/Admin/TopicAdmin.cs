@@ -25,6 +25,8 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         return [.. names.Order(StringComparer.Ordinal).Select(n => new TopicName(ns, n).ToString())];
     }
 
+    public Task<TopicLookup> LookupAsync(TopicName topic, CancellationToken cancellationToken) => topics.LookupAsync(topic, cancellationToken);
+
     public async Task CreateTopicAsync(TopicName topic, CancellationToken cancellationToken)
     {
         await topics.Ownership.RequireLocalAsync(topic, cancellationToken).ConfigureAwait(false);

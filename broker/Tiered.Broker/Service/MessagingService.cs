@@ -17,33 +17,23 @@ namespace Tiered.Broker.Service;
 public sealed partial class MessagingService(TopicRegistry topics, ILogger<MessagingService> logger) : MessagingServiceBase
 {
     private readonly BrokerOptions _options = topics.Options;
-    private readonly BrokerUrls _self = StandaloneOwnershipGate.SelfOf(topics.Options);
 
     /// <summary>
     /// Answers the topic's partitions and the broker that serves it: this one, or the owner the
     /// gate names (acquiring the topic's bundle when nobody owns it). Opens nothing. A partitioned
-    /// topic's partitions may each have another owner: the client looks each one up.
+    /// topic's partitions may each have another owner: the client looks each one up. The answer is
+    /// <see cref="TopicRegistry.LookupAsync"/>'s, which the admin API's HTTP lookup gives too.
     /// </summary>
     public override async Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
     {
-        var topic = TopicName.Parse(request.Topic);
-        var ct = context.CancellationToken;
-        var policies = await topics.Policies.RequireNamespaceAsync(topic.Namespace, ct).ConfigureAwait(false);
-        var partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);
-        if (partitions == 0 && policies.AutoTopicCreationOverride is { AllowAutoTopicCreation: true, TopicType: "partitioned", DefaultNumPartitions: > 0 and var count }
-            && topic.PartitionIndex < 0
-            && !await ManagedLedger.ExistsAsync(topic.ManagedLedgerName, topics.Policies.Metadata, ct).ConfigureAwait(false))
-        {
-            await topics.Policies.TryCreatePartitionedAsync(topic, count, ct).ConfigureAwait(false);
-            partitions = await topics.Policies.GetPartitionsAsync(topic, ct).ConfigureAwait(false);
-        }
-        var owner = partitions > 0 ? _self : (await topics.Ownership.ResolveAsync(topic, ct).ConfigureAwait(false)).Owner!;
+        var lookup = await topics.LookupAsync(TopicName.Parse(request.Topic), context.CancellationToken).ConfigureAwait(false);
+        var owner = lookup.Owner;
         var (address, tls) = Dialable(owner.GrpcUrl);
         return new LookupResponse
         {
-            Topic = topic.ToString(),
+            Topic = lookup.Topic.ToString(),
             BrokerUrl = owner.GrpcUrl,
-            Partitions = partitions,
+            Partitions = lookup.Partitions,
             BrokerAddress = address,
             BrokerTls = tls,
         };
