@@ -32,6 +32,9 @@ public sealed partial class ManagedCursor
         Task stored;
         lock (_lock)
         {
+            // Closed between the caller's check and now: nothing stores after CloseAsync returned.
+            if (_closed is { } closed)
+                return ValueTask.FromException(closed);
             _nextStore ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             stored = _nextStore.Task;
             if (!_storeRunning)
@@ -125,11 +128,27 @@ public sealed partial class ManagedCursor
     }
 
     /// <summary>Refuses further changes (the cursor was deleted or its ledger closed) after the pending stores are done.</summary>
+    /// <remarks>
+    /// Closed under the lock only once no store runs, and <see cref="StoreAsync"/> checks under the
+    /// same lock: an acknowledgement racing the close is either stored before this returns or
+    /// refused — never stored later, after the next owner of the topic read the cursor.
+    /// </remarks>
     internal async Task CloseAsync()
     {
-        await FlushAsync().ConfigureAwait(false);
-        lock (_lock)
-            _closed ??= new ManagedLedgerClosedException($"Managed ledger {Ledger.Name}: cursor {Name} is closed.");
+        while (true)
+        {
+            Task storing;
+            lock (_lock)
+            {
+                if (!_storeRunning)
+                {
+                    _closed ??= new ManagedLedgerClosedException($"Managed ledger {Ledger.Name}: cursor {Name} is closed.");
+                    return;
+                }
+                storing = _storing;
+            }
+            await storing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
     }
 
     private void ThrowIfClosed()

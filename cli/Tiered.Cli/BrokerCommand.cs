@@ -61,6 +61,12 @@ internal static class BrokerCommand
             Description = "The port brokers of the cluster talk to each other on (membership, bundle placement), on the advertised address.",
             DefaultValueFactory = _ => 11111,
         }, "Cluster:SiloPort");
+        flags.Add(new Option<double>("--balance-interval")
+        {
+            HelpName = "SECONDS",
+            Description = "How often brokers publish their load and one of them moves at most one bundle from a busy broker to an idle one (0: no balancing).",
+            DefaultValueFactory = _ => 10,
+        }, "Cluster:BalanceInterval", seconds => TimeSpan.FromSeconds(seconds).ToString("c", System.Globalization.CultureInfo.InvariantCulture));
         OffloadOptions.AddTo(flags);
         var command = new Command(
             "broker",

@@ -11,6 +11,7 @@ using Orleans.Runtime;
 using Tiered.Broker;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Ownership;
+using Tiered.Cluster.Balancing;
 using Tiered.Cluster.Membership;
 using Tiered.Cluster.Ownership;
 using Tiered.Cluster.Placement;
@@ -43,6 +44,7 @@ public static class ClusterHosting
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ClusterOwnershipGate>(sp, broker));
         builder.Services.Replace(ServiceDescriptor.Singleton<IOwnershipGate>(sp => sp.GetRequiredService<ClusterOwnershipGate>()));
         builder.Services.AddHostedSingleton<ClusterMember>();
+        builder.Services.AddHostedService<LoadBalancer>();
         builder.Services.AddHealthChecks().AddReadinessCheck<MembershipCheck>("cluster");
         builder.UseOrleans(silo =>
         {

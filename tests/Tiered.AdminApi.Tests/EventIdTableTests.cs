@@ -22,6 +22,7 @@ public sealed class EventIdTableTests
         ["Tiered.Client"] = 8000,
         ["tiered"] = 9000,
         ["Tiered.Metadata.Client"] = 10000,
+        ["Tiered.Cluster"] = 11000,
     };
 
     /// <summary>

@@ -165,9 +165,32 @@ public class OwnershipGateTests(GatedBrokerFixture fixture) : IClassFixture<Gate
         var topic = new TopicName(ns, "t");
         var hash = NamespaceBundle.HashOf(topic);
         Assert.True(NamespaceBundle.Whole(ns).Contains(topic));
-        Assert.True(new NamespaceBundle(ns, hash, hash).Contains(topic));
+        // [lower, upper): the upper bound belongs to the next bundle, except 0xffffffff to the last.
+        Assert.True(new NamespaceBundle(ns, hash, hash + 1).Contains(topic));
+        Assert.False(hash > 0 && new NamespaceBundle(ns, 0, hash).Contains(topic));
+        Assert.True(new NamespaceBundle(ns, 0, uint.MaxValue).Contains(uint.MaxValue));
         Assert.False(hash < uint.MaxValue && new NamespaceBundle(ns, hash + 1, uint.MaxValue).Contains(topic));
         Assert.False(NamespaceBundle.Whole(new NamespaceName("public", "other")).Contains(topic));
         Assert.Equal("public/default/0x00000000_0xffffffff", NamespaceBundle.Whole(ns).ToString());
+    }
+
+    [Fact]
+    public void Bundles_cut_the_hash_space_evenly_find_every_hash_once_and_split_in_the_middle()
+    {
+        var ns = new NamespaceName("public", "default");
+        var four = NamespaceBundles.Even(ns, 4);
+        Assert.Equal([0u, 0x40000000u, 0x80000000u, 0xc0000000u, uint.MaxValue], four.Boundaries);
+        Assert.Equal("0x40000000_0x80000000", four.Find(0x40000000).Range);
+        Assert.Equal("0x00000000_0x40000000", four.Find(0x3fffffff).Range);
+        Assert.Equal("0xc0000000_0xffffffff", four.Find(uint.MaxValue).Range);
+        Assert.True(four.TryGet("0x80000000_0xc0000000", out var third));
+        Assert.False(four.TryGet("0x80000000_0xd0000000", out _));
+        Assert.False(four.TryGet("nonsense", out _));
+        var five = four.Split(third);
+        Assert.Equal([0u, 0x40000000u, 0x80000000u, 0xa0000000u, 0xc0000000u, uint.MaxValue], five.Boundaries);
+        Assert.Equal(five.Boundaries, NamespaceBundles.Parse(five.ToData().Boundaries));
+        Assert.Null(NamespaceBundles.Parse(["0x00000000", "0x00000000", "0xffffffff"]));
+        Assert.Null(NamespaceBundles.Parse(["0x00000001", "0xffffffff"]));
+        Assert.Throws<BrokerException>(() => five.Split(third));
     }
 }

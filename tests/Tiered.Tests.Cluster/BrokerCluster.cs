@@ -34,12 +34,18 @@ internal sealed class BrokerCluster : IAsyncDisposable
 
     public MetadataCluster Metadata { get; }
 
+    private int _initialBrokers;
+
+    /// <summary>Broker slots, spare ones included.</summary>
     public int BrokerCount => _brokers.Length;
+
+    /// <summary>The brokers started with the cluster.</summary>
+    public int InitialBrokers => _initialBrokers;
 
     public string MetadataAddresses => string.Join(',', Metadata.Addresses);
 
     /// <summary>Every broker's gRPC address, as one multi-host service URL.</summary>
-    public string ServiceUrls => "http://" + string.Join(',', _ports.Select(p => $"127.0.0.1:{p.Grpc}"));
+    public string ServiceUrls => "http://" + string.Join(',', _ports.Take(_initialBrokers).Select(p => $"127.0.0.1:{p.Grpc}"));
 
     public string GrpcUrl(int broker) => $"http://127.0.0.1:{_ports[broker].Grpc}";
 
@@ -55,10 +61,12 @@ internal sealed class BrokerCluster : IAsyncDisposable
     /// <summary>Which broker a gRPC URL belongs to; -1 for none.</summary>
     public int IndexOf(string grpcUrl) => Array.FindIndex(_ports, p => grpcUrl.TrimEnd('/') == $"http://127.0.0.1:{p.Grpc}");
 
-    public static async Task<BrokerCluster> StartAsync(int metadataNodes, int bookies, int brokers, (int E, int Qw, int Qa) quorum, params string[] extraBrokerArgs)
+    /// <param name="spareBrokers">Broker slots (ports) kept for brokers a test starts later (<see cref="StartBrokerAsync"/>).</param>
+    public static async Task<BrokerCluster> StartAsync(int metadataNodes, int bookies, int brokers, (int E, int Qw, int Qa) quorum, int spareBrokers = 0,
+        params string[] extraBrokerArgs)
     {
         var metadata = await MetadataCluster.StartAsync(metadataNodes);
-        var cluster = new BrokerCluster(metadata, bookies,  brokers,
+        var cluster = new BrokerCluster(metadata, bookies, brokers + spareBrokers,
             ["--ensemble-size", $"{quorum.E}", "--write-quorum", $"{quorum.Qw}", "--ack-quorum", $"{quorum.Qa}", .. extraBrokerArgs]);
         try
         {
@@ -69,6 +77,7 @@ internal sealed class BrokerCluster : IAsyncDisposable
             if (code != 0)
                 throw new InvalidOperationException($"initialize-cluster failed ({code}): {output}");
             await Task.WhenAll(Enumerable.Range(0, brokers).Select(cluster.StartBrokerAsync));
+            cluster._initialBrokers = brokers;
             return cluster;
         }
         catch
@@ -90,7 +99,7 @@ internal sealed class BrokerCluster : IAsyncDisposable
         _brokers[index] = await TieredProcess.StartAsync("broker listening on", StartTimeout,
             ["broker", "--metadata", MetadataAddresses, "--cluster-name", Name,
              "--grpc-listen", $"127.0.0.1:{grpc}", "--http-listen", $"127.0.0.1:{http}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
-             "--log-level", "Warning", .. _extraBrokerArgs]);
+             "--log-level", "Information", .. _extraBrokerArgs]);
     }
 
     public void KillBroker(int index) => _brokers[index]?.Kill();
@@ -114,11 +123,37 @@ internal sealed class BrokerCluster : IAsyncDisposable
 
     /// <summary>The owner every running broker answers for <paramref name="topic"/>; fails when they disagree.</summary>
     public async Task<int> OwnerAsync(string topic)
+        => await OwnerAsync(topic, Enumerable.Range(0, BrokerCount).Where(IsRunning));
+
+    private async Task<int> OwnerAsync(string topic, IEnumerable<int> brokers)
     {
-        var answers = await Task.WhenAll(Enumerable.Range(0, BrokerCount).Where(IsRunning).Select(b => LookupAsync(b, topic)));
+        var answers = await Task.WhenAll(brokers.Select(b => LookupAsync(b, topic)));
         if (answers.Distinct().Count() != 1)
             throw new InvalidOperationException($"The brokers disagree on the owner of {topic}: {string.Join(", ", answers)}.");
         return IndexOf(answers[0]);
+    }
+
+    /// <summary>The topic's stats JSON from its owner's admin API (following the 307 of other brokers).</summary>
+    public async Task<string> TopicStatsAsync(string topic)
+    {
+        var name = topic.Replace("persistent://", "", StringComparison.Ordinal);
+        return await HttpGetAsync(Enumerable.Range(0, BrokerCount).First(IsRunning), $"/admin/v2/persistent/{name}/stats");
+    }
+
+    /// <summary>PUT to a broker's admin API; fails unless it answers 2xx.</summary>
+    public async Task AdminPutAsync(int broker, string path)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"{HttpUrl(broker)}{path}", null);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"PUT {path} on broker {broker}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>GET from a broker's admin API (or lookup API), the body as text; fails unless 2xx.</summary>
+    public async Task<string> HttpGetAsync(int broker, string path)
+    {
+        using var http = new HttpClient();
+        return await http.GetStringAsync($"{HttpUrl(broker)}{path}");
     }
 
     public string Logs() => string.Join("\n", _brokers.Select((b, i) => $"--- broker {i} ---\n{b?.Output ?? "(not running)"}"));

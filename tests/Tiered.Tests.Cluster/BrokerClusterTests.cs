@@ -39,9 +39,18 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         for (var i = 0; i < 30; i++)
         {
             var topic = $"persistent://{ns}/t-{i}";
-            // Asked of one broker first (which places its bundle if nobody owns it), then of all.
+            // Asked of one broker first (which places its bundle if nobody owns it), then of all, by gRPC and by HTTP.
             await Cluster.LookupAsync(i % Cluster.BrokerCount, topic);
-            owners[await Cluster.OwnerAsync(topic)]++;
+            var owner = await Cluster.OwnerAsync(topic);
+            owners[owner]++;
+            foreach (var broker in Enumerable.Range(0, Cluster.BrokerCount))
+                Assert.Contains($"\"brokerUrl\":\"{Cluster.GrpcUrl(owner)}\"", await Cluster.HttpGetAsync(broker, $"/lookup/v2/topic/persistent/{ns}/t-{i}"));
+        }
+        // Every broker's ownedNamespaces, asked of any broker, lists the bundles of the topics it owns.
+        for (var broker = 0; broker < Cluster.BrokerCount; broker++)
+        {
+            var owned = await Cluster.HttpGetAsync((broker + 1) % Cluster.BrokerCount, $"/admin/v2/brokers/{BrokerCluster.Name}/{Cluster.BrokerId(broker)}/ownedNamespaces");
+            Assert.Equal(owners[broker] > 0, owned.Contains($"\"{ns}/0x", StringComparison.Ordinal));
         }
         output.WriteLine($"topics owned per broker: {string.Join(", ", owners)}");
         Assert.All(owners, count => Assert.True(count > 0, $"a broker owns none of the 30 topics: {string.Join(", ", owners)}"));
@@ -64,7 +73,7 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         var killedAt = Stopwatch.GetTimestamp();
         Cluster.KillBroker(victim);
         await load.WaitForReceiptsAsync(50, Resume, $"after broker {victim} was killed");
-        var failover = moved.Select(t => load.Topics.Single(l => l.Name == t).FirstReceiptAfter(killedAt)!.Value).Max();
+        var failover = moved.Select(t => load.Topics.Single(l => l.Name == t).ResumedAfter(killedAt)!.Value).Max();
         output.WriteLine($"killed broker {victim}, owner of {moved.Length} of the 10 topics; every one of them publishing on another broker after {Stopwatch.GetElapsedTime(killedAt, failover).TotalSeconds:0.00} s");
         foreach (var topic in moved)
             Assert.NotEqual(victim, await Cluster.OwnerAsync(topic));
@@ -72,6 +81,14 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         await Cluster.StartBrokerAsync(victim);
         await load.StopAndDrainAsync(Resume);
         output.WriteLine(load.Report());
+        if (load.Topics.Any(t => t.Lost > 0))
+        {
+            output.WriteLine(await load.DiagnoseAsync());
+            foreach (var topic in load.Topics.Where(t => t.Lost > 0))
+                output.WriteLine(await Cluster.TopicStatsAsync(topic.Name));
+            output.WriteLine(string.Join("\n", load.ClientLog.Lines));
+            output.WriteLine(Cluster.Logs());
+        }
         Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
         Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
     }
@@ -95,6 +112,14 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         }
         await load.StopAndDrainAsync(Resume);
         output.WriteLine(load.Report());
+        if (load.Topics.Any(t => t.Lost > 0))
+        {
+            output.WriteLine(await load.DiagnoseAsync());
+            foreach (var topic in load.Topics.Where(t => t.Lost > 0))
+                output.WriteLine(await Cluster.TopicStatsAsync(topic.Name));
+            output.WriteLine(string.Join("\n", load.ClientLog.Lines));
+            output.WriteLine(Cluster.Logs());
+        }
         Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
         Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
     }
@@ -115,6 +140,29 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         }
     }
 
+    [Fact]
+    public async Task A_bundle_split_and_a_namespace_unload_under_load_lose_nothing_and_clients_follow()
+    {
+        var ns = await CreateNamespaceAsync("moves", bundles: 4);
+        var topics = Enumerable.Range(0, 10).Select(i => $"persistent://{ns}/t-{i}").ToArray();
+        await using var load = await ClusterLoad.StartAsync(Cluster.ServiceUrls, topics);
+        await load.WaitForReceiptsAsync(50, Resume, "before the split");
+
+        await Cluster.AdminPutAsync(1, $"/admin/v2/namespaces/{ns}/0x00000000_0x40000000/split");
+        Assert.Contains("\"numBundles\":5", await Cluster.HttpGetAsync(2, $"/admin/v2/namespaces/{ns}/bundles"));
+        await load.WaitForReceiptsAsync(50, Resume, "after the split");
+        await Cluster.AdminPutAsync(2, $"/admin/v2/namespaces/{ns}/unload");
+        await load.WaitForReceiptsAsync(50, Resume, "after the namespace was unloaded");
+        // Every broker agrees on the owners after the moves.
+        foreach (var topic in topics)
+            await Cluster.OwnerAsync(topic);
+
+        await load.StopAndDrainAsync(Resume);
+        output.WriteLine(load.Report());
+        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
+        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+    }
+
     /// <summary>Creates public/{name} with <paramref name="bundles"/> bundles, as the admin API stores it.</summary>
     private async Task<NamespaceName> CreateNamespaceAsync(string name, int bundles)
     {
@@ -122,6 +170,52 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         var policies = new NamespacePolicies { ReplicationClusters = [BrokerCluster.Name], Bundles = NamespaceBundles.Even(ns, bundles).ToData() };
         await Cluster.Metadata.Client.PutAsync(MetadataPaths.Namespace(ns), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(policies, PolicyStore.Json));
         return ns;
+    }
+}
+
+/// <summary>
+/// A fourth broker joining a cluster of three under load is given a fair share of the bundles by
+/// the load balancer (every 2 s here), visible in its ownedNamespaces; the clients follow and lose nothing.
+/// </summary>
+public sealed class BrokerJoinTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_broker_that_joins_gets_a_share_of_the_bundles_within_a_minute_and_clients_follow()
+    {
+        await using var cluster = await BrokerCluster.StartAsync(1, 2, 3, (2, 2, 2), spareBrokers: 1, "--balance-interval", "2");
+        var ns = new NamespaceName("public", "join");
+        var policies = new NamespacePolicies { ReplicationClusters = [BrokerCluster.Name], Bundles = NamespaceBundles.Even(ns, 12).ToData() };
+        await cluster.Metadata.Client.PutAsync(MetadataPaths.Namespace(ns), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(policies, PolicyStore.Json));
+        var topics = Enumerable.Range(0, 24).Select(i => $"persistent://{ns}/t-{i}").ToArray();
+        await using var load = await ClusterLoad.StartAsync(cluster.ServiceUrls, topics);
+        await load.WaitForReceiptsAsync(20, TimeSpan.FromSeconds(60), "before the fourth broker joins");
+        var placed = (await cluster.Metadata.Client.ListAsync($"{MetadataPaths.BundleOwners}/{ns}/")).Count;
+
+        var joining = Stopwatch.GetTimestamp();
+        await cluster.StartBrokerAsync(3);
+        var share = placed / 4;
+        var ownedPath = $"/admin/v2/brokers/{BrokerCluster.Name}/{cluster.BrokerId(3)}/ownedNamespaces";
+        int owned;
+        while ((owned = CountBundles(await cluster.HttpGetAsync(0, ownedPath))) < share)
+        {
+            if (Stopwatch.GetElapsedTime(joining) > TimeSpan.FromSeconds(60))
+            {
+                output.WriteLine(string.Join("\n", cluster.Logs().Split('\n').Where(l => l.Contains("Load balancing", StringComparison.Ordinal) || l.Contains("--- broker", StringComparison.Ordinal))));
+                Assert.Fail($"the new broker owns {owned} of {placed} bundles after a minute (fair share {share})");
+            }
+            await Task.Delay(200);
+        }
+        output.WriteLine($"the fourth broker owned {owned} of {placed} bundles {Stopwatch.GetElapsedTime(joining).TotalSeconds:0.0} s after it started");
+        output.WriteLine(string.Join("\n", cluster.Logs().Split('\n').Where(l => l.Contains("Load balancing", StringComparison.Ordinal))));
+        await load.WaitForReceiptsAsync(20, TimeSpan.FromSeconds(60), "after the bundles moved");
+        Assert.Contains(topics, t => cluster.OwnerAsync(t).GetAwaiter().GetResult() == 3);
+
+        await load.StopAndDrainAsync(TimeSpan.FromSeconds(60));
+        output.WriteLine(load.Report());
+        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
+        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+
+        static int CountBundles(string json) => System.Text.RegularExpressions.Regex.Count(json, "\"public/join/0x");
     }
 }
 

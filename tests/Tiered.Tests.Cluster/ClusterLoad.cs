@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Tiered.Client;
+using Tiered.Testing;
 
 namespace Tiered.Tests.Cluster;
 
@@ -19,20 +21,25 @@ internal sealed class ClusterLoad : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _running = [];
 
-    private ClusterLoad(TieredClient client, IReadOnlyList<string> topics)
-        => (_client, Topics) = (client, [.. topics.Select(t => new TopicLoad(t))]);
+    private ClusterLoad(TieredClient client, IReadOnlyList<string> topics, RecordingLoggerProvider log)
+        => (_client, Topics, ClientLog) = (client, [.. topics.Select(t => new TopicLoad(t))], log);
+
+    /// <summary>What the client logged (information and above).</summary>
+    public RecordingLoggerProvider ClientLog { get; }
 
     public IReadOnlyList<TopicLoad> Topics { get; }
 
     public static async Task<ClusterLoad> StartAsync(string serviceUrl, IReadOnlyList<string> topics)
     {
+        var log = new RecordingLoggerProvider();
         var client = new TieredClient(new TieredClientOptions
         {
+            LoggerFactory = LoggerFactory.Create(b => b.AddProvider(log).SetMinimumLevel(LogLevel.Information)),
             ServiceUrl = serviceUrl,
             ReconnectInitialBackoff = TimeSpan.FromMilliseconds(50),
             ReconnectMaxBackoff = TimeSpan.FromMilliseconds(500),
         });
-        var load = new ClusterLoad(client, topics);
+        var load = new ClusterLoad(client, topics, log);
         foreach (var topic in load.Topics)
         {
             var consumer = await client.SubscribeAsync(new ConsumerOptions(topic.Name, "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
@@ -74,6 +81,44 @@ internal sealed class ClusterLoad : IAsyncDisposable
 
     public string Report() => string.Join("\n", Topics.Select(t => t.Report()));
 
+    private static string Ranges(List<int> sequences)
+    {
+        var parts = new List<string>();
+        foreach (var s in sequences.Order())
+        {
+            if (parts.Count > 0 && parts[^1].Split('-') is [.., var last] && int.Parse(last, System.Globalization.CultureInfo.InvariantCulture) == s - 1)
+                parts[^1] = $"{parts[^1].Split('-')[0]}-{s}";
+            else
+                parts.Add($"{s}");
+        }
+        return string.Join(", ", parts.Take(20));
+    }
+
+    /// <summary>
+    /// For each topic with messages acknowledged but not read back: how many of them a new reader
+    /// finds stored (the consumer stalled) and how many it does not (lost from storage).
+    /// </summary>
+    public async Task<string> DiagnoseAsync()
+    {
+        var lines = new List<string>();
+        foreach (var topic in Topics.Where(t => t.Lost > 0))
+        {
+            await using var reader = await _client.CreateReaderAsync(new ReaderOptions(topic.Name) { StartMessageId = MessageId.Earliest });
+            var stored = new HashSet<int>();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (await reader.HasMessageAvailableAsync(timeout.Token))
+            {
+                var message = await reader.ReadNextAsync(timeout.Token);
+                stored.Add(int.Parse(Encoding.UTF8.GetString(message.Payload.Span), System.Globalization.CultureInfo.InvariantCulture));
+            }
+            var missing = topic.MissingSequences();
+            lines.Add($"{topic.Name}: missing sequences {Ranges(missing)}; the consumer's last message: {topic.LastReceived}");
+            lines.Add($"{topic.Name}: of {missing.Count} acknowledged but not consumed, {missing.Count(stored.Contains)} are stored (the consumer did not get them), "
+                + $"{missing.Count(m => !stored.Contains(m))} are not (first missing: {string.Join(", ", missing.Where(m => !stored.Contains(m)).Order().Take(5))})");
+        }
+        return string.Join("\n", lines);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
@@ -88,10 +133,13 @@ internal sealed class TopicLoad(string name)
 {
     private readonly CancellationTokenSource _stopProducing = new();
     private readonly ConcurrentDictionary<int, MessageId> _received = new();
-    private readonly ConcurrentDictionary<int, byte> _ackConfirmed = new();
+    private readonly ConcurrentDictionary<int, MessageId> _ackConfirmed = new();
     private int _storedTwice;
     private int _redelivered;
     private int _redeliveredAfterAck;
+
+    /// <summary>Messages a producer has sent and not yet had a receipt for, at most.</summary>
+    public const int InFlight = 10;
 
     public string Name { get; } = name;
 
@@ -104,6 +152,9 @@ internal sealed class TopicLoad(string name)
 
     public int Received => _received.Count;
 
+    /// <summary>The sequence and id of the last message the consumer received, and when.</summary>
+    public string LastReceived { get; private set; } = "none";
+
     public int StoredTwice => _storedTwice;
 
     public int Redelivered => _redelivered;
@@ -112,11 +163,16 @@ internal sealed class TopicLoad(string name)
 
     public int Lost => Acknowledged.Keys.Count(k => !_received.ContainsKey(k));
 
-    /// <summary>The first receipt at or after <paramref name="timestamp"/> (Stopwatch ticks); null when none yet.</summary>
-    public long? FirstReceiptAfter(long timestamp)
+    public List<int> MissingSequences() => [.. Acknowledged.Keys.Where(k => !_received.ContainsKey(k))];
+
+    /// <summary>
+    /// When the producer had more receipts after <paramref name="timestamp"/> (Stopwatch ticks) than
+    /// it had messages in flight, so that at least one came from a message sent after it; null when not yet.
+    /// </summary>
+    public long? ResumedAfter(long timestamp)
     {
-        var after = Acknowledged.Values.Where(t => t >= timestamp).ToList();
-        return after.Count == 0 ? null : after.Min();
+        var after = Acknowledged.Values.Where(t => t >= timestamp).Order().ToList();
+        return after.Count <= TopicLoad.InFlight ? null : after[TopicLoad.InFlight];
     }
 
     public void StopProducing() => _stopProducing.Cancel();
@@ -130,7 +186,7 @@ internal sealed class TopicLoad(string name)
         {
             while (!either.IsCancellationRequested)
             {
-                while (inFlight.Count < 10)
+                while (inFlight.Count < InFlight)
                 {
                     var sequence = next++;
                     inFlight.Add((sequence, producer.SendAsync(Encoding.UTF8.GetBytes(sequence.ToString(System.Globalization.CultureInfo.InvariantCulture))).AsTask()));
@@ -178,19 +234,19 @@ internal sealed class TopicLoad(string name)
             {
                 var message = await consumer.ReceiveAsync(stop);
                 var sequence = int.Parse(Encoding.UTF8.GetString(message.Payload.Span), System.Globalization.CultureInfo.InvariantCulture);
-                if (_ackConfirmed.ContainsKey(sequence))
+                LastReceived = $"{sequence} ({message.Id}) at {DateTime.UtcNow:HH:mm:ss.fff}";
+                if (_ackConfirmed.TryGetValue(sequence, out var acked) && acked == message.Id)
                     Interlocked.Increment(ref _redeliveredAfterAck);
                 if (!_received.TryAdd(sequence, message.Id))
                     Interlocked.Increment(ref _received[sequence] == message.Id ? ref _redelivered : ref _storedTwice);
-                try
-                {
-                    await consumer.AcknowledgeAsync(message, stop);
-                    _ackConfirmed.TryAdd(sequence, 0);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // Not confirmed: it may come again, which is allowed.
-                }
+                // Acknowledged without waiting (as applications do); counted as confirmed once its receipt came.
+                _ = consumer.AcknowledgeAsync(message, stop).ContinueWith(
+                    (ack, state) =>
+                    {
+                        if (ack.IsCompletedSuccessfully)
+                            _ackConfirmed.TryAdd((int)state!, message.Id);
+                    },
+                    sequence, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

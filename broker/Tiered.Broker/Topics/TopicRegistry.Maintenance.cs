@@ -1,6 +1,7 @@
 using Tiered.Broker.Admin;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.Broker.Subscriptions;
 using Tiered.ManagedLedgers;
 
@@ -31,6 +32,12 @@ public sealed partial class TopicRegistry
         {
             try
             {
+                // A topic whose bundle this broker no longer owns (lost without the unload reaching it) goes.
+                if (await Ownership.CheckAsync(topic.Name, cancellationToken).ConfigureAwait(false) is { State: not OwnershipState.Local } ownership)
+                {
+                    await UnloadAsync(topic.Name, ownership.Owner).ConfigureAwait(false);
+                    continue;
+                }
                 if (!policies.TryGetValue(topic.Name.Namespace, out var policy))
                     policies[topic.Name.Namespace] = policy = await Policies.GetNamespaceAsync(topic.Name.Namespace, cancellationToken).ConfigureAwait(false);
                 if (policy?.MessageTtlInSeconds is > 0 and var ttl)

@@ -102,19 +102,30 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         return await LoadOwnedAsync(name).ConfigureAwait(false);
     }
 
-    /// <summary>Loads a topic the gate said this broker owns.</summary>
+    /// <summary>
+    /// Loads a topic the gate said this broker owns. The gate is asked again once it is loaded: the
+    /// bundle may have been lost while it loaded (after the unload of the bundle's topics had run),
+    /// and a topic left open on a broker that does not own it would serve its clients a stale log.
+    /// </summary>
     private async Task<Topic> LoadOwnedAsync(TopicName name)
     {
         var loading = _topics.GetOrAdd(name, n => new Lazy<Task<Topic>>(() => OpenAsync(n)));
+        Topic topic;
         try
         {
-            return await loading.Value.ConfigureAwait(false);
+            topic = await loading.Value.ConfigureAwait(false);
         }
         catch (Exception e)
         {
             _topics.TryRemove(new KeyValuePair<TopicName, Lazy<Task<Topic>>>(name, loading));
             throw e is BrokerException ? e : new BrokerException(BrokerErrorCode.Unavailable, $"Topic {name} could not be loaded: {e.Message}", e);
         }
+        var ownership = await Ownership.CheckAsync(name, CancellationToken.None).ConfigureAwait(false);
+        if (ownership.State == OwnershipState.Local)
+            return topic;
+        await UnloadAsync(name, ownership.Owner).ConfigureAwait(false);
+        throw ownership.State == OwnershipState.Elsewhere ? new OwnedElsewhereException(name, ownership.Owner!)
+            : new BrokerException(BrokerErrorCode.Unavailable, $"Topic {name} moved while it was loading (bundle {ownership.Bundle}); look it up again.");
     }
 
     /// <summary>

@@ -166,14 +166,27 @@ internal sealed partial class PartitionConsumer
         var acked = delivery.AckedBatchIndexes;
         var size = messages.Count;
         long epoch;
+        // Messages this consumer acknowledged already (the copy crossed the acknowledgement) are dropped, their permits given back.
+        Span<bool> drop = size <= 512 ? stackalloc bool[size] : new bool[size];
+        var dropped = 0;
         lock (_lock)
         {
             epoch = _epoch;
-            _queued += size - acked.Count;
+            for (var i = 0; i < size; i++)
+            {
+                if (acked.Count > 0 && acked.Contains(i))
+                    continue;
+                drop[i] = _acked.Contains(entry.LedgerId, entry.EntryId, i);
+                dropped += drop[i] ? 1 : 0;
+            }
+            _queued += size - acked.Count - dropped;
+            _received += dropped;
         }
+        if (dropped > 0)
+            GrantTakenPermits();
         for (var i = 0; i < size; i++)
         {
-            if (acked.Count > 0 && acked.Contains(i))
+            if ((acked.Count > 0 && acked.Contains(i)) || drop[i])
                 continue;
             var m = messages[i];
             var received = new ReceivedMessage(

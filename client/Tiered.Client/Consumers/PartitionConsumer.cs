@@ -21,6 +21,7 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, PendingAck> _pendingAcks = [];
+    private readonly AckedMessages _acked = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Channel<ConsumeRequest>? _outgoing;
@@ -139,10 +140,35 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
                 return Task.FromException(Closed());
             ack.RequestId = ++_nextRequestId;
             _pendingAcks.Add(ack.RequestId, pending);
+            foreach (var id in ack.MessageIds)
+            {
+                if (ack.Cumulative)
+                    _acked.AddUpTo(id.LedgerId, id.EntryId - (id.BatchIndex >= 0 && id.BatchIndex < id.BatchSize - 1 ? 1 : 0));
+                else
+                    _acked.Add(id.LedgerId, id.EntryId, id.BatchIndex);
+            }
             outgoing = _outgoing;
         }
         outgoing?.Writer.TryWrite(pending.Request);
-        return WaitForReceiptAsync(ack.RequestId, pending, cancellationToken);
+        return ack.Cumulative ? WaitForReceiptAsync(ack.RequestId, pending, cancellationToken) : ForgetIfFailedAsync(ack, WaitForReceiptAsync(ack.RequestId, pending, cancellationToken));
+    }
+
+    /// <summary>An acknowledgement that failed no longer hides the message's next delivery.</summary>
+    private async Task ForgetIfFailedAsync(Ack ack, Task receipt)
+    {
+        try
+        {
+            await receipt.ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                foreach (var id in ack.MessageIds)
+                    _acked.Remove(id.LedgerId, id.EntryId, id.BatchIndex);
+            }
+            throw;
+        }
     }
 
     /// <summary>Asks the broker for every unacknowledged message again and drops those waiting in the receive queue.</summary>

@@ -1,18 +1,27 @@
 using Orleans;
 using Orleans.Concurrency;
+using Tiered.Broker;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Ownership;
 using Tiered.Cluster.Placement;
+using Tiered.Metadata;
 
 namespace Tiered.Cluster.Ownership;
 
-/// <summary>The broker that owns a bundle, as the ownership grain answers it.</summary>
+/// <summary>
+/// The broker that owns a bundle, as the ownership grain answers it; or, with <see cref="Refusal"/>,
+/// why nobody could take it now (the answer crosses brokers, so it carries the reason rather than
+/// an exception Orleans would have to serialize).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record BundleOwner([property: Id(0)] string BrokerId, [property: Id(1)] string BrokerUrl, [property: Id(2)] string HttpUrl)
+public sealed record BundleOwner([property: Id(0)] string BrokerId, [property: Id(1)] string BrokerUrl, [property: Id(2)] string HttpUrl,
+    [property: Id(3)] string? Refusal = null)
 {
     public BrokerUrls Urls => new(BrokerUrl, HttpUrl);
 
     public static BundleOwner Of(OwnershipRecord record) => new(record.BrokerId, record.BrokerUrl, record.HttpUrl);
+
+    public static BundleOwner Refused(string reason) => new("", "", "", reason);
 }
 
 /// <summary>
@@ -60,8 +69,17 @@ public sealed class BundleOwnershipGrain(ClusterOwnershipGate gate) : Grain, IBu
 
     public async Task<BundleOwner> GetOwnerAsync()
     {
-        var owner = await gate.TakeAsync(_bundle, CancellationToken.None).ConfigureAwait(true);
-        // Another live broker owns it (this is a second activation while membership settles): hold nothing.
+        BundleOwner owner;
+        try
+        {
+            owner = await gate.TakeAsync(_bundle, CancellationToken.None).ConfigureAwait(true);
+        }
+        catch (Exception e) when (e is BrokerException or MetadataException)
+        {
+            owner = BundleOwner.Refused(e.Message);
+        }
+        // Another live broker owns it (this is a second activation while membership settles), or
+        // nobody could take it here: this activation holds nothing.
         if (owner.BrokerId != gate.BrokerId)
             DeactivateOnIdle();
         return owner;

@@ -90,15 +90,13 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
         {
             owner = await _grains.GetGrain<IBundleOwnershipGrain>(BundleOwnershipGrain.KeyOf(bundle)).GetOwnerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (BrokerException)
-        {
-            throw;
-        }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogPlacementFailed(_logger, bundle.ToString(), e);
             throw new BrokerException(BrokerErrorCode.Unavailable, $"The owner of bundle {bundle} could not be settled ({e.GetType().Name}: {e.Message}); the cluster may be changing membership: retry shortly.", e);
         }
+        if (owner.Refusal is { } refusal)
+            throw new BrokerException(BrokerErrorCode.Unavailable, refusal);
         if (owner.BrokerId == BrokerId)
         {
             return _owned.ContainsKey(bundle) && !_leaving ? TopicOwnership.Local(bundle, Self)
@@ -172,8 +170,8 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
             await listener.OnBundleLostAsync(bundle, newOwner: null, cancellationToken).ConfigureAwait(false);
         try
         {
-            if (await _store.DeleteAsync(MetadataPaths.BundleOwner(bundle), expectedVersion: version, CancellationToken.None).ConfigureAwait(false))
-                _view.ObserveDeleted(bundle, long.MaxValue - 1);
+            // The view learns of the delete from its watch; meanwhile this broker's own record does not count as an owner.
+            await _store.DeleteAsync(MetadataPaths.BundleOwner(bundle), expectedVersion: version, CancellationToken.None).ConfigureAwait(false);
             LogReleased(_logger, bundle.ToString());
         }
         catch (MetadataException e)
@@ -240,7 +238,8 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
         }).ConfigureAwait(false);
     }
 
-    private async ValueTask<MetadataSession> SessionAsync(CancellationToken cancellationToken)
+    /// <summary>This broker's metadata session for its ephemeral records (ownership, load reports); a new one once it was lost.</summary>
+    internal async ValueTask<MetadataSession> SessionAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _session) is { Lost.IsCancellationRequested: false } current)
             return current;

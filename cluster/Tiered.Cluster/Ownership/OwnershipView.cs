@@ -75,8 +75,7 @@ public sealed partial class OwnershipView : IAsyncDisposable
     internal void Observe(NamespaceBundle bundle, KeyValue stored)
         => Apply(bundle, new Entry(stored.ModRevision, stored.Version, OwnershipRecord.FromJson(stored.Value.Span)));
 
-    /// <summary>Records a delete this broker made (revision of the delete).</summary>
-    internal void ObserveDeleted(NamespaceBundle bundle, long revision) => Apply(bundle, new Entry(revision, 0, null));
+    private void ObserveDeleted(NamespaceBundle bundle, long revision) => Apply(bundle, new Entry(revision, 0, null));
 
     private void Apply(NamespaceBundle bundle, Entry update)
     {

@@ -36,6 +36,10 @@ public sealed class BundlePlacementDirector(OwnershipView view, IClusterMembersh
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         var silos = context.GetCompatibleSilos(target);
+        // The load balancer moving a bundle names the broker that is to take it.
+        if (target.RequestContextData is { } data && data.TryGetValue(IPlacementDirector.PlacementHintKey, out var hint)
+            && hint is SiloAddress hinted && silos.Contains(hinted))
+            return Task.FromResult(hinted);
         if (gate.IsLeaving && silos.Length > 1)
             silos = [.. silos.Where(s => !s.Equals(context.LocalSilo))];
         var snapshot = membership.CurrentSnapshot;

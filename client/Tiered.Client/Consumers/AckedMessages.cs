@@ -1,0 +1,44 @@
+namespace Tiered.Client.Consumers;
+
+/// <summary>
+/// The messages of one partition this consumer acknowledged, so that a copy the broker delivers
+/// again anyway is dropped rather than handed to the application a second time. That happens when
+/// an acknowledgement and a redelivery cross: the stream broke after the application took a message,
+/// the broker (or the new owner of the topic) sent it again from the stored cursor, and the
+/// acknowledgement, resent on the new stream, was stored before the copy was taken (as Pulsar's
+/// clients drop messages whose acknowledgement is pending). Individual acknowledgements are kept up
+/// to <see cref="Capacity"/>, the oldest forgotten first; a cumulative one as the position it reached.
+/// Not thread-safe: the consumer calls it under its lock.
+/// </summary>
+internal sealed class AckedMessages
+{
+    /// <summary>A few receive queues' worth: a copy that crosses an acknowledgement was sent before it reached the broker.</summary>
+    public const int Capacity = 4096;
+
+    private readonly HashSet<(long Ledger, long Entry, int Index)> _acked = [];
+    private readonly Queue<(long Ledger, long Entry, int Index)> _order = new();
+    private (long Ledger, long Entry) _cumulative = (-1, -1);
+
+    public void Add(long ledger, long entry, int batchIndex)
+    {
+        if (!_acked.Add((ledger, entry, batchIndex)))
+            return;
+        _order.Enqueue((ledger, entry, batchIndex));
+        if (_order.Count > Capacity)
+            _acked.Remove(_order.Dequeue());
+    }
+
+    /// <summary>The acknowledgement failed: the broker may rightly deliver the message again.</summary>
+    public void Remove(long ledger, long entry, int batchIndex) => _acked.Remove((ledger, entry, batchIndex));
+
+    /// <summary>Every message up to and including (<paramref name="ledger"/>, <paramref name="entry"/>) is acknowledged.</summary>
+    public void AddUpTo(long ledger, long entry)
+    {
+        if ((ledger, entry).CompareTo(_cumulative) > 0)
+            _cumulative = (ledger, entry);
+    }
+
+    /// <summary>Whether the message (its batch index, or -1 for the whole entry) was acknowledged.</summary>
+    public bool Contains(long ledger, long entry, int batchIndex)
+        => (ledger, entry).CompareTo(_cumulative) <= 0 || _acked.Contains((ledger, entry, batchIndex)) || _acked.Contains((ledger, entry, -1));
+}
