@@ -79,7 +79,10 @@ internal static partial class AdminCommand
         Run(list, (p, http, ct) => http.GetAsync(AdminHttp.Path("brokers", p.GetValue(cluster)!), ct));
         var health = new Command("healthcheck", "Whether the broker is ready to serve (prints ok).");
         Run(health, (_, http, ct) => http.GetAsync(AdminHttp.Path("brokers", "health"), ct));
-        return new Command("brokers", "The cluster's brokers.") { list, health };
+        var broker = NameArgument("broker", "A broker as `list` names it (host:port of its admin API).");
+        var owned = new Command("owned-namespaces", "The bundles a broker owns now.") { cluster, broker };
+        Run(owned, (p, http, ct) => http.GetAsync(AdminHttp.Path("brokers", p.GetValue(cluster)!, p.GetValue(broker)!, "ownedNamespaces"), ct));
+        return new Command("brokers", "The cluster's brokers.") { list, health, owned };
     }
 
     private static Command Bookies()

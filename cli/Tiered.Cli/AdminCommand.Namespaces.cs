@@ -102,9 +102,29 @@ internal static partial class AdminCommand
                 managedLedgerOffloadPathStyleAccess = p.GetValue(pathStyle),
             }), ct));
 
+        var bundles = new Command("bundles", "The namespace's bundles: the boundaries of the hash ranges its topics are owned by.") { ns };
+        Run(bundles, (p, http, ct) => http.GetAsync(AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), "bundles"]), ct));
+
+        var bundle = new Option<string?>("--bundle", "-b")
+        {
+            HelpName = "0xLOWER_0xUPPER",
+            Description = "One bundle, as `bundles` lists it (e.g. 0x00000000_0x40000000).",
+        };
+        var split = new Command("split-bundle", "Cut a bundle in two at the middle of its range; its topics are unloaded and owned again by bundle.") { ns, bundle };
+        Run(split, (p, http, ct) => p.GetValue(bundle) is { } range
+            ? http.SendAsync(HttpMethod.Put, AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), range, "split"]), null, ct)
+            : throw new ArgumentException("split-bundle needs --bundle 0xLOWER_0xUPPER (see `tiered admin namespaces bundles`)."));
+
+        var unload = new Command("unload",
+            "Unload the namespace's bundles (or one, with --bundle): their owners close the topics and release them, clients look them up again "
+            + "and the bundles are placed anew. Nothing is deleted.") { ns, bundle };
+        Run(unload, (p, http, ct) => http.SendAsync(HttpMethod.Put, p.GetValue(bundle) is { } range
+            ? AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), range, "unload"])
+            : AdminHttp.Path(["namespaces", .. NamespaceSegments(p.GetValue(ns)!), "unload"]), null, ct));
+
         var namespaces = new Command("namespaces", "Namespaces and their policies.")
         {
-            list, create, delete, policies, setRetention, setTtl, setThreshold, setLag, setPolicies,
+            list, create, delete, policies, setRetention, setTtl, setThreshold, setLag, setPolicies, bundles, split, unload,
         };
         foreach (var command in NamespaceTopicCommands(ns))
             namespaces.Subcommands.Add(command);

@@ -280,8 +280,8 @@ public sealed partial class TieredClient : IAsyncDisposable
             HttpHandler = new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
-                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                KeepAlivePingDelay = Options.KeepAliveInterval,
+                KeepAlivePingTimeout = Options.KeepAliveInterval < TimeSpan.FromSeconds(10) ? Options.KeepAliveInterval : TimeSpan.FromSeconds(10),
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 ConnectTimeout = Options.OperationTimeout,
             },

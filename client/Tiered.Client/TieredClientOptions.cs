@@ -28,6 +28,13 @@ public sealed record TieredClientOptions
     /// <summary>Longest wait between reconnection attempts.</summary>
     public TimeSpan ReconnectMaxBackoff { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How often an idle connection to a broker is pinged (HTTP/2 PING, as Pulsar's keepAliveInterval); a broker that
+    /// does not answer within the same time (at most 10 s) is dropped, and its producers and consumers look their
+    /// topics up again. This is what notices a broker that hangs or is cut off without closing its connections.
+    /// </summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Where the client logs reconnections and failures; none when null.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -40,6 +47,8 @@ public sealed record TieredClientOptions
             throw new ArgumentException($"ServiceUrl {error}", nameof(ServiceUrl));
         if (OperationTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"OperationTimeout must be positive, not {OperationTimeout}.", nameof(OperationTimeout));
+        if (KeepAliveInterval < TimeSpan.FromMilliseconds(100))
+            throw new ArgumentException($"KeepAliveInterval must be at least 100 ms, not {KeepAliveInterval}.", nameof(KeepAliveInterval));
         if (ReconnectInitialBackoff <= TimeSpan.Zero)
             throw new ArgumentException($"ReconnectInitialBackoff must be positive, not {ReconnectInitialBackoff}.", nameof(ReconnectInitialBackoff));
         if (ReconnectMaxBackoff < ReconnectInitialBackoff)

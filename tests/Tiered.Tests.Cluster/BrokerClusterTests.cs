@@ -151,7 +151,9 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         await Cluster.AdminPutAsync(1, $"/admin/v2/namespaces/{ns}/0x00000000_0x40000000/split");
         Assert.Contains("\"numBundles\":5", await Cluster.HttpGetAsync(2, $"/admin/v2/namespaces/{ns}/bundles"));
         await load.WaitForReceiptsAsync(50, Resume, "after the split");
-        await Cluster.AdminPutAsync(2, $"/admin/v2/namespaces/{ns}/unload");
+        // The operator's way: `tiered admin namespaces unload`, against any broker.
+        var (code, cli) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60), "admin", "--admin-url", Cluster.HttpUrl(2), "namespaces", "unload", ns.ToString());
+        Assert.True(code == 0, cli);
         await load.WaitForReceiptsAsync(50, Resume, "after the namespace was unloaded");
         // Every broker agrees on the owners after the moves.
         foreach (var topic in topics)
@@ -161,6 +163,64 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         output.WriteLine(load.Report());
         Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
         Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+    }
+
+    [Fact]
+    public async Task An_owner_paused_until_declared_dead_cannot_acknowledge_anything_once_it_resumes()
+    {
+        var ns = await CreateNamespaceAsync("paused", bundles: 4);
+        var topics = Enumerable.Range(0, 6).Select(i => $"persistent://{ns}/t-{i}").ToArray();
+        await using var load = await ClusterLoad.StartAsync(Cluster.ServiceUrls, topics);
+        await load.WaitForReceiptsAsync(50, Resume, "before the pause");
+        var owners = await Task.WhenAll(topics.Select(Cluster.OwnerAsync));
+        var victim = owners[0];
+        var pid = Cluster.Broker(victim)!.Pid;
+
+        // SIGSTOP: the broker is not dead, only silent; the others declare it dead and take its bundles over.
+        Signal("STOP", pid);
+        try
+        {
+            await load.WaitForReceiptsAsync(50, Resume, $"while broker {victim} is paused");
+            foreach (var (topic, owner) in topics.Zip(owners).Where(t => t.Second == victim))
+                Assert.NotEqual(victim, await OwnerAmongAsync(topic, victim));
+        }
+        finally
+        {
+            Signal("CONT", pid);
+        }
+        // It resumes believing it owns its bundles: it must not acknowledge anything the new owners' logs lack.
+        await load.WaitForReceiptsAsync(50, Resume, $"after broker {victim} resumed");
+        var exited = await WaitAsync(() => Cluster.Broker(victim)!.HasExited, TimeSpan.FromSeconds(20));
+        output.WriteLine($"broker {victim} resumed after being declared dead; {(exited ? "it exited (Orleans ends a silo declared dead)" : "it still runs")}");
+
+        await load.StopAndDrainAsync(Resume);
+        output.WriteLine(load.Report());
+        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
+        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+        // Back to three members for the other tests (a silo declared dead must restart anyway).
+        Cluster.KillBroker(victim);
+        await Cluster.StartBrokerAsync(victim);
+
+        async Task<int> OwnerAmongAsync(string topic, int excluded)
+            => Cluster.IndexOf(await Cluster.LookupAsync(Enumerable.Range(0, Cluster.BrokerCount).First(b => b != excluded), topic));
+    }
+
+    private static void Signal(string signal, int pid)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    private static async Task<bool> WaitAsync(Func<bool> condition, TimeSpan within)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(within.TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                return false;
+            await Task.Delay(100);
+        }
+        return true;
     }
 
     /// <summary>Creates public/{name} with <paramref name="bundles"/> bundles, as the admin API stores it.</summary>

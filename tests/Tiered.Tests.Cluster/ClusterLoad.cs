@@ -36,6 +36,9 @@ internal sealed class ClusterLoad : IAsyncDisposable
         {
             LoggerFactory = LoggerFactory.Create(b => b.AddProvider(log).SetMinimumLevel(LogLevel.Information)),
             ServiceUrl = serviceUrl,
+            // A paused broker accepts connections but never answers: give up on it soon and ask the next host.
+            OperationTimeout = TimeSpan.FromSeconds(10),
+            KeepAliveInterval = TimeSpan.FromSeconds(2),
             ReconnectInitialBackoff = TimeSpan.FromMilliseconds(50),
             ReconnectMaxBackoff = TimeSpan.FromMilliseconds(500),
         });
