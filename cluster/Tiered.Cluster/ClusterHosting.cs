@@ -38,6 +38,7 @@ public static class ClusterHosting
         cluster.Validate();
         var broker = BrokerHosting.BrokerOptionsOf(builder);
         var advertised = AdvertisedAddress(broker);
+        RequireFreePort(new IPEndPoint(advertised, cluster.SiloPort));
         builder.Services.AddSingleton(cluster);
         builder.Services.TryAddSingleton(broker);
         builder.Services.AddSingleton<OwnershipView>();
@@ -70,6 +71,23 @@ public static class ClusterHosting
         return builder;
     }
 
+    /// <summary>
+    /// A taken silo port would otherwise fail deep inside Orleans' start, with a message that does not
+    /// name the setting; checked when the host is built, before Orleans binds it.
+    /// </summary>
+    private static void RequireFreePort(IPEndPoint endpoint)
+    {
+        using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            probe.Bind(endpoint);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new ArgumentException($"The silo port {endpoint} (--silo-port, where brokers talk to each other) is in use by another process; choose another port.", e);
+        }
+    }
+
     /// <summary>The IP address other brokers reach this one at: the broker's advertised host, resolved (IPv4 first).</summary>
     private static IPAddress AdvertisedAddress(BrokerOptions broker)
     {
@@ -82,23 +100,9 @@ public static class ClusterHosting
     }
 
     /// <summary>The broker's membership in its cluster: ownership records watched from the start, bundles handed over on stop.</summary>
-    private sealed class ClusterMember(BrokerClusterOptions cluster, BrokerOptions broker, OwnershipView view, ClusterOwnershipGate gate) : IHostedLifecycleService
+    private sealed class ClusterMember(OwnershipView view, ClusterOwnershipGate gate) : IHostedLifecycleService
     {
-        /// <summary>A taken silo port would otherwise fail deep inside Orleans' start, with a message that does not name the setting.</summary>
-        public Task StartingAsync(CancellationToken cancellationToken)
-        {
-            var endpoint = new IPEndPoint(AdvertisedAddress(broker), cluster.SiloPort);
-            using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            try
-            {
-                probe.Bind(endpoint);
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-            {
-                throw new IOException($"The silo port {endpoint} (--silo-port, where brokers talk to each other) is in use by another process; choose another port.", e);
-            }
-            return Task.CompletedTask;
-        }
+        public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task StartAsync(CancellationToken cancellationToken) => view.StartAsync(cancellationToken);
 

@@ -22,7 +22,7 @@ public sealed class InitializeClusterTests
         Assert.Equal("""{"serviceUrl":"http://east-1:8080","brokerServiceUrl":"http://east-1:6650"}""", (await metadata.Client.GetAsync("/admin/clusters/east"))!.Value.ToStringUtf8());
         var tenant = (await metadata.Client.GetAsync("/admin/tenants/public"))!;
         Assert.Equal("""{"adminRoles":[],"allowedClusters":["east"]}""", tenant.Value.ToStringUtf8());
-        Assert.Equal("""{"replication_clusters":["east"]}""", (await metadata.Client.GetAsync("/admin/policies/public/default"))!.Value.ToStringUtf8());
+        Assert.Equal("""{"replication_clusters":["east"],"bundles":{"boundaries":["0x00000000","0x40000000","0x80000000","0xc0000000","0xffffffff"],"numBundles":4}}""", (await metadata.Client.GetAsync("/admin/policies/public/default"))!.Value.ToStringUtf8());
 
         (exitCode, output) = await TieredProcess.RunAsync(Timeout, args);
         Assert.True(exitCode == 0, output);

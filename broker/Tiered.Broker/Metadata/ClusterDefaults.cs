@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Tiered.Broker.Admin;
 using Tiered.Broker.Ownership;
 using Tiered.Metadata;
 
@@ -23,10 +22,10 @@ public static class ClusterDefaults
         [
             (MetadataPaths.Cluster(cluster), JsonSerializer.SerializeToUtf8Bytes(new { serviceUrl, brokerServiceUrl })),
             (MetadataPaths.Tenant("public"), JsonSerializer.SerializeToUtf8Bytes(new { adminRoles = Array.Empty<string>(), allowedClusters = new[] { cluster } })),
-            ($"{MetadataPaths.Policies}/public/default", JsonSerializer.SerializeToUtf8Bytes(new NamespacePolicies
+            ($"{MetadataPaths.Policies}/public/default", JsonSerializer.SerializeToUtf8Bytes(new
             {
-                ReplicationClusters = [cluster],
-                Bundles = NamespaceBundles.Even(new Naming.NamespaceName("public", "default"), bundles).ToData(),
+                replication_clusters = new[] { cluster },
+                bundles = NamespaceBundles.Even(new Naming.NamespaceName("public", "default"), bundles).ToData(),
             }, PolicyStore.Json)),
         ];
         var created = new List<string>();

@@ -47,6 +47,7 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
     private MetadataSession? _session;
     private IOwnershipListener? _listener;
     private volatile bool _leaving;
+    private int _disposed;
 
     public ClusterOwnershipGate(BrokerOptions options, PolicyStore policies, OwnershipView view, IMetadataStore store, IGrainFactory grains,
         IClusterMembershipService membership, ILogger<ClusterOwnershipGate> logger)
@@ -262,6 +263,8 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _view.Removed -= OnRecordRemoved;
         if (Interlocked.Exchange(ref _session, null) is { } session)
             await session.DisposeAsync().ConfigureAwait(false);

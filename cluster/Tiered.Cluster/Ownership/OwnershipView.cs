@@ -28,6 +28,7 @@ public sealed partial class OwnershipView : IAsyncDisposable
     private readonly TaskCompletionSource _firstSync = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _watching = Task.CompletedTask;
     private volatile bool _live;
+    private int _disposed;
 
     private readonly record struct Entry(long Revision, long Version, OwnershipRecord? Record);
 
@@ -150,6 +151,9 @@ public sealed partial class OwnershipView : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Stopped by the host, then disposed by the container: once.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _watching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
