@@ -247,7 +247,7 @@ public sealed class BrokerJoinTests(ITestOutputHelper output)
         var policies = new NamespacePolicies { ReplicationClusters = [BrokerCluster.Name], Bundles = NamespaceBundles.Even(ns, 12).ToData() };
         await cluster.Metadata.Client.PutAsync(MetadataPaths.Namespace(ns), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(policies, PolicyStore.Json));
         var topics = Enumerable.Range(0, 24).Select(i => $"persistent://{ns}/t-{i}").ToArray();
-        await using var load = await ClusterLoad.StartAsync(cluster.ServiceUrls, topics);
+        await using var load = await ClusterLoad.StartAsync(cluster.ServiceUrls, topics, messagesPerSecond: 50);
         await load.WaitForReceiptsAsync(20, TimeSpan.FromSeconds(60), "before the fourth broker joins");
         var placed = (await cluster.Metadata.Client.ListAsync($"{MetadataPaths.BundleOwners}/{ns}/")).Count;
 

@@ -29,20 +29,22 @@ internal sealed class ClusterLoad : IAsyncDisposable
 
     public IReadOnlyList<TopicLoad> Topics { get; }
 
-    public static async Task<ClusterLoad> StartAsync(string serviceUrl, IReadOnlyList<string> topics)
+    /// <param name="messagesPerSecond">What each producer sends per second at most.</param>
+    public static async Task<ClusterLoad> StartAsync(string serviceUrl, IReadOnlyList<string> topics, int messagesPerSecond = 150)
     {
         var log = new RecordingLoggerProvider();
         var client = new TieredClient(new TieredClientOptions
         {
             LoggerFactory = LoggerFactory.Create(b => b.AddProvider(log).SetMinimumLevel(LogLevel.Information)),
             ServiceUrl = serviceUrl,
-            // A paused broker accepts connections but never answers: give up on it soon and ask the next host.
-            OperationTimeout = TimeSpan.FromSeconds(10),
+            // A paused broker keeps its connections open but answers nothing: its pings go unanswered, and the client moves on.
             KeepAliveInterval = TimeSpan.FromSeconds(2),
             ReconnectInitialBackoff = TimeSpan.FromMilliseconds(50),
             ReconnectMaxBackoff = TimeSpan.FromMilliseconds(500),
         });
         var load = new ClusterLoad(client, topics, log);
+        foreach (var topic in load.Topics)
+            topic.MessagesPerSecond = messagesPerSecond;
         foreach (var topic in load.Topics)
         {
             var consumer = await client.SubscribeAsync(new ConsumerOptions(topic.Name, "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
@@ -144,6 +146,9 @@ internal sealed class TopicLoad(string name)
     /// <summary>Messages a producer has sent and not yet had a receipt for, at most.</summary>
     public const int InFlight = 10;
 
+    /// <summary>Messages the producer sends per second at most.</summary>
+    public int MessagesPerSecond { get; set; } = 150;
+
     public string Name { get; } = name;
 
     /// <summary>Sequence numbers the producer got a receipt for, with the time of the receipt (Stopwatch ticks).</summary>
@@ -185,15 +190,21 @@ internal sealed class TopicLoad(string name)
         using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, _stopProducing.Token);
         var inFlight = new List<(int Sequence, Task<MessageId> Receipt)>();
         var next = 0;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             while (!either.IsCancellationRequested)
             {
-                while (inFlight.Count < InFlight)
+                // Paced (a steady load, not the most the machine can do): the tests run on 2 shared cores.
+                if (next > Stopwatch.GetElapsedTime(started).TotalSeconds * MessagesPerSecond)
+                    await Task.Delay(TimeSpan.FromMilliseconds(20), either.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                while (inFlight.Count < InFlight && next <= Stopwatch.GetElapsedTime(started).TotalSeconds * MessagesPerSecond)
                 {
                     var sequence = next++;
                     inFlight.Add((sequence, producer.SendAsync(Encoding.UTF8.GetBytes(sequence.ToString(System.Globalization.CultureInfo.InvariantCulture))).AsTask()));
                 }
+                if (inFlight.Count == 0)
+                    continue;
                 var done = await Task.WhenAny(inFlight.Select(f => f.Receipt));
                 var index = inFlight.FindIndex(f => f.Receipt == done);
                 var (seq, receipt) = inFlight[index];

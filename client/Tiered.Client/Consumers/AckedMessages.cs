@@ -6,8 +6,11 @@ namespace Tiered.Client.Consumers;
 /// an acknowledgement and a redelivery cross: the stream broke after the application took a message,
 /// the broker (or the new owner of the topic) sent it again from the stored cursor, and the
 /// acknowledgement, resent on the new stream, was stored before the copy was taken (as Pulsar's
-/// clients drop messages whose acknowledgement is pending). Individual acknowledgements are kept up
-/// to <see cref="Capacity"/>, the oldest forgotten first; a cumulative one as the position it reached.
+/// clients drop messages whose acknowledgement is pending). A new stream starts from the
+/// acknowledgements it resends: those stored before are in the cursor it delivers from, and a seek
+/// (which reconnects the consumer) must deliver acknowledged messages again. Individual
+/// acknowledgements are kept up to <see cref="Capacity"/>, the oldest forgotten first; a cumulative
+/// one as the position it reached.
 /// Not thread-safe: the consumer calls it under its lock.
 /// </summary>
 internal sealed class AckedMessages
@@ -26,6 +29,14 @@ internal sealed class AckedMessages
         _order.Enqueue((ledger, entry, batchIndex));
         if (_order.Count > Capacity)
             _acked.Remove(_order.Dequeue());
+    }
+
+    /// <summary>Forgets everything (a new stream: what was stored before it is in the cursor it delivers from).</summary>
+    public void Clear()
+    {
+        _acked.Clear();
+        _order.Clear();
+        _cumulative = (-1, -1);
     }
 
     /// <summary>The acknowledgement failed: the broker may rightly deliver the message again.</summary>

@@ -76,8 +76,14 @@ internal sealed partial class PartitionConsumer
             _received = 0;
             _queued = 0;
             _outgoing = outgoing;
+            // Acks stored before this stream are in the cursor the broker delivers from (or were undone by a seek,
+            // whose messages must come again); only the ones resent now can cross a redelivery.
+            _acked.Clear();
             foreach (var ack in _pendingAcks.Values)
+            {
                 outgoing.Writer.TryWrite(ack.Request);
+                RememberAcked(ack.Request.Ack);
+            }
         }
         if (resubscribed)
         {

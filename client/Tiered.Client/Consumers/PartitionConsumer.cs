@@ -140,17 +140,23 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
                 return Task.FromException(Closed());
             ack.RequestId = ++_nextRequestId;
             _pendingAcks.Add(ack.RequestId, pending);
-            foreach (var id in ack.MessageIds)
-            {
-                if (ack.Cumulative)
-                    _acked.AddUpTo(id.LedgerId, id.EntryId - (id.BatchIndex >= 0 && id.BatchIndex < id.BatchSize - 1 ? 1 : 0));
-                else
-                    _acked.Add(id.LedgerId, id.EntryId, id.BatchIndex);
-            }
+            RememberAcked(ack);
             outgoing = _outgoing;
         }
         outgoing?.Writer.TryWrite(pending.Request);
         return ack.Cumulative ? WaitForReceiptAsync(ack.RequestId, pending, cancellationToken) : ForgetIfFailedAsync(ack, WaitForReceiptAsync(ack.RequestId, pending, cancellationToken));
+    }
+
+    /// <summary>Under the lock: the messages <paramref name="ack"/> acknowledges, so that a copy delivered meanwhile is dropped.</summary>
+    private void RememberAcked(Ack ack)
+    {
+        foreach (var id in ack.MessageIds)
+        {
+            if (ack.Cumulative)
+                _acked.AddUpTo(id.LedgerId, id.EntryId - (id.BatchIndex >= 0 && id.BatchIndex < id.BatchSize - 1 ? 1 : 0));
+            else
+                _acked.Add(id.LedgerId, id.EntryId, id.BatchIndex);
+        }
     }
 
     /// <summary>An acknowledgement that failed no longer hides the message's next delivery.</summary>
