@@ -79,18 +79,7 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
             Assert.NotEqual(victim, await Cluster.OwnerAsync(topic));
 
         await Cluster.StartBrokerAsync(victim);
-        await load.StopAndDrainAsync(Resume);
-        output.WriteLine(load.Report());
-        if (load.Topics.Any(t => t.Lost > 0))
-        {
-            output.WriteLine(await load.DiagnoseAsync());
-            foreach (var topic in load.Topics.Where(t => t.Lost > 0))
-                output.WriteLine(await Cluster.TopicStatsAsync(topic.Name));
-            output.WriteLine(string.Join("\n", load.ClientLog.Lines));
-            output.WriteLine(Cluster.Logs());
-        }
-        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
-        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+        await load.StopAndVerifyAsync(Resume, Cluster, output);
     }
 
     [Fact]
@@ -110,18 +99,7 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
             await load.WaitForReceiptsAsync(20, Resume, $"after broker {broker} restarted");
             output.WriteLine($"broker {broker}: stopped (bundles handed over) in {stopped.TotalSeconds:0.00} s; every topic publishing after {Stopwatch.GetElapsedTime(stopping).TotalSeconds:0.00} s");
         }
-        await load.StopAndDrainAsync(Resume);
-        output.WriteLine(load.Report());
-        if (load.Topics.Any(t => t.Lost > 0))
-        {
-            output.WriteLine(await load.DiagnoseAsync());
-            foreach (var topic in load.Topics.Where(t => t.Lost > 0))
-                output.WriteLine(await Cluster.TopicStatsAsync(topic.Name));
-            output.WriteLine(string.Join("\n", load.ClientLog.Lines));
-            output.WriteLine(Cluster.Logs());
-        }
-        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
-        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+        await load.StopAndVerifyAsync(Resume, Cluster, output);
     }
 
     [Fact]
@@ -159,10 +137,7 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         foreach (var topic in topics)
             await Cluster.OwnerAsync(topic);
 
-        await load.StopAndDrainAsync(Resume);
-        output.WriteLine(load.Report());
-        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
-        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+        await load.StopAndVerifyAsync(Resume, Cluster, output);
     }
 
     [Fact]
@@ -193,10 +168,7 @@ public sealed class BrokerClusterTests(BrokerClusterFixture fixture, ITestOutput
         var exited = await WaitAsync(() => Cluster.Broker(victim)!.HasExited, TimeSpan.FromSeconds(20));
         output.WriteLine($"broker {victim} resumed after being declared dead; {(exited ? "it exited (Orleans ends a silo declared dead)" : "it still runs")}");
 
-        await load.StopAndDrainAsync(Resume);
-        output.WriteLine(load.Report());
-        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
-        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+        await load.StopAndVerifyAsync(Resume, Cluster, output);
         // Back to three members for the other tests (a silo declared dead must restart anyway).
         Cluster.KillBroker(victim);
         await Cluster.StartBrokerAsync(victim);
@@ -270,10 +242,7 @@ public sealed class BrokerJoinTests(ITestOutputHelper output)
         await load.WaitForReceiptsAsync(20, TimeSpan.FromSeconds(60), "after the bundles moved");
         Assert.Contains(topics, t => cluster.OwnerAsync(t).GetAwaiter().GetResult() == 3);
 
-        await load.StopAndDrainAsync(TimeSpan.FromSeconds(60));
-        output.WriteLine(load.Report());
-        Assert.All(load.Topics, t => Assert.Equal(0, t.Lost));
-        Assert.All(load.Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+        await load.StopAndVerifyAsync(TimeSpan.FromSeconds(60), cluster, output);
 
         static int CountBundles(string json) => System.Text.RegularExpressions.Regex.Count(json, "\"public/join/0x");
     }

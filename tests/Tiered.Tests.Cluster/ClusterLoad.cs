@@ -4,6 +4,8 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Tiered.Client;
 using Tiered.Testing;
+using Xunit;
+using Xunit.Abstractions;
 
 namespace Tiered.Tests.Cluster;
 
@@ -85,6 +87,27 @@ internal sealed class ClusterLoad : IAsyncDisposable
     }
 
     public string Report() => string.Join("\n", Topics.Select(t => t.Report()));
+
+    /// <summary>
+    /// Stops, drains and checks the promise: every acknowledged message read back, none redelivered
+    /// after its acknowledgement was confirmed. Prints the counts, and on a loss whether the messages
+    /// are stored, the topics' stats, and the client's and brokers' logs.
+    /// </summary>
+    public async Task StopAndVerifyAsync(TimeSpan within, BrokerCluster cluster, ITestOutputHelper output)
+    {
+        await StopAndDrainAsync(within);
+        output.WriteLine(Report());
+        if (Topics.Any(t => t.Lost > 0))
+        {
+            output.WriteLine(await DiagnoseAsync());
+            foreach (var topic in Topics.Where(t => t.Lost > 0))
+                output.WriteLine(await cluster.TopicStatsAsync(topic.Name));
+            output.WriteLine(string.Join("\n", ClientLog.Lines));
+            output.WriteLine(cluster.Logs());
+        }
+        Assert.All(Topics, t => Assert.Equal(0, t.Lost));
+        Assert.All(Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
+    }
 
     private static string Ranges(List<int> sequences)
     {
