@@ -49,9 +49,11 @@ public sealed class ClusterRun(ClusterBenchOptions options)
                     await new FailoverPhase(_cluster, options).RunAsync(cancellationToken);
                 if (options.Runs(ClusterBenchOptions.Topics))
                     await new ManyTopicsPhase(_cluster, options).RunAsync(cancellationToken);
+                SaveLogs();
             }
             catch (Exception e) when (e is TimeoutException or TieredClientException or InvalidOperationException)
             {
+                SaveLogs();
                 Console.Error.WriteLine($"the benchmark failed: {e}");
                 Console.Error.WriteLine(_cluster.Logs());
                 Console.WriteLine($"**The run failed:** {e.Message.Split('\n')[0]}");
@@ -59,6 +61,14 @@ public sealed class ClusterRun(ClusterBenchOptions options)
             }
         }
         return 0;
+    }
+
+    /// <summary>The brokers' logs of the run, kept after the data directory is deleted: /tmp/tiered-bench-cluster-brokers.log.</summary>
+    private void SaveLogs()
+    {
+        var path = "/tmp/tiered-bench-cluster-brokers.log";
+        File.WriteAllText(path, _cluster.Logs());
+        Progress($"the brokers' logs are in {path}");
     }
 
     public static void Progress(string line) => Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {line}");

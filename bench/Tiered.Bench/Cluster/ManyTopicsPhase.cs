@@ -35,10 +35,12 @@ public sealed class ManyTopicsPhase(BrokerCluster cluster, ClusterBenchOptions o
         var payload = new byte[100];
         var times = new double[topics.Length];
         var next = -1;
+        var done = 0;
+        var finishedAt = new long[topics.Length];
         var errors = 0;
         string? lastError = null;
         using var progressStop = new CancellationTokenSource();
-        var progress = PhaseProgress.ReportAsync("topics", TimeSpan.Zero, () => Math.Min(Volatile.Read(ref next) + 1, topics.Length), "topics", progressStop.Token);
+        var progress = PhaseProgress.ReportAsync("topics opened", TimeSpan.Zero, () => Volatile.Read(ref done), "topics", progressStop.Token);
         var cpu = new CpuSnapshot(ClusterFacts.Processes(cluster));
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, Workers).Select(_ => Task.Run(async () =>
@@ -58,6 +60,8 @@ public sealed class ManyTopicsPhase(BrokerCluster cluster, ClusterBenchOptions o
                     lastError = e.Message;
                 }
                 times[i] = Stopwatch.GetElapsedTime(at).TotalMilliseconds;
+                finishedAt[i] = Stopwatch.GetTimestamp();
+                Interlocked.Increment(ref done);
             }
         }, CancellationToken.None)));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -79,6 +83,8 @@ public sealed class ManyTopicsPhase(BrokerCluster cluster, ClusterBenchOptions o
         Console.WriteLine();
         Console.WriteLine(Invariant($"- all {topics.Length:N0} topics: **{elapsed:F1} s**, {topics.Length / elapsed:N0} topics/s, {errors} errors{(lastError is null ? "" : $" (last: {lastError})")}"));
         Console.WriteLine(Invariant($"- per topic (open, send, close), with {Workers} at once: p50 {Percentile(sorted, 50):F0} ms, p99 {Percentile(sorted, 99):F0} ms, max {sorted[^1]:F0} ms"));
+        var buckets = finishedAt.GroupBy(t => (int)(Ms(started, t) / 10_000)).ToDictionary(g => g.Key, g => g.Count());
+        Console.WriteLine("- topics opened per 10 s: " + string.Join(", ", Enumerable.Range(0, buckets.Keys.Max() + 1).Select(k => Invariant($"{buckets.GetValueOrDefault(k):N0}"))));
         Console.WriteLine(Invariant($"- CPU meanwhile: ") + string.Join(", ", cores.Where(c => c.Cores >= 0.005).Select(c => Invariant($"{c.Name} {c.Cores:F2}"))) + Invariant($" cores; machine {busy:F0} % busy"));
         Console.WriteLine();
         Console.WriteLine("| broker | topics owned | VmRSS before | VmRSS after | delta | per topic |");
