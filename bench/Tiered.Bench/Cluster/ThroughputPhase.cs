@@ -51,7 +51,8 @@ public sealed class ThroughputPhase(BrokerCluster cluster, ClusterBenchOptions o
                 }
                 // Settle: every producer reconnected (receipts flowing) and every bundle placed again.
                 await WaitForFlowAsync(TimeSpan.FromSeconds(60));
-                await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+                // The first row also warms up (JIT, connections, the first ledgers).
+                await Task.Delay(TimeSpan.FromSeconds(brokers == 1 ? 8 : 3), cancellationToken);
                 var spread = await ClusterFacts.SpreadAsync(cluster, ns);
                 Progress($"throughput: {brokers} broker(s), bundles per broker {spread}; measuring {options.Duration.TotalSeconds:F0} s...");
                 var cpu = new CpuSnapshot(ClusterFacts.Processes(cluster));
