@@ -35,7 +35,7 @@ public sealed class ClusterRun(ClusterBenchOptions options)
         {
             Console.WriteLine(Invariant($"Cluster: {options.MetadataNodes} metadata node(s), {ClusterBenchOptions.Bookies} bookies, ledgers E={ClusterBenchOptions.Quorum.E} Qw={ClusterBenchOptions.Quorum.Qw} Qa={ClusterBenchOptions.Quorum.Qa}, ")
                 + Invariant($"up to {ClusterBenchOptions.Brokers} brokers (`tiered broker` processes, Orleans silos, probe timeout 500 ms × 3 missed probes, load balancing off), ")
-                + Invariant($"all on 127.0.0.1; started in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s. The client is the .NET client with the multi-host service URL of all {ClusterBenchOptions.Brokers} brokers and its default reconnect backoff (100 ms doubling to 5 s)."));
+                + Invariant($"all on 127.0.0.1; started in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s. The client is the .NET client with the multi-host service URL of all {ClusterBenchOptions.Brokers} brokers and its default reconnect backoff (100 ms, then each wait drawn between 100 ms and 3× the previous one, at most 5 s)."));
             Console.WriteLine();
             try
             {
