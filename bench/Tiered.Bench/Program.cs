@@ -13,6 +13,7 @@ var root = new RootCommand(
     CompareCommand.Create(),
     OffloadCommand.Create(),
     HostingCommand.Create(),
+    ClusterCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

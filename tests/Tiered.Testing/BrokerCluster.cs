@@ -1,16 +1,22 @@
+using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using Grpc.Net.Client;
-using Tiered.Testing;
+using Tiered.Broker.Admin;
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Naming;
+using Tiered.Broker.Ownership;
 using Tiered.V1;
 
-namespace Tiered.Tests.Cluster;
+namespace Tiered.Testing;
 
 /// <summary>
 /// A whole cluster of real processes on 127.0.0.1: metadata nodes, bookies and brokers
 /// (`tiered broker`, each an Orleans silo), initialized with `tiered initialize-cluster`. Brokers
-/// can be killed (SIGKILL), stopped (SIGTERM) and started again on the same ports.
+/// can be killed (SIGKILL), stopped (SIGTERM) and started again on the same ports. Used by the
+/// cluster tests and by <c>tiered-bench cluster</c>.
 /// </summary>
-internal sealed class BrokerCluster : IAsyncDisposable
+public sealed class BrokerCluster : IAsyncDisposable
 {
     public const string Name = "c1";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
@@ -46,6 +52,12 @@ internal sealed class BrokerCluster : IAsyncDisposable
 
     /// <summary>Every broker's gRPC address, as one multi-host service URL.</summary>
     public string ServiceUrls => "http://" + string.Join(',', _ports.Take(_initialBrokers).Select(p => $"127.0.0.1:{p.Grpc}"));
+
+    /// <summary>Every broker slot's gRPC address (spare ones included), as one multi-host service URL: the client skips hosts that do not answer.</summary>
+    public string AllServiceUrls => "http://" + string.Join(',', _ports.Select(p => $"127.0.0.1:{p.Grpc}"));
+
+    /// <summary>The process ids of the bookies that run.</summary>
+    public IEnumerable<int> BookiePids => _bookies.Where(b => b is { HasExited: false }).Select(b => b!.Pid);
 
     public string GrpcUrl(int broker) => $"http://127.0.0.1:{_ports[broker].Grpc}";
 
@@ -100,6 +112,37 @@ internal sealed class BrokerCluster : IAsyncDisposable
             ["broker", "--metadata", MetadataAddresses, "--cluster-name", Name,
              "--grpc-listen", $"127.0.0.1:{grpc}", "--http-listen", $"127.0.0.1:{http}", "--silo-port", silo.ToString(CultureInfo.InvariantCulture),
              "--log-level", "Information", .. _extraBrokerArgs]);
+    }
+
+    /// <summary>Waits (with a deadline) until the broker answers 200 on /health/ready: it is an active member of the cluster and may own bundles.</summary>
+    public async Task WaitReadyAsync(int index, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync($"{HttpUrl(index)}/health/ready");
+                if (response.IsSuccessStatusCode)
+                    return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+            }
+            if (Stopwatch.GetElapsedTime(started) > timeout)
+                throw new TimeoutException($"Broker {index} was not ready within {timeout}:\n{_brokers[index]?.Output}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Creates {tenant}/{name} (tenant public by default) with <paramref name="bundles"/> even bundles, stored as the admin API stores it.</summary>
+    public async Task<NamespaceName> CreateNamespaceAsync(string name, int bundles, string tenant = "public")
+    {
+        var ns = new NamespaceName(tenant, name);
+        var policies = new NamespacePolicies { ReplicationClusters = [Name], Bundles = NamespaceBundles.Even(ns, bundles).ToData() };
+        await Metadata.Client.PutAsync(MetadataPaths.Namespace(ns), JsonSerializer.SerializeToUtf8Bytes(policies, PolicyStore.Json));
+        return ns;
     }
 
     public void KillBroker(int index) => _brokers[index]?.Kill();
