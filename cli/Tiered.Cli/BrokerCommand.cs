@@ -10,6 +10,21 @@ namespace Tiered.Cli;
 /// <summary><c>tiered broker</c>: one broker, serving producers, consumers and the admin REST API.</summary>
 internal static class BrokerCommand
 {
+    /// <summary>The broker flags <c>tiered standalone</c> takes as well.</summary>
+    public static void AddSharedFlags(SettingFlags flags)
+    {
+        flags.Add(new Option<int>("--default-bundles")
+        {
+            HelpName = "N",
+            Description = "Bundles (units of ownership, ranges of topic-name hashes) a namespace gets when created without numBundles.",
+            DefaultValueFactory = _ => 4,
+        }, "Broker:DefaultBundles");
+        flags.Add(new Option<bool>("--topic-level-metrics")
+        {
+            Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",
+        }, "Broker:ExposeTopicLevelMetrics", on => on ? "true" : null);
+    }
+
     public static Command Create()
     {
         var flags = new SettingFlags();
@@ -45,16 +60,7 @@ internal static class BrokerCommand
         flags.Add(new Option<int>("--ensemble-size") { HelpName = "N", Description = "Bookies each ledger is striped over.", DefaultValueFactory = _ => 2 }, "Broker:ManagedLedger:EnsembleSize");
         flags.Add(new Option<int>("--write-quorum") { HelpName = "N", Description = "Bookies each entry is written to.", DefaultValueFactory = _ => 2 }, "Broker:ManagedLedger:WriteQuorum");
         flags.Add(new Option<int>("--ack-quorum") { HelpName = "N", Description = "Bookies that must confirm an entry before the producer gets its receipt.", DefaultValueFactory = _ => 2 }, "Broker:ManagedLedger:AckQuorum");
-        flags.Add(new Option<int>("--default-bundles")
-        {
-            HelpName = "N",
-            Description = "Bundles (units of ownership, ranges of topic-name hashes) a namespace gets when created without numBundles.",
-            DefaultValueFactory = _ => 4,
-        }, "Broker:DefaultBundles");
-        flags.Add(new Option<bool>("--topic-level-metrics")
-        {
-            Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",
-        }, "Broker:ExposeTopicLevelMetrics", on => on ? "true" : null);
+        AddSharedFlags(flags);
         flags.Add(new Option<int>("--silo-port")
         {
             HelpName = "PORT",

@@ -82,16 +82,7 @@ internal static class StandaloneCommand
             DefaultValueFactory = _ => 8080,
         }, "Standalone:HttpPort");
         flags.Add(BookieCommand.JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
-        flags.Add(new Option<int>("--default-bundles")
-        {
-            HelpName = "N",
-            Description = "Bundles (units of ownership, ranges of topic-name hashes) a namespace gets when created without numBundles.",
-            DefaultValueFactory = _ => 4,
-        }, "Broker:DefaultBundles");
-        flags.Add(new Option<bool>("--topic-level-metrics")
-        {
-            Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",
-        }, "Broker:ExposeTopicLevelMetrics", on => on ? "true" : null);
+        BrokerCommand.AddSharedFlags(flags);
         OffloadOptions.AddTo(flags);
         var command = new Command(
             "standalone",
