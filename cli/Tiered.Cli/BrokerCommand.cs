@@ -73,6 +73,12 @@ internal static class BrokerCommand
             Description = "How often brokers publish their load and one of them moves at most one bundle from a busy broker to an idle one (0: no balancing).",
             DefaultValueFactory = _ => 10,
         }, "Cluster:BalanceInterval", seconds => TimeSpan.FromSeconds(seconds).ToString("c", System.Globalization.CultureInfo.InvariantCulture));
+        flags.Add(new Option<int>("--max-moves-per-minute")
+        {
+            HelpName = "N",
+            Description = "Bundle moves the load balancer makes per minute at most, cluster-wide.",
+            DefaultValueFactory = _ => 6,
+        }, "Cluster:MaxMovesPerMinute");
         OffloadOptions.AddTo(flags);
         var command = new Command(
             "broker",

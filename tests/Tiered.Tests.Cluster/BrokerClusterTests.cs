@@ -215,7 +215,7 @@ public sealed class BrokerJoinTests(ITestOutputHelper output)
     [Fact]
     public async Task A_broker_that_joins_gets_a_share_of_the_bundles_within_a_minute_and_clients_follow()
     {
-        await using var cluster = await BrokerCluster.StartAsync(1, 2, 3, (2, 2, 2), spareBrokers: 1, "--balance-interval", "2");
+        await using var cluster = await BrokerCluster.StartAsync(1, 2, 3, (2, 2, 2), spareBrokers: 1, "--balance-interval", "2", "--max-moves-per-minute", "30");
         var ns = new NamespaceName("public", "join");
         var policies = new NamespacePolicies { ReplicationClusters = [BrokerCluster.Name], Bundles = NamespaceBundles.Even(ns, 12).ToData() };
         await cluster.Metadata.Client.PutAsync(MetadataPaths.Namespace(ns), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(policies, PolicyStore.Json));

@@ -107,7 +107,13 @@ public sealed partial class LoadBalancer(BrokerClusterOptions options, BrokerOpt
         RequestContext.Set(IPlacementDirector.PlacementHintKey, target);
         try
         {
+            // The released activation refuses until it is gone; then the hint places the new one on the target.
             var owner = await grain.GetOwnerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            for (var attempt = 1; owner.Refusal is not null && attempt < 10; attempt++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), time, cancellationToken).ConfigureAwait(false);
+                owner = await grain.GetOwnerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
             LogMoved(logger, move.Bundle, owner.Refusal is null ? owner.BrokerId : $"nobody yet ({owner.Refusal})");
         }
         finally

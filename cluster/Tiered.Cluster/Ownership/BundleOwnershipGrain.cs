@@ -47,6 +47,9 @@ public sealed class BundleOwnershipGrain(ClusterOwnershipGate gate) : Grain, IBu
 {
     private NamespaceBundle _bundle;
 
+    /// <summary>This activation gave its bundle up and is going away: calls still queued for it must not take the bundle back.</summary>
+    private bool _released;
+
     public static string KeyOf(NamespaceBundle bundle) => bundle.ToString();
 
     /// <summary>The bundle of a grain key (tenant/namespace/0x…_0x…); false for a malformed key.</summary>
@@ -69,6 +72,8 @@ public sealed class BundleOwnershipGrain(ClusterOwnershipGate gate) : Grain, IBu
 
     public async Task<BundleOwner> GetOwnerAsync()
     {
+        if (_released)
+            return BundleOwner.Refused($"Bundle {_bundle} is moving; look the topic up again.");
         BundleOwner owner;
         try
         {
@@ -87,6 +92,7 @@ public sealed class BundleOwnershipGrain(ClusterOwnershipGate gate) : Grain, IBu
 
     public async Task UnloadAsync()
     {
+        _released = true;
         await gate.ReleaseAsync(_bundle, CancellationToken.None).ConfigureAwait(true);
         DeactivateOnIdle();
     }

@@ -43,6 +43,7 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
     private readonly IClusterMembershipService _membership;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<NamespaceBundle, long> _owned = new();
+    private readonly ConcurrentDictionary<string, long> _released = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _sessionSync = new(1, 1);
     private MetadataSession? _session;
     private IOwnershipListener? _listener;
@@ -167,6 +168,7 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
     {
         if (!_owned.TryRemove(bundle, out var version))
             return;
+        _released[BundleOwnershipGrain.KeyOf(bundle)] = Environment.TickCount64;
         if (Volatile.Read(ref _listener) is { } listener)
             await listener.OnBundleLostAsync(bundle, newOwner: null, cancellationToken).ConfigureAwait(false);
         try
@@ -202,6 +204,14 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
         => ValueTask.FromResult<IReadOnlyList<BundleOwnership>>([.. _view.All.Where(o => IsAlive(o.Owner.BrokerId)).Select(o => new BundleOwnership(o.Bundle, o.Owner.BrokerId, o.Owner.Urls))]);
 
     public void SetListener(IOwnershipListener listener) => Volatile.Write(ref _listener, listener);
+
+    /// <summary>
+    /// Whether this broker gave the bundle of grain <paramref name="grainKey"/> up in the last 10 s (an unload or
+    /// a balancing move): its placement then prefers another broker, so that the clients' lookups, which may
+    /// arrive here first, do not place it straight back.
+    /// </summary>
+    public bool ReleasedRecently(string grainKey)
+        => _released.TryGetValue(grainKey, out var at) && Environment.TickCount64 - at < 10_000;
 
     /// <summary>Whether Orleans' membership counts <paramref name="brokerId"/>'s silo as alive (not declared dead).</summary>
     public bool IsAlive(string brokerId)

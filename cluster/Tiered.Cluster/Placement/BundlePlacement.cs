@@ -23,7 +23,7 @@ public sealed class BundlePlacementAttribute() : PlacementAttribute(BundlePlacem
 /// one whose broker owns the fewest bundles (from the ownership records every broker sees), counting
 /// the placements this director made in the last seconds (their records may not be visible yet), so
 /// that a burst of lookups spreads instead of landing on one broker. A broker that is handing its
-/// bundles over (stopping) is never chosen while another can be. Ties go by the bundle's hash, so
+/// bundles over (stopping), or that just gave this bundle up, is not chosen while another can be. Ties go by the bundle's hash, so
 /// that brokers placing at once tend to agree.
 /// </summary>
 public sealed class BundlePlacementDirector(OwnershipView view, IClusterMembershipService membership, ClusterOwnershipGate gate, ILogger<BundlePlacementDirector> logger)
@@ -40,7 +40,7 @@ public sealed class BundlePlacementDirector(OwnershipView view, IClusterMembersh
         if (target.RequestContextData is { } data && data.TryGetValue(IPlacementDirector.PlacementHintKey, out var hint)
             && hint is SiloAddress hinted && silos.Contains(hinted))
             return Task.FromResult(hinted);
-        if (gate.IsLeaving && silos.Length > 1)
+        if (silos.Length > 1 && (gate.IsLeaving || gate.ReleasedRecently(target.GrainIdentity.Key.ToString())))
             silos = [.. silos.Where(s => !s.Equals(context.LocalSilo))];
         var snapshot = membership.CurrentSnapshot;
         var counts = view.CountByBroker();
