@@ -155,7 +155,14 @@ public sealed class TieredProcess : IDisposable
 
     public void Dispose()
     {
-        Kill();
+        try
+        {
+            Kill();
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed already (a fixture and a test both let go of it): nothing runs any more.
+        }
         _process.Dispose();
     }
 
