@@ -12,7 +12,8 @@ namespace Tiered.Ledger;
 /// (3) entries after it are read with fencing reads until one is certainly absent (Qw − Qa + 1
 /// bookies of its write set lack it); (4) every entry found is written back (recovery adds, as
 /// stored, digest and all) until Qa bookies of its write set have it; (5) the metadata goes to
-/// CLOSED at the last entry found, with the exact payload length.
+/// CLOSED at the last entry found, with the exact payload length (the bookies report the lengths of the entries up to
+/// the LAC, so recovery does not read them back).
 /// </summary>
 public sealed partial class LedgerClient
 {
@@ -71,15 +72,79 @@ public sealed partial class LedgerClient
             await WriteBackAsync(metadata.LedgerId, schedule, ensemble, recovered, cancellationToken).ConfigureAwait(false);
         var lastEntryId = recovered.Count > 0 ? recovered[^1].EntryId : lac;
 
-        // Exact length: the entries up to the LAC are read back, the recovered ones are at hand.
-        long length = recovered.Sum(r => (long)r.Payload.Length);
-        if (lac >= 0)
-        {
-            var reader = new LedgerReader(metadata, lac, _pool, _options, _logger);
-            await foreach (var entry in reader.ReadAsync(0, lac, cancellationToken).ConfigureAwait(false))
-                length += entry.Payload.Length;
-        }
+        // Exact length: the recovered entries are at hand, the bookies say how long the ones up to the LAC are.
+        var length = recovered.Sum(r => (long)r.Payload.Length) + await LengthThroughAsync(metadata, lac, cancellationToken).ConfigureAwait(false);
         return (lastEntryId, length);
+    }
+
+    /// <summary>
+    /// The total payload length of entries 0 to <paramref name="lastEntryId"/>: every bookie of each segment streams
+    /// the lengths of the entries it stores (<c>EntryLengths</c>, no payloads cross the network), all at once; an
+    /// entry no bookie answered for, or whose replicas disagree, is read from a replica with its digest checked.
+    /// </summary>
+    private async Task<long> LengthThroughAsync(VersionedLedgerMetadata metadata, long lastEntryId, CancellationToken cancellationToken)
+    {
+        if (lastEntryId < 0)
+            return 0;
+        var lengths = new int[lastEntryId + 1];
+        Array.Fill(lengths, -1);
+        var segments = metadata.Metadata.Segments.OrderBy(s => s.FirstEntryId).ToList();
+        var streams = new List<Task<EntryLengthsResponse[]>>();
+        for (var i = 0; i < segments.Count && segments[i].FirstEntryId <= lastEntryId; i++)
+        {
+            var last = i + 1 < segments.Count ? Math.Min(lastEntryId, segments[i + 1].FirstEntryId - 1) : lastEntryId;
+            if (last < segments[i].FirstEntryId)
+                continue;
+            foreach (var bookieId in segments[i].Bookies)
+                streams.Add(EntryLengthsAsync(bookieId, metadata.LedgerId, segments[i].FirstEntryId, last, cancellationToken));
+        }
+        const int Disputed = -2;
+        foreach (var chunks in await Task.WhenAll(streams).ConfigureAwait(false))
+        {
+            foreach (var chunk in chunks)
+            {
+                for (var j = 0; j < chunk.EntryIds.Count; j++)
+                {
+                    ref var known = ref lengths[chunk.EntryIds[j]];
+                    known = known == -1 || known == chunk.Lengths[j] ? chunk.Lengths[j] : Disputed;
+                }
+            }
+        }
+        long length = 0;
+        LedgerReader? reader = null;
+        for (var entryId = 0L; entryId <= lastEntryId; entryId++)
+        {
+            if (lengths[entryId] >= 0)
+            {
+                length += lengths[entryId];
+                continue;
+            }
+            reader ??= new LedgerReader(metadata, lastEntryId, _pool, _options, _logger);
+            length += (await reader.ReadStoredAsync(entryId, skipBookie: null, cancellationToken).ConfigureAwait(false)).Payload.Length;
+        }
+        return length;
+    }
+
+    /// <summary>One bookie's <c>EntryLengths</c> answer in [first, last]; nothing when it failed (its entries are read from replicas).</summary>
+    private async Task<EntryLengthsResponse[]> EntryLengthsAsync(string bookieId, long ledgerId, long first, long last, CancellationToken cancellationToken)
+    {
+        var chunks = new List<EntryLengthsResponse>();
+        try
+        {
+            using var call = _pool.Get(bookieId).EntryLengths(new EntryLengthsRequest { LedgerId = ledgerId, FirstEntryId = first, LastEntryId = last },
+                deadline: DateTime.UtcNow + _options.ReadTimeout, cancellationToken: cancellationToken);
+            await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (chunk.Code != Code.Ok)
+                    break;
+                chunks.Add(chunk);
+            }
+        }
+        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // This bookie is down or slow: what it would have said is read from the other replicas.
+        }
+        return [.. chunks];
     }
 
     /// <summary>

@@ -28,6 +28,17 @@ internal static class Retry
         HttpRequestException or IOException => true,
         _ => false,
     };
+
+    /// <summary>
+    /// True when the broker itself could not be reached or the connection to it broke (refused, reset, ended
+    /// prematurely), as opposed to an answer the broker sent: gRPC raises those on the client side, with the cause.
+    /// </summary>
+    public static bool IsUnreachable(Exception e) => e switch
+    {
+        RpcException rpc => rpc.StatusCode == StatusCode.Unavailable && rpc.Status.DebugException is not null,
+        HttpRequestException or IOException => true,
+        _ => false,
+    };
 }
 
 /// <summary>The broker ended a stream (or broke its protocol) without an error status; the client reconnects.</summary>

@@ -163,8 +163,10 @@ public sealed partial class TieredClient : IAsyncDisposable
     /// round robin, so that one dead broker in the list costs a connection attempt, not a backoff. When every host
     /// failed: a single host's failure is thrown as it is, several as <see cref="ServiceHostsFailedException"/> (both
     /// retriable). Permanent refusals are thrown as <see cref="TieredClientException"/> at once.
+    /// <paramref name="unreachableBrokerUrl"/>: the owner the caller could not reach, whose replacement the broker
+    /// waits for before it answers (<see cref="LookupRequest.UnreachableBrokerUrl"/>).
     /// </summary>
-    internal async Task<LookupResponse> LookupCoreAsync(string topic, CancellationToken cancellationToken)
+    internal async Task<LookupResponse> LookupCoreAsync(string topic, CancellationToken cancellationToken, string? unreachableBrokerUrl = null)
     {
         var hosts = _serviceHosts;
         var start = Volatile.Read(ref _serviceHost);
@@ -181,7 +183,7 @@ public sealed partial class TieredClient : IAsyncDisposable
                 try
                 {
                     var response = await MessagingAt(url).LookupAsync(
-                        new LookupRequest { Topic = topic },
+                        new LookupRequest { Topic = topic, UnreachableBrokerUrl = unreachableBrokerUrl ?? "" },
                         deadline: Deadline(),
                         cancellationToken: cancellationToken).ConfigureAwait(false);
                     Normalize(response, url);

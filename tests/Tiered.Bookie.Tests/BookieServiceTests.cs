@@ -102,6 +102,35 @@ public sealed class BookieServiceTests
     }
 
     [Fact]
+    public async Task Entry_lengths_lists_the_entries_it_stores_skipping_absent_ones_and_refuses_bad_ranges()
+    {
+        await using var bookie = await OneBookie.StartAsync();
+        var client = bookie.Client;
+        // Entries 0–9 of ledger 7 but not 4 (striped onto other bookies), entry i holding i + 1 bytes.
+        var stored = Enumerable.Range(0, 10).Where(i => i != 4).ToArray();
+        Assert.All(await AddAllAsync(client, [.. stored.Select(i => Add(7, i, new byte[i + 1]))]), r => Assert.Equal(Code.Ok, r.Code));
+
+        var chunks = await LengthsAsync(7, 0, 12);
+        Assert.All(chunks, c => Assert.Equal(Code.Ok, c.Code));
+        Assert.Equal(stored.Select(i => (long)i), chunks.SelectMany(c => c.EntryIds));
+        Assert.Equal(stored.Select(i => i + 1), chunks.SelectMany(c => c.Lengths));
+        Assert.Equal([5L, 6L], (await LengthsAsync(7, 4, 6)).SelectMany(c => c.EntryIds));
+
+        Assert.Equal(Code.NoSuchLedger, Assert.Single(await LengthsAsync(8, 0, 3)).Code);
+        Assert.Equal(Code.InvalidArgument, Assert.Single(await LengthsAsync(7, 5, 2)).Code);
+        Assert.Equal(Code.InvalidArgument, Assert.Single(await LengthsAsync(7, -1, 2)).Code);
+
+        async Task<List<EntryLengthsResponse>> LengthsAsync(long ledger, long first, long last)
+        {
+            using var call = client.EntryLengths(new EntryLengthsRequest { LedgerId = ledger, FirstEntryId = first, LastEntryId = last });
+            var chunks = new List<EntryLengthsResponse>();
+            while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                chunks.Add(call.ResponseStream.Current);
+            return chunks;
+        }
+    }
+
+    [Fact]
     public async Task After_a_fence_the_writer_is_refused_a_recovery_write_is_not_and_a_fencing_read_fences()
     {
         await using var bookie = await OneBookie.StartAsync();

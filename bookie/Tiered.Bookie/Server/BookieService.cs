@@ -130,6 +130,49 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
         }
     }
 
+    /// <summary>Entries per <see cref="EntryLengthsResponse"/> chunk.</summary>
+    private const int LengthsChunk = 4096;
+
+    public override async Task EntryLengths(EntryLengthsRequest request, IServerStreamWriter<EntryLengthsResponse> responseStream, ServerCallContext context)
+    {
+        if (request.LedgerId < 0 || request.FirstEntryId < 0 || request.LastEntryId < request.FirstEntryId)
+        {
+            await responseStream.WriteAsync(new EntryLengthsResponse { Code = Code.InvalidArgument, Message = "Need 0 <= first entry id <= last entry id." }).ConfigureAwait(false);
+            return;
+        }
+        if (!storage.TryGetLedger(request.LedgerId, out _, out _, out _))
+        {
+            await responseStream.WriteAsync(new EntryLengthsResponse { Code = Code.NoSuchLedger, Message = $"Bookie {state.BookieId} has no ledger {request.LedgerId}." }).ConfigureAwait(false);
+            return;
+        }
+        var chunk = new EntryLengthsResponse();
+        for (var entryId = request.FirstEntryId; entryId <= request.LastEntryId; entryId++)
+        {
+            context.CancellationToken.ThrowIfCancellationRequested();
+            byte[]? stored;
+            try
+            {
+                (_, stored) = storage.Read(request.LedgerId, entryId);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                // Left out: the reader reads this one from a replica, digest checked.
+                stored = null;
+            }
+            if (stored is null)
+                continue;
+            chunk.EntryIds.Add(entryId);
+            chunk.Lengths.Add(stored.Length - BookieRecord.EntryHeaderSize);
+            if (chunk.EntryIds.Count == LengthsChunk)
+            {
+                await responseStream.WriteAsync(chunk, context.CancellationToken).ConfigureAwait(false);
+                chunk = new EntryLengthsResponse();
+            }
+        }
+        if (chunk.EntryIds.Count > 0)
+            await responseStream.WriteAsync(chunk, context.CancellationToken).ConfigureAwait(false);
+    }
+
     public override async Task<ReadLacResponse> ReadLac(ReadLacRequest request, ServerCallContext context)
     {
         if (!storage.TryGetLedger(request.LedgerId, out var lac, out var last, out _))

@@ -26,7 +26,7 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
     /// </summary>
     public override async Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
     {
-        var lookup = await topics.LookupAsync(TopicName.Parse(request.Topic), context.CancellationToken).ConfigureAwait(false);
+        var lookup = await topics.LookupAsync(TopicName.Parse(request.Topic), context.CancellationToken, request.UnreachableBrokerUrl).ConfigureAwait(false);
         var owner = lookup.Owner;
         var (address, tls) = Dialable(owner.GrpcUrl);
         return new LookupResponse

@@ -24,9 +24,11 @@ public sealed partial class TopicRegistry
     /// Answers the topic's partitions and the broker that serves it: this one, or the owner the
     /// gate names (acquiring the topic's bundle when nobody owns it). Opens nothing. A namespace
     /// whose topics are created partitioned (autoTopicCreation) gets the topic's partitioned
-    /// metadata here, as Pulsar's lookup does. NamespaceNotFound, TenantNotFound.
+    /// metadata here, as Pulsar's lookup does. <paramref name="unreachableOwner"/>: the owner the client could not
+    /// reach, whose replacement the lookup waits for a moment (<see cref="OwnershipGateExtensions.ResolveAsync"/>).
+    /// NamespaceNotFound, TenantNotFound.
     /// </summary>
-    public async Task<TopicLookup> LookupAsync(TopicName topic, CancellationToken cancellationToken)
+    public async Task<TopicLookup> LookupAsync(TopicName topic, CancellationToken cancellationToken, string? unreachableOwner = null)
     {
         var policies = await Policies.RequireNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false);
         var partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
@@ -37,7 +39,7 @@ public sealed partial class TopicRegistry
             await Policies.TryCreatePartitionedAsync(topic, count, cancellationToken).ConfigureAwait(false);
             partitions = await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false);
         }
-        var owner = partitions > 0 ? Self : (await Ownership.ResolveAsync(topic, cancellationToken).ConfigureAwait(false)).Owner!;
+        var owner = partitions > 0 ? Self : (await Ownership.ResolveAsync(topic, cancellationToken, unreachableOwner).ConfigureAwait(false)).Owner!;
         return new TopicLookup(topic, partitions, owner);
     }
 }

@@ -7,7 +7,9 @@ namespace Tiered.Client.Sessions;
 /// that opened resets the backoff and the redirect count. Only a redirect is dialed without a lookup: after any other
 /// failure (the owner unreachable, the stream ended as the broker unloads the topic or stops) the broker last served
 /// from is never assumed, since it may be dead or no longer the owner; the lookup goes through the service URL's hosts
-/// (<see cref="TieredClient.LookupCoreAsync"/>), which pass over a dead one.
+/// (<see cref="TieredClient.LookupCoreAsync"/>), which pass over a dead one. When the owner could not be reached at
+/// all (connection refused or cut), the next lookup names it, and a broker of a cluster answers once that owner has
+/// been replaced, so the session reconnects as soon as the topic has a new owner.
 /// </summary>
 internal sealed class StreamSession(TieredClient client, ISessionStream stream)
 {
@@ -16,14 +18,16 @@ internal sealed class StreamSession(TieredClient client, ISessionStream stream)
         var options = client.Options;
         var backoff = new Backoff(options.ReconnectInitialBackoff, options.ReconnectMaxBackoff, client.Jitter);
         string? redirect = null;
+        string? unreachable = null;
         var redirects = 0;
         while (!stop.IsCancellationRequested)
         {
             Exception failure;
             var opened = false;
+            string? brokerUrl = null;
             try
             {
-                var brokerUrl = redirect ?? (await client.LookupCoreAsync(stream.Topic, stop).ConfigureAwait(false)).BrokerUrl;
+                brokerUrl = redirect ?? (await client.LookupCoreAsync(stream.Topic, stop, unreachable).ConfigureAwait(false)).BrokerUrl;
                 redirect = null;
                 await stream.ServeAsync(brokerUrl, stop).ConfigureAwait(false);
                 failure = new StreamEndedException($"The broker ended the {stream.Role}'s stream on {stream.Topic}.");
@@ -47,6 +51,7 @@ internal sealed class StreamSession(TieredClient client, ISessionStream stream)
                 backoff.Reset();
                 redirects = 0;
             }
+            unreachable = brokerUrl is not null && Retry.IsUnreachable(failure) ? brokerUrl : null;
             if (OwnerRedirect.OwnerOf(failure) is { } owner)
             {
                 if (++redirects > OwnerRedirect.MaxRedirects)

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans;
@@ -6,6 +7,7 @@ using Orleans.Runtime.Placement;
 using Tiered.Broker;
 using Tiered.Cluster.Ownership;
 using Tiered.Metadata;
+using Tiered.Metadata.V1;
 
 namespace Tiered.Cluster.Balancing;
 
@@ -14,8 +16,9 @@ namespace Tiered.Cluster.Balancing;
 /// them — the active member with the lowest silo address, which every broker computes alike from
 /// the membership — then plans at most one move (<see cref="BalancePlanner"/>) and makes it: the
 /// bundle is released by its owner and taken by the chosen broker (a placement hint to its
-/// grain), and the clients of its topics look them up again. Moves are capped per minute, and a
-/// bundle is not moved again before <see cref="BrokerClusterOptions.MinBundleMoveInterval"/>.
+/// grain, which Orleans migrates there), and the clients of its topics look them up again. Moves are
+/// capped per minute, and a bundle is not moved again before <see cref="BrokerClusterOptions.MinBundleMoveInterval"/>
+/// (the times of recent moves are kept in the metadata service, so a new balancing broker honours them).
 /// </summary>
 public sealed partial class LoadBalancer(BrokerClusterOptions options, BrokerOptions broker, ClusterOwnershipGate gate, OwnershipView view,
     IMetadataStore store, IClusterMembershipService membership, ILocalSiloDetails silo, IGrainFactory grains, BrokerHost host, TimeProvider time,
@@ -25,8 +28,11 @@ public sealed partial class LoadBalancer(BrokerClusterOptions options, BrokerOpt
     public const string Reports = "/loadbalance/brokers";
 
     private readonly LoadReporter _reporter = new(broker.BrokerId, () => host.Topics, time);
-    private readonly Dictionary<string, long> _lastMoved = new(StringComparer.Ordinal);
+    /// <summary>When each recently moved bundle moved (unix ms), kept in the metadata service so that a new balancing broker honours it.</summary>
+    public const string RecentMoves = "/loadbalance/recent-moves";
+
     private readonly Queue<long> _moves = new();
+    private MembershipVersion _membershipVersion;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -87,6 +93,14 @@ public sealed partial class LoadBalancer(BrokerClusterOptions options, BrokerOpt
             _moves.Dequeue();
         if (_moves.Count >= options.MaxMovesPerMinute)
             return;
+        // Membership changed since the last round (a broker joined, left or died): its bundles are still settling
+        // (taken over, handed over), so this round only notes the change, and the next one plans on settled counts.
+        var version = membership.CurrentSnapshot.Version;
+        if (version != _membershipVersion)
+        {
+            _membershipVersion = version;
+            return;
+        }
         var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).ToDictionary(m => m.Name, m => m.SiloAddress, StringComparer.Ordinal);
         var reports = new Dictionary<string, LoadReport>(StringComparer.Ordinal);
         foreach (var kv in await store.ListAsync(Reports + "/", cancellationToken: cancellationToken).ConfigureAwait(false))
@@ -96,18 +110,24 @@ public sealed partial class LoadBalancer(BrokerClusterOptions options, BrokerOpt
         }
         var owned = view.All.GroupBy(o => o.Owner.BrokerId).ToDictionary(g => g.Key, g => g.Select(o => o.Bundle.ToString()).ToList(), StringComparer.Ordinal);
         var brokers = active.Keys.Select(id => new BrokerLoad(id, owned.GetValueOrDefault(id) ?? [], reports.GetValueOrDefault(id))).ToList();
-        var move = BalancePlanner.Plan(brokers, bundle => !_lastMoved.TryGetValue(bundle, out var moved) || time.GetElapsedTime(moved, now) >= options.MinBundleMoveInterval);
+        var wallNow = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var recent = await store.GetAsync(RecentMoves, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var moved = RecentMovesOf(recent, wallNow - (long)options.MinBundleMoveInterval.TotalMilliseconds);
+        var move = BalancePlanner.Plan(brokers, bundle => !moved.ContainsKey(bundle));
         if (move is null || !active.TryGetValue(move.To, out var target))
             return;
         LogMoving(logger, move.Bundle, move.From, move.To, move.Reason);
-        _lastMoved[move.Bundle] = now;
+        moved[move.Bundle] = wallNow;
+        // Recorded before the move; a balancer that lost its role meanwhile loses this write, and the move waits a round.
+        await store.PutAsync(RecentMoves, JsonSerializer.SerializeToUtf8Bytes(moved), recent?.Version ?? -1, cancellationToken: cancellationToken).ConfigureAwait(false);
         _moves.Enqueue(now);
         var grain = grains.GetGrain<IBundleOwnershipGrain>(move.Bundle);
-        await grain.UnloadAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (BundleOwnershipGrain.TryParseKey(move.Bundle, out var bundle))
+            await gate.CallGrainAsync(bundle, g => g.MoveAsync(target), cancellationToken).ConfigureAwait(false);
         RequestContext.Set(IPlacementDirector.PlacementHintKey, target);
         try
         {
-            // The released activation refuses until it is gone; then the hint places the new one on the target.
+            // Held until the grain has moved, then answered by the new activation, which takes the bundle.
             var owner = await grain.GetOwnerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             for (var attempt = 1; owner.Refusal is not null && attempt < 10; attempt++)
             {
@@ -120,6 +140,23 @@ public sealed partial class LoadBalancer(BrokerClusterOptions options, BrokerOpt
         {
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
         }
+    }
+
+    /// <summary>The moves recorded after <paramref name="since"/> (unix ms), by bundle; empty when none or unreadable.</summary>
+    private static Dictionary<string, long> RecentMovesOf(KeyValue? recent, long since)
+    {
+        Dictionary<string, long>? all = null;
+        if (recent is not null)
+        {
+            try
+            {
+                all = JsonSerializer.Deserialize<Dictionary<string, long>>(recent.Value.Span);
+            }
+            catch (JsonException)
+            {
+            }
+        }
+        return (all ?? []).Where(kv => kv.Value > since).ToDictionary(StringComparer.Ordinal);
     }
 
     [LoggerMessage(EventId = 11040, EventName = "MovingBundle", Level = LogLevel.Information, Message = "Load balancing: moving bundle {Bundle} from {From} to {To} ({Reason})")]

@@ -1,5 +1,7 @@
 using Orleans;
 using Orleans.Concurrency;
+using Orleans.Runtime;
+using Orleans.Runtime.Placement;
 using Tiered.Broker;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Ownership;
@@ -38,6 +40,13 @@ public interface IBundleOwnershipGrain : IGrainWithStringKey
 
     /// <summary>Releases the bundle (its topics unloaded, its record deleted) and deactivates.</summary>
     Task UnloadAsync();
+
+    /// <summary>
+    /// Moves the bundle to the broker of <paramref name="target"/>: this activation releases it and Orleans
+    /// migrates the grain there, holding the calls that arrive meanwhile and forwarding them to the new
+    /// activation, which takes the bundle on its first call. No lookup in between can place it elsewhere.
+    /// </summary>
+    Task MoveAsync(SiloAddress target);
 }
 
 /// <summary>The ownership grain; kept alive while it owns its bundle (never collected for idleness).</summary>
@@ -97,6 +106,21 @@ public sealed class BundleOwnershipGrain(ClusterOwnershipGate gate) : Grain, IBu
         DeactivateOnIdle();
     }
 
+    public Task MoveAsync(SiloAddress target)
+    {
+        // Migration captures the request context: the hint makes the placement director choose the target.
+        // Releasing happens in OnDeactivateAsync, before Orleans hands the grain over.
+        RequestContext.Set(IPlacementDirector.PlacementHintKey, target);
+        MigrateOnIdle();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A migrating activation releases the bundle before Orleans hands the grain over (<see cref="MoveAsync"/>). Any
+    /// other deactivation keeps it: an unload released it already, and when Orleans drops the activation for its own
+    /// reasons (the silo that held its directory entry died) the record stays the authority and this broker keeps
+    /// serving; the next call activates the grain here again (<see cref="ClusterOwnershipGate"/> hints the owner's silo).
+    /// </summary>
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-        => gate.ReleaseAsync(_bundle, cancellationToken);
+        => reason.ReasonCode == DeactivationReasonCode.Migrating ? gate.ReleaseAsync(_bundle, cancellationToken) : Task.CompletedTask;
 }

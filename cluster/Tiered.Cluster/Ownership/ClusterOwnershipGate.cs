@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Orleans;
 using Orleans.Runtime;
+using Orleans.Runtime.Placement;
 using Tiered.Broker;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
@@ -90,7 +91,7 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
         BundleOwner owner;
         try
         {
-            owner = await _grains.GetGrain<IBundleOwnershipGrain>(BundleOwnershipGrain.KeyOf(bundle)).GetOwnerAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            owner = await CallGrainAsync(bundle, grain => grain.GetOwnerAsync(), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -197,7 +198,7 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
     public async ValueTask UnloadAsync(NamespaceBundle bundle, CancellationToken cancellationToken)
     {
         if (_owned.ContainsKey(bundle) || (_view.TryGet(bundle, out var owner, out _) && IsAlive(owner.BrokerId)))
-            await _grains.GetGrain<IBundleOwnershipGrain>(BundleOwnershipGrain.KeyOf(bundle)).UnloadAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+            await CallGrainAsync(bundle, grain => grain.UnloadAsync(), cancellationToken).ConfigureAwait(false);
     }
 
     public ValueTask<IReadOnlyList<BundleOwnership>> ListOwnershipAsync(CancellationToken cancellationToken)
@@ -212,6 +213,33 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
     /// </summary>
     public bool ReleasedRecently(string grainKey)
         => _released.TryGetValue(grainKey, out var at) && Environment.TickCount64 - at < 10_000;
+
+    /// <summary>
+    /// Calls <paramref name="bundle"/>'s ownership grain with a placement hint naming the owner's silo, if a live
+    /// broker owns it: should Orleans have dropped the grain's activation (it does when the silo holding its
+    /// directory entry dies), the call activates it again where the bundle is owned, not wherever placement would put
+    /// a new bundle.
+    /// </summary>
+    internal async Task CallGrainAsync(NamespaceBundle bundle, Func<IBundleOwnershipGrain, Task> call, CancellationToken cancellationToken)
+        => await CallGrainAsync(bundle, async grain => { await call(grain).ConfigureAwait(false); return true; }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc cref="CallGrainAsync(NamespaceBundle, Func{IBundleOwnershipGrain, Task}, CancellationToken)"/>
+    internal async Task<T> CallGrainAsync<T>(NamespaceBundle bundle, Func<IBundleOwnershipGrain, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var owner = _owned.ContainsKey(bundle) ? BrokerId : _view.TryGet(bundle, out var record, out _) ? record.BrokerId : null;
+        var silo = owner is null ? null : _membership.CurrentSnapshot.Members.Values.FirstOrDefault(m => m.Name == owner && m.Status == SiloStatus.Active)?.SiloAddress;
+        if (silo is not null)
+            RequestContext.Set(IPlacementDirector.PlacementHintKey, silo);
+        try
+        {
+            return await call(_grains.GetGrain<IBundleOwnershipGrain>(BundleOwnershipGrain.KeyOf(bundle))).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (silo is not null)
+                RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+    }
 
     /// <summary>Whether Orleans' membership counts <paramref name="brokerId"/>'s silo as alive (not declared dead).</summary>
     public bool IsAlive(string brokerId)
@@ -239,7 +267,7 @@ public sealed partial class ClusterOwnershipGate : IOwnershipGate, IAsyncDisposa
         {
             try
             {
-                await _grains.GetGrain<IBundleOwnershipGrain>(BundleOwnershipGrain.KeyOf(bundle)).UnloadAsync().WaitAsync(ct).ConfigureAwait(false);
+                await CallGrainAsync(bundle, grain => grain.UnloadAsync(), ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
