@@ -35,6 +35,12 @@ public sealed record BrokerOptions
     /// <summary>Bundles a namespace is cut into when it is created without numBundles (--default-bundles).</summary>
     public int DefaultBundles { get; init; } = Ownership.NamespaceBundles.DefaultCount;
 
+    /// <summary>
+    /// Producer de-duplication where neither the topic nor its namespace says otherwise (on: a batch a producer
+    /// resends after a lost receipt is stored once; Pulsar's brokerDeduplicationEnabled, which is off there).
+    /// </summary>
+    public bool DeduplicationEnabled { get; init; } = true;
+
     /// <summary>Retention of consumed messages when the namespace does not say otherwise.</summary>
     public RetentionPolicy DefaultRetention { get; init; } = RetentionPolicy.None;
 

@@ -48,6 +48,20 @@ public sealed record NamespacePolicies
     /// <summary>How the namespace's topics are cut into bundles; null for a namespace stored before bundles (one bundle).</summary>
     [JsonPropertyName("bundles")]
     public BundlesData? Bundles { get; init; }
+
+    /// <summary>Producer de-duplication for the namespace's topics; null: the broker default (on).</summary>
+    [JsonPropertyName("deduplicationEnabled")]
+    public bool? DeduplicationEnabled { get; init; }
+}
+
+/// <summary>
+/// One topic's own policies, /admin/topic-policies/{tenant}/{namespace}/persistent/{topic} (a partitioned topic's
+/// are kept under its base name and apply to every partition). Unset (null) means the namespace's.
+/// </summary>
+public sealed record TopicPolicies
+{
+    [JsonPropertyName("deduplicationEnabled")]
+    public bool? DeduplicationEnabled { get; init; }
 }
 
 /// <summary>A namespace's bundle boundaries, as Pulsar's BundlesData: 0x-hex strings from 0x00000000 to 0xffffffff.</summary>

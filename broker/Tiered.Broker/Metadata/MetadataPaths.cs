@@ -20,6 +20,7 @@ public static class MetadataPaths
     public const string Tenants = "/admin/tenants";
     public const string Policies = "/admin/policies";
     public const string PartitionedTopics = "/admin/partitioned-topics";
+    public const string TopicPoliciesRoot = "/admin/topic-policies";
     public const string ManagedLedgers = StoredPaths.LedgersRoot;
     public const string Brokers = "/brokers";
 
@@ -60,6 +61,9 @@ public static class MetadataPaths
 
     /// <summary>/admin/partitioned-topics/{tenant}/{namespace}/persistent/{topic}: {"partitions": N}.</summary>
     public static string PartitionedTopic(TopicName topic) => $"{PartitionedTopicsOf(topic.Namespace)}/{topic.LocalName}";
+
+    /// <summary>/admin/topic-policies/{tenant}/{namespace}/persistent/{topic}: <see cref="Admin.TopicPolicies"/>, under a partition's base name.</summary>
+    public static string TopicPolicies(TopicName topic) => $"{TopicPoliciesRoot}/{topic.Namespace.Tenant}/{topic.Namespace.Namespace}/persistent/{topic.PartitionedTopic.LocalName}";
 
     /// <summary>/managed-ledgers/{tenant}/{namespace}/persistent: parent of the namespace's topics (partitions included).</summary>
     public static string TopicsOf(NamespaceName ns) => $"{ManagedLedgers}/{ns.Tenant}/{ns.Namespace}/persistent";

@@ -21,6 +21,7 @@ public sealed class PolicyStore : IAsyncDisposable
 
     private static readonly Func<KeyValue, NamespacePolicies> ParseNamespace = kv => Deserialize<NamespacePolicies>(kv.Value.Span) ?? new NamespacePolicies();
     private static readonly Func<KeyValue, TenantInfo> ParseTenant = kv => Deserialize<TenantInfo>(kv.Value.Span) ?? new TenantInfo();
+    private static readonly Func<KeyValue, TopicPolicies> ParseTopicPolicies = kv => Deserialize<TopicPolicies>(kv.Value.Span) ?? new TopicPolicies();
     private static readonly Func<KeyValue, PartitionedTopicMetadata> ParsePartitions = kv => Deserialize<PartitionedTopicMetadata>(kv.Value.Span) ?? new PartitionedTopicMetadata(0);
 
     private int _disposed;
@@ -67,6 +68,21 @@ public sealed class PolicyStore : IAsyncDisposable
     /// <summary>The partitions of a partitioned topic; 0 when <paramref name="topic"/> is not partitioned.</summary>
     public async ValueTask<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken)
         => (await Cache.GetAsync(MetadataPaths.PartitionedTopic(topic), ParsePartitions, cancellationToken).ConfigureAwait(false))?.Partitions ?? 0;
+
+    /// <summary>A topic's own policies (a partition's are its base topic's); null when it has none.</summary>
+    public ValueTask<TopicPolicies?> GetTopicPoliciesAsync(TopicName topic, CancellationToken cancellationToken)
+        => Cache.GetAsync(MetadataPaths.TopicPolicies(topic), ParseTopicPolicies, cancellationToken);
+
+    /// <summary>
+    /// Whether producer de-duplication applies to <paramref name="topic"/>: its own policy, else its namespace's,
+    /// else <paramref name="brokerDefault"/> (<see cref="BrokerOptions.DeduplicationEnabled"/>). From the cache.
+    /// </summary>
+    public async ValueTask<bool> IsDeduplicationEnabledAsync(TopicName topic, bool brokerDefault, CancellationToken cancellationToken)
+    {
+        if ((await GetTopicPoliciesAsync(topic, cancellationToken).ConfigureAwait(false))?.DeduplicationEnabled is { } own)
+            return own;
+        return (await GetNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false))?.DeduplicationEnabled ?? brokerDefault;
+    }
 
     /// <summary>Stores a partitioned topic's metadata; false when it exists already.</summary>
     public async Task<bool> TryCreatePartitionedAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
