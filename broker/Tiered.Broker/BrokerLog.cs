@@ -52,4 +52,13 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 4015, EventName = nameof(PolicyWatchLost), Level = LogLevel.Warning, Message = "The policy cache lost its watch; it reads the metadata service until the watch is back")]
     public static partial void PolicyWatchLost(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4016, EventName = nameof(DeduplicationRestored), Level = LogLevel.Information, Message = "Managed ledger {Ledger}: de-duplication state of {Producers} producers restored (snapshot at {Snapshot}, {Replayed} entries replayed)")]
+    public static partial void DeduplicationRestored(ILogger logger, string ledger, int producers, string snapshot, int replayed);
+
+    [LoggerMessage(EventId = 4017, EventName = nameof(DeduplicationSnapshotFailed), Level = LogLevel.Warning, Message = "Managed ledger {Ledger}: the de-duplication snapshot could not be stored; the next one tries again")]
+    public static partial void DeduplicationSnapshotFailed(ILogger logger, string ledger, Exception exception);
+
+    [LoggerMessage(EventId = 4018, EventName = nameof(DuplicateDropped), Level = LogLevel.Debug, Message = "Topic {Topic}: batch {SequenceId} of producer {Producer} was stored already at {Position}; not stored again")]
+    public static partial void DuplicateDropped(ILogger logger, string topic, string producer, ulong sequenceId, string position);
 }

@@ -39,6 +39,22 @@ public sealed partial class ManagedCursor
         return StoreAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Moves the mark-delete position to <paramref name="upTo"/> (never back) and replaces the cursor's
+    /// <see cref="Properties"/>, stored together: what the properties describe holds up to that position.
+    /// </summary>
+    public ValueTask MarkDeleteAsync(Position upTo, IReadOnlyDictionary<string, long> properties, CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        lock (_lock)
+        {
+            MoveMarkDeleteLocked(upTo);
+            _properties = properties;
+            SettleLocked();
+        }
+        return StoreAsync(cancellationToken);
+    }
+
     /// <summary>Resets to <paramref name="nextToRead"/>: everything before it is acknowledged, nothing from it on; stored.</summary>
     public ValueTask ResetAsync(Position nextToRead, CancellationToken cancellationToken = default)
     {

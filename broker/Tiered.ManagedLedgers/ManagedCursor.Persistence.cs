@@ -107,6 +107,8 @@ public sealed partial class ManagedCursor
             MarkDeleteEntryId = _markDelete.EntryId,
             LastActiveMs = Ledger.Time.GetUtcNow().ToUnixTimeMilliseconds(),
         };
+        foreach (var (key, value) in _properties)
+            info.Properties[key] = value;
         foreach (var range in _acked.Ranges)
             info.AckedRanges.Add(new Stored.AckedRange { LedgerId = range.LedgerId, FirstEntryId = range.First, LastEntryId = range.Last });
         foreach (var (position, batch) in _batches)

@@ -22,6 +22,7 @@ public sealed partial class ManagedCursor
     private readonly AckedRanges _acked = new();
     private readonly Dictionary<Position, BatchAckState> _batches = [];
     private Position _markDelete;
+    private IReadOnlyDictionary<string, long> _properties = new Dictionary<string, long>();
     private Position _readPosition;
 
     /// <summary>Bumped by every move of the read position other than a read, so a read in progress does not undo it.</summary>
@@ -36,6 +37,16 @@ public sealed partial class ManagedCursor
     public string Name { get; }
 
     public bool IsDurable => _key is not null;
+
+    /// <summary>The named values last stored with the mark-delete position (<see cref="MarkDeleteAsync"/>).</summary>
+    public IReadOnlyDictionary<string, long> Properties
+    {
+        get
+        {
+            lock (_lock)
+                return _properties;
+        }
+    }
 
     public ManagedLedger Ledger { get; }
 
@@ -102,6 +113,7 @@ public sealed partial class ManagedCursor
     internal static ManagedCursor Load(ManagedLedger ledger, string name, string key, CursorInfo info, long version)
     {
         var cursor = new ManagedCursor(ledger, name, key, new Position(info.MarkDeleteLedgerId, info.MarkDeleteEntryId), version);
+        cursor._properties = new Dictionary<string, long>(info.Properties, StringComparer.Ordinal);
         foreach (var range in info.AckedRanges)
             cursor._acked.AddRange(new AckedRange(range.LedgerId, range.FirstEntryId, range.LastEntryId));
         foreach (var batch in info.BatchAcks)

@@ -135,7 +135,11 @@ public sealed class AdminLifecycleWithBrokerTests(AdminLifecycleFixture fixture)
             try
             {
                 for (ulong i = 0; i < 2000; i++)
-                    await call.RequestStream.WriteAsync(new ProduceRequest { Send = new SendBatch { SequenceId = i, Batch = RawProducer.Batch([$"m{i}"]) } });
+                {
+                    var batch = RawProducer.Batch([$"m{i}"]);
+                    batch.SequenceId = i;
+                    await call.RequestStream.WriteAsync(new ProduceRequest { Send = new SendBatch { SequenceId = i, Batch = batch } });
+                }
                 await call.RequestStream.CompleteAsync();
             }
             catch (Exception e) when (e is RpcException or InvalidOperationException)

@@ -85,13 +85,36 @@ public class BatchHeaderTests
         var batch = RawProducer.Batch(["a", "b"]);
         batch.PublishTimeMs = 0;
         batch.ProducerName = "p";
-        var stamped = BatchHeader.WithPublishTime(batch.ToByteArray(), time);
+        var stamped = BatchHeader.Stamped(batch.ToByteArray(), time, producerName: null);
         Assert.True(BatchHeader.TryRead(stamped, out var header, out var error), error);
         Assert.Equal(time, header.PublishTimeMs);
         var decoded = MessageBatch.Parser.ParseFrom(stamped);
         Assert.Equal(time, decoded.PublishTimeMs);
         var expected = batch.Clone();
         expected.PublishTimeMs = time;
+        Assert.Equal(expected, decoded);
+    }
+
+    [Fact]
+    public void The_header_locates_the_producer_name_sequence_and_origin_and_a_stamped_name_wins()
+    {
+        var batch = RawProducer.Batch(["a", "b", "c"]);
+        batch.ProducerName = "before";
+        batch.SequenceId = 41;
+        batch.ReplicatedFrom = "east";
+        var bytes = batch.ToByteArray();
+        Assert.True(BatchHeader.TryRead(bytes, out var header, out var error), error);
+        Assert.Equal((41UL, 43UL), (header.SequenceId, header.LastSequenceId));
+        Assert.Equal("before", System.Text.Encoding.UTF8.GetString(bytes.AsSpan()[header.ProducerName]));
+        Assert.Equal("east", System.Text.Encoding.UTF8.GetString(bytes.AsSpan()[header.ReplicatedFrom]));
+
+        var stamped = BatchHeader.Stamped(bytes, 7, "producer-é");
+        Assert.True(BatchHeader.TryRead(stamped, out header, out error), error);
+        Assert.Equal("producer-é", System.Text.Encoding.UTF8.GetString(stamped.AsSpan()[header.ProducerName]));
+        var decoded = MessageBatch.Parser.ParseFrom(stamped);
+        var expected = batch.Clone();
+        expected.ProducerName = "producer-é";
+        expected.PublishTimeMs = 7;
         Assert.Equal(expected, decoded);
     }
 }

@@ -14,7 +14,11 @@ public sealed class RawProducer : IAsyncDisposable
     private readonly AsyncDuplexStreamingCall<ProduceRequest, ProduceResponse> _call;
     private ulong _sequence;
 
-    private RawProducer(AsyncDuplexStreamingCall<ProduceRequest, ProduceResponse> call, ProducerOpened opened) => (_call, Opened) = (call, opened);
+    /// <summary>The next message's sequence id: after the ids the topic stored for this producer name, as a client must.</summary>
+    private ulong _nextMessage;
+
+    private RawProducer(AsyncDuplexStreamingCall<ProduceRequest, ProduceResponse> call, ProducerOpened opened)
+        => (_call, Opened, _nextMessage) = (call, opened, (ulong)(opened.LastSequenceId + 1));
 
     public ProducerOpened Opened { get; }
 
@@ -42,7 +46,8 @@ public sealed class RawProducer : IAsyncDisposable
         var inFlight = 0;
         foreach (var batch in batches)
         {
-            batch.SequenceId = _sequence;
+            batch.SequenceId = _nextMessage;
+            _nextMessage += (ulong)batch.Messages.Count;
             await _call.RequestStream.WriteAsync(new ProduceRequest { Send = new SendBatch { SequenceId = _sequence++, Batch = batch } });
             if (++inFlight >= window)
             {

@@ -4,14 +4,31 @@ namespace Tiered.Broker.Entries;
 
 /// <summary>
 /// What the broker needs to know of a stored batch (a serialized tiered.v1.MessageBatch), read
-/// from its top-level fields without decoding the messages: their number and the publish time.
+/// from its top-level fields without decoding the messages: their number, the publish time, and
+/// for de-duplication the producer name, the first message's sequence id and the origin cluster
+/// (as ranges of the batch's bytes, so that reading them allocates nothing).
 /// </summary>
 public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, long PublishTimeMs)
 {
     public const uint CurrentFormatVersion = 1;
 
     private const int FormatVersionField = 1;
+    private const int ProducerNameField = 2;
+    private const int SequenceIdField = 3;
     private const int PublishTimeField = 4;
+    private const int ReplicatedFromField = 5;
+
+    /// <summary>The sequence id of the batch's first message; message i has <c>SequenceId + i</c>.</summary>
+    public ulong SequenceId { get; init; }
+
+    /// <summary>The sequence id of the batch's last message.</summary>
+    public ulong LastSequenceId => SequenceId + (ulong)Math.Max(0, MessageCount - 1);
+
+    /// <summary>Where the producer name's UTF-8 bytes are in the batch (empty range: none).</summary>
+    public Range ProducerName { get; init; }
+
+    /// <summary>Where the origin cluster's name is in the batch (empty range: published here).</summary>
+    public Range ReplicatedFrom { get; init; }
     private const int MessagesField = 15;
     private const int DeliverAtField = 5;
 
@@ -35,26 +52,52 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     }
 
     /// <summary>
-    /// The batch with <paramref name="publishTimeMs"/> as its publish time: the bytes followed by one
-    /// more publish_time_ms field. Protobuf keeps the last value of a field it reads twice, so every
-    /// reader (this header, consumers) sees the new time, and the rest of the batch is not re-encoded.
+    /// The batch with <paramref name="publishTimeMs"/> as its publish time and/or <paramref name="producerName"/> as
+    /// its producer name (null: left as they are): the bytes followed by the fields set again. Protobuf keeps the last
+    /// value of a field it reads twice, so every reader (this header, consumers) sees the new values, and the rest of
+    /// the batch is not re-encoded.
     /// </summary>
-    public static byte[] WithPublishTime(ReadOnlySpan<byte> batch, long publishTimeMs)
+    public static byte[] Stamped(ReadOnlySpan<byte> batch, long? publishTimeMs, string? producerName)
     {
-        Span<byte> field = stackalloc byte[11];
-        field[0] = PublishTimeField << 3;
+        var name = producerName is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(producerName);
+        var stamped = new byte[batch.Length + (publishTimeMs is { } t ? 1 + VarintLength((ulong)t) : 0) + (producerName is null ? 0 : 1 + VarintLength((ulong)name) + name)];
+        batch.CopyTo(stamped);
+        var at = batch.Length;
+        if (publishTimeMs is { } time)
+        {
+            stamped[at++] = PublishTimeField << 3;
+            at += WriteVarint(stamped.AsSpan(at), (ulong)time);
+        }
+        if (producerName is not null)
+        {
+            stamped[at++] = (ProducerNameField << 3) | 2;
+            at += WriteVarint(stamped.AsSpan(at), (ulong)name);
+            at += System.Text.Encoding.UTF8.GetBytes(producerName, stamped.AsSpan(at));
+        }
+        return stamped;
+    }
+
+    private static int VarintLength(ulong value)
+    {
         var length = 1;
-        var value = (ulong)publishTimeMs;
         while (value >= 0x80)
         {
-            field[length++] = (byte)(value | 0x80);
+            value >>= 7;
+            length++;
+        }
+        return length;
+    }
+
+    private static int WriteVarint(Span<byte> destination, ulong value)
+    {
+        var length = 0;
+        while (value >= 0x80)
+        {
+            destination[length++] = (byte)(value | 0x80);
             value >>= 7;
         }
-        field[length++] = (byte)value;
-        var stamped = new byte[batch.Length + length];
-        batch.CopyTo(stamped);
-        field[..length].CopyTo(stamped.AsSpan(batch.Length));
-        return stamped;
+        destination[length++] = (byte)value;
+        return length;
     }
 
     private static bool TryRead(ReadOnlySpan<byte> batch, bool checkMessages, out BatchHeader header, [NotNullWhen(false)] out string? error)
@@ -63,6 +106,8 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         uint version = 0;
         var count = 0;
         long publishTime = 0;
+        ulong sequenceId = 0;
+        Range producerName = default, replicatedFrom = default;
         var fields = new ProtoFields(batch);
         string? malformed;
         while (fields.TryNext(out malformed))
@@ -71,6 +116,12 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
                 version = (uint)fields.Value;
             else if (fields is { Field: PublishTimeField, WireType: 0 })
                 publishTime = (long)fields.Value;
+            else if (fields is { Field: SequenceIdField, WireType: 0 })
+                sequenceId = fields.Value;
+            else if (fields is { Field: ProducerNameField, WireType: 2 })
+                producerName = new Range(fields.BytesOffset, fields.BytesOffset + fields.Bytes.Length);
+            else if (fields is { Field: ReplicatedFromField, WireType: 2 })
+                replicatedFrom = new Range(fields.BytesOffset, fields.BytesOffset + fields.Bytes.Length);
             else if (fields is { Field: MessagesField, WireType: 2 })
             {
                 count++;
@@ -84,7 +135,7 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
             return Fail($"format version {version} is newer than this broker knows ({CurrentFormatVersion})", out error);
         if (count == 0)
             return Fail("it holds no message", out error);
-        header = new BatchHeader(version, count, publishTime);
+        header = new BatchHeader(version, count, publishTime) { SequenceId = sequenceId, ProducerName = producerName, ReplicatedFrom = replicatedFrom };
         error = null;
         return true;
     }

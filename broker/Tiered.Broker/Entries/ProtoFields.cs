@@ -22,6 +22,9 @@ internal ref struct ProtoFields(ReadOnlySpan<byte> data)
     /// <summary>The current field's bytes when it is length-delimited; empty otherwise.</summary>
     public ReadOnlySpan<byte> Bytes { get; private set; }
 
+    /// <summary>Where <see cref="Bytes"/> start in the message.</summary>
+    public int BytesOffset { get; private set; }
+
     /// <summary>
     /// Moves to the next field: false at the end (<paramref name="error"/> null) or when the bytes are
     /// not well formed (<paramref name="error"/> says how, as a clause: "a field tag is malformed").
@@ -50,6 +53,7 @@ internal ref struct ProtoFields(ReadOnlySpan<byte> data)
                 if (!TryReadVarint(out var length) || length > (ulong)(_data.Length - _at))
                     return Malformed("a length is malformed", out error);
                 Bytes = _data.Slice(_at, (int)length);
+                BytesOffset = _at;
                 _at += (int)length;
                 return true;
             case 5:

@@ -17,7 +17,8 @@ public sealed partial class MessagingService
 
     /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
     /// <param name="ReceivedAt">Stopwatch timestamp of the batch's receipt, for the publish latency.</param>
-    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused, long ReceivedAt = 0);
+    /// <param name="Duplicate">De-duplication found the batch stored already: <paramref name="Stored"/> is the original's position.</param>
+    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused, long ReceivedAt = 0, bool Duplicate = false);
 
     public override async Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
     {
@@ -33,6 +34,7 @@ public sealed partial class MessagingService
         topic.ThrowIfTerminated();
         var name = chosen.Length == 0 ? GeneratedProducerNames.Next(_options.ClusterName) : chosen;
         var producer = new ProducerInfo(name, context.Peer, topic.Time);
+        var nameBytes = System.Text.Encoding.UTF8.GetBytes(name);
         topic.AddProducer(producer);
         BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, producer.Closed);
@@ -41,7 +43,10 @@ public sealed partial class MessagingService
         {
             await responses.WriteAsync(new ProduceResponse
             {
-                Opened = new ProducerOpened { Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes },
+                Opened = new ProducerOpened
+                {
+                    Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes, LastSequenceId = topic.LastSequenceId(name),
+                },
             }, ct).ConfigureAwait(false);
             // Answers are written until the client goes, not until the producer is closed: a batch handed to
             // the ledger before a close (a termination, say) still gets its receipt or its error.
@@ -52,7 +57,7 @@ public sealed partial class MessagingService
                 {
                     if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                         throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                    await pending.Writer.WriteAsync(Store(topic, producer, requests.Current.Send), stop.Token).ConfigureAwait(false);
+                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, requests.Current.Send), stop.Token).ConfigureAwait(false);
                 }
             }
             finally
@@ -71,7 +76,7 @@ public sealed partial class MessagingService
         }
     }
 
-    private PendingSend Store(Topic topic, ProducerInfo producer, Wire.SendBatch send)
+    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, Wire.SendBatch send)
     {
         var receivedAt = Stopwatch.GetTimestamp();
         var batch = send.Batch.Memory;
@@ -79,13 +84,21 @@ public sealed partial class MessagingService
             return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
         if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error))
             return Refuse(send.SequenceId, error);
-        // A batch without a publish time gets the broker's (as Pulsar's broker does), so that message TTL and
-        // seek by time do not take it for a message of 1970. Only such a batch is copied.
-        if (header.PublishTimeMs == 0)
-            batch = BatchHeader.WithPublishTime(batch.Span, topics.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        // De-duplication keys a batch by its producer (and origin cluster): read before the batch may be re-stamped.
+        var key = Topics.Deduplication.KeyOf(producer.Name, batch.Span[header.ReplicatedFrom]);
+        // A batch is stored with the stream's producer name (which de-duplication replays by after a restart) and
+        // with a publish time: one that lacks the broker's time (as Pulsar's broker does, so that message TTL and
+        // seek by time do not take it for a message of 1970) or names another producer is copied with them set.
+        var stampTime = header.PublishTimeMs == 0;
+        var stampName = !batch.Span[header.ProducerName].SequenceEqual(nameBytes);
+        if (stampTime || stampName)
+            batch = BatchHeader.Stamped(batch.Span, stampTime ? topics.Time.GetUtcNow().ToUnixTimeMilliseconds() : null, stampName ? producer.Name : null);
+        var stored = topic.PublishAsync(batch, header.MessageCount, key, (long)header.SequenceId, (long)header.LastSequenceId, out var duplicate, CancellationToken.None);
+        if (duplicate)
+            return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt, Duplicate: true);
         Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
         Interlocked.Add(ref producer.BytesIn, batch.Length);
-        return new PendingSend(send.SequenceId, topic.PublishAsync(batch, header.MessageCount, CancellationToken.None), header.MessageCount, null, receivedAt);
+        return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt);
     }
 
     private static PendingSend Refuse(ulong sequenceId, string reason)
@@ -106,8 +119,15 @@ public sealed partial class MessagingService
                 try
                 {
                     var position = await send.Stored.ConfigureAwait(false);
-                    topics.Instrumentation.PublishLatency.Record(Stopwatch.GetElapsedTime(send.ReceivedAt).TotalSeconds, topic.MetricTags);
-                    topic.MessageCounts.Record(position, send.Messages);
+                    if (send.Duplicate)
+                    {
+                        BrokerLog.DuplicateDropped(logger, topic.Name.ToString(), producer.Name, send.SequenceId, position.ToString());
+                    }
+                    else
+                    {
+                        topics.Instrumentation.PublishLatency.Record(Stopwatch.GetElapsedTime(send.ReceivedAt).TotalSeconds, topic.MetricTags);
+                        topic.MessageCounts.Record(position, send.Messages);
+                    }
                     response = new ProduceResponse
                     {
                         Receipt = new SendReceipt
@@ -127,7 +147,7 @@ public sealed partial class MessagingService
                 }
                 catch (BrokerException e)
                 {
-                    // The topic was terminated: this batch was not stored, and sending it again will not help.
+                    // The topic was terminated, or the batch overlaps ids stored already: it was not stored, and sending it again will not help.
                     response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.InvalidMessage, Message = e.Message } };
                 }
                 catch (ManagedLedgerException e)

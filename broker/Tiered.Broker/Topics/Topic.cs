@@ -33,8 +33,19 @@ public sealed partial class Topic : IAsyncDisposable
         CollectedInRates = new RateMeter(time);
         CollectedOutRates = new RateMeter(time);
         foreach (var cursor in ledger.Cursors)
-            _subscriptions[cursor.Name] = NewSubscription(cursor.Name, cursor);
+        {
+            if (!IsSystemCursor(cursor.Name))
+                _subscriptions[cursor.Name] = NewSubscription(cursor.Name, cursor);
+        }
     }
+
+    /// <summary>Names the broker keeps for its own cursors (de-duplication, later replication): never subscriptions.</summary>
+    public const string SystemCursorPrefix = "tiered.";
+
+    public static bool IsSystemCursor(string name) => name.StartsWith(SystemCursorPrefix, StringComparison.Ordinal);
+
+    /// <summary>Producer de-duplication, when it applies to this topic (<see cref="EnableDeduplicationAsync"/>).</summary>
+    internal Deduplication? Deduplication { get; private set; }
 
     public TopicName Name { get; }
 
@@ -143,20 +154,89 @@ public sealed partial class Topic : IAsyncDisposable
     /// fails with a <see cref="BrokerException"/> (Conflict) that says so.
     /// </summary>
     public ValueTask<Position> PublishAsync(ReadOnlyMemory<byte> batch, int messages, CancellationToken cancellationToken)
+        => PublishAsync(batch, messages, producerKey: null, 0, 0, out _, cancellationToken);
+
+    /// <summary>
+    /// Stores a batch of producer <paramref name="producerKey"/> (<see cref="Deduplication.KeyOf"/>) with sequence ids
+    /// <paramref name="firstSequenceId"/>..<paramref name="lastSequenceId"/>, unless de-duplication finds it stored
+    /// already: then <paramref name="duplicate"/> is true and the result is the original's position (or
+    /// <see cref="Deduplication.UnknownPosition"/> when it is no longer remembered). A batch that overlaps one
+    /// stored is refused (<see cref="BrokerException"/> BadRequest). Without a key, or with de-duplication off, stores.
+    /// </summary>
+    public ValueTask<Position> PublishAsync(ReadOnlyMemory<byte> batch, int messages, string? producerKey, long firstSequenceId, long lastSequenceId,
+        out bool duplicate, CancellationToken cancellationToken)
     {
+        duplicate = false;
         Task<Position> added;
-        // One short uncontended lock per batch: terminating must see every add handed to the ledger before it.
+        // One short uncontended lock per batch: terminating must see every add handed to the ledger before it,
+        // and de-duplication every add before the next one.
         lock (_publishing)
         {
             if (_terminating || _terminatedAt is not null)
                 return ValueTask.FromException<Position>(Terminated(_terminatedAt ?? Ledger.LastConfirmedEntry));
+            var dedup = producerKey is null ? null : Deduplication;
+            if (dedup is not null)
+            {
+                dedup.Drain();
+                switch (dedup.Check(producerKey!, firstSequenceId, lastSequenceId, out var original))
+                {
+                    case Deduplication.Verdict.Duplicate:
+                        duplicate = true;
+                        return original;
+                    case Deduplication.Verdict.Overlap:
+                        return ValueTask.FromException<Position>(new BrokerException(BrokerErrorCode.BadRequest,
+                            $"Sequence ids {firstSequenceId}..{lastSequenceId} of producer {producerKey} overlap ids already stored on {Name} (the highest is {dedup.LastSequenceId(producerKey!)}): "
+                            + "a producer must number its messages increasing and resend a batch unchanged."));
+                }
+            }
             // The ledger's ValueTask wraps a Task: AsTask() returns it without allocating.
             added = Ledger.AddEntryAsync(batch, cancellationToken).AsTask();
             _lastPublish = added;
+            dedup?.Pushed(producerKey!, lastSequenceId, added);
         }
         Interlocked.Add(ref MessagesIn, messages);
         Interlocked.Add(ref BytesIn, batch.Length);
         return new ValueTask<Position>(added);
+    }
+
+    /// <summary>The highest sequence id stored or being stored for <paramref name="producerKey"/>; -1 when unknown or de-duplication is off.</summary>
+    public long LastSequenceId(string producerKey)
+    {
+        lock (_publishing)
+            return Deduplication?.LastSequenceId(producerKey) ?? -1;
+    }
+
+    /// <summary>
+    /// Stores the de-duplication state as it is (the maintenance does, before trimming: until then the dedup cursor
+    /// holds back the entries stored since the last snapshot, which are at most <see cref="Deduplication.SnapshotInterval"/>).
+    /// </summary>
+    public Task SnapshotDeduplicationAsync()
+    {
+        lock (_publishing)
+            return Deduplication?.SnapshotNow() ?? Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Turns de-duplication on (restoring its state from the topic's dedup cursor and the entries after it) or off
+    /// (deleting that cursor, which then no longer holds entries back). Producers should not publish meanwhile:
+    /// the registry calls it when it loads the topic and when the policy changed.
+    /// </summary>
+    public async Task SetDeduplicationAsync(bool enabled, CancellationToken cancellationToken)
+    {
+        if (enabled == Deduplication is not null)
+            return;
+        if (enabled)
+        {
+            var dedup = await Deduplication.OpenAsync(Ledger, Time, _loggerFactory.CreateLogger<Deduplication>(), cancellationToken).ConfigureAwait(false);
+            lock (_publishing)
+                Deduplication = dedup;
+        }
+        else
+        {
+            lock (_publishing)
+                Deduplication = null;
+            await Ledger.DeleteCursorAsync(Deduplication.CursorName, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Where the topic was terminated (its last message), or null while it accepts messages.</summary>
@@ -232,6 +312,8 @@ public sealed partial class Topic : IAsyncDisposable
     /// <summary>The durable subscription, created at <paramref name="initial"/> if it does not exist.</summary>
     public async Task<Subscription> GetOrCreateSubscriptionAsync(string name, InitialPosition initial, CancellationToken cancellationToken)
     {
+        if (IsSystemCursor(name))
+            throw new BrokerException(BrokerErrorCode.BadName, $"Subscription names starting with \"{SystemCursorPrefix}\" are reserved for the broker's own cursors; choose another name.");
         if (_subscriptions.TryGetValue(name, out var existing))
             return existing;
         await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -306,6 +388,17 @@ public sealed partial class Topic : IAsyncDisposable
         DisconnectAll(NewOwner is { } owner
             ? $"topic {Name} moved to the broker at {owner.GrpcUrl}; connect there"
             : $"topic {Name} is closing on this broker; look it up again");
+        Task<Position>? last;
+        Deduplication? dedup;
+        lock (_publishing)
+            (last, dedup) = (_lastPublish, Deduplication);
+        if (dedup is not null)
+        {
+            // A snapshot covering every stored batch, so that the next owner replays nothing.
+            if (last is not null)
+                await ((Task)last).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await dedup.CloseAsync(_publishing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
         foreach (var subscription in _subscriptions.Values)
             await subscription.DisposeAsync().ConfigureAwait(false);
         await Ledger.DisposeAsync().ConfigureAwait(false);

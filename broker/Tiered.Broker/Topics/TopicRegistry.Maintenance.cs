@@ -24,7 +24,7 @@ public sealed partial class TopicRegistry
         }
     }
 
-    /// <summary>Applies each loaded topic's namespace policies (message TTL first, then retention, then offload) and empties idle entry caches.</summary>
+    /// <summary>Applies each loaded topic's policies (de-duplication on or off, message TTL, then retention, then offload) and empties idle entry caches.</summary>
     public async Task RunMaintenanceAsync(CancellationToken cancellationToken)
     {
         var policies = new Dictionary<NamespaceName, NamespacePolicies?>();
@@ -38,6 +38,8 @@ public sealed partial class TopicRegistry
                     await UnloadAsync(topic.Name, ownership.Owner).ConfigureAwait(false);
                     continue;
                 }
+                await topic.SetDeduplicationAsync(await Policies.IsDeduplicationEnabledAsync(topic.Name, _options.DeduplicationEnabled, cancellationToken).ConfigureAwait(false),
+                    cancellationToken).ConfigureAwait(false);
                 if (!policies.TryGetValue(topic.Name.Namespace, out var policy))
                     policies[topic.Name.Namespace] = policy = await Policies.GetNamespaceAsync(topic.Name.Namespace, cancellationToken).ConfigureAwait(false);
                 if (policy?.MessageTtlInSeconds is > 0 and var ttl)
@@ -48,6 +50,7 @@ public sealed partial class TopicRegistry
                             await ExpireAsync(subscription, TimeSpan.FromSeconds(ttl), cancellationToken).ConfigureAwait(false);
                     }
                 }
+                await topic.SnapshotDeduplicationAsync().ConfigureAwait(false);
                 await topic.Ledger.TrimAsync(RetentionOf(policy), cancellationToken).ConfigureAwait(false);
                 await OffloadByPolicyAsync(topic, policy, cancellationToken).ConfigureAwait(false);
                 topic.Ledger.EvictCache();

@@ -185,6 +185,16 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
                 _managedLedgerInstrumentation, TieredStorage, Time),
             _loggerFactory, Time).ConfigureAwait(false);
         topic.MetricTags = Instrumentation.TagsOf(this, name);
+        try
+        {
+            await topic.SetDeduplicationAsync(await Policies.IsDeduplicationEnabledAsync(name, _options.DeduplicationEnabled, _stop.Token).ConfigureAwait(false), _stop.Token)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            await topic.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         if (await ReadTerminationAsync(name).ConfigureAwait(false) is { } terminatedAt)
             topic.MarkTerminated(terminatedAt);
         BrokerLog.LoadedTopic(_logger, name.ToString(), topic.Ledger.LastConfirmedEntry.ToString());
