@@ -128,6 +128,7 @@ public sealed class DeduplicationPolicyWithBrokerTests(AdminLifecycleFixture fix
         Assert.True(await BrokerDecidesAsync(ns, "t"));
         Assert.Equal("""{"deduplicationEnabled":true}""", await StoredAsync(TopicPoliciesKey(ns, "t")));
         Assert.False(await BrokerDecidesAsync(ns, "other"));
+        Assert.Contains("?applied", await Expect.ProblemAsync(await Http.GetAsync(own + "?applied=maybe"), HttpStatusCode.BadRequest), StringComparison.Ordinal);
 
         await Expect.NoContentAsync(await Http.PostAsync(own, Json("false")));
         await Expect.NoContentAsync(await Http.PostAsync($"/admin/v2/namespaces/{ns}/deduplication", Json("true")));

@@ -37,11 +37,12 @@ internal static partial class TopicEndpoints
         var route = $"{Topic}/{policy}";
         persistent.MapGet(route, async Task<Results<Ok<T>, NoContent>> (string tenant, string @namespace, string topic, string? applied, CancellationToken ct) =>
         {
+            var resolve = AdminNames.Flag(applied, "applied");
             var name = await ExistingTopicAsync(context, tenant, @namespace, topic, ct).ConfigureAwait(false);
             var own = await context.Store.GetAsync<TopicPolicies>(MetadataPaths.TopicPolicies(name), ct).ConfigureAwait(false);
             if (own?.Value is { } policies && get(policies) is { } value)
                 return TypedResults.Ok(value);
-            if (!AdminNames.Flag(applied, "applied"))
+            if (!resolve)
                 return TypedResults.NoContent();
             var ns = await context.Store.GetAsync<NamespacePolicies>(MetadataPaths.Namespace(name.Namespace), ct).ConfigureAwait(false);
             return TypedResults.Ok(inherited(ns?.Value, context.Options));
