@@ -12,12 +12,18 @@ public static class AdminApiHosting
 {
     /// <summary>
     /// Adds the /admin/v2 API to the broker added before it (<c>AddTieredBroker</c>), on the
-    /// broker's HTTP port. <paramref name="options"/> default to the broker's cluster and id.
+    /// broker's HTTP port. <paramref name="options"/> default to the broker's cluster, id, default bundles and de-duplication.
     /// </summary>
     public static IHostApplicationBuilder AddTieredAdminApi(this IHostApplicationBuilder builder, AdminApiOptions? options = null)
     {
         var broker = BrokerHosting.BrokerOptionsOf(builder);
-        builder.Services.AddTieredAdmin(options ?? new AdminApiOptions { ClusterName = broker.ClusterName, BrokerId = broker.BrokerId, DefaultBundles = broker.DefaultBundles });
+        builder.Services.AddTieredAdmin(options ?? new AdminApiOptions
+        {
+            ClusterName = broker.ClusterName,
+            BrokerId = broker.BrokerId,
+            DefaultBundles = broker.DefaultBundles,
+            DeduplicationEnabled = broker.DeduplicationEnabled,
+        });
         builder.Services.AddSingleton<ITieredEndpoints>(new Endpoints(HostPort.Parse(broker.HttpListen, "--http-listen").Port));
         return builder;
     }

@@ -19,6 +19,13 @@ public sealed record AdminApiOptions
     public int DefaultBundles { get; init; } = Tiered.Broker.Ownership.NamespaceBundles.DefaultCount;
 
     /// <summary>
+    /// Producer de-duplication where neither a topic nor its namespace sets it: the broker's
+    /// --deduplication-enabled (on unless told otherwise). Only answered by GET …/deduplicationEnabled?applied=true;
+    /// the broker itself decides from its own options.
+    /// </summary>
+    public bool DeduplicationEnabled { get; init; } = true;
+
+    /// <summary>
     /// How long GET /admin/v2/bookies/all waits for each bookie's own report (disk use); the bookies
     /// are asked in parallel, and one that has not answered by then is listed as not answering.
     /// </summary>

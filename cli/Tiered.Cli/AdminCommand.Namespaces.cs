@@ -128,6 +128,8 @@ internal static partial class AdminCommand
         };
         foreach (var command in NamespaceTopicCommands(ns))
             namespaces.Subcommands.Add(command);
+        foreach (var command in NamespaceDeduplicationCommands(ns))
+            namespaces.Subcommands.Add(command);
         return namespaces;
     }
 

@@ -72,6 +72,8 @@ internal static partial class AdminCommand
             topics.Subcommands.Add(command);
         foreach (var command in TopicLifecycleCommands(topic))
             topics.Subcommands.Add(command);
+        foreach (var command in TopicDeduplicationCommands(topic))
+            topics.Subcommands.Add(command);
         return topics;
     }
 

@@ -47,7 +47,14 @@ internal sealed partial class AdminHttp(Uri baseUrl) : IDisposable
     /// <summary>Prints a JSON value indented on stdout.</summary>
     public static void Print(JsonElement json) => Console.WriteLine(JsonSerializer.Serialize(json, Indented));
 
-    public async Task<int> SendAsync(HttpMethod method, string path, string? jsonBody, CancellationToken cancellationToken)
+    /// <summary>
+    /// A policy's GET: its JSON value, or, while it is unset (204), <c>null</c> on stdout (as pulsar-admin prints)
+    /// and <paramref name="whenUnset"/> (what applies instead) on stderr.
+    /// </summary>
+    public Task<int> GetPolicyAsync(string path, string whenUnset, CancellationToken cancellationToken)
+        => SendAsync(HttpMethod.Get, path, null, cancellationToken, whenUnset);
+
+    public async Task<int> SendAsync(HttpMethod method, string path, string? jsonBody, CancellationToken cancellationToken, string? whenNoContent = null)
     {
         using var request = new HttpRequestMessage(method, path);
         if (jsonBody is not null)
@@ -71,7 +78,14 @@ internal sealed partial class AdminHttp(Uri baseUrl) : IDisposable
             if (!response.IsSuccessStatusCode)
                 return Exit.Error(Exit.Failed, Describe(response, body));
             if (body.Length > 0)
+            {
                 Console.WriteLine(IsJson(response.Content.Headers.ContentType) ? Indent(body) : body);
+            }
+            else if (whenNoContent is not null && response.StatusCode == System.Net.HttpStatusCode.NoContent)
+            {
+                Console.WriteLine("null");
+                Console.Error.WriteLine(whenNoContent);
+            }
             return Exit.Ok;
         }
     }

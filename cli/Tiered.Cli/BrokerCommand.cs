@@ -19,6 +19,14 @@ internal static class BrokerCommand
             Description = "Bundles (units of ownership, ranges of topic-name hashes) a namespace gets when created without numBundles.",
             DefaultValueFactory = _ => 4,
         }, "Broker:DefaultBundles");
+        flags.Add(new Option<bool>("--deduplication-enabled")
+        {
+            HelpName = "true|false",
+            Description = "Producer de-duplication where neither the topic nor its namespace sets it: a batch a producer sends again "
+                + "(after a lost receipt) is stored once and answered with its original message id. On by default.",
+            DefaultValueFactory = _ => true,
+            Arity = ArgumentArity.ExactlyOne,
+        }, "Broker:DeduplicationEnabled", on => on ? "true" : "false");
         flags.Add(new Option<bool>("--topic-level-metrics")
         {
             Description = "Export every metric per topic too (label topic), not only per namespace; each topic adds series to /metrics.",

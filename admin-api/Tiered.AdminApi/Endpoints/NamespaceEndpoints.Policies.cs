@@ -38,6 +38,11 @@ internal static partial class NamespaceEndpoints
                 (p, value) => p with { OffloadDeletionLagMs = value },
                 value => NamespacePolicyRules.ValidateOffloadDeletionLag(value!.Value));
         }
+        MapPolicy<bool?>(namespaces, context, "deduplication",
+            "Producer de-duplication of the namespace's topics (a bare true or false): a batch a producer sends again is stored once. Unset: the broker's --deduplication-enabled (on).",
+            p => p.DeduplicationEnabled,
+            (p, value) => p with { DeduplicationEnabled = value },
+            _ => { });
         MapPolicy(namespaces, context, "offloadPolicies", "The object store the namespace's topics offload to: driver (filesystem or aws-s3), bucket, endpoint, region, prefix, directory.",
             p => p.OffloadPolicies,
             (p, value) => p with { OffloadPolicies = value },

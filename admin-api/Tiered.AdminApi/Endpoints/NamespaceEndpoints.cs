@@ -24,7 +24,7 @@ internal static partial class NamespaceEndpoints
         namespaces.MapGet("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => GetAsync(context, tenant, @namespace, ct))
             .WithSummary("The namespace's policies, bundles included (one bundle for a namespace stored before bundles existed).");
         namespaces.MapDelete("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => DeleteAsync(context, tenant, @namespace, ct))
-            .WithSummary("Deletes a namespace; 409 while it has topics.");
+            .WithSummary("Deletes a namespace with its topics' policies; 409 while it has topics.");
         MapPolicies(namespaces, context);
         MapTopics(namespaces, context);
     }
@@ -85,9 +85,15 @@ internal static partial class NamespaceEndpoints
         var all = partitioned.Concat(topics).Distinct(StringComparer.Ordinal).ToList();
         if (all.Count > 0)
             throw new BrokerException(BrokerErrorCode.Conflict, $"Cannot delete namespace {name}: namespace has topics: {string.Join(", ", all)}; delete them first.");
+        // Policies of its deleted topics go with it: each topic's deletion removes its own, these are what a
+        // deletion interrupted midway (or a topic gone by other means) left behind.
+        var leftovers = await context.Store.Metadata.ListAsync(TopicPoliciesOf(name) + "/", Metadata.ReadConsistency.Linearizable, ct).ConfigureAwait(false);
         try
         {
-            await context.Store.Metadata.DeleteAsync(MetadataPaths.Namespace(name), stored.Version, ct).ConfigureAwait(false);
+            if (leftovers.Count == 0)
+                await context.Store.Metadata.DeleteAsync(MetadataPaths.Namespace(name), stored.Version, ct).ConfigureAwait(false);
+            else
+                await context.Store.TxnAsync([AdminStore.Delete(MetadataPaths.Namespace(name), stored.Version), .. leftovers.Select(kv => AdminStore.Delete(kv.Key, kv.Version))], ct).ConfigureAwait(false);
         }
         catch (Metadata.MetadataException e) when (e.Code == Metadata.MetadataErrorCode.BadVersion)
         {
@@ -102,6 +108,9 @@ internal static partial class NamespaceEndpoints
         if (!await context.Store.ExistsAsync(MetadataPaths.Namespace(name), ct).ConfigureAwait(false))
             throw NotFound(name);
     }
+
+    /// <summary>/admin/topic-policies/{tenant}/{namespace}: parent of the policies of the namespace's topics (<see cref="MetadataPaths.TopicPolicies"/>).</summary>
+    internal static string TopicPoliciesOf(NamespaceName name) => $"{MetadataPaths.TopicPoliciesRoot}/{name.Tenant}/{name.Namespace}";
 
     internal static BrokerException NotFound(NamespaceName name) => new(BrokerErrorCode.NamespaceNotFound, $"Namespace {name} does not exist.");
 }

@@ -98,6 +98,7 @@ internal static partial class TopicEndpoints
         MapSubscriptions(persistent, context);
         MapMessages(persistent, context);
         MapLifecycle(persistent, context);
+        MapPolicies(persistent, context);
     }
 
     /// <summary>A valid namespace name that exists, else BadName or NamespaceNotFound.</summary>

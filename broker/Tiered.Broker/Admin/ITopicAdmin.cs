@@ -27,10 +27,10 @@ public interface ITopicAdmin
     /// <summary>The number of partitions; 0 for a topic without partitions. TopicNotFound when neither exists.</summary>
     Task<int> GetPartitionsAsync(TopicName topic, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a topic (or one partition) with its data. TopicNotFound; Conflict when clients are connected and not <paramref name="force"/>.</summary>
+    /// <summary>Deletes a topic (or one partition) with its data, and a topic's own policies. TopicNotFound; Conflict when clients are connected and not <paramref name="force"/>.</summary>
     Task DeleteTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken);
 
-    /// <summary>Deletes a partitioned topic and all its partitions.</summary>
+    /// <summary>Deletes a partitioned topic, all its partitions and its policies.</summary>
     Task DeletePartitionedTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken);
 
     Task<TopicStats> GetStatsAsync(TopicName topic, CancellationToken cancellationToken);

@@ -56,14 +56,25 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
         return partitions;
     }
 
-    /// <summary>A partitioned topic's base name deletes it with all its partitions, as Pulsar does.</summary>
+    /// <summary>
+    /// A partitioned topic's base name deletes it with all its partitions, as Pulsar does. The topic's own
+    /// policies go with it; one partition's deletion keeps them (they are its partitioned topic's).
+    /// </summary>
     public async Task DeleteTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken)
     {
         if (topic.PartitionIndex < 0 && await Policies.GetPartitionsAsync(topic, cancellationToken).ConfigureAwait(false) > 0)
+        {
             await DeletePartitionedTopicAsync(topic, force, cancellationToken).ConfigureAwait(false);
-        else
-            await topics.DeleteAsync(topic, force, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await topics.DeleteAsync(topic, force, cancellationToken).ConfigureAwait(false);
+        if (topic.PartitionIndex < 0)
+            await DeleteTopicPoliciesAsync(topic, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Deletes the topic's own policies (<see cref="MetadataPaths.TopicPolicies"/>), so that a topic created later under the same name starts without them.</summary>
+    private async Task DeleteTopicPoliciesAsync(TopicName topic, CancellationToken cancellationToken)
+        => await Policies.Metadata.DeleteAsync(MetadataPaths.TopicPolicies(topic), cancellationToken: cancellationToken).ConfigureAwait(false);
 
     public async Task DeletePartitionedTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken)
     {
@@ -90,6 +101,7 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
                 await topics.DeleteAsync(topic.Partition(i), force: true, cancellationToken).ConfigureAwait(false);
         }
         await Policies.Metadata.DeleteAsync(MetadataPaths.PartitionedTopic(topic), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await DeleteTopicPoliciesAsync(topic, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<string>> ListSubscriptionsAsync(TopicName topic, CancellationToken cancellationToken)
