@@ -60,6 +60,13 @@ public sealed class RawProducer : IAsyncDisposable
         return answers;
     }
 
+    /// <summary>Sends one batch with the sequence id it carries (a resend, or a deliberate overlap) and waits for its answer.</summary>
+    public async Task<ProduceResponse> SendAsIsAsync(MessageBatch batch)
+    {
+        await _call.RequestStream.WriteAsync(new ProduceRequest { Send = new SendBatch { SequenceId = _sequence++, Batch = batch } });
+        return await NextAsync();
+    }
+
     private async Task<ProduceResponse> NextAsync()
     {
         if (!await _call.ResponseStream.MoveNext(CancellationToken.None))

@@ -57,13 +57,18 @@ function openProducer(topic) {
     const call = client.Produce({ deadline: deadline() });
     const waiting = [];
     let sequence = 0;
+    // Messages are numbered increasing per producer (de-duplication drops a batch whose ids were stored already).
+    let nextMessage = 0;
     call.on('error', (e) => { reject(e); while (waiting.length) waiting.shift().reject(e); });
     call.on('data', (response) => {
       if (response.opened) {
+        nextMessage = Number(response.opened.lastSequenceId) + 1;
         resolve({
           send: (batch) => new Promise((ok, fail) => {
             waiting.push({ resolve: ok, reject: fail });
-            call.write({ send: { sequenceId: String(sequence++), batch } });
+            const numbered = { ...batch, sequenceId: String(nextMessage) };
+            nextMessage += (batch.messages || []).length;
+            call.write({ send: { sequenceId: String(sequence++), batch: numbered } });
           }),
           end: () => call.end(),
           cancel: () => call.cancel(),
