@@ -106,6 +106,8 @@ internal sealed class ClusterLoad : IAsyncDisposable
             output.WriteLine(cluster.Logs());
         }
         Assert.All(Topics, t => Assert.Equal(0, t.Lost));
+        // Producer de-duplication: a batch resent after a lost receipt is not stored again.
+        Assert.All(Topics, t => Assert.Equal(0, t.StoredTwice));
         Assert.All(Topics, t => Assert.Equal(0, t.RedeliveredAfterAck));
     }
 
