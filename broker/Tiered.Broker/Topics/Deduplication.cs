@@ -42,15 +42,16 @@ internal sealed class Deduplication
 
     private readonly Dictionary<string, Producer> _producers = new(StringComparer.Ordinal);
     private readonly Queue<InFlight> _inFlight = new();
-    private readonly ManagedCursor _cursor;
+    private readonly ManagedCursor? _cursor;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private Position _lastStored;
     private int _sinceSnapshot;
     private Task _snapshotting = Task.CompletedTask;
 
-    private Deduplication(ManagedCursor cursor, TimeProvider time, ILogger logger)
-        => (_cursor, _time, _logger, _lastStored) = (cursor, time, logger, cursor.MarkDeletePosition);
+    /// <param name="cursor">Where snapshots go; null (unit tests of the table) keeps none.</param>
+    internal Deduplication(ManagedCursor? cursor, TimeProvider time, ILogger logger)
+        => (_cursor, _time, _logger, _lastStored) = (cursor, time, logger, cursor?.MarkDeletePosition ?? UnknownPosition);
 
     public enum Verdict
     {
@@ -62,13 +63,13 @@ internal sealed class Deduplication
 
         /// <summary>Some of its sequence ids were stored and some not: a producer bug; refuse it.</summary>
         Overlap,
+
+        /// <summary>An earlier batch of the producer failed and was not sent again yet: refuse it (retriable), so that the producer resends in order.</summary>
+        ResendEarlier,
     }
 
     /// <summary>Producers known (for tests and stats).</summary>
     public int ProducerCount => _producers.Count;
-
-    /// <summary>Where the last snapshot was taken (the dedup cursor's mark-delete position).</summary>
-    public Position SnapshotPosition => _cursor.MarkDeletePosition;
 
     /// <summary>The producer key: its name, or origin cluster and name for a replicated batch.</summary>
     public static string KeyOf(string producerName, ReadOnlySpan<byte> replicatedFrom)
@@ -115,17 +116,29 @@ internal sealed class Deduplication
     {
         original = default;
         var producer = Get(key, _time.GetTimestamp());
+        if (producer.Failed is { Count: > 0 } failed)
+        {
+            // A batch whose add failed was not stored, whatever later batches of the producer did: its resend is new
+            // (Pulsar's #26113 lost such a batch by taking its resend for a duplicate of the later ones).
+            var index = failed.FindIndex(f => f.First == first && f.Last == last);
+            if (index >= 0)
+            {
+                failed.RemoveAt(index);
+                return Verdict.New;
+            }
+            if (first > failed.Min(f => f.First))
+                return Verdict.ResendEarlier;
+        }
         if (first > producer.Highest)
             return Verdict.New;
         if (last > producer.Highest)
             return Verdict.Overlap;
-        // Still being stored: answer when the original is. One whose add failed was not stored: store it now.
+        // Still being stored: answer when the original is.
         foreach (var pending in _inFlight)
         {
             if (ReferenceEquals(pending.Producer, producer) && pending.Last == last)
             {
-                if (pending.Added.IsFaulted || pending.Added.IsCanceled)
-                    return Verdict.New;
+                // A failed one answers its failure again; once taken in (Drain), its resend is new.
                 original = new ValueTask<Position>(pending.Added);
                 return Verdict.Duplicate;
             }
@@ -135,11 +148,11 @@ internal sealed class Deduplication
     }
 
     /// <summary>A new batch (<see cref="Verdict.New"/>) was handed to the ledger.</summary>
-    public void Pushed(string key, long last, Task<Position> added)
+    public void Pushed(string key, long first, long last, Task<Position> added)
     {
         var producer = _producers[key];
-        producer.Highest = last;
-        _inFlight.Enqueue(new InFlight(producer, last, added));
+        producer.Highest = Math.Max(producer.Highest, last);
+        _inFlight.Enqueue(new InFlight(producer, first, last, added));
     }
 
     /// <summary>The highest sequence id handed to the ledger for <paramref name="key"/>; -1 for a producer never seen.</summary>
@@ -164,14 +177,8 @@ internal sealed class Deduplication
             }
             else
             {
-                // Not stored: a resend must be taken as new; what is still in flight for the producer stays pushed.
-                var highest = head.Producer.HighestStored;
-                foreach (var pending in _inFlight)
-                {
-                    if (ReferenceEquals(pending.Producer, head.Producer))
-                        highest = Math.Max(highest, pending.Last);
-                }
-                head.Producer.Highest = highest;
+                // Not stored: its resend must be taken as new, even if later batches of the producer get stored.
+                (head.Producer.Failed ??= []).Add((head.First, head.Last));
             }
         }
         if (_sinceSnapshot >= SnapshotInterval && _snapshotting.IsCompleted)
@@ -228,6 +235,8 @@ internal sealed class Deduplication
 
     private async Task SnapshotAsync((Position At, Dictionary<string, long> Sequences) snapshot)
     {
+        if (_cursor is null)
+            return;
         try
         {
             await _cursor.MarkDeleteAsync(snapshot.At, snapshot.Sequences).ConfigureAwait(false);
@@ -247,7 +256,7 @@ internal sealed class Deduplication
         return producer;
     }
 
-    private readonly record struct InFlight(Producer Producer, long Last, Task<Position> Added);
+    private readonly record struct InFlight(Producer Producer, long First, long Last, Task<Position> Added);
 
     /// <summary>One producer's sequence ids and the positions of its last batches.</summary>
     private sealed class Producer
@@ -263,6 +272,9 @@ internal sealed class Deduplication
         public long HighestStored = -1;
 
         public long LastSeen;
+
+        /// <summary>Batches whose add failed and that were not sent again yet (rare: storage failures).</summary>
+        public List<(long First, long Last)>? Failed;
 
         public void Stored(long last, Position position)
         {

@@ -183,6 +183,9 @@ public sealed partial class Topic : IAsyncDisposable
                     case Deduplication.Verdict.Duplicate:
                         duplicate = true;
                         return original;
+                    case Deduplication.Verdict.ResendEarlier:
+                        return ValueTask.FromException<Position>(new ManagedLedgerException(
+                            $"An earlier batch of producer {producerKey} on {Name} was not stored; send again from that one, in order."));
                     case Deduplication.Verdict.Overlap:
                         return ValueTask.FromException<Position>(new BrokerException(BrokerErrorCode.BadRequest,
                             $"Sequence ids {firstSequenceId}..{lastSequenceId} of producer {producerKey} overlap ids already stored on {Name} (the highest is {dedup.LastSequenceId(producerKey!)}): "
@@ -192,7 +195,7 @@ public sealed partial class Topic : IAsyncDisposable
             // The ledger's ValueTask wraps a Task: AsTask() returns it without allocating.
             added = Ledger.AddEntryAsync(batch, cancellationToken).AsTask();
             _lastPublish = added;
-            dedup?.Pushed(producerKey!, lastSequenceId, added);
+            dedup?.Pushed(producerKey!, firstSequenceId, lastSequenceId, added);
         }
         Interlocked.Add(ref MessagesIn, messages);
         Interlocked.Add(ref BytesIn, batch.Length);
