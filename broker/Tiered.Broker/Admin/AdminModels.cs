@@ -62,6 +62,10 @@ public sealed record TopicPolicies
 {
     [JsonPropertyName("deduplicationEnabled")]
     public bool? DeduplicationEnabled { get; init; }
+
+    /// <summary>The clusters this topic lives in (geo-replication), overriding its namespace's; null: the namespace's.</summary>
+    [JsonPropertyName("replication_clusters")]
+    public List<string>? ReplicationClusters { get; init; }
 }
 
 /// <summary>A namespace's bundle boundaries, as Pulsar's BundlesData: 0x-hex strings from 0x00000000 to 0xffffffff.</summary>

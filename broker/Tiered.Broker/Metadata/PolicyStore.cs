@@ -84,6 +84,14 @@ public sealed class PolicyStore : IAsyncDisposable
         return (await GetNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false))?.DeduplicationEnabled ?? brokerDefault;
     }
 
+    /// <summary>The clusters <paramref name="topic"/> is replicated among: its own list, else its namespace's (empty: none stored). From the cache.</summary>
+    public async ValueTask<IReadOnlyList<string>> GetReplicationClustersAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        if ((await GetTopicPoliciesAsync(topic, cancellationToken).ConfigureAwait(false))?.ReplicationClusters is { } own)
+            return own;
+        return (await GetNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false))?.ReplicationClusters ?? [];
+    }
+
     /// <summary>Stores a partitioned topic's metadata; false when it exists already.</summary>
     public async Task<bool> TryCreatePartitionedAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
     {
