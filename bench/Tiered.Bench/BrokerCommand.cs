@@ -35,6 +35,12 @@ public sealed record BrokerBenchOptions(
     /// <summary>Producers that publish the backlog.</summary>
     public const int BacklogProducers = 4;
 
+    /// <summary>The batched phase's workload: 1 KB messages, client batching, <paramref name="producers"/> unpaced producers.</summary>
+    public static PublishSetup BatchedSetup(int producers) => new(producers, LargeMessage, Batching: true, InFlight, null);
+
+    /// <summary>The unbatched phase's workload: one producer of 100-byte messages, each its own entry.</summary>
+    public static readonly PublishSetup UnbatchedSetup = new(1, SmallMessage, Batching: false, InFlight, null);
+
     public bool Runs(string phase) => Phases.Contains(phase);
 
     /// <summary>The command line that repeats this run.</summary>
@@ -158,20 +164,11 @@ public static class BrokerCommand
 
     private static async Task RunPhasesAsync(TieredClient client, int pid, BrokerBenchOptions options, BrokerResults results, CancellationToken cancellationToken)
     {
-        var topics = 0;
-        string NextTopic(string phase) => FormattableString.Invariant($"persistent://public/default/bench-{phase}-{++topics}");
+        var runner = new PublishPhaseRunner(client, pid, options.Warmup, options.ReceiverQueue);
+        Task<PublishPhaseResult> MeasureAsync(string phase, PublishSetup setup, TimeSpan duration, bool warmUp) =>
+            runner.MeasureAsync(phase, setup, duration, warmUp, cancellationToken);
 
-        async Task<PublishPhaseResult> MeasureAsync(string phase, PublishSetup setup, TimeSpan duration, bool warmUp)
-        {
-            if (warmUp && options.Warmup > TimeSpan.Zero)
-                await new PublishWorkload(client, NextTopic("warmup"), setup, options.ReceiverQueue).RunAsync(options.Warmup, pid, $"warm-up: {setup.Name}", cancellationToken);
-            var result = await new PublishWorkload(client, NextTopic(phase), setup, options.ReceiverQueue).RunAsync(duration, pid, setup.Name, cancellationToken);
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {setup.Name}: {result.MessagesPerSecond:N0} msg/s, {result.MBPerSecond:N1} MB/s, publish p50 {PublishPhaseResult.Ms(result.PublishMicros, 50):F2} ms p99 {PublishPhaseResult.Ms(result.PublishMicros, 99):F2} ms, errors {result.Errors}"));
-            return result;
-        }
-
-        var batched = (int producers) => new PublishSetup(producers, BrokerBenchOptions.LargeMessage, Batching: true, BrokerBenchOptions.InFlight, null);
+        var batched = BrokerBenchOptions.BatchedSetup;
         if (options.Runs(BrokerBenchOptions.Batched))
         {
             var first = true;
@@ -182,10 +179,7 @@ public static class BrokerCommand
             }
         }
         if (options.Runs(BrokerBenchOptions.Unbatched))
-        {
-            var setup = new PublishSetup(1, BrokerBenchOptions.SmallMessage, Batching: false, BrokerBenchOptions.InFlight, null);
-            results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Unbatched, setup, options.Duration, warmUp: true));
-        }
+            results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Unbatched, BrokerBenchOptions.UnbatchedSetup, options.Duration, warmUp: true));
         if (options.Runs(BrokerBenchOptions.Paced))
         {
             var reference = results.SingleProducerBatched;
@@ -200,7 +194,7 @@ public static class BrokerCommand
         if (options.Runs(BrokerBenchOptions.Backlog))
         {
             var messages = (long)Math.Ceiling(options.BacklogMB * 1e6 / BrokerBenchOptions.LargeMessage);
-            var workload = new BacklogWorkload(client, NextTopic(BrokerBenchOptions.Backlog), BrokerBenchOptions.LargeMessage,
+            var workload = new BacklogWorkload(client, runner.NextTopic(BrokerBenchOptions.Backlog), BrokerBenchOptions.LargeMessage,
                 BrokerBenchOptions.BacklogProducers, BrokerBenchOptions.InFlight, options.ReceiverQueue);
             var consumeTimeout = TimeSpan.FromSeconds(Math.Max(120, messages / 5_000.0));
             results.Backlog = await workload.RunAsync(messages, pid, consumeTimeout, cancellationToken);

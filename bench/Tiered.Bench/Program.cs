@@ -10,6 +10,7 @@ var root = new RootCommand(
     MetadataCommand.Create(),
     BookieCommand.Create(),
     BrokerCommand.Create(),
+    DedupCommand.Create(),
     CompareCommand.Create(),
     OffloadCommand.Create(),
     HostingCommand.Create(),
