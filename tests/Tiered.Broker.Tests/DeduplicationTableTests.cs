@@ -8,7 +8,7 @@ namespace Tiered.Broker.Tests;
 /// <summary>The de-duplication table alone (one class, no storage: adds are task sources completed by the test).</summary>
 public sealed class DeduplicationTableTests
 {
-    private readonly Deduplication _table = new(cursor: null, TimeProvider.System, NullLogger.Instance);
+    private readonly Deduplication _table = new(cursor: null, new Lock(), TimeProvider.System, NullLogger.Instance);
 
     private TaskCompletionSource<Position> Push(string producer, long first, long last)
     {

@@ -14,8 +14,8 @@ namespace Tiered.Broker.Topics;
 /// <para>A producer is keyed by its name, or by origin cluster and name for a batch geo-replication brought
 /// (<see cref="KeyOf"/>), so sequences of different producers are never compared (the Pulsar bugs #20128 and #23697
 /// came from one replicator sequence mixing many producers).</para>
-/// <para>Durable: every <see cref="SnapshotInterval"/> stored entries, at each maintenance pass and when the topic
-/// closes, the highest stored id of each producer is written as the properties of the topic's <see cref="CursorName"/>
+/// <para>Durable: every <see cref="SnapshotInterval"/> stored entries, at each new ledger, at each maintenance pass and
+/// when the topic closes, the highest stored id of each producer is written as the properties of the topic's <see cref="CursorName"/>
 /// cursor, whose mark-delete position trails them by up to <see cref="RecentCapacity"/> entries. Opening the topic reads that snapshot and replays
 /// the entries after the position (read from the ledger, which a new owner has recovered, so a batch whose receipt
 /// was lost in a crash is found; the ids of the trailing stretch are at or below the snapshot's, and give back the
@@ -43,15 +43,21 @@ internal sealed class Deduplication
     private readonly Dictionary<string, Producer> _producers = new(StringComparer.Ordinal);
     private readonly Queue<InFlight> _inFlight = new();
     private readonly ManagedCursor? _cursor;
+    private readonly Lock _lock;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private Position _lastStored;
+    private long _snapshotLedger;
     private int _sinceSnapshot;
     private Task _snapshotting = Task.CompletedTask;
 
     /// <param name="cursor">Where snapshots go; null (unit tests of the table) keeps none.</param>
-    internal Deduplication(ManagedCursor? cursor, TimeProvider time, ILogger logger)
-        => (_cursor, _time, _logger, _lastStored) = (cursor, time, logger, cursor?.MarkDeletePosition ?? UnknownPosition);
+    /// <param name="publishing">The topic's publish lock, which every call but <see cref="OpenAsync"/> and <see cref="CloseAsync"/> holds.</param>
+    internal Deduplication(ManagedCursor? cursor, Lock publishing, TimeProvider time, ILogger logger)
+    {
+        (_cursor, _lock, _time, _logger, _lastStored) = (cursor, publishing, time, logger, cursor?.MarkDeletePosition ?? UnknownPosition);
+        _snapshotLedger = _lastStored.LedgerId;
+    }
 
     public enum Verdict
     {
@@ -76,14 +82,19 @@ internal sealed class Deduplication
         => replicatedFrom.IsEmpty ? producerName : $"{Encoding.UTF8.GetString(replicatedFrom)}\u0000{producerName}";
 
     /// <summary>Opens (or creates, at the end of the log) the topic's dedup cursor and rebuilds the table: its snapshot, then the entries after it.</summary>
-    public static async Task<Deduplication> OpenAsync(ManagedLedger ledger, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<Deduplication> OpenAsync(ManagedLedger ledger, Lock publishing, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         var cursor = await ledger.OpenCursorAsync(CursorName, InitialPosition.Latest, cancellationToken).ConfigureAwait(false);
-        var dedup = new Deduplication(cursor, time, logger);
+        var dedup = new Deduplication(cursor, publishing, time, logger);
         var now = time.GetTimestamp();
         foreach (var (key, sequence) in cursor.Properties)
             dedup.Get(key, now).Restore(sequence, null);
         var next = ledger.GetNextPosition(cursor.MarkDeletePosition);
+        // Ledgers only in the object store are not replayed (a crash may have left the snapshot behind them): loading a
+        // topic must not wait for an object store, and a producer resends batches of its last moments, not of those.
+        var offloaded = ledger.Ledgers.Where(l => l.BookieDeleted && l.LedgerId >= next.LedgerId).Select(l => l.LedgerId).DefaultIfEmpty(-1).Max();
+        if (offloaded >= 0)
+            next = ledger.GetNextPosition(new Position(offloaded, long.MaxValue - 1));
         var replayed = 0;
         while (true)
         {
@@ -181,9 +192,13 @@ internal sealed class Deduplication
                 (head.Producer.Failed ??= []).Add((head.First, head.Last));
             }
         }
-        if (_sinceSnapshot >= SnapshotInterval && _snapshotting.IsCompleted)
+        // Also at each new ledger: the cursor then lets the closed ones go (retention, offload), and a replay never
+        // has to read a ledger that was offloaded (and whose object store may be down).
+        if (SnapshotDue && _snapshotting.IsCompleted)
             _snapshotting = SnapshotAsync(TakeSnapshot());
     }
+
+    private bool SnapshotDue => _sinceSnapshot >= SnapshotInterval || (_sinceSnapshot > 0 && _lastStored.LedgerId != _snapshotLedger);
 
     /// <summary>
     /// Under the lock: starts a snapshot of everything stored so far, unless nothing changed since the last one or
@@ -198,13 +213,13 @@ internal sealed class Deduplication
     }
 
     /// <summary>Stores a snapshot covering every stored batch (the topic is closing: call after its last add completed).</summary>
-    public async Task CloseAsync(Lock publishing)
+    public async Task CloseAsync()
     {
         Task snapshot;
-        lock (publishing)
+        lock (_lock)
             snapshot = _snapshotting;
         await snapshot.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        lock (publishing)
+        lock (_lock)
             snapshot = SnapshotNow();
         await snapshot.ConfigureAwait(false);
     }
@@ -227,6 +242,7 @@ internal sealed class Deduplication
         foreach (var key in inactive ?? [])
             _producers.Remove(key);
         _sinceSnapshot = 0;
+        _snapshotLedger = _lastStored.LedgerId;
         // The cursor trails the ids by up to RecentCapacity entries (within the current ledger): replaying from an
         // earlier position only re-applies ids at or below them, and gives back the positions of the last batches,
         // so that a producer resending after a handover or a crash is answered with its original message ids.
@@ -245,6 +261,13 @@ internal sealed class Deduplication
         {
             // The next snapshot tries again; until then a restart replays a little more.
             BrokerLog.DeduplicationSnapshotFailed(_logger, _cursor.Ledger.Name, e);
+            return;
+        }
+        // One came due while this one was stored (a new ledger, say): take it now rather than at the next publish.
+        lock (_lock)
+        {
+            if (SnapshotDue)
+                _snapshotting = SnapshotAsync(TakeSnapshot());
         }
     }
 

@@ -230,7 +230,7 @@ public sealed partial class Topic : IAsyncDisposable
             return;
         if (enabled)
         {
-            var dedup = await Deduplication.OpenAsync(Ledger, Time, _loggerFactory.CreateLogger<Deduplication>(), cancellationToken).ConfigureAwait(false);
+            var dedup = await Deduplication.OpenAsync(Ledger, _publishing, Time, _loggerFactory.CreateLogger<Deduplication>(), cancellationToken).ConfigureAwait(false);
             lock (_publishing)
                 Deduplication = dedup;
         }
@@ -400,7 +400,7 @@ public sealed partial class Topic : IAsyncDisposable
             // A snapshot covering every stored batch, so that the next owner replays nothing.
             if (last is not null)
                 await ((Task)last).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            await dedup.CloseAsync(_publishing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await dedup.CloseAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         foreach (var subscription in _subscriptions.Values)
             await subscription.DisposeAsync().ConfigureAwait(false);

@@ -63,7 +63,7 @@ internal sealed partial class PartitionProducer
             _maxMessageBytes = first.Opened.MaxMessageBytes > 0 ? first.Opened.MaxMessageBytes : DefaultMaxMessageBytes;
             // A producer starting afresh under a name the topic knows continues after the ids stored for it (which
             // de-duplication would take for resends); a reopening one keeps its own, which are at least as high.
-            if (!_everOpened && first.Opened.LastSequenceId >= 0 && (ulong)first.Opened.LastSequenceId >= _nextSequenceId)
+            if (!_everOpened && first.Opened.HasLastSequenceId && first.Opened.LastSequenceId >= 0 && (ulong)first.Opened.LastSequenceId >= _nextSequenceId)
                 _nextSequenceId = (ulong)first.Opened.LastSequenceId + 1;
             if (_awaitingReceipt.Count > 0)
             {
