@@ -39,6 +39,7 @@ public sealed partial class TopicAdmin
             OffloadedStorageSize = ledgers.Where(l => l.Offloaded).Sum(l => l.Size),
             Publishers = [.. loaded.Producers.Select(PublisherStatsOf)],
             Subscriptions = subscriptions.ToDictionary(s => s.Name, s => SubscriptionStatsOf(loaded, s), StringComparer.Ordinal),
+            Replication = loaded.Replicators.ToDictionary(r => r.Remote, ReplicatorStatsOf, StringComparer.Ordinal),
         };
     }
 
@@ -161,4 +162,21 @@ public sealed partial class TopicAdmin
         SubscriptionType.KeyShared => "Key_Shared",
         _ => "Exclusive",
     };
+
+    private static ReplicatorStats ReplicatorStatsOf(Replication.Replicator replicator)
+    {
+        var rates = replicator.SampleRates();
+        return new ReplicatorStats
+        {
+            MsgRateOut = rates.Messages,
+            MsgThroughputOut = rates.Bytes,
+            MsgOutCounter = replicator.MessagesOut,
+            BytesOutCounter = replicator.BytesOut,
+            ReplicationBacklog = replicator.Backlog,
+            Connected = replicator.Connected,
+            ReplicationDelayInSeconds = replicator.DelaySeconds,
+            Stopped = replicator.Stopped,
+            LastError = replicator.LastError,
+        };
+    }
 }

@@ -31,6 +31,33 @@ public record TopicStats
 
     public List<PublisherStats> Publishers { get; init; } = [];
     public Dictionary<string, SubscriptionStats> Subscriptions { get; init; } = [];
+
+    /// <summary>Geo-replication, per remote cluster this broker replicates the topic to.</summary>
+    public Dictionary<string, ReplicatorStats> Replication { get; init; } = [];
+}
+
+/// <summary>One topic's replication to one remote cluster (Pulsar's ReplicatorStats, plus why it failed).</summary>
+public sealed record ReplicatorStats
+{
+    public double MsgRateOut { get; init; }
+    public double MsgThroughputOut { get; init; }
+    public long MsgOutCounter { get; init; }
+    public long BytesOutCounter { get; init; }
+
+    /// <summary>Entries not yet acknowledged by the remote cluster: what this cluster would lose with its disks.</summary>
+    public long ReplicationBacklog { get; init; }
+
+    /// <summary>Whether a stream to the remote owner is open.</summary>
+    public bool Connected { get; init; }
+
+    /// <summary>Age of the oldest message the remote has not acknowledged (0 when none is pending).</summary>
+    public double ReplicationDelayInSeconds { get; init; }
+
+    /// <summary>The remote refused a message for good: replication of this topic to it stopped (see <see cref="LastError"/>).</summary>
+    public bool Stopped { get; init; }
+
+    /// <summary>Why the last attempt failed; null while all is well.</summary>
+    public string? LastError { get; init; }
 }
 
 /// <summary>GET …/partitioned-stats: the partitions' stats summed, and each partition's with ?perPartition=true.</summary>

@@ -52,15 +52,17 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     }
 
     /// <summary>
-    /// The batch with <paramref name="publishTimeMs"/> as its publish time and/or <paramref name="producerName"/> as
-    /// its producer name (null: left as they are): the bytes followed by the fields set again. Protobuf keeps the last
+    /// The batch with <paramref name="publishTimeMs"/> as its publish time, <paramref name="producerName"/> as its
+    /// producer name and/or <paramref name="replicatedFrom"/> as its origin cluster (null: left as they are): the bytes followed by the fields set again. Protobuf keeps the last
     /// value of a field it reads twice, so every reader (this header, consumers) sees the new values, and the rest of
     /// the batch is not re-encoded.
     /// </summary>
-    public static byte[] Stamped(ReadOnlySpan<byte> batch, long? publishTimeMs, string? producerName)
+    public static byte[] Stamped(ReadOnlySpan<byte> batch, long? publishTimeMs, string? producerName, string? replicatedFrom = null)
     {
         var name = producerName is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(producerName);
-        var stamped = new byte[batch.Length + (publishTimeMs is { } t ? 1 + VarintLength((ulong)t) : 0) + (producerName is null ? 0 : 1 + VarintLength((ulong)name) + name)];
+        var origin = replicatedFrom is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(replicatedFrom);
+        var stamped = new byte[batch.Length + (publishTimeMs is { } t ? 1 + VarintLength((ulong)t) : 0) + (producerName is null ? 0 : 1 + VarintLength((ulong)name) + name)
+            + (replicatedFrom is null ? 0 : 1 + VarintLength((ulong)origin) + origin)];
         batch.CopyTo(stamped);
         var at = batch.Length;
         if (publishTimeMs is { } time)
@@ -73,6 +75,12 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
             stamped[at++] = (ProducerNameField << 3) | 2;
             at += WriteVarint(stamped.AsSpan(at), (ulong)name);
             at += System.Text.Encoding.UTF8.GetBytes(producerName, stamped.AsSpan(at));
+        }
+        if (replicatedFrom is not null)
+        {
+            stamped[at++] = (ReplicatedFromField << 3) | 2;
+            at += WriteVarint(stamped.AsSpan(at), (ulong)origin);
+            System.Text.Encoding.UTF8.GetBytes(replicatedFrom, stamped.AsSpan(at));
         }
         return stamped;
     }

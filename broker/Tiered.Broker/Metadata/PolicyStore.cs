@@ -22,6 +22,7 @@ public sealed class PolicyStore : IAsyncDisposable
     private static readonly Func<KeyValue, NamespacePolicies> ParseNamespace = kv => Deserialize<NamespacePolicies>(kv.Value.Span) ?? new NamespacePolicies();
     private static readonly Func<KeyValue, TenantInfo> ParseTenant = kv => Deserialize<TenantInfo>(kv.Value.Span) ?? new TenantInfo();
     private static readonly Func<KeyValue, TopicPolicies> ParseTopicPolicies = kv => Deserialize<TopicPolicies>(kv.Value.Span) ?? new TopicPolicies();
+    private static readonly Func<KeyValue, ClusterData> ParseCluster = kv => Deserialize<ClusterData>(kv.Value.Span) ?? new ClusterData();
     private static readonly Func<KeyValue, PartitionedTopicMetadata> ParsePartitions = kv => Deserialize<PartitionedTopicMetadata>(kv.Value.Span) ?? new PartitionedTopicMetadata(0);
 
     private int _disposed;
@@ -83,6 +84,10 @@ public sealed class PolicyStore : IAsyncDisposable
             return own;
         return (await GetNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false))?.DeduplicationEnabled ?? brokerDefault;
     }
+
+    /// <summary>A registered cluster's URLs (/admin/clusters/{name}); null when it is not registered. From the cache.</summary>
+    public ValueTask<ClusterData?> GetClusterAsync(string cluster, CancellationToken cancellationToken)
+        => Cache.GetAsync(MetadataPaths.Cluster(cluster), ParseCluster, cancellationToken);
 
     /// <summary>The clusters <paramref name="topic"/> is replicated among: its own list, else its namespace's (empty: none stored). From the cache.</summary>
     public async ValueTask<IReadOnlyList<string>> GetReplicationClustersAsync(TopicName topic, CancellationToken cancellationToken)

@@ -57,7 +57,9 @@ public sealed partial class MessagingService
                 {
                     if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                         throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, requests.Current.Send), stop.Token).ConfigureAwait(false);
+                    await pending.Writer.WriteAsync(open.ReplicatedFrom.Length == 0
+                        ? Store(topic, producer, nameBytes, requests.Current.Send)
+                        : StoreReplicated(topic, producer, open.ReplicatedFrom, requests.Current.Send), stop.Token).ConfigureAwait(false);
                 }
             }
             finally
@@ -99,6 +101,31 @@ public sealed partial class MessagingService
         Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
         Interlocked.Add(ref producer.BytesIn, batch.Length);
         return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt);
+    }
+
+    /// <summary>
+    /// A batch another cluster's replicator brought: stored as it is (its own producer name and origin), de-duplicated
+    /// by origin cluster and producer name, so that the sequences of the producers it carries are never compared.
+    /// </summary>
+    private PendingSend StoreReplicated(Topic topic, ProducerInfo producer, string replicatedFrom, Wire.SendBatch send)
+    {
+        var receivedAt = Stopwatch.GetTimestamp();
+        var batch = send.Batch.Memory;
+        if (batch.Length > _options.MaxMessageBytes)
+            return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than this cluster's limit of {_options.MaxMessageBytes} bytes.");
+        if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error))
+            return Refuse(send.SequenceId, error);
+        var origin = batch.Span[header.ReplicatedFrom];
+        if (origin.IsEmpty || header.ProducerName.End.Value == header.ProducerName.Start.Value)
+            return Refuse(send.SequenceId, $"A replicated batch (from {replicatedFrom}) must carry its producer_name and replicated_from.");
+        var key = Topics.Deduplication.KeyOf(System.Text.Encoding.UTF8.GetString(batch.Span[header.ProducerName]), origin);
+        var stored = topic.PublishAsync(batch, header.MessageCount, key, (long)header.SequenceId, (long)header.LastSequenceId, out var duplicate, CancellationToken.None);
+        if (!duplicate)
+        {
+            Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
+            Interlocked.Add(ref producer.BytesIn, batch.Length);
+        }
+        return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt, duplicate);
     }
 
     private static PendingSend Refuse(ulong sequenceId, string reason)

@@ -44,7 +44,40 @@ public sealed partial class Topic : IAsyncDisposable
 
     public static bool IsSystemCursor(string name) => name.StartsWith(SystemCursorPrefix, StringComparison.Ordinal);
 
-    /// <summary>Producer de-duplication, when it applies to this topic (<see cref="EnableDeduplicationAsync"/>).</summary>
+    private readonly ConcurrentDictionary<string, Replication.Replicator> _replicators = new(StringComparer.Ordinal);
+
+    /// <summary>The running replicators, one per remote cluster the topic is replicated to.</summary>
+    public IReadOnlyCollection<Replication.Replicator> Replicators => [.. _replicators.Values];
+
+    /// <summary>
+    /// Replicates to exactly <paramref name="remotes"/>: starts a replicator for each new one (<paramref name="start"/>),
+    /// stops those no longer listed and deletes their cursors, so their backlog no longer holds entries back (a cluster
+    /// added again starts from the earliest retained message).
+    /// </summary>
+    public async Task SetReplicationAsync(IReadOnlyCollection<string> remotes, Func<string, Task<Replication.Replicator>> start, CancellationToken cancellationToken)
+    {
+        foreach (var remote in remotes)
+        {
+            if (!_replicators.ContainsKey(remote))
+                _replicators[remote] = await start(remote).ConfigureAwait(false);
+        }
+        foreach (var (remote, replicator) in _replicators)
+        {
+            if (!remotes.Contains(remote) && _replicators.TryRemove(remote, out _))
+            {
+                await replicator.DisposeAsync().ConfigureAwait(false);
+                await Ledger.DeleteCursorAsync(Replication.Replicator.CursorPrefix + remote, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        // Cursors of clusters removed while the topic was not loaded here.
+        foreach (var cursor in Ledger.Cursors)
+        {
+            if (cursor.Name.StartsWith(Replication.Replicator.CursorPrefix, StringComparison.Ordinal) && !remotes.Contains(cursor.Name[Replication.Replicator.CursorPrefix.Length..]))
+                await Ledger.DeleteCursorAsync(cursor.Name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Producer de-duplication, when it applies to this topic (<see cref="SetDeduplicationAsync"/>).</summary>
     internal Deduplication? Deduplication { get; private set; }
 
     public TopicName Name { get; }
@@ -391,6 +424,9 @@ public sealed partial class Topic : IAsyncDisposable
         DisconnectAll(NewOwner is { } owner
             ? $"topic {Name} moved to the broker at {owner.GrpcUrl}; connect there"
             : $"topic {Name} is closing on this broker; look it up again");
+        foreach (var replicator in _replicators.Values)
+            await replicator.DisposeAsync().ConfigureAwait(false);
+        _replicators.Clear();
         Task<Position>? last;
         Deduplication? dedup;
         lock (_publishing)

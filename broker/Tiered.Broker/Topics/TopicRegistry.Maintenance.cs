@@ -40,6 +40,7 @@ public sealed partial class TopicRegistry
                 }
                 await topic.SetDeduplicationAsync(await Policies.IsDeduplicationEnabledAsync(topic.Name, _options.DeduplicationEnabled, cancellationToken).ConfigureAwait(false),
                     cancellationToken).ConfigureAwait(false);
+                await ApplyReplicationAsync(topic, cancellationToken).ConfigureAwait(false);
                 if (!policies.TryGetValue(topic.Name.Namespace, out var policy))
                     policies[topic.Name.Namespace] = policy = await Policies.GetNamespaceAsync(topic.Name.Namespace, cancellationToken).ConfigureAwait(false);
                 if (policy?.MessageTtlInSeconds is > 0 and var ttl)

@@ -189,6 +189,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         {
             await topic.SetDeduplicationAsync(await Policies.IsDeduplicationEnabledAsync(name, _options.DeduplicationEnabled, _stop.Token).ConfigureAwait(false), _stop.Token)
                 .ConfigureAwait(false);
+            await ApplyReplicationAsync(topic, _stop.Token).ConfigureAwait(false);
         }
         catch
         {
@@ -201,6 +202,23 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         return topic;
     }
 
+    /// <summary>The gRPC channels of this broker's replicators, one per remote broker.</summary>
+    private readonly Replication.ReplicationChannels _replicationChannels = new();
+
+    /// <summary>
+    /// Starts or stops the topic's replicators to match its replication clusters (its own list, else its namespace's),
+    /// less this cluster. A list that does not name this cluster replicates nothing from here.
+    /// </summary>
+    internal async Task ApplyReplicationAsync(Topic topic, CancellationToken cancellationToken)
+    {
+        var clusters = await Policies.GetReplicationClustersAsync(topic.Name, cancellationToken).ConfigureAwait(false);
+        var remotes = clusters.Contains(_options.ClusterName, StringComparer.Ordinal)
+            ? clusters.Where(c => !string.Equals(c, _options.ClusterName, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal)
+            : [];
+        await topic.SetReplicationAsync(remotes, remote => Replication.Replicator.StartAsync(topic, remote, _options.ClusterName, Policies, _replicationChannels,
+            _loggerFactory.CreateLogger<Replication.Replicator>(), cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -208,6 +226,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         foreach (var name in _topics.Keys.ToList())
             await UnloadAsync(name).ConfigureAwait(false);
         await Policies.DisposeAsync().ConfigureAwait(false);
+        _replicationChannels.Dispose();
         Instrumentation.Untrack(this);
         if (_ownsInstrumentation)
             Instrumentation.Dispose();

@@ -1,0 +1,310 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
+using Tiered.Broker.Entries;
+using Tiered.Broker.Metadata;
+using Tiered.Broker.Topics;
+using Tiered.ManagedLedgers;
+using Tiered.V1;
+using InitialPosition = Tiered.ManagedLedgers.InitialPosition;
+using Wire = Tiered.Broker.Wire;
+
+namespace Tiered.Broker.Replication;
+
+/// <summary>
+/// Replicates one topic to one remote cluster; run by the topic's owner. A durable cursor
+/// (<c>tiered.repl.{remote}</c>, from the earliest retained message) reads the local log; entries that carry
+/// <c>replicated_from</c> came from another cluster and are skipped (no loops); the others are published, unchanged
+/// but for <c>replicated_from</c> = this cluster, to the remote owner of the same topic on a replicator stream, which
+/// stores them de-duplicated by (origin cluster, producer name, sequence id). The cursor moves only past what the
+/// remote acknowledged, in order; a broken stream or a failed batch rewinds it to its mark-delete position and
+/// everything after is sent again (the remote drops what it stored already), so nothing is skipped and nothing is
+/// stored twice. A batch the remote refuses for good stops this replicator, with the error in the topic's stats.
+/// </summary>
+public sealed partial class Replicator : IAsyncDisposable
+{
+    /// <summary>The replicator cursors' prefix (a system cursor: never a subscription).</summary>
+    public const string CursorPrefix = Topic.SystemCursorPrefix + "repl.";
+
+    /// <summary>Batches sent and not yet acknowledged by the remote.</summary>
+    internal const int Window = 1000;
+
+    private const int ReadBatch = 100;
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    private readonly Topic _topic;
+    private readonly ManagedCursor _cursor;
+    private readonly string _local;
+    private readonly PolicyStore _policies;
+    private readonly ReplicationChannels _channels;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly RateMeter _rates;
+    private Task _run = Task.CompletedTask;
+    private long _messagesOut;
+    private long _bytesOut;
+    private long _oldestInFlightPublishMs;
+    private long _lastReceiptAt;
+
+    private Replicator(Topic topic, ManagedCursor cursor, string remote, string local, PolicyStore policies, ReplicationChannels channels, ILogger logger)
+    {
+        (_topic, _cursor, Remote, _local, _policies, _channels, _logger) = (topic, cursor, remote, local, policies, channels, logger);
+        _rates = new RateMeter(topic.Time);
+    }
+
+    public string Remote { get; }
+
+    /// <summary>Whether a stream to the remote owner is open.</summary>
+    public bool Connected { get; private set; }
+
+    /// <summary>Why the last attempt failed (null while all is well); for a permanent refusal, why replication stopped.</summary>
+    public string? LastError { get; private set; }
+
+    /// <summary>The replicator gave up on this topic (the remote refused a batch for good).</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>Entries not yet acknowledged by the remote (Pulsar's replicationBacklog counts these).</summary>
+    public long Backlog => _cursor.Backlog;
+
+    public long MessagesOut => Interlocked.Read(ref _messagesOut);
+
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    public Rates SampleRates() => _rates.Sample(new RateCounters(MessagesOut, BytesOut));
+
+    /// <summary>How old the oldest message not yet acknowledged by the remote is, in seconds (0 when none is pending).</summary>
+    public double DelaySeconds
+    {
+        get
+        {
+            if (Backlog == 0)
+                return 0;
+            var now = _topic.Time.GetUtcNow().ToUnixTimeMilliseconds();
+            var oldest = Interlocked.Read(ref _oldestInFlightPublishMs);
+            var since = oldest > 0 ? oldest : Interlocked.Read(ref _lastReceiptAt);
+            return since > 0 ? Math.Max(0, now - since) / 1000.0 : 0;
+        }
+    }
+
+    /// <summary>Opens (or creates, at the earliest retained message) the cursor for <paramref name="remote"/> and starts replicating.</summary>
+    internal static async Task<Replicator> StartAsync(Topic topic, string remote, string local, PolicyStore policies, ReplicationChannels channels,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var cursor = await topic.Ledger.OpenCursorAsync(CursorPrefix + remote, InitialPosition.Earliest, cancellationToken).ConfigureAwait(false);
+        var replicator = new Replicator(topic, cursor, remote, local, policies, channels, logger);
+        replicator._run = Task.Run(replicator.RunAsync);
+        return replicator;
+    }
+
+    private async Task RunAsync()
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                await ReplicateAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RefusedException e)
+            {
+                (Connected, Stopped, LastError) = (false, true, e.Message);
+                LogStopped(_logger, _topic.Name.ToString(), Remote, e.Message);
+                return;
+            }
+            catch (Exception e)
+            {
+                (Connected, LastError) = (false, e.Message);
+                LogRetrying(_logger, _topic.Name.ToString(), Remote, (long)backoff.TotalMilliseconds, e.Message);
+            }
+            try
+            {
+                await Task.Delay(backoff, _topic.Time, _stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, backoff.Ticks * 2));
+        }
+        Connected = false;
+    }
+
+    /// <summary>One stream to the remote owner: from the cursor's mark-delete position on, until it fails.</summary>
+    private async Task ReplicateAsync(CancellationToken cancellationToken)
+    {
+        var owner = await LookupAsync(cancellationToken).ConfigureAwait(false);
+        using var streamStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // The broker's wire types: the stored entry goes out as the bytes it is, not decoded and encoded again.
+        using var call = _channels.Get(owner).CreateCallInvoker().AsyncDuplexStreamingCall(Service.MessagingMethods.Produce, null, new CallOptions(cancellationToken: streamStop.Token));
+        await call.RequestStream.WriteAsync(new Wire.ProduceRequest
+        {
+            Open = new OpenProducer { Topic = _topic.Name.ToString(), ProducerName = CursorPrefix + _local, ReplicatedFrom = _local },
+        }, cancellationToken).ConfigureAwait(false);
+        if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false) || call.ResponseStream.Current.ResponseCase != ProduceResponse.ResponseOneofCase.Opened)
+            throw new InvalidOperationException($"The broker at {owner} did not open the replicator's stream.");
+        (Connected, LastError) = (true, null);
+        LogConnected(_logger, _topic.Name.ToString(), Remote, owner);
+
+        // Everything after the last acknowledged entry goes again: the remote drops what it stored already.
+        _cursor.Rewind();
+        var window = new SemaphoreSlim(Window, Window);
+        var sent = Channel.CreateUnbounded<Sent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var receiving = ReceiveAsync(call.ResponseStream, sent.Reader, window, cancellationToken);
+        // When the receipts stop (the stream failed, a batch was refused), the sending stops too.
+        _ = receiving.ContinueWith(_ => streamStop.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        var sending = streamStop.Token;
+        try
+        {
+            ulong sequence = 0;
+            while (true)
+            {
+                var entries = await _cursor.ReadEntriesAsync(ReadBatch, sending).ConfigureAwait(false);
+                if (entries.Count == 0)
+                {
+                    await _cursor.WaitForEntriesAsync(sending).ConfigureAwait(false);
+                    continue;
+                }
+                foreach (var entry in entries)
+                {
+                    if (!BatchHeader.TryRead(entry.Data.Span, out var header, out _) || header.ReplicatedFrom.End.Value > header.ReplicatedFrom.Start.Value)
+                    {
+                        // From another cluster (or not a batch): not sent back. Acknowledged in its turn.
+                        await sent.Writer.WriteAsync(new Sent(0, entry.Position, 0, 0, 0), sending).ConfigureAwait(false);
+                        continue;
+                    }
+                    await window.WaitAsync(sending).ConfigureAwait(false);
+                    var batch = BatchHeader.Stamped(entry.Data.Span, publishTimeMs: null, producerName: null, replicatedFrom: _local);
+                    sequence++;
+                    Interlocked.CompareExchange(ref _oldestInFlightPublishMs, header.PublishTimeMs, 0);
+                    await sent.Writer.WriteAsync(new Sent(sequence, entry.Position, header.MessageCount, batch.Length, header.PublishTimeMs), sending).ConfigureAwait(false);
+                    await call.RequestStream.WriteAsync(new Wire.ProduceRequest
+                    {
+                        Send = new Wire.SendBatch { SequenceId = sequence, Batch = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(batch) },
+                    }, sending).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested && receiving.IsCompleted)
+        {
+            // The receipts stopped first: their reason is the one to report (below).
+        }
+        finally
+        {
+            sent.Writer.TryComplete();
+            await streamStop.CancelAsync().ConfigureAwait(false);
+        }
+        await receiving.ConfigureAwait(false);
+    }
+
+    /// <summary>Receipts come in the order sent: each moves the cursor past its entry and the skipped ones before it.</summary>
+    private async Task ReceiveAsync(IAsyncStreamReader<ProduceResponse> responses, ChannelReader<Sent> sent, SemaphoreSlim window, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        Position? acked = null;
+        ValueTask storing = default;
+        while (await responses.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var response = responses.Current;
+            var sequence = response.ResponseCase == ProduceResponse.ResponseOneofCase.Receipt ? response.Receipt.SequenceId : response.Error.SequenceId;
+            Sent head;
+            do
+            {
+                if (!sent.TryRead(out head))
+                    throw new InvalidOperationException($"The remote answered batch {sequence}, which was not sent.");
+                if (head.Sequence == 0)
+                    acked = head.Position;
+            }
+            while (head.Sequence == 0);
+            if (head.Sequence != sequence)
+                throw new InvalidOperationException($"The remote answered batch {sequence} while {head.Sequence} was expected.");
+            if (response.ResponseCase == ProduceResponse.ResponseOneofCase.Error)
+            {
+                var error = response.Error;
+                if (error.Code == ErrorCode.InvalidMessage)
+                    throw new RefusedException($"Cluster {Remote} refused the entry {head.Position} for good: {error.Message}");
+                // Not stored there: rewind and send it (and what followed) again.
+                throw new InvalidOperationException($"Cluster {Remote} did not store the entry {head.Position} ({error.Code}): {error.Message}");
+            }
+            window.Release();
+            acked = head.Position;
+            Interlocked.Add(ref _messagesOut, head.Messages);
+            Interlocked.Add(ref _bytesOut, head.Bytes);
+            Interlocked.Exchange(ref _lastReceiptAt, _topic.Time.GetUtcNow().ToUnixTimeMilliseconds());
+            Interlocked.Exchange(ref _oldestInFlightPublishMs, sent.TryPeek(out var next) && next.Sequence != 0 ? next.PublishTimeMs : 0);
+            // Skipped entries right behind it need no receipt.
+            while (sent.TryPeek(out var skipped) && skipped.Sequence == 0 && sent.TryRead(out _))
+                acked = skipped.Position;
+            // The cursor stores acknowledgements by group commit; wait only for the previous store, not for each.
+            if (storing.IsCompleted)
+            {
+                await storing.ConfigureAwait(false);
+                storing = _cursor.AckCumulativeAsync(new AckPosition(acked.Value), cancellationToken);
+                acked = null;
+            }
+        }
+        await storing.ConfigureAwait(false);
+        if (acked is { } last)
+            await _cursor.AckCumulativeAsync(new AckPosition(last), cancellationToken).ConfigureAwait(false);
+        throw new InvalidOperationException($"The broker of cluster {Remote} ended the replicator's stream.");
+    }
+
+    /// <summary>The remote cluster's owner of the topic, asked of the broker service URL it is registered with.</summary>
+    private async Task<string> LookupAsync(CancellationToken cancellationToken)
+    {
+        var cluster = await _policies.GetClusterAsync(Remote, cancellationToken).ConfigureAwait(false);
+        if (cluster?.BrokerServiceUrl is not { Length: > 0 } serviceUrl)
+            throw new InvalidOperationException($"Cluster {Remote} is not registered here with a brokerServiceUrl (PUT /admin/v2/clusters/{Remote}).");
+        var lookup = await new Messaging.MessagingClient(_channels.Get(serviceUrl))
+            .LookupAsync(new LookupRequest { Topic = _topic.Name.ToString() }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return lookup.BrokerUrl is { Length: > 0 } owner ? owner : serviceUrl;
+    }
+
+    /// <summary>Stops replicating (the topic unloads); the cursor stays for the next owner.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stop.Dispose();
+    }
+
+    /// <summary>An entry in flight (<see cref="Sequence"/> 0: skipped, acknowledged with the receipt before or after it).</summary>
+    private readonly record struct Sent(ulong Sequence, Position Position, int Messages, long Bytes, long PublishTimeMs);
+
+    private sealed class RefusedException(string message) : Exception(message);
+
+    [LoggerMessage(EventId = 4030, EventName = "ReplicatorConnected", Level = LogLevel.Information, Message = "Replicating {Topic} to cluster {Remote} through {Owner}")]
+    private static partial void LogConnected(ILogger logger, string topic, string remote, string owner);
+
+    [LoggerMessage(EventId = 4031, EventName = "ReplicatorRetrying", Level = LogLevel.Warning, Message = "Replicating {Topic} to cluster {Remote} failed; retrying in {DelayMs} ms: {Reason}")]
+    private static partial void LogRetrying(ILogger logger, string topic, string remote, long delayMs, string reason);
+
+    [LoggerMessage(EventId = 4032, EventName = "ReplicatorStopped", Level = LogLevel.Error, Message = "Replication of {Topic} to cluster {Remote} stopped: {Reason}. Fix the cause, then unload the topic to start it again")]
+    private static partial void LogStopped(ILogger logger, string topic, string remote, string reason);
+}
+
+/// <summary>One gRPC channel per remote broker URL, shared by the replicators of a broker.</summary>
+public sealed class ReplicationChannels : IDisposable
+{
+    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+
+    public GrpcChannel Get(string url)
+        => _channels.GetOrAdd(url.Contains("://", StringComparison.Ordinal) ? url : $"http://{url}", u => GrpcChannel.ForAddress(u, new GrpcChannelOptions
+        {
+            MaxSendMessageSize = 16 * 1024 * 1024,
+            MaxReceiveMessageSize = 16 * 1024 * 1024,
+        }));
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values)
+            channel.Dispose();
+        _channels.Clear();
+    }
+}
