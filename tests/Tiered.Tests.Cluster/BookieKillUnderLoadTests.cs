@@ -156,8 +156,8 @@ public sealed class BookieKillUnderLoadTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Publishes batches of 10 one at a time; a batch refused with an error is sent again (it may
-    /// then be stored twice), a broken stream is reopened. A batch without any answer within the
+    /// Publishes batches of 10 one at a time; a batch refused with an error is sent again unchanged, a
+    /// broken stream is reopened (under a new producer name, so a batch resent there may be stored twice). A batch without any answer within the
     /// stall bound is a hang: recorded, and the producer stops.
     /// </summary>
     private sealed class LoadProducer(Messaging.MessagingClient client, string topic, int id)
@@ -186,12 +186,23 @@ public sealed class BookieKillUnderLoadTests(ITestOutputHelper output)
                 while (!stop.IsCancellationRequested)
                 {
                     var payloads = Enumerable.Range(next, 10).Select(n => $"p{id}-m{n}").ToList();
+                    // Sent again unchanged (same sequence ids) on the same stream, numbered anew on a new one.
+                    MessageBatch? sent = null;
                     while (!stop.IsCancellationRequested)
                     {
                         try
                         {
                             producer ??= await RawProducer.OpenAsync(client, topic).WaitAsync(StallBound);
-                            var answer = (await producer.SendAllAsync([RawProducer.Batch(payloads)], window: 1).WaitAsync(StallBound))[0];
+                            ProduceResponse answer;
+                            if (sent is null)
+                            {
+                                sent = RawProducer.Batch(payloads);
+                                answer = (await producer.SendAllAsync([sent], window: 1).WaitAsync(StallBound))[0];
+                            }
+                            else
+                            {
+                                answer = await producer.SendAsIsAsync(sent).WaitAsync(StallBound);
+                            }
                             if (answer.ResponseCase == ProduceResponse.ResponseOneofCase.Receipt)
                             {
                                 Acknowledged.AddRange(payloads);
@@ -209,6 +220,7 @@ public sealed class BookieKillUnderLoadTests(ITestOutputHelper output)
                         {
                             LastError = e.Message;
                             producer = null; // the stream broke: open a new one
+                            sent = null;
                         }
                         Interlocked.Increment(ref _errors);
                         await Task.Delay(20, CancellationToken.None); // the producer's pace between retries
