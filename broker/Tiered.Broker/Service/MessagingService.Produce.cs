@@ -35,6 +35,7 @@ public sealed partial class MessagingService
         var name = chosen.Length == 0 ? GeneratedProducerNames.Next(_options.ClusterName) : chosen;
         var producer = new ProducerInfo(name, context.Peer, topic.Time);
         var nameBytes = System.Text.Encoding.UTF8.GetBytes(name);
+        var replicatedFrom = open.ReplicatedFrom.Length == 0 ? null : open.ReplicatedFrom;
         topic.AddProducer(producer);
         BrokerLog.ProducerOpened(logger, name, topic.Name.ToString());
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, producer.Closed);
@@ -57,9 +58,7 @@ public sealed partial class MessagingService
                 {
                     if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                         throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                    await pending.Writer.WriteAsync(open.ReplicatedFrom.Length == 0
-                        ? Store(topic, producer, nameBytes, requests.Current.Send)
-                        : StoreReplicated(topic, producer, open.ReplicatedFrom, requests.Current.Send), stop.Token).ConfigureAwait(false);
+                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, requests.Current.Send), stop.Token).ConfigureAwait(false);
                 }
             }
             finally
@@ -78,7 +77,12 @@ public sealed partial class MessagingService
         }
     }
 
-    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, Wire.SendBatch send)
+    /// <param name="replicatedFrom">
+    /// Set on another cluster's replicator stream: its batches are stored as they are (their own producer names and
+    /// origin) and de-duplicated by origin cluster and producer name, so that the sequences of the producers it
+    /// carries are never compared. Otherwise a batch is stored under the stream's producer name.
+    /// </param>
+    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, string? replicatedFrom, Wire.SendBatch send)
     {
         var receivedAt = Stopwatch.GetTimestamp();
         var batch = send.Batch.Memory;
@@ -86,39 +90,26 @@ public sealed partial class MessagingService
             return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
         if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error))
             return Refuse(send.SequenceId, error);
-        // De-duplication keys a batch by its producer (and origin cluster): read before the batch may be re-stamped.
-        var key = Topics.Deduplication.KeyOf(producer.Name, batch.Span[header.ReplicatedFrom]);
-        // A batch is stored with the stream's producer name (which de-duplication replays by after a restart) and
-        // with a publish time: one that lacks the broker's time (as Pulsar's broker does, so that message TTL and
-        // seek by time do not take it for a message of 1970) or names another producer is copied with them set.
-        var stampTime = header.PublishTimeMs == 0;
-        var stampName = !batch.Span[header.ProducerName].SequenceEqual(nameBytes);
-        if (stampTime || stampName)
-            batch = BatchHeader.Stamped(batch.Span, stampTime ? topics.Time.GetUtcNow().ToUnixTimeMilliseconds() : null, stampName ? producer.Name : null);
-        var stored = topic.PublishAsync(batch, header.MessageCount, key, (long)header.SequenceId, (long)header.LastSequenceId, out var duplicate, CancellationToken.None);
-        if (duplicate)
-            return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt, Duplicate: true);
-        Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
-        Interlocked.Add(ref producer.BytesIn, batch.Length);
-        return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt);
-    }
-
-    /// <summary>
-    /// A batch another cluster's replicator brought: stored as it is (its own producer name and origin), de-duplicated
-    /// by origin cluster and producer name, so that the sequences of the producers it carries are never compared.
-    /// </summary>
-    private PendingSend StoreReplicated(Topic topic, ProducerInfo producer, string replicatedFrom, Wire.SendBatch send)
-    {
-        var receivedAt = Stopwatch.GetTimestamp();
-        var batch = send.Batch.Memory;
-        if (batch.Length > _options.MaxMessageBytes)
-            return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than this cluster's limit of {_options.MaxMessageBytes} bytes.");
-        if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error))
-            return Refuse(send.SequenceId, error);
+        // De-duplication keys a batch by its producer and origin cluster: read before the batch may be re-stamped.
         var origin = batch.Span[header.ReplicatedFrom];
-        if (origin.IsEmpty || header.ProducerName.End.Value == header.ProducerName.Start.Value)
-            return Refuse(send.SequenceId, $"A replicated batch (from {replicatedFrom}) must carry its producer_name and replicated_from.");
-        var key = Topics.Deduplication.KeyOf(System.Text.Encoding.UTF8.GetString(batch.Span[header.ProducerName]), origin);
+        string key;
+        if (replicatedFrom is not null)
+        {
+            if (origin.IsEmpty || header.ProducerName.End.Value == header.ProducerName.Start.Value)
+                return Refuse(send.SequenceId, $"A replicated batch (from {replicatedFrom}) must carry its producer_name and replicated_from.");
+            key = Topics.Deduplication.KeyOf(System.Text.Encoding.UTF8.GetString(batch.Span[header.ProducerName]), origin);
+        }
+        else
+        {
+            key = Topics.Deduplication.KeyOf(producer.Name, origin);
+            // A batch is stored with the stream's producer name (which de-duplication replays by after a restart) and
+            // with a publish time: one that lacks the broker's time (as Pulsar's broker does, so that message TTL and
+            // seek by time do not take it for a message of 1970) or names another producer is copied with them set.
+            var stampTime = header.PublishTimeMs == 0;
+            var stampName = !batch.Span[header.ProducerName].SequenceEqual(nameBytes);
+            if (stampTime || stampName)
+                batch = BatchHeader.Stamped(batch.Span, stampTime ? topics.Time.GetUtcNow().ToUnixTimeMilliseconds() : null, stampName ? producer.Name : null);
+        }
         var stored = topic.PublishAsync(batch, header.MessageCount, key, (long)header.SequenceId, (long)header.LastSequenceId, out var duplicate, CancellationToken.None);
         if (!duplicate)
         {
