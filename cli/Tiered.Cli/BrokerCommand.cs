@@ -57,7 +57,7 @@ internal static class BrokerCommand
         flags.Add(new Option<string>("--cluster-name")
         {
             HelpName = "NAME",
-            Description = "The cluster this broker belongs to (created with tiered initialize-cluster).",
+            Description = "The cluster this broker belongs to (created with tiered initialize-cluster; standalone registers it itself). Geo-replicated clusters each have their own name.",
             DefaultValueFactory = _ => "standalone",
         }, "Broker:ClusterName");
         flags.Add(new Option<string?>("--advertised-url")
