@@ -31,6 +31,11 @@ internal static class AdminProblems
             logger.Redirected(request.Method, request.Path.Value ?? "", location);
             return Results.Redirect(location, permanent: false, preserveMethod: true);
         }
+        catch (AdminRefusalException e)
+        {
+            logger.Refused(context.HttpContext.Request.Method, context.HttpContext.Request.Path.Value ?? "", e.Status, e.Message);
+            return Problem(e.Status, e.Type, e.Title, e.Message);
+        }
         catch (BrokerException e)
         {
             var (status, type, title) = Describe(e.Code);
@@ -84,4 +89,23 @@ internal static class AdminProblems
         MetadataErrorCode.BadVersion => (StatusCodes.Status412PreconditionFailed, "version-conflict", "Changed concurrently"),
         _ => (StatusCodes.Status503ServiceUnavailable, "metadata-unavailable", "Metadata service unavailable"),
     };
+}
+
+/// <summary>
+/// A refusal whose HTTP status has no <see cref="BrokerErrorCode"/> because only the admin API answers it,
+/// with the status Pulsar answers for the same refusal (e.g. 403 for a replication cluster the tenant may not use).
+/// </summary>
+internal sealed class AdminRefusalException(int status, string type, string title, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+
+    public string Type { get; } = type;
+
+    public string Title { get; } = title;
+
+    /// <summary>403, as Pulsar: a cluster that is not registered, or not allowed for the tenant.</summary>
+    public static AdminRefusalException ClusterNotAllowed(string message) => new(StatusCodes.Status403Forbidden, "cluster-not-allowed", "Cluster not allowed", message);
+
+    /// <summary>412, as Pulsar: a request that is well-formed but not acceptable in the present state (an empty replication list, a cluster still in use).</summary>
+    public static AdminRefusalException PreconditionFailed(string message) => new(StatusCodes.Status412PreconditionFailed, "precondition-failed", "Precondition failed", message);
 }

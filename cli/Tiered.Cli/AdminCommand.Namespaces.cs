@@ -130,6 +130,8 @@ internal static partial class AdminCommand
             namespaces.Subcommands.Add(command);
         foreach (var command in NamespaceDeduplicationCommands(ns))
             namespaces.Subcommands.Add(command);
+        foreach (var command in NamespaceReplicationCommands(ns))
+            namespaces.Subcommands.Add(command);
         return namespaces;
     }
 

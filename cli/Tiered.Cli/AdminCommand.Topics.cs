@@ -74,6 +74,8 @@ internal static partial class AdminCommand
             topics.Subcommands.Add(command);
         foreach (var command in TopicDeduplicationCommands(topic))
             topics.Subcommands.Add(command);
+        foreach (var command in TopicReplicationCommands(topic))
+            topics.Subcommands.Add(command);
         return topics;
     }
 

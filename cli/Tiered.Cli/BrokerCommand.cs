@@ -13,6 +13,13 @@ internal static class BrokerCommand
     /// <summary>The broker flags <c>tiered standalone</c> takes as well.</summary>
     public static void AddSharedFlags(SettingFlags flags)
     {
+        flags.Add(new Option<string>("--cluster-name")
+        {
+            HelpName = "NAME",
+            Description = "The cluster this broker belongs to (created with tiered initialize-cluster; standalone registers it itself). Geo-replicated clusters each have their own name, "
+                + "so two standalones on one machine with different names are two clusters.",
+            DefaultValueFactory = _ => "standalone",
+        }, "Broker:ClusterName");
         flags.Add(new Option<int>("--default-bundles")
         {
             HelpName = "N",
@@ -54,12 +61,6 @@ internal static class BrokerCommand
             Description = "Address of the HTTP endpoint: the admin REST API (/admin/v2), /health/live, /health/ready and /metrics.",
             DefaultValueFactory = _ => "127.0.0.1:8080",
         }, "Broker:HttpListen");
-        flags.Add(new Option<string>("--cluster-name")
-        {
-            HelpName = "NAME",
-            Description = "The cluster this broker belongs to (created with tiered initialize-cluster).",
-            DefaultValueFactory = _ => "standalone",
-        }, "Broker:ClusterName");
         flags.Add(new Option<string?>("--advertised-url")
         {
             HelpName = "URL",

@@ -88,8 +88,8 @@ internal static class StandaloneCommand
             "standalone",
             "Run Tiered on this machine in one process, listening on 127.0.0.1 only: a single-node "
             + "metadata service, one bookie, and a broker (gRPC on --grpc-port, admin REST, health and metrics on --http-port). "
-            + "The 'standalone' cluster, the 'public' tenant and the 'public/default' namespace are created "
-            + "on first start; data is kept in --data-dir across restarts. Closed ledgers can be offloaded to "
+            + "The cluster (--cluster-name, 'standalone' unless told otherwise) is registered with its URLs, the 'public' tenant allowed on it and "
+            + "the 'public/default' namespace replicated to it are created on first start; data is kept in --data-dir across restarts. Closed ledgers can be offloaded to "
             + "Parquet objects, by default in <DIR>/offload. Runs until SIGINT or SIGTERM.");
         flags.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>

@@ -49,11 +49,22 @@ public sealed class ClusterEndpointTests(AdminApiServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_cluster_a_replication_list_names_cannot_be_deleted_and_the_namespace_is_named()
+    {
+        var detail = await Expect.ProblemAsync(await Http.DeleteAsync("/admin/v2/clusters/standalone"), HttpStatusCode.PreconditionFailed);
+        Assert.Contains("public/default", detail);
+        Assert.NotNull(await server.StoredAsync("/admin/clusters/standalone"));
+    }
+
+    [Fact]
     public async Task A_cluster_a_tenant_allows_cannot_be_deleted()
     {
-        var detail = await Expect.ProblemAsync(await Http.DeleteAsync("/admin/v2/clusters/standalone"), HttpStatusCode.Conflict);
-        Assert.Contains("public", detail);
-        Assert.NotNull(await server.StoredAsync("/admin/clusters/standalone"));
+        await Expect.NoContentAsync(await Http.PutAsync("/admin/v2/clusters/allowed-only", Json("""{"serviceUrl":"http://allowed-only:8080"}""")));
+        var tenant = await server.NewTenantAsync();
+        await Expect.NoContentAsync(await Http.PostAsync($"/admin/v2/tenants/{tenant}", Json("""{"allowedClusters":["standalone","allowed-only"]}""")));
+        var detail = await Expect.ProblemAsync(await Http.DeleteAsync("/admin/v2/clusters/allowed-only"), HttpStatusCode.Conflict);
+        Assert.Contains(tenant, detail);
+        Assert.NotNull(await server.StoredAsync("/admin/clusters/allowed-only"));
     }
 
     [Fact]
@@ -62,7 +73,7 @@ public sealed class ClusterEndpointTests(AdminApiServer server) : IClassFixture<
         Assert.Contains("Invalid cluster name", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/b%20d", Json("{}")), HttpStatusCode.BadRequest));
         Assert.Contains("Invalid JSON", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/badjson", Json("""{"serviceUrl":""")), HttpStatusCode.BadRequest));
         Assert.Contains("required", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/nobody", null), HttpStatusCode.BadRequest));
-        Assert.Contains("absolute URL", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/badurl", Json("""{"serviceUrl":"east:8080"}""")), HttpStatusCode.BadRequest));
+        Assert.Contains("absolute http:// or https:// URL", await Expect.ProblemAsync(await Http.PutAsync("/admin/v2/clusters/badurl", Json("""{"serviceUrl":"east:8080"}""")), HttpStatusCode.BadRequest));
         Assert.Null(await server.StoredAsync("/admin/clusters/badurl"));
         Assert.Null(await server.StoredAsync("/admin/clusters/badjson"));
         Assert.Null(await server.StoredAsync("/admin/clusters/nobody"));

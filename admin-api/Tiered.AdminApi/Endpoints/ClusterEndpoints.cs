@@ -25,7 +25,7 @@ internal static class ClusterEndpoints
             .Accepts<ClusterData>("application/json")
             .WithSummary("Changes a cluster's service URLs.");
         clusters.MapDelete("/{cluster}", (string cluster, CancellationToken ct) => DeleteAsync(context, cluster, ct))
-            .WithSummary("Removes a cluster; 409 while a tenant allows it.");
+            .WithSummary("Removes a cluster; 412 while a namespace or topic replicates to it, 409 while a tenant allows it.");
     }
 
     private static async Task<Ok<IReadOnlyList<string>>> ListAsync(AdminContext context, CancellationToken ct)
@@ -67,25 +67,46 @@ internal static class ClusterEndpoints
         await AdminStore.RetryOnConflictAsync($"Cluster {name}", async token =>
         {
             var stored = await context.Store.GetAsync<ClusterData>(MetadataPaths.Cluster(name), token).ConfigureAwait(false) ?? throw NotFound(name);
+            // Pulsar answers 412 ("Cluster not empty") for a cluster still in use; the replication lists that name it say where.
+            var replicating = await ReplicationClusterRules.UsersAsync(context.Store, tenant: null, c => c == name, token).ConfigureAwait(false);
+            if (replicating.Count > 0)
+                throw AdminRefusalException.PreconditionFailed(
+                    $"Cluster {name} is still in the replication clusters of {string.Join(", ", replicating)}; remove it from those lists first (POST …/replication).");
             var tenants = await context.Store.ChildValuesAsync<TenantInfo>(MetadataPaths.Tenants, token).ConfigureAwait(false);
             var users = tenants.Where(t => t.Value.Value.AllowedClusters.Contains(name, StringComparer.Ordinal)).Select(t => t.Name).ToList();
             if (users.Count > 0)
                 throw new BrokerException(BrokerErrorCode.Conflict, $"Cluster {name} is still allowed for tenants: {string.Join(", ", users)}; remove it from their allowedClusters first.");
-            // Tenants that start naming the cluster touch it, so this fails (and is decided again) if one did meanwhile.
+            // Tenants and replication lists that start naming the cluster touch it, so this fails (and is decided again) if one did meanwhile.
             await context.Store.Metadata.DeleteAsync(MetadataPaths.Cluster(name), stored.Version, token).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
         return TypedResults.NoContent();
     }
 
-    /// <summary>Service URLs, when given, must be absolute URLs (as Pulsar checks them).</summary>
+    /// <summary>
+    /// Service URLs, when given, must be usable by the other clusters' replicators and admin tools: serviceUrl (the admin
+    /// API) an absolute http:// or https:// URL, brokerServiceUrl (gRPC) one too or host:port.
+    /// </summary>
     private static ClusterData Validate(ClusterData? data)
     {
-        foreach (var (field, url) in new[] { ("serviceUrl", data!.ServiceUrl), ("brokerServiceUrl", data.BrokerServiceUrl) })
-        {
-            if (url is not null && !(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Host.Length > 0))
-                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid {field} '{url}': expected an absolute URL such as http://host:8080.");
-        }
+        if (data!.ServiceUrl is { } service && !IsHttpUrl(service))
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid serviceUrl '{service}': expected an absolute http:// or https:// URL of the cluster's admin API, such as http://host:8080.");
+        if (data.BrokerServiceUrl is { } broker && !IsHttpUrl(broker) && !IsHostPort(broker))
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Invalid brokerServiceUrl '{broker}': expected an absolute http:// or https:// URL of the cluster's gRPC endpoint, such as http://host:6650, or host:port.");
         return data;
+    }
+
+    internal static bool IsHttpUrl(string url)
+        => Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0 && url.StartsWith(uri.Scheme + "://", StringComparison.Ordinal);
+
+    /// <summary>host:port (a name, an IPv4 address or a bracketed IPv6 address, and a port from 1 to 65535), nothing else.</summary>
+    internal static bool IsHostPort(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            return false;
+        var host = value[..colon];
+        return Uri.CheckHostName(host.StartsWith('[') && host.EndsWith(']') ? host[1..^1] : host) != UriHostNameType.Unknown;
     }
 
     internal static BrokerException NotFound(string cluster) => new(BrokerErrorCode.ClusterNotFound, $"Cluster {cluster} does not exist.");

@@ -64,14 +64,16 @@ internal static class TenantEndpoints
             var removed = stored.Value.AllowedClusters.Except(info.AllowedClusters, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
             if (removed.Count > 0)
             {
-                var namespaces = await context.Store.ChildValuesAsync<NamespacePolicies>(MetadataPaths.TenantPolicies(name), token).ConfigureAwait(false);
-                foreach (var (ns, policies) in namespaces)
+                // A namespace's list, and a topic's own list (which overrides its namespace's), may only name allowed clusters.
+                foreach (var cluster in removed.Order(StringComparer.Ordinal))
                 {
-                    if (policies.Value.ReplicationClusters.FirstOrDefault(removed.Contains) is { } used)
-                        throw new BrokerException(BrokerErrorCode.Conflict, $"Cluster {used} cannot be removed from tenant {name}: namespace {name}/{ns} replicates to it.");
+                    var users = await ReplicationClusterRules.UsersAsync(context.Store, name, c => c == cluster, token).ConfigureAwait(false);
+                    if (users.Count > 0)
+                        throw new BrokerException(BrokerErrorCode.Conflict,
+                            $"Cluster {cluster} cannot be removed from tenant {name}: {string.Join(", ", users)} replicate{(users.Count == 1 ? "s" : "")} to it; remove it from their replication clusters first.");
                 }
             }
-            // Namespaces created meanwhile touch the tenant, so this put fails and the check above runs again.
+            // Namespaces created and replication lists set meanwhile touch the tenant, so this put fails and the check above runs again.
             await context.Store.TxnAsync([AdminStore.Put(MetadataPaths.Tenant(name), info, stored.Version), .. clusters.Select(AdminStore.Touch)], token).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
         return TypedResults.NoContent();

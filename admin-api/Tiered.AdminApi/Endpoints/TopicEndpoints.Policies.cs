@@ -6,6 +6,7 @@ using Tiered.Broker;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
+using Tiered.Metadata.V1;
 
 namespace Tiered.AdminApi.Endpoints;
 
@@ -25,6 +26,7 @@ internal static partial class TopicEndpoints
             p => p.DeduplicationEnabled,
             (p, value) => p with { DeduplicationEnabled = value },
             (namespacePolicies, options) => namespacePolicies?.DeduplicationEnabled ?? options.DeduplicationEnabled);
+        MapTopicReplication(persistent, context);
     }
 
     /// <summary>
@@ -70,14 +72,28 @@ internal static partial class TopicEndpoints
     /// empty. A topic deleted meanwhile (whose deletion removed its policies before this write) gets its
     /// policies removed again here, and the call answers 404: nothing is left behind for a topic that is gone.
     /// </summary>
-    private static async Task UpdateTopicPoliciesAsync(AdminContext context, TopicName name, Func<TopicPolicies, TopicPolicies> change, CancellationToken ct)
+    /// <remarks>
+    /// <paramref name="alongside"/>, when given, is decided on each attempt before the write and its operations are
+    /// written in the same transaction (rewrites of what the change was decided on, so that a concurrent change of
+    /// those fails this write and it is decided again).
+    /// </remarks>
+    private static async Task UpdateTopicPoliciesAsync(AdminContext context, TopicName name, Func<TopicPolicies, TopicPolicies> change, CancellationToken ct,
+        Func<CancellationToken, Task<List<TxnOp>>>? alongside = null)
     {
         var key = MetadataPaths.TopicPolicies(name);
         await AdminStore.RetryOnConflictAsync($"Policies of topic {name.PartitionedTopic}", async token =>
         {
             var current = await context.Store.GetAsync<TopicPolicies>(key, token).ConfigureAwait(false);
-            var changed = AdminJson.Serialize(change(current?.Value ?? new TopicPolicies()));
-            if (!IsEmpty(changed))
+            var changedPolicies = change(current?.Value ?? new TopicPolicies());
+            var changed = AdminJson.Serialize(changedPolicies);
+            var others = alongside is null ? [] : await alongside(token).ConfigureAwait(false);
+            if (others.Count > 0)
+            {
+                TxnOp? own = !IsEmpty(changed) ? AdminStore.Put(key, changedPolicies, current?.Version ?? -1)
+                    : current is not null ? AdminStore.Delete(key, current.Value.Version) : null;
+                await context.Store.TxnAsync(own is null ? others : [own, .. others], token).ConfigureAwait(false);
+            }
+            else if (!IsEmpty(changed))
                 await context.Store.Metadata.PutAsync(key, changed, current?.Version ?? -1, cancellationToken: token).ConfigureAwait(false);
             else if (current is not null)
                 await context.Store.Metadata.DeleteAsync(key, current.Value.Version, token).ConfigureAwait(false);
