@@ -16,12 +16,7 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
     private const string Namespace = "public/geo";
 
     /// <summary>A standalone named <paramref name="cluster"/>.</summary>
-    private static Standalone Named(string cluster)
-    {
-        var standalone = new Standalone();
-        standalone.Environment["TIERED_BROKER__CLUSTERNAME"] = cluster;
-        return standalone;
-    }
+    private static Standalone Named(string cluster) => new("--cluster-name", cluster);
 
     /// <summary>On <paramref name="local"/>: registers <paramref name="remote"/>, lets the public tenant use both, and replicates <see cref="Namespace"/> to both.</summary>
     private static async Task ConfigureAsync(Standalone local, string localName, Standalone remote, string remoteName)
