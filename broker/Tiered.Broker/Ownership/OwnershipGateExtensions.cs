@@ -5,7 +5,7 @@ namespace Tiered.Broker.Ownership;
 public static class OwnershipGateExtensions
 {
     /// <summary>How long a lookup waits for the owner a client could not reach to be replaced (<see cref="ResolveAsync"/>).</summary>
-    public static readonly TimeSpan UnreachableOwnerWait = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan UnreachableOwnerWait = TimeSpan.FromSeconds(2);
 
     private static readonly TimeSpan UnreachableOwnerPoll = TimeSpan.FromMilliseconds(25);
 
