@@ -57,6 +57,66 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task A_remote_cluster_down_while_publishing_gets_everything_when_it_is_back_and_retention_trims_nothing_before()
+    {
+        // Small ledgers and a maintenance pass every second, so that retention would trim within the test.
+        string[] small = ["--max-entries-per-ledger", "50"];
+        using var a = new Standalone(["--cluster-name", "a", .. small]);
+        using var b = new Standalone(["--cluster-name", "b", .. small]);
+        a.Environment["TIERED_BROKER__MAINTENANCEINTERVAL"] = "00:00:01";
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        await ConfigureAsync(a, "a", b, "b");
+        await ConfigureAsync(b, "b", a, "a");
+        using var http = new HttpClient { BaseAddress = new Uri(a.AdminUrl) };
+        // No retention at all in A: only the replicator's cursor keeps what B has not got.
+        Assert.True((await http.PostAsJsonAsync($"/admin/v2/namespaces/{Namespace}/retention", new { retentionTimeInMinutes = 0, retentionSizeInMB = 0 })).IsSuccessStatusCode);
+        const string topic = $"persistent://{Namespace}/while-down";
+        const int count = 2_000;
+
+        b.Kill();
+        await using (var clientA = new TieredClient(new TieredClientOptions { ServiceUrl = a.Url }))
+        {
+            await using var producer = await clientA.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false });
+            var sends = new List<Task<MessageId>>();
+            for (var i = 0; i < count; i++)
+                sends.Add(producer.SendAsync(Encoding.UTF8.GetBytes($"a-{i}")).AsTask());
+            await Task.WhenAll(sends);
+        }
+        var down = await WaitForReplicationAsync(http, "while-down", r => r.GetProperty("replicationBacklog").GetInt64() >= count && !r.GetProperty("connected").GetBoolean()
+            && r.GetProperty("replicationDelayInSeconds").GetDouble() > 0 && r.GetProperty("lastError").GetString() is { Length: > 0 }, "the backlog for the stopped cluster");
+        output.WriteLine($"with b down: {down}");
+
+        await b.StartAsync();
+        await using var clientB = new TieredClient(new TieredClientOptions { ServiceUrl = b.Url });
+        await using var consumer = await clientB.SubscribeAsync(new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        var (received, duplicates, outOfOrder) = await ReceiveAsync(consumer, count);
+        output.WriteLine($"b received {received.Count} distinct of {count}, {duplicates} duplicated, {outOfOrder} out of order");
+        Assert.Equal((count, 0, 0), (received.Count, duplicates, outOfOrder));
+        var drained = await WaitForReplicationAsync(http, "while-down", r => r.GetProperty("replicationBacklog").GetInt64() == 0 && r.GetProperty("connected").GetBoolean()
+            && r.GetProperty("msgOutCounter").GetInt64() == count && r.GetProperty("replicationDelayInSeconds").GetDouble() == 0, "the backlog to drain");
+        output.WriteLine($"after b came back: {drained}");
+    }
+
+    /// <summary>Polls A's stats of <paramref name="topic"/> until its replication to b satisfies <paramref name="condition"/> (60 s at most).</summary>
+    private static async Task<string> WaitForReplicationAsync(HttpClient http, string topic, Func<System.Text.Json.JsonElement, bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            var stats = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/{topic}/stats");
+            if (stats.TryGetProperty("replication", out var replication) && replication.TryGetProperty("b", out var toB))
+            {
+                last = toB.ToString();
+                if (condition(toB))
+                    return last;
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"Waited 60 s for {what}; replication to b: {last}");
+    }
+
     private static async Task ProduceAsync(TieredClient client, string topic, string prefix, int count)
     {
         await using var producer = await client.CreateProducerAsync(new ProducerOptions(topic));

@@ -47,11 +47,13 @@ public sealed partial class Replicator : IAsyncDisposable
     private long _bytesOut;
     private long _oldestInFlightPublishMs;
     private long _lastReceiptAt;
+    private readonly long _startedAtMs;
 
     private Replicator(Topic topic, ManagedCursor cursor, string remote, string local, PolicyStore policies, ReplicationChannels channels, ILogger logger)
     {
         (_topic, _cursor, Remote, _local, _policies, _channels, _logger) = (topic, cursor, remote, local, policies, channels, logger);
         _rates = new RateMeter(topic.Time);
+        _startedAtMs = topic.Time.GetUtcNow().ToUnixTimeMilliseconds();
     }
 
     public string Remote { get; }
@@ -74,7 +76,10 @@ public sealed partial class Replicator : IAsyncDisposable
 
     public Rates SampleRates() => _rates.Sample(new RateCounters(MessagesOut, BytesOut));
 
-    /// <summary>How old the oldest message not yet acknowledged by the remote is, in seconds (0 when none is pending).</summary>
+    /// <summary>
+    /// How old the oldest message not yet acknowledged by the remote is, in seconds (0 when none is pending): its
+    /// publish time while it is in flight; else, at least, the time since the last receipt or the replicator's start.
+    /// </summary>
     public double DelaySeconds
     {
         get
@@ -83,8 +88,9 @@ public sealed partial class Replicator : IAsyncDisposable
                 return 0;
             var now = _topic.Time.GetUtcNow().ToUnixTimeMilliseconds();
             var oldest = Interlocked.Read(ref _oldestInFlightPublishMs);
-            var since = oldest > 0 ? oldest : Interlocked.Read(ref _lastReceiptAt);
-            return since > 0 ? Math.Max(0, now - since) / 1000.0 : 0;
+            // Nothing in flight (the remote is down): at least as old as the last receipt, or as this replicator.
+            var since = oldest > 0 ? oldest : Interlocked.Read(ref _lastReceiptAt) is > 0 and var receipt ? receipt : _startedAtMs;
+            return Math.Max(0, now - since) / 1000.0;
         }
     }
 
@@ -162,6 +168,7 @@ public sealed partial class Replicator : IAsyncDisposable
         try
         {
             ulong sequence = 0;
+            var skipped = Task.CompletedTask;
             while (true)
             {
                 var entries = await _cursor.ReadEntriesAsync(ReadBatch, sending).ConfigureAwait(false);
@@ -170,12 +177,18 @@ public sealed partial class Replicator : IAsyncDisposable
                     await _cursor.WaitForEntriesAsync(sending).ConfigureAwait(false);
                     continue;
                 }
+                if (skipped.IsFaulted)
+                    await skipped.ConfigureAwait(false);
                 foreach (var entry in entries)
                 {
                     if (!BatchHeader.TryRead(entry.Data.Span, out var header, out _) || header.ReplicatedFrom.End.Value > header.ReplicatedFrom.Start.Value)
                     {
-                        // From another cluster (or not a batch): not sent back. Acknowledged in its turn.
-                        await sent.Writer.WriteAsync(new Sent(0, entry.Position, 0, 0, 0), sending).ConfigureAwait(false);
+                        // From another cluster (or not a batch): not sent back. Acknowledged with the receipt before it
+                        // or, when nothing awaits a receipt, at once (so that the backlog does not keep it).
+                        if (window.CurrentCount == Window)
+                            skipped = _cursor.AckCumulativeAsync(new AckPosition(entry.Position), CancellationToken.None).AsTask();
+                        else
+                            await sent.Writer.WriteAsync(new Sent(0, entry.Position, 0, 0, 0), sending).ConfigureAwait(false);
                         continue;
                     }
                     await window.WaitAsync(sending).ConfigureAwait(false);
@@ -206,19 +219,19 @@ public sealed partial class Replicator : IAsyncDisposable
     private async Task ReceiveAsync(IAsyncStreamReader<ProduceResponse> responses, ChannelReader<Sent> sent, SemaphoreSlim window, CancellationToken cancellationToken)
     {
         await Task.Yield();
-        Position? acked = null;
-        ValueTask storing = default;
+        // Every acknowledgement joins the cursor's next store (group commit): the store in flight is not awaited per
+        // receipt, only checked, so a failed store ends the stream (and everything after the cursor is sent again).
+        Task stored = Task.CompletedTask;
         while (await responses.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             var response = responses.Current;
             var sequence = response.ResponseCase == ProduceResponse.ResponseOneofCase.Receipt ? response.Receipt.SequenceId : response.Error.SequenceId;
+            Position acked;
             Sent head;
             do
             {
                 if (!sent.TryRead(out head))
                     throw new InvalidOperationException($"The remote answered batch {sequence}, which was not sent.");
-                if (head.Sequence == 0)
-                    acked = head.Position;
             }
             while (head.Sequence == 0);
             if (head.Sequence != sequence)
@@ -236,21 +249,15 @@ public sealed partial class Replicator : IAsyncDisposable
             Interlocked.Add(ref _messagesOut, head.Messages);
             Interlocked.Add(ref _bytesOut, head.Bytes);
             Interlocked.Exchange(ref _lastReceiptAt, _topic.Time.GetUtcNow().ToUnixTimeMilliseconds());
-            Interlocked.Exchange(ref _oldestInFlightPublishMs, sent.TryPeek(out var next) && next.Sequence != 0 ? next.PublishTimeMs : 0);
             // Skipped entries right behind it need no receipt.
             while (sent.TryPeek(out var skipped) && skipped.Sequence == 0 && sent.TryRead(out _))
                 acked = skipped.Position;
-            // The cursor stores acknowledgements by group commit; wait only for the previous store, not for each.
-            if (storing.IsCompleted)
-            {
-                await storing.ConfigureAwait(false);
-                storing = _cursor.AckCumulativeAsync(new AckPosition(acked.Value), cancellationToken);
-                acked = null;
-            }
+            Interlocked.Exchange(ref _oldestInFlightPublishMs, sent.TryPeek(out var next) && next.Sequence != 0 ? next.PublishTimeMs : 0);
+            if (stored.IsFaulted)
+                await stored.ConfigureAwait(false);
+            stored = _cursor.AckCumulativeAsync(new AckPosition(acked), CancellationToken.None).AsTask();
         }
-        await storing.ConfigureAwait(false);
-        if (acked is { } last)
-            await _cursor.AckCumulativeAsync(new AckPosition(last), cancellationToken).ConfigureAwait(false);
+        await stored.ConfigureAwait(false);
         throw new InvalidOperationException($"The broker of cluster {Remote} ended the replicator's stream.");
     }
 
