@@ -98,6 +98,51 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
         output.WriteLine($"after b came back: {drained}");
     }
 
+    [Fact]
+    public async Task Removing_a_cluster_from_the_list_stops_replicating_to_it_and_adding_it_back_resumes_without_duplicates()
+    {
+        using var a = new Standalone("--cluster-name", "a");
+        using var b = new Standalone("--cluster-name", "b");
+        a.Environment["TIERED_BROKER__MAINTENANCEINTERVAL"] = "00:00:01";
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        await ConfigureAsync(a, "a", b, "b");
+        await ConfigureAsync(b, "b", a, "a");
+        using var http = new HttpClient { BaseAddress = new Uri(a.AdminUrl) };
+        const string topic = $"persistent://{Namespace}/switched";
+        await using var clientA = new TieredClient(new TieredClientOptions { ServiceUrl = a.Url });
+        await using var clientB = new TieredClient(new TieredClientOptions { ServiceUrl = b.Url });
+        await using var consumer = await clientB.SubscribeAsync(new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await ProduceAsync(clientA, topic, "a", 100, first: 0);
+        var (received, duplicates, _) = await ReceiveAsync(consumer, 100);
+        Assert.Equal((100, 0), (received.Count, duplicates));
+
+        // Only A now: its replicator for B goes (and with it the cursor), so nothing more reaches B.
+        Assert.True((await http.PostAsJsonAsync($"/admin/v2/namespaces/{Namespace}/replication", new[] { "a" })).IsSuccessStatusCode);
+        await WaitForAsync(async () => !(await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/switched/stats")).GetProperty("replication").TryGetProperty("b", out _),
+            "the replicator to b to stop");
+        await ProduceAsync(clientA, topic, "a", 100, first: 100);
+        using (var quiet = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await consumer.ReceiveAsync(quiet.Token));
+
+        // B again: a new cursor from the earliest message A retains; B drops what it has already.
+        Assert.True((await http.PostAsJsonAsync($"/admin/v2/namespaces/{Namespace}/replication", new[] { "a", "b" })).IsSuccessStatusCode);
+        var (more, moreDuplicates, _) = await ReceiveAsync(consumer, 100);
+        output.WriteLine($"after b was added back: {more.Count} more distinct, {moreDuplicates} duplicated");
+        Assert.Equal(Enumerable.Range(100, 100).Select(i => $"a-{i}").ToHashSet(), more);
+        Assert.Equal(0, moreDuplicates);
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Waited 60 s for {what}.");
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Polls A's stats of <paramref name="topic"/> until its replication to b satisfies <paramref name="condition"/> (60 s at most).</summary>
     private static async Task<string> WaitForReplicationAsync(HttpClient http, string topic, Func<System.Text.Json.JsonElement, bool> condition, string what)
     {
@@ -117,11 +162,11 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
         throw new TimeoutException($"Waited 60 s for {what}; replication to b: {last}");
     }
 
-    private static async Task ProduceAsync(TieredClient client, string topic, string prefix, int count)
+    private static async Task ProduceAsync(TieredClient client, string topic, string prefix, int count, int first = 0)
     {
         await using var producer = await client.CreateProducerAsync(new ProducerOptions(topic));
         var window = new Queue<Task<MessageId>>();
-        for (var i = 0; i < count; i++)
+        for (var i = first; i < first + count; i++)
         {
             window.Enqueue(producer.SendAsync(Encoding.UTF8.GetBytes($"{prefix}-{i}")).AsTask());
             if (window.Count >= 500)
