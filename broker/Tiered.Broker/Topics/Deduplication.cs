@@ -74,9 +74,6 @@ internal sealed class Deduplication
         ResendEarlier,
     }
 
-    /// <summary>Producers known (for tests and stats).</summary>
-    public int ProducerCount => _producers.Count;
-
     /// <summary>The producer key: its name, or origin cluster and name for a replicated batch.</summary>
     public static string KeyOf(string producerName, ReadOnlySpan<byte> replicatedFrom)
         => replicatedFrom.IsEmpty ? producerName : $"{Encoding.UTF8.GetString(replicatedFrom)}\u0000{producerName}";

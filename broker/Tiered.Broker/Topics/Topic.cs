@@ -183,18 +183,13 @@ public sealed partial class Topic : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stores a batch; completes with its position, in call order. Once the topic is terminated it
-    /// fails with a <see cref="BrokerException"/> (Conflict) that says so.
-    /// </summary>
-    public ValueTask<Position> PublishAsync(ReadOnlyMemory<byte> batch, int messages, CancellationToken cancellationToken)
-        => PublishAsync(batch, messages, producerKey: null, 0, 0, out _, cancellationToken);
-
-    /// <summary>
     /// Stores a batch of producer <paramref name="producerKey"/> (<see cref="Deduplication.KeyOf"/>) with sequence ids
     /// <paramref name="firstSequenceId"/>..<paramref name="lastSequenceId"/>, unless de-duplication finds it stored
     /// already: then <paramref name="duplicate"/> is true and the result is the original's position (or
     /// <see cref="Deduplication.UnknownPosition"/> when it is no longer remembered). A batch that overlaps one
     /// stored is refused (<see cref="BrokerException"/> BadRequest). Without a key, or with de-duplication off, stores.
+    /// Completes with the position, in call order; once the topic is terminated it fails with a
+    /// <see cref="BrokerException"/> (Conflict) that says so.
     /// </summary>
     public ValueTask<Position> PublishAsync(ReadOnlyMemory<byte> batch, int messages, string? producerKey, long firstSequenceId, long lastSequenceId,
         out bool duplicate, CancellationToken cancellationToken)
