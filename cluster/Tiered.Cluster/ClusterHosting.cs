@@ -63,7 +63,9 @@ public static class ClusterHosting
                 o.ProbeTimeout = cluster.ProbeTimeout;
                 o.NumMissedProbesLimit = cluster.MissedProbes;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(10);
-                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
+                // A silo that starts while the only other member is dead and undeclared (a lone broker
+                // restarted on another address) waits until that member's heartbeat is two periods old.
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
             });
             silo.Services.AddSingleton<IMembershipTable>(sp => new MetadataMembershipTable(sp.GetRequiredService<IMetadataStore>(), broker.ClusterName));
             silo.AddPlacementDirector<BundlePlacementStrategy, BundlePlacementDirector>();

@@ -28,8 +28,10 @@ public sealed class HostNameClusterTests
             "bookie", "--metadata", metadataAddresses, "--listen", $"{name}:{port}", "--id", $"bookie-{index + 1}",
             "--data-dir", bookieData[index], "--journal-preallocation-mb", "0", "--no-auto-recovery", "--log-level", "Warning").GetAwaiter().GetResult();
         var bookies = new[] { StartBookie(0, TieredProcess.FreePort()), StartBookie(1, TieredProcess.FreePort()) };
-        var (grpcPort, httpPort) = (TieredProcess.FreePort(), TieredProcess.FreePort());
+        var (grpcPort, httpPort, siloPort) = (TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort());
+        // Restarted on the same silo port, as a deployment does: the new silo replaces its dead predecessor at once.
         string[] brokerArgs = ["broker", "--metadata", metadataAddresses, "--grpc-listen", $"{name}:{grpcPort}", "--http-listen", $"{name}:{httpPort}",
+            "--silo-port", $"{siloPort}",
             "--ensemble-size", "2", "--write-quorum", "2", "--ack-quorum", "2", "--log-level", "Warning"];
         var broker = await TieredProcess.StartAsync("broker listening on", StartTimeout, brokerArgs);
         try
