@@ -19,12 +19,18 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
     private static Standalone Named(string cluster) => new("--cluster-name", cluster);
 
     /// <summary>On <paramref name="local"/>: registers <paramref name="remote"/>, lets the public tenant use both, and replicates <see cref="Namespace"/> to both.</summary>
-    private static async Task ConfigureAsync(Standalone local, string localName, Standalone remote, string remoteName)
+    private static Task ConfigureAsync(Standalone local, string localName, Standalone remote, string remoteName)
+        => ConfigureAsync(local, localName, (remote, remoteName));
+
+    /// <summary>On <paramref name="local"/>: registers every remote, lets the public tenant use them all, and replicates <see cref="Namespace"/> to them all.</summary>
+    private static async Task ConfigureAsync(Standalone local, string localName, params (Standalone Cluster, string Name)[] remotes)
     {
         using var http = new HttpClient { BaseAddress = new Uri(local.AdminUrl) };
-        await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/clusters/{remoteName}", new { serviceUrl = remote.AdminUrl, brokerServiceUrl = remote.Url }));
-        await SucceedsAsync(await http.PostAsJsonAsync("/admin/v2/tenants/public", new { adminRoles = Array.Empty<string>(), allowedClusters = new[] { localName, remoteName } }));
-        await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/namespaces/{Namespace}", new Dictionary<string, string[]> { ["replication_clusters"] = [localName, remoteName] }));
+        foreach (var (remote, remoteName) in remotes)
+            await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/clusters/{remoteName}", new { serviceUrl = remote.AdminUrl, brokerServiceUrl = remote.Url }));
+        string[] all = [localName, .. remotes.Select(r => r.Name)];
+        await SucceedsAsync(await http.PostAsJsonAsync("/admin/v2/tenants/public", new { adminRoles = Array.Empty<string>(), allowedClusters = all }));
+        await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/namespaces/{Namespace}", new Dictionary<string, string[]> { ["replication_clusters"] = all }));
 
         static async Task SucceedsAsync(HttpResponseMessage response)
             => Assert.True(response.IsSuccessStatusCode, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
@@ -39,7 +45,7 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
         await ConfigureAsync(a, "a", b, "b");
         await ConfigureAsync(b, "b", a, "a");
         const string topic = $"persistent://{Namespace}/orders";
-        const int perCluster = 5_000;
+        const int perCluster = 50_000;
 
         await using var clientA = new TieredClient(new TieredClientOptions { ServiceUrl = a.Url });
         await using var clientB = new TieredClient(new TieredClientOptions { ServiceUrl = b.Url });
@@ -54,6 +60,140 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
             var lost = 2 * perCluster - received.Count;
             output.WriteLine($"cluster {name}: {received.Count} distinct of {2 * perCluster}, {lost} lost, {duplicates} duplicated, {outOfOrder} out of producer order");
             Assert.Equal((0, 0, 0), (lost, duplicates, outOfOrder));
+        }
+    }
+
+    [Fact]
+    public async Task Three_clusters_in_a_full_mesh_each_receive_every_message_once_and_forward_only_their_own()
+    {
+        using var a = Named("a");
+        using var b = Named("b");
+        using var c = Named("c");
+        await Task.WhenAll(a.StartAsync(), b.StartAsync(), c.StartAsync());
+        var clusters = new[] { (Cluster: a, Name: "a"), (Cluster: b, Name: "b"), (Cluster: c, Name: "c") };
+        foreach (var (cluster, name) in clusters)
+            await ConfigureAsync(cluster, name, [.. clusters.Where(other => other.Name != name)]);
+        const string topic = $"persistent://{Namespace}/mesh";
+        const int perCluster = 2_000;
+
+        var clients = clusters.Select(x => new TieredClient(new TieredClientOptions { ServiceUrl = x.Cluster.Url })).ToArray();
+        try
+        {
+            var consumers = await Task.WhenAll(clients.Select(client =>
+                client.SubscribeAsync(new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest })));
+            await Task.WhenAll(clients.Select((client, i) => ProduceAsync(client, topic, clusters[i].Name, perCluster)));
+            for (var i = 0; i < clusters.Length; i++)
+            {
+                var (received, duplicates, outOfOrder) = await ReceiveAsync(consumers[i], 3 * perCluster);
+                var lost = 3 * perCluster - received.Count;
+                output.WriteLine($"cluster {clusters[i].Name}: {received.Count} distinct of {3 * perCluster}, {lost} lost, {duplicates} duplicated, {outOfOrder} out of producer order");
+                Assert.Equal((0, 0, 0), (lost, duplicates, outOfOrder));
+                await consumers[i].DisposeAsync();
+            }
+
+            // No loops: each cluster sent each other cluster only its own producer's messages, never what it had received.
+            foreach (var (cluster, name) in clusters)
+            {
+                using var http = new HttpClient { BaseAddress = new Uri(cluster.AdminUrl) };
+                var replication = (await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/mesh/stats")).GetProperty("replication");
+                foreach (var remote in clusters.Where(other => other.Name != name))
+                {
+                    var sent = replication.GetProperty(remote.Name).GetProperty("msgOutCounter").GetInt64();
+                    output.WriteLine($"{name} -> {remote.Name}: {sent} messages");
+                    Assert.Equal(perCluster, sent);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var client in clients)
+                await client.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// A producer in A publishes while A's standalone (running the replicator to B) is killed with SIGKILL with
+    /// entries sent to B and not yet acknowledged, and started again; later the same for B. The producer resends what
+    /// had no receipt, the replicator starts over from its durable cursor, and B's de-duplication (keyed by origin
+    /// cluster and producer) drops what it already had.
+    /// </summary>
+    [Fact]
+    public async Task Kill_9_of_the_replicating_cluster_and_of_the_remote_mid_stream_leaves_every_message_in_the_remote_exactly_once()
+    {
+        using var a = Named("a");
+        using var b = Named("b");
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        await ConfigureAsync(a, "a", b, "b");
+        await ConfigureAsync(b, "b", a, "a");
+        const string topic = $"persistent://{Namespace}/crashes";
+        await using var clientA = new TieredClient(new TieredClientOptions
+        {
+            ServiceUrl = a.Url,
+            ReconnectInitialBackoff = TimeSpan.FromMilliseconds(50),
+            ReconnectMaxBackoff = TimeSpan.FromMilliseconds(500),
+        });
+        using var httpA = new HttpClient { BaseAddress = new Uri(a.AdminUrl) };
+        var sent = 0;
+        var acknowledged = 0;
+        using var stop = new CancellationTokenSource();
+        var publishing = Task.Run(async () =>
+        {
+            await using var producer = await clientA.CreateProducerAsync(new ProducerOptions(topic) { ProducerName = "a", BatchingMaxMessages = 100 });
+            var window = new Queue<Task<MessageId>>();
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                window.Enqueue(producer.SendAsync(Encoding.UTF8.GetBytes($"a-{i}")).AsTask());
+                Volatile.Write(ref sent, i + 1);
+                if (window.Count >= 1000)
+                {
+                    await window.Dequeue().WaitAsync(TimeSpan.FromSeconds(60));
+                    acknowledged++;
+                }
+                if (i % 100 == 99)
+                    await Task.Delay(5); // about 20,000 messages a second at most: the test stays short
+            }
+            while (window.Count > 0)
+            {
+                await window.Dequeue().WaitAsync(TimeSpan.FromSeconds(60));
+                acknowledged++;
+            }
+        });
+
+        // Each kill comes while the replicator has sent entries that B has not acknowledged yet.
+        var killedA = await WaitForInFlightAsync(httpA, after: 5_000);
+        a.Kill();
+        await a.StartAsync();
+        var killedB = await WaitForInFlightAsync(httpA, after: Volatile.Read(ref sent) + 5_000);
+        b.Kill();
+        await b.StartAsync();
+        var afterB = Volatile.Read(ref sent) + 5_000;
+        await WaitForAsync(() => Task.FromResult(Volatile.Read(ref sent) >= afterB || publishing.IsCompleted), "the producer to go on");
+        await stop.CancelAsync();
+        await publishing;
+        output.WriteLine($"A killed with the replicator at {killedA}; B killed with A's replicator at {killedB}");
+
+        await using var clientB = new TieredClient(new TieredClientOptions { ServiceUrl = b.Url });
+        await using var consumer = await clientB.SubscribeAsync(new ConsumerOptions(topic, "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        var (received, duplicates, outOfOrder) = await ReceiveAsync(consumer, acknowledged);
+        var lost = Enumerable.Range(0, acknowledged).Count(i => !received.Contains($"a-{i}"));
+        output.WriteLine($"b: acknowledged in a {acknowledged}, received {received.Count} distinct, {lost} lost, {duplicates} duplicated, {outOfOrder} out of order");
+        Assert.Equal((0, 0, 0), (lost, duplicates, outOfOrder));
+
+        // Once the producer has sent more than `after` messages, waits until A's replicator to B has entries in flight.
+        async Task<string> WaitForInFlightAsync(HttpClient http, int after)
+        {
+            var state = "";
+            await WaitForAsync(async () =>
+            {
+                if (Volatile.Read(ref sent) < after)
+                    return false;
+                var stats = await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/crashes/stats");
+                if (!stats.TryGetProperty("replication", out var replication) || !replication.TryGetProperty("b", out var toB))
+                    return false;
+                state = $"{toB.GetProperty("msgOutCounter").GetInt64()} sent, backlog {toB.GetProperty("replicationBacklog").GetInt64()}";
+                return toB.GetProperty("connected").GetBoolean() && toB.GetProperty("msgOutCounter").GetInt64() > 0 && toB.GetProperty("replicationBacklog").GetInt64() > 0;
+            }, "the replicator to have entries in flight");
+            return state;
         }
     }
 
