@@ -11,6 +11,7 @@ var root = new RootCommand(
     BookieCommand.Create(),
     BrokerCommand.Create(),
     DedupCommand.Create(),
+    ReplicationCommand.Create(),
     CompareCommand.Create(),
     OffloadCommand.Create(),
     HostingCommand.Create(),
