@@ -11,6 +11,14 @@ public sealed partial class ManagedLedger
     private bool _closing;
     private int _pendingAdds;
     private TaskCompletionSource? _addsDrained;
+    private long _addFailures;
+
+    /// <summary>
+    /// How many adds have failed so far. A caller that must never have an add stored after an earlier one that failed
+    /// (producer de-duplication: the failed one is sent again later) reads it before it looks at its earlier adds, and
+    /// passes it to <see cref="AddEntryAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/>.
+    /// </summary>
+    public long AddFailures => Interlocked.Read(ref _addFailures);
 
     /// <summary>
     /// Appends an entry; completes with its position once an ack quorum stored it, in the order
@@ -19,6 +27,15 @@ public sealed partial class ManagedLedger
     /// <exception cref="ManagedLedgerFencedException">Another owner took over.</exception>
     /// <exception cref="ManagedLedgerException">The entry could not be stored; it may be added again.</exception>
     public ValueTask<Position> AddEntryAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+        => AddEntryAsync(data, expectedFailures: -1, cancellationToken);
+
+    /// <summary>
+    /// Appends an entry unless an add failed since the caller read <see cref="AddFailures"/> as
+    /// <paramref name="expectedFailures"/> (-1: whatever failed): an add that failed meanwhile could not have been seen
+    /// by the caller, and this one, stored in the next ledger, would land after it.
+    /// </summary>
+    /// <exception cref="ManagedLedgerException">An add failed meanwhile, or the entry could not be stored; it may be added again.</exception>
+    public ValueTask<Position> AddEntryAsync(ReadOnlyMemory<byte> data, long expectedFailures, CancellationToken cancellationToken)
     {
         if (data.IsEmpty)
             throw new ArgumentException($"Managed ledger {Name}: an entry must not be empty.", nameof(data));
@@ -34,6 +51,9 @@ public sealed partial class ManagedLedger
                 return ValueTask.FromException<Position>(Copy(terminal));
             if (_closing)
                 return ValueTask.FromException<Position>(new ManagedLedgerClosedException($"Managed ledger {Name} is closing."));
+            if (expectedFailures >= 0 && _addFailures != expectedFailures)
+                return ValueTask.FromException<Position>(new ManagedLedgerException(
+                    $"Managed ledger {Name}: an earlier add failed while this entry was on its way; it was not stored. Send again from the first one that failed."));
             _pendingAdds++;
             _queued.Enqueue(add);
             sent = SendQueuedAdds();
@@ -147,6 +167,8 @@ public sealed partial class ManagedLedger
                 {
                     head.Completion.TrySetException(new ManagedLedgerException($"Managed ledger {Name}: the entry could not be stored in ledger {ledger.Slot.LedgerId}: {head.Error.Message}", head.Error));
                 }
+                // Counted after the failure shows in its task: whoever reads the new count sees the failed task.
+                Interlocked.Increment(ref _addFailures);
             }
             if (ledger.InFlight.Count == 0)
                 ledger.Drained?.TrySetResult();
@@ -179,6 +201,7 @@ public sealed partial class ManagedLedger
         {
             _pendingAdds--;
             add.Completion.TrySetException(error());
+            Interlocked.Increment(ref _addFailures);
         }
         SignalIfAddsDrained();
     }

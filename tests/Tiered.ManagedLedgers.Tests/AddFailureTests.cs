@@ -20,9 +20,14 @@ public sealed class AddFailureTests
             acknowledged.Add(await ledger.AddEntryAsync(new byte[] { (byte)i }));
 
         // No spare bookie: the writer cannot replace the stopped one, and no new ledger of three fits.
+        var failuresSeen = ledger.AddFailures;
         await cluster.StopAsync(cluster.BookieIds[0]);
         var failed = await Assert.ThrowsAsync<ManagedLedgerException>(async () => await ledger.AddEntryAsync(new byte[] { 5 }));
         Assert.IsNotType<ManagedLedgerFencedException>(failed);
+        Assert.Equal(failuresSeen + 1, ledger.AddFailures);
+        // A caller that had not seen that failure is refused, before the add reaches any ledger.
+        var unseen = await Assert.ThrowsAsync<ManagedLedgerException>(async () => await ledger.AddEntryAsync(new byte[] { 6 }, failuresSeen, CancellationToken.None));
+        Assert.Contains("earlier add failed", unseen.Message, StringComparison.Ordinal);
         var noLedger = await Assert.ThrowsAsync<ManagedLedgerException>(async () => await ledger.AddEntryAsync(new byte[] { 6 }));
         Assert.IsNotType<ManagedLedgerFencedException>(noLedger);
         Assert.Equal(acknowledged[^1], ledger.LastConfirmedEntry);
@@ -33,7 +38,7 @@ public sealed class AddFailureTests
         var read = await reopened.ReadEntriesAsync(reopened.FirstPosition, 100);
         Assert.Equal(acknowledged, read.Select(e => e.Position));
         Assert.Equal(Enumerable.Range(0, 5).Select(i => (byte)i), read.Select(e => e.Data.Span[0]));
-        var next = await reopened.AddEntryAsync(new byte[] { 7 });
+        var next = await reopened.AddEntryAsync(new byte[] { 7 }, reopened.AddFailures, CancellationToken.None);
         Assert.True(next > acknowledged[^1]);
     }
 }

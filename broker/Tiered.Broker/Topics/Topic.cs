@@ -203,6 +203,9 @@ public sealed partial class Topic : IAsyncDisposable
             if (_terminating || _terminatedAt is not null)
                 return ValueTask.FromException<Position>(Terminated(_terminatedAt ?? Ledger.LastConfirmedEntry));
             var dedup = producerKey is null ? null : Deduplication;
+            // Read before the failed adds are taken in: an add failing after this refuses the batch below, so that
+            // it never lands in the next ledger behind a failed earlier one (its resend would look like a duplicate).
+            var failures = dedup is null ? -1 : Ledger.AddFailures;
             if (dedup is not null)
             {
                 dedup.Drain();
@@ -221,7 +224,7 @@ public sealed partial class Topic : IAsyncDisposable
                 }
             }
             // The ledger's ValueTask wraps a Task: AsTask() returns it without allocating.
-            added = Ledger.AddEntryAsync(batch, cancellationToken).AsTask();
+            added = Ledger.AddEntryAsync(batch, failures, cancellationToken).AsTask();
             _lastPublish = added;
             dedup?.Pushed(producerKey!, firstSequenceId, lastSequenceId, added);
         }
