@@ -61,6 +61,14 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
             output.WriteLine($"cluster {name}: {received.Count} distinct of {2 * perCluster}, {lost} lost, {duplicates} duplicated, {outOfOrder} out of producer order");
             Assert.Equal((0, 0, 0), (lost, duplicates, outOfOrder));
         }
+        // Each replicator's backlog drains to zero: what it sent was acknowledged, and the other cluster's
+        // messages (skipped, never sent back) are acknowledged too.
+        foreach (var (cluster, remote) in new[] { (a, "b"), (b, "a") })
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(cluster.AdminUrl) };
+            await WaitForAsync(async () => (await http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/orders/stats"))
+                .GetProperty("replication").GetProperty(remote).GetProperty("replicationBacklog").GetInt64() == 0, $"the backlog to {remote} to drain");
+        }
     }
 
     [Fact]

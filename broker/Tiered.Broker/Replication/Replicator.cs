@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
@@ -160,8 +159,8 @@ public sealed partial class Replicator : IAsyncDisposable
         // Everything after the last acknowledged entry goes again: the remote drops what it stored already.
         _cursor.Rewind();
         var window = new SemaphoreSlim(Window, Window);
-        var sent = Channel.CreateUnbounded<Sent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var receiving = ReceiveAsync(call.ResponseStream, sent.Reader, window, cancellationToken);
+        var inFlight = new InFlight();
+        var receiving = ReceiveAsync(call.ResponseStream, inFlight, window, cancellationToken);
         // When the receipts stop (the stream failed, a batch was refused), the sending stops too.
         _ = receiving.ContinueWith(_ => streamStop.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var sending = streamStop.Token;
@@ -185,17 +184,15 @@ public sealed partial class Replicator : IAsyncDisposable
                     {
                         // From another cluster (or not a batch): not sent back. Acknowledged with the receipt before it
                         // or, when nothing awaits a receipt, at once (so that the backlog does not keep it).
-                        if (window.CurrentCount == Window)
+                        if (!inFlight.TryAddSkipped(entry.Position))
                             skipped = _cursor.AckCumulativeAsync(new AckPosition(entry.Position), CancellationToken.None).AsTask();
-                        else
-                            await sent.Writer.WriteAsync(new Sent(0, entry.Position, 0, 0, 0), sending).ConfigureAwait(false);
                         continue;
                     }
                     await window.WaitAsync(sending).ConfigureAwait(false);
                     var batch = BatchHeader.Stamped(entry.Data.Span, publishTimeMs: null, producerName: null, replicatedFrom: _local);
                     sequence++;
                     Interlocked.CompareExchange(ref _oldestInFlightPublishMs, header.PublishTimeMs, 0);
-                    await sent.Writer.WriteAsync(new Sent(sequence, entry.Position, header.MessageCount, batch.Length, header.PublishTimeMs), sending).ConfigureAwait(false);
+                    inFlight.AddSent(new Sent(sequence, entry.Position, header.MessageCount, batch.Length, header.PublishTimeMs));
                     await call.RequestStream.WriteAsync(new Wire.ProduceRequest
                     {
                         Send = new Wire.SendBatch { SequenceId = sequence, Batch = Google.Protobuf.UnsafeByteOperations.UnsafeWrap(batch) },
@@ -209,14 +206,13 @@ public sealed partial class Replicator : IAsyncDisposable
         }
         finally
         {
-            sent.Writer.TryComplete();
             await streamStop.CancelAsync().ConfigureAwait(false);
         }
         await receiving.ConfigureAwait(false);
     }
 
     /// <summary>Receipts come in the order sent: each moves the cursor past its entry and the skipped ones before it.</summary>
-    private async Task ReceiveAsync(IAsyncStreamReader<ProduceResponse> responses, ChannelReader<Sent> sent, SemaphoreSlim window, CancellationToken cancellationToken)
+    private async Task ReceiveAsync(IAsyncStreamReader<ProduceResponse> responses, InFlight inFlight, SemaphoreSlim window, CancellationToken cancellationToken)
     {
         await Task.Yield();
         // Every acknowledgement joins the cursor's next store (group commit): the store in flight is not awaited per
@@ -226,16 +222,7 @@ public sealed partial class Replicator : IAsyncDisposable
         {
             var response = responses.Current;
             var sequence = response.ResponseCase == ProduceResponse.ResponseOneofCase.Receipt ? response.Receipt.SequenceId : response.Error.SequenceId;
-            Position acked;
-            Sent head;
-            do
-            {
-                if (!sent.TryRead(out head))
-                    throw new InvalidOperationException($"The remote answered batch {sequence}, which was not sent.");
-            }
-            while (head.Sequence == 0);
-            if (head.Sequence != sequence)
-                throw new InvalidOperationException($"The remote answered batch {sequence} while {head.Sequence} was expected.");
+            var head = inFlight.Answered(sequence, out var acked, out var oldestPublishMs);
             if (response.ResponseCase == ProduceResponse.ResponseOneofCase.Error)
             {
                 var error = response.Error;
@@ -245,14 +232,10 @@ public sealed partial class Replicator : IAsyncDisposable
                 throw new InvalidOperationException($"Cluster {Remote} did not store the entry {head.Position} ({error.Code}): {error.Message}");
             }
             window.Release();
-            acked = head.Position;
             Interlocked.Add(ref _messagesOut, head.Messages);
             Interlocked.Add(ref _bytesOut, head.Bytes);
             Interlocked.Exchange(ref _lastReceiptAt, _topic.Time.GetUtcNow().ToUnixTimeMilliseconds());
-            // Skipped entries right behind it need no receipt.
-            while (sent.TryPeek(out var skipped) && skipped.Sequence == 0 && sent.TryRead(out _))
-                acked = skipped.Position;
-            Interlocked.Exchange(ref _oldestInFlightPublishMs, sent.TryPeek(out var next) && next.Sequence != 0 ? next.PublishTimeMs : 0);
+            Interlocked.Exchange(ref _oldestInFlightPublishMs, oldestPublishMs);
             if (stored.IsFaulted)
                 await stored.ConfigureAwait(false);
             stored = _cursor.AckCumulativeAsync(new AckPosition(acked), CancellationToken.None).AsTask();
@@ -281,8 +264,61 @@ public sealed partial class Replicator : IAsyncDisposable
         _stop.Dispose();
     }
 
-    /// <summary>An entry in flight (<see cref="Sequence"/> 0: skipped, acknowledged with the receipt before or after it).</summary>
+    /// <summary>An entry in flight (<see cref="Sequence"/> 0: skipped, acknowledged with the receipt before it).</summary>
     private readonly record struct Sent(ulong Sequence, Position Position, int Messages, long Bytes, long PublishTimeMs);
+
+    /// <summary>
+    /// The entries of one stream not answered yet, in order: those sent and the skipped ones between them. One lock
+    /// for the sender and the receiver, so that a skipped entry either waits for a receipt still to come or is
+    /// acknowledged at once, never left behind the last receipt.
+    /// </summary>
+    private sealed class InFlight
+    {
+        private readonly Queue<Sent> _entries = new();
+        private int _sent;
+
+        public void AddSent(Sent sent)
+        {
+            lock (_entries)
+            {
+                _entries.Enqueue(sent);
+                _sent++;
+            }
+        }
+
+        /// <summary>Queues a skipped entry behind the batches in flight; false when none is: acknowledge it now.</summary>
+        public bool TryAddSkipped(Position position)
+        {
+            lock (_entries)
+            {
+                if (_sent == 0)
+                    return false;
+                _entries.Enqueue(new Sent(0, position, 0, 0, 0));
+                return true;
+            }
+        }
+
+        /// <summary>
+        /// Takes the answered batch (the oldest in flight) and the skipped entries right behind it: <paramref name="acked"/>
+        /// is the last of them, <paramref name="oldestPublishMs"/> the publish time of the next batch in flight (0: none).
+        /// </summary>
+        public Sent Answered(ulong sequence, out Position acked, out long oldestPublishMs)
+        {
+            lock (_entries)
+            {
+                if (!_entries.TryDequeue(out var head) || head.Sequence == 0)
+                    throw new InvalidOperationException($"The remote answered batch {sequence}, which was not sent.");
+                if (head.Sequence != sequence)
+                    throw new InvalidOperationException($"The remote answered batch {sequence} while {head.Sequence} was expected.");
+                _sent--;
+                acked = head.Position;
+                while (_entries.TryPeek(out var skipped) && skipped.Sequence == 0)
+                    acked = _entries.Dequeue().Position;
+                oldestPublishMs = _entries.TryPeek(out var next) ? next.PublishTimeMs : 0;
+                return head;
+            }
+        }
+    }
 
     private sealed class RefusedException(string message) : Exception(message);
 
