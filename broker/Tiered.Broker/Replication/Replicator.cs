@@ -285,7 +285,7 @@ public sealed partial class Replicator : IAsyncDisposable
         var cluster = await _policies.GetClusterAsync(Remote, cancellationToken).ConfigureAwait(false);
         if (cluster?.ServiceUrl is not { Length: > 0 } serviceUrl)
             throw new InvalidOperationException($"Cluster {Remote} is registered here without a serviceUrl (its admin API), which replicating the partitioned topic " +
-                $"{name.PartitionedTopic} needs to create it there; set it with POST /admin/v2/clusters/{Remote}.");
+                $"{name.PartitionedTopic} needs to create it there: tiered admin clusters update {Remote} --url http://…");
         var remote = await RemotePartitions.EnsureAsync(_channels.Admin, Remote, serviceUrl, name.PartitionedTopic, partitions, cancellationToken).ConfigureAwait(false);
         if (remote != _remotePartitions)
             LogRemotePartitions(_logger, name.PartitionedTopic.ToString(), Remote, remote, partitions);
@@ -323,12 +323,12 @@ public sealed partial class Replicator : IAsyncDisposable
     [LoggerMessage(EventId = 4031, EventName = "ReplicatorRetrying", Level = LogLevel.Warning, Message = "Replicating {Topic} to cluster {Remote} failed; retrying in {DelayMs} ms: {Reason}")]
     private static partial void LogRetrying(ILogger logger, string topic, string remote, long delayMs, string reason);
 
+    [LoggerMessage(EventId = 4032, EventName = "ReplicatorStopped", Level = LogLevel.Error, Message = "Replication of {Topic} to cluster {Remote} stopped: {Reason}. Fix the cause, then unload the topic to start it again")]
+    private static partial void LogStopped(ILogger logger, string topic, string remote, string reason);
+
     [LoggerMessage(EventId = 4033, EventName = "ReplicatorRemotePartitions", Level = LogLevel.Information,
         Message = "Partitioned topic {Topic} has {Partitions} partitions in cluster {Remote} ({Local} needed here)")]
     private static partial void LogRemotePartitions(ILogger logger, string topic, string remote, int partitions, int local);
-
-    [LoggerMessage(EventId = 4032, EventName = "ReplicatorStopped", Level = LogLevel.Error, Message = "Replication of {Topic} to cluster {Remote} stopped: {Reason}. Fix the cause, then unload the topic to start it again")]
-    private static partial void LogStopped(ILogger logger, string topic, string remote, string reason);
 }
 
 /// <summary>One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a broker.</summary>
