@@ -21,6 +21,8 @@ namespace Tiered.Broker.Replication;
 /// remote acknowledged, in order; a broken stream or a failed batch rewinds it to its mark-delete position and
 /// everything after is sent again (the remote drops what it stored already), so nothing is skipped and nothing is
 /// stored twice. A batch the remote refuses for good stops this replicator, with the error in the topic's stats.
+/// A partition of a partitioned topic is replicated to the same partition of the remote's partitioned topic, which
+/// each stream first creates or grows to this cluster's count (<see cref="RemotePartitions"/>).
 /// </summary>
 public sealed partial class Replicator : IAsyncDisposable
 {
@@ -47,6 +49,7 @@ public sealed partial class Replicator : IAsyncDisposable
     private long _oldestInFlightPublishMs;
     private long _lastReceiptAt;
     private readonly long _startedAtMs;
+    private int _remotePartitions;
 
     private Replicator(Topic topic, ManagedCursor cursor, string remote, string local, PolicyStore policies, ReplicationChannels channels, ILogger logger)
     {
@@ -143,6 +146,7 @@ public sealed partial class Replicator : IAsyncDisposable
     /// <summary>One stream to the remote owner: from the cursor's mark-delete position on, until it fails.</summary>
     private async Task ReplicateAsync(CancellationToken cancellationToken)
     {
+        await EnsureRemotePartitionsAsync(cancellationToken).ConfigureAwait(false);
         var owner = await LookupAsync(cancellationToken).ConfigureAwait(false);
         using var streamStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // The broker's wire types: the stored entry goes out as the bytes it is, not decoded and encoded again.
@@ -244,6 +248,33 @@ public sealed partial class Replicator : IAsyncDisposable
         throw new InvalidOperationException($"The broker of cluster {Remote} ended the replicator's stream.");
     }
 
+    /// <summary>
+    /// For a partition of a partitioned topic: the remote cluster's partitioned topic must have at least this cluster's
+    /// partitions before anything is sent (else the remote would store the partition as a lone topic). Checked at each
+    /// stream's start, through the remote's admin API (<see cref="RemotePartitions"/>); a failure is this attempt's
+    /// error, retried with the stream's backoff. A partition added here later gets a replicator of its own, whose start
+    /// grows the remote's count.
+    /// </summary>
+    private async Task EnsureRemotePartitionsAsync(CancellationToken cancellationToken)
+    {
+        var name = _topic.Name;
+        if (name.PartitionIndex < 0)
+            return;
+        var local = await _policies.GetPartitionsAsync(name.PartitionedTopic, cancellationToken).ConfigureAwait(false);
+        if (local == 0)
+            return; // A lone topic whose name only looks like a partition's.
+        // This partition exists, so there are at least index + 1 (the cached count may not have caught up yet).
+        var partitions = Math.Max(local, name.PartitionIndex + 1);
+        var cluster = await _policies.GetClusterAsync(Remote, cancellationToken).ConfigureAwait(false);
+        if (cluster?.ServiceUrl is not { Length: > 0 } serviceUrl)
+            throw new InvalidOperationException($"Cluster {Remote} is registered here without a serviceUrl (its admin API), which replicating the partitioned topic " +
+                $"{name.PartitionedTopic} needs to create it there: tiered admin clusters update {Remote} --url http://…");
+        var remote = await RemotePartitions.EnsureAsync(_channels.Admin, Remote, serviceUrl, name.PartitionedTopic, partitions, cancellationToken).ConfigureAwait(false);
+        if (remote != _remotePartitions)
+            LogRemotePartitions(_logger, name.PartitionedTopic.ToString(), Remote, remote, partitions);
+        _remotePartitions = remote;
+    }
+
     /// <summary>The remote cluster's owner of the topic, asked of the broker service URL it is registered with.</summary>
     private async Task<string> LookupAsync(CancellationToken cancellationToken)
     {
@@ -330,12 +361,19 @@ public sealed partial class Replicator : IAsyncDisposable
 
     [LoggerMessage(EventId = 4032, EventName = "ReplicatorStopped", Level = LogLevel.Error, Message = "Replication of {Topic} to cluster {Remote} stopped: {Reason}. Fix the cause, then unload the topic to start it again")]
     private static partial void LogStopped(ILogger logger, string topic, string remote, string reason);
+
+    [LoggerMessage(EventId = 4033, EventName = "ReplicatorRemotePartitions", Level = LogLevel.Information,
+        Message = "Partitioned topic {Topic} has {Partitions} partitions in cluster {Remote} ({Local} needed here)")]
+    private static partial void LogRemotePartitions(ILogger logger, string topic, string remote, int partitions, int local);
 }
 
-/// <summary>One gRPC channel per remote broker URL, shared by the replicators of a broker.</summary>
+/// <summary>One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a broker.</summary>
 public sealed class ReplicationChannels : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+
+    /// <summary>For the remote clusters' admin APIs (<see cref="RemotePartitions"/>); each request at most 30 s, like a lookup.</summary>
+    public HttpClient Admin { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public GrpcChannel Get(string url)
         => _channels.GetOrAdd(url.Contains("://", StringComparison.Ordinal) ? url : $"http://{url}", u => GrpcChannel.ForAddress(u, new GrpcChannelOptions
@@ -349,5 +387,6 @@ public sealed class ReplicationChannels : IDisposable
         foreach (var channel in _channels.Values)
             channel.Dispose();
         _channels.Clear();
+        Admin.Dispose();
     }
 }
