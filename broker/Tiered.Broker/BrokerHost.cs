@@ -52,7 +52,7 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
             services.GetRequiredService<Ledger.Instrumentation>());
         _topics = new TopicRegistry(_ledgers, services.GetRequiredService<PolicyStore>(), _options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),
             services.GetRequiredService<Instrumentation>(), services.GetRequiredService<ManagedLedgers.Instrumentation>(), tieredStorage,
-            services.GetRequiredService<TimeProvider>());
+            services.GetRequiredService<TimeProvider>(), services.GetService<Replication.IReplicatorFactory>());
         _admin = new TopicAdmin(_topics);
         return Task.CompletedTask;
     }

@@ -4,6 +4,7 @@ using Tiered.Broker;
 using Tiered.Cluster;
 using Tiered.Hosting;
 using Tiered.Offloader;
+using Tiered.Replication;
 
 namespace Tiered.Cli;
 
@@ -106,7 +107,7 @@ internal static class BrokerCommand
                     var defaults = new BrokerOptions { TieredStorage = new TieredStorageOptions { SpoolDirectory = Path.Combine(Path.GetTempPath(), "tiered-offload-spool") } };
                     options = TieredSettings.Bind(configuration, BrokerHosting.Section, defaults, o => o.Validate());
                     var cluster = TieredSettings.Bind(configuration, ClusterHosting.Section, new BrokerClusterOptions(), o => o.Validate());
-                    builder.AddTieredBroker(options).AddTieredAdminApi().AddTieredBrokerCluster(cluster);
+                    builder.AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
                 },
                 _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and http://{options.HttpListen} (admin)",
                 cancellationToken);

@@ -11,6 +11,7 @@ using Tiered.ManagedLedgers;
 using Tiered.Metadata;
 using Tiered.Offloader;
 using Tiered.Offloader.Stores;
+using Tiered.Replication;
 
 namespace Tiered.Cli;
 
@@ -134,7 +135,7 @@ internal static class StandaloneCommand
         builder.AddTieredMetadataNode(metadata);
         builder.Services.AddHostedService<Setup>();
         builder.AddTieredBookie(bookie);
-        builder.AddTieredBroker(broker).AddTieredAdminApi();
+        builder.AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
         return standalone;
     }
 

@@ -163,7 +163,7 @@ public sealed partial class TopicAdmin
         _ => "Exclusive",
     };
 
-    private static ReplicatorStats ReplicatorStatsOf(Replication.Replicator replicator)
+    private static ReplicatorStats ReplicatorStatsOf(Replication.IReplicator replicator)
     {
         var rates = replicator.SampleRates();
         return new ReplicatorStats

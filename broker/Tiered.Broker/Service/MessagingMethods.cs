@@ -21,7 +21,8 @@ public static class MessagingMethods
 
     internal static readonly Method<LookupRequest, LookupResponse> Lookup = Unary(nameof(Lookup), LookupRequest.Parser, LookupResponse.Parser);
 
-    internal static readonly Method<Wire.ProduceRequest, ProduceResponse> Produce
+    /// <summary>Public for geo-replication's replicators, which call it as clients: a stored batch goes out as its bytes.</summary>
+    public static readonly Method<Wire.ProduceRequest, ProduceResponse> Produce
         = new(MethodType.DuplexStreaming, ServiceName, nameof(Produce), Marshaller(Wire.ProduceRequest.Parser), Marshaller(ProduceResponse.Parser));
 
     internal static readonly Method<ConsumeRequest, Wire.ConsumeResponse> Consume

@@ -44,17 +44,20 @@ public sealed partial class Topic : IAsyncDisposable
 
     public static bool IsSystemCursor(string name) => name.StartsWith(SystemCursorPrefix, StringComparison.Ordinal);
 
-    private readonly ConcurrentDictionary<string, Replication.Replicator> _replicators = new(StringComparer.Ordinal);
+    /// <summary>The prefix of the replicators' cursors, one per remote cluster: <c>tiered.repl.{remote}</c>.</summary>
+    public const string ReplicatorCursorPrefix = SystemCursorPrefix + "repl.";
+
+    private readonly ConcurrentDictionary<string, Replication.IReplicator> _replicators = new(StringComparer.Ordinal);
 
     /// <summary>The running replicators, one per remote cluster the topic is replicated to.</summary>
-    public IReadOnlyCollection<Replication.Replicator> Replicators => [.. _replicators.Values];
+    public IReadOnlyCollection<Replication.IReplicator> Replicators => [.. _replicators.Values];
 
     /// <summary>
     /// Replicates to exactly <paramref name="remotes"/>: starts a replicator for each new one (<paramref name="start"/>),
     /// stops those no longer listed and deletes their cursors, so their backlog no longer holds entries back (a cluster
     /// added again starts from the earliest retained message).
     /// </summary>
-    public async Task SetReplicationAsync(IReadOnlyCollection<string> remotes, Func<string, Task<Replication.Replicator>> start, CancellationToken cancellationToken)
+    public async Task SetReplicationAsync(IReadOnlyCollection<string> remotes, Func<string, Task<Replication.IReplicator>> start, CancellationToken cancellationToken)
     {
         foreach (var remote in remotes)
         {
@@ -66,13 +69,13 @@ public sealed partial class Topic : IAsyncDisposable
             if (!remotes.Contains(remote) && _replicators.TryRemove(remote, out _))
             {
                 await replicator.DisposeAsync().ConfigureAwait(false);
-                await Ledger.DeleteCursorAsync(Replication.Replicator.CursorPrefix + remote, cancellationToken).ConfigureAwait(false);
+                await Ledger.DeleteCursorAsync(ReplicatorCursorPrefix + remote, cancellationToken).ConfigureAwait(false);
             }
         }
         // Cursors of clusters removed while the topic was not loaded here.
         foreach (var cursor in Ledger.Cursors)
         {
-            if (cursor.Name.StartsWith(Replication.Replicator.CursorPrefix, StringComparison.Ordinal) && !remotes.Contains(cursor.Name[Replication.Replicator.CursorPrefix.Length..]))
+            if (cursor.Name.StartsWith(ReplicatorCursorPrefix, StringComparison.Ordinal) && !remotes.Contains(cursor.Name[ReplicatorCursorPrefix.Length..]))
                 await Ledger.DeleteCursorAsync(cursor.Name, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -34,8 +34,10 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     /// <param name="time">The broker's clock (publish times, TTLs, rates); null: the system clock.</param>
     /// <remarks>The registry owns <paramref name="policies"/> and disposes it.</remarks>
     public TopicRegistry(LedgerClient ledgers, PolicyStore policies, BrokerOptions options, ILoggerFactory loggerFactory, IOwnershipGate? ownership = null,
-        Instrumentation? instrumentation = null, ManagedLedgers.Instrumentation? managedLedgerInstrumentation = null, Offloader.TieredStorage? tieredStorage = null, TimeProvider? time = null)
+        Instrumentation? instrumentation = null, ManagedLedgers.Instrumentation? managedLedgerInstrumentation = null, Offloader.TieredStorage? tieredStorage = null, TimeProvider? time = null,
+        Replication.IReplicatorFactory? replication = null)
     {
+        _replication = replication;
         _managedLedgerInstrumentation = managedLedgerInstrumentation;
         TieredStorage = tieredStorage;
         Time = time ?? TimeProvider.System;
@@ -50,6 +52,8 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     }
 
     public PolicyStore Policies { get; }
+
+    private readonly Replication.IReplicatorFactory? _replication;
 
     /// <summary>The gate every path to a topic passes.</summary>
     public IOwnershipGate Ownership { get; }
@@ -202,21 +206,20 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         return topic;
     }
 
-    /// <summary>The gRPC channels of this broker's replicators, one per remote broker.</summary>
-    private readonly Replication.ReplicationChannels _replicationChannels = new();
-
     /// <summary>
     /// Starts or stops the topic's replicators to match its replication clusters (its own list, else its namespace's),
-    /// less this cluster. A list that does not name this cluster replicates nothing from here.
+    /// less this cluster. A list that does not name this cluster replicates nothing from here. A broker built without
+    /// replication (no <see cref="Replication.IReplicatorFactory"/>) leaves the topic and its replicator cursors alone.
     /// </summary>
     internal async Task ApplyReplicationAsync(Topic topic, CancellationToken cancellationToken)
     {
+        if (_replication is null)
+            return;
         var clusters = await Policies.GetReplicationClustersAsync(topic.Name, cancellationToken).ConfigureAwait(false);
         var remotes = clusters.Contains(_options.ClusterName, StringComparer.Ordinal)
             ? clusters.Where(c => !string.Equals(c, _options.ClusterName, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal)
             : [];
-        await topic.SetReplicationAsync(remotes, remote => Replication.Replicator.StartAsync(topic, remote, _options.ClusterName, Policies, _replicationChannels,
-            _loggerFactory.CreateLogger<Replication.Replicator>(), cancellationToken), cancellationToken).ConfigureAwait(false);
+        await topic.SetReplicationAsync(remotes, remote => _replication.StartAsync(topic, remote, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
@@ -226,7 +229,6 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         foreach (var name in _topics.Keys.ToList())
             await UnloadAsync(name).ConfigureAwait(false);
         await Policies.DisposeAsync().ConfigureAwait(false);
-        _replicationChannels.Dispose();
         Instrumentation.Untrack(this);
         if (_ownsInstrumentation)
             Instrumentation.Dispose();

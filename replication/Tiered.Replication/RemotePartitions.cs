@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Tiered.Broker.Naming;
 
-namespace Tiered.Broker.Replication;
+namespace Tiered.Replication;
 
 /// <summary>
 /// Makes a remote cluster's partitioned topic have at least as many partitions as this cluster's, through the

@@ -4,13 +4,14 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Entries;
 using Tiered.Broker.Metadata;
+using Tiered.Broker.Replication;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedgers;
 using Tiered.V1;
 using InitialPosition = Tiered.ManagedLedgers.InitialPosition;
 using Wire = Tiered.Broker.Wire;
 
-namespace Tiered.Broker.Replication;
+namespace Tiered.Replication;
 
 /// <summary>
 /// Replicates one topic to one remote cluster; run by the topic's owner. A durable cursor
@@ -24,10 +25,10 @@ namespace Tiered.Broker.Replication;
 /// A partition of a partitioned topic is replicated to the same partition of the remote's partitioned topic, which
 /// each stream first creates or grows to this cluster's count (<see cref="RemotePartitions"/>).
 /// </summary>
-public sealed partial class Replicator : IAsyncDisposable
+public sealed partial class Replicator : IReplicator
 {
     /// <summary>The replicator cursors' prefix (a system cursor: never a subscription).</summary>
-    public const string CursorPrefix = Topic.SystemCursorPrefix + "repl.";
+    public const string CursorPrefix = Topic.ReplicatorCursorPrefix;
 
     /// <summary>Batches sent and not yet acknowledged by the remote.</summary>
     internal const int Window = 1000;
@@ -150,7 +151,7 @@ public sealed partial class Replicator : IAsyncDisposable
         var owner = await LookupAsync(cancellationToken).ConfigureAwait(false);
         using var streamStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // The broker's wire types: the stored entry goes out as the bytes it is, not decoded and encoded again.
-        using var call = _channels.Get(owner).CreateCallInvoker().AsyncDuplexStreamingCall(Service.MessagingMethods.Produce, null, new CallOptions(cancellationToken: streamStop.Token));
+        using var call = _channels.Get(owner).CreateCallInvoker().AsyncDuplexStreamingCall(Tiered.Broker.Service.MessagingMethods.Produce, null, new CallOptions(cancellationToken: streamStop.Token));
         await call.RequestStream.WriteAsync(new Wire.ProduceRequest
         {
             Open = new OpenProducer { Topic = _topic.Name.ToString(), ProducerName = CursorPrefix + _local, ReplicatedFrom = _local },
@@ -365,28 +366,4 @@ public sealed partial class Replicator : IAsyncDisposable
     [LoggerMessage(EventId = 4033, EventName = "ReplicatorRemotePartitions", Level = LogLevel.Information,
         Message = "Partitioned topic {Topic} has {Partitions} partitions in cluster {Remote} ({Local} needed here)")]
     private static partial void LogRemotePartitions(ILogger logger, string topic, string remote, int partitions, int local);
-}
-
-/// <summary>One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a broker.</summary>
-public sealed class ReplicationChannels : IDisposable
-{
-    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
-
-    /// <summary>For the remote clusters' admin APIs (<see cref="RemotePartitions"/>); each request at most 30 s, like a lookup.</summary>
-    public HttpClient Admin { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
-
-    public GrpcChannel Get(string url)
-        => _channels.GetOrAdd(url.Contains("://", StringComparison.Ordinal) ? url : $"http://{url}", u => GrpcChannel.ForAddress(u, new GrpcChannelOptions
-        {
-            MaxSendMessageSize = 16 * 1024 * 1024,
-            MaxReceiveMessageSize = 16 * 1024 * 1024,
-        }));
-
-    public void Dispose()
-    {
-        foreach (var channel in _channels.Values)
-            channel.Dispose();
-        _channels.Clear();
-        Admin.Dispose();
-    }
 }
