@@ -61,4 +61,7 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 4018, EventName = nameof(DuplicateDropped), Level = LogLevel.Debug, Message = "Topic {Topic}: batch {SequenceId} of producer {Producer} was stored already at {Position}; not stored again")]
     public static partial void DuplicateDropped(ILogger logger, string topic, string producer, ulong sequenceId, string position);
+
+    [LoggerMessage(EventId = 4019, EventName = nameof(ReplicatedMarkerFailed), Level = LogLevel.Warning, Message = "Topic {Topic}: the replicated subscriptions' marker stored at {Position} could not be acted on; the next snapshot stands in for it: {Reason}")]
+    public static partial void ReplicatedMarkerFailed(ILogger logger, string topic, string position, string reason);
 }

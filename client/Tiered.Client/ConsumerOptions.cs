@@ -44,6 +44,14 @@ public sealed record ConsumerOptions
     public string? ConsumerName { get; init; }
 
     /// <summary>
+    /// Geo-replication: keep the subscription's position in step across the namespace's clusters (Pulsar's
+    /// replicateSubscriptionState), so that a consumer that moves to another cluster continues near where this one
+    /// was (at least once: it may get again up to about a second of what was acknowledged here). Once set, the
+    /// subscription stays replicated.
+    /// </summary>
+    public bool ReplicateSubscriptionState { get; init; }
+
+    /// <summary>
     /// Messages the broker may push ahead of <c>ReceiveAsync</c> (per partition): the permits granted at subscribe time.
     /// More are granted as the application takes messages, each time half the queue was consumed.
     /// </summary>

@@ -27,6 +27,7 @@ public sealed partial class TieredClient
             },
             InitialPosition = options.InitialPosition == SubscriptionInitialPosition.Earliest ? InitialPosition.Earliest : InitialPosition.Latest,
             ConsumerName = options.ConsumerName ?? "",
+            ReplicateSubscriptionState = options.ReplicateSubscriptionState,
         };
         var consumer = new Consumer(this, lookup.Topic, options.Subscription, lookup.Partitions);
         await StartAsync(consumer, lookup, subscribe, options.ReceiverQueueSize, $"subscribe to {options.Topic} ({options.Subscription})", cancellationToken).ConfigureAwait(false);

@@ -28,6 +28,29 @@ public class BatchHeaderTests
     }
 
     [Fact]
+    public void A_marker_has_no_messages_and_only_a_replicator_may_send_one()
+    {
+        var marker = new Wire.MarkerBatch
+        {
+            FormatVersion = 1, ProducerName = "tiered.markers", PublishTimeMs = 1,
+            Marker = new Wire.ReplicationMarker { SnapshotRequest = new Wire.SnapshotRequest { SnapshotId = "x", SourceCluster = "a" } },
+        }.ToByteArray();
+        Assert.True(BatchHeader.TryRead(marker, out var header, out var error), error);
+        Assert.True(header.IsMarker);
+        Assert.Equal(0, header.MessageCount);
+        Assert.Equal("a", Wire.ReplicationMarker.Parser.ParseFrom(marker.AsSpan()[header.Marker]).SnapshotRequest.SourceCluster);
+        // Read as a client's MessageBatch: a batch without messages (field 9 unknown to it).
+        Assert.Empty(MessageBatch.Parser.ParseFrom(marker).Messages);
+
+        Assert.False(BatchHeader.TryReadToPublish(marker, out _, out error));
+        Assert.Contains("reserved", error);
+        Assert.True(BatchHeader.TryReadToPublish(marker, out _, out error, allowMarkers: true), error);
+        // A batch of messages is no marker.
+        Assert.True(BatchHeader.TryRead(RawProducer.Batch(["a"]).ToByteArray(), out header, out _));
+        Assert.False(header.IsMarker);
+    }
+
+    [Fact]
     public void A_batch_of_a_newer_format_is_refused()
     {
         var batch = RawProducer.Batch(["a"]);

@@ -162,6 +162,30 @@ public class SubscriptionTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
     }
 
     [Fact]
+    public async Task Markers_reach_no_consumer_count_as_no_message_and_are_not_the_last_message()
+    {
+        var topic = BrokerFixture.NewTopic();
+        var consumer = await RawConsumer.SubscribeAsync(Client, Subscription(topic, "s", SubscriptionType.Exclusive));
+        await ProduceAsync(topic, batches: 2, perBatch: 3);
+        var loaded = await fixture.Broker.Server.Topics.GetTopicAsync(Naming.TopicName.Parse(topic), create: false, CancellationToken.None);
+        var marker = new Wire.ReplicationMarker { SnapshotRequest = new Wire.SnapshotRequest { SnapshotId = "x", SourceCluster = "elsewhere" } };
+        await loaded.PublishMarkerAsync(marker, CancellationToken.None);
+        await ProduceAsync(topic, batches: 1, perBatch: 3);
+        await loaded.PublishMarkerAsync(marker, CancellationToken.None);
+        await loaded.PublishMarkerAsync(marker, CancellationToken.None);
+
+        var read = await ReceiveAsync(consumer, 9);
+        Assert.Equal(9, read.Count);
+        Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+        var last = (await Client.GetLastMessageIdAsync(new GetLastMessageIdRequest { Topic = topic })).MessageId;
+        Assert.Equal((read[^1].LedgerId, read[^1].EntryId, 2), (last.LedgerId, last.EntryId, last.BatchIndex));
+        // The consumer acknowledged nothing: its backlog is the 9 messages, the markers (passed and acknowledged) none.
+        var subscription = loaded.FindSubscription("s")!;
+        Assert.Equal(9, loaded.BacklogOf(subscription).Messages);
+        await consumer.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Seek_moves_a_subscription_back_to_a_message()
     {
         var topic = BrokerFixture.NewTopic();

@@ -22,6 +22,10 @@ public class WireFormatTests
         ];
         foreach (var (wire, contract) in pairs)
             Assert.Equal(Fields(contract), Fields(wire));
+        // A marker entry is a MessageBatch: each of its fields but the marker (9) has MessageBatch's number and type.
+        var batch = Fields(MessageBatch.Descriptor);
+        Assert.All(Fields(Wire.MarkerBatch.Descriptor).Where(f => f.Item1 != 9), field => Assert.Contains(field, batch));
+        Assert.DoesNotContain(MessageBatch.Descriptor.Fields.InFieldNumberOrder(), f => f.FieldNumber == 9);
     }
 
     [Fact]

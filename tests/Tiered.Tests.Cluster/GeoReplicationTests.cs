@@ -205,6 +205,51 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A subscription with replicated state: as its consumer in A acknowledges, the subscription of the same name in B
+    /// (created there by the update) moves with it; a consumer that then joins it in B gets what came after, not what A's
+    /// consumer had already acknowledged. Markers (the snapshots and updates in the log) reach no consumer.
+    /// </summary>
+    [Fact]
+    public async Task A_replicated_subscription_follows_its_consumer_into_the_other_cluster()
+    {
+        using var a = Named("a");
+        using var b = Named("b");
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        await ConfigureAsync(a, "a", b, "b");
+        await ConfigureAsync(b, "b", a, "a");
+        const string topic = $"persistent://{Namespace}/followed";
+        await using var clientA = new TieredClient(new TieredClientOptions { ServiceUrl = a.Url });
+        await using var clientB = new TieredClient(new TieredClientOptions { ServiceUrl = b.Url });
+        var options = new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest, ReplicateSubscriptionState = true };
+
+        await using (var consumerA = await clientA.SubscribeAsync(options))
+        {
+            await ProduceAsync(clientA, topic, "a", 1_000, first: 0);
+            var (received, duplicates, outOfOrder) = await ReceiveAsync(consumerA, 1_000, acknowledge: true);
+            Assert.Equal((1_000, 0, 0), (received.Count, duplicates, outOfOrder));
+
+            // B's subscription "s" appears and catches up with A's consumer.
+            var followed = System.Diagnostics.Stopwatch.StartNew();
+            using var httpB = new HttpClient { BaseAddress = new Uri(b.AdminUrl) };
+            var last = "";
+            await WaitForAsync(async () =>
+            {
+                var stats = await httpB.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/followed/stats");
+                last = stats.ToString();
+                return stats.GetProperty("subscriptions").TryGetProperty("s", out var s) && s.GetProperty("msgBacklog").GetInt64() == 0;
+            }, "b's subscription s to follow a's consumer", () => last);
+            output.WriteLine($"b's subscription caught up {followed.Elapsed.TotalSeconds:0.0} s after a's consumer had acknowledged everything");
+        }
+
+        await ProduceAsync(clientA, topic, "a", 1_000, first: 1_000);
+        await using var consumerB = await clientB.SubscribeAsync(options);
+        var (inB, duplicatesInB, outOfOrderInB) = await ReceiveAsync(consumerB, 1_000, acknowledge: true);
+        output.WriteLine($"b's consumer got {inB.Count} distinct ({duplicatesInB} duplicated, {outOfOrderInB} out of order), {inB.Count(m => int.Parse(m[2..], System.Globalization.CultureInfo.InvariantCulture) < 1_000)} of them acknowledged in a before");
+        Assert.Equal(Enumerable.Range(1_000, 1_000).Select(i => $"a-{i}").ToHashSet(), inB);
+        Assert.Equal((0, 0), (duplicatesInB, outOfOrderInB));
+    }
+
     [Fact]
     public async Task A_remote_cluster_down_while_publishing_gets_everything_when_it_is_back_and_retention_trims_nothing_before()
     {
@@ -280,13 +325,13 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
         Assert.Equal(0, moreDuplicates);
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what, Func<string>? state = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Waited 60 s for {what}.");
+                throw new TimeoutException($"Waited 60 s for {what}. {state?.Invoke()}");
             await Task.Delay(200);
         }
     }
@@ -324,7 +369,7 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
     }
 
     /// <summary>Reads until <paramref name="expected"/> distinct messages arrived (60 s at most) and a moment more; counts duplicates and per-producer order.</summary>
-    private static async Task<(HashSet<string> Received, int Duplicates, int OutOfOrder)> ReceiveAsync(Consumer consumer, int expected)
+    private static async Task<(HashSet<string> Received, int Duplicates, int OutOfOrder)> ReceiveAsync(Consumer consumer, int expected, bool acknowledge = false)
     {
         var received = new HashSet<string>();
         var last = new Dictionary<string, int>();
@@ -345,6 +390,8 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
             {
                 return (received, duplicates, outOfOrder);
             }
+            if (acknowledge)
+                await consumer.AcknowledgeAsync(message);
             var text = Encoding.UTF8.GetString(message.Payload.Span);
             if (!received.Add(text))
             {

@@ -17,6 +17,7 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     private const int SequenceIdField = 3;
     private const int PublishTimeField = 4;
     private const int ReplicatedFromField = 5;
+    private const int MarkerField = 9;
 
     /// <summary>The sequence id of the batch's first message; message i has <c>SequenceId + i</c>.</summary>
     public ulong SequenceId { get; init; }
@@ -29,6 +30,15 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
 
     /// <summary>Where the origin cluster's name is in the batch (empty range: published here).</summary>
     public Range ReplicatedFrom { get; init; }
+
+    /// <summary>
+    /// A marker the brokers write for replicated subscriptions (<see cref="Marker"/> holds it; no messages): never
+    /// delivered to consumers.
+    /// </summary>
+    public bool IsMarker { get; init; }
+
+    /// <summary>Where the marker (a tiered.v1.wire.ReplicationMarker) is in the batch, when <see cref="IsMarker"/>.</summary>
+    public Range Marker { get; init; }
     private const int MessagesField = 15;
     private const int DeliverAtField = 5;
 
@@ -42,12 +52,15 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     /// delivery is not built: such a message would be delivered early). The messages are scanned
     /// field by field, their payloads skipped, nothing allocated.
     /// </summary>
-    public static bool TryReadToPublish(ReadOnlySpan<byte> batch, out BatchHeader header, [NotNullWhen(false)] out string? error)
+    /// <param name="allowMarkers">Only another cluster's replicator forwards markers; a producer may not send one.</param>
+    public static bool TryReadToPublish(ReadOnlySpan<byte> batch, out BatchHeader header, [NotNullWhen(false)] out string? error, bool allowMarkers = false)
     {
         if (!TryRead(batch, checkMessages: true, out header, out error))
             return false;
         if (header.FormatVersion == 0)
             return Fail($"format_version is not set; set it to {CurrentFormatVersion}", out error);
+        if (header.IsMarker && !allowMarkers)
+            return Fail("field 9 is reserved for the brokers' marker entries; a producer may not send it", out error);
         return true;
     }
 
@@ -115,7 +128,8 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         var count = 0;
         long publishTime = 0;
         ulong sequenceId = 0;
-        Range producerName = default, replicatedFrom = default;
+        Range producerName = default, replicatedFrom = default, marker = default;
+        var isMarker = false;
         var fields = new ProtoFields(batch);
         string? malformed;
         while (fields.TryNext(out malformed))
@@ -130,6 +144,8 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
                 producerName = new Range(fields.BytesOffset, fields.BytesOffset + fields.Bytes.Length);
             else if (fields is { Field: ReplicatedFromField, WireType: 2 })
                 replicatedFrom = new Range(fields.BytesOffset, fields.BytesOffset + fields.Bytes.Length);
+            else if (fields is { Field: MarkerField, WireType: 2 })
+                (isMarker, marker) = (true, new Range(fields.BytesOffset, fields.BytesOffset + fields.Bytes.Length));
             else if (fields is { Field: MessagesField, WireType: 2 })
             {
                 count++;
@@ -141,9 +157,12 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
             return Fail(malformed, out error);
         if (version > CurrentFormatVersion)
             return Fail($"format version {version} is newer than this broker knows ({CurrentFormatVersion})", out error);
-        if (count == 0)
+        if (count == 0 && !isMarker)
             return Fail("it holds no message", out error);
-        header = new BatchHeader(version, count, publishTime) { SequenceId = sequenceId, ProducerName = producerName, ReplicatedFrom = replicatedFrom };
+        header = new BatchHeader(version, count, publishTime)
+        {
+            SequenceId = sequenceId, ProducerName = producerName, ReplicatedFrom = replicatedFrom, IsMarker = isMarker, Marker = marker,
+        };
         error = null;
         return true;
     }

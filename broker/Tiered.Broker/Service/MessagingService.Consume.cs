@@ -87,7 +87,10 @@ public sealed partial class MessagingService
         var initial = request.InitialPosition == V1.InitialPosition.Earliest ? ManagedLedgers.InitialPosition.Earliest : ManagedLedgers.InitialPosition.Latest;
         if (!request.Reader)
         {
-            return await topic.GetOrCreateSubscriptionAsync(request.Subscription, initial, cancellationToken).ConfigureAwait(false);
+            var subscription = await topic.GetOrCreateSubscriptionAsync(request.Subscription, initial, cancellationToken).ConfigureAwait(false);
+            if (request.ReplicateSubscriptionState)
+                await Replication.ReplicatedSubscriptions.MarkReplicatedAsync(subscription, cancellationToken).ConfigureAwait(false);
+            return subscription;
         }
         Position startExclusive;
         if (request.StartMessageId is { } id)

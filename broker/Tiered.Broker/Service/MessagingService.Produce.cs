@@ -88,8 +88,12 @@ public sealed partial class MessagingService
         var batch = send.Batch.Memory;
         if (batch.Length > _options.MaxMessageBytes)
             return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
-        if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error))
+        if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error, allowMarkers: replicatedFrom is not null))
             return Refuse(send.SequenceId, error);
+        // Another cluster's marker (replicated subscriptions): stored as it is, not de-duplicated (a marker stored
+        // twice changes nothing), then acted on.
+        if (header.IsMarker)
+            return new PendingSend(send.SequenceId, topic.StoreReplicatedMarkerAsync(batch, header.Marker), 0, null, receivedAt, false);
         // De-duplication keys a batch by its producer and origin cluster: read before the batch may be re-stamped.
         var origin = batch.Span[header.ReplicatedFrom];
         string key;

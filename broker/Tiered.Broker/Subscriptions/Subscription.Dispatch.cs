@@ -74,7 +74,9 @@ public sealed partial class Subscription
                     return;
                 }
             }
-            Deliver(entries);
+            // Markers (replicated subscriptions' bookkeeping) are never delivered: acknowledged as they are passed.
+            if (Deliver(entries) is { } markers)
+                await Cursor.AckAsync(markers, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -104,14 +106,22 @@ public sealed partial class Subscription
         return entries;
     }
 
-    private void Deliver(IReadOnlyList<ManagedEntry> entries)
+    /// <summary>Hands the entries out; answers the markers among them (null: none), which go to no consumer.</summary>
+    private List<AckPosition>? Deliver(IReadOnlyList<ManagedEntry> entries)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        List<AckPosition>? markers = null;
         lock (_lock)
         {
             foreach (var entry in entries)
             {
-                var messages = BatchHeader.TryRead(entry.Data.Span, out var header, out _) ? header.MessageCount : 1;
+                var readable = BatchHeader.TryRead(entry.Data.Span, out var header, out _);
+                if (readable && header.IsMarker)
+                {
+                    (markers ??= []).Add(new AckPosition(entry.Position));
+                    continue;
+                }
+                var messages = readable ? header.MessageCount : 1;
                 _messagesPerEntry = _messagesPerEntry * 0.9 + messages * 0.1;
                 var consumer = NextConsumer();
                 if (consumer is null)
@@ -146,6 +156,7 @@ public sealed partial class Subscription
                 Volatile.Write(ref LastConsumedMs, now);
             }
         }
+        return markers;
     }
 
     /// <summary>The consumer the next entry goes to: the active one, or the next with permits in turn (Shared); null when none may take it.</summary>

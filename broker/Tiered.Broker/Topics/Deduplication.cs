@@ -100,7 +100,7 @@ internal sealed class Deduplication
                 break;
             foreach (var entry in entries)
             {
-                if (BatchHeader.TryRead(entry.Data.Span, out var header, out _) && header.ProducerName.End.Value > header.ProducerName.Start.Value)
+                if (BatchHeader.TryRead(entry.Data.Span, out var header, out _) && !header.IsMarker && header.ProducerName.End.Value > header.ProducerName.Start.Value)
                 {
                     var data = entry.Data.Span;
                     var key = KeyOf(Encoding.UTF8.GetString(data[header.ProducerName]), data[header.ReplicatedFrom]);

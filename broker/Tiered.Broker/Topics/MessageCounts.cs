@@ -5,8 +5,8 @@ namespace Tiered.Broker.Topics;
 /// <summary>
 /// How many messages the topic's entries hold, for backlogs counted in messages without reading
 /// entries. An entry is one batch; the topic records the batch size of each entry it stores
-/// (<see cref="Record"/>), and any entry it did not record — stored before the topic was loaded
-/// on this broker — counts as one message. Per ledger it keeps each recorded entry's messages
+/// (<see cref="Record"/>; a marker of replicated subscriptions holds none), and any entry it did
+/// not record — stored before the topic was loaded on this broker — counts as one message. Per ledger it keeps each recorded entry's messages
 /// beyond the first, in blocks with a running sum, so a count over a range costs at most two
 /// partial blocks plus one addition per block. Ledgers no longer in the managed ledger are
 /// dropped by <see cref="Retain"/>.
@@ -19,10 +19,10 @@ public sealed class MessageCounts
     private readonly Lock _lock = new();
     private readonly Dictionary<long, LedgerCounts> _ledgers = [];
 
-    /// <summary>The entry at <paramref name="position"/> holds <paramref name="messages"/> messages.</summary>
+    /// <summary>The entry at <paramref name="position"/> holds <paramref name="messages"/> messages (0: a marker).</summary>
     public void Record(Position position, int messages)
     {
-        if (messages <= 1 || position.EntryId < 0 || position.EntryId >= int.MaxValue)
+        if (messages == 1 || position.EntryId < 0 || position.EntryId >= int.MaxValue)
             return;
         lock (_lock)
         {

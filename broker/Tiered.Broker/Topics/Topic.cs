@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Ownership;
@@ -57,8 +58,21 @@ public sealed partial class Topic : IAsyncDisposable
     /// stops those no longer listed and deletes their cursors, so their backlog no longer holds entries back (a cluster
     /// added again starts from the earliest retained message).
     /// </summary>
-    public async Task SetReplicationAsync(IReadOnlyCollection<string> remotes, Func<string, Task<Replication.IReplicator>> start, CancellationToken cancellationToken)
+    /// <param name="local">This cluster's name (the markers of replicated subscriptions carry it).</param>
+    public async Task SetReplicationAsync(IReadOnlyCollection<string> remotes, string local, Func<string, Task<Replication.IReplicator>> start, CancellationToken cancellationToken)
     {
+        if (remotes.Count > 0)
+        {
+            if (ReplicatedSubscriptions is { } running)
+                running.SetRemotes(remotes);
+            else
+                ReplicatedSubscriptions = Replication.ReplicatedSubscriptions.Start(this, local, remotes, _loggerFactory.CreateLogger<Replication.ReplicatedSubscriptions>());
+        }
+        else if (ReplicatedSubscriptions is { } stopping)
+        {
+            ReplicatedSubscriptions = null;
+            await stopping.DisposeAsync().ConfigureAwait(false);
+        }
         foreach (var remote in remotes)
         {
             if (!_replicators.ContainsKey(remote))
@@ -78,6 +92,45 @@ public sealed partial class Topic : IAsyncDisposable
             if (cursor.Name.StartsWith(ReplicatorCursorPrefix, StringComparison.Ordinal) && !remotes.Contains(cursor.Name[ReplicatorCursorPrefix.Length..]))
                 await Ledger.DeleteCursorAsync(cursor.Name, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Replicated subscriptions' bookkeeping, while the topic is replicated to another cluster.</summary>
+    internal Replication.ReplicatedSubscriptions? ReplicatedSubscriptions { get; private set; }
+
+    /// <summary>Appends a marker entry (never delivered to consumers; replicators forward it), not de-duplicated.</summary>
+    internal async Task<Position> PublishMarkerAsync(Wire.ReplicationMarker marker, CancellationToken cancellationToken)
+    {
+        var batch = new Wire.MarkerBatch
+        {
+            FormatVersion = Entries.BatchHeader.CurrentFormatVersion,
+            ProducerName = Replication.ReplicatedSubscriptions.MarkerProducer,
+            PublishTimeMs = Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Marker = marker,
+        }.ToByteArray();
+        var position = await PublishAsync(batch, 0, producerKey: null, 0, 0, out _, cancellationToken).ConfigureAwait(false);
+        MessageCounts.Record(position, 0);
+        return position;
+    }
+
+    /// <summary>
+    /// Stores a marker another cluster's replicator forwarded (<paramref name="marker"/>: where it is in the batch) and
+    /// acts on it once stored. Acting on it may fail (logged): the next snapshot, a second later, stands in for it.
+    /// </summary>
+    internal async ValueTask<Position> StoreReplicatedMarkerAsync(ReadOnlyMemory<byte> batch, Range marker)
+    {
+        var position = await PublishAsync(batch, 0, producerKey: null, 0, 0, out _, CancellationToken.None).ConfigureAwait(false);
+        if (ReplicatedSubscriptions is { } replicated)
+        {
+            try
+            {
+                await replicated.OnReplicatedMarkerAsync(Wire.ReplicationMarker.Parser.ParseFrom(batch.Span[marker]), position, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                BrokerLog.ReplicatedMarkerFailed(_loggerFactory.CreateLogger<Topic>(), Name.ToString(), position.ToString(), e.Message);
+            }
+        }
+        return position;
     }
 
     /// <summary>Producer de-duplication, when it applies to this topic (<see cref="SetDeduplicationAsync"/>).</summary>
@@ -428,6 +481,8 @@ public sealed partial class Topic : IAsyncDisposable
         foreach (var replicator in _replicators.Values)
             await replicator.DisposeAsync().ConfigureAwait(false);
         _replicators.Clear();
+        if (ReplicatedSubscriptions is { } replicated)
+            await replicated.DisposeAsync().ConfigureAwait(false);
         Task<Position>? last;
         Deduplication? dedup;
         lock (_publishing)

@@ -7,22 +7,45 @@ namespace Tiered.Broker.Topics;
 /// <summary>Finding positions in a topic's log: its last message, and the first message published at or after a time.</summary>
 public static class TopicPositions
 {
-    /// <summary>The last message stored, with its batch index; (-1, -1) when the topic holds none.</summary>
+    /// <summary>
+    /// The last message stored, with its batch index; (-1, -1) when the topic holds none. Marker entries
+    /// (replicated subscriptions' bookkeeping, never delivered) are not messages: the last message may be a few
+    /// entries before the last entry.
+    /// </summary>
     public static async Task<MessageId> LastMessageIdAsync(Topic topic, CancellationToken cancellationToken)
     {
         var ledger = topic.Ledger;
         var last = ledger.LastConfirmedEntry;
-        if (last.EntryId < 0)
+        var take = 1; // the last entry first; more at a time only when it is a marker
+        foreach (var summary in ledger.Ledgers.Reverse())
         {
-            var previous = ledger.Ledgers.LastOrDefault(l => l.Entries > 0 && l.LedgerId < last.LedgerId);
-            if (previous.Entries == 0)
-                return new MessageId { LedgerId = -1, EntryId = -1, Partition = topic.Name.PartitionIndex, BatchIndex = -1 };
-            last = new Position(previous.LedgerId, previous.Entries - 1);
+            if (summary.LedgerId > last.LedgerId)
+                continue;
+            var end = summary.LedgerId == last.LedgerId ? last.EntryId : summary.Entries - 1;
+            while (end >= 0)
+            {
+                var first = Math.Max(0, end - take + 1);
+                take = MarkersPerRead;
+                var entries = await ledger.ReadEntriesAsync(new Position(summary.LedgerId, first), (int)(end - first + 1), cancellationToken).ConfigureAwait(false);
+                for (var i = entries.Count - 1; i >= 0; i--)
+                {
+                    if (entries[i].Position.LedgerId != summary.LedgerId || entries[i].Position.EntryId > end)
+                        continue;
+                    var readable = BatchHeader.TryRead(entries[i].Data.Span, out var header, out _);
+                    if (readable && header.IsMarker)
+                        continue;
+                    var messages = readable ? header.MessageCount : 1;
+                    var position = entries[i].Position;
+                    return new MessageId { LedgerId = position.LedgerId, EntryId = position.EntryId, Partition = topic.Name.PartitionIndex, BatchIndex = messages - 1, BatchSize = messages };
+                }
+                end = first - 1;
+            }
         }
-        var entries = await ledger.ReadEntriesAsync(last, 1, cancellationToken).ConfigureAwait(false);
-        var messages = entries.Count == 1 && BatchHeader.TryRead(entries[0].Data.Span, out var header, out _) ? header.MessageCount : 1;
-        return new MessageId { LedgerId = last.LedgerId, EntryId = last.EntryId, Partition = topic.Name.PartitionIndex, BatchIndex = messages - 1, BatchSize = messages };
+        return new MessageId { LedgerId = -1, EntryId = -1, Partition = topic.Name.PartitionIndex, BatchIndex = -1 };
     }
+
+    /// <summary>Entries read at a time looking back for the last message: one read unless markers are at the end.</summary>
+    private const int MarkersPerRead = 8;
 
     /// <summary>
     /// The position of the first entry published at or after <paramref name="publishTimeMs"/>

@@ -219,7 +219,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         var remotes = clusters.Contains(_options.ClusterName, StringComparer.Ordinal)
             ? clusters.Where(c => !string.Equals(c, _options.ClusterName, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal)
             : [];
-        await topic.SetReplicationAsync(remotes, remote => _replication.StartAsync(topic, remote, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await topic.SetReplicationAsync(remotes, _options.ClusterName, remote => _replication.StartAsync(topic, remote, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
