@@ -237,7 +237,8 @@ public sealed class GeoReplicationTests(ITestOutputHelper output)
             {
                 var stats = await httpB.GetFromJsonAsync<System.Text.Json.JsonElement>($"/admin/v2/persistent/{Namespace}/followed/stats");
                 last = stats.ToString();
-                return stats.GetProperty("subscriptions").TryGetProperty("s", out var s) && s.GetProperty("msgBacklog").GetInt64() == 0;
+                return stats.GetProperty("subscriptions").TryGetProperty("s", out var s) && s.GetProperty("msgBacklog").GetInt64() == 0
+                    && s.GetProperty("isReplicated").GetBoolean();
             }, "b's subscription s to follow a's consumer", () => last);
             output.WriteLine($"b's subscription caught up {followed.Elapsed.TotalSeconds:0.0} s after a's consumer had acknowledged everything");
         }

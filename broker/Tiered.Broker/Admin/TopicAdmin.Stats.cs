@@ -81,6 +81,7 @@ public sealed partial class TopicAdmin
             LastConsumedTimestamp = Volatile.Read(ref subscription.LastConsumedMs),
             LastAckedTimestamp = Volatile.Read(ref subscription.LastAckedMs),
             IsDurable = subscription.IsDurable,
+            IsReplicated = Replication.ReplicatedSubscriptions.IsReplicated(subscription),
             Consumers = [.. subscription.Consumers.Select(ConsumerStatsOf)],
         };
     }

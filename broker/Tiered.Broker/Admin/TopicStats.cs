@@ -115,6 +115,10 @@ public sealed record SubscriptionStats
     public long LastAckedTimestamp { get; init; }
 
     public bool IsDurable { get; init; } = true;
+
+    /// <summary>Its position is kept in step across the namespace's clusters (replicated subscription state).</summary>
+    public bool IsReplicated { get; init; }
+
     public List<ConsumerStats> Consumers { get; init; } = [];
 }
 
