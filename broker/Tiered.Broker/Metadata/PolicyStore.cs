@@ -5,6 +5,7 @@ using Tiered.Broker.Ownership;
 using Microsoft.Extensions.Logging;
 using Tiered.Metadata;
 using Tiered.Metadata.V1;
+using Tiered.Security.Authorization;
 
 namespace Tiered.Broker.Metadata;
 
@@ -96,6 +97,18 @@ public sealed class PolicyStore : IAsyncDisposable
             return own;
         return (await GetNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false))?.ReplicationClusters ?? [];
     }
+
+    /// <summary>A tenant's record (admin roles, allowed clusters); null when it does not exist. From the cache.</summary>
+    public ValueTask<TenantInfo?> GetTenantAsync(string tenant, CancellationToken cancellationToken)
+        => Cache.GetAsync(MetadataPaths.Tenant(tenant), ParseTenant, cancellationToken);
+
+    /// <summary>
+    /// Who may produce and consume in <paramref name="ns"/> (<see cref="AuthPolicies.Empty"/> when nothing was granted);
+    /// null when the namespace does not exist. From the cache: once warm it reads nothing, and a grant or revoke made
+    /// through any broker is seen as soon as the watch delivers the namespace's change.
+    /// </summary>
+    public async ValueTask<AuthPolicies?> GetAuthPoliciesAsync(NamespaceName ns, CancellationToken cancellationToken)
+        => await GetNamespaceAsync(ns, cancellationToken).ConfigureAwait(false) is { } policies ? policies.AuthPolicies ?? AuthPolicies.Empty : null;
 
     /// <summary>Stores a partitioned topic's metadata; false when it exists already.</summary>
     public async Task<bool> TryCreatePartitionedAsync(TopicName topic, int partitions, CancellationToken cancellationToken)
