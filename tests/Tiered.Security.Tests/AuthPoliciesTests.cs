@@ -81,4 +81,15 @@ public sealed class AuthPoliciesTests
     [InlineData("app\n", false)]
     [InlineData("a\u0001b", false)]
     public void Role_names(string role, bool valid) => Assert.Equal(valid, AuthNames.IsValidRole(role));
+
+    [Fact]
+    public void Nulls_in_a_hand_written_record_read_as_no_grants()
+    {
+        var policies = JsonSerializer.Deserialize<AuthPolicies>("""{"namespace_auth":null,"destination_auth":{"persistent://a/ns/t":{"r":null}},"subscription_auth_roles":{"s":null}}""", Web)!;
+        Assert.Empty(policies.NamespaceAuth);
+        Assert.False(policies.Grants("r", "consume", "persistent://a/ns/t"));
+        Assert.Empty(policies.SubscriptionRoles("s"));
+        Assert.Empty(policies.PermissionsOn("persistent://a/ns/t")["r"]);
+        Assert.True(new Authorizer([]).CanConsume("r", "persistent://a/ns/t", "s", [], policies) is { IsAllowed: false, MissingAction: "consume" });
+    }
 }

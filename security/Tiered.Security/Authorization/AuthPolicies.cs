@@ -16,16 +16,19 @@ namespace Tiered.Security.Authorization;
 public sealed record AuthPolicies
 {
     private static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> NoGrants = ReadOnlyDictionary<string, IReadOnlyList<string>>.Empty;
-
-    [JsonPropertyName("namespace_auth")]
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> NamespaceAuth { get; init; } = NoGrants;
-
-    [JsonPropertyName("destination_auth")]
-    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>> DestinationAuth { get; init; }
+    private static readonly IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>> NoTopics
         = ReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>.Empty;
 
+    // A null read from a hand-written record means "none", never a NullReferenceException on the data path.
+
+    [JsonPropertyName("namespace_auth")]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> NamespaceAuth { get; init => field = value ?? NoGrants; } = NoGrants;
+
+    [JsonPropertyName("destination_auth")]
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>> DestinationAuth { get; init => field = value ?? NoTopics; } = NoTopics;
+
     [JsonPropertyName("subscription_auth_roles")]
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> SubscriptionAuthRoles { get; init; } = NoGrants;
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> SubscriptionAuthRoles { get; init => field = value ?? NoGrants; } = NoGrants;
 
     /// <summary>No grant and no subscription restriction.</summary>
     public static AuthPolicies Empty { get; } = new();
@@ -44,14 +47,14 @@ public sealed record AuthPolicies
     /// <summary>Gives <paramref name="role"/> exactly <paramref name="actions"/> on <paramref name="topic"/> (a full name), replacing its grant there.</summary>
     public AuthPolicies WithTopicGrant(string topic, string role, IEnumerable<string> actions)
     {
-        var grants = DestinationAuth.TryGetValue(topic, out var existing) ? existing : NoGrants;
+        var grants = DestinationAuth.TryGetValue(topic, out var existing) && existing is not null ? existing : NoGrants;
         return this with { DestinationAuth = Set(DestinationAuth, topic, Set(grants, role, Normalize(actions))) };
     }
 
     /// <summary>Takes <paramref name="role"/>'s grant on <paramref name="topic"/> away; a topic left without grants is dropped.</summary>
     public AuthPolicies WithoutTopicGrant(string topic, string role)
     {
-        if (!DestinationAuth.TryGetValue(topic, out var grants))
+        if (!DestinationAuth.TryGetValue(topic, out var grants) || grants is null)
             return this;
         var left = Remove(grants, role);
         return this with { DestinationAuth = left.Count == 0 ? Remove(DestinationAuth, topic) : Set(DestinationAuth, topic, left) };
@@ -64,7 +67,7 @@ public sealed record AuthPolicies
     /// <summary>Takes <paramref name="role"/> off <paramref name="subscription"/>'s list; a list left empty is dropped (the subscription is open again).</summary>
     public AuthPolicies WithoutSubscriptionRole(string subscription, string role)
     {
-        if (!SubscriptionAuthRoles.TryGetValue(subscription, out var roles))
+        if (!SubscriptionAuthRoles.TryGetValue(subscription, out var roles) || roles is null)
             return this;
         var left = roles.Where(r => r != role).ToList();
         return this with { SubscriptionAuthRoles = left.Count == 0 ? Remove(SubscriptionAuthRoles, subscription) : Set(SubscriptionAuthRoles, subscription, left) };
@@ -80,13 +83,13 @@ public sealed record AuthPolicies
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> PermissionsOn(string topic)
     {
-        var merged = NamespaceAuth.ToDictionary(kv => kv.Key, kv => (IEnumerable<string>)kv.Value, StringComparer.Ordinal);
+        var merged = NamespaceAuth.ToDictionary(kv => kv.Key, kv => (kv.Value ?? []).AsEnumerable(), StringComparer.Ordinal);
         foreach (var name in TopicKeys(topic))
         {
-            if (!DestinationAuth.TryGetValue(name, out var grants))
+            if (!DestinationAuth.TryGetValue(name, out var grants) || grants is null)
                 continue;
             foreach (var (role, actions) in grants)
-                merged[role] = merged.TryGetValue(role, out var existing) ? existing.Concat(actions) : actions;
+                merged[role] = merged.TryGetValue(role, out var existing) ? existing.Concat(actions ?? []) : actions ?? [];
         }
         return merged.ToDictionary(kv => kv.Key, kv => Normalize(kv.Value), StringComparer.Ordinal);
     }
@@ -94,15 +97,23 @@ public sealed record AuthPolicies
     /// <summary>Whether <paramref name="role"/> was granted <paramref name="action"/> on the namespace or on <paramref name="topic"/> (or its partitioned topic).</summary>
     public bool Grants(string role, string action, string topic)
     {
-        if (NamespaceAuth.TryGetValue(role, out var onNamespace) && onNamespace.Contains(action, StringComparer.Ordinal))
+        if (GrantsOnNamespace(role, action))
             return true;
         foreach (var name in TopicKeys(topic))
         {
-            if (DestinationAuth.TryGetValue(name, out var grants) && grants.TryGetValue(role, out var onTopic) && onTopic.Contains(action, StringComparer.Ordinal))
+            if (DestinationAuth.TryGetValue(name, out var grants) && grants?.TryGetValue(role, out var onTopic) == true && onTopic?.Contains(action, StringComparer.Ordinal) == true)
                 return true;
         }
         return false;
     }
+
+    /// <summary>Whether <paramref name="role"/> was granted <paramref name="action"/> on the whole namespace.</summary>
+    public bool GrantsOnNamespace(string role, string action)
+        => NamespaceAuth.TryGetValue(role, out var actions) && actions?.Contains(action, StringComparer.Ordinal) == true;
+
+    /// <summary>The roles <paramref name="subscription"/> is restricted to; empty when it is open to every role that may consume.</summary>
+    public IReadOnlyList<string> SubscriptionRoles(string subscription)
+        => SubscriptionAuthRoles.TryGetValue(subscription, out var roles) && roles is not null ? roles : [];
 
     /// <summary>The keys of <see cref="DestinationAuth"/> that speak for <paramref name="topic"/>: its own, and its partitioned topic's.</summary>
     private static IEnumerable<string> TopicKeys(string topic)

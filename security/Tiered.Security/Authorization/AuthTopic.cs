@@ -27,7 +27,7 @@ public readonly record struct AuthTopic
     /// <summary>The partitioned topic's full name for a partition; <see cref="Name"/> otherwise.</summary>
     public string PartitionedName { get; }
 
-    public bool IsPartition => !ReferenceEquals(Name, PartitionedName) && Name != PartitionedName;
+    public bool IsPartition => Name != PartitionedName;
 
     /// <summary>Parses a full topic name; <see cref="ArgumentException"/> when it is not persistent://tenant/namespace/topic.</summary>
     public static AuthTopic Parse(string topic)

@@ -52,31 +52,26 @@ public sealed class Authorizer
     public AuthorizationDecision CanConsume(string? role, string topic, string? subscription, IEnumerable<string>? tenantAdminRoles, AuthPolicies? policies)
     {
         var name = AuthTopic.Parse(topic);
-        var admin = Privileged(role, name, tenantAdminRoles);
-        if (admin is { } allowed)
+        if (Privileged(role, name, tenantAdminRoles) is { } allowed)
             return allowed;
         if (role is null)
             return Anonymous(AuthAction.Consume, "consume from", name);
         policies ??= AuthPolicies.Empty;
-        if (!string.IsNullOrEmpty(subscription) && policies.SubscriptionAuthRoles.TryGetValue(subscription, out var roles) && roles.Count > 0
-            && !roles.Contains(role, StringComparer.Ordinal))
+        var roles = string.IsNullOrEmpty(subscription) ? [] : policies.SubscriptionRoles(subscription);
+        if (roles.Count > 0 && !roles.Contains(role, StringComparer.Ordinal))
         {
             return AuthorizationDecision.Deny(role, AuthAction.Consume,
                 $"Role '{role}' may not consume from {name} through subscription '{subscription}': in namespace {name.Namespace} that subscription is "
                 + $"restricted to roles [{string.Join(", ", roles)}] (POST /admin/v2/namespaces/{name.Namespace}/permissions/subscription/{subscription} sets them).");
         }
-        var decision = Granted(role, AuthAction.Consume, "consume from", name, policies);
-        return decision.IsAllowed && !string.IsNullOrEmpty(subscription)
-            ? decision with { Reason = $"{decision.Reason[..^1]}, and subscription '{subscription}' admits it." }
-            : decision;
+        return Granted(role, AuthAction.Consume, "consume from", name, policies);
     }
 
     /// <summary>Whether <paramref name="role"/> may look <paramref name="topic"/> up: it may produce to it or consume from it (any subscription).</summary>
     public AuthorizationDecision CanLookup(string? role, string topic, IEnumerable<string>? tenantAdminRoles, AuthPolicies? policies)
     {
         var name = AuthTopic.Parse(topic);
-        var admin = Privileged(role, name, tenantAdminRoles);
-        if (admin is { } allowed)
+        if (Privileged(role, name, tenantAdminRoles) is { } allowed)
             return allowed;
         if (role is null)
             return Anonymous("produce or consume", "look up", name);
@@ -112,7 +107,7 @@ public sealed class Authorizer
 
     private static AuthorizationDecision Granted(string role, string action, string verb, AuthTopic name, AuthPolicies policies)
     {
-        if (policies.NamespaceAuth.TryGetValue(role, out var onNamespace) && onNamespace.Contains(action, StringComparer.Ordinal))
+        if (policies.GrantsOnNamespace(role, action))
             return AuthorizationDecision.Allow(role, $"Role '{role}' was granted '{action}' on namespace {name.Namespace}.");
         if (policies.Grants(role, action, name.Name))
             return AuthorizationDecision.Allow(role, $"Role '{role}' was granted '{action}' on topic {name.PartitionedName}.");
