@@ -132,6 +132,8 @@ internal static partial class AdminCommand
             namespaces.Subcommands.Add(command);
         foreach (var command in NamespaceReplicationCommands(ns))
             namespaces.Subcommands.Add(command);
+        foreach (var command in NamespacePermissionCommands(ns))
+            namespaces.Subcommands.Add(command);
         return namespaces;
     }
 

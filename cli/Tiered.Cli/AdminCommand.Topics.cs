@@ -76,6 +76,8 @@ internal static partial class AdminCommand
             topics.Subcommands.Add(command);
         foreach (var command in TopicReplicationCommands(topic))
             topics.Subcommands.Add(command);
+        foreach (var command in TopicPermissionCommands(topic))
+            topics.Subcommands.Add(command);
         return topics;
     }
 

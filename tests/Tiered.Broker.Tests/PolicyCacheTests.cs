@@ -139,4 +139,28 @@ public sealed class PolicyCacheTests : IAsyncLifetime
         await PutPoliciesAsync(ttl: 50);
         await Eventually(async () => (await _policies.GetNamespaceAsync(Ns, CancellationToken.None))?.MessageTtlInSeconds == 50, "a change after the watch is back is seen");
     }
+
+    [Fact]
+    public async Task Auth_policies_and_tenant_admins_are_read_from_the_cache_and_a_grant_made_elsewhere_is_seen()
+    {
+        await WarmAsync();
+        Assert.True((await _policies.GetAuthPoliciesAsync(Ns, CancellationToken.None))!.IsEmpty);
+        Assert.Empty((await _policies.GetTenantAsync(Ns.Tenant, CancellationToken.None))!.AdminRoles);
+        Assert.Null(await _policies.GetAuthPoliciesAsync(new NamespaceName("t1", "missing"), CancellationToken.None));
+        var before = _store.Reads;
+        for (var i = 0; i < 100; i++)
+        {
+            await _policies.GetAuthPoliciesAsync(Ns, CancellationToken.None);
+            await _policies.GetTenantAsync(Ns.Tenant, CancellationToken.None);
+        }
+        Assert.Equal(before, _store.Reads);
+
+        // As another broker's admin API would write a grant.
+        await _metadata.Store.PutAsync(MetadataPaths.Namespace(Ns),
+            """{"message_ttl_in_seconds":10,"auth_policies":{"namespace_auth":{"app":["produce"]},"destination_auth":{},"subscription_auth_roles":{}}}"""u8.ToArray());
+        await Eventually(async () => (await _policies.GetAuthPoliciesAsync(Ns, CancellationToken.None))!.NamespaceAuth.ContainsKey("app"), "the grant is seen");
+        var authorizer = new Tiered.Security.Authorization.Authorizer([]);
+        var tenant = await _policies.GetTenantAsync(Ns.Tenant, CancellationToken.None);
+        Assert.True(authorizer.CanProduce("app", Topic.ToString(), tenant!.AdminRoles, await _policies.GetAuthPoliciesAsync(Ns, CancellationToken.None)).IsAllowed);
+    }
 }

@@ -7,6 +7,7 @@ using Tiered.Broker.Admin;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Ownership;
+using Tiered.Security.Authorization;
 
 namespace Tiered.AdminApi.Endpoints;
 
@@ -28,6 +29,7 @@ internal static partial class NamespaceEndpoints
         MapPolicies(namespaces, context);
         MapReplication(namespaces, context);
         MapTopics(namespaces, context);
+        MapPermissions(namespaces, context);
     }
 
     private static async Task<Ok<List<string>>> ListAsync(AdminContext context, string tenant, CancellationToken ct)
@@ -45,6 +47,7 @@ internal static partial class NamespaceEndpoints
         var body = await AdminJson.ReadRawBodyAsync(request, ct).ConfigureAwait(false);
         var policies = AdminJson.Parse<NamespacePolicies>(body, required: false) ?? new NamespacePolicies();
         NamespacePolicyRules.Validate(policies);
+        PermissionRules.Validate(name, policies.AuthPolicies);
         // Decided before anything is stored: a refused count creates nothing.
         var bundles = NamespacePolicyRules.BundlesAtCreation(name, policies.Bundles, AdminJson.Parse<NamespaceCreation>(body, required: false)?.NumBundles,
             context.Options.DefaultBundles);
@@ -71,10 +74,12 @@ internal static partial class NamespaceEndpoints
     {
         var name = AdminNames.Namespace(tenant, @namespace);
         var stored = await context.Store.GetAsync<NamespacePolicies>(MetadataPaths.Namespace(name), ct).ConfigureAwait(false) ?? throw NotFound(name);
-        // The bundles the broker uses: one for a namespace stored before bundles existed (its record is not rewritten).
-        return TypedResults.Ok(stored.Value.Bundles?.Parsed is null
-            ? stored.Value with { Bundles = new NamespaceBundles(name, null).ToData() }
-            : stored.Value);
+        // The bundles the broker uses: one for a namespace stored before bundles existed (its record is not rewritten);
+        // auth_policies always, empty when nothing was granted, as Pulsar shows them.
+        var policies = stored.Value with { AuthPolicies = stored.Value.AuthPolicies ?? AuthPolicies.Empty };
+        return TypedResults.Ok(policies.Bundles?.Parsed is null
+            ? policies with { Bundles = new NamespaceBundles(name, null).ToData() }
+            : policies);
     }
 
     private static async Task<NoContent> DeleteAsync(AdminContext context, string tenant, string @namespace, CancellationToken ct)

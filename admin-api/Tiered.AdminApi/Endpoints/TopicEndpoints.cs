@@ -99,6 +99,7 @@ internal static partial class TopicEndpoints
         MapMessages(persistent, context);
         MapLifecycle(persistent, context);
         MapPolicies(persistent, context);
+        MapPermissions(persistent, context);
     }
 
     /// <summary>A valid namespace name that exists, else BadName or NamespaceNotFound.</summary>

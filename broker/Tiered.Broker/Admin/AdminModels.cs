@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Tiered.Security.Authorization;
 
 namespace Tiered.Broker.Admin;
 
@@ -52,6 +53,14 @@ public sealed record NamespacePolicies
     /// <summary>Producer de-duplication for the namespace's topics; null: the broker default (on).</summary>
     [JsonPropertyName("deduplicationEnabled")]
     public bool? DeduplicationEnabled { get; init; }
+
+    /// <summary>
+    /// Who may produce and consume (Pulsar's auth_policies: namespace, topic and subscription grants); null: nothing
+    /// granted yet (a namespace stored before permissions existed, or never granted any). Changed only through the
+    /// permissions endpoints, by compare-and-set on the whole policies.
+    /// </summary>
+    [JsonPropertyName("auth_policies")]
+    public AuthPolicies? AuthPolicies { get; init; }
 }
 
 /// <summary>

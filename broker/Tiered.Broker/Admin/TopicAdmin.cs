@@ -72,9 +72,15 @@ public sealed partial class TopicAdmin(TopicRegistry topics) : ITopicAdmin
             await DeleteTopicPoliciesAsync(topic, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes the topic's own policies (<see cref="MetadataPaths.TopicPolicies"/>), so that a topic created later under the same name starts without them.</summary>
+    /// <summary>
+    /// Deletes the topic's own policies (<see cref="MetadataPaths.TopicPolicies"/>) and the grants on it (its namespace's
+    /// auth_policies), so that a topic created later under the same name starts without them.
+    /// </summary>
     private async Task DeleteTopicPoliciesAsync(TopicName topic, CancellationToken cancellationToken)
-        => await Policies.Metadata.DeleteAsync(MetadataPaths.TopicPolicies(topic), cancellationToken: cancellationToken).ConfigureAwait(false);
+    {
+        await Policies.Metadata.DeleteAsync(MetadataPaths.TopicPolicies(topic), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Policies.RemoveTopicGrantsAsync(topic, cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task DeletePartitionedTopicAsync(TopicName topic, bool force, CancellationToken cancellationToken)
     {

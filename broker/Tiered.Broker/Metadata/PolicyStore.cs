@@ -1,10 +1,12 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Tiered.Broker.Admin;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Ownership;
 using Microsoft.Extensions.Logging;
 using Tiered.Metadata;
 using Tiered.Metadata.V1;
+using Tiered.Security.Authorization;
 
 namespace Tiered.Broker.Metadata;
 
@@ -95,6 +97,54 @@ public sealed class PolicyStore : IAsyncDisposable
         if ((await GetTopicPoliciesAsync(topic, cancellationToken).ConfigureAwait(false))?.ReplicationClusters is { } own)
             return own;
         return (await GetNamespaceAsync(topic.Namespace, cancellationToken).ConfigureAwait(false))?.ReplicationClusters ?? [];
+    }
+
+    /// <summary>A tenant's record (admin roles, allowed clusters); null when it does not exist. From the cache.</summary>
+    public ValueTask<TenantInfo?> GetTenantAsync(string tenant, CancellationToken cancellationToken)
+        => Cache.GetAsync(MetadataPaths.Tenant(tenant), ParseTenant, cancellationToken);
+
+    /// <summary>
+    /// Who may produce and consume in <paramref name="ns"/> (<see cref="AuthPolicies.Empty"/> when nothing was granted);
+    /// null when the namespace does not exist. From the cache: once warm it reads nothing, and a grant or revoke made
+    /// through any broker is seen as soon as the watch delivers the namespace's change.
+    /// </summary>
+    public async ValueTask<AuthPolicies?> GetAuthPoliciesAsync(NamespaceName ns, CancellationToken cancellationToken)
+        => await GetNamespaceAsync(ns, cancellationToken).ConfigureAwait(false) is { } policies ? policies.AuthPolicies ?? AuthPolicies.Empty : null;
+
+    /// <summary>
+    /// Removes the grants on <paramref name="topic"/> (and, for a partitioned topic, on its partitions) from its namespace's
+    /// <c>auth_policies.destination_auth</c>, as Pulsar does when a topic is deleted: a topic created again under the name
+    /// starts without them. Namespace-level grants stay. Compare-and-set, retried on a concurrent change; the record is
+    /// edited as JSON, so what this broker does not model is kept as it is. Writes nothing when there is nothing to remove.
+    /// </summary>
+    public async Task RemoveTopicGrantsAsync(TopicName topic, CancellationToken cancellationToken)
+    {
+        var key = MetadataPaths.Namespace(topic.Namespace);
+        var name = topic.ToString();
+        for (var attempt = 1; ; attempt++)
+        {
+            var stored = await Metadata.GetAsync(key, ReadConsistency.Linearizable, cancellationToken).ConfigureAwait(false);
+            if (stored is null || JsonNode.Parse(stored.Value.Span) is not JsonObject policies
+                || policies["auth_policies"] is not JsonObject auth || auth["destination_auth"] is not JsonObject topics)
+                return;
+            var stale = topics.Select(t => t.Key).Where(t => t == name || AuthTopic.PartitionedTopicOf(t) == name).ToList();
+            if (stale.Count == 0)
+                return;
+            foreach (var grant in stale)
+                topics.Remove(grant);
+            // As the admin API stores them: no auth_policies at all once nothing is granted.
+            if (auth.All(part => part.Value is JsonObject { Count: 0 }))
+                policies.Remove("auth_policies");
+            try
+            {
+                await Metadata.PutAsync(key, JsonSerializer.SerializeToUtf8Bytes(policies), stored.Version, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion && attempt < 5)
+            {
+                // The namespace's policies changed meanwhile: decide again on a fresh read.
+            }
+        }
     }
 
     /// <summary>Stores a partitioned topic's metadata; false when it exists already.</summary>
