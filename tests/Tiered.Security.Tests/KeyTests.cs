@@ -147,3 +147,40 @@ public sealed class KeyTests : IDisposable
     [InlineData("Bearer ")]
     public void Other_headers_give_none(string? header) => Assert.False(BearerToken.TryParse(header, out _));
 }
+
+public sealed class VerifierFromFilesTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tiered-verifier-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task A_verifier_comes_from_one_key_file_none_from_no_file_and_both_files_are_refused()
+    {
+        var secretPath = Path.Combine(_dir, "secret.key");
+        var publicPath = Path.Combine(_dir, "public.pem");
+        var secret = SecretKey.Create();
+        secret.Write(secretPath);
+        using var pair = PrivateKey.Create();
+        pair.PublicKey.Write(publicPath);
+
+        Assert.Null(TokenVerifier.FromKeyFiles(null, null));
+        Assert.Equal("HS256", TokenVerifier.FromKeyFiles(secretPath, null)!.Algorithm);
+        var rsa = TokenVerifier.FromKeyFiles(null, publicPath, new TokenVerifierOptions { RoleClaim = "role" })!;
+        Assert.Equal("r", (await rsa.ValidateAsync(TokenIssuer.Create(pair, "r", roleClaim: "role"))).Role);
+        Assert.Contains("not both", Assert.Throws<TokenKeyException>(() => TokenVerifier.FromKeyFiles(secretPath, publicPath)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Concurrent_validations_of_many_tokens_each_get_their_own_role()
+    {
+        using var pair = PrivateKey.Create();
+        var verifier = new TokenVerifier(pair.PublicKey);
+        var tokens = Enumerable.Range(0, 64).Select(i => TokenIssuer.Create(pair, $"role-{i}", TimeSpan.FromHours(1))).ToArray();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 256).Select(i => Task.Run(async () => (i % 64, await verifier.ValidateAsync(tokens[i % 64])))));
+
+        Assert.All(results, r => Assert.Equal($"role-{r.Item1}", r.Item2.Role));
+        Assert.Equal(64, verifier.CachedCount);
+    }
+}

@@ -56,6 +56,22 @@ public sealed class TokenVerifier
         };
     }
 
+    /// <summary>
+    /// The verifier a role's <c>--token-secret-key FILE</c> or <c>--token-public-key FILE</c> asks for: null when neither
+    /// is given (authentication off); a <see cref="TokenKeyException"/> when both are, or when the file cannot be used.
+    /// </summary>
+    public static TokenVerifier? FromKeyFiles(string? secretKeyFile, string? publicKeyFile, TokenVerifierOptions? options = null)
+    {
+        var hasSecret = !string.IsNullOrWhiteSpace(secretKeyFile);
+        var hasPublic = !string.IsNullOrWhiteSpace(publicKeyFile);
+        if (hasSecret && hasPublic)
+            throw new TokenKeyException("give a secret key (HS256) or a public key (RS256) to verify tokens with, not both.");
+        if (hasSecret)
+            return new TokenVerifier(SecretKey.Read(secretKeyFile!), options);
+        // The verifier keeps the key for the life of the process.
+        return hasPublic ? new TokenVerifier(PublicKey.Read(publicKeyFile!), options) : null;
+    }
+
     public TokenVerifierOptions Options { get; }
 
     /// <summary>The only algorithm accepted: the key's.</summary>
