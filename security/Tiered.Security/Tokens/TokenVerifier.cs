@@ -125,14 +125,15 @@ public sealed class TokenVerifier
         }
         if (!result.IsValid)
             return Explain(result.Exception);
-        // A JSON string only: the library would turn a number into text, and an array into one of its items.
+        // A JSON string only (the library itself reads a number in sub as text): not an array, an object or another number.
         if (!jwt.TryGetPayloadValue<object>(Options.RoleClaim, out var claim) || claim is not string role || string.IsNullOrWhiteSpace(role))
         {
             return TokenValidation.Invalid(TokenFailure.MissingRoleClaim, claim is not null
                 ? $"the role claim \"{Options.RoleClaim}\" is not a non-empty string; issue the token with the role as text (tiered tokens create --subject ROLE)."
                 : $"the token has no role claim \"{Options.RoleClaim}\"; issue it with tiered tokens create --subject ROLE{(Options.RoleClaim == TokenIssuer.DefaultRoleClaim ? "" : $" --role-claim {Options.RoleClaim}")}.");
         }
-        DateTimeOffset? expiresAt = jwt.TryGetPayloadValue<long>("exp", out _) ? new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) : null;
+        // ValidTo is what the lifetime check used: exp as a number of seconds (integer or not), MinValue without one.
+        DateTimeOffset? expiresAt = jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
         var validation = TokenValidation.Valid(role, expiresAt);
         _cache.Add(token, validation, expiresAt + Options.ClockSkew);
         return validation;

@@ -30,7 +30,19 @@ public sealed record UnverifiedToken(JsonElement Header, JsonElement Payload, Da
             throw new FormatException("this is an encrypted token (JWE); only signed tokens (JWS) are used.");
         using var header = JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.EncodedHeader));
         using var payload = JsonDocument.Parse(Base64UrlEncoder.Decode(jwt.EncodedPayload));
-        DateTimeOffset? expiresAt = jwt.TryGetPayloadValue<long>("exp", out _) ? new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero) : null;
-        return new UnverifiedToken(header.RootElement.Clone(), payload.RootElement.Clone(), expiresAt);
+        return new UnverifiedToken(header.RootElement.Clone(), payload.RootElement.Clone(), ExpiresAtOf(jwt));
+    }
+
+    /// <summary>exp (seconds, integer or not); null without one, or when it is no number (the JSON shows what it is).</summary>
+    private static DateTimeOffset? ExpiresAtOf(JsonWebToken jwt)
+    {
+        try
+        {
+            return jwt.ValidTo == DateTime.MinValue ? null : new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero);
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or SecurityTokenException)
+        {
+            return null;
+        }
     }
 }
