@@ -34,6 +34,19 @@ public sealed class CliTokenTests : IDisposable
     }
 
     [Fact]
+    public async Task Perf_produce_sends_the_token_of_token_file_on_every_producer_stream()
+    {
+        var tokenFile = Path.Combine(_dir, "perf-token");
+        await File.WriteAllTextAsync(tokenFile, "perf-token\n");
+        await using var broker = await FakeBroker.StartAsync();
+
+        var (code, output) = await TieredProcess.RunAsync(Run, "perf", "produce", "load", "--rate", "100", "--duration", "1", "--producers", "2", "--url", broker.Url, "--token-file", tokenFile);
+
+        Assert.True(code == 0, output);
+        Assert.Equal(["Bearer perf-token", "Bearer perf-token"], broker.AuthorizationsOf("Produce"));
+    }
+
+    [Fact]
     public async Task Token_and_token_file_together_are_a_bad_option()
     {
         var (code, output) = await TieredProcess.RunAsync(Run, "produce", "orders", "--message", "hello", "--token", "a", "--token-file", "b");
