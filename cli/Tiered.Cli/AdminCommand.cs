@@ -19,16 +19,21 @@ internal static partial class AdminCommand
         Recursive = true,
     };
 
-    public static Command Create() => new("admin", "Manage clusters, tenants, namespaces, topics and subscriptions, and see brokers and bookies, through a broker's admin REST API.")
+    public static Command Create()
     {
-        AdminUrl,
-        Clusters(),
-        Tenants(),
-        Namespaces(),
-        Topics(),
-        Brokers(),
-        Bookies(),
-    };
+        var command = new Command("admin", "Manage clusters, tenants, namespaces, topics and subscriptions, and see brokers and bookies, through a broker's admin REST API.")
+        {
+            AdminUrl,
+            Clusters(),
+            Tenants(),
+            Namespaces(),
+            Topics(),
+            Brokers(),
+            Bookies(),
+        };
+        TokenOptions.AddTo(command);
+        return command;
+    }
 
     /// <summary>Sets the action of <paramref name="command"/>: one call of the admin API.</summary>
     private static void Run(Command command, Func<ParseResult, AdminHttp, CancellationToken, Task<int>> call)
@@ -37,9 +42,9 @@ internal static partial class AdminCommand
             var url = parseResult.GetValue(AdminUrl)!;
             if (!Uri.TryCreate(url, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
                 return Exit.Error(Exit.BadOptions, $"--admin-url '{url}' is not an http:// or https:// URL.");
-            using var http = new AdminHttp(baseUrl);
             try
             {
+                using var http = new AdminHttp(baseUrl, TokenOptions.Resolve(parseResult));
                 return await call(parseResult, http, cancellationToken);
             }
             catch (ArgumentException e)

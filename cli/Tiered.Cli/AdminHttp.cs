@@ -8,10 +8,18 @@ namespace Tiered.Cli;
 /// The HTTP side of <c>tiered admin</c>: sends one request to the admin REST API, prints a JSON
 /// answer indented on stdout, and turns a refusal into <c>error: {problem detail}</c> and exit 1.
 /// </summary>
-internal sealed partial class AdminHttp(Uri baseUrl) : IDisposable
+internal sealed partial class AdminHttp : IDisposable
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
-    private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http;
+
+    /// <param name="token">Sent as <c>Authorization: Bearer</c> on every request when given (<see cref="TokenOptions"/>).</param>
+    public AdminHttp(Uri baseUrl, string? token = null)
+    {
+        _http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        if (token is not null)
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
 
     /// <summary>A path under /admin/v2 built from segments, each escaped.</summary>
     public static string Path(params string[] segments) => "/admin/v2/" + string.Join('/', segments.Select(Uri.EscapeDataString));

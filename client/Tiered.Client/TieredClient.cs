@@ -19,6 +19,7 @@ public sealed partial class TieredClient : IAsyncDisposable
     private readonly ConcurrentDictionary<IAsyncDisposable, byte> _open = new();
     private readonly CancellationTokenSource _disposed = new();
     private readonly IReadOnlyList<string> _serviceHosts;
+    private readonly ClientToken? _token;
     private int _disposeStarted;
 
     /// <summary>The service URL host that answered the last lookup: the next lookup asks it first.</summary>
@@ -34,6 +35,7 @@ public sealed partial class TieredClient : IAsyncDisposable
         Options = options ?? new TieredClientOptions();
         Options.Validate();
         _serviceHosts = ServiceUrls.Parse(Options.ServiceUrl);
+        _token = ClientToken.From(Options);
         LoggerFactory = Options.LoggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger("Tiered.Client");
     }
@@ -253,7 +255,12 @@ public sealed partial class TieredClient : IAsyncDisposable
         }
     }
 
-    internal Messaging.MessagingClient MessagingAt(string url) => new(ChannelAt(url));
+    /// <summary>A client of the broker at <paramref name="url"/> whose every call carries the token, if there is one (<see cref="ClientToken"/>).</summary>
+    internal Messaging.MessagingClient MessagingAt(string url)
+    {
+        var channel = ChannelAt(url);
+        return _token is null ? new(channel) : new(_token.Intercept(channel.CreateCallInvoker()));
+    }
 
     internal DateTime Deadline() => Options.TimeProvider.GetUtcNow().UtcDateTime + Options.OperationTimeout;
 

@@ -35,6 +35,19 @@ public sealed record TieredClientOptions
     /// </summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The authentication token (a JWT from <c>tiered tokens create</c>) sent as <c>authorization: Bearer …</c> on every
+    /// call. Brokers with authentication on check it; others ignore it. Give this or <see cref="TokenFile"/>; with
+    /// neither, the environment variable <c>TIERED_TOKEN</c> is used when set.
+    /// </summary>
+    public string? Token { get; init; }
+
+    /// <summary>
+    /// A file holding the token (surrounding white space ignored). Read again for each lookup and each new stream, so a
+    /// token rotated by rewriting the file is used from the next connection on, without restarting the application.
+    /// </summary>
+    public string? TokenFile { get; init; }
+
     /// <summary>Where the client logs reconnections and failures; none when null.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -54,5 +67,10 @@ public sealed record TieredClientOptions
         if (ReconnectMaxBackoff < ReconnectInitialBackoff)
             throw new ArgumentException($"ReconnectMaxBackoff ({ReconnectMaxBackoff}) must be at least ReconnectInitialBackoff ({ReconnectInitialBackoff}).", nameof(ReconnectMaxBackoff));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        if (!string.IsNullOrWhiteSpace(Token) && !string.IsNullOrWhiteSpace(TokenFile))
+            throw new ArgumentException("Give Token or TokenFile, not both.", nameof(TokenFile));
+        // Never the token itself in the message.
+        if (Token is not null && Token.Trim().AsSpan().IndexOfAny('\r', '\n') >= 0)
+            throw new ArgumentException("Token must be one line: a JWT has no line breaks.", nameof(Token));
     }
 }

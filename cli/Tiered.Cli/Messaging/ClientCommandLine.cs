@@ -129,8 +129,15 @@ internal static class ClientCommandLine
         return endpoint.Length <= 100 ? endpoint : endpoint[..100] + "…";
     }
 
-    public static TieredClient CreateClient(string url, ILoggerFactory loggerFactory) =>
-        new(new TieredClientOptions { ServiceUrl = url, LoggerFactory = loggerFactory });
+    /// <summary>A client of <paramref name="url"/> with the token of --token or --token-file (the client falls back on TIERED_TOKEN itself).</summary>
+    public static TieredClient CreateClient(string url, ILoggerFactory loggerFactory, ParseResult parseResult) =>
+        new(new TieredClientOptions
+        {
+            ServiceUrl = url,
+            LoggerFactory = loggerFactory,
+            Token = parseResult.GetValue(TokenOptions.Token),
+            TokenFile = parseResult.GetValue(TokenOptions.TokenFile),
+        });
 
     /// <summary>The payload as text when it is printable UTF-8, else its size and first bytes in hex.</summary>
     public static string Describe(ReadOnlySpan<byte> payload)

@@ -52,6 +52,7 @@ internal static class ConsumeCommand
             parseResult.GetValue(url)!,
             parseResult,
             cancellationToken));
+        TokenOptions.AddTo(command);
         return command;
     }
 
@@ -73,7 +74,7 @@ internal static class ConsumeCommand
         using var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 64 * 1024);
         try
         {
-            await using var client = ClientCommandLine.CreateClient(url, loggerFactory);
+            await using var client = ClientCommandLine.CreateClient(url, loggerFactory, parseResult);
             await using var consumer = await client.SubscribeAsync(options, shutdown.Token);
             var acks = new AckBatcher(consumer);
             try

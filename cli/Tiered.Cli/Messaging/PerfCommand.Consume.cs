@@ -48,6 +48,7 @@ internal static partial class PerfCommand
             parseResult.GetValue(url)!,
             parseResult,
             cancellationToken));
+        TokenOptions.AddTo(command);
         return command;
     }
 
@@ -67,7 +68,7 @@ internal static partial class PerfCommand
         var ackErrors = 0L;
         try
         {
-            await using var client = ClientCommandLine.CreateClient(url, loggerFactory);
+            await using var client = ClientCommandLine.CreateClient(url, loggerFactory, parseResult);
             await using var consumer = await client.SubscribeAsync(options, shutdown.Token);
             Console.Error.WriteLine($"perf consume: {consumer.Topic} ({Math.Max(consumer.Partitions, 1)} partition(s)), subscription {options.Subscription} ({options.Type})");
             using var run = RunToken(shutdown, seconds);

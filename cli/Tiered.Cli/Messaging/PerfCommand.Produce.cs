@@ -39,6 +39,7 @@ internal static partial class PerfCommand
             parseResult.GetValue(url)!,
             parseResult,
             cancellationToken));
+        TokenOptions.AddTo(command);
         return command;
     }
 
@@ -50,7 +51,7 @@ internal static partial class PerfCommand
         var stats = new PerfStats();
         try
         {
-            await using var client = ClientCommandLine.CreateClient(url, loggerFactory);
+            await using var client = ClientCommandLine.CreateClient(url, loggerFactory, parseResult);
             var producers = new Producer[producerCount];
             for (var i = 0; i < producers.Length; i++)
                 producers[i] = await client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = batching, MaxPendingMessages = maxPending }, shutdown.Token);

@@ -55,6 +55,7 @@ internal static class ProduceCommand
             parseResult.GetValue(url)!,
             parseResult,
             cancellationToken));
+        TokenOptions.AddTo(command);
         return command;
     }
 
@@ -64,7 +65,7 @@ internal static class ProduceCommand
         using var shutdown = new Shutdown(cancellationToken);
         try
         {
-            await using var client = ClientCommandLine.CreateClient(url, loggerFactory);
+            await using var client = ClientCommandLine.CreateClient(url, loggerFactory, parseResult);
             await using var producer = await client.CreateProducerAsync(new ProducerOptions(topic), shutdown.Token);
             if (text is not null)
             {
