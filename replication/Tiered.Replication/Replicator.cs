@@ -354,16 +354,16 @@ public sealed partial class Replicator : IReplicator
 
     private sealed class RefusedException(string message) : Exception(message);
 
-    [LoggerMessage(EventId = 4030, EventName = "ReplicatorConnected", Level = LogLevel.Information, Message = "Replicating {Topic} to cluster {Remote} through {Owner}")]
+    [LoggerMessage(EventId = 12000, EventName = "ReplicatorConnected", Level = LogLevel.Information, Message = "Replicating {Topic} to cluster {Remote} through {Owner}")]
     private static partial void LogConnected(ILogger logger, string topic, string remote, string owner);
 
-    [LoggerMessage(EventId = 4031, EventName = "ReplicatorRetrying", Level = LogLevel.Warning, Message = "Replicating {Topic} to cluster {Remote} failed; retrying in {DelayMs} ms: {Reason}")]
+    [LoggerMessage(EventId = 12001, EventName = "ReplicatorRetrying", Level = LogLevel.Warning, Message = "Replicating {Topic} to cluster {Remote} failed; retrying in {DelayMs} ms: {Reason}")]
     private static partial void LogRetrying(ILogger logger, string topic, string remote, long delayMs, string reason);
 
-    [LoggerMessage(EventId = 4032, EventName = "ReplicatorStopped", Level = LogLevel.Error, Message = "Replication of {Topic} to cluster {Remote} stopped: {Reason}. Fix the cause, then unload the topic to start it again")]
+    [LoggerMessage(EventId = 12002, EventName = "ReplicatorStopped", Level = LogLevel.Error, Message = "Replication of {Topic} to cluster {Remote} stopped: {Reason}. Fix the cause, then unload the topic to start it again")]
     private static partial void LogStopped(ILogger logger, string topic, string remote, string reason);
 
-    [LoggerMessage(EventId = 4033, EventName = "ReplicatorRemotePartitions", Level = LogLevel.Information,
+    [LoggerMessage(EventId = 12003, EventName = "ReplicatorRemotePartitions", Level = LogLevel.Information,
         Message = "Partitioned topic {Topic} has {Partitions} partitions in cluster {Remote} ({Local} needed here)")]
     private static partial void LogRemotePartitions(ILogger logger, string topic, string remote, int partitions, int local);
 }

@@ -23,6 +23,7 @@ public sealed class EventIdTableTests
         ["tiered"] = 9000,
         ["Tiered.Metadata.Client"] = 10000,
         ["Tiered.Cluster"] = 11000,
+        ["Tiered.Replication"] = 12000,
     };
 
     /// <summary>
