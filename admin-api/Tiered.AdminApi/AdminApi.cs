@@ -102,11 +102,17 @@ public static class AdminApi
         return app;
     }
 
-    /// <summary>Every refusal of the group's endpoints as problem details (and 307 to a topic's owner), with the problem answers declared for OpenAPI.</summary>
+    /// <summary>
+    /// Every refusal of the group's endpoints as problem details (and 307 to a topic's owner), with the problem answers
+    /// declared for OpenAPI; who may call each endpoint is checked first (<see cref="AdminAccess"/>).
+    /// </summary>
     private static RouteGroupBuilder WithProblems(RouteGroupBuilder group, ILogger logger)
     {
         group.AddEndpointFilterFactory((_, next) => AdminProblems.Filter(logger, next))
+            .AddEndpointFilterFactory(AdminAccess.Filter)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed)

@@ -79,6 +79,8 @@ internal static class AdminProblems
         BrokerErrorCode.Conflict => (StatusCodes.Status409Conflict, "conflict", "In use"),
         BrokerErrorCode.VersionConflict => (StatusCodes.Status412PreconditionFailed, "version-conflict", "Changed concurrently"),
         BrokerErrorCode.Unavailable => (StatusCodes.Status503ServiceUnavailable, "unavailable", "Unavailable"),
+        BrokerErrorCode.Unauthenticated => (StatusCodes.Status401Unauthorized, "unauthenticated", "Authentication required"),
+        BrokerErrorCode.PermissionDenied => (StatusCodes.Status403Forbidden, "permission-denied", "Permission denied"),
         _ => (StatusCodes.Status500InternalServerError, "internal-error", "Internal error"),
     };
 

@@ -29,6 +29,12 @@ public enum BrokerErrorCode
 
     /// <summary>404 / NOT_FOUND: no message at that id or position.</summary>
     MessageNotFound,
+
+    /// <summary>401 / UNAUTHENTICATED: authentication is on and the request has no valid token.</summary>
+    Unauthenticated,
+
+    /// <summary>403 / PERMISSION_DENIED: the request's role may not do what it asked.</summary>
+    PermissionDenied,
 }
 
 /// <summary>A request the broker refuses or cannot serve; the message says why and what to do.</summary>

@@ -46,6 +46,8 @@ public static class BrokerHosting
         builder.Services.TryAddSingleton(sp => new Ledger.Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddSingleton(sp => new Offloader.Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(sp => new Security.AccessControl(sp.GetService<Tiered.Security.Hosting.TieredSecurity>() ?? Tiered.Security.Hosting.TieredSecurity.Off,
+            sp.GetRequiredService<PolicyStore>()));
         builder.Services.AddHostedSingleton<BrokerHost>();
         // The broker host owns the registry (and stops it); the container must not dispose it again.
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessagingService>(sp, sp.GetRequiredService<BrokerHost>().Topics));

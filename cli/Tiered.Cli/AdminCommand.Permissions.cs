@@ -5,7 +5,7 @@ namespace Tiered.Cli;
 
 /// <summary>
 /// <c>tiered admin namespaces|topics …-permission(s)</c>: who may produce and consume (pulsar-admin's subcommands
-/// and flags). The permissions are stored; requests are not checked against them yet (docs/authorization.md).
+/// and flags). A broker with authentication on checks requests against them (docs/authorization.md).
 /// </summary>
 internal static partial class AdminCommand
 {

@@ -5,6 +5,7 @@ using Tiered.Cluster;
 using Tiered.Hosting;
 using Tiered.Offloader;
 using Tiered.Replication;
+using Tiered.Security.Hosting;
 
 namespace Tiered.Cli;
 
@@ -90,6 +91,7 @@ internal static class BrokerCommand
             DefaultValueFactory = _ => 6,
         }, "Cluster:MaxMovesPerMinute");
         OffloadOptions.AddTo(flags);
+        SecurityFlags.AddTo(flags);
         var command = new Command(
             "broker",
             "Run a broker: it serves topics to producers and consumers over gRPC, stores every message on a quorum "
@@ -107,7 +109,8 @@ internal static class BrokerCommand
                     var defaults = new BrokerOptions { TieredStorage = new TieredStorageOptions { SpoolDirectory = Path.Combine(Path.GetTempPath(), "tiered-offload-spool") } };
                     options = TieredSettings.Bind(configuration, BrokerHosting.Section, defaults, o => o.Validate());
                     var cluster = TieredSettings.Bind(configuration, ClusterHosting.Section, new BrokerClusterOptions(), o => o.Validate());
-                    builder.AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
+                    var security = SecurityFlags.Bind(configuration);
+                    builder.AddTieredSecurity(security).AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
                 },
                 _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and http://{options.HttpListen} (admin)",
                 cancellationToken);

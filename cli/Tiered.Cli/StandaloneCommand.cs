@@ -12,6 +12,7 @@ using Tiered.Metadata;
 using Tiered.Offloader;
 using Tiered.Offloader.Stores;
 using Tiered.Replication;
+using Tiered.Security.Hosting;
 
 namespace Tiered.Cli;
 
@@ -85,6 +86,7 @@ internal static class StandaloneCommand
         flags.Add(BookieCommand.JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
         BrokerCommand.AddSharedFlags(flags);
         OffloadOptions.AddTo(flags);
+        SecurityFlags.AddTo(flags);
         var command = new Command(
             "standalone",
             "Run Tiered on this machine in one process, listening on 127.0.0.1 only: a single-node "
@@ -135,7 +137,7 @@ internal static class StandaloneCommand
         builder.AddTieredMetadataNode(metadata);
         builder.Services.AddHostedService<Setup>();
         builder.AddTieredBookie(bookie);
-        builder.AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
+        builder.AddTieredSecurity(SecurityFlags.Bind(configuration)).AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
         return standalone;
     }
 

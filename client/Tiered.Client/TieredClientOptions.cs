@@ -37,7 +37,7 @@ public sealed record TieredClientOptions
 
     /// <summary>
     /// The authentication token (a JWT from <c>tiered tokens create</c>) sent as <c>authorization: Bearer …</c> on every
-    /// call. Brokers with authentication on check it; others ignore it. Give this or <see cref="TokenFile"/>; with
+    /// call. Brokers with authentication on check it (a broker without ignores it). Give this or <see cref="TokenFile"/>; with
     /// neither, the environment variable <c>TIERED_TOKEN</c> is used when set.
     /// </summary>
     public string? Token { get; init; }

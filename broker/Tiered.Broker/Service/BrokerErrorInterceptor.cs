@@ -75,6 +75,8 @@ public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logge
             or BrokerErrorCode.SubscriptionNotFound or BrokerErrorCode.ClusterNotFound or BrokerErrorCode.BundleNotFound or BrokerErrorCode.MessageNotFound => StatusCode.NotFound,
         BrokerErrorCode.AlreadyExists => StatusCode.AlreadyExists,
         BrokerErrorCode.Conflict or BrokerErrorCode.VersionConflict => StatusCode.FailedPrecondition,
+        BrokerErrorCode.Unauthenticated => StatusCode.Unauthenticated,
+        BrokerErrorCode.PermissionDenied => StatusCode.PermissionDenied,
         _ => StatusCode.Unavailable,
     };
 
@@ -93,6 +95,8 @@ public sealed class BrokerErrorInterceptor(ILogger<BrokerErrorInterceptor> logge
         BrokerErrorCode.Conflict => "conflict",
         BrokerErrorCode.VersionConflict => "version-conflict",
         BrokerErrorCode.MessageNotFound => "message-not-found",
+        BrokerErrorCode.Unauthenticated => "unauthenticated",
+        BrokerErrorCode.PermissionDenied => "permission-denied",
         _ => "unavailable",
     };
 }

@@ -27,6 +27,7 @@ public sealed partial class MessagingService
         var chosen = Names.ClientChosen(request.ConsumerName, "consumer");
         if (!request.Reader)
             Names.Subscription(request.Subscription);
+        await access.CheckConsumeAsync(context.GetHttpContext(), topicName, request.Reader ? null : request.Subscription, ct).ConfigureAwait(false);
         var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
         var subscription = await SubscriptionForAsync(topic, request, ct).ConfigureAwait(false);
         var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time);

@@ -30,6 +30,7 @@ public sealed partial class MessagingService
         var open = requests.Current.Open;
         var topicName = TopicName.Parse(open.Topic);
         var chosen = Names.ClientChosen(open.ProducerName, "producer");
+        await access.CheckProduceAsync(context.GetHttpContext(), topicName, ct).ConfigureAwait(false);
         var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
         topic.ThrowIfTerminated();
         var name = chosen.Length == 0 ? GeneratedProducerNames.Next(_options.ClusterName) : chosen;

@@ -14,7 +14,7 @@ namespace Tiered.Broker.Service;
 /// call throws becomes a gRPC status in one place, <see cref="BrokerErrorInterceptor"/>; every
 /// refusal's message says what to do.
 /// </summary>
-public sealed partial class MessagingService(TopicRegistry topics, ILogger<MessagingService> logger) : MessagingServiceBase
+public sealed partial class MessagingService(TopicRegistry topics, Security.AccessControl access, ILogger<MessagingService> logger) : MessagingServiceBase
 {
     private readonly BrokerOptions _options = topics.Options;
 
@@ -26,7 +26,9 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
     /// </summary>
     public override async Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context)
     {
-        var lookup = await topics.LookupAsync(TopicName.Parse(request.Topic), context.CancellationToken, request.UnreachableBrokerUrl).ConfigureAwait(false);
+        var name = TopicName.Parse(request.Topic);
+        await access.CheckLookupAsync(context.GetHttpContext(), name, context.CancellationToken).ConfigureAwait(false);
+        var lookup = await topics.LookupAsync(name, context.CancellationToken, request.UnreachableBrokerUrl).ConfigureAwait(false);
         var owner = lookup.Owner;
         var (address, tls) = Dialable(owner.GrpcUrl);
         return new LookupResponse
@@ -50,14 +52,18 @@ public sealed partial class MessagingService(TopicRegistry topics, ILogger<Messa
 
     public override async Task<GetLastMessageIdResponse> GetLastMessageId(GetLastMessageIdRequest request, ServerCallContext context)
     {
-        var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, context.CancellationToken).ConfigureAwait(false);
+        var name = TopicName.Parse(request.Topic);
+        await access.CheckConsumeAsync(context.GetHttpContext(), name, subscription: null, context.CancellationToken).ConfigureAwait(false);
+        var topic = await topics.GetTopicAsync(name, create: false, context.CancellationToken).ConfigureAwait(false);
         return new GetLastMessageIdResponse { MessageId = await TopicPositions.LastMessageIdAsync(topic, context.CancellationToken).ConfigureAwait(false) };
     }
 
     public override async Task<SeekResponse> Seek(SeekRequest request, ServerCallContext context)
     {
         var ct = context.CancellationToken;
-        var topic = await topics.GetTopicAsync(TopicName.Parse(request.Topic), create: false, ct).ConfigureAwait(false);
+        var name = TopicName.Parse(request.Topic);
+        await access.CheckConsumeAsync(context.GetHttpContext(), name, request.Subscription, ct).ConfigureAwait(false);
+        var topic = await topics.GetTopicAsync(name, create: false, ct).ConfigureAwait(false);
         var subscription = topic.FindSubscription(request.Subscription) is { IsDurable: true } found ? found
             : throw new BrokerException(BrokerErrorCode.SubscriptionNotFound, $"Subscription '{request.Subscription}' does not exist on {topic.Name}.");
         var target = request.TargetCase switch

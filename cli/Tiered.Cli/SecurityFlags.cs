@@ -1,0 +1,42 @@
+using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Tiered.Hosting;
+using Tiered.Security.Hosting;
+
+namespace Tiered.Cli;
+
+/// <summary>
+/// The security flags of <c>tiered broker</c> and <c>tiered standalone</c>, bound to the <c>Security</c> section
+/// (environment <c>TIERED_SECURITY__…</c>, or the config file): a token key turns authentication on.
+/// </summary>
+internal static class SecurityFlags
+{
+    public static void AddTo(SettingFlags flags)
+    {
+        flags.Add(new Option<string?>("--token-secret-key")
+        {
+            HelpName = "FILE",
+            Description = "Turns authentication on: every gRPC call and admin request needs a token (authorization: Bearer …) signed with this HS256 "
+                + "secret key (tiered tokens create-secret-key), and may do only what its role is allowed.",
+        }, SecurityOptions.Section + ":TokenSecretKey");
+        flags.Add(new Option<string?>("--token-public-key")
+        {
+            HelpName = "FILE",
+            Description = "Turns authentication on, as --token-secret-key, for RS256 tokens: the PEM public key of the pair that signs them (tiered tokens create-key-pair).",
+        }, SecurityOptions.Section + ":TokenPublicKey");
+        flags.Add(new Option<string>("--token-role-claim")
+        {
+            HelpName = "CLAIM",
+            Description = "The token claim that names its role.",
+            DefaultValueFactory = _ => "sub",
+        }, SecurityOptions.Section + ":TokenRoleClaim");
+        flags.AddList(new Option<string>("--superuser-roles")
+        {
+            HelpName = "ROLE,...",
+            Description = "Roles that may do everything: manage clusters and tenants, and produce and consume anywhere.",
+        }, SecurityOptions.Section + ":SuperUserRoles");
+    }
+
+    public static SecurityOptions Bind(IConfiguration configuration)
+        => TieredSettings.Bind(configuration, SecurityOptions.Section, new SecurityOptions(), o => o.Validate());
+}

@@ -1,0 +1,37 @@
+namespace Tiered.Security.Hosting;
+
+/// <summary>
+/// A role's security settings (section <c>Security</c>: flags <c>--token-secret-key</c>, <c>--token-public-key</c>,
+/// <c>--token-role-claim</c>, <c>--superuser-roles</c>). A token key turns authentication on: every request to the
+/// broker's gRPC service and admin API must then carry a valid token, and is allowed only what its role may do.
+/// </summary>
+public sealed record SecurityOptions
+{
+    public const string Section = "Security";
+
+    /// <summary>A file holding the HS256 secret key tokens are verified with.</summary>
+    public string? TokenSecretKey { get; init; }
+
+    /// <summary>A PEM file holding the RS256 public key tokens are verified with (the private key stays with whoever issues them).</summary>
+    public string? TokenPublicKey { get; init; }
+
+    /// <summary>The claim that names the token's role.</summary>
+    public string TokenRoleClaim { get; init; } = Tokens.TokenIssuer.DefaultRoleClaim;
+
+    /// <summary>Roles that may do everything (the cluster's own components use one).</summary>
+    public string[] SuperUserRoles { get; init; } = [];
+
+    public bool AuthenticationEnabled => !string.IsNullOrEmpty(TokenSecretKey) || !string.IsNullOrEmpty(TokenPublicKey);
+
+    public void Validate()
+    {
+        if (!string.IsNullOrEmpty(TokenSecretKey) && !string.IsNullOrEmpty(TokenPublicKey))
+            throw new ArgumentException("Give --token-secret-key (HS256) or --token-public-key (RS256) to verify tokens with, not both.");
+        if (string.IsNullOrWhiteSpace(TokenRoleClaim))
+            throw new ArgumentException("--token-role-claim must name a claim (the default is sub).");
+        if (SuperUserRoles.Length > 0 && !AuthenticationEnabled)
+            throw new ArgumentException("--superuser-roles has no effect without authentication: give --token-secret-key or --token-public-key too.");
+        if (SuperUserRoles.Any(string.IsNullOrWhiteSpace))
+            throw new ArgumentException("--superuser-roles must not hold an empty role.");
+    }
+}

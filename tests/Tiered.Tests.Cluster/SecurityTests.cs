@@ -1,0 +1,184 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
+using Tiered.Security.Tokens;
+using Tiered.Testing;
+using Tiered.V1;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Tiered.Tests.Cluster;
+
+/// <summary>
+/// Authentication and authorization of the broker's gRPC service and admin API: a `tiered standalone` started with
+/// --token-secret-key and a super-user role, real tokens, and every kind of caller against each kind of call. Each
+/// refusal has the right code and a reason, and changes nothing.
+/// </summary>
+public sealed class SecurityTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tiered-security-").FullName;
+    private Standalone? _standalone;
+    private readonly Dictionary<string, string?> _tokens = new(StringComparer.Ordinal);
+
+    private Standalone Cluster => _standalone!;
+
+    public async Task InitializeAsync()
+    {
+        var key = SecretKey.Create();
+        var keyFile = Path.Combine(_dir, "secret.key");
+        key.Write(keyFile);
+        foreach (var role in new[] { "admin", "alice", "bob", "producer", "consumer" })
+            _tokens[role] = TokenIssuer.Create(key, role);
+        _tokens["none"] = null;
+        _tokens["expired"] = TokenIssuer.Create(key, "admin", DateTimeOffset.UtcNow.AddMinutes(-5));
+        _tokens["other key"] = TokenIssuer.Create(SecretKey.Create(), "admin");
+        var tampered = _tokens["producer"]!.Split('.');
+        tampered[1] = Base64Url("{\"sub\":\"admin\"}");
+        _tokens["tampered"] = string.Join('.', tampered);
+
+        _standalone = new Standalone("--token-secret-key", keyFile, "--superuser-roles", "admin");
+        await _standalone.StartAsync();
+        // The super-user sets up two tenants and grants a/ns to two roles.
+        using var admin = Http("admin");
+        foreach (var (tenant, adminRole) in new[] { ("a", "alice"), ("b", "bob") })
+        {
+            await Succeeds(await admin.PutAsJsonAsync($"/admin/v2/tenants/{tenant}", new { adminRoles = new[] { adminRole }, allowedClusters = new[] { "standalone" } }));
+            await Succeeds(await admin.PutAsync($"/admin/v2/namespaces/{tenant}/ns", null));
+        }
+        await Succeeds(await admin.PostAsJsonAsync("/admin/v2/namespaces/a/ns/permissions/producer", new[] { "produce" }));
+        await Succeeds(await admin.PostAsJsonAsync("/admin/v2/namespaces/a/ns/permissions/consumer", new[] { "consume" }));
+    }
+
+    public Task DisposeAsync()
+    {
+        _standalone?.Dispose();
+        Directory.Delete(_dir, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every caller against every data-path call, on a topic of tenant a (the grants are on a/ns).</summary>
+    [Fact]
+    public async Task Every_grpc_call_is_allowed_exactly_to_the_roles_that_may_make_it()
+    {
+        const string topic = "persistent://a/ns/orders";
+        var allowed = new Dictionary<string, (bool Produce, bool Consume)>(StringComparer.Ordinal)
+        {
+            ["admin"] = (true, true), ["alice"] = (true, true), ["bob"] = (false, false), ["producer"] = (true, false), ["consumer"] = (false, true),
+        };
+        foreach (var (caller, token) in _tokens)
+        {
+            var client = Messaging(token);
+            var (produce, consume) = allowed.GetValueOrDefault(caller);
+            var denied = allowed.ContainsKey(caller) ? StatusCode.PermissionDenied : StatusCode.Unauthenticated;
+            var lookup = await StatusOf(() => client.LookupAsync(new LookupRequest { Topic = topic }).ResponseAsync);
+            var opened = await StatusOf(async () => await (await RawProducer.OpenAsync(client, topic)).DisposeAsyncReturning());
+            var subscribed = await StatusOf(async () => await (await RawConsumer.SubscribeAsync(client, new Subscribe { Topic = topic, Subscription = "s" })).DisposeAsyncReturning());
+            var last = await StatusOf(() => client.GetLastMessageIdAsync(new GetLastMessageIdRequest { Topic = topic }).ResponseAsync);
+            output.WriteLine($"{caller,-10} lookup {lookup.Code,-16} produce {opened.Code,-16} consume {subscribed.Code,-16} lastMessageId {last.Code,-16} {opened.Message}");
+            Assert.Equal(produce || consume ? StatusCode.OK : denied, lookup.Code);
+            Assert.Equal(produce ? StatusCode.OK : denied, opened.Code);
+            Assert.Equal(consume ? StatusCode.OK : denied, subscribed.Code);
+            if (!consume)
+                Assert.Equal(denied, last.Code);
+            if (!produce)
+                Assert.Contains(caller is "bob" or "consumer" ? $"'{caller}'" : "token", opened.Message, StringComparison.OrdinalIgnoreCase);
+        }
+        Assert.Contains("expired", (await StatusOf(() => Messaging(_tokens["expired"]).LookupAsync(new LookupRequest { Topic = topic }).ResponseAsync)).Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Admin endpoints by who may call them; a refused change leaves nothing behind.</summary>
+    [Fact]
+    public async Task Admin_endpoints_are_allowed_to_super_users_tenant_admins_and_granted_roles_only()
+    {
+        var cases = new (string Caller, HttpMethod Method, string Path, object? Body, HttpStatusCode Expected)[]
+        {
+            ("none", HttpMethod.Get, "/admin/v2/clusters", null, HttpStatusCode.Unauthorized),
+            ("expired", HttpMethod.Get, "/admin/v2/clusters", null, HttpStatusCode.Unauthorized),
+            ("tampered", HttpMethod.Get, "/admin/v2/namespaces/a", null, HttpStatusCode.Unauthorized),
+            ("other key", HttpMethod.Get, "/admin/v2/namespaces/a", null, HttpStatusCode.Unauthorized),
+            ("producer", HttpMethod.Get, "/admin/v2/clusters", null, HttpStatusCode.OK),
+            ("alice", HttpMethod.Put, "/admin/v2/tenants/c", new { adminRoles = new[] { "alice" }, allowedClusters = new[] { "standalone" } }, HttpStatusCode.Forbidden),
+            ("alice", HttpMethod.Get, "/admin/v2/tenants", null, HttpStatusCode.Forbidden),
+            ("alice", HttpMethod.Get, "/admin/v2/namespaces/a", null, HttpStatusCode.OK),
+            ("alice", HttpMethod.Put, "/admin/v2/namespaces/a/made-by-alice", null, HttpStatusCode.NoContent),
+            ("bob", HttpMethod.Get, "/admin/v2/namespaces/a", null, HttpStatusCode.Forbidden),
+            ("bob", HttpMethod.Put, "/admin/v2/namespaces/a/made-by-bob", null, HttpStatusCode.Forbidden),
+            ("bob", HttpMethod.Post, "/admin/v2/namespaces/a/ns/permissions/bob", new[] { "produce", "consume" }, HttpStatusCode.Forbidden),
+            ("producer", HttpMethod.Put, "/admin/v2/persistent/a/ns/made-by-producer", null, HttpStatusCode.Forbidden),
+            ("consumer", HttpMethod.Get, "/admin/v2/persistent/a/ns/orders/stats", null, HttpStatusCode.OK),
+            ("producer", HttpMethod.Get, "/admin/v2/persistent/a/ns/orders/stats", null, HttpStatusCode.Forbidden),
+            ("bob", HttpMethod.Get, "/admin/v2/brokers/health", null, HttpStatusCode.Forbidden),
+            ("admin", HttpMethod.Get, "/admin/v2/tenants", null, HttpStatusCode.OK),
+        };
+        using (var admin = Http("admin"))
+            await Succeeds(await admin.PutAsync("/admin/v2/persistent/a/ns/orders", null));
+        foreach (var (caller, method, path, body, expected) in cases)
+        {
+            using var http = Http(caller);
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+            using var response = await http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            output.WriteLine($"{caller,-10} {method,-6} {path,-50} {(int)response.StatusCode} {text[..Math.Min(160, text.Length)]}");
+            Assert.True(expected == response.StatusCode, $"{caller} {method} {path}: expected {(int)expected}, got {(int)response.StatusCode} {text}");
+            if (response.StatusCode is HttpStatusCode.Forbidden)
+                Assert.Contains(caller, text, StringComparison.Ordinal);
+        }
+        // Nothing was created or granted by the refused requests.
+        using var check = Http("admin");
+        Assert.Equal(HttpStatusCode.NotFound, (await check.GetAsync("/admin/v2/tenants/c")).StatusCode);
+        Assert.DoesNotContain("made-by-bob", await check.GetStringAsync("/admin/v2/namespaces/a"));
+        Assert.DoesNotContain("\"bob\"", await check.GetStringAsync("/admin/v2/namespaces/a/ns/permissions"));
+        Assert.DoesNotContain("made-by-producer", await check.GetStringAsync("/admin/v2/persistent/a/ns"));
+        // Health and metrics need no token (probes and scrapers have none).
+        using var anonymous = Http("none");
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
+    }
+
+    private Messaging.MessagingClient Messaging(string? token)
+    {
+        var channel = GrpcChannel.ForAddress(Cluster.Url);
+        var invoker = token is null ? channel.CreateCallInvoker()
+            : channel.Intercept(metadata => { metadata.Add("authorization", $"Bearer {token}"); return metadata; });
+        return new Messaging.MessagingClient(invoker);
+    }
+
+    private HttpClient Http(string caller)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(Cluster.AdminUrl) };
+        if (_tokens[caller] is { } token)
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return http;
+    }
+
+    private static async Task<(StatusCode Code, string Message)> StatusOf(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return (StatusCode.OK, "");
+        }
+        catch (RpcException e)
+        {
+            return (e.StatusCode, e.Status.Detail);
+        }
+    }
+
+    private static async Task Succeeds(HttpResponseMessage response)
+        => Assert.True(response.IsSuccessStatusCode, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+
+    private static string Base64Url(string json)
+        => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(json)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}
+
+internal static class RawClientExtensions
+{
+    /// <summary>Closes a raw producer or consumer that opened (the call only needed to know it was allowed).</summary>
+    public static async Task<bool> DisposeAsyncReturning(this IAsyncDisposable client)
+    {
+        await client.DisposeAsync();
+        return true;
+    }
+}
