@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Tiered.Bookie;
 using Tiered.Hosting;
+using Tiered.Security.Hosting;
 
 namespace Tiered.Cli;
 
@@ -60,6 +61,7 @@ internal static class BookieCommand
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
             + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.");
+        SecurityFlags.AddAllowAnonymousTo(flags);
         flags.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -69,6 +71,7 @@ internal static class BookieCommand
                 {
                     options = TieredSettings.Bind(configuration, BookieHosting.Section, new BookieOptions(), o => o.Validate());
                     builder.AddTieredBookie(options);
+                    builder.RequireAuthenticationOffLoopback(SecurityFlags.Bind(configuration), "the bookie", canAuthenticate: false);
                 },
                 _ => $"bookie {options!.BookieId} listening on http://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, http://{options.HttpListen})",
                 cancellationToken);

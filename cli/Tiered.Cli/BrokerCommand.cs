@@ -111,6 +111,7 @@ internal static class BrokerCommand
                     var cluster = TieredSettings.Bind(configuration, ClusterHosting.Section, new BrokerClusterOptions(), o => o.Validate());
                     var security = SecurityFlags.Bind(configuration);
                     builder.AddTieredSecurity(security).AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
+                    builder.RequireAuthenticationOffLoopback(security, "the broker", canAuthenticate: true);
                 },
                 _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and http://{options.HttpListen} (admin)",
                 cancellationToken);

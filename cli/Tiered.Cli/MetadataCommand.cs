@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tiered.Metadata;
+using Tiered.Security.Hosting;
 
 namespace Tiered.Cli;
 
@@ -45,6 +46,7 @@ internal static class MetadataCommand
             "metadata",
             "Run one node of the metadata service: a versioned key-value store replicated with Raft. "
             + "Start 1 node, or 3 or 5 nodes that list each other in --peers. Runs until SIGINT or SIGTERM.");
+        SecurityFlags.AddAllowAnonymousTo(flags);
         flags.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -54,6 +56,7 @@ internal static class MetadataCommand
                 {
                     options = Tiered.Hosting.TieredSettings.Bind(configuration, MetadataHosting.Section, new MetadataNodeOptions(), o => o.Validate());
                     builder.AddTieredMetadataNode(options);
+                    builder.RequireAuthenticationOffLoopback(SecurityFlags.Bind(configuration), "the metadata node", canAuthenticate: false);
                 },
                 _ => $"metadata node {options!.NodeId} listening on http://{options.Listen} (raft {options.Peers[options.NodeId - 1]}, http://{options.HttpListen})",
                 cancellationToken);

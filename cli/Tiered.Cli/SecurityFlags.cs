@@ -35,7 +35,16 @@ internal static class SecurityFlags
             HelpName = "ROLE,...",
             Description = "Roles that may do everything: manage clusters and tenants, and produce and consume anywhere.",
         }, SecurityOptions.Section + ":SuperUserRoles");
+        AddAllowAnonymousTo(flags);
     }
+
+    /// <summary><c>--allow-anonymous</c>: every server role has it (metadata nodes and bookies have only it: they do not check tokens yet).</summary>
+    public static void AddAllowAnonymousTo(SettingFlags flags)
+        => flags.Add(new Option<bool>("--allow-anonymous")
+        {
+            Description = "Start even though a listen address is reachable from other machines and requests are not authenticated "
+                + "(by default that refuses to start); a warning is logged at every start.",
+        }, SecurityOptions.Section + ":AllowAnonymous", on => on ? "true" : null);
 
     public static SecurityOptions Bind(IConfiguration configuration)
         => TieredSettings.Bind(configuration, SecurityOptions.Section, new SecurityOptions(), o => o.Validate());

@@ -137,7 +137,10 @@ internal static class StandaloneCommand
         builder.AddTieredMetadataNode(metadata);
         builder.Services.AddHostedService<Setup>();
         builder.AddTieredBookie(bookie);
-        builder.AddTieredSecurity(SecurityFlags.Bind(configuration)).AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
+        var security = SecurityFlags.Bind(configuration);
+        builder.AddTieredSecurity(security).AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
+        // Its metadata node and bookie do not check tokens: off loopback, only with --allow-anonymous.
+        builder.RequireAuthenticationOffLoopback(security, "standalone", canAuthenticate: false);
         return standalone;
     }
 

@@ -21,6 +21,9 @@ public sealed class TieredListeners
         return (TieredListeners)listeners;
     }
 
+    /// <summary>Every endpoint's address, with the setting that gave it.</summary>
+    public IEnumerable<(HostPort Address, string Setting)> Addresses => _endpoints.Select(e => (e.Key, e.Value.Setting));
+
     /// <summary>Ports of the HTTP/1.1 endpoints: where the operations endpoints answer.</summary>
     public IReadOnlyList<int> HttpPorts => Ports(HttpProtocols.Http1);
 

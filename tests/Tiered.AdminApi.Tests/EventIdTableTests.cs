@@ -24,6 +24,7 @@ public sealed class EventIdTableTests
         ["Tiered.Metadata.Client"] = 10000,
         ["Tiered.Cluster"] = 11000,
         ["Tiered.Replication"] = 12000,
+        ["Tiered.Security"] = 13000,
     };
 
     /// <summary>

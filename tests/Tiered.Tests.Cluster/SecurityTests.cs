@@ -182,3 +182,21 @@ internal static class RawClientExtensions
         return true;
     }
 }
+
+/// <summary>The safe default: a server reachable from other machines without authentication refuses to start (nothing is bound).</summary>
+public sealed class AnonymousAccessTests
+{
+    [Theory]
+    [InlineData("broker", "--grpc-listen", "without authentication")]
+    [InlineData("bookie", "--listen", "cannot check tokens yet")]
+    [InlineData("metadata", "--listen", "cannot check tokens yet")]
+    public async Task A_role_listening_off_loopback_without_authentication_refuses_to_start(string role, string listen, string why)
+    {
+        string[] args = [role, listen, $"0.0.0.0:{TieredProcess.FreePort()}", .. role == "metadata" ? Array.Empty<string>() : ["--metadata", "127.0.0.1:1"]];
+        var (exitCode, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60), args);
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"{listen} 0.0.0.0:", output, StringComparison.Ordinal);
+        Assert.Contains(why, output, StringComparison.Ordinal);
+        Assert.Contains("--allow-anonymous", output, StringComparison.Ordinal);
+    }
+}

@@ -3,6 +3,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using System.Net;
+using System.Net.Sockets;
 using Tiered.Hosting;
 using Tiered.Security.Tokens;
 
@@ -29,6 +32,62 @@ public static class SecurityHosting
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TieredSecurity.Scheme, null);
         builder.Services.AddSingleton<ITieredEndpoints, Middleware>();
         return builder;
+    }
+
+    /// <summary>
+    /// The safe default: a role whose listeners are reachable from other machines (an address that is not loopback,
+    /// a wildcard, or a name that resolves to one) refuses to start without authentication, unless the operator
+    /// passed <c>--allow-anonymous</c>, and then it logs a warning at every start. Call after the roles were added.
+    /// </summary>
+    /// <param name="what">The role, for the message ("the bookie").</param>
+    /// <param name="canAuthenticate">Whether the role checks tokens at all (metadata nodes and bookies do not yet).</param>
+    /// <exception cref="ArgumentException">Reachable from elsewhere, unauthenticated, and not allowed to be.</exception>
+    public static void RequireAuthenticationOffLoopback(this IHostApplicationBuilder builder, SecurityOptions options, string what, bool canAuthenticate)
+    {
+        if (canAuthenticate && options.AuthenticationEnabled)
+            return;
+        var exposed = TieredListeners.Of(builder).Addresses.FirstOrDefault(a => !IsLoopback(a.Address));
+        if (exposed.Setting is null)
+            return;
+        var why = canAuthenticate
+            ? "without authentication (--token-secret-key or --token-public-key)"
+            : "and cannot check tokens yet";
+        if (!options.AllowAnonymous)
+        {
+            throw new ArgumentException(
+                $"{exposed.Setting} {exposed.Address} is reachable from other machines, and {what} would serve anyone there {why}. "
+                + "Listen on a loopback address (127.0.0.1), " + (canAuthenticate ? "turn authentication on, " : "")
+                + "or pass --allow-anonymous to accept that explicitly.");
+        }
+        var warning = $"{char.ToUpperInvariant(what[0])}{what[1..]} serves {exposed.Address} ({exposed.Setting}) {why}, as --allow-anonymous allows: anyone who can reach it may use it.";
+        builder.Services.AddHostedService(sp => new AnonymousWarning(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Tiered.Security"), warning));
+    }
+
+    private static bool IsLoopback(HostPort address)
+    {
+        if (address.IsWildcard)
+            return false;
+        if (address.Address is { } ip)
+            return IPAddress.IsLoopback(ip);
+        try
+        {
+            return Dns.GetHostAddresses(address.Host) is { Length: > 0 } resolved && resolved.All(IPAddress.IsLoopback);
+        }
+        catch (SocketException)
+        {
+            return false; // It cannot be told: treat it as reachable.
+        }
+    }
+
+    private sealed class AnonymousWarning(ILogger logger, string warning) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            SecurityLog.AnonymousAccess(logger, warning);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class Middleware : ITieredEndpoints

@@ -21,6 +21,9 @@ public sealed record SecurityOptions
     /// <summary>Roles that may do everything (the cluster's own components use one).</summary>
     public string[] SuperUserRoles { get; init; } = [];
 
+    /// <summary>Serve on an address other than loopback without authentication (a warning at every start).</summary>
+    public bool AllowAnonymous { get; init; }
+
     public bool AuthenticationEnabled => !string.IsNullOrEmpty(TokenSecretKey) || !string.IsNullOrEmpty(TokenPublicKey);
 
     public void Validate()
