@@ -35,6 +35,12 @@ internal static class SecurityFlags
             HelpName = "ROLE,...",
             Description = "Roles that may do everything: manage clusters and tenants, and produce and consume anywhere.",
         }, SecurityOptions.Section + ":SuperUserRoles");
+        flags.Add(new Option<string?>("--replication-token-file")
+        {
+            HelpName = "FILE",
+            Description = "The token geo-replication presents to the remote clusters (read again for each connection): one whose role may produce there. "
+                + "Needed when they check tokens.",
+        }, SecurityOptions.Section + ":ReplicationTokenFile");
         AddAllowAnonymousTo(flags);
     }
 

@@ -1,22 +1,62 @@
 using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Tiered.Security.Tokens;
 
 namespace Tiered.Replication;
 
-/// <summary>One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a broker.</summary>
+/// <summary>
+/// One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a
+/// broker. With a replication token file (<c>--replication-token-file</c>), every call and request carries that token,
+/// read again for each lookup, stream and request so that a rotated token is picked up: the remote cluster, if it
+/// checks tokens, must let its role produce there (a super-user of the remote, or one granted <c>produce</c>).
+/// </summary>
 public sealed class ReplicationChannels : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+    private readonly string? _tokenFile;
+
+    public ReplicationChannels(string? tokenFile = null)
+    {
+        _tokenFile = tokenFile;
+        Admin = new HttpClient(new TokenHandler(this) { InnerHandler = new SocketsHttpHandler() }) { Timeout = TimeSpan.FromSeconds(30) };
+    }
 
     /// <summary>For the remote clusters' admin APIs (<see cref="RemotePartitions"/>); each request at most 30 s, like a lookup.</summary>
-    public HttpClient Admin { get; } = new() { Timeout = TimeSpan.FromSeconds(30) };
+    public HttpClient Admin { get; }
 
-    public GrpcChannel Get(string url)
-        => _channels.GetOrAdd(url.Contains("://", StringComparison.Ordinal) ? url : $"http://{url}", u => GrpcChannel.ForAddress(u, new GrpcChannelOptions
+    /// <summary>The calls to the broker at <paramref name="url"/>, with the replication token when there is one.</summary>
+    public CallInvoker Invoker(string url)
+    {
+        var invoker = _channels.GetOrAdd(url.Contains("://", StringComparison.Ordinal) ? url : $"http://{url}", u => GrpcChannel.ForAddress(u, new GrpcChannelOptions
         {
             MaxSendMessageSize = 16 * 1024 * 1024,
             MaxReceiveMessageSize = 16 * 1024 * 1024,
-        }));
+        })).CreateCallInvoker();
+        return _tokenFile is null ? invoker : invoker.Intercept(metadata =>
+        {
+            metadata.Add(BearerToken.HeaderName, BearerToken.HeaderValue(Token()!));
+            return metadata;
+        });
+    }
+
+    /// <summary>The replication token, read from its file now; null without one.</summary>
+    private string? Token()
+    {
+        if (_tokenFile is null)
+            return null;
+        try
+        {
+            return File.ReadAllText(_tokenFile).Trim() is { Length: > 0 } token ? token
+                : throw new InvalidOperationException($"The replication token file {_tokenFile} is empty.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidOperationException($"The replication token file {_tokenFile} could not be read: {e.Message}", e);
+        }
+    }
 
     public void Dispose()
     {
@@ -24,5 +64,15 @@ public sealed class ReplicationChannels : IDisposable
             channel.Dispose();
         _channels.Clear();
         Admin.Dispose();
+    }
+
+    private sealed class TokenHandler(ReplicationChannels channels) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (channels.Token() is { } token)
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

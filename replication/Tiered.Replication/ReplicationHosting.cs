@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -6,6 +7,7 @@ using Tiered.Broker;
 using Tiered.Broker.Metadata;
 using Tiered.Broker.Replication;
 using Tiered.Broker.Topics;
+using Tiered.Security.Hosting;
 
 namespace Tiered.Replication;
 
@@ -17,14 +19,15 @@ public static class ReplicationHosting
     /// </summary>
     public static IHostApplicationBuilder AddTieredReplication(this IHostApplicationBuilder builder)
     {
+        builder.Services.TryAddSingleton(TieredSecurity.Off);
         builder.Services.AddSingleton<IReplicatorFactory, ReplicatorFactory>();
         return builder;
     }
 
     /// <summary>Starts the broker's replicators; they share one gRPC channel per remote broker and one HTTP client.</summary>
-    private sealed class ReplicatorFactory(IOptions<BrokerOptions> options, PolicyStore policies, ILoggerFactory loggerFactory) : IReplicatorFactory, IDisposable
+    private sealed class ReplicatorFactory(IOptions<BrokerOptions> options, PolicyStore policies, TieredSecurity security, ILoggerFactory loggerFactory) : IReplicatorFactory, IDisposable
     {
-        private readonly ReplicationChannels _channels = new();
+        private readonly ReplicationChannels _channels = new(security.Options.ReplicationTokenFile);
         private readonly ILogger _logger = loggerFactory.CreateLogger<Replicator>();
 
         public async Task<IReplicator> StartAsync(Topic topic, string remote, CancellationToken cancellationToken)

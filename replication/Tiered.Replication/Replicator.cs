@@ -151,7 +151,7 @@ public sealed partial class Replicator : IReplicator
         var owner = await LookupAsync(cancellationToken).ConfigureAwait(false);
         using var streamStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // The broker's wire types: the stored entry goes out as the bytes it is, not decoded and encoded again.
-        using var call = _channels.Get(owner).CreateCallInvoker().AsyncDuplexStreamingCall(Tiered.Broker.Service.MessagingMethods.Produce, null, new CallOptions(cancellationToken: streamStop.Token));
+        using var call = _channels.Invoker(owner).AsyncDuplexStreamingCall(Tiered.Broker.Service.MessagingMethods.Produce, null, new CallOptions(cancellationToken: streamStop.Token));
         await call.RequestStream.WriteAsync(new Wire.ProduceRequest
         {
             Open = new OpenProducer { Topic = _topic.Name.ToString(), ProducerName = CursorPrefix + _local, ReplicatedFrom = _local },
@@ -282,7 +282,7 @@ public sealed partial class Replicator : IReplicator
         var cluster = await _policies.GetClusterAsync(Remote, cancellationToken).ConfigureAwait(false);
         if (cluster?.BrokerServiceUrl is not { Length: > 0 } serviceUrl)
             throw new InvalidOperationException($"Cluster {Remote} is not registered here with a brokerServiceUrl (PUT /admin/v2/clusters/{Remote}).");
-        var lookup = await new Messaging.MessagingClient(_channels.Get(serviceUrl))
+        var lookup = await new Messaging.MessagingClient(_channels.Invoker(serviceUrl))
             .LookupAsync(new LookupRequest { Topic = _topic.Name.ToString() }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         return lookup.BrokerUrl is { Length: > 0 } owner ? owner : serviceUrl;

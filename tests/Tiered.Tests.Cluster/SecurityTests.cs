@@ -200,3 +200,69 @@ public sealed class AnonymousAccessTests
         Assert.Contains("--allow-anonymous", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>
+/// Two clusters that both check tokens, each with its own key: each one's replicators present a token the other
+/// cluster issued (--replication-token-file), and messages published in one arrive in the other.
+/// </summary>
+public sealed class GeoReplicationWithAuthenticationTests
+{
+    [Fact]
+    public async Task Replicators_present_their_token_to_a_remote_cluster_that_checks_tokens()
+    {
+        var dir = Directory.CreateTempSubdirectory("tiered-geo-auth-").FullName;
+        try
+        {
+            var keys = new Dictionary<string, SecretKey> { ["a"] = SecretKey.Create(), ["b"] = SecretKey.Create() };
+            var clusters = new Dictionary<string, Standalone>();
+            foreach (var (name, key) in keys)
+            {
+                key.Write(Path.Combine(dir, $"{name}.key"));
+                // The token this cluster's replicators present: issued by the other cluster, for its super-user role.
+                var other = name == "a" ? "b" : "a";
+                await File.WriteAllTextAsync(Path.Combine(dir, $"{name}-replicates.token"), TokenIssuer.Create(keys[other], "replicator"));
+            }
+            foreach (var name in keys.Keys)
+            {
+                clusters[name] = new Standalone("--cluster-name", name, "--token-secret-key", Path.Combine(dir, $"{name}.key"), "--superuser-roles", "admin,replicator",
+                    "--replication-token-file", Path.Combine(dir, $"{name}-replicates.token"));
+            }
+            await Task.WhenAll(clusters.Values.Select(c => c.StartAsync()));
+            try
+            {
+                foreach (var (name, cluster) in clusters)
+                {
+                    var (otherName, other) = clusters.Single(c => c.Key != name);
+                    using var http = new HttpClient { BaseAddress = new Uri(cluster.AdminUrl) };
+                    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TokenIssuer.Create(keys[name], "admin"));
+                    Assert.True((await http.PutAsJsonAsync($"/admin/v2/clusters/{otherName}", new { serviceUrl = other.AdminUrl, brokerServiceUrl = other.Url })).IsSuccessStatusCode);
+                    Assert.True((await http.PostAsJsonAsync("/admin/v2/tenants/public", new { adminRoles = Array.Empty<string>(), allowedClusters = new[] { name, otherName } })).IsSuccessStatusCode);
+                    Assert.True((await http.PutAsJsonAsync("/admin/v2/namespaces/public/geo", new Dictionary<string, string[]> { ["replication_clusters"] = [name, otherName] })).IsSuccessStatusCode);
+                }
+                const string topic = "persistent://public/geo/secured";
+                await using var clientA = new Tiered.Client.TieredClient(new Tiered.Client.TieredClientOptions { ServiceUrl = clusters["a"].Url, Token = TokenIssuer.Create(keys["a"], "admin") });
+                await using var clientB = new Tiered.Client.TieredClient(new Tiered.Client.TieredClientOptions { ServiceUrl = clusters["b"].Url, Token = TokenIssuer.Create(keys["b"], "admin") });
+                await using var consumer = await clientB.SubscribeAsync(new Tiered.Client.ConsumerOptions(topic, "s") { InitialPosition = Tiered.Client.SubscriptionInitialPosition.Earliest });
+                await using (var producer = await clientA.CreateProducerAsync(new Tiered.Client.ProducerOptions(topic)))
+                {
+                    for (var i = 0; i < 100; i++)
+                        await producer.SendAsync(System.Text.Encoding.UTF8.GetBytes($"m{i}"));
+                }
+                var received = new HashSet<string>();
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                while (received.Count < 100)
+                    received.Add(System.Text.Encoding.UTF8.GetString((await consumer.ReceiveAsync(deadline.Token)).Payload.Span));
+                Assert.Equal(100, received.Count);
+            }
+            finally
+            {
+                foreach (var cluster in clusters.Values)
+                    cluster.Dispose();
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

@@ -21,6 +21,9 @@ public sealed record SecurityOptions
     /// <summary>Roles that may do everything (the cluster's own components use one).</summary>
     public string[] SuperUserRoles { get; init; } = [];
 
+    /// <summary>A file holding the token this broker's replicators present to the remote clusters (which may check it).</summary>
+    public string? ReplicationTokenFile { get; init; }
+
     /// <summary>Serve on an address other than loopback without authentication (a warning at every start).</summary>
     public bool AllowAnonymous { get; init; }
 
@@ -34,6 +37,8 @@ public sealed record SecurityOptions
             throw new ArgumentException("--token-role-claim must name a claim (the default is sub).");
         if (SuperUserRoles.Length > 0 && !AuthenticationEnabled)
             throw new ArgumentException("--superuser-roles has no effect without authentication: give --token-secret-key or --token-public-key too.");
+        if (ReplicationTokenFile is { Length: > 0 } file && !File.Exists(file))
+            throw new ArgumentException($"--replication-token-file {file} does not exist.");
         if (SuperUserRoles.Any(string.IsNullOrWhiteSpace))
             throw new ArgumentException("--superuser-roles must not hold an empty role.");
     }
