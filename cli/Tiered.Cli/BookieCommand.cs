@@ -56,6 +56,7 @@ internal static class BookieCommand
             Description = "Do not take part in auto-recovery (re-replicating the ledgers of bookies that are gone). By default every bookie runs it and one is active at a time.",
         }, "Bookie:AutoRecovery", off => off ? "false" : null);
         flags.Add(JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
+        flags.AddTls();
         var command = new Command(
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
@@ -64,13 +65,15 @@ internal static class BookieCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             BookieOptions? options = null;
+            var scheme = "http";
             return ServerRun.RunAsync(parseResult, flags, "bookie",
                 (configuration, builder) =>
                 {
+                    scheme = TieredListeners.Of(builder).Scheme;
                     options = TieredSettings.Bind(configuration, BookieHosting.Section, new BookieOptions(), o => o.Validate());
                     builder.AddTieredBookie(options);
                 },
-                _ => $"bookie {options!.BookieId} listening on http://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, http://{options.HttpListen})",
+                _ => $"bookie {options!.BookieId} listening on {scheme}://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, {scheme}://{options.HttpListen})",
                 cancellationToken);
         });
         return command;

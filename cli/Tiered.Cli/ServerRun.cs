@@ -26,6 +26,9 @@ internal static class ServerRun
         {
             var configuration = flags.Build(parseResult);
             var builder = TieredHost.CreateBuilder(configuration, loggerFactory);
+            // Before the roles: they advertise https:// URLs when the listeners serve TLS.
+            if (TieredSettings.Bind(configuration, TlsOptions.Section, new TlsOptions(), o => o.Validate()).Load() is { } certificate)
+                TieredListeners.Of(builder).UseTls(certificate);
             addRoles(configuration, builder);
             app = TieredHost.Build(builder);
         }

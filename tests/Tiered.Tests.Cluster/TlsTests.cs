@@ -1,0 +1,145 @@
+using System.Text;
+using Tiered.Client;
+using Tiered.Testing;
+using Xunit;
+
+namespace Tiered.Tests.Cluster;
+
+/// <summary>
+/// TLS on the wire, with certificates the test makes (<see cref="TestCertificates"/>): a standalone serving TLS with
+/// --tls-cert-file/--tls-key-file, the .NET client and the CLI trusting its CA with TlsTrustCertsFile /
+/// --tls-trust-certs-file, clients that do not trust it refused with a message naming the option, and start-up
+/// errors that name the bad file.
+/// </summary>
+public sealed class TlsTests : IDisposable
+{
+    private static readonly TimeSpan Run = TimeSpan.FromSeconds(90);
+    private readonly TestCertificates _certificates = new();
+
+    [Fact]
+    public async Task Standalone_serves_tls_and_a_client_that_trusts_the_ca_produces_and_consumes()
+    {
+        using var standalone = new Standalone("--tls-cert-file", _certificates.ServerCertFile, "--tls-key-file", _certificates.ServerKeyFile);
+        await standalone.StartAsync();
+        Assert.Contains($"broker on https://127.0.0.1:{standalone.GrpcPort}", standalone.Process!.Output, StringComparison.Ordinal);
+        var url = $"https://127.0.0.1:{standalone.GrpcPort}";
+
+        await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = url, TlsTrustCertsFile = _certificates.CaFile });
+        var lookup = await client.LookupAsync("tls-topic");
+        Assert.True(lookup.BrokerTls, "the lookup must tell clients that the broker serves TLS");
+        Assert.StartsWith("https://", lookup.BrokerUrl, StringComparison.Ordinal);
+
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("tls-topic", "s"));
+        await using (var producer = await client.CreateProducerAsync(new ProducerOptions("tls-topic")))
+        {
+            for (var i = 0; i < 10; i++)
+                await producer.SendAsync(Encoding.UTF8.GetBytes($"secret-{i}"));
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 10; i++)
+        {
+            var message = await consumer.ReceiveAsync(timeout.Token);
+            Assert.Equal($"secret-{i}", Encoding.UTF8.GetString(message.Payload.Span));
+            await consumer.AcknowledgeAsync(message);
+        }
+
+        // Cleartext to the TLS port does not get through either.
+        await using var plain = new TieredClient(new TieredClientOptions { ServiceUrl = $"http://127.0.0.1:{standalone.GrpcPort}", OperationTimeout = TimeSpan.FromSeconds(5) });
+        await Assert.ThrowsAnyAsync<Exception>(() => plain.LookupAsync("tls-topic"));
+    }
+
+    [Fact]
+    public async Task Clients_that_do_not_trust_the_ca_are_refused_with_a_message_naming_the_option()
+    {
+        using var standalone = new Standalone("--tls-cert-file", _certificates.ServerCertFile, "--tls-key-file", _certificates.ServerKeyFile);
+        await standalone.StartAsync();
+        var url = $"https://127.0.0.1:{standalone.GrpcPort}";
+
+        foreach (var trust in new[] { null, _certificates.OtherCaFile })
+        {
+            await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = url, TlsTrustCertsFile = trust });
+            var lookup = await Assert.ThrowsAsync<TieredClientException>(() => client.LookupAsync("t"));
+            Assert.Contains("server certificate is not trusted", lookup.Message, StringComparison.Ordinal);
+            Assert.Contains("TlsTrustCertsFile (--tls-trust-certs-file)", lookup.Message, StringComparison.Ordinal);
+            var producer = await Assert.ThrowsAsync<TieredClientException>(() => client.CreateProducerAsync(new ProducerOptions("t")));
+            Assert.Contains("server certificate is not trusted", producer.Message, StringComparison.Ordinal);
+        }
+
+        // The host name is checked too: the certificate names 127.0.0.1 and localhost, not 127.0.0.2.
+        await using var wrongHost = new TieredClient(new TieredClientOptions
+        {
+            ServiceUrl = $"https://127.0.0.2:{standalone.GrpcPort}",
+            TlsTrustCertsFile = _certificates.CaFile,
+            OperationTimeout = TimeSpan.FromSeconds(10),
+        });
+        await Assert.ThrowsAsync<TieredClientException>(() => wrongHost.LookupAsync("t"));
+
+        var (code, output) = await TieredProcess.RunAsync(Run, "produce", "t", "--message", "x", "--url", url);
+        Assert.True(code == 1, output);
+        Assert.Contains("server certificate is not trusted", output, StringComparison.Ordinal);
+        Assert.Contains("--tls-trust-certs-file", output, StringComparison.Ordinal);
+        (code, output) = await TieredProcess.RunAsync(Run, "admin", "tenants", "list", "--admin-url", $"https://127.0.0.1:{standalone.HttpPort}");
+        Assert.True(code == 1, output);
+        Assert.Contains("server certificate is not trusted", output, StringComparison.Ordinal);
+        Assert.Contains("--tls-trust-certs-file", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_cli_produces_consumes_and_administers_over_tls()
+    {
+        using var standalone = new Standalone("--tls-cert-file", _certificates.ServerCertFile, "--tls-key-file", _certificates.ServerKeyFile);
+        await standalone.StartAsync();
+        var url = $"https://127.0.0.1:{standalone.GrpcPort}";
+        var adminUrl = $"https://localhost:{standalone.HttpPort}";
+        string[] trust = ["--tls-trust-certs-file", _certificates.CaFile];
+
+        var (code, output) = await TieredProcess.RunAsync(Run, ["admin", "topics", "create", "cli-tls", "--admin-url", adminUrl, .. trust]);
+        Assert.True(code == 0, output);
+        (code, output) = await TieredProcess.RunAsync(Run, ["admin", "topics", "create-subscription", "cli-tls", "--subscription", "s", "--admin-url", adminUrl, .. trust]);
+        Assert.True(code == 0, output);
+        (code, output) = await TieredProcess.RunAsync(Run, ["produce", "cli-tls", "--message", "over tls", "--url", url, .. trust]);
+        Assert.True(code == 0, output);
+        (code, output) = await TieredProcess.RunAsync(Run, ["consume", "cli-tls", "--subscription", "s", "--count", "1", "--url", url, .. trust]);
+        Assert.True(code == 0, output);
+        Assert.Contains("over tls", output, StringComparison.Ordinal);
+        (code, output) = await TieredProcess.RunAsync(Run, ["admin", "topics", "stats", "cli-tls", "--admin-url", adminUrl, .. trust]);
+        Assert.True(code == 0, output);
+        Assert.Contains("\"msgInCounter\": 1", output, StringComparison.Ordinal);
+        (code, output) = await TieredProcess.RunAsync(Run, ["admin", "brokers", "list", "standalone", "--admin-url", adminUrl, .. trust]);
+        Assert.True(code == 0, output);
+
+        // The HTTP port is HTTPS only: health over cleartext gets no answer.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await Assert.ThrowsAnyAsync<Exception>(() => http.GetAsync($"http://127.0.0.1:{standalone.HttpPort}/health/live"));
+    }
+
+    [Fact]
+    public async Task Bad_certificate_or_key_files_stop_the_start_with_a_message_naming_the_file()
+    {
+        var missing = Path.Combine(_certificates.Directory, "missing.pem");
+        var notPem = _certificates.Write("not-pem.pem", "this is no certificate\n");
+        var cases = new (string Cert, string Key, string Expected, string Named)[]
+        {
+            (missing, _certificates.ServerKeyFile, "does not exist", missing),
+            (notPem, _certificates.ServerKeyFile, "holds no PEM certificate", notPem),
+            (_certificates.ServerCertFile, notPem, "holds no PEM private key", notPem),
+            (_certificates.ServerCertFile, _certificates.ExpiredKeyFile, "is not the key of the certificate", _certificates.ExpiredKeyFile),
+            (_certificates.ExpiredCertFile, _certificates.ExpiredKeyFile, "expired on", _certificates.ExpiredCertFile),
+        };
+        foreach (var command in new[] { "broker", "bookie", "metadata", "standalone" })
+        {
+            foreach (var (cert, key, expected, named) in cases)
+            {
+                var (code, output) = await TieredProcess.RunAsync(Run, command, "--tls-cert-file", cert, "--tls-key-file", key);
+                Assert.True(code == 2, $"{command}: {output}");
+                Assert.Contains(expected, output, StringComparison.Ordinal);
+                Assert.Contains(named, output, StringComparison.Ordinal);
+            }
+        }
+        var (onlyCert, alone) = await TieredProcess.RunAsync(Run, "broker", "--tls-cert-file", _certificates.ServerCertFile);
+        Assert.True(onlyCert == 2, alone);
+        Assert.Contains("--tls-cert-file is given without --tls-key-file", alone, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _certificates.Dispose();
+}
