@@ -114,6 +114,27 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_node_grpc_client_trusting_the_ca_looks_up_follows_broker_tls_and_round_trips()
+    {
+        using var standalone = new Standalone("--tls-cert-file", _certificates.ServerCertFile, "--tls-key-file", _certificates.ServerKeyFile);
+        await standalone.StartAsync();
+        var address = $"127.0.0.1:{standalone.GrpcPort}";
+
+        var (exit, line, errors) = await NodeScript.RunAsync("lookup-dial.js", Run, address, "persistent://public/default/node-tls-dial", "10", _certificates.CaFile);
+        Assert.True(exit == 0, $"node exited with {exit}: {line}{errors}");
+        Assert.Contains("\"brokerTls\":true", line, StringComparison.Ordinal);
+        Assert.Contains("\"consumed\":10,\"complete\":true", line, StringComparison.Ordinal);
+
+        (exit, line, errors) = await NodeScript.RunAsync("produce-consume.js", Run, address, "persistent://public/default/node-tls", "50", _certificates.CaFile);
+        Assert.True(exit == 0, $"node exited with {exit}: {line}{errors}");
+        Assert.Contains("\"consumed\":50,\"inOrder\":true", line, StringComparison.Ordinal);
+
+        // Trusting another CA, the handshake fails.
+        (exit, line, errors) = await NodeScript.RunAsync("produce-consume.js", Run, address, "persistent://public/default/node-tls", "1", _certificates.OtherCaFile);
+        Assert.True(exit != 0, $"node trusting another CA got through: {line}{errors}");
+    }
+
+    [Fact]
     public async Task Bad_certificate_or_key_files_stop_the_start_with_a_message_naming_the_file()
     {
         var missing = Path.Combine(_certificates.Directory, "missing.pem");
