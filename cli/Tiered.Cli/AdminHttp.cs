@@ -15,7 +15,7 @@ internal sealed partial class AdminHttp : IDisposable
 
     /// <param name="token">Sent as <c>Authorization: Bearer</c> on every request when given (<see cref="TokenOptions"/>).</param>
     /// <param name="trust">The CAs an https:// admin URL's certificate must chain to (<see cref="TlsTrustOption"/>); null: the system's roots.</param>
-    public AdminHttp(Uri baseUrl, string? token = null, Tiered.Client.TlsTrust? trust = null)
+    public AdminHttp(Uri baseUrl, string? token = null, Tiered.Proto.Tls.TlsTrust? trust = null)
     {
         var handler = new SocketsHttpHandler();
         if (trust is not null)

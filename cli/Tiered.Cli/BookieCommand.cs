@@ -57,6 +57,7 @@ internal static class BookieCommand
         }, "Bookie:AutoRecovery", off => off ? "false" : null);
         flags.Add(JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
         flags.AddTls();
+        flags.AddTlsTrust();
         var command = new Command(
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "

@@ -91,6 +91,7 @@ internal static class BrokerCommand
         }, "Cluster:MaxMovesPerMinute");
         OffloadOptions.AddTo(flags);
         flags.AddTls();
+        flags.AddTlsTrust();
         var command = new Command(
             "broker",
             "Run a broker: it serves topics to producers and consumers over gRPC, stores every message on a quorum "

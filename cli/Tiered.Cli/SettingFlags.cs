@@ -92,6 +92,14 @@ internal sealed class SettingFlags
         }, $"{TlsOptions.Section}:KeyFile");
     }
 
+    /// <summary><c>--tls-trust-certs-file</c> of the roles that connect to other components (bookie, broker, standalone).</summary>
+    public void AddTlsTrust() => Add(new Option<string?>("--tls-trust-certs-file")
+    {
+        HelpName = "PEM",
+        Description = "CA certificates (PEM) of the other components' TLS certificates: given, this process reaches the metadata service and the bookies "
+            + "over TLS (https://), verifying their certificates against these CAs, and replicators verify https:// remote clusters with them.",
+    }, $"{TlsOptions.Section}:TrustCertsFile");
+
     public static string Seconds(int seconds) => TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture);
 
     public static string Milliseconds(long milliseconds) => TimeSpan.FromMilliseconds(milliseconds).ToString("c", CultureInfo.InvariantCulture);

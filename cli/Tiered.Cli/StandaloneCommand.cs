@@ -86,6 +86,7 @@ internal static class StandaloneCommand
         BrokerCommand.AddSharedFlags(flags);
         OffloadOptions.AddTo(flags);
         flags.AddTls();
+        flags.AddTlsTrust();
         var command = new Command(
             "standalone",
             "Run Tiered on this machine in one process, listening on 127.0.0.1 only: a single-node "

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Tiered.Client;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Cli;
 

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Client;
 

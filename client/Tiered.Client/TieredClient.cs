@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.V1;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Client;
 

@@ -19,6 +19,12 @@ public sealed record TlsOptions
     /// <summary>The certificate's private key (PEM, unencrypted PKCS#8, PKCS#1 or SEC1).</summary>
     public string? KeyFile { get; init; }
 
+    /// <summary>
+    /// The CAs (PEM) the certificates of the other components must chain to, for this process's own connections to
+    /// them (metadata service, bookies, other clusters' brokers): given, those connections use TLS.
+    /// </summary>
+    public string? TrustCertsFile { get; init; }
+
     /// <summary>True when both files are given.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(CertFile) && !string.IsNullOrWhiteSpace(KeyFile);
 

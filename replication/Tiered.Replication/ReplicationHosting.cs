@@ -22,9 +22,10 @@ public static class ReplicationHosting
     }
 
     /// <summary>Starts the broker's replicators; they share one gRPC channel per remote broker and one HTTP client.</summary>
-    private sealed class ReplicatorFactory(IOptions<BrokerOptions> options, PolicyStore policies, ILoggerFactory loggerFactory) : IReplicatorFactory, IDisposable
+    private sealed class ReplicatorFactory(IOptions<BrokerOptions> options, PolicyStore policies, ILoggerFactory loggerFactory, IServiceProvider services)
+        : IReplicatorFactory, IDisposable
     {
-        private readonly ReplicationChannels _channels = new();
+        private readonly ReplicationChannels _channels = new(services.GetService<Tiered.Proto.Tls.TlsTrust>());
         private readonly ILogger _logger = loggerFactory.CreateLogger<Replicator>();
 
         public async Task<IReplicator> StartAsync(Topic topic, string remote, CancellationToken cancellationToken)

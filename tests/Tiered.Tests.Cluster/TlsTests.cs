@@ -15,6 +15,7 @@ public sealed class TlsTests : IDisposable
 {
     private static readonly TimeSpan Run = TimeSpan.FromSeconds(90);
     private readonly TestCertificates _certificates = new();
+    private readonly List<TieredProcess> _processes = [];
 
     [Fact]
     public async Task Standalone_serves_tls_and_a_client_that_trusts_the_ca_produces_and_consumes()
@@ -135,6 +136,57 @@ public sealed class TlsTests : IDisposable
     }
 
     [Fact]
+    public async Task A_cluster_of_separate_processes_runs_tls_between_its_components_too()
+    {
+        int Port() => TieredProcess.FreePort();
+        var (metadataPort, raftPort, metadataHttp, bookiePort, bookieHttp, grpcPort, brokerHttp, siloPort) = (Port(), Port(), Port(), Port(), Port(), Port(), Port(), Port());
+        string[] serve = ["--tls-cert-file", _certificates.ServerCertFile, "--tls-key-file", _certificates.ServerKeyFile, "--log-level", "Warning"];
+        string[] trust = ["--tls-trust-certs-file", _certificates.CaFile];
+        var data = Path.Combine(_certificates.Directory, "data");
+        var metadata = await StartAsync(["metadata", "--listen", $"127.0.0.1:{metadataPort}", "--peers", $"127.0.0.1:{raftPort}", "--http-listen", $"127.0.0.1:{metadataHttp}",
+            "--data-dir", Path.Combine(data, "metadata"), .. serve]);
+        Assert.Contains($"listening on https://127.0.0.1:{metadataPort}", metadata.Output, StringComparison.Ordinal);
+        // The bookie and the broker reach the metadata service (and the broker the bookie) over TLS, trusting the CA.
+        await StartAsync(["bookie", "--metadata", $"127.0.0.1:{metadataPort}", "--listen", $"127.0.0.1:{bookiePort}", "--http-listen", $"127.0.0.1:{bookieHttp}",
+            "--data-dir", Path.Combine(data, "bookie"), "--journal-preallocation-mb", "0", "--no-auto-recovery", .. serve, .. trust]);
+        var broker = await StartAsync(["broker", "--metadata", $"127.0.0.1:{metadataPort}", "--grpc-listen", $"127.0.0.1:{grpcPort}", "--http-listen", $"127.0.0.1:{brokerHttp}",
+            "--silo-port", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ensemble-size", "1", "--write-quorum", "1", "--ack-quorum", "1", .. serve, .. trust]);
+        Assert.Contains($"broker listening on https://127.0.0.1:{grpcPort}", broker.Output, StringComparison.Ordinal);
+
+        var ca = Tiered.Proto.Tls.TlsTrust.Load(_certificates.CaFile);
+        using var http = new HttpClient(new SocketsHttpHandler { SslOptions = ca.ClientOptions() });
+        var admin = $"https://127.0.0.1:{brokerHttp}/admin/v2";
+        foreach (var (path, body) in new[]
+        {
+            ("clusters/standalone", $$"""{"serviceUrl":"https://127.0.0.1:{{brokerHttp}}","brokerServiceUrl":"https://127.0.0.1:{{grpcPort}}"}"""),
+            ("tenants/secure", """{"adminRoles":[],"allowedClusters":["standalone"]}"""),
+            ("namespaces/secure/ns", "{}"),
+        })
+        {
+            using var response = await http.PutAsync($"{admin}/{path}", new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.True(response.IsSuccessStatusCode, $"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+
+        await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = $"https://127.0.0.1:{grpcPort}", TlsTrustCertsFile = _certificates.CaFile });
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("persistent://secure/ns/t", "s"));
+        await using (var producer = await client.CreateProducerAsync(new ProducerOptions("persistent://secure/ns/t")))
+            await producer.SendAsync(Encoding.UTF8.GetBytes("stored over tls"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var message = await consumer.ReceiveAsync(timeout.Token);
+        Assert.Equal("stored over tls", Encoding.UTF8.GetString(message.Payload.Span));
+        // The bookie registered and the broker wrote to it: its add latency counted the entry.
+        using var metrics = await http.GetAsync($"https://127.0.0.1:{bookieHttp}/metrics");
+        Assert.Contains("tiered_bookie_add_latency_seconds", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task<TieredProcess> StartAsync(string[] args)
+    {
+        var process = await TieredProcess.StartAsync("listening on", Standalone.StartTimeout, args);
+        _processes.Add(process);
+        return process;
+    }
+
+    [Fact]
     public async Task Bad_certificate_or_key_files_stop_the_start_with_a_message_naming_the_file()
     {
         var missing = Path.Combine(_certificates.Directory, "missing.pem");
@@ -162,5 +214,10 @@ public sealed class TlsTests : IDisposable
         Assert.Contains("--tls-cert-file is given without --tls-key-file", alone, StringComparison.Ordinal);
     }
 
-    public void Dispose() => _certificates.Dispose();
+    public void Dispose()
+    {
+        foreach (var process in _processes)
+            process.Dispose();
+        _certificates.Dispose();
+    }
 }

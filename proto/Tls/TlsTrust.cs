@@ -3,11 +3,12 @@ using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Tiered.Client;
+namespace Tiered.Proto.Tls;
 
 /// <summary>
-/// The CA certificates a client trusts for https:// brokers (<see cref="TieredClientOptions.TlsTrustCertsFile"/>, the
-/// CLI's <c>--tls-trust-certs-file</c>), as Pulsar's tlsTrustCertsFilePath: a server certificate is accepted when its
+/// The CA certificates a client trusts for https:// servers (the .NET client's TlsTrustCertsFile, the
+/// <c>--tls-trust-certs-file</c> of the CLI and of the roles, for their connections to other components), as Pulsar's
+/// tlsTrustCertsFilePath: a server certificate is accepted when its
 /// chain ends at one of them and it names the host dialled. Validation is never switched off; without a file the
 /// system's trusted roots apply.
 /// </summary>
@@ -80,9 +81,10 @@ public sealed class TlsTrust
     }
 
     /// <summary>True when <paramref name="e"/> (or what it wraps) is a TLS handshake that failed, mostly an untrusted certificate.</summary>
-    internal static bool IsHandshakeFailure(Exception? e) => HandshakeFailure(e) is not null;
+    public static bool IsHandshakeFailure(Exception? e) => HandshakeFailure(e) is not null;
 
-    internal static AuthenticationException? HandshakeFailure(Exception? e)
+    /// <summary>The failed handshake in <paramref name="e"/> or what it wraps (gRPC's debug exception included), else null.</summary>
+    public static AuthenticationException? HandshakeFailure(Exception? e)
     {
         for (var depth = 0; e is not null && depth < 8; depth++)
         {
