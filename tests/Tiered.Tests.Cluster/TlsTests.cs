@@ -179,6 +179,46 @@ public sealed class TlsTests : IDisposable
         Assert.Contains("tiered_bookie_add_latency_seconds", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Replication_to_a_cluster_serving_tls_verifies_it_against_the_brokers_ca()
+    {
+        string[] tls = ["--tls-cert-file", _certificates.ServerCertFile, "--tls-key-file", _certificates.ServerKeyFile, "--tls-trust-certs-file", _certificates.CaFile];
+        using var a = new Standalone(["--cluster-name", "a", .. tls]);
+        using var b = new Standalone(["--cluster-name", "b", .. tls]);
+        await Task.WhenAll(a.StartAsync(), b.StartAsync());
+        var ca = Tiered.Proto.Tls.TlsTrust.Load(_certificates.CaFile);
+        foreach (var (local, remote, remoteName) in new[] { (a, b, "b"), (b, a, "a") })
+        {
+            using var http = new HttpClient(new SocketsHttpHandler { SslOptions = ca.ClientOptions() }) { BaseAddress = new Uri($"https://127.0.0.1:{local.HttpPort}") };
+            foreach (var (method, path, body) in new[]
+            {
+                (HttpMethod.Put, $"/admin/v2/clusters/{remoteName}", $$"""{"serviceUrl":"https://127.0.0.1:{{remote.HttpPort}}","brokerServiceUrl":"https://127.0.0.1:{{remote.GrpcPort}}"}"""),
+                (HttpMethod.Post, "/admin/v2/tenants/public", """{"adminRoles":[],"allowedClusters":["a","b"]}"""),
+                (HttpMethod.Put, "/admin/v2/namespaces/public/geo", """{"replication_clusters":["a","b"]}"""),
+            })
+            {
+                using var response = await http.SendAsync(new HttpRequestMessage(method, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+                Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        const string topic = "persistent://public/geo/over-tls";
+        await using var clientA = new TieredClient(new TieredClientOptions { ServiceUrl = $"https://127.0.0.1:{a.GrpcPort}", TlsTrustCertsFile = _certificates.CaFile });
+        await using var clientB = new TieredClient(new TieredClientOptions { ServiceUrl = $"https://127.0.0.1:{b.GrpcPort}", TlsTrustCertsFile = _certificates.CaFile });
+        await using var consumerB = await clientB.SubscribeAsync(new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using (var producer = await clientA.CreateProducerAsync(new ProducerOptions(topic)))
+        {
+            for (var i = 0; i < 20; i++)
+                await producer.SendAsync(Encoding.UTF8.GetBytes($"geo-{i}"));
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 20; i++)
+        {
+            var message = await consumerB.ReceiveAsync(timeout.Token);
+            Assert.Equal($"geo-{i}", Encoding.UTF8.GetString(message.Payload.Span));
+        }
+    }
+
     private async Task<TieredProcess> StartAsync(string[] args)
     {
         var process = await TieredProcess.StartAsync("listening on", Standalone.StartTimeout, args);
