@@ -153,12 +153,17 @@ public sealed class TlsTests : IDisposable
             "--silo-port", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ensemble-size", "1", "--write-quorum", "1", "--ack-quorum", "1", .. serve, .. trust]);
         Assert.Contains($"broker listening on https://127.0.0.1:{grpcPort}", broker.Output, StringComparison.Ordinal);
 
+        // initialize-cluster reaches the TLS metadata service with the CA as well.
+        var (code, output) = await TieredProcess.RunAsync(Run, ["initialize-cluster", "--metadata", $"127.0.0.1:{metadataPort}", "--cluster-name", "standalone",
+            "--web-service-url", $"https://127.0.0.1:{brokerHttp}", "--broker-service-url", $"https://127.0.0.1:{grpcPort}", .. trust]);
+        Assert.True(code == 0, output);
+        Assert.Contains("cluster standalone initialized", output, StringComparison.Ordinal);
+
         var ca = Tiered.Proto.Tls.TlsTrust.Load(_certificates.CaFile);
         using var http = new HttpClient(new SocketsHttpHandler { SslOptions = ca.ClientOptions() });
         var admin = $"https://127.0.0.1:{brokerHttp}/admin/v2";
         foreach (var (path, body) in new[]
         {
-            ("clusters/standalone", $$"""{"serviceUrl":"https://127.0.0.1:{{brokerHttp}}","brokerServiceUrl":"https://127.0.0.1:{{grpcPort}}"}"""),
             ("tenants/secure", """{"adminRoles":[],"allowedClusters":["standalone"]}"""),
             ("namespaces/secure/ns", "{}"),
         })
