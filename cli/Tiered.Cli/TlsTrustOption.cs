@@ -19,6 +19,24 @@ internal static class TlsTrustOption
         Recursive = true,
     };
 
+    static TlsTrustOption()
+    {
+        // A file that cannot be used is a bad option (exit 2) before anything connects.
+        TrustCertsFile.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is not { Length: > 0 } path)
+                return;
+            try
+            {
+                TlsTrust.Load(path);
+            }
+            catch (ArgumentException e)
+            {
+                result.AddError(e.Message.Replace("TlsTrustCertsFile (--tls-trust-certs-file)", "--tls-trust-certs-file", StringComparison.Ordinal));
+            }
+        });
+    }
+
     public static void AddTo(Command command) => command.Options.Add(TrustCertsFile);
 
     /// <summary>The trusted CAs of --tls-trust-certs-file, or null; throws <see cref="ArgumentException"/> naming the file when it is unusable.</summary>

@@ -254,6 +254,12 @@ public sealed class TlsTests : IDisposable
                 Assert.Contains(named, output, StringComparison.Ordinal);
             }
         }
+        foreach (var command in new[] { new[] { "produce", "t", "--message", "x" }, ["admin", "tenants", "list"], ["broker"] })
+        {
+            var (code, output) = await TieredProcess.RunAsync(Run, [.. command, "--tls-trust-certs-file", notPem]);
+            Assert.True(code == 2, $"{command[0]}: {output}");
+            Assert.Contains($"--tls-trust-certs-file: {notPem} holds no PEM certificate", output, StringComparison.Ordinal);
+        }
         var (onlyCert, alone) = await TieredProcess.RunAsync(Run, "broker", "--tls-cert-file", _certificates.ServerCertFile);
         Assert.True(onlyCert == 2, alone);
         Assert.Contains("--tls-cert-file is given without --tls-key-file", alone, StringComparison.Ordinal);
