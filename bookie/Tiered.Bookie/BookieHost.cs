@@ -77,6 +77,7 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
             {
                 LoggerFactory = loggerFactory,
                 LocalBookies = new Dictionary<string, CallInvoker> { [BookieId] = LocalInvoker },
+                Tls = services.GetService<Tiered.Proto.Tls.TlsTrust>(),
             }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false);
         }
         _diskWatch = Task.Run(WatchDiskAsync, CancellationToken.None);

@@ -7,7 +7,7 @@ using Tiered.Hosting;
 namespace Tiered.Ledger;
 
 /// <summary>
-/// One gRPC channel per bookie address (plain HTTP/2), shared by every writer and reader of a
+/// One gRPC channel per bookie address (HTTP/2; over TLS when <see cref="LedgerClientOptions.Tls"/> is set), shared by every writer and reader of a
 /// <see cref="LedgerClient"/>. Bookies are named by id; <see cref="BookieAddressBook"/> says where each is
 /// reached now, and a bookie that moved gets a channel to its new address at the next call. Several HTTP/2
 /// connections are allowed per bookie so that many add streams are not capped by one connection's
@@ -31,7 +31,7 @@ internal sealed class BookieClientPool(LedgerClientOptions options, BookieAddres
         Uri url;
         try
         {
-            url = HostPort.Parse(address, "bookie address").ToUri();
+            url = HostPort.Parse(address, "bookie address").ToUri(tls: options.Tls is not null);
         }
         catch (ArgumentException)
         {
@@ -52,6 +52,7 @@ internal sealed class BookieClientPool(LedgerClientOptions options, BookieAddres
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 KeepAlivePingDelay = TimeSpan.FromSeconds(30),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                SslOptions = options.Tls?.ClientOptions() ?? new(),
             },
             DisposeHttpClient = true,
             MaxReceiveMessageSize = MaxMessageBytes,

@@ -45,6 +45,12 @@ public sealed record LedgerClientOptions
     /// </summary>
     public IReadOnlyDictionary<string, CallInvoker>? LocalBookies { get; init; }
 
+    /// <summary>
+    /// The CAs bookies' certificates must chain to (a role's <c>--tls-trust-certs-file</c>): bookies are then reached
+    /// with TLS. Null: cleartext.
+    /// </summary>
+    public Tiered.Proto.Tls.TlsTrust? Tls { get; init; }
+
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
     /// <summary>Throws <see cref="ArgumentException"/> saying which setting is wrong.</summary>

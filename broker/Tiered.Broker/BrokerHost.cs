@@ -48,7 +48,12 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
     {
         var metadata = Metadata;
         var tieredStorage = _options.TieredStorage is { } tiered ? new TieredStorage(tiered, loggerFactory, services.GetRequiredService<Offloader.Instrumentation>()) : null;
-        _ledgers = new LedgerClient(metadata, new LedgerClientOptions { LoggerFactory = loggerFactory, LocalBookies = services.GetService<LocalBookies>()?.Invokers },
+        _ledgers = new LedgerClient(metadata, new LedgerClientOptions
+        {
+            LoggerFactory = loggerFactory,
+            LocalBookies = services.GetService<LocalBookies>()?.Invokers,
+            Tls = services.GetService<Tiered.Proto.Tls.TlsTrust>(),
+        },
             services.GetRequiredService<Ledger.Instrumentation>());
         _topics = new TopicRegistry(_ledgers, services.GetRequiredService<PolicyStore>(), _options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),
             services.GetRequiredService<Instrumentation>(), services.GetRequiredService<ManagedLedgers.Instrumentation>(), tieredStorage,

@@ -71,10 +71,18 @@ public sealed record BrokerOptions
     /// <summary>How long the broker stays registered at /brokers/{id} after its last heartbeat to the metadata service.</summary>
     public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
 
-    public string ResolvedAdvertisedUrl => AdvertisedUrl ?? $"http://{Advertised(GrpcListen)}";
+    /// <summary>
+    /// Whether the broker's listeners serve TLS (set by the host from its certificate settings, not configured here):
+    /// the URLs it advertises, and so the lookup answers' broker_tls, are then https://.
+    /// </summary>
+    public bool Tls { get; init; }
+
+    public string ResolvedAdvertisedUrl => AdvertisedUrl ?? $"{Scheme}://{Advertised(GrpcListen)}";
 
     /// <summary>The admin API's URL as others reach it: the advertised host with the HTTP port.</summary>
-    public string AdvertisedHttpUrl => $"http://{BrokerId}";
+    public string AdvertisedHttpUrl => $"{Scheme}://{BrokerId}";
+
+    private string Scheme => Tls ? "https" : "http";
 
     /// <summary>This broker's id, as Pulsar's: host:port of its HTTP endpoint, with the host it advertises.</summary>
     public string BrokerId => $"{new Uri(ResolvedAdvertisedUrl).Host}:{HostPort.Parse(HttpListen, "--http-listen").Port}";

@@ -32,6 +32,7 @@ internal static partial class AdminCommand
             Bookies(),
         };
         TokenOptions.AddTo(command);
+        TlsTrustOption.AddTo(command);
         return command;
     }
 
@@ -44,7 +45,7 @@ internal static partial class AdminCommand
                 return Exit.Error(Exit.BadOptions, $"--admin-url '{url}' is not an http:// or https:// URL.");
             try
             {
-                using var http = new AdminHttp(baseUrl, TokenOptions.Resolve(parseResult));
+                using var http = new AdminHttp(baseUrl, TokenOptions.Resolve(parseResult), TlsTrustOption.Resolve(parseResult));
                 return await call(parseResult, http, cancellationToken);
             }
             catch (ArgumentException e)

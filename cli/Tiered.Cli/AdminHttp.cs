@@ -14,9 +14,13 @@ internal sealed partial class AdminHttp : IDisposable
     private readonly HttpClient _http;
 
     /// <param name="token">Sent as <c>Authorization: Bearer</c> on every request when given (<see cref="TokenOptions"/>).</param>
-    public AdminHttp(Uri baseUrl, string? token = null)
+    /// <param name="trust">The CAs an https:// admin URL's certificate must chain to (<see cref="TlsTrustOption"/>); null: the system's roots.</param>
+    public AdminHttp(Uri baseUrl, string? token = null, Tiered.Proto.Tls.TlsTrust? trust = null)
     {
-        _http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        var handler = new SocketsHttpHandler();
+        if (trust is not null)
+            handler.SslOptions = trust.ClientOptions();
+        _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null)
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
     }
@@ -40,7 +44,7 @@ internal sealed partial class AdminHttp : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return (Exit.Error(Exit.Failed, $"cannot reach the admin API at {_http.BaseAddress}: {e.Message}"), default);
+            return (Exit.Error(Exit.Failed, Unreachable(e)), default);
         }
         catch (JsonException e)
         {
@@ -74,7 +78,7 @@ internal sealed partial class AdminHttp : IDisposable
         }
         catch (HttpRequestException e)
         {
-            return Exit.Error(Exit.Failed, $"cannot reach the admin API at {_http.BaseAddress}: {e.Message}");
+            return Exit.Error(Exit.Failed, Unreachable(e));
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -97,6 +101,13 @@ internal sealed partial class AdminHttp : IDisposable
             return Exit.Ok;
         }
     }
+
+    /// <summary>Why the admin API could not be reached; an untrusted certificate says which option fixes it.</summary>
+    private string Unreachable(HttpRequestException e)
+        => e.InnerException is System.Security.Authentication.AuthenticationException handshake
+            ? $"cannot reach the admin API at {_http.BaseAddress}: the server certificate is not trusted ({handshake.Message}). Give the CA that signed it "
+                + $"with --tls-trust-certs-file; the certificate must also name the host in --admin-url."
+            : $"cannot reach the admin API at {_http.BaseAddress}: {e.Message}";
 
     /// <summary>N from GET …/partitions ({"partitions": N}); 0 when it cannot tell, so the caller's next request reports why.</summary>
     public async Task<int> PartitionsAsync(string path, CancellationToken cancellationToken)

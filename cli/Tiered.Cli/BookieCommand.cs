@@ -57,6 +57,8 @@ internal static class BookieCommand
             Description = "Do not take part in auto-recovery (re-replicating the ledgers of bookies that are gone). By default every bookie runs it and one is active at a time.",
         }, "Bookie:AutoRecovery", off => off ? "false" : null);
         flags.Add(JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
+        flags.AddTls();
+        flags.AddTlsTrust();
         var command = new Command(
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
@@ -66,14 +68,16 @@ internal static class BookieCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             BookieOptions? options = null;
+            var scheme = "http";
             return ServerRun.RunAsync(parseResult, flags, "bookie",
                 (configuration, builder) =>
                 {
+                    scheme = TieredListeners.Of(builder).Scheme;
                     options = TieredSettings.Bind(configuration, BookieHosting.Section, new BookieOptions(), o => o.Validate());
                     builder.AddTieredBookie(options);
                     builder.RequireAuthenticationOffLoopback(SecurityFlags.Bind(configuration), "the bookie", canAuthenticate: false);
                 },
-                _ => $"bookie {options!.BookieId} listening on http://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, http://{options.HttpListen})",
+                _ => $"bookie {options!.BookieId} listening on {scheme}://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, {scheme}://{options.HttpListen})",
                 cancellationToken);
         });
         return command;

@@ -92,6 +92,8 @@ internal static class BrokerCommand
         }, "Cluster:MaxMovesPerMinute");
         OffloadOptions.AddTo(flags);
         SecurityFlags.AddTo(flags);
+        flags.AddTls();
+        flags.AddTlsTrust();
         var command = new Command(
             "broker",
             "Run a broker: it serves topics to producers and consumers over gRPC, stores every message on a quorum "
@@ -102,18 +104,20 @@ internal static class BrokerCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             BrokerOptions? options = null;
+            var scheme = "http";
             return ServerRun.RunAsync(parseResult, flags, "the broker",
                 (configuration, builder) =>
                 {
+                    scheme = TieredListeners.Of(builder).Scheme;
                     // Tiered storage is on, so that namespaces naming a store offload; spooled in the temporary directory.
                     var defaults = new BrokerOptions { TieredStorage = new TieredStorageOptions { SpoolDirectory = Path.Combine(Path.GetTempPath(), "tiered-offload-spool") } };
-                    options = TieredSettings.Bind(configuration, BrokerHosting.Section, defaults, o => o.Validate());
+                    options = TieredSettings.Bind(configuration, BrokerHosting.Section, defaults, o => o.Validate()) with { Tls = scheme == "https" };
                     var cluster = TieredSettings.Bind(configuration, ClusterHosting.Section, new BrokerClusterOptions(), o => o.Validate());
                     var security = SecurityFlags.Bind(configuration);
                     builder.AddTieredSecurity(security).AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
                     builder.RequireAuthenticationOffLoopback(security, "the broker", canAuthenticate: true);
                 },
-                _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and http://{options.HttpListen} (admin)",
+                _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and {scheme}://{options.HttpListen} (admin)",
                 cancellationToken);
         });
         return command;

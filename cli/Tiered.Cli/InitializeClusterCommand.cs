@@ -30,11 +30,16 @@ internal static class InitializeClusterCommand
             Description = "Bundles the public/default namespace is cut into (1-1024).",
             DefaultValueFactory = _ => NamespaceBundles.DefaultCount,
         };
+        var trust = new Option<string?>("--tls-trust-certs-file")
+        {
+            HelpName = "PEM",
+            Description = "CA certificates (PEM) of the metadata nodes' TLS certificates: given, the nodes are reached over TLS.",
+        };
         var command = new Command("initialize-cluster",
             "Create what a new cluster needs before its first produce: the cluster record, the 'public' tenant and the "
             + "'public/default' namespace, in the metadata service. What exists already is left as it is.")
         {
-            metadata, cluster, webServiceUrl, brokerServiceUrl, bundles,
+            metadata, cluster, webServiceUrl, brokerServiceUrl, bundles, trust,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -49,9 +54,18 @@ internal static class InitializeClusterCommand
             if (parseResult.GetValue(bundles) is < 1 or > 1024)
                 return Exit.Error(Exit.BadOptions, $"--default-bundles must be between 1 and 1024 (was {parseResult.GetValue(bundles)}).");
             var addresses = parseResult.GetValue(metadata)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Tiered.Proto.Tls.TlsTrust? tls;
             try
             {
-                await using var store = new MetadataClient(addresses);
+                tls = parseResult.GetValue(trust) is { Length: > 0 } file ? Tiered.Proto.Tls.TlsTrust.Load(file) : null;
+            }
+            catch (ArgumentException e)
+            {
+                return Exit.Error(Exit.BadOptions, e.Message.Replace("TlsTrustCertsFile (--tls-trust-certs-file)", "--tls-trust-certs-file", StringComparison.Ordinal));
+            }
+            try
+            {
+                await using var store = new MetadataClient(addresses, tls: tls);
                 var created = await ClusterDefaults.CreateAsync(store, name, parseResult.GetValue(webServiceUrl)!, parseResult.GetValue(brokerServiceUrl)!, cancellationToken,
                     parseResult.GetValue(bundles));
                 Console.WriteLine(created.Count == 0

@@ -42,6 +42,7 @@ internal static class MetadataCommand
             DefaultValueFactory = _ => "./data/metadata",
         }, "Metadata:DataDir");
 
+        flags.AddTls();
         var command = new Command(
             "metadata",
             "Run one node of the metadata service: a versioned key-value store replicated with Raft. "
@@ -51,14 +52,16 @@ internal static class MetadataCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             MetadataNodeOptions? options = null;
+            var scheme = "http";
             return ServerRun.RunAsync(parseResult, flags, $"metadata node {parseResult.GetValue(nodeId)}",
                 (configuration, builder) =>
                 {
+                    scheme = Tiered.Hosting.TieredListeners.Of(builder).Scheme;
                     options = Tiered.Hosting.TieredSettings.Bind(configuration, MetadataHosting.Section, new MetadataNodeOptions(), o => o.Validate());
                     builder.AddTieredMetadataNode(options);
                     builder.RequireAuthenticationOffLoopback(SecurityFlags.Bind(configuration), "the metadata node", canAuthenticate: false);
                 },
-                _ => $"metadata node {options!.NodeId} listening on http://{options.Listen} (raft {options.Peers[options.NodeId - 1]}, http://{options.HttpListen})",
+                _ => $"metadata node {options!.NodeId} listening on {scheme}://{options.Listen} (raft {options.Peers[options.NodeId - 1]}, {scheme}://{options.HttpListen})",
                 cancellationToken);
         });
         return command;

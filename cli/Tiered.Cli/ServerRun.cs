@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tiered.Hosting;
 
@@ -26,6 +27,13 @@ internal static class ServerRun
         {
             var configuration = flags.Build(parseResult);
             var builder = TieredHost.CreateBuilder(configuration, loggerFactory);
+            // Before the roles: they advertise https:// URLs when the listeners serve TLS.
+            var tls = TieredSettings.Bind(configuration, TlsOptions.Section, new TlsOptions(), o => o.Validate());
+            if (tls.Load() is { } certificate)
+                TieredListeners.Of(builder).UseTls(certificate);
+            // The roles' connections to other components use TLS with these CAs (MetadataClient, LedgerClient, replicators).
+            if (!string.IsNullOrWhiteSpace(tls.TrustCertsFile))
+                builder.Services.AddSingleton(LoadTrust(tls.TrustCertsFile));
             addRoles(configuration, builder);
             app = TieredHost.Build(builder);
         }
@@ -60,6 +68,18 @@ internal static class ServerRun
         }
         logger.Stopped(what);
         return Exit.Ok;
+    }
+
+    private static Tiered.Proto.Tls.TlsTrust LoadTrust(string file)
+    {
+        try
+        {
+            return Tiered.Proto.Tls.TlsTrust.Load(file);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SettingsException(e.Message.Replace("TlsTrustCertsFile (--tls-trust-certs-file)", "--tls-trust-certs-file", StringComparison.Ordinal));
+        }
     }
 
     /// <summary>Stops the roles that did start (each stops only what it opened).</summary>

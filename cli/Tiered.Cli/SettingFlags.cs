@@ -73,6 +73,33 @@ internal sealed class SettingFlags
         return TieredSettings.Build(defaults, parseResult.GetValue(Config), given);
     }
 
+    /// <summary>
+    /// <c>--tls-cert-file</c> and <c>--tls-key-file</c>, which every server command takes (<see cref="TlsOptions"/>):
+    /// with both, every listener of the process serves TLS.
+    /// </summary>
+    public void AddTls()
+    {
+        Add(new Option<string?>("--tls-cert-file")
+        {
+            HelpName = "PEM",
+            Description = "Serve TLS on every listener (gRPC over HTTP/2 with ALPN, HTTP as HTTPS) with this certificate (PEM; may be followed by its "
+                + "intermediate CAs). Needs --tls-key-file. Advertised URLs become https://; clients trust the CA with --tls-trust-certs-file.",
+        }, $"{TlsOptions.Section}:CertFile");
+        Add(new Option<string?>("--tls-key-file")
+        {
+            HelpName = "PEM",
+            Description = "The private key of --tls-cert-file (PEM, unencrypted).",
+        }, $"{TlsOptions.Section}:KeyFile");
+    }
+
+    /// <summary><c>--tls-trust-certs-file</c> of the roles that connect to other components (bookie, broker, standalone).</summary>
+    public void AddTlsTrust() => Add(new Option<string?>("--tls-trust-certs-file")
+    {
+        HelpName = "PEM",
+        Description = "CA certificates (PEM) of the other components' TLS certificates: given, this process reaches the metadata service and the bookies "
+            + "over TLS (https://), verifying their certificates against these CAs, and replicators verify https:// remote clusters with them.",
+    }, $"{TlsOptions.Section}:TrustCertsFile");
+
     public static string Seconds(int seconds) => TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture);
 
     public static string Milliseconds(long milliseconds) => TimeSpan.FromMilliseconds(milliseconds).ToString("c", CultureInfo.InvariantCulture);

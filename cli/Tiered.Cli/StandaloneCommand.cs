@@ -87,6 +87,8 @@ internal static class StandaloneCommand
         BrokerCommand.AddSharedFlags(flags);
         OffloadOptions.AddTo(flags);
         SecurityFlags.AddTo(flags);
+        flags.AddTls();
+        flags.AddTlsTrust();
         var command = new Command(
             "standalone",
             "Run Tiered on this machine in one process, listening on 127.0.0.1 only: a single-node "
@@ -98,10 +100,15 @@ internal static class StandaloneCommand
         command.SetAction((parseResult, cancellationToken) =>
         {
             StandaloneOptions? standalone = null;
+            var scheme = "http";
             return ServerRun.RunAsync(parseResult, flags, "standalone",
-                (configuration, builder) => standalone = AddRoles(configuration, builder),
-                _ => $"Tiered standalone ready: broker on http://127.0.0.1:{standalone!.GrpcPort}, admin API on http://127.0.0.1:{standalone.HttpPort}, "
-                    + $"metadata on http://127.0.0.1:{standalone.MetadataPort}, bookie on http://127.0.0.1:{standalone.BookiePort}, data in {standalone.DataDir}",
+                (configuration, builder) =>
+                {
+                    scheme = TieredListeners.Of(builder).Scheme;
+                    standalone = AddRoles(configuration, builder);
+                },
+                _ => $"Tiered standalone ready: broker on {scheme}://127.0.0.1:{standalone!.GrpcPort}, admin API on {scheme}://127.0.0.1:{standalone.HttpPort}, "
+                    + $"metadata on {scheme}://127.0.0.1:{standalone.MetadataPort}, bookie on {scheme}://127.0.0.1:{standalone.BookiePort}, data in {standalone.DataDir}",
                 cancellationToken);
         });
         return command;
@@ -132,7 +139,7 @@ internal static class StandaloneCommand
             ManagedLedger = new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1 },
             TieredStorage = new TieredStorageOptions { SpoolDirectory = Path.Combine(dataDir, "offload-spool") },
             DefaultOffloadStore = new ObjectStoreSettings { Driver = ObjectStores.FileSystemDriver, Directory = Path.Combine(dataDir, "offload") },
-        }, o => o.Validate());
+        }, o => o.Validate()) with { Tls = TieredListeners.Of(builder).Certificate is not null };
 
         builder.AddTieredMetadataNode(metadata);
         builder.Services.AddHostedService<Setup>();

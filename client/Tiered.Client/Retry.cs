@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Client;
 
@@ -16,6 +17,8 @@ internal static class Retry
     public static bool IsRetriable(Exception e, bool everOpened) => e switch
     {
         RpcException rpc when TieredClientException.IsHttp11Required(rpc) => false,
+        // An untrusted certificate stays untrusted: no point in retrying until the operation times out.
+        RpcException rpc when TlsTrust.IsHandshakeFailure(rpc) => false,
         RpcException rpc => rpc.StatusCode switch
         {
             StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.PermissionDenied or StatusCode.Unauthenticated

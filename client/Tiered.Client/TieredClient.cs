@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.V1;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Client;
 
@@ -20,6 +21,7 @@ public sealed partial class TieredClient : IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private readonly IReadOnlyList<string> _serviceHosts;
     private readonly ClientToken? _token;
+    private readonly TlsTrust? _tlsTrust;
     private int _disposeStarted;
 
     /// <summary>The service URL host that answered the last lookup: the next lookup asks it first.</summary>
@@ -36,6 +38,7 @@ public sealed partial class TieredClient : IAsyncDisposable
         Options.Validate();
         _serviceHosts = ServiceUrls.Parse(Options.ServiceUrl);
         _token = ClientToken.From(Options);
+        _tlsTrust = string.IsNullOrWhiteSpace(Options.TlsTrustCertsFile) ? null : TlsTrust.Load(Options.TlsTrustCertsFile);
         LoggerFactory = Options.LoggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger("Tiered.Client");
     }
@@ -293,6 +296,8 @@ public sealed partial class TieredClient : IAsyncDisposable
                 KeepAlivePingTimeout = Options.KeepAliveInterval < TimeSpan.FromSeconds(10) ? Options.KeepAliveInterval : TimeSpan.FromSeconds(10),
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 ConnectTimeout = Options.OperationTimeout,
+                // Only https:// channels use it; null: the system's roots.
+                SslOptions = _tlsTrust?.ClientOptions() ?? new(),
             },
             LoggerFactory = Options.LoggerFactory,
             MaxReceiveMessageSize = null,

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Client;
 
@@ -34,7 +35,10 @@ public class TieredClientException : Exception
     /// </summary>
     public bool ServerRefusedHttp2 => IsHttp11Required(InnerException);
 
-    internal static TieredClientException From(RpcException e, string what) => IsHttp11Required(e)
+    internal static TieredClientException From(RpcException e, string what) => TlsTrust.HandshakeFailure(e) is { } handshake
+        ? new($"{what}: the server certificate is not trusted ({handshake.Message}). Give the client the CA that signed the broker's certificate "
+            + $"with {TlsTrust.OptionNames}; the certificate must also name the host in the URL.", StatusCode.Unavailable, e)
+        : IsHttp11Required(e)
         ? new($"{what}: the server refused HTTP/2 (HTTP_1_1_REQUIRED), so it is no broker's gRPC port; it looks like the admin REST port "
             + "(HTTP/1.1, default 8080). Point the client at a broker's gRPC port (default 6650).", e.StatusCode, e)
         : new($"{what}: {(string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail)} ({e.StatusCode})", e.StatusCode, e);

@@ -48,6 +48,14 @@ public sealed record TieredClientOptions
     /// </summary>
     public string? TokenFile { get; init; }
 
+    /// <summary>
+    /// A PEM file of the CA certificates that signed the brokers' certificates, for https:// service URLs and brokers
+    /// that a lookup says serve TLS (Pulsar's tlsTrustCertsFilePath). A broker's certificate must chain to one of them
+    /// and name the host dialled; validation is never skipped. Null: the system's trusted roots. Read when the client
+    /// is created.
+    /// </summary>
+    public string? TlsTrustCertsFile { get; init; }
+
     /// <summary>Where the client logs reconnections and failures; none when null.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 

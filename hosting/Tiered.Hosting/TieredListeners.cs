@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Hosting;
 
@@ -6,7 +8,8 @@ namespace Tiered.Hosting;
 /// <summary>
 /// The endpoints of one process's Kestrel server, as the roles ask for them: gRPC endpoints
 /// speak HTTP/2 (cleartext, prior knowledge), HTTP endpoints HTTP/1.1 (admin API, health,
-/// metrics). Two roles may share an HTTP endpoint (standalone serves everything on one HTTP
+/// metrics). With a certificate (<see cref="UseTls"/>) every endpoint serves TLS: gRPC endpoints HTTP/2 chosen by
+/// ALPN, HTTP endpoints HTTPS. Two roles may share an HTTP endpoint (standalone serves everything on one HTTP
 /// port); an endpoint asked for with both protocols is a configuration error.
 /// </summary>
 public sealed class TieredListeners
@@ -23,6 +26,15 @@ public sealed class TieredListeners
 
     /// <summary>Every endpoint's address, with the setting that gave it.</summary>
     public IEnumerable<(HostPort Address, string Setting)> Addresses => _endpoints.Select(e => (e.Key, e.Value.Setting));
+
+    /// <summary>The server certificate every endpoint serves TLS with; null: cleartext.</summary>
+    public X509Certificate2? Certificate { get; private set; }
+
+    /// <summary>"https" when the endpoints serve TLS, else "http": the scheme of the URLs a role advertises and prints.</summary>
+    public string Scheme => Certificate is null ? "http" : "https";
+
+    /// <summary>Serves every endpoint of the process with TLS and <paramref name="certificate"/> (from <see cref="TlsOptions.Load"/>).</summary>
+    public void UseTls(X509Certificate2 certificate) => Certificate = certificate;
 
     /// <summary>Ports of the HTTP/1.1 endpoints: where the operations endpoints answer.</summary>
     public IReadOnlyList<int> HttpPorts => Ports(HttpProtocols.Http1);
@@ -42,7 +54,12 @@ public sealed class TieredListeners
         foreach (var (address, (protocols, setting)) in _endpoints)
         {
             foreach (var endPoint in address.Resolve(setting))
-                kestrel.Listen(endPoint, listen => listen.Protocols = protocols);
+                kestrel.Listen(endPoint, listen =>
+                {
+                    listen.Protocols = protocols;
+                    if (Certificate is { } certificate)
+                        listen.UseHttps(certificate);
+                });
         }
     }
 

@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Tiered.Metadata.V1;
+using Tiered.Proto.Tls;
 
 namespace Tiered.Metadata;
 
@@ -21,13 +22,20 @@ public sealed partial class MetadataClient : IMetadataStore
     private readonly Dictionary<string, V1.Metadata.MetadataClient> _stubs = new(StringComparer.Ordinal);
     private readonly List<GrpcChannel> _channels = [];
     private readonly TimeSpan _operationTimeout;
+    private readonly TlsTrust? _tls;
     private string _preferred;
     private int _rotation;
 
     /// <param name="addresses">Client addresses of the metadata nodes, HOST:PORT or http://HOST:PORT.</param>
     /// <param name="operationTimeout">How long one call may spend finding a leader and retrying (default 30 s).</param>
-    public MetadataClient(IEnumerable<string> addresses, TimeSpan? operationTimeout = null)
+    /// <param name="tls">
+    /// The CAs the nodes' certificates must chain to (a role's <c>--tls-trust-certs-file</c>): HOST:PORT addresses are
+    /// then dialled with TLS (https://). Without it they are dialled in cleartext, and an https:// address with the
+    /// system's trusted roots.
+    /// </param>
+    public MetadataClient(IEnumerable<string> addresses, TimeSpan? operationTimeout = null, TlsTrust? tls = null)
     {
+        _tls = tls;
         _addresses = [.. addresses.Select(Normalize).Distinct(StringComparer.Ordinal)];
         if (_addresses.Length == 0)
             throw new ArgumentException("Give at least one metadata node address (HOST:PORT).", nameof(addresses));
@@ -39,12 +47,12 @@ public sealed partial class MetadataClient : IMetadataStore
     public static MetadataClient FromList(string addresses, TimeSpan? operationTimeout = null) =>
         new(addresses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), operationTimeout);
 
-    private static string Normalize(string address)
+    private string Normalize(string address)
     {
         address = address.Trim().TrimEnd('/');
         return address.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || address.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
             ? address
-            : "http://" + address;
+            : (_tls is null ? "http://" : "https://") + address;
     }
 
     private V1.Metadata.MetadataClient Stub(string address)
@@ -63,6 +71,7 @@ public sealed partial class MetadataClient : IMetadataStore
                     EnableMultipleHttp2Connections = true,
                     KeepAlivePingDelay = TimeSpan.FromSeconds(10),
                     KeepAlivePingTimeout = TimeSpan.FromSeconds(5),
+                    SslOptions = _tls?.ClientOptions() ?? new(),
                 },
             });
             _channels.Add(channel);

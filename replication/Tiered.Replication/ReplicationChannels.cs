@@ -3,25 +3,32 @@ using System.Net.Http.Headers;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Tiered.Proto.Tls;
 using Tiered.Security.Tokens;
 
 namespace Tiered.Replication;
 
 /// <summary>
 /// One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a
-/// broker. With a replication token file (<c>--replication-token-file</c>), every call and request carries that token,
-/// read again for each lookup, stream and request so that a rotated token is picked up: the remote cluster, if it
-/// checks tokens, must let its role produce there (a super-user of the remote, or one granted <c>produce</c>).
+/// broker. https:// URLs are verified against <paramref name="tls"/> (the broker's <c>--tls-trust-certs-file</c>), or
+/// the system's roots without it. With a replication token file (<c>--replication-token-file</c>), every call and
+/// request carries that token, read again for each lookup, stream and request so that a rotated token is picked up:
+/// the remote cluster, if it checks tokens, must let its role produce there (a super-user of the remote, or one
+/// granted <c>produce</c>).
 /// </summary>
 public sealed class ReplicationChannels : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
     private readonly string? _tokenFile;
+    private readonly TlsTrust? _tls;
 
-    public ReplicationChannels(string? tokenFile = null)
+    public ReplicationChannels(string? tokenFile = null, TlsTrust? tls = null)
     {
-        _tokenFile = tokenFile;
-        Admin = new HttpClient(new TokenHandler(this) { InnerHandler = new SocketsHttpHandler() }) { Timeout = TimeSpan.FromSeconds(30) };
+        (_tokenFile, _tls) = (tokenFile, tls);
+        Admin = new HttpClient(new TokenHandler(this) { InnerHandler = new SocketsHttpHandler { SslOptions = tls?.ClientOptions() ?? new() } })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
     }
 
     /// <summary>For the remote clusters' admin APIs (<see cref="RemotePartitions"/>); each request at most 30 s, like a lookup.</summary>
@@ -34,6 +41,7 @@ public sealed class ReplicationChannels : IDisposable
         {
             MaxSendMessageSize = 16 * 1024 * 1024,
             MaxReceiveMessageSize = 16 * 1024 * 1024,
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, SslOptions = _tls?.ClientOptions() ?? new() },
         })).CreateCallInvoker();
         return _tokenFile is null ? invoker : invoker.Intercept(metadata =>
         {

@@ -25,9 +25,10 @@ public static class ReplicationHosting
     }
 
     /// <summary>Starts the broker's replicators; they share one gRPC channel per remote broker and one HTTP client.</summary>
-    private sealed class ReplicatorFactory(IOptions<BrokerOptions> options, PolicyStore policies, TieredSecurity security, ILoggerFactory loggerFactory) : IReplicatorFactory, IDisposable
+    private sealed class ReplicatorFactory(IOptions<BrokerOptions> options, PolicyStore policies, TieredSecurity security, ILoggerFactory loggerFactory,
+        IServiceProvider services) : IReplicatorFactory, IDisposable
     {
-        private readonly ReplicationChannels _channels = new(security.Options.ReplicationTokenFile);
+        private readonly ReplicationChannels _channels = new(security.Options.ReplicationTokenFile, services.GetService<Tiered.Proto.Tls.TlsTrust>());
         private readonly ILogger _logger = loggerFactory.CreateLogger<Replicator>();
 
         public async Task<IReplicator> StartAsync(Topic topic, string remote, CancellationToken cancellationToken)

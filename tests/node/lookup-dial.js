@@ -1,17 +1,21 @@
 // Looks TOPIC up at the broker at ADDRESS, then dials the target the answer names, exactly as given
 // (broker_address; broker_url only if a broker sent no address), produces COUNT messages there and consumes
 // them back, with a grpc-js client generated at run time from proto/client.proto.
-// Usage: node lookup-dial.js ADDRESS TOPIC COUNT   (ADDRESS like 127.0.0.1:6650)
+// Usage: node lookup-dial.js ADDRESS TOPIC COUNT [CA_FILE]   (ADDRESS like 127.0.0.1:6650)
+// With CA_FILE (PEM) the lookup is made over TLS, and so is the dial when the answer says broker_tls, each
+// verifying the broker's certificate against that CA; without it, the system's roots.
 // Prints one JSON line with the lookup answer and what happened; exits 0 only when every message came back.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const [address, topic, countText] = process.argv.slice(2);
+const [address, topic, countText, caFile] = process.argv.slice(2);
+const ca = caFile ? fs.readFileSync(caFile) : undefined;
 const count = Number(countText);
 if (!address || !topic || !(count > 0)) {
-  console.error('usage: node lookup-dial.js ADDRESS TOPIC COUNT');
+  console.error('usage: node lookup-dial.js ADDRESS TOPIC COUNT [CA_FILE]');
   process.exit(2);
 }
 
@@ -26,7 +30,7 @@ function fail(message) {
 setTimeout(() => fail('timed out'), 60000).unref();
 
 function lookup() {
-  const client = new tiered.Messaging(address, grpc.credentials.createInsecure());
+  const client = new tiered.Messaging(address, ca ? grpc.credentials.createSsl(ca) : grpc.credentials.createInsecure());
   return new Promise((resolve, reject) => {
     client.Lookup({ topic }, { deadline: Date.now() + 10000 }, (error, response) => {
       client.close();
@@ -86,7 +90,7 @@ function consume(client, target) {
 (async () => {
   const answer = await lookup();
   const target = answer.brokerAddress || answer.brokerUrl;
-  const credentials = answer.brokerTls ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
+  const credentials = answer.brokerTls ? grpc.credentials.createSsl(ca) : grpc.credentials.createInsecure();
   const client = new tiered.Messaging(target, credentials);
   await produce(client, target);
   const received = await consume(client, target);

@@ -1,23 +1,26 @@
 // Produces COUNT messages to TOPIC on the broker at ADDRESS and consumes them back through a
 // durable subscription, with a client generated at run time from proto/client.proto.
-// Usage: node produce-consume.js ADDRESS TOPIC COUNT   (ADDRESS like 127.0.0.1:6650)
+// Usage: node produce-consume.js ADDRESS TOPIC COUNT [CA_FILE]   (ADDRESS like 127.0.0.1:6650)
+// With CA_FILE (PEM) the connection is TLS, verifying the broker's certificate against that CA.
 // Prints one JSON line with what happened; exits 0 only when every message came back once, in order.
 'use strict';
+const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const [address, topic, countText] = process.argv.slice(2);
+const [address, topic, countText, caFile] = process.argv.slice(2);
 const count = Number(countText);
 if (!address || !topic || !(count > 0)) {
-  console.error('usage: node produce-consume.js ADDRESS TOPIC COUNT');
+  console.error('usage: node produce-consume.js ADDRESS TOPIC COUNT [CA_FILE]');
   process.exit(2);
 }
 
 const definition = protoLoader.loadSync(path.join(__dirname, '..', '..', 'proto', 'client.proto'),
   { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
 const tiered = grpc.loadPackageDefinition(definition).tiered.v1;
-const client = new tiered.Messaging(address, grpc.credentials.createInsecure());
+const credentials = caFile ? grpc.credentials.createSsl(fs.readFileSync(caFile)) : grpc.credentials.createInsecure();
+const client = new tiered.Messaging(address, credentials);
 
 function fail(message) {
   console.error(message);

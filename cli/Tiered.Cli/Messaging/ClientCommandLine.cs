@@ -137,6 +137,7 @@ internal static class ClientCommandLine
             LoggerFactory = loggerFactory,
             Token = parseResult.GetValue(TokenOptions.Token),
             TokenFile = parseResult.GetValue(TokenOptions.TokenFile),
+            TlsTrustCertsFile = parseResult.GetValue(TlsTrustOption.TrustCertsFile),
         });
 
     /// <summary>The payload as text when it is printable UTF-8, else its size and first bytes in hex.</summary>

@@ -53,6 +53,7 @@ internal static class ConsumeCommand
             parseResult,
             cancellationToken));
         TokenOptions.AddTo(command);
+        TlsTrustOption.AddTo(command);
         return command;
     }
 

@@ -49,6 +49,7 @@ internal static partial class PerfCommand
             parseResult,
             cancellationToken));
         TokenOptions.AddTo(command);
+        TlsTrustOption.AddTo(command);
         return command;
     }
 

@@ -40,6 +40,7 @@ internal static partial class PerfCommand
             parseResult,
             cancellationToken));
         TokenOptions.AddTo(command);
+        TlsTrustOption.AddTo(command);
         return command;
     }
 

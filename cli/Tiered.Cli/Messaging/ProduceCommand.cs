@@ -56,6 +56,7 @@ internal static class ProduceCommand
             parseResult,
             cancellationToken));
         TokenOptions.AddTo(command);
+        TlsTrustOption.AddTo(command);
         return command;
     }
 
