@@ -228,19 +228,7 @@ public sealed class PublishWorkload
         {
             _sendToReceive.Error(e);
         }
-        if (toAck.Count > 0)
-            acks.Add(consumer.AcknowledgeAsync(toAck, CancellationToken.None));
-        foreach (var ack in acks)
-        {
-            try
-            {
-                await ack.ConfigureAwait(false);
-            }
-            catch (TieredClientException)
-            {
-                Interlocked.Increment(ref _ackErrors);
-            }
-        }
+        Interlocked.Add(ref _ackErrors, await ConsumerAcks.FinishAsync(consumer, toAck, acks).ConfigureAwait(false));
     }
 
     /// <summary>

@@ -377,19 +377,7 @@ public sealed class ReplicationWorkload
         {
             _lag.Error(e);
         }
-        if (toAck.Count > 0)
-            acks.Add(consumer.AcknowledgeAsync(toAck, CancellationToken.None));
-        foreach (var ack in acks)
-        {
-            try
-            {
-                await ack.ConfigureAwait(false);
-            }
-            catch (TieredClientException)
-            {
-                Interlocked.Increment(ref _ackErrors);
-            }
-        }
+        Interlocked.Add(ref _ackErrors, await ConsumerAcks.FinishAsync(consumer, toAck, acks).ConfigureAwait(false));
     }
 
     /// <summary>Every second until stopped: A's replicator stats, for the highest backlog and delay within the window.</summary>

@@ -15,19 +15,12 @@ namespace Tiered.Tests.Cluster;
 /// </summary>
 public sealed class GeoReplicationPartitionedTests(ITestOutputHelper output)
 {
-    private const string Namespace = "public/geo";
+    private const string Namespace = GeoConfiguration.Namespace;
 
-    /// <summary>On <paramref name="local"/>: registers <paramref name="remote"/>, lets the public tenant use both, and replicates <see cref="Namespace"/> to both.</summary>
-    private static async Task ConfigureAsync(Standalone local, string localName, Standalone remote, string remoteName)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(local.AdminUrl) };
-        await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/clusters/{remoteName}", new { serviceUrl = remote.AdminUrl, brokerServiceUrl = remote.Url }));
-        await SucceedsAsync(await http.PostAsJsonAsync("/admin/v2/tenants/public", new { adminRoles = Array.Empty<string>(), allowedClusters = new[] { localName, remoteName } }));
-        await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/namespaces/{Namespace}", new Dictionary<string, string[]> { ["replication_clusters"] = [localName, remoteName] }));
-    }
+    private static Task ConfigureAsync(Standalone local, string localName, Standalone remote, string remoteName)
+        => GeoConfiguration.ConfigureAsync(local, localName, token: null, (remote, remoteName));
 
-    private static async Task SucceedsAsync(HttpResponseMessage response)
-        => Assert.True(response.IsSuccessStatusCode, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    private static Task SucceedsAsync(HttpResponseMessage response) => GeoConfiguration.SucceedsAsync(response);
 
     [Fact]
     public async Task A_partitioned_topic_created_in_one_cluster_gets_its_partitions_in_the_other_and_every_message_arrives_once_also_after_it_grows()

@@ -13,28 +13,17 @@ namespace Tiered.Tests.Cluster;
 /// </summary>
 public sealed class GeoReplicationTests(ITestOutputHelper output)
 {
-    private const string Namespace = "public/geo";
+    private const string Namespace = GeoConfiguration.Namespace;
 
     /// <summary>A standalone named <paramref name="cluster"/>.</summary>
     private static Standalone Named(string cluster) => new("--cluster-name", cluster);
 
     /// <summary>On <paramref name="local"/>: registers <paramref name="remote"/>, lets the public tenant use both, and replicates <see cref="Namespace"/> to both.</summary>
     private static Task ConfigureAsync(Standalone local, string localName, Standalone remote, string remoteName)
-        => ConfigureAsync(local, localName, (remote, remoteName));
+        => GeoConfiguration.ConfigureAsync(local, localName, token: null, (remote, remoteName));
 
-    /// <summary>On <paramref name="local"/>: registers every remote, lets the public tenant use them all, and replicates <see cref="Namespace"/> to them all.</summary>
-    private static async Task ConfigureAsync(Standalone local, string localName, params (Standalone Cluster, string Name)[] remotes)
-    {
-        using var http = new HttpClient { BaseAddress = new Uri(local.AdminUrl) };
-        foreach (var (remote, remoteName) in remotes)
-            await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/clusters/{remoteName}", new { serviceUrl = remote.AdminUrl, brokerServiceUrl = remote.Url }));
-        string[] all = [localName, .. remotes.Select(r => r.Name)];
-        await SucceedsAsync(await http.PostAsJsonAsync("/admin/v2/tenants/public", new { adminRoles = Array.Empty<string>(), allowedClusters = all }));
-        await SucceedsAsync(await http.PutAsJsonAsync($"/admin/v2/namespaces/{Namespace}", new Dictionary<string, string[]> { ["replication_clusters"] = all }));
-
-        static async Task SucceedsAsync(HttpResponseMessage response)
-            => Assert.True(response.IsSuccessStatusCode, $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-    }
+    private static Task ConfigureAsync(Standalone local, string localName, params (Standalone Cluster, string Name)[] remotes)
+        => GeoConfiguration.ConfigureAsync(local, localName, token: null, remotes);
 
     [Fact]
     public async Task Producers_in_two_clusters_publish_to_one_topic_and_each_cluster_receives_every_message_once_in_producer_order()

@@ -59,7 +59,7 @@ public sealed class SecurityTests(ITestOutputHelper output) : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    /// <summary>Every caller against every data-path call, on a topic of tenant a (the grants are on a/ns).</summary>
+    /// <summary>Every caller against every data-path call (Lookup, Produce, Consume, GetLastMessageId, Seek), on a topic of tenant a (the grants are on a/ns).</summary>
     [Fact]
     public async Task Every_grpc_call_is_allowed_exactly_to_the_roles_that_may_make_it()
     {
@@ -77,10 +77,12 @@ public sealed class SecurityTests(ITestOutputHelper output) : IAsyncLifetime
             var opened = await StatusOf(async () => await (await RawProducer.OpenAsync(client, topic)).DisposeAsyncReturning());
             var subscribed = await StatusOf(async () => await (await RawConsumer.SubscribeAsync(client, new Subscribe { Topic = topic, Subscription = "s" })).DisposeAsyncReturning());
             var last = await StatusOf(() => client.GetLastMessageIdAsync(new GetLastMessageIdRequest { Topic = topic }).ResponseAsync);
-            output.WriteLine($"{caller,-10} lookup {lookup.Code,-16} produce {opened.Code,-16} consume {subscribed.Code,-16} lastMessageId {last.Code,-16} {opened.Message}");
+            var seek = await StatusOf(() => client.SeekAsync(new SeekRequest { Topic = topic, Subscription = "s", PublishTimeMs = 1 }).ResponseAsync);
+            output.WriteLine($"{caller,-10} lookup {lookup.Code,-16} produce {opened.Code,-16} consume {subscribed.Code,-16} lastMessageId {last.Code,-16} seek {seek.Code,-16} {opened.Message}");
             Assert.Equal(produce || consume ? StatusCode.OK : denied, lookup.Code);
             Assert.Equal(produce ? StatusCode.OK : denied, opened.Code);
             Assert.Equal(consume ? StatusCode.OK : denied, subscribed.Code);
+            Assert.Equal(consume ? StatusCode.OK : denied, seek.Code);
             if (!consume)
                 Assert.Equal(denied, last.Code);
             if (!produce)
@@ -233,11 +235,7 @@ public sealed class GeoReplicationWithAuthenticationTests
                 foreach (var (name, cluster) in clusters)
                 {
                     var (otherName, other) = clusters.Single(c => c.Key != name);
-                    using var http = new HttpClient { BaseAddress = new Uri(cluster.AdminUrl) };
-                    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TokenIssuer.Create(keys[name], "admin"));
-                    Assert.True((await http.PutAsJsonAsync($"/admin/v2/clusters/{otherName}", new { serviceUrl = other.AdminUrl, brokerServiceUrl = other.Url })).IsSuccessStatusCode);
-                    Assert.True((await http.PostAsJsonAsync("/admin/v2/tenants/public", new { adminRoles = Array.Empty<string>(), allowedClusters = new[] { name, otherName } })).IsSuccessStatusCode);
-                    Assert.True((await http.PutAsJsonAsync("/admin/v2/namespaces/public/geo", new Dictionary<string, string[]> { ["replication_clusters"] = [name, otherName] })).IsSuccessStatusCode);
+                    await GeoConfiguration.ConfigureAsync(cluster, name, TokenIssuer.Create(keys[name], "admin"), (other, otherName));
                 }
                 const string topic = "persistent://public/geo/secured";
                 await using var clientA = new Tiered.Client.TieredClient(new Tiered.Client.TieredClientOptions { ServiceUrl = clusters["a"].Url, Token = TokenIssuer.Create(keys["a"], "admin") });
