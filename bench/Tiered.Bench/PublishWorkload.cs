@@ -78,7 +78,7 @@ public sealed class PublishWorkload
                 var (producer, window) = (producers[i], windows[i]);
                 var payloads = new PayloadRing(_setup.MessageSize, 2 * _setup.MaxPending);
                 loops[i] = _setup.RatePerSecond is { } rate
-                    ? Task.Factory.StartNew(() => SendPaced(producer, payloads, window, rate / producers.Length, started, stopAt, cancellationToken),
+                    ? Task.Factory.StartNew(() => Pacing.Run(rate / producers.Length, started, stopAt, window, _ => SendOne(producer, payloads, window), cancellationToken),
                         CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
                     : Task.Run(() => SendAsync(producer, payloads, window, stopAt, cancellationToken), CancellationToken.None);
             }
@@ -125,31 +125,6 @@ public sealed class PublishWorkload
         {
             await window.WaitAsync(cancellationToken).ConfigureAwait(false);
             SendOne(producer, payloads, window);
-        }
-    }
-
-    /// <summary>
-    /// At <paramref name="rate"/> msg/s on a thread of its own: it paces with <see cref="Thread.Sleep(int)"/>,
-    /// which keeps 1 ms on this VM where .NET timers (Task.Delay) fire only every ~4 ms, so sends go out in
-    /// bursts of about a millisecond's worth.
-    /// </summary>
-    private void SendPaced(Producer producer, PayloadRing payloads, SemaphoreSlim window, double rate, long started, long stopAt, CancellationToken cancellationToken)
-    {
-        long sent = 0;
-        while (Stopwatch.GetTimestamp() < stopAt && !cancellationToken.IsCancellationRequested)
-        {
-            var due = (long)(Stopwatch.GetElapsedTime(started).TotalSeconds * rate) - sent;
-            if (due <= 0)
-            {
-                Thread.Sleep(1);
-                continue;
-            }
-            for (var i = 0; i < due; i++)
-            {
-                window.Wait(cancellationToken);
-                SendOne(producer, payloads, window);
-            }
-            sent += due;
         }
     }
 

@@ -144,7 +144,7 @@ public sealed class ReplicationWorkload
             _windowEnd = _windowStart + (long)(duration.TotalSeconds * Stopwatch.Frequency);
             var payloads = new PayloadRing(_setup.MessageSize, 2 * _setup.MaxPending);
             var sending = _setup.RatePerSecond is { } rate
-                ? Task.Factory.StartNew(() => SendPaced(producer, payloads, window, rate, started, cancellationToken),
+                ? Task.Factory.StartNew(() => Pacing.Run(rate, started, _windowEnd, window, index => SendOne(producer, payloads, window, index), cancellationToken),
                     CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)
                 : Task.Run(() => SendAsync(producer, payloads, window, cancellationToken), CancellationToken.None);
 
@@ -217,31 +217,6 @@ public sealed class ReplicationWorkload
         {
             await window.WaitAsync(cancellationToken).ConfigureAwait(false);
             SendOne(producer, payloads, window, index++);
-        }
-    }
-
-    /// <summary>
-    /// At <paramref name="rate"/> msg/s on a thread of its own, paced with <see cref="Thread.Sleep(int)"/> as the
-    /// broker benchmark's paced phase is (1 ms steps where .NET timers fire only every ~4 ms on this VM), so sends go
-    /// out in bursts of about a millisecond's worth.
-    /// </summary>
-    private void SendPaced(Producer producer, PayloadRing payloads, SemaphoreSlim window, double rate, long started, CancellationToken cancellationToken)
-    {
-        long sent = 0;
-        while (Stopwatch.GetTimestamp() < _windowEnd && !cancellationToken.IsCancellationRequested)
-        {
-            var due = (long)(Stopwatch.GetElapsedTime(started).TotalSeconds * rate) - sent;
-            if (due <= 0)
-            {
-                Thread.Sleep(1);
-                continue;
-            }
-            for (var i = 0; i < due; i++)
-            {
-                window.Wait(cancellationToken);
-                SendOne(producer, payloads, window, sent + i);
-            }
-            sent += due;
         }
     }
 
