@@ -36,6 +36,14 @@ public sealed class CliClientTests
         // Everything was acknowledged: the backlog is empty.
         (code, output) = await TieredProcess.RunAsync(Run, "admin", "topics", "stats", "cli-topic", "--admin-url", standalone.AdminUrl);
         Assert.Contains("\"msgBacklog\": 0", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"isReplicated\": true", output, StringComparison.Ordinal);
+
+        // A subscription whose state follows it across clusters (geo-replication) says so in the stats.
+        (code, output) = await TieredProcess.RunAsync(Run, "consume", "cli-topic", "--subscription", "r", "--from", "earliest", "--count", "1",
+            "--replicate-subscription-state", "--url", url);
+        Assert.True(code == 0, output);
+        (code, output) = await TieredProcess.RunAsync(Run, "admin", "topics", "stats", "cli-topic", "--admin-url", standalone.AdminUrl);
+        Assert.Contains("\"isReplicated\": true", output, StringComparison.Ordinal);
     }
 
     [Fact]

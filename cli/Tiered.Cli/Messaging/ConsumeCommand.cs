@@ -34,19 +34,25 @@ internal static class ConsumeCommand
             DefaultValueFactory = _ => "latest",
         };
         from.AcceptOnlyFromAmong("earliest", "latest");
+        var replicate = new Option<bool>("--replicate-subscription-state")
+        {
+            Description = "Geo-replication: keep the subscription's position in step across the namespace's clusters, so that a consumer "
+                + "in another cluster continues near where this one was (the subscription stays replicated).",
+        };
         var url = ClientCommandLine.Url();
         var command = new Command(
             "consume",
             "Receive messages from a subscription of a topic, print each (id, key, payload as text, or its size and first bytes "
             + "when it is not text) and acknowledge it. Runs until --count messages were received, or until Ctrl-C.")
         {
-            topic, subscription, type, count, from, url,
+            topic, subscription, type, count, from, replicate, url,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             new ConsumerOptions(parseResult.GetValue(topic)!, parseResult.GetValue(subscription)!)
             {
                 Type = parseResult.GetValue(type),
                 InitialPosition = parseResult.GetValue(from) == "earliest" ? SubscriptionInitialPosition.Earliest : SubscriptionInitialPosition.Latest,
+                ReplicateSubscriptionState = parseResult.GetValue(replicate),
             },
             parseResult.GetValue(count),
             parseResult.GetValue(url)!,
