@@ -46,7 +46,10 @@ public sealed class LocalMetadata : IAsyncDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            var port = Random.Shared.Next(20_000, 32_000);
+            // Test assemblies run in parallel processes: each draws from its own slice of the range (by process id),
+            // so that two of them rarely pick the same port between one's probe and its server's bind.
+            var slice = Environment.ProcessId % PortSlices;
+            var port = 20_000 + slice * PortsPerSlice + Random.Shared.Next(PortsPerSlice);
             lock (HandedOut)
             {
                 if (!HandedOut.Add(port))
@@ -65,6 +68,8 @@ public sealed class LocalMetadata : IAsyncDisposable
     }
 
     private static readonly HashSet<int> HandedOut = [];
+    private const int PortSlices = 6;
+    private const int PortsPerSlice = 2_000;
 
     public async ValueTask DisposeAsync()
     {
