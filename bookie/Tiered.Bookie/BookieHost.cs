@@ -78,6 +78,7 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
                 LoggerFactory = loggerFactory,
                 LocalBookies = new Dictionary<string, CallInvoker> { [BookieId] = LocalInvoker },
                 Tls = services.GetService<Tiered.Proto.Tls.TlsTrust>(),
+                Token = services.GetService<Tiered.Proto.Auth.CallToken>(),
             }, loggerFactory.CreateLogger<AutoRecovery>(), cancellationToken).ConfigureAwait(false);
         }
         _diskWatch = Task.Run(WatchDiskAsync, CancellationToken.None);

@@ -33,7 +33,7 @@ public static class BookieHosting
         listeners.Http(options.HttpListen, "--http-listen");
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.TryAddSingleton<LocalBookies>();
-        builder.Services.TryAddSingleton<IMetadataStore>(sp => new MetadataClient(options.Metadata, tls: sp.GetService<Tiered.Proto.Tls.TlsTrust>()));
+        builder.Services.TryAddSingleton<IMetadataStore>(sp => new MetadataClient(options.Metadata, tls: sp.GetService<Tiered.Proto.Tls.TlsTrust>(), token: sp.GetService<Tiered.Proto.Auth.CallToken>()));
         builder.Services.TryAddSingleton(sp => new Instrumentation(sp.GetService<IMeterFactory>()));
         builder.Services.AddHostedSingleton<BookieHost>();
         builder.Services.AddSingleton(sp => sp.GetRequiredService<BookieHost>().Service);

@@ -7,7 +7,8 @@ using Tiered.Hosting;
 namespace Tiered.Ledger;
 
 /// <summary>
-/// One gRPC channel per bookie address (HTTP/2; over TLS when <see cref="LedgerClientOptions.Tls"/> is set), shared by every writer and reader of a
+/// One gRPC channel per bookie address (HTTP/2; over TLS when <see cref="LedgerClientOptions.Tls"/> is set, each call with
+/// <see cref="LedgerClientOptions.Token"/> when there is one), shared by every writer and reader of a
 /// <see cref="LedgerClient"/>. Bookies are named by id; <see cref="BookieAddressBook"/> says where each is
 /// reached now, and a bookie that moved gets a channel to its new address at the next call. Several HTTP/2
 /// connections are allowed per bookie so that many add streams are not capped by one connection's
@@ -58,7 +59,7 @@ internal sealed class BookieClientPool(LedgerClientOptions options, BookieAddres
             MaxReceiveMessageSize = MaxMessageBytes,
             MaxSendMessageSize = MaxMessageBytes,
         });
-        return (channel, new BookieRpc.BookieClient(channel));
+        return (channel, options.Token is { } token ? new BookieRpc.BookieClient(token.Intercept(channel.CreateCallInvoker())) : new BookieRpc.BookieClient(channel));
     }
 
     public void Dispose()

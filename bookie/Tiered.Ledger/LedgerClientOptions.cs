@@ -51,6 +51,12 @@ public sealed record LedgerClientOptions
     /// </summary>
     public Tiered.Proto.Tls.TlsTrust? Tls { get; init; }
 
+    /// <summary>
+    /// The token every call to a bookie carries (a role's <c>--component-token-file</c>): bookies that check tokens
+    /// accept only the cluster's own components. Null: none sent.
+    /// </summary>
+    public Tiered.Proto.Auth.CallToken? Token { get; init; }
+
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
     /// <summary>Throws <see cref="ArgumentException"/> saying which setting is wrong.</summary>

@@ -53,6 +53,7 @@ public sealed class BrokerHost(IOptions<BrokerOptions> options, ILoggerFactory l
             LoggerFactory = loggerFactory,
             LocalBookies = services.GetService<LocalBookies>()?.Invokers,
             Tls = services.GetService<Tiered.Proto.Tls.TlsTrust>(),
+            Token = services.GetService<Tiered.Proto.Auth.CallToken>(),
         },
             services.GetRequiredService<Ledger.Instrumentation>());
         _topics = new TopicRegistry(_ledgers, services.GetRequiredService<PolicyStore>(), _options, loggerFactory, services.GetRequiredService<IOwnershipGate>(),

@@ -37,7 +37,7 @@ public static class BrokerHosting
         listeners.Http(options.HttpListen, "--http-listen");
         builder.Properties[typeof(BrokerOptions)] = options;
         builder.Services.AddSingleton(Options.Create(options));
-        builder.Services.TryAddSingleton<IMetadataStore>(sp => new MetadataClient(options.Metadata, tls: sp.GetService<Tiered.Proto.Tls.TlsTrust>()));
+        builder.Services.TryAddSingleton<IMetadataStore>(sp => new MetadataClient(options.Metadata, tls: sp.GetService<Tiered.Proto.Tls.TlsTrust>(), token: sp.GetService<Tiered.Proto.Auth.CallToken>()));
         // Standalone owns every topic; a cluster registers its own gate first (TryAdd).
         builder.Services.TryAddSingleton(sp => new PolicyStore(sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger<PolicyStore>()));
         builder.Services.TryAddSingleton<IOwnershipGate>(sp => new StandaloneOwnershipGate(options, sp.GetRequiredService<PolicyStore>()));

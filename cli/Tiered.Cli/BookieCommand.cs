@@ -63,7 +63,7 @@ internal static class BookieCommand
             "bookie",
             "Run a bookie: a storage node that keeps ledger entries durably (journal with group commit, entry logs, "
             + "RocksDB index) and registers itself in the metadata service. Runs until SIGINT or SIGTERM.");
-        SecurityFlags.AddAllowAnonymousTo(flags);
+        SecurityFlags.AddTo(flags, componentToken: true, replicationToken: false);
         flags.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -75,7 +75,7 @@ internal static class BookieCommand
                     scheme = TieredListeners.Of(builder).Scheme;
                     options = TieredSettings.Bind(configuration, BookieHosting.Section, new BookieOptions(), o => o.Validate());
                     builder.AddTieredBookie(options);
-                    builder.RequireAuthenticationOffLoopback(SecurityFlags.Bind(configuration), "the bookie", canAuthenticate: false);
+                    SecurityFlags.Apply(builder, configuration, "the bookie");
                 },
                 _ => $"bookie {options!.BookieId} listening on {scheme}://{options.Listen} (data {Path.GetFullPath(options.DataDir)}, journal {Path.GetFullPath(options.JournalDirectory)}, {scheme}://{options.HttpListen})",
                 cancellationToken);

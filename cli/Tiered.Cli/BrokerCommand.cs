@@ -91,7 +91,7 @@ internal static class BrokerCommand
             DefaultValueFactory = _ => 6,
         }, "Cluster:MaxMovesPerMinute");
         OffloadOptions.AddTo(flags);
-        SecurityFlags.AddTo(flags);
+        SecurityFlags.AddTo(flags, componentToken: true, replicationToken: true);
         flags.AddTls();
         flags.AddTlsTrust();
         var command = new Command(
@@ -113,9 +113,8 @@ internal static class BrokerCommand
                     var defaults = new BrokerOptions { TieredStorage = new TieredStorageOptions { SpoolDirectory = Path.Combine(Path.GetTempPath(), "tiered-offload-spool") } };
                     options = TieredSettings.Bind(configuration, BrokerHosting.Section, defaults, o => o.Validate()) with { Tls = scheme == "https" };
                     var cluster = TieredSettings.Bind(configuration, ClusterHosting.Section, new BrokerClusterOptions(), o => o.Validate());
-                    var security = SecurityFlags.Bind(configuration);
-                    builder.AddTieredSecurity(security).AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
-                    builder.RequireAuthenticationOffLoopback(security, "the broker", canAuthenticate: true);
+                    builder.AddTieredBroker(options).AddTieredReplication().AddTieredAdminApi().AddTieredBrokerCluster(cluster);
+                    SecurityFlags.Apply(builder, configuration, "the broker");
                 },
                 _ => $"broker listening on {options!.ResolvedAdvertisedUrl} (gRPC) and {scheme}://{options.HttpListen} (admin)",
                 cancellationToken);

@@ -41,6 +41,8 @@ internal static class InitializeClusterCommand
         {
             metadata, cluster, webServiceUrl, brokerServiceUrl, bundles, trust,
         };
+        // A metadata service that checks tokens serves only super-users: the components' token does.
+        TokenOptions.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var name = parseResult.GetValue(cluster)!;
@@ -55,9 +57,11 @@ internal static class InitializeClusterCommand
                 return Exit.Error(Exit.BadOptions, $"--default-bundles must be between 1 and 1024 (was {parseResult.GetValue(bundles)}).");
             var addresses = parseResult.GetValue(metadata)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             Tiered.Proto.Tls.TlsTrust? tls;
+            Tiered.Proto.Auth.CallToken? token;
             try
             {
                 tls = parseResult.GetValue(trust) is { Length: > 0 } file ? Tiered.Proto.Tls.TlsTrust.Load(file) : null;
+                token = TokenOptions.Resolve(parseResult) is { } resolved ? Tiered.Proto.Auth.CallToken.Fixed(resolved) : null;
             }
             catch (ArgumentException e)
             {
@@ -65,7 +69,7 @@ internal static class InitializeClusterCommand
             }
             try
             {
-                await using var store = new MetadataClient(addresses, tls: tls);
+                await using var store = new MetadataClient(addresses, tls: tls, token: token);
                 var created = await ClusterDefaults.CreateAsync(store, name, parseResult.GetValue(webServiceUrl)!, parseResult.GetValue(brokerServiceUrl)!, cancellationToken,
                     parseResult.GetValue(bundles));
                 Console.WriteLine(created.Count == 0

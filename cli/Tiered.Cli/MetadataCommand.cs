@@ -47,7 +47,7 @@ internal static class MetadataCommand
             "metadata",
             "Run one node of the metadata service: a versioned key-value store replicated with Raft. "
             + "Start 1 node, or 3 or 5 nodes that list each other in --peers. Runs until SIGINT or SIGTERM.");
-        SecurityFlags.AddAllowAnonymousTo(flags);
+        SecurityFlags.AddTo(flags, componentToken: false, replicationToken: false);
         flags.AddTo(command);
         command.SetAction((parseResult, cancellationToken) =>
         {
@@ -59,7 +59,7 @@ internal static class MetadataCommand
                     scheme = Tiered.Hosting.TieredListeners.Of(builder).Scheme;
                     options = Tiered.Hosting.TieredSettings.Bind(configuration, MetadataHosting.Section, new MetadataNodeOptions(), o => o.Validate());
                     builder.AddTieredMetadataNode(options);
-                    builder.RequireAuthenticationOffLoopback(SecurityFlags.Bind(configuration), "the metadata node", canAuthenticate: false);
+                    SecurityFlags.Apply(builder, configuration, "the metadata node");
                 },
                 _ => $"metadata node {options!.NodeId} listening on {scheme}://{options.Listen} (raft {options.Peers[options.NodeId - 1]}, {scheme}://{options.HttpListen})",
                 cancellationToken);

@@ -34,6 +34,9 @@ internal static class ServerRun
             // The roles' connections to other components use TLS with these CAs (MetadataClient, LedgerClient, replicators).
             if (!string.IsNullOrWhiteSpace(tls.TrustCertsFile))
                 builder.Services.AddSingleton(LoadTrust(tls.TrustCertsFile));
+            // ... and carry this token, when the metadata service and bookies check them (MetadataClient, LedgerClient).
+            if (configuration[$"{Tiered.Security.Hosting.SecurityOptions.Section}:{nameof(Tiered.Security.Hosting.SecurityOptions.ComponentTokenFile)}"] is { Length: > 0 } componentToken)
+                builder.Services.AddSingleton(Tiered.Proto.Auth.CallToken.FromFile(componentToken));
             addRoles(configuration, builder);
             app = TieredHost.Build(builder);
         }

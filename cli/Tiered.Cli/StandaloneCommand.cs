@@ -86,7 +86,7 @@ internal static class StandaloneCommand
         flags.Add(BookieCommand.JournalPreallocationOption(), "Bookie:JournalPreallocationBytes", SettingFlags.Mebibytes);
         BrokerCommand.AddSharedFlags(flags);
         OffloadOptions.AddTo(flags);
-        SecurityFlags.AddTo(flags);
+        SecurityFlags.AddTo(flags, componentToken: false, replicationToken: true);
         flags.AddTls();
         flags.AddTlsTrust();
         var command = new Command(
@@ -144,10 +144,8 @@ internal static class StandaloneCommand
         builder.AddTieredMetadataNode(metadata);
         builder.Services.AddHostedService<Setup>();
         builder.AddTieredBookie(bookie);
-        var security = SecurityFlags.Bind(configuration);
-        builder.AddTieredSecurity(security).AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
-        // Its metadata node and bookie do not check tokens: off loopback, only with --allow-anonymous.
-        builder.RequireAuthenticationOffLoopback(security, "standalone", canAuthenticate: false);
+        builder.AddTieredBroker(broker).AddTieredReplication().AddTieredAdminApi();
+        SecurityFlags.Apply(builder, configuration, "standalone");
         return standalone;
     }
 

@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.V1;
+using Tiered.Proto.Auth;
 using Tiered.Proto.Tls;
 
 namespace Tiered.Client;
@@ -20,7 +21,7 @@ public sealed partial class TieredClient : IAsyncDisposable
     private readonly ConcurrentDictionary<IAsyncDisposable, byte> _open = new();
     private readonly CancellationTokenSource _disposed = new();
     private readonly IReadOnlyList<string> _serviceHosts;
-    private readonly ClientToken? _token;
+    private readonly CallToken? _token;
     private readonly TlsTrust? _tlsTrust;
     private int _disposeStarted;
 

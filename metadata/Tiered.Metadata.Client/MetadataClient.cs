@@ -4,6 +4,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Tiered.Metadata.V1;
+using Tiered.Proto.Auth;
 using Tiered.Proto.Tls;
 
 namespace Tiered.Metadata;
@@ -23,6 +24,7 @@ public sealed partial class MetadataClient : IMetadataStore
     private readonly List<GrpcChannel> _channels = [];
     private readonly TimeSpan _operationTimeout;
     private readonly TlsTrust? _tls;
+    private readonly CallToken? _token;
     private string _preferred;
     private int _rotation;
 
@@ -33,9 +35,13 @@ public sealed partial class MetadataClient : IMetadataStore
     /// then dialled with TLS (https://). Without it they are dialled in cleartext, and an https:// address with the
     /// system's trusted roots.
     /// </param>
-    public MetadataClient(IEnumerable<string> addresses, TimeSpan? operationTimeout = null, TlsTrust? tls = null)
+    /// <param name="token">
+    /// The token every call carries (a component's <c>--component-token-file</c>): nodes that check tokens accept only
+    /// the cluster's own components, whose roles are their super-users.
+    /// </param>
+    public MetadataClient(IEnumerable<string> addresses, TimeSpan? operationTimeout = null, TlsTrust? tls = null, CallToken? token = null)
     {
-        _tls = tls;
+        (_tls, _token) = (tls, token);
         _addresses = [.. addresses.Select(Normalize).Distinct(StringComparer.Ordinal)];
         if (_addresses.Length == 0)
             throw new ArgumentException("Give at least one metadata node address (HOST:PORT).", nameof(addresses));
@@ -75,7 +81,7 @@ public sealed partial class MetadataClient : IMetadataStore
                 },
             });
             _channels.Add(channel);
-            return _stubs[address] = new V1.Metadata.MetadataClient(channel);
+            return _stubs[address] = _token is null ? new(channel) : new(_token.Intercept(channel.CreateCallInvoker()));
         }
     }
 

@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using Grpc.Core;
-using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
+using Tiered.Proto.Auth;
 using Tiered.Proto.Tls;
-using Tiered.Security.Tokens;
 
 namespace Tiered.Replication;
 
@@ -12,20 +11,20 @@ namespace Tiered.Replication;
 /// One gRPC channel per remote broker URL, and one HTTP client for remote admin APIs, shared by the replicators of a
 /// broker. https:// URLs are verified against <paramref name="tls"/> (the broker's <c>--tls-trust-certs-file</c>), or
 /// the system's roots without it. With a replication token file (<c>--replication-token-file</c>), every call and
-/// request carries that token, read again for each lookup, stream and request so that a rotated token is picked up:
+/// request carries that token, read again when the file changes so that a rotated token is picked up:
 /// the remote cluster, if it checks tokens, must let its role produce there (a super-user of the remote, or one
 /// granted <c>produce</c>).
 /// </summary>
 public sealed class ReplicationChannels : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
-    private readonly string? _tokenFile;
+    private readonly CallToken? _token;
     private readonly TlsTrust? _tls;
 
     public ReplicationChannels(string? tokenFile = null, TlsTrust? tls = null)
     {
-        (_tokenFile, _tls) = (tokenFile, tls);
-        Admin = new HttpClient(new TokenHandler(this) { InnerHandler = new SocketsHttpHandler { SslOptions = tls?.ClientOptions() ?? new() } })
+        (_token, _tls) = (tokenFile is null ? null : CallToken.FromFile(tokenFile), tls);
+        Admin = new HttpClient(new TokenHandler(_token) { InnerHandler = new SocketsHttpHandler { SslOptions = tls?.ClientOptions() ?? new() } })
         {
             Timeout = TimeSpan.FromSeconds(30),
         };
@@ -43,27 +42,7 @@ public sealed class ReplicationChannels : IDisposable
             MaxReceiveMessageSize = 16 * 1024 * 1024,
             HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, SslOptions = _tls?.ClientOptions() ?? new() },
         })).CreateCallInvoker();
-        return _tokenFile is null ? invoker : invoker.Intercept(metadata =>
-        {
-            metadata.Add(BearerToken.HeaderName, BearerToken.HeaderValue(Token()!));
-            return metadata;
-        });
-    }
-
-    /// <summary>The replication token, read from its file now; null without one.</summary>
-    private string? Token()
-    {
-        if (_tokenFile is null)
-            return null;
-        try
-        {
-            return File.ReadAllText(_tokenFile).Trim() is { Length: > 0 } token ? token
-                : throw new InvalidOperationException($"The replication token file {_tokenFile} is empty.");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidOperationException($"The replication token file {_tokenFile} could not be read: {e.Message}", e);
-        }
+        return _token?.Intercept(invoker) ?? invoker;
     }
 
     public void Dispose()
@@ -74,12 +53,12 @@ public sealed class ReplicationChannels : IDisposable
         Admin.Dispose();
     }
 
-    private sealed class TokenHandler(ReplicationChannels channels) : DelegatingHandler
+    private sealed class TokenHandler(CallToken? token) : DelegatingHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (channels.Token() is { } token)
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            if (token is not null)
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Current());
             return base.SendAsync(request, cancellationToken);
         }
     }

@@ -35,29 +35,43 @@ public static class SecurityHosting
     }
 
     /// <summary>
+    /// Lets only the cluster's own components call the gRPC service <paramref name="serviceName"/> (full name, e.g.
+    /// <c>tiered.bookie.v1.Bookie</c>) when authentication is on: their tokens (<c>--component-token-file</c>) must name
+    /// a super-user role. Call after <see cref="AddTieredSecurity"/>.
+    /// </summary>
+    /// <param name="what">The service, for refusals ("the bookie").</param>
+    public static IHostApplicationBuilder RequireComponentRole(this IHostApplicationBuilder builder, string serviceName, string what)
+    {
+        if (!builder.Properties.TryGetValue(typeof(ComponentServices), out var known))
+        {
+            builder.Properties[typeof(ComponentServices)] = known = new ComponentServices();
+            builder.Services.AddSingleton((ComponentServices)known);
+            builder.Services.AddGrpc(o => o.Interceptors.Add<ComponentAccessInterceptor>());
+        }
+        ((ComponentServices)known).Add(serviceName, what);
+        return builder;
+    }
+
+    /// <summary>
     /// The safe default: a role whose listeners are reachable from other machines (an address that is not loopback,
     /// a wildcard, or a name that resolves to one) refuses to start without authentication, unless the operator
     /// passed <c>--allow-anonymous</c>, and then it logs a warning at every start. Call after the roles were added.
     /// </summary>
     /// <param name="what">The role, for the message ("the bookie").</param>
-    /// <param name="canAuthenticate">Whether the role checks tokens at all (metadata nodes and bookies do not yet).</param>
     /// <exception cref="ArgumentException">Reachable from elsewhere, unauthenticated, and not allowed to be.</exception>
-    public static void RequireAuthenticationOffLoopback(this IHostApplicationBuilder builder, SecurityOptions options, string what, bool canAuthenticate)
+    public static void RequireAuthenticationOffLoopback(this IHostApplicationBuilder builder, SecurityOptions options, string what)
     {
-        if (canAuthenticate && options.AuthenticationEnabled)
+        if (options.AuthenticationEnabled)
             return;
         var exposed = TieredListeners.Of(builder).Addresses.FirstOrDefault(a => !IsLoopback(a.Address));
         if (exposed.Setting is null)
             return;
-        var why = canAuthenticate
-            ? "without authentication (--token-secret-key or --token-public-key)"
-            : "and cannot check tokens yet";
+        const string why = "without authentication (--token-secret-key or --token-public-key)";
         if (!options.AllowAnonymous)
         {
             throw new ArgumentException(
                 $"{exposed.Setting} {exposed.Address} is reachable from other machines, and {what} would serve anyone there {why}. "
-                + "Listen on a loopback address (127.0.0.1), " + (canAuthenticate ? "turn authentication on, " : "")
-                + "or pass --allow-anonymous to accept that explicitly.");
+                + "Listen on a loopback address (127.0.0.1), turn authentication on, or pass --allow-anonymous to accept that explicitly.");
         }
         var warning = $"{char.ToUpperInvariant(what[0])}{what[1..]} serves {exposed.Address} ({exposed.Setting}) {why}, as --allow-anonymous allows: anyone who can reach it may use it.";
         builder.Services.AddHostedService(sp => new AnonymousWarning(sp.GetRequiredService<ILoggerFactory>().CreateLogger("Tiered.Security"), warning));

@@ -2,8 +2,10 @@ namespace Tiered.Security.Hosting;
 
 /// <summary>
 /// A role's security settings (section <c>Security</c>: flags <c>--token-secret-key</c>, <c>--token-public-key</c>,
-/// <c>--token-role-claim</c>, <c>--superuser-roles</c>). A token key turns authentication on: every request to the
-/// broker's gRPC service and admin API must then carry a valid token, and is allowed only what its role may do.
+/// <c>--token-role-claim</c>, <c>--superuser-roles</c>, <c>--component-token-file</c>, <c>--replication-token-file</c>,
+/// <c>--allow-anonymous</c>). A token key turns authentication on: every request to the broker's gRPC service and admin
+/// API must then carry a valid token, and is allowed only what its role may do; the metadata service and the bookies
+/// then serve only super-user roles, which the cluster's own components present.
 /// </summary>
 public sealed record SecurityOptions
 {
@@ -20,6 +22,12 @@ public sealed record SecurityOptions
 
     /// <summary>Roles that may do everything (the cluster's own components use one).</summary>
     public string[] SuperUserRoles { get; init; } = [];
+
+    /// <summary>
+    /// A file holding the token this process presents to the metadata service and the bookies (read again when it
+    /// changes); its role must be a super-user of theirs when they check tokens.
+    /// </summary>
+    public string? ComponentTokenFile { get; init; }
 
     /// <summary>A file holding the token this broker's replicators present to the remote clusters (which may check it).</summary>
     public string? ReplicationTokenFile { get; init; }
@@ -39,6 +47,8 @@ public sealed record SecurityOptions
             throw new ArgumentException("--superuser-roles has no effect without authentication: give --token-secret-key or --token-public-key too.");
         if (ReplicationTokenFile is { Length: > 0 } file && !File.Exists(file))
             throw new ArgumentException($"--replication-token-file {file} does not exist.");
+        if (ComponentTokenFile is { Length: > 0 } componentToken && !File.Exists(componentToken))
+            throw new ArgumentException($"--component-token-file {componentToken} does not exist.");
         if (SuperUserRoles.Any(string.IsNullOrWhiteSpace))
             throw new ArgumentException("--superuser-roles must not hold an empty role.");
     }
