@@ -205,32 +205,4 @@ public sealed class PublishWorkload
         }
         Interlocked.Add(ref _ackErrors, await ConsumerAcks.FinishAsync(consumer, toAck, acks).ConfigureAwait(false));
     }
-
-    /// <summary>
-    /// Payloads of one size, random but for the first 8 bytes, where each send writes its timestamp. The
-    /// producer keeps a payload until its send completes; a ring of twice the window is never reused before.
-    /// </summary>
-    private sealed class PayloadRing
-    {
-        private readonly byte[] _buffer;
-        private readonly int _size;
-        private readonly int _count;
-        private int _next;
-
-        public PayloadRing(int size, int count)
-        {
-            (_size, _count) = (size, count);
-            _buffer = new byte[size * count];
-            Random.Shared.NextBytes(_buffer);
-        }
-
-        /// <summary>Called by one sender at a time.</summary>
-        public ReadOnlyMemory<byte> Next(long timestamp)
-        {
-            var slot = new Memory<byte>(_buffer, _next * _size, _size);
-            _next = (_next + 1) % _count;
-            BinaryPrimitives.WriteInt64LittleEndian(slot.Span, timestamp);
-            return slot;
-        }
-    }
 }

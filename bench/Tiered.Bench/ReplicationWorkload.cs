@@ -432,34 +432,6 @@ public sealed class ReplicationWorkload
         public double DelaySeconds;
     }
 
-    /// <summary>
-    /// Payloads of one size, random but for the first 16 bytes, where each send writes its timestamp and index. The
-    /// producer keeps a payload until its send completes; a ring of twice the window is never reused before.
-    /// </summary>
-    private sealed class PayloadRing
-    {
-        private readonly byte[] _buffer;
-        private readonly int _size;
-        private readonly int _count;
-        private int _next;
-
-        public PayloadRing(int size, int count)
-        {
-            (_size, _count) = (size, count);
-            _buffer = new byte[size * count];
-            Random.Shared.NextBytes(_buffer);
-        }
-
-        /// <summary>Called by one sender at a time.</summary>
-        public ReadOnlyMemory<byte> Next(long timestamp, long index)
-        {
-            var slot = new Memory<byte>(_buffer, _next * _size, _size);
-            _next = (_next + 1) % _count;
-            BinaryPrimitives.WriteInt64LittleEndian(slot.Span, timestamp);
-            BinaryPrimitives.WriteInt64LittleEndian(slot.Span[8..], index);
-            return slot;
-        }
-    }
 }
 
 /// <summary>
