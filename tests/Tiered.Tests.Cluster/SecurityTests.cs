@@ -139,6 +139,28 @@ public sealed class SecurityTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
     }
 
+    /// <summary>Secrets never show: no refusal (gRPC or REST) and nothing the process logged holds a token's signature or the key.</summary>
+    [Fact]
+    public async Task Refusals_and_logs_never_hold_a_token_or_the_key()
+    {
+        var said = new List<string>();
+        foreach (var (caller, token) in _tokens)
+        {
+            said.Add((await StatusOf(() => Messaging(token).LookupAsync(new LookupRequest { Topic = "persistent://b/ns/secret" }).ResponseAsync)).Message);
+            using var http = Http(caller);
+            said.Add(await (await http.GetAsync("/admin/v2/tenants")).Content.ReadAsStringAsync());
+        }
+        Assert.Contains(said, text => text.Contains("expired", StringComparison.Ordinal)); // the refusals were said
+        said.Add(Cluster.Process!.Output);
+        var key = Convert.ToBase64String(await File.ReadAllBytesAsync(Path.Combine(_dir, "secret.key")));
+        foreach (var text in said)
+        {
+            Assert.DoesNotContain(key, text, StringComparison.Ordinal);
+            foreach (var token in _tokens.Values.OfType<string>())
+                Assert.DoesNotContain(token.Split('.')[2], text, StringComparison.Ordinal);
+        }
+    }
+
     private Messaging.MessagingClient Messaging(string? token)
     {
         var channel = GrpcChannel.ForAddress(Cluster.Url);
