@@ -14,12 +14,15 @@ internal sealed partial class AdminHttp : IDisposable
     private readonly HttpClient _http;
 
     /// <param name="token">Sent as <c>Authorization: Bearer</c> on every request when given (<see cref="TokenOptions"/>).</param>
-    /// <param name="trust">The CAs an https:// admin URL's certificate must chain to (<see cref="TlsTrustOption"/>); null: the system's roots.</param>
-    public AdminHttp(Uri baseUrl, string? token = null, Tiered.Proto.Tls.TlsTrust? trust = null)
+    /// <param name="tls">
+    /// The CAs an https:// admin URL's certificate must chain to and the client certificate presented
+    /// (<see cref="TlsTrustOption"/>); null: the system's roots, no client certificate.
+    /// </param>
+    public AdminHttp(Uri baseUrl, string? token = null, Tiered.Proto.Tls.ClientTls? tls = null)
     {
         var handler = new SocketsHttpHandler();
-        if (trust is not null)
-            handler.SslOptions = trust.ClientOptions();
+        if (tls is not null)
+            handler.SslOptions = tls.ClientOptions();
         _http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null)
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

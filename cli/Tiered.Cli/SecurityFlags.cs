@@ -58,6 +58,16 @@ internal static class SecurityFlags
                     + "Needed when they check tokens.",
             }, SecurityOptions.Section + ":ReplicationTokenFile");
         }
+        flags.Add(new Option<string?>("--tls-client-ca-file")
+        {
+            HelpName = "PEM",
+            Description = "Turns client certificates on as an authentication method (needs --tls-cert-file): TLS clients are asked for a certificate, "
+                + "and one signed by these CAs (PEM) authenticates a request without a token as the role named by its subject's CN.",
+        }, SecurityOptions.Section + ":TlsClientCaFile");
+        flags.Add(new Option<bool>("--tls-require-client-cert")
+        {
+            Description = "With --tls-client-ca-file: refuse TLS connections without a client certificate (by default token clients without one still connect).",
+        }, SecurityOptions.Section + ":TlsRequireClientCertificate", on => on ? "true" : null);
         flags.Add(new Option<bool>("--allow-anonymous")
         {
             Description = "Start even though a listen address is reachable from other machines and requests are not authenticated "

@@ -1,13 +1,15 @@
 using System.CommandLine;
-using Tiered.Client;
+using System.CommandLine.Parsing;
 using Tiered.Proto.Tls;
 
 namespace Tiered.Cli;
 
 /// <summary>
-/// <c>--tls-trust-certs-file</c> of the client commands (produce, consume, perf, admin), as Pulsar's
-/// <c>--tls-trust-cert-path</c>: the CA certificates https:// brokers are checked against (the system's roots when
-/// absent). The server certificate is always verified, host name included.
+/// The TLS flags of the client commands (produce, consume, perf, admin): <c>--tls-trust-certs-file</c>, as Pulsar's
+/// <c>--tls-trust-cert-path</c>, the CA certificates https:// brokers are checked against (the system's roots when
+/// absent; the server certificate is always verified, host name included); and <c>--tls-cert-file</c> with
+/// <c>--tls-key-file</c>, a client certificate presented to brokers that take it as the caller's identity (the same
+/// names as the server commands' own certificate flags: these commands serve nothing, and the files play the same part).
 /// </summary>
 internal static class TlsTrustOption
 {
@@ -16,6 +18,21 @@ internal static class TlsTrustOption
         HelpName = "PEM",
         Description = "CA certificates (PEM) to verify the brokers' TLS certificates with, for https:// URLs and brokers serving TLS "
             + "(default: the system's trusted roots). The certificate must also name the host in the URL.",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> CertFile = new("--tls-cert-file")
+    {
+        HelpName = "PEM",
+        Description = "A client certificate (PEM) to present to brokers over TLS: a broker started with --tls-client-ca-file authenticates "
+            + "requests without a token by it, as the role named by its subject's CN. Needs --tls-key-file.",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> KeyFile = new("--tls-key-file")
+    {
+        HelpName = "PEM",
+        Description = "The private key of --tls-cert-file (PEM, unencrypted).",
         Recursive = true,
     };
 
@@ -32,14 +49,44 @@ internal static class TlsTrustOption
             }
             catch (ArgumentException e)
             {
-                result.AddError(e.Message.Replace("TlsTrustCertsFile (--tls-trust-certs-file)", "--tls-trust-certs-file", StringComparison.Ordinal));
+                result.AddError(CliNames(e.Message));
             }
+        });
+        CertFile.Validators.Add(result => ValidateCertificate(result, result.GetValueOrDefault<string?>(), result.GetValue(KeyFile)));
+        KeyFile.Validators.Add(result =>
+        {
+            // The pair is checked once, on --tls-cert-file; here only a key without a certificate.
+            if (string.IsNullOrWhiteSpace(result.GetValue(CertFile)))
+                ValidateCertificate(result, null, result.GetValueOrDefault<string?>());
         });
     }
 
-    public static void AddTo(Command command) => command.Options.Add(TrustCertsFile);
+    public static void AddTo(Command command)
+    {
+        command.Options.Add(TrustCertsFile);
+        command.Options.Add(CertFile);
+        command.Options.Add(KeyFile);
+    }
 
-    /// <summary>The trusted CAs of --tls-trust-certs-file, or null; throws <see cref="ArgumentException"/> naming the file when it is unusable.</summary>
-    public static TlsTrust? Resolve(ParseResult parseResult)
-        => parseResult.GetValue(TrustCertsFile) is { Length: > 0 } path ? TlsTrust.Load(path) : null;
+    /// <summary>The TLS settings of the flags, or null when none is given; throws <see cref="ArgumentException"/> naming a file that is unusable.</summary>
+    public static ClientTls? Resolve(ParseResult parseResult)
+        => ClientTls.Create(parseResult.GetValue(TrustCertsFile), parseResult.GetValue(CertFile), parseResult.GetValue(KeyFile));
+
+    private static void ValidateCertificate(OptionResult result, string? certificateFile, string? keyFile)
+    {
+        try
+        {
+            ClientTls.LoadCertificate(certificateFile, keyFile).Certificate.Dispose();
+        }
+        catch (ArgumentException e)
+        {
+            result.AddError(CliNames(e.Message));
+        }
+    }
+
+    /// <summary>Messages name the .NET client's option and the flag; on the command line only the flag.</summary>
+    private static string CliNames(string message) => message
+        .Replace(TlsTrust.OptionNames, "--tls-trust-certs-file", StringComparison.Ordinal)
+        .Replace(ClientTls.CertificateOptionNames, "--tls-cert-file", StringComparison.Ordinal)
+        .Replace(ClientTls.KeyOptionNames, "--tls-key-file", StringComparison.Ordinal);
 }

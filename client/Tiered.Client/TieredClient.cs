@@ -22,7 +22,7 @@ public sealed partial class TieredClient : IAsyncDisposable
     private readonly CancellationTokenSource _disposed = new();
     private readonly IReadOnlyList<string> _serviceHosts;
     private readonly CallToken? _token;
-    private readonly TlsTrust? _tlsTrust;
+    private readonly ClientTls? _tls;
     private int _disposeStarted;
 
     /// <summary>The service URL host that answered the last lookup: the next lookup asks it first.</summary>
@@ -39,7 +39,7 @@ public sealed partial class TieredClient : IAsyncDisposable
         Options.Validate();
         _serviceHosts = ServiceUrls.Parse(Options.ServiceUrl);
         _token = ClientToken.From(Options);
-        _tlsTrust = string.IsNullOrWhiteSpace(Options.TlsTrustCertsFile) ? null : TlsTrust.Load(Options.TlsTrustCertsFile);
+        _tls = ClientTls.Create(Options.TlsTrustCertsFile, Options.TlsCertificateFile, Options.TlsKeyFile);
         LoggerFactory = Options.LoggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger("Tiered.Client");
     }
@@ -297,8 +297,8 @@ public sealed partial class TieredClient : IAsyncDisposable
                 KeepAlivePingTimeout = Options.KeepAliveInterval < TimeSpan.FromSeconds(10) ? Options.KeepAliveInterval : TimeSpan.FromSeconds(10),
                 PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
                 ConnectTimeout = Options.OperationTimeout,
-                // Only https:// channels use it; null: the system's roots.
-                SslOptions = _tlsTrust?.ClientOptions() ?? new(),
+                // Only https:// channels use it; null: the system's roots and no client certificate.
+                SslOptions = _tls?.ClientOptions() ?? new(),
             },
             LoggerFactory = Options.LoggerFactory,
             MaxReceiveMessageSize = null,

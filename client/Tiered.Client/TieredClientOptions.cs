@@ -56,6 +56,17 @@ public sealed record TieredClientOptions
     /// </summary>
     public string? TlsTrustCertsFile { get; init; }
 
+    /// <summary>
+    /// A client certificate (PEM; may be followed by its intermediate CAs) presented to brokers that ask for one in the
+    /// TLS handshake, with <see cref="TlsKeyFile"/> (Pulsar's tlsCertificateFilePath). A broker started with
+    /// <c>--tls-client-ca-file</c> authenticates a request without a token by it: the role is the certificate's subject
+    /// CN. Read when the client is created.
+    /// </summary>
+    public string? TlsCertificateFile { get; init; }
+
+    /// <summary>The private key of <see cref="TlsCertificateFile"/> (PEM, unencrypted).</summary>
+    public string? TlsKeyFile { get; init; }
+
     /// <summary>Where the client logs reconnections and failures; none when null.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -75,6 +86,8 @@ public sealed record TieredClientOptions
         if (ReconnectMaxBackoff < ReconnectInitialBackoff)
             throw new ArgumentException($"ReconnectMaxBackoff ({ReconnectMaxBackoff}) must be at least ReconnectInitialBackoff ({ReconnectInitialBackoff}).", nameof(ReconnectMaxBackoff));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        if (string.IsNullOrWhiteSpace(TlsCertificateFile) != string.IsNullOrWhiteSpace(TlsKeyFile))
+            throw new ArgumentException("Give TlsCertificateFile and TlsKeyFile together (the client certificate and its private key), or neither.", nameof(TlsKeyFile));
         if (!string.IsNullOrWhiteSpace(Token) && !string.IsNullOrWhiteSpace(TokenFile))
             throw new ArgumentException("Give Token or TokenFile, not both.", nameof(TokenFile));
         // Never the token itself in the message.

@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Hosting;
 
 namespace Tiered.Hosting;
@@ -36,6 +37,20 @@ public sealed class TieredListeners
     /// <summary>Serves every endpoint of the process with TLS and <paramref name="certificate"/> (from <see cref="TlsOptions.Load"/>).</summary>
     public void UseTls(X509Certificate2 certificate) => Certificate = certificate;
 
+    /// <summary>
+    /// Whether TLS handshakes ask clients for a certificate: <see cref="ClientCertificateMode.NoCertificate"/> (the
+    /// default), <see cref="ClientCertificateMode.AllowCertificate"/> or <see cref="ClientCertificateMode.RequireCertificate"/>.
+    /// </summary>
+    public ClientCertificateMode ClientCertificates { get; private set; } = ClientCertificateMode.NoCertificate;
+
+    /// <summary>
+    /// Asks every TLS client for a certificate (only allowed, or required: a handshake without one then fails). The
+    /// handshake accepts any certificate: authentication checks it afterwards and refuses an untrusted one with its
+    /// reason (401 / UNAUTHENTICATED), which a failed handshake could not tell the client.
+    /// </summary>
+    public void AskForClientCertificates(bool require)
+        => ClientCertificates = require ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
+
     /// <summary>Ports of the HTTP/1.1 endpoints: where the operations endpoints answer.</summary>
     public IReadOnlyList<int> HttpPorts => Ports(HttpProtocols.Http1);
 
@@ -58,9 +73,17 @@ public sealed class TieredListeners
                 {
                     listen.Protocols = protocols;
                     if (Certificate is { } certificate)
-                        listen.UseHttps(certificate);
+                        listen.UseHttps(Https(certificate));
                 });
         }
+    }
+
+    private HttpsConnectionAdapterOptions Https(X509Certificate2 certificate)
+    {
+        var https = new HttpsConnectionAdapterOptions { ServerCertificate = certificate, ClientCertificateMode = ClientCertificates };
+        if (ClientCertificates != ClientCertificateMode.NoCertificate)
+            https.AllowAnyClientCertificate();
+        return https;
     }
 
     private int Add(HostPort address, HttpProtocols protocols, string setting)

@@ -28,11 +28,15 @@ public sealed class TlsTrust
     /// <summary>The PEM file the roots came from.</summary>
     public string File { get; }
 
+    /// <summary>The CA certificates of the file (a copy of the list; the certificates are shared).</summary>
+    public X509Certificate2Collection Certificates => new(_roots);
+
     /// <summary>
     /// Reads the CA certificates of <paramref name="path"/> (PEM, one or more <c>BEGIN CERTIFICATE</c> blocks).
-    /// Throws <see cref="ArgumentException"/> naming the file when it cannot be read or holds no certificate.
+    /// Throws <see cref="ArgumentException"/> naming the file (and <paramref name="option"/>) when it cannot be read or
+    /// holds no certificate.
     /// </summary>
-    public static TlsTrust Load(string path)
+    public static TlsTrust Load(string path, string option = OptionNames)
     {
         var file = Path.GetFullPath(path);
         var roots = new X509Certificate2Collection();
@@ -42,16 +46,16 @@ public sealed class TlsTrust
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"{OptionNames}: cannot read {file}: "
+            throw new ArgumentException($"{option}: cannot read {file}: "
                 + (e is FileNotFoundException or DirectoryNotFoundException ? "it does not exist." : e is UnauthorizedAccessException ? "permission denied." : e.Message));
         }
         catch (CryptographicException e)
         {
-            throw new ArgumentException($"{OptionNames}: {file} is not a PEM file of CA certificates: {e.Message}");
+            throw new ArgumentException($"{option}: {file} is not a PEM file of CA certificates: {e.Message}");
         }
         return roots.Count > 0
             ? new TlsTrust(roots, file)
-            : throw new ArgumentException($"{OptionNames}: {file} holds no PEM certificate (a '-----BEGIN CERTIFICATE-----' block).");
+            : throw new ArgumentException($"{option}: {file} holds no PEM certificate (a '-----BEGIN CERTIFICATE-----' block).");
     }
 
     /// <summary>TLS options of a connection that trust these roots only (and still check the host name).</summary>

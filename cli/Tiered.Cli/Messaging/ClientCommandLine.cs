@@ -129,7 +129,10 @@ internal static class ClientCommandLine
         return endpoint.Length <= 100 ? endpoint : endpoint[..100] + "…";
     }
 
-    /// <summary>A client of <paramref name="url"/> with the token of --token or --token-file (the client falls back on TIERED_TOKEN itself).</summary>
+    /// <summary>
+    /// A client of <paramref name="url"/> with the token of --token or --token-file (the client falls back on TIERED_TOKEN
+    /// itself) and the TLS files of <see cref="TlsTrustOption"/>.
+    /// </summary>
     public static TieredClient CreateClient(string url, ILoggerFactory loggerFactory, ParseResult parseResult) =>
         new(new TieredClientOptions
         {
@@ -138,6 +141,8 @@ internal static class ClientCommandLine
             Token = parseResult.GetValue(TokenOptions.Token),
             TokenFile = parseResult.GetValue(TokenOptions.TokenFile),
             TlsTrustCertsFile = parseResult.GetValue(TlsTrustOption.TrustCertsFile),
+            TlsCertificateFile = parseResult.GetValue(TlsTrustOption.CertFile),
+            TlsKeyFile = parseResult.GetValue(TlsTrustOption.KeyFile),
         });
 
     /// <summary>The payload as text when it is printable UTF-8, else its size and first bytes in hex.</summary>

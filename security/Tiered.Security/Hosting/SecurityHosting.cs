@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -15,8 +16,10 @@ public static class SecurityHosting
 {
     /// <summary>
     /// The role's security: with a token key, requests are authenticated by their bearer token (the key is read and
-    /// checked now, so a bad key file stops the start with its reason); without one, <see cref="TieredSecurity.Off"/>.
-    /// The services check roles against permissions themselves (<see cref="TieredSecurity.TryAuthenticate"/>).
+    /// checked now, so a bad key file stops the start with its reason); with a client CA file (and TLS), by their client
+    /// certificate; a request that sends a token is judged by the token alone, one without by its certificate. With
+    /// neither, <see cref="TieredSecurity.Off"/>. The services check roles against permissions themselves
+    /// (<see cref="TieredSecurity.TryAuthenticate"/>). Call after TLS was set up (<see cref="TieredListeners.UseTls"/>).
     /// </summary>
     public static IHostApplicationBuilder AddTieredSecurity(this IHostApplicationBuilder builder, SecurityOptions options)
     {
@@ -26,12 +29,23 @@ public static class SecurityHosting
             builder.Services.TryAddSingleton(TieredSecurity.Off);
             return builder;
         }
-        var verifier = TokenVerifier.FromKeyFiles(options.TokenSecretKey, options.TokenPublicKey, new TokenVerifierOptions { RoleClaim = options.TokenRoleClaim })!;
-        builder.Services.AddSingleton(new TieredSecurity(options, verifier));
-        builder.Services.AddAuthentication(TieredSecurity.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TieredSecurity.Scheme, null);
+        var verifier = TokenVerifier.FromKeyFiles(options.TokenSecretKey, options.TokenPublicKey, new TokenVerifierOptions { RoleClaim = options.TokenRoleClaim });
+        var authentication = builder.Services.AddAuthentication(TieredSecurity.EitherScheme)
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TieredSecurity.Scheme, null)
+            .AddPolicyScheme(TieredSecurity.EitherScheme, null, o => o.ForwardDefaultSelector = SchemeOf);
+        var certificates = options.ClientCertificateAuthenticationEnabled ? ClientCertificates.Add(builder, authentication, options) : null;
+        builder.Services.AddSingleton(new TieredSecurity(options, verifier) { Certificates = certificates });
         builder.Services.AddSingleton<ITieredEndpoints, Middleware>();
         return builder;
+    }
+
+    /// <summary>The token's scheme when the request sends one (and tokens are accepted), else the certificate's when it presented one.</summary>
+    private static string SchemeOf(HttpContext context)
+    {
+        var security = context.RequestServices.GetRequiredService<TieredSecurity>();
+        if (security.Verifier is not null && context.Request.Headers.Authorization.Count > 0)
+            return TieredSecurity.Scheme;
+        return security.Certificates is not null && context.Connection.ClientCertificate is not null ? TieredSecurity.CertificateScheme : TieredSecurity.Scheme;
     }
 
     /// <summary>
@@ -66,7 +80,7 @@ public static class SecurityHosting
         var exposed = TieredListeners.Of(builder).Addresses.FirstOrDefault(a => !IsLoopback(a.Address));
         if (exposed.Setting is null)
             return;
-        const string why = "without authentication (--token-secret-key or --token-public-key)";
+        const string why = "without authentication (--token-secret-key, --token-public-key or --tls-client-ca-file)";
         if (!options.AllowAnonymous)
         {
             throw new ArgumentException(

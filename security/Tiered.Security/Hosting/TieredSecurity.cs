@@ -15,10 +15,16 @@ public sealed class TieredSecurity
     /// <summary>The authentication scheme of bearer tokens.</summary>
     public const string Scheme = "TieredToken";
 
-    /// <summary>Where the authentication handler leaves why a request's token was refused.</summary>
-    internal const string RefusalItem = "tiered.token-refusal";
+    /// <summary>The authentication scheme of client certificates (<see cref="SecurityOptions.TlsClientCaFile"/>).</summary>
+    public const string CertificateScheme = "TieredCertificate";
 
-    /// <summary>The claim a request's role is kept in once its token is verified.</summary>
+    /// <summary>The default scheme: a request's token when it sends one, else its client certificate.</summary>
+    internal const string EitherScheme = "Tiered";
+
+    /// <summary>Where the authentication handlers leave why a request's credential was refused (a whole sentence).</summary>
+    internal const string RefusalItem = "tiered.auth-refusal";
+
+    /// <summary>The claim a request's role is kept in once its token or certificate is verified.</summary>
     public const string RoleClaim = "tiered.role";
 
     /// <summary>No authentication: every request is allowed (a standalone on loopback, by default).</summary>
@@ -33,15 +39,20 @@ public sealed class TieredSecurity
 
     public SecurityOptions Options { get; }
 
+    /// <summary>Verifies tokens; null when tokens are not accepted (no token key).</summary>
     public TokenVerifier? Verifier { get; }
 
     public Authorizer Authorizer { get; }
 
-    public bool Enabled => Verifier is not null;
+    /// <summary>Checks client certificates; null when they are not an authentication method here.</summary>
+    internal ClientCertificates? Certificates { get; init; }
+
+    /// <summary>True when requests must authenticate, by token or client certificate.</summary>
+    public bool Enabled => Verifier is not null || Options.ClientCertificateAuthenticationEnabled;
 
     /// <summary>
     /// The role the request authenticated as (null when authentication is off, and every request is allowed); false
-    /// when authentication is on and the request has no valid token, with <paramref name="refusal"/> saying why.
+    /// when authentication is on and the request has no valid token or client certificate, with <paramref name="refusal"/> saying why.
     /// </summary>
     public bool TryAuthenticate(HttpContext context, out string? role, [NotNullWhen(false)] out string? refusal)
     {
@@ -52,13 +63,23 @@ public sealed class TieredSecurity
         role = context.User.FindFirst(RoleClaim)?.Value;
         if (role is not null)
             return true;
-        var failure = context.Items[RefusalItem] as string;
-        refusal = failure is null
-            ? "Authentication is required: send a token as 'authorization: Bearer <token>' (the clients' --token or --token-file, or TIERED_TOKEN)."
-            : $"The token was refused: {failure}";
+        // The certificate handler only logs why it refused a certificate: the client is told here.
+        refusal = context.Items[RefusalItem] as string
+            ?? (Certificates is not null && context.Connection.ClientCertificate is { } certificate
+                ? $"The client certificate was refused: {Certificates.WhyRefused(certificate)}"
+                : Required);
         return false;
     }
 
-    internal static ClaimsPrincipal Principal(string role)
-        => new(new ClaimsIdentity([new Claim(RoleClaim, role)], Scheme, RoleClaim, null));
+    /// <summary>What a request without any credential is told, by the methods this role accepts.</summary>
+    private string Required => (Verifier is not null, Options.ClientCertificateAuthenticationEnabled) switch
+    {
+        (true, false) => "Authentication is required: send a token as 'authorization: Bearer <token>' (the clients' --token or --token-file, or TIERED_TOKEN).",
+        (false, true) => "Authentication is required: present a client certificate signed by a CA this broker trusts (the clients' --tls-cert-file and --tls-key-file).",
+        _ => "Authentication is required: send a token as 'authorization: Bearer <token>' (the clients' --token or --token-file, or TIERED_TOKEN), "
+            + "or present a client certificate signed by a CA this broker trusts (--tls-cert-file and --tls-key-file).",
+    };
+
+    internal static ClaimsPrincipal Principal(string role, string scheme = Scheme)
+        => new(new ClaimsIdentity([new Claim(RoleClaim, role)], scheme, RoleClaim, null));
 }

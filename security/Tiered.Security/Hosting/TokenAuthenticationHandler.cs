@@ -22,7 +22,9 @@ internal sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationS
             return AuthenticateResult.NoResult();
         if (!BearerToken.TryParse(header, out var token))
             return Fail("the authorization header is not 'Bearer <token>'.");
-        var validation = await security.Verifier!.ValidateAsync(token).ConfigureAwait(false);
+        if (security.Verifier is null)
+            return AuthenticateResult.NoResult(); // This role accepts client certificates only.
+        var validation = await security.Verifier.ValidateAsync(token).ConfigureAwait(false);
         return validation.Role is { } role
             ? AuthenticateResult.Success(new AuthenticationTicket(TieredSecurity.Principal(role), TieredSecurity.Scheme))
             : Fail(validation.Reason ?? "the token is not valid.");
@@ -31,7 +33,7 @@ internal sealed class TokenAuthenticationHandler(IOptionsMonitor<AuthenticationS
     /// <summary>A refusal, kept for the service's answer (ASP.NET Core keeps only successful results on the request).</summary>
     private AuthenticateResult Fail(string reason)
     {
-        Context.Items[TieredSecurity.RefusalItem] = reason;
+        Context.Items[TieredSecurity.RefusalItem] = $"The token was refused: {reason}";
         return AuthenticateResult.Fail(reason);
     }
 }
