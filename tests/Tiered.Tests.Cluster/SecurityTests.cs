@@ -220,7 +220,7 @@ public sealed class AnonymousAccessTests
         var (exitCode, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60), args);
         Assert.Equal(2, exitCode);
         Assert.Contains($"{listen} 0.0.0.0:", output, StringComparison.Ordinal);
-        Assert.Contains("without authentication (--token-secret-key or --token-public-key)", output, StringComparison.Ordinal);
+        Assert.Contains("without authentication (--token-secret-key, --token-public-key or --tls-client-ca-file)", output, StringComparison.Ordinal);
         Assert.Contains("--allow-anonymous", output, StringComparison.Ordinal);
     }
 }
