@@ -11,14 +11,12 @@ namespace Tiered.Kubernetes.Tests;
 public sealed class ManifestTests(RenderedManifests rendered) : IClassFixture<RenderedManifests>
 {
     [Fact]
-    public async Task The_base_and_the_example_overlay_render_and_every_object_is_valid()
+    public async Task The_base_renders_and_every_object_is_valid()
     {
-        foreach (var file in new[] { rendered.BaseFile, rendered.OverlayFile })
-        {
-            var (exitCode, output, _) = await Tools.ValidateAsync(file);
-            Assert.True(exitCode == 0, output);
-            Assert.Contains(", 0 invalid, 0 skipped", output);
-        }
+        Assert.NotEmpty(rendered.Base);
+        var (exitCode, output, _) = await Tools.ValidateAsync(rendered.BaseFile);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("14 valid, 0 invalid, 0 skipped", output);
         Assert.Equal(
             ["ConfigMap tiered-bookie", "ConfigMap tiered-broker", "ConfigMap tiered-metadata", "Deployment tiered-broker", "Job tiered-initialize-cluster",
              "NetworkPolicy tiered-internal", "PodDisruptionBudget tiered-bookie", "PodDisruptionBudget tiered-broker", "PodDisruptionBudget tiered-metadata",
@@ -117,6 +115,15 @@ public sealed class ManifestTests(RenderedManifests rendered) : IClassFixture<Re
         var budget = Find(rendered.Base, "PodDisruptionBudget", name);
         Assert.Equal(1, (int)budget["spec"]!["maxUnavailable"]!);
         AssertSelects(budget["spec"]!["selector"]!["matchLabels"]!.AsObject(), workload);
+    }
+
+    [Fact]
+    public async Task The_example_overlay_renders_and_every_object_is_valid()
+    {
+        Assert.NotEmpty(rendered.Overlay);
+        var (exitCode, output, _) = await Tools.ValidateAsync(rendered.OverlayFile);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("16 valid, 0 invalid, 0 skipped", output);
     }
 
     [Fact]
