@@ -30,6 +30,28 @@ public sealed class ValidatorTests(RenderedManifests rendered) : IClassFixture<R
     }
 
     [Fact]
+    public async Task A_misspelt_field_is_rejected_as_the_api_server_would_unless_allowed()
+    {
+        var service = Find(rendered.Base, "Service", "tiered-metadata").DeepClone().AsObject();
+        var spec = service["spec"]!.AsObject();
+        spec["publishNotReadyAdresses"] = spec["publishNotReadyAddresses"]!.DeepClone();
+        spec.Remove("publishNotReadyAddresses");
+        var statefulSet = Find(rendered.Base, "StatefulSet", "tiered-bookie").DeepClone().AsObject();
+        var container = Container(statefulSet);
+        container["livenesProbe"] = container["livenessProbe"]!.DeepClone();
+        var file = Path.Combine(rendered.Folder, "misspelt.json");
+        await File.WriteAllTextAsync(file, new JsonArray(service, statefulSet).ToJsonString());
+
+        var (exitCode, output, _) = await Tools.ValidateAsync(file);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("INVALID  v1 Service tiered-metadata  (" + file + "): unknown field spec.publishNotReadyAdresses", output);
+        Assert.Contains("INVALID  apps/v1 StatefulSet tiered-bookie  (" + file + "): unknown field spec.template.spec.containers[0].livenesProbe", output);
+
+        (exitCode, output, _) = await Tools.ValidateAsync("--allow-unknown-fields", file);
+        Assert.True(exitCode == 0, output);
+    }
+
+    [Fact]
     public async Task A_directory_is_read_recursively_custom_resources_are_skipped_and_a_definition_is_validated()
     {
         var folder = Directory.CreateDirectory(Path.Combine(rendered.Folder, "directory", "nested")).Parent!.FullName;
@@ -53,8 +75,27 @@ public sealed class ValidatorTests(RenderedManifests rendered) : IClassFixture<R
                 - name: v1alpha1
                   served: true
                   storage: true
+                  subresources: {status: {}}
+                  additionalPrinterColumns:
+                    - {name: Brokers, type: integer, jsonPath: .status.brokers.ready}
                   schema:
-                    openAPIV3Schema: {type: object}
+                    openAPIV3Schema:
+                      type: object
+                      properties:
+                        spec:
+                          type: object
+                          required: [brokers]
+                          properties:
+                            brokers:
+                              type: object
+                              properties:
+                                replicas: {type: integer, minimum: 0, default: 2}
+                            offload:
+                              type: object
+                              x-kubernetes-preserve-unknown-fields: true
+                        status:
+                          type: object
+                          x-kubernetes-preserve-unknown-fields: true
             """);
         await File.WriteAllTextAsync(Path.Combine(folder, "nested", "list.json"), """
             {"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}]}

@@ -13,14 +13,19 @@
 //   INVALID  apps/v1 StatefulSet tiered-metadata  (k8s/base/metadata.yaml): data/spec/replicas must be integer
 //   skipped  tiered.dev/v1alpha1 TieredCluster example  (…): no schema for this kind (a custom resource)
 //
+// An object is invalid when it breaks its kind's schema, or when it has a field its kind does not
+// declare (a misspelt field), as `kubectl apply` with strict field validation refuses it; the
+// schemas alone allow any additional field, so fields.mjs checks the names against
+// kubernetes-models' type declarations. --allow-unknown-fields turns that check off.
+// Objects without apiVersion or kind are invalid.
+//
 // Exit code: 0 when every object with a schema is valid (custom resources are skipped, not failed),
 // 1 when one is invalid or a file cannot be read or parsed, 2 for bad usage.
-// Limits: the schemas do not forbid unknown fields (a misspelt field passes), as kubernetes-models'
-// schemas allow additional properties; objects without apiVersion or kind are invalid.
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, extname } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { unknownFields } from './fields.mjs';
 
 const extensions = new Set(['.yaml', '.yml', '.json']);
 
@@ -95,9 +100,11 @@ function message(error) {
     return error?.message ?? String(error);
 }
 
-async function main(paths) {
+async function main(args) {
+    const allowUnknownFields = args.includes('--allow-unknown-fields');
+    const paths = args.filter(a => a !== '--allow-unknown-fields');
     if (paths.length === 0 || paths.includes('--help') || paths.includes('-h')) {
-        console.error('usage: node tests/k8s/validate.mjs PATH...  (YAML or JSON files, directories of them, or - for standard input)');
+        console.error('usage: node tests/k8s/validate.mjs [--allow-unknown-fields] PATH...  (YAML or JSON files, directories of them, or - for standard input)');
         return 2;
     }
     let invalid = 0, valid = 0, skipped = 0;
@@ -134,6 +141,12 @@ async function main(paths) {
                 }
                 try {
                     new Model(object).validate();
+                    const unknown = allowUnknownFields ? [] : unknownFields(object, object.apiVersion, object.kind);
+                    if (unknown.length > 0) {
+                        console.log(`INVALID  ${what}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+                        invalid++;
+                        continue;
+                    }
                     console.log(`valid    ${what}`);
                     valid++;
                 } catch (e) {
