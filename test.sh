@@ -35,6 +35,19 @@ install_test_dependencies() {
     # lock file cannot list them and `npm ci` refuses it; `npm install --no-save` follows the
     # lock for everything it lists and leaves it unchanged.
     (cd tests/node && npm install --no-audit --no-fund --no-save --loglevel=error >/dev/null)
+    # The Kubernetes manifests (k8s/) are rendered by `kubectl kustomize`, which machines of this kind
+    # come with (kustomize v5). Without one, Debian's kubernetes-client: its kustomize (v2) renders
+    # k8s/base but not the example overlay, whose tests then fail saying so.
+    if ! command -v kubectl >/dev/null; then
+        echo "test.sh: installing kubectl (apt-get kubernetes-client)" >&2
+        if [ "$(id -u)" -eq 0 ]; then
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
+        else
+            sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kubernetes-client >/dev/null
+        fi
+    fi
+    # The validator of Kubernetes objects (tests/k8s/validate.mjs: kubernetes-models, yaml).
+    (cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
 
 results="$(mktemp -d "${TMPDIR:-/tmp}/tiered-test.XXXXXX")"

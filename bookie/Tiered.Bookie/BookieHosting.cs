@@ -21,7 +21,7 @@ public static class BookieHosting
     /// <summary>
     /// Adds a bookie (see <see cref="BookieHost"/> for its life): its gRPC service answers on
     /// <see cref="BookieOptions.Listen"/>, in-process writers reach it through <see cref="LocalBookies"/>,
-    /// and <c>/health/ready</c> passes while it is registered. It registers in the process's
+    /// and <c>/health/ready</c> passes while it is registered and writable. It registers in the process's
     /// <see cref="IMetadataStore"/> when there is one (standalone), else in a client of
     /// <see cref="BookieOptions.Metadata"/>.
     /// </summary>
@@ -53,11 +53,17 @@ public static class BookieHosting
         public void Map(WebApplication app) => app.MapGrpcService<BookieService>().RequireLocalPort(grpcPort);
     }
 
+    /// <summary>
+    /// Ready: registered and writable, so it can take new ledgers. A read-only bookie (disk nearly full,
+    /// journal failed, being drained) still serves reads but is not ready: a rolling restart waits for it,
+    /// and a disruption budget counts it as down, as BookKeeper's readiness does.
+    /// </summary>
     private sealed class ReadinessCheck(BookieHost bookie) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-            => Task.FromResult(bookie.IsRegistered
-                ? HealthCheckResult.Healthy($"{bookie.BookieId} registered, {(bookie.IsReadOnly ? "read-only" : "writable")}")
-                : HealthCheckResult.Unhealthy($"{bookie.BookieId} not registered"));
+            => Task.FromResult(
+                !bookie.IsRegistered ? HealthCheckResult.Unhealthy($"{bookie.BookieId} not registered")
+                : bookie.IsReadOnly ? HealthCheckResult.Unhealthy($"{bookie.BookieId} registered, read-only: it refuses new entries (disk nearly full or journal failed)")
+                : HealthCheckResult.Healthy($"{bookie.BookieId} registered, writable"));
     }
 }
