@@ -1,0 +1,185 @@
+using System.Threading.Channels;
+using k8s;
+using k8s.LeaderElection;
+using k8s.LeaderElection.ResourceLock;
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Operator;
+
+/// <summary>
+/// The operator process: elects a leader among its replicas over a Lease (KubernetesClient's
+/// <see cref="LeaderElector"/>), and only the leader watches TieredClusters and reconciles them — so two
+/// replicas never write the same objects. Work is a queue of cluster names, each name queued at most once:
+/// a watch event, the periodic resync and an operation in progress (looked at again every
+/// <see cref="OperatorOptions.ProgressInterval"/>) all just queue the name, and the reconciler reads the rest.
+/// </summary>
+public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, OperatorOptions options, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger<ClusterOperator>();
+    private readonly ClusterReconciler _reconciler = new(client, admin, loggers.CreateLogger<ClusterReconciler>());
+    private volatile bool _leading;
+    private int _reconciles;
+
+    /// <summary>Whether this replica holds the lease now.</summary>
+    public bool IsLeader => _leading;
+
+    /// <summary>How many reconciles this replica ran (a follower runs none).</summary>
+    public int Reconciles => Volatile.Read(ref _reconciles);
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled, taking the lease again whenever it is lost.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var leaseLock = new LeaseLock(client, options.LeaseNamespace, options.LeaseName, options.Identity);
+        var config = new LeaderElectionConfig(leaseLock)
+        {
+            LeaseDuration = options.LeaseDuration,
+            RenewDeadline = options.RenewDeadline,
+            RetryPeriod = options.RetryPeriod,
+        };
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            using var elector = new LeaderElector(config);
+            using var leadership = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task? controller = null;
+            elector.OnStartedLeading += () =>
+            {
+                _leading = true;
+                _logger.StartedLeading(options.Identity, options.LeaseNamespace, options.LeaseName);
+                controller = Task.Run(() => RunControllerAsync(leadership.Token), CancellationToken.None);
+            };
+            elector.OnStoppedLeading += () =>
+            {
+                _leading = false;
+                _logger.StoppedLeading(options.Identity);
+                leadership.Cancel();
+            };
+            elector.OnError += e => _logger.ElectionError(e.Message);
+            try
+            {
+                await elector.RunUntilLeadershipLostAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Stopping.
+            }
+            finally
+            {
+                _leading = false;
+                await leadership.CancelAsync();
+                if (controller is not null)
+                    await controller;
+            }
+        }
+    }
+
+    private async Task RunControllerAsync(CancellationToken token)
+    {
+        var queue = Channel.CreateUnbounded<(string Namespace, string Name)>();
+        var queued = new HashSet<(string, string)>();
+        void Enqueue(string ns, string name)
+        {
+            lock (queued)
+            {
+                if (queued.Add((ns, name)))
+                    queue.Writer.TryWrite((ns, name));
+            }
+        }
+        var watch = WatchAsync(Enqueue, token);
+        var resync = ResyncAsync(Enqueue, token);
+        try
+        {
+            await foreach (var (ns, name) in queue.Reader.ReadAllAsync(token))
+            {
+                lock (queued)
+                    queued.Remove((ns, name));
+                ReconcileOutcome outcome;
+                try
+                {
+                    Interlocked.Increment(ref _reconciles);
+                    outcome = await _reconciler.ReconcileAsync(ns, name, token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    _logger.ReconcileFailed(ns, name, e.Message);
+                    outcome = ReconcileOutcome.InProgress;
+                }
+                if (outcome == ReconcileOutcome.InProgress)
+                    _ = RequeueLaterAsync(() => Enqueue(ns, name), token);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Leadership lost or stopping.
+        }
+        await Task.WhenAll(Quiet(watch), Quiet(resync));
+    }
+
+    private async Task RequeueLaterAsync(Action enqueue, CancellationToken token)
+    {
+        try
+        {
+            await Task.Delay(options.ProgressInterval, token);
+            enqueue();
+        }
+        catch (OperationCanceledException)
+        {
+            // The leader that queued it is gone; the next one lists every cluster anyway.
+        }
+    }
+
+    private async Task WatchAsync(Action<string, string> enqueue, CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                var events = options.WatchNamespace is { } ns
+                    ? client.CustomObjects.WatchListNamespacedCustomObjectAsync(TieredCluster.Group, TieredCluster.Version, ns, TieredCluster.Plural, cancellationToken: token)
+                    : client.CustomObjects.WatchListClusterCustomObjectAsync(TieredCluster.Group, TieredCluster.Version, TieredCluster.Plural, cancellationToken: token);
+                await foreach (var (_, item) in events)
+                {
+                    var cluster = KubernetesJson.Deserialize<TieredCluster>(KubernetesJson.Serialize(item));
+                    enqueue(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
+                }
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                _logger.WatchEnded(e.Message);
+                await Task.Delay(options.RetryPeriod, token);
+            }
+        }
+    }
+
+    private async Task ResyncAsync(Action<string, string> enqueue, CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(options.ResyncInterval);
+        do
+        {
+            try
+            {
+                var list = options.WatchNamespace is { } ns
+                    ? await client.CustomObjects.ListNamespacedCustomObjectAsync<TieredClusterList>(TieredCluster.Group, TieredCluster.Version, ns, TieredCluster.Plural, cancellationToken: token)
+                    : await client.CustomObjects.ListClusterCustomObjectAsync<TieredClusterList>(TieredCluster.Group, TieredCluster.Version, TieredCluster.Plural, cancellationToken: token);
+                foreach (var cluster in list.Items)
+                    enqueue(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                _logger.WatchEnded(e.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(token));
+    }
+
+    private static async Task Quiet(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected when leadership ends.
+        }
+    }
+}
