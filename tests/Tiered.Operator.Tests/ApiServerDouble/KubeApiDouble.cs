@@ -48,6 +48,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
     private readonly List<AuditRecord> _audit = [];
     private readonly List<Func<AuditRecord, bool>> _beforeWrite = [];
     private long _resourceVersion = 1000;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WebApplication? _app;
 
     /// <summary>The StatefulSet/Deployment controllers and kubelet stand-in; null until <see cref="StartAsync"/>.</summary>
@@ -65,7 +66,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
         _app = builder.Build();
         _app.Run(HandleAsync);
         await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseAddress = new Uri(address);
     }
 
@@ -80,6 +81,33 @@ public sealed class KubeApiDouble : IAsyncDisposable
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds, evaluating it again after every change the double stores
+    /// (no polling, no sleeps); fails with <paramref name="what"/> when <paramref name="timeout"/> passes first.
+    /// </summary>
+    public async Task WaitUntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            Task changed;
+            lock (_lock) changed = _changed.Task;
+            if (condition())
+                return;
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"Timed out waiting for: {what}");
+            try
+            {
+                await changed.WaitAsync(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+            }
+            catch (TimeoutException)
+            {
+                // Conditions on things outside the double (an operator's state) are looked at again at least every second.
+            }
         }
     }
 
@@ -136,7 +164,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
             change(copy);
             var oldSpec = SpecOf(current);
             if (SpecOf(copy) != oldSpec)
-                copy["metadata"]!["generation"] = (current["metadata"]?["generation"]?.GetValue<long>() ?? 1) + 1;
+                copy["metadata"]!["generation"] = (current["metadata"]?["generation"]?.AsLong() ?? 1) + 1;
             StoreLocked(key, copy, "MODIFIED", "test", "mutate");
         }
     }
@@ -274,7 +302,7 @@ public sealed class KubeApiDouble : IAsyncDisposable
             if (Kinds[path.Plural].HasStatus)
                 next["status"] = current["status"]?.DeepClone();
             if (SpecOf(next) != SpecOf(current))
-                m["generation"] = (cm["generation"]?.GetValue<long>() ?? 1) + 1;
+                m["generation"] = (cm["generation"]?.AsLong() ?? 1) + 1;
         }
         if (next.ToJsonString() == current.ToJsonString())
         {
@@ -410,6 +438,9 @@ public sealed class KubeApiDouble : IAsyncDisposable
     private void Publish(WatchEvent e)
     {
         _history.Add(e);
+        var changed = _changed;
+        _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
         foreach (var w in _watchers)
             w.Writer.TryWrite(e);
     }
@@ -567,6 +598,8 @@ internal static class JsonNodeExtensions
             node = node?[p];
         return node is JsonValue v && v.TryGetValue<string>(out var s) ? s : node?.ToJsonString();
     }
+
+    public static long? AsLong(this JsonNode node) => long.Parse(node.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
 
     public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
 }

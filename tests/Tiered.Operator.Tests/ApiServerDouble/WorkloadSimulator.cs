@@ -56,7 +56,7 @@ public sealed class WorkloadSimulator(KubeApiDouble server, bool enabled)
 
     private void ReconcileStatefulSet(ObjectKey key, JsonObject sts)
     {
-        var replicas = sts["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var replicas = sts["spec"]?["replicas"]?.AsLong() is { } r ? (int)r : 1;
         var template = sts["spec"]!["template"]!.AsObject();
         var templateHash = template.Str("metadata", "annotations", "tiered.dev/template-hash");
         var uid = sts["metadata"]!["uid"]!.GetValue<string>();
@@ -73,7 +73,7 @@ public sealed class WorkloadSimulator(KubeApiDouble server, bool enabled)
                         ["apiVersion"] = "v1",
                         ["kind"] = "PersistentVolumeClaim",
                         ["metadata"] = new JsonObject { ["name"] = claimName, ["labels"] = template["metadata"]?["labels"]?.DeepClone() },
-                        ["spec"] = claim["spec"]?.DeepClone(),
+                        ["spec"] = claim!["spec"]?.DeepClone(),
                     };
                     server.CreateInternalLocked("persistentvolumeclaims", key.Namespace, pvc, User);
                 }
@@ -125,7 +125,7 @@ public sealed class WorkloadSimulator(KubeApiDouble server, bool enabled)
 
     private void ReconcileDeployment(ObjectKey key, JsonObject deployment)
     {
-        var replicas = deployment["spec"]?["replicas"]?.GetValue<int>() ?? 1;
+        var replicas = deployment["spec"]?["replicas"]?.AsLong() is { } r ? (int)r : 1;
         var available = DeploymentsAvailable ? replicas : 0;
         var status = new JsonObject
         {
