@@ -100,17 +100,17 @@ public static class ClusterResources
         var s = c.Spec;
         var data = new Dictionary<string, string>
         {
-            ["TIERED_CLUSTER_NAME"] = s.GeoReplication?.ClusterName ?? c.Metadata.Name,
-            ["TIERED_METADATA"] = MetadataPeers(c, MetadataClientPort),
-            ["TIERED_METADATA_PEERS"] = MetadataPeers(c, MetadataRaftPort),
-            ["TIERED_ENSEMBLE_SIZE"] = s.Ledger.EnsembleSize.ToString(CultureInfo.InvariantCulture),
-            ["TIERED_WRITE_QUORUM"] = s.Ledger.WriteQuorum.ToString(CultureInfo.InvariantCulture),
-            ["TIERED_ACK_QUORUM"] = s.Ledger.AckQuorum.ToString(CultureInfo.InvariantCulture),
+            ["TC_CLUSTER_NAME"] = s.GeoReplication?.ClusterName ?? c.Metadata.Name,
+            ["TC_METADATA"] = MetadataPeers(c, MetadataClientPort),
+            ["TC_METADATA_PEERS"] = MetadataPeers(c, MetadataRaftPort),
+            ["TC_ENSEMBLE_SIZE"] = s.Ledger.EnsembleSize.ToString(CultureInfo.InvariantCulture),
+            ["TC_WRITE_QUORUM"] = s.Ledger.WriteQuorum.ToString(CultureInfo.InvariantCulture),
+            ["TC_ACK_QUORUM"] = s.Ledger.AckQuorum.ToString(CultureInfo.InvariantCulture),
         };
         if (s.GeoReplication is { Peers.Count: > 0 } geo)
         {
             // Read by whoever registers the peer clusters (tiered admin clusters create): name=serviceUrl|adminUrl pairs.
-            data["TIERED_GEO_PEERS"] = string.Join(',', geo.Peers.Select(p => $"{p.Name}={p.ServiceUrl}|{p.AdminUrl}"));
+            data["TC_GEO_PEERS"] = string.Join(',', geo.Peers.Select(p => $"{p.Name}={p.ServiceUrl}|{p.AdminUrl}"));
         }
         return Hashed(new V1ConfigMap { ApiVersion = "v1", Kind = "ConfigMap", Metadata = Meta(c, ConfigMapName(c), null), Data = data });
     }
@@ -279,12 +279,12 @@ public static class ClusterResources
     private static V1Container MetadataContainer(TieredCluster c) => Container(c, Component.Metadata, c.Spec.Metadata,
         // The node id is the pod's ordinal + 1 (Raft ids are 1-based positions in --peers); $$ is a literal $ for the kubelet.
         ["sh", "-c", $"exec tiered metadata --node-id $$((${{POD_NAME##*-}} + 1)) --listen $(POD_NAME).{Name(c, Component.Metadata)}.{Namespace(c)}.svc:{MetadataClientPort} "
-            + $"--peers $(TIERED_METADATA_PEERS) --http-listen 0.0.0.0:{MetadataHttpPort} --data-dir /data"],
+            + $"--peers $(TC_METADATA_PEERS) --http-listen 0.0.0.0:{MetadataHttpPort} --data-dir /data"],
         [new V1ContainerPort { ContainerPort = MetadataClientPort, Name = "grpc" }, new V1ContainerPort { ContainerPort = MetadataRaftPort, Name = "raft" }, new V1ContainerPort { ContainerPort = MetadataHttpPort, Name = "http" }],
         MetadataHttpPort).WithMounts(new V1VolumeMount { Name = "data", MountPath = "/data" });
 
     private static V1Container BookieContainer(TieredCluster c) => Container(c, Component.Bookie, c.Spec.Bookies,
-        ["tiered", "bookie", "--metadata", "$(TIERED_METADATA)", "--listen", $"0.0.0.0:{BookiePort}",
+        ["tiered", "bookie", "--metadata", "$(TC_METADATA)", "--listen", $"0.0.0.0:{BookiePort}",
             "--advertised-address", $"$(POD_NAME).{Name(c, Component.Bookie)}.{Namespace(c)}.svc:{BookiePort}", "--id", "$(POD_NAME)",
             "--data-dir", "/ledgers", "--journal-dir", "/journal", "--http-listen", $"0.0.0.0:{BookieHttpPort}"],
         [new V1ContainerPort { ContainerPort = BookiePort, Name = "bookie" }, new V1ContainerPort { ContainerPort = BookieHttpPort, Name = "http" }],
@@ -294,9 +294,9 @@ public static class ClusterResources
     {
         var command = new List<string>
         {
-            "tiered", "broker", "--metadata", "$(TIERED_METADATA)", "--cluster-name", "$(TIERED_CLUSTER_NAME)",
+            "tiered", "broker", "--metadata", "$(TC_METADATA)", "--cluster-name", "$(TC_CLUSTER_NAME)",
             "--grpc-listen", $"0.0.0.0:{BrokerPort}", "--http-listen", $"0.0.0.0:{BrokerHttpPort}", "--advertised-url", $"http://$(POD_IP):{BrokerPort}",
-            "--ensemble-size", "$(TIERED_ENSEMBLE_SIZE)", "--write-quorum", "$(TIERED_WRITE_QUORUM)", "--ack-quorum", "$(TIERED_ACK_QUORUM)",
+            "--ensemble-size", "$(TC_ENSEMBLE_SIZE)", "--write-quorum", "$(TC_WRITE_QUORUM)", "--ack-quorum", "$(TC_ACK_QUORUM)",
         };
         var container = Container(c, Component.Broker, c.Spec.Brokers, command,
             [new V1ContainerPort { ContainerPort = BrokerPort, Name = "grpc" }, new V1ContainerPort { ContainerPort = BrokerHttpPort, Name = "http" }], BrokerHttpPort);
