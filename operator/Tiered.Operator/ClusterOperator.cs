@@ -13,10 +13,14 @@ namespace Tiered.Operator;
 /// a watch event, the periodic resync and an operation in progress (looked at again every
 /// <see cref="OperatorOptions.ProgressInterval"/>) all just queue the name, and the reconciler reads the rest.
 /// </summary>
-public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, OperatorOptions options, ILoggerFactory loggers)
+public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, OperatorOptions options, ILoggerFactory loggers, HttpClient? adminHttp = null)
 {
+    /// <summary>The kinds watched and reconciled: clusters, and the admin resources applied through their admin API.</summary>
+    public static readonly string[] Plurals = [TieredCluster.Plural, TieredTenant.Plural, TieredNamespace.Plural, TieredTopic.Plural];
+
     private readonly ILogger _logger = loggers.CreateLogger<ClusterOperator>();
     private readonly ClusterReconciler _reconciler = new(client, admin, loggers.CreateLogger<ClusterReconciler>());
+    private readonly AdminResourceReconciler _adminReconciler = new(client, adminHttp ?? new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, options, loggers.CreateLogger<AdminResourceReconciler>());
     private volatile bool _leading;
     private int _reconciles;
 
@@ -74,29 +78,31 @@ public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, Oper
 
     private async Task RunControllerAsync(CancellationToken token)
     {
-        var queue = Channel.CreateUnbounded<(string Namespace, string Name)>();
-        var queued = new HashSet<(string, string)>();
-        void Enqueue(string ns, string name)
+        var queue = Channel.CreateUnbounded<(string Plural, string Namespace, string Name)>();
+        var queued = new HashSet<(string, string, string)>();
+        void Enqueue(string plural, string ns, string name)
         {
             lock (queued)
             {
-                if (queued.Add((ns, name)))
-                    queue.Writer.TryWrite((ns, name));
+                if (queued.Add((plural, ns, name)))
+                    queue.Writer.TryWrite((plural, ns, name));
             }
         }
-        var watch = WatchAsync(Enqueue, token);
+        var watches = Plurals.Select(p => WatchAsync(p, Enqueue, token)).ToList();
         var resync = ResyncAsync(Enqueue, token);
         try
         {
-            await foreach (var (ns, name) in queue.Reader.ReadAllAsync(token))
+            await foreach (var (plural, ns, name) in queue.Reader.ReadAllAsync(token))
             {
                 lock (queued)
-                    queued.Remove((ns, name));
+                    queued.Remove((plural, ns, name));
                 ReconcileOutcome outcome;
                 try
                 {
                     Interlocked.Increment(ref _reconciles);
-                    outcome = await _reconciler.ReconcileAsync(ns, name, token);
+                    outcome = plural == TieredCluster.Plural
+                        ? await _reconciler.ReconcileAsync(ns, name, token)
+                        : await _adminReconciler.ReconcileAsync(plural, ns, name, token);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -104,14 +110,14 @@ public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, Oper
                     outcome = ReconcileOutcome.InProgress;
                 }
                 if (outcome == ReconcileOutcome.InProgress)
-                    _ = RequeueLaterAsync(() => Enqueue(ns, name), token);
+                    _ = RequeueLaterAsync(() => Enqueue(plural, ns, name), token);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
             // Leadership lost or stopping.
         }
-        await Task.WhenAll(Quiet(watch), Quiet(resync));
+        await Task.WhenAll([.. watches.Select(Quiet), Quiet(resync)]);
     }
 
     private async Task RequeueLaterAsync(Action enqueue, CancellationToken token)
@@ -127,19 +133,19 @@ public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, Oper
         }
     }
 
-    private async Task WatchAsync(Action<string, string> enqueue, CancellationToken token)
+    private async Task WatchAsync(string plural, Action<string, string, string> enqueue, CancellationToken token)
     {
         while (!token.IsCancellationRequested)
         {
             try
             {
                 var events = options.WatchNamespace is { } ns
-                    ? client.CustomObjects.WatchListNamespacedCustomObjectAsync(TieredCluster.Group, TieredCluster.Version, ns, TieredCluster.Plural, cancellationToken: token)
-                    : client.CustomObjects.WatchListClusterCustomObjectAsync(TieredCluster.Group, TieredCluster.Version, TieredCluster.Plural, cancellationToken: token);
+                    ? client.CustomObjects.WatchListNamespacedCustomObjectAsync(TieredCluster.Group, TieredCluster.Version, ns, plural, cancellationToken: token)
+                    : client.CustomObjects.WatchListClusterCustomObjectAsync(TieredCluster.Group, TieredCluster.Version, plural, cancellationToken: token);
                 await foreach (var (_, item) in events)
                 {
-                    var cluster = KubernetesJson.Deserialize<TieredCluster>(KubernetesJson.Serialize(item));
-                    enqueue(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
+                    var meta = KubernetesJson.Deserialize<MetadataOnly>(KubernetesJson.Serialize(item)).Metadata;
+                    enqueue(plural, meta.NamespaceProperty, meta.Name);
                 }
             }
             catch (Exception e) when (!token.IsCancellationRequested)
@@ -150,22 +156,25 @@ public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, Oper
         }
     }
 
-    private async Task ResyncAsync(Action<string, string> enqueue, CancellationToken token)
+    private async Task ResyncAsync(Action<string, string, string> enqueue, CancellationToken token)
     {
         using var timer = new PeriodicTimer(options.ResyncInterval);
         do
         {
-            try
+            foreach (var plural in Plurals)
             {
-                var list = options.WatchNamespace is { } ns
-                    ? await client.CustomObjects.ListNamespacedCustomObjectAsync<TieredClusterList>(TieredCluster.Group, TieredCluster.Version, ns, TieredCluster.Plural, cancellationToken: token)
-                    : await client.CustomObjects.ListClusterCustomObjectAsync<TieredClusterList>(TieredCluster.Group, TieredCluster.Version, TieredCluster.Plural, cancellationToken: token);
-                foreach (var cluster in list.Items)
-                    enqueue(cluster.Metadata.NamespaceProperty, cluster.Metadata.Name);
-            }
-            catch (Exception e) when (!token.IsCancellationRequested)
-            {
-                _logger.WatchEnded(e.Message);
+                try
+                {
+                    var list = options.WatchNamespace is { } ns
+                        ? await client.CustomObjects.ListNamespacedCustomObjectAsync<MetadataOnlyList>(TieredCluster.Group, TieredCluster.Version, ns, plural, cancellationToken: token)
+                        : await client.CustomObjects.ListClusterCustomObjectAsync<MetadataOnlyList>(TieredCluster.Group, TieredCluster.Version, plural, cancellationToken: token);
+                    foreach (var item in list.Items)
+                        enqueue(plural, item.Metadata.NamespaceProperty, item.Metadata.Name);
+                }
+                catch (Exception e) when (!token.IsCancellationRequested)
+                {
+                    _logger.WatchEnded(e.Message);
+                }
             }
         }
         while (await timer.WaitForNextTickAsync(token));

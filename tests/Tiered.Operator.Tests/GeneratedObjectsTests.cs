@@ -83,8 +83,8 @@ public sealed class GeneratedObjectsTests
         var validator = Path.Combine(RepositoryRoot, "tests", "k8s", "validate.mjs");
         if (!File.Exists(validator))
             return; // Not merged yet: the files stay in the temp folder for `node tests/k8s/validate.mjs FILE...`.
-        files.Add(Path.Combine(RepositoryRoot, "k8s", "crd", "tieredclusters.tiered.dev.yaml"));
-        files.AddRange(Directory.GetFiles(Path.Combine(RepositoryRoot, "k8s", "operator"), "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml"));
+        foreach (var k8sFolder in new[] { "crd", "operator" })
+            files.AddRange(Directory.GetFiles(Path.Combine(RepositoryRoot, "k8s", k8sFolder), "*.yaml").Where(f => Path.GetFileName(f) != "kustomization.yaml"));
         var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
         info.ArgumentList.Add(validator);
         foreach (var f in files)

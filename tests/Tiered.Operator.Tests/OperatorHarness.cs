@@ -46,8 +46,11 @@ public sealed class OperatorHarness : IAsyncDisposable
         RetryPeriod = TimeSpan.FromMilliseconds(200),
         ProgressInterval = TimeSpan.FromMilliseconds(50),
         ResyncInterval = TimeSpan.FromMinutes(10),
-        AdminUrl = _ => Admin.BaseAddress,
+        AdminUrl = _ => AdminApi ?? Admin.BaseAddress,
     };
+
+    /// <summary>The admin API the operators use instead of the fake one (a real <c>tiered standalone</c>'s).</summary>
+    public Uri? AdminApi { get; set; }
 
     public ClusterOperator StartOperator(string identity)
     {

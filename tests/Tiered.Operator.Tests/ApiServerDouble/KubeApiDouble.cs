@@ -39,6 +39,9 @@ public sealed class KubeApiDouble : IAsyncDisposable
         ["pods"] = ("Pod", true),
         ["persistentvolumeclaims"] = ("PersistentVolumeClaim", true),
         ["tieredclusters"] = ("TieredCluster", true),
+        ["tieredtenants"] = ("TieredTenant", true),
+        ["tierednamespaces"] = ("TieredNamespace", true),
+        ["tieredtopics"] = ("TieredTopic", true),
     };
 
     private readonly object _lock = new();
