@@ -89,6 +89,15 @@ public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, Oper
             }
         }
         var watches = Plurals.Select(p => WatchAsync(p, Enqueue, token)).ToList();
+        // The objects a cluster owns: a StatefulSet whose pods' readiness changed, or a Deployment that finished
+        // (or lost) its rollout, is news for the cluster even when its TieredCluster did not change.
+        const string owned = "app.kubernetes.io/managed-by=" + ClusterResources.ManagedBy;
+        watches.Add(WatchOwnedAsync(t => options.WatchNamespace is { } wns
+            ? client.AppsV1.WatchListNamespacedStatefulSetAsync(wns, labelSelector: owned, cancellationToken: t)
+            : client.AppsV1.WatchListStatefulSetForAllNamespacesAsync(labelSelector: owned, cancellationToken: t), Enqueue, token));
+        watches.Add(WatchOwnedAsync(t => options.WatchNamespace is { } wns
+            ? client.AppsV1.WatchListNamespacedDeploymentAsync(wns, labelSelector: owned, cancellationToken: t)
+            : client.AppsV1.WatchListDeploymentForAllNamespacesAsync(labelSelector: owned, cancellationToken: t), Enqueue, token));
         var resync = ResyncAsync(Enqueue, token);
         try
         {
@@ -146,6 +155,27 @@ public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, Oper
                 {
                     var meta = KubernetesJson.Deserialize<MetadataOnly>(KubernetesJson.Serialize(item)).Metadata;
                     enqueue(plural, meta.NamespaceProperty, meta.Name);
+                }
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                _logger.WatchEnded(e.Message);
+                await Task.Delay(options.RetryPeriod, token);
+            }
+        }
+    }
+
+    private async Task WatchOwnedAsync<T>(Func<CancellationToken, IAsyncEnumerable<(WatchEventType, T)>> watch, Action<string, string, string> enqueue, CancellationToken token)
+        where T : IKubernetesObject<k8s.Models.V1ObjectMeta>
+    {
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var (_, item) in watch(token))
+                {
+                    if (item.Metadata.Labels?.TryGetValue("app.kubernetes.io/instance", out var cluster) == true)
+                        enqueue(TieredCluster.Plural, item.Metadata.NamespaceProperty, cluster);
                 }
             }
             catch (Exception e) when (!token.IsCancellationRequested)

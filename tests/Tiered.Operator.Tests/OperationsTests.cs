@@ -42,12 +42,14 @@ public sealed class OperationsTests
             Assert.Equal("tiered:1.0", h.Api.Get("deployments", OperatorHarness.Ns, "up-broker")!["spec"]!["template"]!["spec"]!["containers"]![0].Str("image"));
             await h.Api.WaitUntilAsync(() => h.Condition("up", "Progressing")?.Status == "True" && h.Condition("up", "Ready")?.Status == "False",
                 "the cluster reported Progressing, not Ready, while a pod is replaced");
+            // Once the last bookie is ready the brokers' Deployment is updated: from then on it reports its rollout unfinished.
+            if (step == expected.Length - 1)
+                h.Api.Workloads.DeploymentsAvailable = false;
             h.Api.Workloads.SetPodReady(OperatorHarness.Ns, name);
         }
         Assert.Equal(expected, replaced);
 
         // Now the brokers: the Deployment gets the image; the cluster is Ready only once the Deployment reports it rolled out.
-        h.Api.Workloads.DeploymentsAvailable = false;
         await h.Api.WaitUntilAsync(() => h.Api.Get("deployments", OperatorHarness.Ns, "up-broker")!["spec"]!["template"]!["spec"]!["containers"]![0].Str("image") == "tiered:2.0",
             "the broker Deployment updated");
         h.Api.Workloads.Resync();
@@ -58,6 +60,15 @@ public sealed class OperationsTests
         await h.WaitReadyAsync("up");
         Assert.Equal("tiered:2.0", h.Read("up")!.Status!.Bookies!.Image);
         Assert.Equal(3, h.Read("up")!.Status!.Bookies!.UpdatedReplicas);
+        // A rollout that regresses later (brokers no longer available) is seen through the watch on the Deployment,
+        // without any change to the TieredCluster.
+        h.Api.Workloads.DeploymentsAvailable = false;
+        h.Api.Workloads.Resync();
+        await h.Api.WaitUntilAsync(() => h.Condition("up", "Ready")?.Status == "False" && h.Condition("up", "Progressing")?.Reason == "RollingOutBrokers",
+            "the cluster no longer Ready once its brokers are unavailable");
+        h.Api.Workloads.DeploymentsAvailable = true;
+        h.Api.Workloads.Resync();
+        await h.WaitReadyAsync("up");
         // Exactly six pod deletions by the operator, nothing else restarted.
         Assert.Equal(expected, h.Api.Audit.Where(a => a is { Plural: "pods", Verb: "delete" } && a.User != WorkloadSimulator.User && a.User != "test").Select(a => a.Name));
     }
