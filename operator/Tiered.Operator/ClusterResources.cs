@@ -218,6 +218,25 @@ public static class ClusterResources
 
     private static V1PodTemplateSpec PodTemplate(TieredCluster c, Component component, V1Container container, long terminationGracePeriod)
     {
+        List<V1Container>? initContainers = null;
+        if (component == Component.Broker)
+        {
+            // Before a broker starts: the cluster record, the public tenant and public/default (initialize-cluster
+            // leaves what exists as it is, so every broker may run it).
+            var service = $"{Name(c, Component.Broker)}.{Namespace(c)}.svc";
+            initContainers =
+            [
+                new V1Container
+                {
+                    Name = "initialize-cluster",
+                    Image = ImageOf(c, Component.Broker),
+                    ImagePullPolicy = c.Spec.ImagePullPolicy,
+                    Command = ["tiered", "initialize-cluster", "--metadata", "$(TC_METADATA)", "--cluster-name", "$(TC_CLUSTER_NAME)",
+                        "--web-service-url", $"http://{service}:{BrokerHttpPort}", "--broker-service-url", $"http://{service}:{BrokerPort}"],
+                    EnvFrom = [new V1EnvFromSource { ConfigMapRef = new V1ConfigMapEnvSource { Name = ConfigMapName(c) } }],
+                },
+            ];
+        }
         var volumes = new List<V1Volume>();
         if (c.Spec.Authentication is { } auth && component == Component.Broker)
         {
@@ -228,6 +247,7 @@ public static class ClusterResources
         var podSpec = new V1PodSpec
         {
             Containers = [container],
+            InitContainers = initContainers,
             Volumes = volumes.Count > 0 ? volumes : null,
             TerminationGracePeriodSeconds = terminationGracePeriod,
             Affinity = new V1Affinity
@@ -299,7 +319,7 @@ public static class ClusterResources
             "--ensemble-size", "$(TC_ENSEMBLE_SIZE)", "--write-quorum", "$(TC_WRITE_QUORUM)", "--ack-quorum", "$(TC_ACK_QUORUM)",
         };
         var container = Container(c, Component.Broker, c.Spec.Brokers, command,
-            [new V1ContainerPort { ContainerPort = BrokerPort, Name = "grpc" }, new V1ContainerPort { ContainerPort = BrokerHttpPort, Name = "http" }], BrokerHttpPort);
+            [new V1ContainerPort { ContainerPort = BrokerPort, Name = "grpc" }, new V1ContainerPort { ContainerPort = BrokerHttpPort, Name = "http" }, new V1ContainerPort { ContainerPort = 11111, Name = "silo" }], BrokerHttpPort);
         if (c.Spec.Offload is { } offload)
         {
             command.AddRange(["--offload-driver", "s3", "--offload-bucket", offload.Bucket]);
