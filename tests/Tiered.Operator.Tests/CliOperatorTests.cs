@@ -56,3 +56,30 @@ public sealed class CliOperatorTests
         Assert.Contains("--kubeconfig", output, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The commands the operator puts into pods name only flags the real roles have (checked against their --help).</summary>
+public sealed class GeneratedCommandTests
+{
+    [Fact]
+    public async Task Every_flag_of_a_generated_container_command_is_a_flag_of_that_tiered_command()
+    {
+        var c = GeneratedObjectsTests.FullCluster();
+        var commands = new List<IList<string>>
+        {
+            ClusterResources.StatefulSet(c, Component.Bookie, 3).Spec.Template.Spec.Containers[0].Command,
+            ClusterResources.Deployment(c).Spec.Template.Spec.Containers[0].Command,
+            ClusterResources.Deployment(c).Spec.Template.Spec.InitContainers[0].Command,
+            // The metadata node's runs through sh -c: its words after "tiered".
+            ClusterResources.StatefulSet(c, Component.Metadata, 3).Spec.Template.Spec.Containers[0].Command[2].Replace("exec ", "", StringComparison.Ordinal).Split(' '),
+        };
+        foreach (var command in commands)
+        {
+            Assert.Equal("tiered", command[0]);
+            var (code, help) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60), command[1], "--help");
+            Assert.Equal(0, code);
+            foreach (var flag in command.Where(w => w.StartsWith("--", StringComparison.Ordinal)))
+                Assert.True(help.Contains(flag + " ", StringComparison.Ordinal) || help.Contains(flag + ",", StringComparison.Ordinal),
+                    $"tiered {command[1]} has no flag {flag}:\n{help}");
+        }
+    }
+}
