@@ -61,6 +61,7 @@ internal static class OperatorCommand
             "Run the Kubernetes operator of TieredCluster objects (group tiered.dev, CRD in k8s/crd): it creates and updates the metadata "
             + "StatefulSet, the bookie StatefulSet, the broker Deployment, their Services, ConfigMap and PodDisruptionBudgets; upgrades "
             + "metadata, then bookies, then brokers one pod at a time; drains a bookie through the admin API before scaling it away. "
+            + "Also applies TieredTenant, TieredNamespace and TieredTopic objects through the referenced cluster's admin API. "
             + "Runs until SIGINT or SIGTERM; replicas elect a leader over a Lease.")
         {
             watchNamespace, leaseNamespace, identity, kubeconfig, adminTokenFile, httpListen, progressInterval,
