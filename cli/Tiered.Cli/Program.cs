@@ -19,6 +19,7 @@ var root = new RootCommand(
     ConsumeCommand.Create(),
     PerfCommand.Create(),
     TokensCommand.Create(),
+    OperatorCommand.Create(),
 };
 
 var parseResult = root.Parse(args);

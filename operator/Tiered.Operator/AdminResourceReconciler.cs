@@ -1,0 +1,259 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Logging;
+
+namespace Tiered.Operator;
+
+/// <summary>The admin API refused a request; the message is its answer, shown in the resource's status.</summary>
+public sealed class AdminApiException(HttpStatusCode status, string message) : Exception(message)
+{
+    public HttpStatusCode Status { get; } = status;
+}
+
+/// <summary>
+/// Reconciles <see cref="TieredTenant"/>, <see cref="TieredNamespace"/> and <see cref="TieredTopic"/> through the
+/// referenced cluster's admin API (<c>/admin/v2</c>), as Strimzi's topic operator does for <c>KafkaTopic</c>:
+/// what the spec says is created or corrected, what the API refuses is reported as <c>Degraded</c> with its
+/// answer, and deleting the resource deletes the tenant, namespace or topic (a finalizer holds the object
+/// until the admin API agreed — it refuses to delete a tenant with namespaces, a namespace with topics, or a
+/// topic with connected clients, and the operator tries again).
+/// </summary>
+public sealed class AdminResourceReconciler(IKubernetes client, HttpClient http, OperatorOptions options, ILogger logger)
+{
+    public const string Finalizer = "tiered.dev/admin-cleanup";
+
+    public async Task<ReconcileOutcome> ReconcileAsync(string plural, string ns, string name, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return plural switch
+                {
+                    TieredTenant.Plural => await ReconcileAsync<TieredTenant>(plural, ns, name, ApplyTenantAsync, DeleteTenantAsync, ct),
+                    TieredNamespace.Plural => await ReconcileAsync<TieredNamespace>(plural, ns, name, ApplyNamespaceAsync, DeleteNamespaceAsync, ct),
+                    _ => await ReconcileAsync<TieredTopic>(plural, ns, name, ApplyTopicAsync, DeleteTopicAsync, ct),
+                };
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.Conflict && attempt < 5)
+            {
+                logger.Conflict(ns, name);
+            }
+        }
+    }
+
+    private async Task<ReconcileOutcome> ReconcileAsync<T>(string plural, string ns, string name,
+        Func<Uri, TieredCluster, T, CancellationToken, Task> apply, Func<Uri, T, CancellationToken, Task> delete, CancellationToken ct)
+        where T : AdminResource
+    {
+        T resource;
+        try
+        {
+            resource = await client.CustomObjects.GetNamespacedCustomObjectAsync<T>(TieredCluster.Group, TieredCluster.Version, ns, plural, name, ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return ReconcileOutcome.Done;
+        }
+        TieredCluster? cluster = null;
+        try
+        {
+            cluster = await client.CustomObjects.GetNamespacedCustomObjectAsync<TieredCluster>(TieredCluster.Group, TieredCluster.Version, ns, TieredCluster.Plural, resource.ClusterRef, ct);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Reported below, or, when deleting, nothing is left to clean up.
+        }
+
+        if (resource.Metadata.DeletionTimestamp is not null)
+        {
+            if (resource.Metadata.Finalizers?.Contains(Finalizer) != true)
+                return ReconcileOutcome.Done;
+            if (cluster is not null && cluster.Metadata.DeletionTimestamp is null)
+            {
+                try
+                {
+                    await delete(options.AdminUrl(cluster), resource, ct);
+                }
+                catch (Exception e) when (e is AdminApiException or HttpRequestException)
+                {
+                    await SetStatusAsync(plural, resource, false, "DeleteRefused", e.Message, ct);
+                    return ReconcileOutcome.InProgress;
+                }
+            }
+            resource.Metadata.Finalizers = [.. resource.Metadata.Finalizers.Where(f => f != Finalizer)];
+            await client.CustomObjects.ReplaceNamespacedCustomObjectAsync<T>(resource, TieredCluster.Group, TieredCluster.Version, ns, plural, name, cancellationToken: ct);
+            logger.Acted(ns, name, $"{resource.Kind} deleted");
+            return ReconcileOutcome.Done;
+        }
+        if (resource.Metadata.Finalizers?.Contains(Finalizer) != true)
+        {
+            resource.Metadata.Finalizers = [.. resource.Metadata.Finalizers ?? [], Finalizer];
+            resource = await client.CustomObjects.ReplaceNamespacedCustomObjectAsync<T>(resource, TieredCluster.Group, TieredCluster.Version, ns, plural, name, cancellationToken: ct);
+        }
+        if (cluster is null)
+        {
+            await SetStatusAsync(plural, resource, false, "ClusterNotFound", $"spec.clusterRef: TieredCluster {ns}/{resource.ClusterRef} does not exist.", ct);
+            return ReconcileOutcome.InProgress;
+        }
+        try
+        {
+            await apply(options.AdminUrl(cluster), cluster, resource, ct);
+        }
+        catch (AdminApiException e)
+        {
+            await SetStatusAsync(plural, resource, false, "AdminApiRefused", e.Message, ct);
+            return ReconcileOutcome.InProgress;
+        }
+        catch (HttpRequestException e)
+        {
+            await SetStatusAsync(plural, resource, false, "AdminApiUnreachable", $"The admin API of {resource.ClusterRef} cannot be reached: {e.Message}", ct);
+            return ReconcileOutcome.InProgress;
+        }
+        await SetStatusAsync(plural, resource, true, "Applied", null, ct);
+        return ReconcileOutcome.Done;
+    }
+
+    private async Task ApplyTenantAsync(Uri admin, TieredCluster cluster, TieredTenant t, CancellationToken ct)
+    {
+        var tenant = t.Spec.Name ?? t.Metadata.Name;
+        var allowed = t.Spec.AllowedClusters ?? [cluster.Spec.GeoReplication?.ClusterName ?? cluster.Metadata.Name];
+        var body = new JsonObject { ["adminRoles"] = new JsonArray([.. t.Spec.AdminRoles.Select(r => (JsonNode)r!)]), ["allowedClusters"] = new JsonArray([.. allowed.Select(c => (JsonNode)c!)]) };
+        var current = await GetJsonAsync(admin, $"tenants/{Esc(tenant)}", ct);
+        if (current is null)
+        {
+            await SendAsync(HttpMethod.Put, admin, $"tenants/{Esc(tenant)}", body, ct);
+            return;
+        }
+        if (!SameSet(current["adminRoles"], t.Spec.AdminRoles) || !SameSet(current["allowedClusters"], allowed))
+            await SendAsync(HttpMethod.Post, admin, $"tenants/{Esc(tenant)}", body, ct);
+    }
+
+    private Task DeleteTenantAsync(Uri admin, TieredTenant t, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, admin, $"tenants/{Esc(t.Spec.Name ?? t.Metadata.Name)}", null, ct, notFoundIsOk: true);
+
+    private async Task ApplyNamespaceAsync(Uri admin, TieredCluster cluster, TieredNamespace n, CancellationToken ct)
+    {
+        var path = $"namespaces/{Esc(n.Spec.Tenant)}/{Esc(n.Spec.Name ?? n.Metadata.Name)}";
+        if (await GetJsonAsync(admin, path, ct) is null)
+        {
+            var body = n.Spec.Bundles is { } bundles ? new JsonObject { ["bundles"] = new JsonObject { ["numBundles"] = bundles } } : new JsonObject();
+            await SendAsync(HttpMethod.Put, admin, path, body, ct);
+        }
+        if (n.Spec.ReplicationClusters is { Count: > 0 } wanted)
+        {
+            var current = await GetJsonAsync(admin, path + "/replication", ct);
+            if (!SameSet(current, wanted))
+                await SendAsync(HttpMethod.Post, admin, path + "/replication", new JsonArray([.. wanted.Select(c => (JsonNode)c!)]), ct);
+        }
+    }
+
+    private Task DeleteNamespaceAsync(Uri admin, TieredNamespace n, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, admin, $"namespaces/{Esc(n.Spec.Tenant)}/{Esc(n.Spec.Name ?? n.Metadata.Name)}", null, ct, notFoundIsOk: true);
+
+    private async Task ApplyTopicAsync(Uri admin, TieredCluster cluster, TieredTopic t, CancellationToken ct)
+    {
+        var path = TopicPath(t);
+        if (t.Spec.Partitions <= 0)
+        {
+            if (await SendAsync(HttpMethod.Put, admin, path, null, ct, conflictIsOk: true) == HttpStatusCode.Conflict
+                && (await GetJsonAsync(admin, path + "/partitions", ct))?["partitions"]?.GetValue<int>() is > 0)
+                throw new AdminApiException(HttpStatusCode.Conflict, $"{path} exists as a partitioned topic; spec.partitions is 0. A topic cannot stop being partitioned.");
+            return;
+        }
+        var partitions = (await GetJsonAsync(admin, path + "/partitions", ct))?["partitions"]?.GetValue<int>() ?? 0;
+        if (partitions == 0)
+            await SendAsync(HttpMethod.Put, admin, path + "/partitions", JsonValue.Create(t.Spec.Partitions), ct);
+        else if (partitions < t.Spec.Partitions)
+            await SendAsync(HttpMethod.Post, admin, path + "/partitions", JsonValue.Create(t.Spec.Partitions), ct);
+        else if (partitions > t.Spec.Partitions)
+            throw new AdminApiException(HttpStatusCode.Conflict, $"spec.partitions is {t.Spec.Partitions} but the topic has {partitions}: partitions can only be added.");
+    }
+
+    private Task DeleteTopicAsync(Uri admin, TieredTopic t, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, admin, t.Spec.Partitions > 0 ? TopicPath(t) + "/partitions" : TopicPath(t), null, ct, notFoundIsOk: true);
+
+    private static string TopicPath(TieredTopic t) => $"persistent/{Esc(t.Spec.Tenant)}/{Esc(t.Spec.Namespace)}/{Esc(t.Spec.Name ?? t.Metadata.Name)}";
+
+    private static string Esc(string s) => Uri.EscapeDataString(s);
+
+    private static bool SameSet(JsonNode? current, IEnumerable<string> wanted) =>
+        current is JsonArray a && a.Select(n => n!.GetValue<string>()).Order(StringComparer.Ordinal).SequenceEqual(wanted.Order(StringComparer.Ordinal));
+
+    private async Task<JsonNode?> GetJsonAsync(Uri admin, string path, CancellationToken ct)
+    {
+        using var request = Request(HttpMethod.Get, admin, path, null);
+        using var response = await http.SendAsync(request, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        await ThrowUnlessSuccess(request, response, ct);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync(ct));
+    }
+
+    private async Task<HttpStatusCode> SendAsync(HttpMethod method, Uri admin, string path, JsonNode? body, CancellationToken ct, bool notFoundIsOk = false, bool conflictIsOk = false)
+    {
+        using var request = Request(method, admin, path, body);
+        using var response = await http.SendAsync(request, ct);
+        if ((notFoundIsOk && response.StatusCode == HttpStatusCode.NotFound) || (conflictIsOk && response.StatusCode == HttpStatusCode.Conflict))
+            return response.StatusCode;
+        await ThrowUnlessSuccess(request, response, ct);
+        return response.StatusCode;
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, Uri admin, string path, JsonNode? body)
+    {
+        var request = new HttpRequestMessage(method, new Uri(admin, "admin/v2/" + path));
+        if (body is not null)
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        if (options.AdminToken is { } token)
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return request;
+    }
+
+    private static async Task ThrowUnlessSuccess(HttpRequestMessage request, HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode)
+            return;
+        var text = await response.Content.ReadAsStringAsync(ct);
+        string reason;
+        try
+        {
+            reason = JsonNode.Parse(text)?["reason"]?.GetValue<string>() ?? text;
+        }
+        catch (JsonException)
+        {
+            reason = text;
+        }
+        throw new AdminApiException(response.StatusCode, $"{request.Method} {request.RequestUri!.AbsolutePath} answered {(int)response.StatusCode}: {reason}");
+    }
+
+    private async Task SetStatusAsync<T>(string plural, T resource, bool ready, string reason, string? message, CancellationToken ct) where T : AdminResource
+    {
+        var generation = resource.Metadata.Generation;
+        var status = new AdminResourceStatus
+        {
+            ObservedGeneration = generation,
+            Conditions =
+            [
+                new ClusterCondition { Type = "Ready", Status = ready ? "True" : "False", Reason = reason, Message = message, ObservedGeneration = generation },
+                new ClusterCondition { Type = "Degraded", Status = ready ? "False" : "True", Reason = ready ? "AsExpected" : reason, Message = message, ObservedGeneration = generation },
+            ],
+        };
+        foreach (var condition in status.Conditions)
+        {
+            var old = resource.Status?.Conditions.FirstOrDefault(c => c.Type == condition.Type);
+            condition.LastTransitionTime = old is not null && old.Status == condition.Status ? old.LastTransitionTime : DateTime.UtcNow;
+        }
+        if (resource.Status is not null && KubernetesJson.Serialize(resource.Status) == KubernetesJson.Serialize(status))
+            return;
+        resource.Status = status;
+        await client.CustomObjects.ReplaceNamespacedCustomObjectStatusAsync<T>(resource, TieredCluster.Group, TieredCluster.Version,
+            resource.Metadata.NamespaceProperty, plural, resource.Metadata.Name, cancellationToken: ct);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization;
+
+namespace Tiered.Operator;
+
+/// <summary>What the admin API reports about a bookie being decommissioned (<c>GET /admin/v2/bookies/{id}/decommission</c>).</summary>
+public sealed record DecommissionProgress(
+    [property: JsonPropertyName("bookieId")] string BookieId,
+    [property: JsonPropertyName("state")] string State,
+    [property: JsonPropertyName("readOnly")] bool ReadOnly,
+    [property: JsonPropertyName("ledgersRemaining")] long LedgersRemaining,
+    [property: JsonPropertyName("underReplicatedLedgers")] long UnderReplicatedLedgers)
+{
+    /// <summary>The state in which every ledger the bookie held has Qw copies elsewhere: only then may it go.</summary>
+    public bool IsDone => string.Equals(State, "Done", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// The cluster's own admin API, as far as the operator needs it to scale bookies down without losing data. An
+/// interface so that the decision logic can be tested against a fake endpoint as well as a real cluster.
+/// </summary>
+public interface IBookieAdmin
+{
+    /// <summary>Starts draining the bookie (read-only, its ledgers re-replicated by auto-recovery); repeating it is harmless.</summary>
+    Task StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken);
+
+    /// <summary>The progress of a drain, or null when none was started for this bookie.</summary>
+    Task<DecommissionProgress?> GetDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// <see cref="IBookieAdmin"/> over HTTP, at the brokers' admin endpoint (by default the cluster's broker Service,
+/// <c>http://NAME-broker.NS.svc:8080</c>), with the authentication token, when the cluster checks them, from
+/// <see cref="OperatorOptions.AdminToken"/>.
+/// </summary>
+public sealed class HttpBookieAdmin(HttpClient http, Func<TieredCluster, Uri> adminUrl, string? token) : IBookieAdmin
+{
+    public async Task StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)
+    {
+        using var request = Request(HttpMethod.Post, cluster, bookieId);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.Conflict)
+            throw new HttpRequestException($"POST {request.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+    }
+
+    public async Task<DecommissionProgress?> GetDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)
+    {
+        using var request = Request(HttpMethod.Get, cluster, bookieId);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        if (!response.IsSuccessStatusCode)
+            throw new HttpRequestException($"GET {request.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        return await response.Content.ReadFromJsonAsync<DecommissionProgress>(cancellationToken);
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, TieredCluster cluster, string bookieId)
+    {
+        var request = new HttpRequestMessage(method, new Uri(adminUrl(cluster), $"admin/v2/bookies/{Uri.EscapeDataString(bookieId)}/decommission"));
+        if (token is not null)
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return request;
+    }
+}
