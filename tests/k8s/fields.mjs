@@ -185,7 +185,9 @@ function unknown(value, type, file, path, found) {
             return;
         }
         case 'object':
-            if (Array.isArray(value)) return;
+            // An empty declaration is a type the schema leaves open (JSONSchemaPropsOrArray,
+            // JSONSchemaPropsOrBool, JSON, RawExtension): it declares no field, so it restricts none.
+            if (Array.isArray(value) || (type.props.size === 0 && type.index === null)) return;
             for (const [key, child] of Object.entries(value)) {
                 const childPath = path ? `${path}.${key}` : key;
                 if (type.props.has(key)) unknown(child, type.props.get(key), file, childPath, found);
