@@ -31,19 +31,28 @@ public sealed class BookieDecommissionTests(ITestOutputHelper output)
         var metadata = cluster.Metadata.Client;
         using var http = new HttpClient { BaseAddress = new Uri(cluster.HttpUrl(0)), Timeout = TimeSpan.FromSeconds(30) };
         string[] topics = ["persistent://public/default/decommission-0", "persistent://public/default/decommission-1"];
+        const string idleTopic = "persistent://public/default/decommission-idle";
 
         // A second subscription that nobody reads keeps every message until it is read back at the end.
-        await using (var holdClient = new TieredClient(new TieredClientOptions { ServiceUrl = cluster.ServiceUrls }))
-        {
-            foreach (var topic in topics)
-                await (await holdClient.SubscribeAsync(new ConsumerOptions(topic, "hold") { InitialPosition = SubscriptionInitialPosition.Earliest })).DisposeAsync();
-        }
+        await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = cluster.ServiceUrls });
+        foreach (var topic in topics.Append(idleTopic))
+            await (await client.SubscribeAsync(new ConsumerOptions(topic, "hold") { InitialPosition = SubscriptionInitialPosition.Earliest })).DisposeAsync();
         await using var load = await ClusterLoad.StartAsync(cluster.ServiceUrls, topics, messagesPerSecond: 100);
-        await load.WaitForReceiptsAsync(200, TimeSpan.FromSeconds(30), "before the decommission");
 
-        // The victim: the bookie most ledgers name (every bookie holds some with E=2 of 3).
+        // A topic that goes idle with its ledger open: its writer has no add to be refused, yet must move off the bookie.
+        await using var idleProducer = await client.CreateProducerAsync(new ProducerOptions(idleTopic) { BatchingEnabled = false });
+        const int idleMessages = 50;
+        for (var i = 0; i < idleMessages; i++)
+            await idleProducer.SendAsync(Encoding.UTF8.GetBytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await load.WaitForReceiptsAsync(200, TimeSpan.FromSeconds(30), "before the decommission");
+        using var idleStats = JsonDocument.Parse(await http.GetStringAsync("/admin/v2/persistent/public/default/decommission-idle/internalStats"));
+        var idleLedger = idleStats.RootElement.GetProperty("ledgers").EnumerateArray().Last().GetProperty("ledgerId").GetInt64();
+        var idleEnsemble = (await new LedgerMetadataStore(metadata).GetAsync(idleLedger))!.Metadata.Segments.MaxBy(s => s.FirstEntryId)!.Bookies.ToList();
+
+        // The victim: of the idle ledger's ensemble, the bookie most ledgers name.
         var before = await ReplicationReport.ReadAsync(metadata);
-        var victimIndex = Enumerable.Range(0, cluster.BookieCount).MaxBy(i => before.LedgersNaming.GetValueOrDefault(cluster.BookieId(i)));
+        var victimIndex = Enumerable.Range(0, cluster.BookieCount).Where(i => idleEnsemble.Contains(cluster.BookieId(i)))
+            .MaxBy(i => before.LedgersNaming.GetValueOrDefault(cluster.BookieId(i)));
         var victim = cluster.BookieId(victimIndex);
         var others = Enumerable.Range(0, cluster.BookieCount).Where(i => i != victimIndex).Select(cluster.BookieId).ToList();
         Assert.True(before.LedgersNaming.GetValueOrDefault(victim) > 0, $"no ledger names {victim}");
@@ -96,6 +105,10 @@ public sealed class BookieDecommissionTests(ITestOutputHelper output)
         Assert.Contains(victim, after.Decommissioning);
         Assert.DoesNotContain(victim, after.Writable);
         Assert.NotNull(await metadata.GetAsync(BookiePaths.ReadOnlyKey(victim)));
+        // The idle topic's ledger is still open (its writer moved to another bookie, nobody closed it).
+        var idleAfter = (await new LedgerMetadataStore(metadata).GetAsync(idleLedger))!.Metadata;
+        Assert.Equal(Tiered.Bookie.V1.LedgerMetadata.Types.State.Open, idleAfter.State);
+        Assert.DoesNotContain(victim, idleAfter.Segments.SelectMany(s => s.Bookies));
         using (var underReplicated = JsonDocument.Parse(await http.GetStringAsync("/admin/v2/bookies/under-replicated")))
             Assert.Equal(0, underReplicated.RootElement.GetProperty(victim).GetInt32());
         using (var status = JsonDocument.Parse(await http.GetStringAsync($"/admin/v2/bookies/{victim}/decommission")))
@@ -108,13 +121,16 @@ public sealed class BookieDecommissionTests(ITestOutputHelper output)
         // What the operator does next: delete the bookie. Publishing goes on without it.
         cluster.KillBookie(victimIndex);
         await load.WaitForReceiptsAsync(100, TimeSpan.FromSeconds(30), "after the drained bookie was killed");
+        await idleProducer.SendAsync(Encoding.UTF8.GetBytes(idleMessages.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         await load.StopAndVerifyAsync(TimeSpan.FromSeconds(60), cluster, output);
 
         // Every acknowledged message is read back from the remaining bookies, none twice.
-        await using var reader = new TieredClient(new TieredClientOptions { ServiceUrl = cluster.ServiceUrls });
-        foreach (var topic in load.Topics)
+        var idle = new TopicLoad(idleTopic);
+        for (var i = 0; i <= idleMessages; i++)
+            idle.Acknowledged[i] = 0;
+        foreach (var topic in load.Topics.Append(idle))
         {
-            await using var consumer = await reader.SubscribeAsync(new ConsumerOptions(topic.Name, "hold"));
+            await using var consumer = await client.SubscribeAsync(new ConsumerOptions(topic.Name, "hold"));
             var seen = new Dictionary<int, MessageId>();
             var duplicated = 0;
             var deadline = Stopwatch.GetTimestamp() + (60 * Stopwatch.Frequency);
