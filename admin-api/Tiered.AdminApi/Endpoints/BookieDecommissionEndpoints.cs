@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Tiered.Ledger;
-using Tiered.Metadata;
 
 namespace Tiered.AdminApi.Endpoints;
 
@@ -33,6 +32,9 @@ internal static class BookieDecommissionEndpoints
     public const string Draining = "Draining";
     public const string Done = "Done";
 
+    /// <summary>Rewritten with every decommission stored: concurrent decommissions are decided one after another.</summary>
+    private const string GuardKey = "/bookies/decommission-guard";
+
     public static void Map(RouteGroupBuilder admin, AdminContext context)
     {
         var bookies = admin.MapGroup("/bookies").WithTags("bookies");
@@ -41,33 +43,36 @@ internal static class BookieDecommissionEndpoints
         {
             var store = context.Store.Metadata;
             var key = BookiePaths.DecommissioningKey(bookieId);
-            var report = await ReplicationReport.ReadAsync(store, ct).ConfigureAwait(false);
-            if (await store.GetAsync(key, cancellationToken: ct).ConfigureAwait(false) is { } existing)
-                return TypedResults.Ok(Progress(bookieId, AdminJson.Deserialize<DecommissionRequest>(existing), report));
-            if (!report.Knows(bookieId))
-                throw UnknownBookie(bookieId);
-            var remaining = report.Writable.Where(b => b != bookieId && !report.Decommissioning.Contains(b)).Order(StringComparer.Ordinal).ToList();
-            if (remaining.Count < report.MaxEnsembleSize)
+            // Decided and stored together with a bump of the guard key, so that two decommissions asked for at
+            // once cannot both pass the check against the same count of bookies: the second one's write fails,
+            // and it decides again, seeing the first.
+            var started = await AdminStore.RetryOnConflictAsync($"The decommission of bookie {bookieId}", async token =>
             {
-                throw new AdminRefusalException(StatusCodes.Status409Conflict, "too-few-bookies", "Too few bookies",
-                    $"Decommissioning bookie {bookieId} would leave {remaining.Count} writable bookie(s) ({(remaining.Count == 0 ? "none" : string.Join(", ", remaining))}), "
-                    + $"fewer than the largest ensemble size in use ({report.MaxEnsembleSize}), so its ledgers could not be re-replicated. Nothing was changed; start another bookie first.");
-            }
-            var request = new DecommissionRequest(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            try
-            {
-                await store.PutAsync(key, AdminJson.Serialize(request), expectedVersion: -1, cancellationToken: ct).ConfigureAwait(false);
-            }
-            catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion)
-            {
-                // Asked for concurrently: the other request stored it first.
-                var stored = await store.GetAsync(key, cancellationToken: ct).ConfigureAwait(false);
-                if (stored is not null)
-                    return TypedResults.Ok(Progress(bookieId, AdminJson.Deserialize<DecommissionRequest>(stored), report));
-                throw;
-            }
-            var progress = Progress(bookieId, request, await ReplicationReport.ReadAsync(store, ct).ConfigureAwait(false));
-            return TypedResults.Accepted($"{AdminApi.Prefix}/bookies/{Uri.EscapeDataString(bookieId)}/decommission", progress);
+                var guard = await store.GetAsync(GuardKey, cancellationToken: token).ConfigureAwait(false);
+                var report = await ReplicationReport.ReadAsync(store, token).ConfigureAwait(false);
+                if (await store.GetAsync(key, cancellationToken: token).ConfigureAwait(false) is { } existing)
+                    return (Started: false, Request: AdminJson.Deserialize<DecommissionRequest>(existing));
+                if (!report.Knows(bookieId))
+                    throw UnknownBookie(bookieId);
+                var remaining = report.Writable.Where(b => b != bookieId && !report.Decommissioning.Contains(b)).Order(StringComparer.Ordinal).ToList();
+                if (remaining.Count < report.MaxEnsembleSize)
+                {
+                    throw new AdminRefusalException(StatusCodes.Status409Conflict, "too-few-bookies", "Too few bookies",
+                        $"Decommissioning bookie {bookieId} would leave {remaining.Count} writable bookie(s) ({(remaining.Count == 0 ? "none" : string.Join(", ", remaining))}), "
+                        + $"fewer than the largest ensemble size in use ({report.MaxEnsembleSize}), so its ledgers could not be re-replicated. Nothing was changed; start another bookie first.");
+                }
+                var request = new DecommissionRequest(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                await context.Store.TxnAsync(
+                [
+                    AdminStore.Put(key, request, expectedVersion: -1),
+                    AdminStore.Put(GuardKey, request, expectedVersion: guard?.Version ?? -1),
+                ], token).ConfigureAwait(false);
+                return (Started: true, Request: request);
+            }, ct).ConfigureAwait(false);
+            var progress = Progress(bookieId, started.Request, await ReplicationReport.ReadAsync(store, ct).ConfigureAwait(false));
+            return started.Started
+                ? TypedResults.Accepted($"{AdminApi.Prefix}/bookies/{Uri.EscapeDataString(bookieId)}/decommission", progress)
+                : TypedResults.Ok(progress);
         }).WithSummary("Decommissions a bookie: it turns read-only for good and auto-recovery copies its ledgers to other bookies. 202 with the progress when started, 200 when already under way or done; "
             + "404 for a bookie the cluster does not know; 409 (nothing changed) when fewer writable bookies than the largest ensemble size in use would remain.");
 
