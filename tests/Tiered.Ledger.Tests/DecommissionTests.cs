@@ -90,6 +90,36 @@ public sealed class DecommissionTests
     }
 
     [Fact]
+    public async Task A_ledger_whose_writer_is_gone_is_recovered_while_a_bookie_of_its_ensemble_is_decommissioned_and_then_drained()
+    {
+        await using var cluster = await BookieCluster.StartAsync(3);
+        await using var client = new LedgerClient(cluster.Metadata);
+        var store = new LedgerMetadataStore(cluster.Metadata);
+        var writer = await client.CreateLedgerAsync(2, 2, 2);
+        for (var i = 0; i < 20; i++)
+            await writer.AddEntryAsync(Payload(i));
+        var victim = writer.Metadata.Segments[0].Bookies[0];
+        // The writer's broker died: the ledger stays OPEN; its last entry is known only past the bookies' LAC.
+        await writer.DisposeAsync();
+
+        await DecommissionAsync(cluster, victim);
+        await WaitUntilAsync(async () => await cluster.Metadata.GetAsync(BookiePaths.ReadOnlyKey(victim)) is not null, $"{victim} is registered read-only");
+
+        // The new owner's recovery writes the last entry back to the whole ensemble, the decommissioning
+        // bookie included (recovery adds pass read-only): its stream must not be ended.
+        await using var recovering = new LedgerClient(cluster.Metadata);
+        var recovered = await recovering.OpenLedgerAsync(writer.LedgerId, recovery: true);
+        Assert.Equal(19, recovered.LastAddConfirmed);
+        await WaitUntilAsync(async () => !(await store.GetAsync(writer.LedgerId))!.Metadata.Segments.Any(s => s.Bookies.Contains(victim)),
+            $"the recovered ledger no longer names {victim}");
+        await cluster.StopAsync(victim);
+        var count = 0;
+        await foreach (var entry in (await recovering.OpenLedgerAsync(writer.LedgerId)).ReadAsync(0, 19))
+            Assert.Equal(Payload(count++), entry.Payload.ToArray());
+        Assert.Equal(20, count);
+    }
+
+    [Fact]
     public async Task A_bookie_started_while_decommissioned_registers_read_only_and_refuses_adds()
     {
         await using var cluster = await BookieCluster.StartAsync(2);
