@@ -95,6 +95,7 @@ public static class AdminApi
         TopicEndpoints.Map(admin, context);
         BrokerEndpoints.Map(admin, context);
         ClusterViewEndpoints.Map(admin, context);
+        BookieDecommissionEndpoints.Map(admin, context);
         BundleEndpoints.Map(admin, context);
         LookupEndpoints.Map(WithProblems(app.MapGroup(LookupPrefix), logger), context);
         OpenApiEndpoint.Map(app, options.OpenApiPath);

@@ -17,11 +17,15 @@ namespace Tiered.Bookie;
 /// server listens: the bookie registers in the metadata service (writers only learn of a bookie
 /// that can serve them), joins auto-recovery and starts watching its disks. On stop, the reverse:
 /// it leaves the registration before the server stops, and closes its storage after.
+/// A bookie being decommissioned (its key under <see cref="BookiePaths.Decommissioning"/>, written by
+/// the admin API) turns read-only for good, also across restarts, and ends its writers' add streams
+/// so that they move to other bookies.
 /// </summary>
 internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory loggerFactory, LocalBookies localBookies, Instrumentation instrumentation, IServiceProvider services)
     : IHostedLifecycleService, IDisposable
 {
     private static readonly TimeSpan DiskCheckInterval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan DecommissionRecheckInterval = TimeSpan.FromSeconds(5);
 
     private readonly BookieOptions _options = options.Value;
     private readonly ILogger _logger = loggerFactory.CreateLogger<BookieServer>();
@@ -33,7 +37,9 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
     private BookieRegistration? _registration;
     private Task _diskWatch = Task.CompletedTask;
     private Task _journalWatch = Task.CompletedTask;
+    private Task _decommissionWatch = Task.CompletedTask;
     private volatile bool _journalUnusable;
+    private volatile bool _decommissioned;
 
     public string BookieId => _options.BookieId;
 
@@ -69,6 +75,13 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
     {
         var storage = _storage!;
         var metadata = services.GetRequiredService<IMetadataStore>();
+        // A decommissioned bookie that restarts must not become writable again, not even for a moment.
+        if (await metadata.GetAsync(BookiePaths.DecommissioningKey(BookieId), cancellationToken: cancellationToken).ConfigureAwait(false) is not null)
+        {
+            _decommissioned = true;
+            storage.ReadOnly = true;
+            Service.EndAddStreams();
+        }
         _registration = await BookieRegistration.StartAsync(metadata, _options, storage.ReadOnly, _logger, cancellationToken).ConfigureAwait(false);
         // Every bookie runs the auto-recovery role; the metadata lock makes one of them active.
         if (_options.AutoRecovery)
@@ -83,6 +96,8 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
         }
         _diskWatch = Task.Run(WatchDiskAsync, CancellationToken.None);
         _journalWatch = Task.Run(WatchJournalAsync, CancellationToken.None);
+        if (!_decommissioned)
+            _decommissionWatch = Task.Run(() => WatchDecommissionAsync(metadata), CancellationToken.None);
         LogMessages.Started(_logger, BookieId, storage.LedgerCount, storage.ReadOnly ? "read-only" : "writable");
     }
 
@@ -93,6 +108,7 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
         await _stop.CancelAsync().ConfigureAwait(false);
         await _diskWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await _journalWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _decommissionWatch.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (AutoRecovery is not null)
             await AutoRecovery.DisposeAsync().ConfigureAwait(false);
         if (_registration is not null)
@@ -120,7 +136,7 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
             while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
             {
                 var usage = state.DiskUsage();
-                var readOnly = ShouldBeReadOnly(storage.ReadOnly, usage, _journalUnusable, _options);
+                var readOnly = ShouldBeReadOnly(storage.ReadOnly, usage, _journalUnusable || _decommissioned, _options);
                 if (readOnly == storage.ReadOnly)
                     continue;
                 storage.ReadOnly = readOnly;
@@ -136,6 +152,69 @@ internal sealed class BookieHost(IOptions<BookieOptions> options, ILoggerFactory
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Waits for an operator to decommission this bookie (the admin API writes its key), then turns
+    /// read-only for good: adds are refused, the registration moves to <c>/bookies/readonly</c> (no new
+    /// ensemble chooses it) and every add stream ends (writers replace it), while reads go on being
+    /// served for auto-recovery to copy its ledgers. The key is read again every few seconds besides
+    /// the watch, so a change between a read and the start of a watch is never missed for long.
+    /// </summary>
+    private async Task WatchDecommissionAsync(IMetadataStore metadata)
+    {
+        var key = BookiePaths.DecommissioningKey(BookieId);
+        var token = _stop.Token;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (await metadata.GetAsync(key, cancellationToken: token).ConfigureAwait(false) is not null)
+                        break;
+                    using var window = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    window.CancelAfter(DecommissionRecheckInterval);
+                    try
+                    {
+                        await foreach (var change in metadata.WatchAsync(key, cancellationToken: window.Token).ConfigureAwait(false))
+                        {
+                            if (change.Kv.Key == key && change.Type == Metadata.V1.WatchEvent.Types.Type.Put)
+                                break;
+                        }
+                    }
+                    catch (Exception) when (window.IsCancellationRequested && !token.IsCancellationRequested)
+                    {
+                        // The window ended (the watch reports it as a cancelled call): read the key again.
+                    }
+                }
+                catch (Exception e) when (!token.IsCancellationRequested && e is MetadataException or RpcException or IOException or InvalidOperationException)
+                {
+                    LogMessages.RegistrationFailed(_logger, e);
+                    await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+                }
+            }
+            _decommissioned = true;
+            _storage!.ReadOnly = true;
+            Service.EndAddStreams();
+            LogMessages.Decommissioned(_logger, BookieId);
+            while (true)
+            {
+                try
+                {
+                    await _registration!.SetReadOnlyAsync(true, token).ConfigureAwait(false);
+                    return;
+                }
+                catch (MetadataException e)
+                {
+                    LogMessages.RegistrationFailed(_logger, e);
+                    await Task.Delay(TimeSpan.FromSeconds(1), token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
         }
     }

@@ -32,6 +32,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = 2024, EventName = nameof(JournalUnusable), Level = LogLevel.Error, Message = "Bookie {BookieId}: its journal is unusable (a write or fsync failed, e.g. the disk is full); it is read-only until restarted")]
     public static partial void JournalUnusable(ILogger logger, string bookieId);
 
+    [LoggerMessage(EventId = 2025, EventName = nameof(Decommissioned), Level = LogLevel.Warning, Message = "Bookie {BookieId} is being decommissioned: it is read-only for good and ends its add streams; auto-recovery copies its ledgers to other bookies, after which it can be stopped and its data deleted")]
+    public static partial void Decommissioned(ILogger logger, string bookieId);
+
     [LoggerMessage(EventId = 2031, EventName = nameof(CallFailed), Level = LogLevel.Error, Message = "Bookie call {Method} failed")]
     public static partial void CallFailed(ILogger logger, string method, Exception exception);
 

@@ -16,13 +16,18 @@ namespace Tiered.Ledger;
 /// by compare-and-set. OPEN and IN_RECOVERY ledgers are left to their writer's ensemble changes
 /// and to ledger recovery. Instances that do not hold the lock retry taking it on every tick, so
 /// one takes over as soon as the active one's session ends.
+/// <para>
+/// A bookie being decommissioned (<see cref="BookiePaths.Decommissioning"/>) is treated like a lost
+/// one, except that it still serves reads (it is read from too) and that OPEN ledgers are drained as
+/// well: every segment before the last one is immutable, so its fragment is copied and swapped like a
+/// closed ledger's. The last segment of an OPEN ledger belongs to its writer, which replaces the
+/// bookie itself: the decommissioned bookie ends its add streams, which is an ensemble change.
+/// </para>
 /// </summary>
 public sealed partial class AutoRecovery : IAsyncDisposable
 {
     /// <summary>The auditor lock: an ephemeral key owned by the active instance's session.</summary>
     public const string LockKey = "/ledgers-auditor/lock";
-
-    /// <summary>Where bookies register while their disk is nearly full (still readable, so not lost).</summary>
 
     private const int UpdateAttempts = 5;
 
@@ -207,13 +212,15 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         var registered = await RegisteredBookiesAsync(cancellationToken).ConfigureAwait(false);
         if (registered.Count == 0)
             return; // no bookie at all: more likely a metadata problem than every bookie lost
+        var draining = (await _metadata.ListChildrenAsync(BookiePaths.Decommissioning, cancellationToken: cancellationToken).ConfigureAwait(false))
+            .ToHashSet(StringComparer.Ordinal);
         foreach (var ledgerId in await _ledgers.ListAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!_active)
                 return;
             try
             {
-                await CheckLedgerAsync(ledgerId, registered, cancellationToken).ConfigureAwait(false);
+                await CheckLedgerAsync(ledgerId, registered, draining, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is LedgerException or RpcException or InsufficientBookiesException or InvalidOperationException or IOException
                 || (e is MetadataException && !cancellationToken.IsCancellationRequested))
@@ -230,52 +237,76 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         return [.. available, .. readOnly];
     }
 
-    /// <summary>Re-replicates every fragment of one ledger that is on a lost bookie, one fragment at a time.</summary>
-    private async Task CheckLedgerAsync(long ledgerId, HashSet<string> registered, CancellationToken cancellationToken)
+    /// <summary>Re-replicates every fragment of one ledger that is on a lost (or decommissioning) bookie, one fragment at a time.</summary>
+    private async Task CheckLedgerAsync(long ledgerId, HashSet<string> registered, HashSet<string> draining, CancellationToken cancellationToken)
     {
         var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false);
-        if (metadata is null || metadata.Metadata.State != LedgerMetadata.Types.State.Closed)
+        if (metadata is null)
+            return;
+        var state = metadata.Metadata.State;
+        if (state != LedgerMetadata.Types.State.Closed && (state != LedgerMetadata.Types.State.Open || draining.Count == 0))
             return;
         Interlocked.Increment(ref _ledgersChecked);
-        while (_active && FindLostFragment(metadata.Metadata, registered) is { } fragment)
+        while (_active && FindFragment(metadata.Metadata, registered, draining) is { } fragment)
         {
-            var updated = await RecoverFragmentAsync(metadata, fragment, cancellationToken).ConfigureAwait(false);
+            var updated = await RecoverFragmentAsync(metadata, fragment, draining, cancellationToken).ConfigureAwait(false);
             if (updated is null)
                 return; // changed meanwhile (deleted, or the fragment was handled): the next pass looks again
             metadata = updated;
         }
     }
 
-    /// <summary>A lost bookie's share of one segment: segment (by first entry), ensemble position, entry range.</summary>
-    private sealed record Fragment(long FirstEntryId, long LastEntryId, int Position, string LostBookie);
+    /// <summary>
+    /// A lost (or decommissioning: <paramref name="Draining"/>) bookie's share of one segment: segment (by
+    /// first entry), ensemble position, entry range.
+    /// </summary>
+    private sealed record Fragment(long FirstEntryId, long LastEntryId, int Position, string LostBookie, bool Draining);
 
-    private static Fragment? FindLostFragment(LedgerMetadata metadata, HashSet<string> registered)
+    /// <summary>
+    /// The first fragment to copy: in a CLOSED ledger on any bookie that is not registered or is
+    /// decommissioning; in an OPEN ledger only on a decommissioning bookie and never in the last
+    /// segment (the writer's). A lost bookie in an open ledger is left to its writer and to ledger
+    /// recovery, as before.
+    /// </summary>
+    private static Fragment? FindFragment(LedgerMetadata metadata, HashSet<string> registered, HashSet<string> draining)
     {
+        var closed = metadata.State == LedgerMetadata.Types.State.Closed;
         var segments = metadata.Segments.OrderBy(s => s.FirstEntryId).ToList();
         for (var i = 0; i < segments.Count; i++)
         {
-            var last = i + 1 < segments.Count ? segments[i + 1].FirstEntryId - 1 : metadata.LastEntryId;
+            if (FragmentEnd(metadata, segments, i) is not { } last)
+                continue;
             for (var position = 0; position < segments[i].Bookies.Count; position++)
             {
                 var bookie = segments[i].Bookies[position];
-                if (!registered.Contains(bookie))
-                    return new Fragment(segments[i].FirstEntryId, last, position, bookie);
+                if (draining.Contains(bookie))
+                    return new Fragment(segments[i].FirstEntryId, last, position, bookie, Draining: true);
+                if (closed && !registered.Contains(bookie))
+                    return new Fragment(segments[i].FirstEntryId, last, position, bookie, Draining: false);
             }
         }
         return null;
+    }
+
+    /// <summary>The last entry of segment <paramref name="index"/>; null for the last segment of a ledger that is not CLOSED (its writer still adds to it).</summary>
+    private static long? FragmentEnd(LedgerMetadata metadata, List<Segment> segments, int index)
+    {
+        if (index + 1 < segments.Count)
+            return segments[index + 1].FirstEntryId - 1;
+        return metadata.State == LedgerMetadata.Types.State.Closed ? metadata.LastEntryId : null;
     }
 
     /// <summary>
     /// Copies the fragment to a replacement bookie and records it in the segment; returns the
     /// updated metadata, or null when the ledger changed so that this fragment is no longer as found.
     /// </summary>
-    private async Task<VersionedLedgerMetadata?> RecoverFragmentAsync(VersionedLedgerMetadata metadata, Fragment fragment, CancellationToken cancellationToken)
+    private async Task<VersionedLedgerMetadata?> RecoverFragmentAsync(VersionedLedgerMetadata metadata, Fragment fragment, HashSet<string> draining, CancellationToken cancellationToken)
     {
         var m = metadata.Metadata;
         var schedule = new DistributionSchedule(m.EnsembleSize, m.WriteQuorum, m.AckQuorum);
         var segment = m.Segments.First(s => s.FirstEntryId == fragment.FirstEntryId);
         var available = await _ledgers.AvailableBookiesAsync(cancellationToken).ConfigureAwait(false);
-        var replacement = EnsemblePlacement.Replace([.. segment.Bookies], fragment.Position, [.. available]);
+        var replacement = EnsemblePlacement.Replace([.. segment.Bookies], fragment.Position, [.. available], alsoExclude: draining);
 
         var entries = new List<long>();
         for (var entryId = fragment.FirstEntryId; entryId <= fragment.LastEntryId; entryId++)
@@ -289,8 +320,13 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var updated = metadata.Metadata.Clone();
-            var target = updated.Segments.FirstOrDefault(s => s.FirstEntryId == fragment.FirstEntryId);
-            if (updated.State != LedgerMetadata.Types.State.Closed || updated.LastEntryId != m.LastEntryId || target is null
+            var segments = updated.Segments.OrderBy(s => s.FirstEntryId).ToList();
+            var index = segments.FindIndex(s => s.FirstEntryId == fragment.FirstEntryId);
+            var target = index < 0 ? null : segments[index];
+            // The copy is valid while the segment still covers the same entries and names the bookie there
+            // (an open ledger closing meanwhile leaves its earlier segments as they were).
+            if (target is null || FragmentEnd(updated, segments, index) != fragment.LastEntryId
+                || (updated.State != LedgerMetadata.Types.State.Closed && !fragment.Draining)
                 || target.Bookies.Count <= fragment.Position || target.Bookies[fragment.Position] != fragment.LostBookie
                 || target.Bookies.Contains(replacement))
             {
@@ -301,7 +337,10 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             {
                 var stored = await _ledgers.UpdateAsync(metadata, updated, cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _fragmentsRecovered);
-                LedgerLog.FragmentRecovered(_logger, metadata.LedgerId, fragment.FirstEntryId, fragment.LastEntryId, fragment.LostBookie, replacement, fragment.Position, entries.Count);
+                if (fragment.Draining)
+                    LedgerLog.FragmentDrained(_logger, metadata.LedgerId, fragment.FirstEntryId, fragment.LastEntryId, fragment.LostBookie, replacement, fragment.Position, entries.Count);
+                else
+                    LedgerLog.FragmentRecovered(_logger, metadata.LedgerId, fragment.FirstEntryId, fragment.LastEntryId, fragment.LostBookie, replacement, fragment.Position, entries.Count);
                 return stored;
             }
             catch (MetadataException e) when (e.Code == MetadataErrorCode.BadVersion && attempt < UpdateAttempts)
@@ -315,11 +354,14 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads each entry from another replica (digest checked) and adds it, exactly as stored, to the replacement with the recovery flag.</summary>
+    /// <summary>
+    /// Reads each entry from another replica (digest checked; a decommissioning bookie's own copy is a
+    /// replica too, as it still serves reads) and adds it, exactly as stored, to the replacement with the recovery flag.
+    /// </summary>
     private async Task CopyAsync(VersionedLedgerMetadata metadata, Fragment fragment, List<long> entries, string replacement, CancellationToken cancellationToken)
     {
         var ledgerId = metadata.LedgerId;
-        var reader = new LedgerReader(metadata, metadata.Metadata.LastEntryId, _pool, _options, _logger);
+        var reader = new LedgerReader(metadata, Math.Max(metadata.Metadata.LastEntryId, fragment.LastEntryId), _pool, _options, _logger);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.AddTimeout + (_options.ReadTimeout * 2));
         using var call = _pool.Get(replacement).AddEntries(cancellationToken: timeout.Token);
@@ -346,7 +388,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             while (next < entries.Count || ahead.Count > 0)
             {
                 while (next < entries.Count && ahead.Count < _options.ReadAheadEntries)
-                    ahead.Enqueue(reader.ReadStoredAsync(entries[next++], fragment.LostBookie, timeout.Token));
+                    ahead.Enqueue(reader.ReadStoredAsync(entries[next++], fragment.Draining ? null : fragment.LostBookie, timeout.Token));
                 var stored = await ahead.Dequeue().ConfigureAwait(false);
                 if (receiving.IsCompleted)
                     break;

@@ -15,7 +15,16 @@ public static class BookiePaths
     /// <summary>/bookies/readonly: bookies that serve reads only (disk nearly full, journal unusable).</summary>
     public const string ReadOnly = "/bookies/readonly";
 
+    /// <summary>
+    /// /bookies/decommissioning: bookies an operator is draining (persistent keys, written by the admin
+    /// API, valued with when it was asked). Such a bookie stays read-only, and auto-recovery copies
+    /// its share of every ledger to other bookies while it still serves reads.
+    /// </summary>
+    public const string Decommissioning = "/bookies/decommissioning";
+
     public static string AvailableKey(string bookieId) => $"{Available}/{bookieId}";
 
     public static string ReadOnlyKey(string bookieId) => $"{ReadOnly}/{bookieId}";
+
+    public static string DecommissioningKey(string bookieId) => $"{Decommissioning}/{bookieId}";
 }

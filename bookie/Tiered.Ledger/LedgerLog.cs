@@ -41,6 +41,9 @@ internal static partial class LedgerLog
     [LoggerMessage(EventId = 3022, EventName = nameof(FragmentRecovered), Level = LogLevel.Information, Message = "Ledger {LedgerId}: re-replicated entries {FirstEntryId}..{LastEntryId} of lost bookie {LostBookieId} to {ReplacementBookieId} (ensemble position {Position}, {Entries} entries)")]
     public static partial void FragmentRecovered(ILogger logger, long ledgerId, long firstEntryId, long lastEntryId, string lostBookieId, string replacementBookieId, int position, int entries);
 
+    [LoggerMessage(EventId = 3026, EventName = nameof(FragmentDrained), Level = LogLevel.Information, Message = "Ledger {LedgerId}: copied entries {FirstEntryId}..{LastEntryId} of decommissioning bookie {BookieId} to {ReplacementBookieId} (ensemble position {Position}, {Entries} entries)")]
+    public static partial void FragmentDrained(ILogger logger, long ledgerId, long firstEntryId, long lastEntryId, string bookieId, string replacementBookieId, int position, int entries);
+
     [LoggerMessage(EventId = 3023, EventName = nameof(AutoRecoveryLedgerFailed), Level = LogLevel.Warning, Message = "Auto-recovery of ledger {LedgerId} failed; retrying on the next pass")]
     public static partial void AutoRecoveryLedgerFailed(ILogger logger, long ledgerId, Exception error);
 

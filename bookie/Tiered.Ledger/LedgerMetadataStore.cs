@@ -75,4 +75,20 @@ public sealed class LedgerMetadataStore(IMetadataStore store)
         ids.Sort();
         return ids;
     }
+
+    /// <summary>Every ledger's metadata, read in one listing (the admin API's replication report).</summary>
+    public async Task<List<VersionedLedgerMetadata>> ListAllAsync(CancellationToken cancellationToken = default)
+    {
+        var prefix = Root + "/";
+        var kvs = await store.ListAsync(prefix, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var all = new List<VersionedLedgerMetadata>(kvs.Count);
+        foreach (var kv in kvs)
+        {
+            var name = kv.Key.AsSpan(prefix.Length);
+            if (long.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id))
+                all.Add(new VersionedLedgerMetadata(id, LedgerMetadata.Parser.ParseFrom(kv.Value), kv.Version));
+        }
+        all.Sort((a, b) => a.LedgerId.CompareTo(b.LedgerId));
+        return all;
+    }
 }

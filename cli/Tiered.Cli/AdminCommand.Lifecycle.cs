@@ -5,7 +5,7 @@ namespace Tiered.Cli;
 
 /// <summary>
 /// <c>tiered admin topics update-partitioned|terminate|expire-messages…</c>, <c>namespaces topics|clear-backlog</c>,
-/// <c>brokers list</c> and <c>bookies list|racks-info</c>.
+/// <c>brokers list</c> and <c>bookies list|racks-info|under-replicated|decommission|decommission-status</c>.
 /// </summary>
 internal static partial class AdminCommand
 {
@@ -91,7 +91,82 @@ internal static partial class AdminCommand
         Run(list, (_, http, ct) => http.GetAsync(AdminHttp.Path("bookies", "all"), ct));
         var racks = new Command("racks-info", "Registered bookies by rack group, with their rack, host and state.");
         Run(racks, (_, http, ct) => http.GetAsync(AdminHttp.Path("bookies", "racks-info"), ct));
-        return new Command("bookies", "The cluster's bookies, as they registered in the metadata service.") { list, racks };
+        var underReplicated = new Command("under-replicated",
+            "Under-replicated ledgers per bookie: for every registered, decommissioning or lost bookie, the ledgers that still need a copy made because of it (0: none).");
+        Run(underReplicated, (_, http, ct) => http.GetAsync(AdminHttp.Path("bookies", "under-replicated"), ct));
+        return new Command("bookies", "The cluster's bookies, as they registered in the metadata service.")
+        {
+            list, racks, underReplicated, Decommission(), DecommissionStatus(),
+        };
+    }
+
+    private static Command Decommission()
+    {
+        var bookie = NameArgument("bookie", "The bookie's id, as `bookies list` shows it.");
+        var wait = new Option<bool>("--wait", "-w")
+        {
+            Description = "Wait until the decommission is done (no ledger names the bookie any more), printing the progress as it changes; then the bookie may be stopped and its data deleted.",
+        };
+        var timeout = new Option<int>("--timeout")
+        {
+            HelpName = "SECONDS",
+            Description = "With --wait: give up (exit 1, the decommission goes on) after this many seconds; 0 waits for ever.",
+            DefaultValueFactory = _ => 0,
+        };
+        var command = new Command("decommission",
+            "Decommission a bookie: it turns read-only for good and auto-recovery copies its ledgers to other bookies (refused when fewer writable bookies than the largest ensemble size would remain). "
+            + "Prints the progress; asking again is harmless.") { bookie, wait, timeout };
+        Run(command, async (p, http, ct) =>
+        {
+            var path = AdminHttp.Path("bookies", p.GetValue(bookie)!, "decommission");
+            if (!p.GetValue(wait))
+                return await http.SendAsync(HttpMethod.Post, path, null, ct);
+            var seconds = p.GetValue(timeout);
+            if (seconds < 0)
+                throw new ArgumentException($"--timeout {seconds}: expected 0 (no limit) or more seconds.");
+            var (exit, progress) = await http.SendForJsonAsync(HttpMethod.Post, path, ct);
+            if (exit != Exit.Ok)
+                return exit;
+            var deadline = seconds == 0 ? DateTime.MaxValue : DateTime.UtcNow.AddSeconds(seconds);
+            string? shown = null;
+            while (true)
+            {
+                var line = DecommissionLine(progress);
+                if (line != shown)
+                    Console.Error.WriteLine(shown = line);
+                if (progress.TryGetProperty("state", out var state) && state.GetString() == "Done")
+                {
+                    AdminHttp.Print(progress);
+                    return Exit.Ok;
+                }
+                if (DateTime.UtcNow >= deadline)
+                {
+                    AdminHttp.Print(progress);
+                    return Exit.Error(Exit.Failed, $"the decommission of {p.GetValue(bookie)} is not done after {seconds} s; it goes on (see `tiered admin bookies decommission-status`).");
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                (exit, progress) = await http.GetJsonAsync(path, ct);
+                if (exit != Exit.Ok)
+                    return exit;
+            }
+        });
+        return command;
+    }
+
+    private static Command DecommissionStatus()
+    {
+        var bookie = NameArgument("bookie", "The bookie's id, as `bookies list` shows it.");
+        var command = new Command("decommission-status",
+            "The progress of a bookie's decommission: state Draining or Done, readOnly, ledgersRemaining, underReplicatedLedgers.") { bookie };
+        Run(command, (p, http, ct) => http.GetAsync(AdminHttp.Path("bookies", p.GetValue(bookie)!, "decommission"), ct));
+        return command;
+    }
+
+    private static string DecommissionLine(System.Text.Json.JsonElement progress)
+    {
+        string Field(string name) => progress.TryGetProperty(name, out var value) ? value.ToString() : "?";
+        return $"{Field("bookieId")}: {Field("state")}, read-only {Field("readOnly")}, {Field("ledgersRemaining")} ledger(s) remaining, "
+            + $"{Field("underReplicatedLedgers")} under-replicated in the cluster";
     }
 
     private static string Seconds(int seconds) => seconds >= 0

@@ -34,11 +34,16 @@ internal sealed partial class AdminHttp : IDisposable
     public Task<int> GetAsync(string path, CancellationToken cancellationToken) => SendAsync(HttpMethod.Get, path, null, cancellationToken);
 
     /// <summary>The JSON answer of a GET, not printed; on failure the exit code after printing why (and no JSON).</summary>
-    public async Task<(int Exit, JsonElement Json)> GetJsonAsync(string path, CancellationToken cancellationToken)
+    public Task<(int Exit, JsonElement Json)> GetJsonAsync(string path, CancellationToken cancellationToken)
+        => SendForJsonAsync(HttpMethod.Get, path, cancellationToken);
+
+    /// <summary>The JSON answer of a request without a body, not printed; on failure the exit code after printing why (and no JSON).</summary>
+    public async Task<(int Exit, JsonElement Json)> SendForJsonAsync(HttpMethod method, string path, CancellationToken cancellationToken)
     {
         try
         {
-            using var response = await _http.GetAsync(path, cancellationToken);
+            using var request = new HttpRequestMessage(method, path);
+            using var response = await _http.SendAsync(request, cancellationToken);
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!response.IsSuccessStatusCode)
                 return (Exit.Error(Exit.Failed, Describe(response, body)), default);

@@ -67,7 +67,58 @@ public sealed class AdminLifecycleCliTests(AdminApiServer server) : IClassFixtur
         }
     }
 
+    [Fact]
+    public async Task A_bookie_is_decommissioned_from_the_command_line_and_refused_when_too_few_would_remain()
+    {
+        // One registered bookie (read-only), and a ledger of ensemble size 1 on a bookie that is gone.
+        const string bookie = "10.0.0.8:3181", lost = "10.0.0.6:3181";
+        const long ledgerId = 987_654_321;
+        var ledger = new Tiered.Bookie.V1.LedgerMetadata
+        {
+            EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1, State = Tiered.Bookie.V1.LedgerMetadata.Types.State.Closed, LastEntryId = 9,
+            Segments = { new Tiered.Bookie.V1.Segment { FirstEntryId = 0, Bookies = { lost } } },
+        };
+        await server.Store.PutAsync(Tiered.Ledger.BookiePaths.ReadOnlyKey(bookie), System.Text.Encoding.UTF8.GetBytes(bookie));
+        await server.Store.PutAsync(Tiered.Ledger.LedgerMetadataStore.Key(ledgerId), Google.Protobuf.MessageExtensions.ToByteArray(ledger));
+        try
+        {
+            using (var counts = JsonDocument.Parse(await TieredAsync(0, "bookies", "under-replicated")))
+            {
+                Assert.Equal(0, counts.RootElement.GetProperty(bookie).GetInt32());
+                Assert.Equal(1, counts.RootElement.GetProperty(lost).GetInt32());
+            }
+            Assert.Contains("error: No bookie 10.0.0.7:1", await TieredAsync(1, "bookies", "decommission", "10.0.0.7:1"));
+            Assert.Contains("not being decommissioned", await TieredAsync(1, "bookies", "decommission-status", bookie));
+
+            // Ensembles of 1 and no writable bookie: refused, and nothing is stored.
+            Assert.Contains("largest ensemble size in use (1)", await TieredAsync(1, "bookies", "decommission", bookie));
+            Assert.Null(await server.Store.GetAsync(Tiered.Ledger.BookiePaths.DecommissioningKey(bookie)));
+
+            // Without that ledger nothing needs the bookie: Done at once, and --wait returns.
+            await server.Store.DeleteAsync(Tiered.Ledger.LedgerMetadataStore.Key(ledgerId));
+            using (var progress = JsonDocument.Parse(await TieredAsync(0, "bookies", "decommission", bookie)))
+            {
+                Assert.Equal(bookie, progress.RootElement.GetProperty("bookieId").GetString());
+                Assert.Equal("Done", progress.RootElement.GetProperty("state").GetString());
+                Assert.True(progress.RootElement.GetProperty("readOnly").GetBoolean());
+                Assert.Equal(0, progress.RootElement.GetProperty("ledgersRemaining").GetInt32());
+            }
+            Assert.NotNull(await server.Store.GetAsync(Tiered.Ledger.BookiePaths.DecommissioningKey(bookie)));
+            Assert.Contains("\"Done\"", await TieredAsync(0, "bookies", "decommission", bookie, "--wait", "--timeout", "30"));
+            Assert.Contains("\"Done\"", await TieredAsync(0, "bookies", "decommission-status", bookie));
+        }
+        finally
+        {
+            await server.Store.DeleteAsync(Tiered.Ledger.LedgerMetadataStore.Key(ledgerId));
+            await server.Store.DeleteAsync(Tiered.Ledger.BookiePaths.DecommissioningKey(bookie));
+            await server.Store.DeleteAsync(Tiered.Ledger.BookiePaths.ReadOnlyKey(bookie));
+        }
+    }
+
     [Theory]
+    [InlineData("bookies decommission", "read-only for good")]
+    [InlineData("bookies decommission-status", "Draining or Done")]
+    [InlineData("bookies under-replicated", "need a copy")]
     [InlineData("topics update-partitioned", "partitions may only grow")]
     [InlineData("topics terminate", "producers are refused")]
     [InlineData("topics expire-messages", "--expire-time")]

@@ -59,6 +59,15 @@ public sealed class BrokerCluster : IAsyncDisposable
     /// <summary>The process ids of the bookies that run.</summary>
     public IEnumerable<int> BookiePids => _bookies.Where(b => b is { HasExited: false }).Select(b => b!.Pid);
 
+    /// <summary>A bookie's id (its listen address, which it registers under).</summary>
+    public string BookieId(int bookie) => _bookieAddresses[bookie];
+
+    /// <summary>The number of bookie slots.</summary>
+    public int BookieCount => _bookies.Length;
+
+    /// <summary>SIGKILL of a bookie (its registration lapses with its session).</summary>
+    public void KillBookie(int bookie) => _bookies[bookie]?.Kill();
+
     public string GrpcUrl(int broker) => $"http://127.0.0.1:{_ports[broker].Grpc}";
 
     public string HttpUrl(int broker) => $"http://127.0.0.1:{_ports[broker].Http}";

@@ -12,6 +12,21 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
 {
     public const int MaxPayloadBytes = 5 * 1024 * 1024;
 
+    /// <summary>How long a stream that has sent nothing yet may take to show it carries recovery adds once the bookie is decommissioned.</summary>
+    private static readonly TimeSpan RecoveryStreamGrace = TimeSpan.FromSeconds(1);
+
+    private readonly TaskCompletionSource _addStreamsEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Ends the writers' add streams, now and from now on, after answering what was received: the
+    /// bookie is being decommissioned. A writer takes an ended stream for a failed bookie and replaces
+    /// it by an ensemble change at once, even when it has nothing to add (a refused add would only
+    /// tell it at its next add, and an idle writer would keep the bookie in its ensemble). Streams of
+    /// recovery adds (a recovering reader writing entries back, which a read-only bookie accepts) are
+    /// left to finish; one that has sent nothing is given <see cref="RecoveryStreamGrace"/> to show which it is.
+    /// </summary>
+    public void EndAddStreams() => _addStreamsEnded.TrySetResult();
+
     public override async Task AddEntries(IAsyncStreamReader<AddRequest> requestStream, IServerStreamWriter<AddResponse> responseStream, ServerCallContext context)
     {
         // Adds are pipelined: each is handed to storage at once and answered when its journal
@@ -19,10 +34,30 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
         var responses = System.Threading.Channels.Channel.CreateBounded<AddResponse>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
         var writer = Task.Run(() => responses.Reader.WriteAllAsync(responseStream, context.CancellationToken));
         var pending = new List<Task>();
+        var ended = _addStreamsEnded.Task;
+        bool? recoveryOnly = null; // null until the first add
         try
         {
-            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                var next = requestStream.MoveNext(context.CancellationToken);
+                if (!next.IsCompleted && recoveryOnly != true)
+                {
+                    if (!ended.IsCompleted)
+                        await Task.WhenAny(next, ended).ConfigureAwait(false);
+                    if (!next.IsCompleted && recoveryOnly is null)
+                        await Task.WhenAny(next, Task.Delay(RecoveryStreamGrace, context.CancellationToken)).ConfigureAwait(false);
+                    if (!next.IsCompleted)
+                    {
+                        // Decommissioned while waiting: the read is abandoned (the call ends with this method).
+                        _ = next.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                        break;
+                    }
+                }
+                if (!await next.ConfigureAwait(false))
+                    break;
+                var request = requestStream.Current;
+                recoveryOnly = request.Recovery && recoveryOnly != false;
                 pending.Add(AddOneAsync(request, responses.Writer, context.CancellationToken));
                 if (pending.Count > 4096)
                     pending.RemoveAll(t => t.IsCompleted);
@@ -53,7 +88,7 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
                 {
                     StorageResult.Ok => (Code.Ok, ""),
                     StorageResult.Fenced => (Code.Fenced, $"Ledger {request.LedgerId} is fenced: another client is recovering it; this writer must stop."),
-                    StorageResult.ReadOnly => (Code.ReadOnly, $"Bookie {state.BookieId} is read-only (its disk is nearly full); write to another bookie."),
+                    StorageResult.ReadOnly => (Code.ReadOnly, $"Bookie {state.BookieId} is read-only (its disk is nearly full, or it is being decommissioned); write to another bookie."),
                     _ => (Code.Internal, result.ToString()),
                 };
             }
