@@ -22,8 +22,11 @@ public sealed record DecommissionProgress(
 /// </summary>
 public interface IBookieAdmin
 {
-    /// <summary>Starts draining the bookie (read-only, its ledgers re-replicated by auto-recovery); repeating it is harmless.</summary>
-    Task StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Starts draining the bookie (read-only, its ledgers re-replicated by auto-recovery); repeating it is harmless.
+    /// Null when the cluster accepted it; the cluster's reason when it refused (409: too few bookies would remain).
+    /// </summary>
+    Task<string?> StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken);
 
     /// <summary>The progress of a drain, or null when none was started for this bookie.</summary>
     Task<DecommissionProgress?> GetDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken);
@@ -36,12 +39,24 @@ public interface IBookieAdmin
 /// </summary>
 public sealed class HttpBookieAdmin(HttpClient http, Func<TieredCluster, Uri> adminUrl, string? token) : IBookieAdmin
 {
-    public async Task StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)
+    public async Task<string?> StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)
     {
         using var request = Request(HttpMethod.Post, cluster, bookieId);
         using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.Conflict)
-            throw new HttpRequestException($"POST {request.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        if (response.IsSuccessStatusCode)
+            return null;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Conflict)
+            throw new HttpRequestException($"POST {request.RequestUri} answered {(int)response.StatusCode}: {body}");
+        try
+        {
+            // A problem document (RFC 9457): its detail says why.
+            return System.Text.Json.JsonDocument.Parse(body).RootElement.TryGetProperty("detail", out var detail) && detail.GetString() is { Length: > 0 } why ? why : body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
+        }
     }
 
     public async Task<DecommissionProgress?> GetDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)

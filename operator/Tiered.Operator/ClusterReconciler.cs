@@ -98,7 +98,17 @@ public sealed class ClusterReconciler(IKubernetes client, IBookieAdmin admin, IL
             var progress = await admin.GetDecommissionAsync(cluster, bookieId, ct);
             if (progress is null)
             {
-                await admin.StartDecommissionAsync(cluster, bookieId, ct);
+                if (await admin.StartDecommissionAsync(cluster, bookieId, ct) is { } refusal)
+                {
+                    // Nothing is removed: the cluster said the drain would leave too few copies.
+                    var message = $"Bookie {bookieId} cannot be decommissioned, so the bookies stay at {current}: {refusal}";
+                    logger.Invalid(ns, name, "DecommissionRefused", message);
+                    status.Bookies = cluster.Status?.Bookies;
+                    status.Brokers = cluster.Status?.Brokers;
+                    SetConditions(status, ready: false, progressing: false, degraded: true, "DecommissionRefused", message);
+                    await WriteStatusAsync(cluster, status, ct);
+                    return ReconcileOutcome.Done;
+                }
                 logger.Acted(ns, name, $"decommissioning bookie {bookieId} before scaling the bookies down to {current - 1}");
             }
             if (progress?.IsDone == true)

@@ -109,6 +109,25 @@ public sealed class OperationsTests
     }
 
     [Fact]
+    public async Task A_refused_decommission_leaves_every_bookie_and_says_why_as_Degraded()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        h.Create(OperatorHarness.Cluster("refused", s => s.Bookies.Replicas = 3));
+        await h.WaitReadyAsync("refused");
+        h.Admin.Refuse("refused-bookie-2", "2 writable bookies would remain, fewer than the ensemble size 3 of ledger 7.");
+
+        h.Edit("refused", s => s.Bookies.Replicas = 2);
+        await h.Api.WaitUntilAsync(() => h.Condition("refused", "Degraded")?.Status == "True", "Degraded");
+
+        var degraded = h.Condition("refused", "Degraded")!;
+        Assert.Equal("DecommissionRefused", degraded.Reason);
+        Assert.Contains("fewer than the ensemble size 3", degraded.Message!, StringComparison.Ordinal);
+        Assert.Equal(3, h.Api.Get("statefulsets", OperatorHarness.Ns, "refused-bookie")!["spec"]!["replicas"]!.GetValue<int>());
+        Assert.NotNull(h.Api.Get("pods", OperatorHarness.Ns, "refused-bookie-2"));
+        Assert.NotNull(h.Api.Get("persistentvolumeclaims", OperatorHarness.Ns, "ledgers-refused-bookie-2"));
+    }
+
+    [Fact]
     public async Task Two_operator_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops()
     {
         await using var h = await OperatorHarness.StartAsync(withOperator: false);

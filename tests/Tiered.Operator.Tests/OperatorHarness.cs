@@ -139,6 +139,11 @@ public sealed class FakeAdmin : IAsyncDisposable
 
     public void Complete(string bookieId) => _states[bookieId] = "Done";
 
+    /// <summary>Makes the next POST for <paramref name="bookieId"/> answer 409 with <paramref name="detail"/>, as the cluster does when too few bookies would remain.</summary>
+    public void Refuse(string bookieId, string detail) => _refusals[bookieId] = detail;
+
+    private readonly ConcurrentDictionary<string, string> _refusals = new();
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -147,6 +152,11 @@ public sealed class FakeAdmin : IAsyncDisposable
         _app = builder.Build();
         _app.MapPost("/admin/v2/bookies/{id}/decommission", (string id) =>
         {
+            if (_refusals.TryGetValue(id, out var detail))
+            {
+                _calls.Enqueue($"POST {id} 409");
+                return Results.Problem(detail, statusCode: 409, type: "too-few-bookies");
+            }
             _calls.Enqueue($"POST {id}");
             _states.TryAdd(id, "Running");
             return Results.Json(Progress(id), statusCode: 202);
