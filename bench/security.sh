@@ -10,6 +10,7 @@
 # from the same run. About 4–5 minutes after the wait with the defaults (--duration 20 --warmup 5
 # --rounds 2). Extra arguments go to the benchmark, e.g.
 #   bash bench/security.sh --duration 3 --warmup 1 --rounds 1      (a short run)
+# BENCH_SECURITY=auth or tls turns on only tokens or only TLS (default both), to tell their costs apart.
 # BENCH_QUIET_WAIT=0 skips the wait; BENCH_QUIET_WAIT=SECONDS changes its limit (default 900).
 set -euo pipefail
 cd "$(dirname "$0")/.."
