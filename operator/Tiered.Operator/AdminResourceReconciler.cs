@@ -245,11 +245,7 @@ public sealed class AdminResourceReconciler(IKubernetes client, HttpClient http,
                 new ClusterCondition { Type = "Degraded", Status = ready ? "False" : "True", Reason = ready ? "AsExpected" : reason, Message = message, ObservedGeneration = generation },
             ],
         };
-        foreach (var condition in status.Conditions)
-        {
-            var old = resource.Status?.Conditions.FirstOrDefault(c => c.Type == condition.Type);
-            condition.LastTransitionTime = old is not null && old.Status == condition.Status ? old.LastTransitionTime : DateTime.UtcNow;
-        }
+        ClusterCondition.CarryTransitionTimes(status.Conditions, resource.Status?.Conditions);
         if (resource.Status is not null && KubernetesJson.Serialize(resource.Status) == KubernetesJson.Serialize(status))
             return;
         resource.Status = status;

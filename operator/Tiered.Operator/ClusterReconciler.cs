@@ -325,12 +325,8 @@ public sealed class ClusterReconciler(IKubernetes client, IBookieAdmin admin, IL
 
     private async Task WriteStatusAsync(TieredCluster cluster, TieredClusterStatus status, CancellationToken ct)
     {
-        // A condition keeps its transition time while its status stays; a status equal to the stored one is not written.
-        foreach (var condition in status.Conditions)
-        {
-            var old = cluster.Status?.Conditions.FirstOrDefault(c => c.Type == condition.Type);
-            condition.LastTransitionTime = old is not null && old.Status == condition.Status ? old.LastTransitionTime : DateTime.UtcNow;
-        }
+        // A status equal to the stored one is not written.
+        ClusterCondition.CarryTransitionTimes(status.Conditions, cluster.Status?.Conditions);
         if (cluster.Status is not null && KubernetesJson.Serialize(cluster.Status) == KubernetesJson.Serialize(status))
             return;
         cluster.Status = status;

@@ -123,4 +123,17 @@ public sealed class ClusterCondition
     [JsonPropertyName("message")] public string? Message { get; set; }
     [JsonPropertyName("observedGeneration")] public long? ObservedGeneration { get; set; }
     [JsonPropertyName("lastTransitionTime")] public DateTime? LastTransitionTime { get; set; }
+
+    /// <summary>
+    /// Sets each of <paramref name="fresh"/>'s transition times: kept from the condition of the same type in
+    /// <paramref name="stored"/> while its status stays, now when it changed (as Kubernetes' conditions do).
+    /// </summary>
+    public static void CarryTransitionTimes(IEnumerable<ClusterCondition> fresh, IEnumerable<ClusterCondition>? stored)
+    {
+        foreach (var condition in fresh)
+        {
+            var old = stored?.FirstOrDefault(c => c.Type == condition.Type);
+            condition.LastTransitionTime = old is not null && old.Status == condition.Status ? old.LastTransitionTime : DateTime.UtcNow;
+        }
+    }
 }

@@ -25,6 +25,7 @@ public sealed class EventIdTableTests
         ["Tiered.Cluster"] = 11000,
         ["Tiered.Replication"] = 12000,
         ["Tiered.Security"] = 13000,
+        ["Tiered.Operator"] = 14000,
     };
 
     /// <summary>

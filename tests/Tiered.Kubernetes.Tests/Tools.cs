@@ -12,16 +12,7 @@ internal static class Tools
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>The folder holding Tiered.sln, above the test assembly.</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var root = new DirectoryInfo(AppContext.BaseDirectory);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tiered.sln")))
-                root = root.Parent;
-            return root?.FullName ?? throw new InvalidOperationException("Cannot find the repository root (Tiered.sln) above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepositoryRoot => Tiered.Testing.TieredProcess.RepositoryRoot;
 
     public static string NodeFolder => Path.Combine(RepositoryRoot, "tests", "k8s");
 

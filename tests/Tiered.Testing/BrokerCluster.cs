@@ -24,13 +24,15 @@ public sealed class BrokerCluster : IAsyncDisposable
     private readonly TieredProcess?[] _bookies;
     private readonly TieredProcess?[] _brokers;
     private readonly string[] _bookieAddresses;
+    private readonly string[]? _bookieIds;
     private readonly (int Grpc, int Http, int Silo)[] _ports;
     private readonly string[] _extraBrokerArgs;
     private readonly Dictionary<string, GrpcChannel> _channels = [];
 
-    private BrokerCluster(MetadataCluster metadata, int bookies, int brokers, string[] extraBrokerArgs)
+    private BrokerCluster(MetadataCluster metadata, int bookies, int brokers, string[] extraBrokerArgs, string? bookieIdPrefix)
     {
         Metadata = metadata;
+        _bookieIds = bookieIdPrefix is null ? null : [.. Enumerable.Range(0, bookies).Select(i => $"{bookieIdPrefix}{i}")];
         _bookies = new TieredProcess?[bookies];
         _bookieAddresses = [.. Enumerable.Range(0, bookies).Select(_ => $"127.0.0.1:{TieredProcess.FreePort()}")];
         _brokers = new TieredProcess?[brokers];
@@ -60,7 +62,7 @@ public sealed class BrokerCluster : IAsyncDisposable
     public IEnumerable<int> BookiePids => _bookies.Where(b => b is { HasExited: false }).Select(b => b!.Pid);
 
     /// <summary>A bookie's id (its listen address, which it registers under).</summary>
-    public string BookieId(int bookie) => _bookieAddresses[bookie];
+    public string BookieId(int bookie) => _bookieIds?[bookie] ?? _bookieAddresses[bookie];
 
     /// <summary>The number of bookie slots.</summary>
     public int BookieCount => _bookies.Length;
@@ -83,12 +85,17 @@ public sealed class BrokerCluster : IAsyncDisposable
     public int IndexOf(string grpcUrl) => Array.FindIndex(_ports, p => grpcUrl.TrimEnd('/') == $"http://127.0.0.1:{p.Grpc}");
 
     /// <param name="spareBrokers">Broker slots (ports) kept for brokers a test starts later (<see cref="StartBrokerAsync"/>).</param>
-    public static async Task<BrokerCluster> StartAsync(int metadataNodes, int bookies, int brokers, (int E, int Qw, int Qa) quorum, int spareBrokers = 0,
+    public static Task<BrokerCluster> StartAsync(int metadataNodes, int bookies, int brokers, (int E, int Qw, int Qa) quorum, int spareBrokers = 0,
         params string[] extraBrokerArgs)
+        => StartAsync(metadataNodes, bookies, brokers, quorum, spareBrokers, bookieIdPrefix: null, extraBrokerArgs);
+
+    /// <summary>The same, with bookies named <paramref name="bookieIdPrefix"/>0, 1, … (<c>--id</c>), as the Kubernetes operator names them after their pods.</summary>
+    public static async Task<BrokerCluster> StartAsync(int metadataNodes, int bookies, int brokers, (int E, int Qw, int Qa) quorum, int spareBrokers,
+        string? bookieIdPrefix, string[] extraBrokerArgs)
     {
         var metadata = await MetadataCluster.StartAsync(metadataNodes);
         var cluster = new BrokerCluster(metadata, bookies, brokers + spareBrokers,
-            ["--ensemble-size", $"{quorum.E}", "--write-quorum", $"{quorum.Qw}", "--ack-quorum", $"{quorum.Qa}", .. extraBrokerArgs]);
+            ["--ensemble-size", $"{quorum.E}", "--write-quorum", $"{quorum.Qw}", "--ack-quorum", $"{quorum.Qa}", .. extraBrokerArgs], bookieIdPrefix);
         try
         {
             await metadata.WaitForLeaderAsync(StartTimeout);
@@ -110,8 +117,9 @@ public sealed class BrokerCluster : IAsyncDisposable
 
     private async Task StartBookieAsync(int index)
         => _bookies[index] = await TieredProcess.StartAsync("listening on", StartTimeout,
-            "bookie", "--metadata", MetadataAddresses, "--listen", _bookieAddresses[index],
-            "--data-dir", Path.Combine(Metadata.DataRoot, $"bookie-{index}"), "--journal-preallocation-mb", "0", "--log-level", "Warning");
+            ["bookie", "--metadata", MetadataAddresses, "--listen", _bookieAddresses[index],
+             "--data-dir", Path.Combine(Metadata.DataRoot, $"bookie-{index}"), "--journal-preallocation-mb", "0", "--log-level", "Warning",
+             .. _bookieIds is null ? Array.Empty<string>() : ["--id", _bookieIds[index]]]);
 
     public async Task StartBrokerAsync(int index)
     {

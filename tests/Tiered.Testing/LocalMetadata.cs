@@ -42,23 +42,38 @@ public sealed class LocalMetadata : IAsyncDisposable
     /// test processes make thousands) before the server it is meant for binds it. Not one this
     /// process handed out before.
     /// </summary>
-    public static int FreePort()
+    public static int FreePort() => FreePort(also: null);
+
+    /// <summary>
+    /// A free port whose neighbour at <paramref name="also"/> ports above is free too, both never handed out again:
+    /// for a server that binds a second port of its own at a fixed offset (a standalone's Raft port is its metadata
+    /// port + 100), so that no other server of the test is given that second port.
+    /// </summary>
+    public static int FreePort(int? also)
     {
         for (var attempt = 0; ; attempt++)
         {
             // Test assemblies run in parallel processes: each draws from its own slice of the range (by process id),
             // so that two of them rarely pick the same port between one's probe and its server's bind.
             var slice = Environment.ProcessId % PortSlices;
-            var port = 20_000 + slice * PortsPerSlice + Random.Shared.Next(PortsPerSlice);
+            var port = 20_000 + slice * PortsPerSlice + Random.Shared.Next(PortsPerSlice - (also ?? 0));
             lock (HandedOut)
             {
-                if (!HandedOut.Add(port))
+                if (HandedOut.Contains(port) || (also is { } offset && HandedOut.Contains(port + offset)))
                     continue;
+                HandedOut.Add(port);
+                if (also is { } second)
+                    HandedOut.Add(port + second);
             }
             try
             {
                 using var listener = new TcpListener(IPAddress.Loopback, port);
                 listener.Start();
+                if (also is { } offset)
+                {
+                    using var neighbour = new TcpListener(IPAddress.Loopback, port + offset);
+                    neighbour.Start();
+                }
                 return port;
             }
             catch (SocketException) when (attempt < 1000)

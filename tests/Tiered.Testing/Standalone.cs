@@ -17,7 +17,8 @@ public sealed class Standalone : IDisposable
     public Standalone(params string[] extraArgs)
     {
         DataDir = Directory.CreateTempSubdirectory("tiered-standalone-").FullName;
-        (MetadataPort, BookiePort, GrpcPort, HttpPort) = (TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort());
+        // The metadata node's Raft port is --metadata-port + 100: reserved with it.
+        (MetadataPort, BookiePort, GrpcPort, HttpPort) = (LocalMetadata.FreePort(also: 100), TieredProcess.FreePort(), TieredProcess.FreePort(), TieredProcess.FreePort());
         _args = ["standalone", "--data-dir", DataDir, "--metadata-port", Text(MetadataPort), "--bookie-port", Text(BookiePort),
             "--grpc-port", Text(GrpcPort), "--http-port", Text(HttpPort), "--log-level", "Warning", .. extraArgs];
     }
