@@ -152,7 +152,31 @@ public sealed class AdminResourceReconciler(IKubernetes client, HttpClient http,
             if (!SameSet(current, wanted))
                 await SendAsync(HttpMethod.Post, admin, path + "/replication", new JsonArray([.. wanted.Select(c => (JsonNode)c!)]), ct);
         }
+        foreach (var (policy, value) in n.Spec.Policies ?? new Dictionary<string, JsonNode>())
+        {
+            if (!NamespaceSpec.PolicyNames.Contains(policy))
+                throw new AdminApiException(HttpStatusCode.BadRequest, $"spec.policies.{policy} is not a namespace policy the operator sets; use one of {string.Join(", ", NamespaceSpec.PolicyNames)}.");
+            // Only what the spec names is compared: the admin API may answer defaults the spec leaves out.
+            if (!Covers(await GetJsonAsync(admin, $"{path}/{policy}", ct), value))
+                await SendAsync(HttpMethod.Post, admin, $"{path}/{policy}", value.DeepClone(), ct);
+        }
+        if (n.Spec.Permissions is { } permissions)
+        {
+            var granted = (await GetJsonAsync(admin, path + "/permissions", ct)) as JsonObject ?? [];
+            foreach (var (role, actions) in permissions)
+            {
+                if (!SameSet(granted[role], actions))
+                    await SendAsync(HttpMethod.Post, admin, $"{path}/permissions/{Esc(role)}", new JsonArray([.. actions.Select(a => (JsonNode)a!)]), ct);
+            }
+            foreach (var (role, _) in granted.Where(g => !permissions.ContainsKey(g.Key)).ToList())
+                await SendAsync(HttpMethod.Delete, admin, $"{path}/permissions/{Esc(role)}", null, ct, notFoundIsOk: true);
+        }
     }
+
+    /// <summary>Whether <paramref name="current"/> holds <paramref name="wanted"/>: equal, or for objects every property wanted equal.</summary>
+    private static bool Covers(JsonNode? current, JsonNode wanted) => wanted is JsonObject properties
+        ? current is JsonObject held && properties.All(p => p.Value is null ? held[p.Key] is null : Covers(held[p.Key], p.Value))
+        : JsonNode.DeepEquals(current, wanted);
 
     private Task DeleteNamespaceAsync(Uri admin, TieredNamespace n, CancellationToken ct) =>
         SendAsync(HttpMethod.Delete, admin, $"namespaces/{Esc(n.Spec.Tenant)}/{Esc(n.Spec.Name ?? n.Metadata.Name)}", null, ct, notFoundIsOk: true);
@@ -193,7 +217,8 @@ public sealed class AdminResourceReconciler(IKubernetes client, HttpClient http,
         if (response.StatusCode == HttpStatusCode.NotFound)
             return null;
         await ThrowUnlessSuccess(request, response, ct);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync(ct));
+        // 204: a policy that was never set.
+        return await response.Content.ReadAsStringAsync(ct) is { Length: > 0 } text ? JsonNode.Parse(text) : null;
     }
 
     private async Task<HttpStatusCode> SendAsync(HttpMethod method, Uri admin, string path, JsonNode? body, CancellationToken ct, bool notFoundIsOk = false, bool conflictIsOk = false)

@@ -62,6 +62,22 @@ public sealed class NamespaceSpec
     [JsonPropertyName("bundles")] public int? Bundles { get; set; }
     /// <summary>The clusters its topics are replicated to (a policy kept as the spec says).</summary>
     [JsonPropertyName("replicationClusters")] public IList<string>? ReplicationClusters { get; set; }
+
+    /// <summary>
+    /// Namespace policies kept as the spec says, each in the form its admin endpoint
+    /// (<c>/admin/v2/namespaces/{tenant}/{namespace}/{policy}</c>) takes: one of <see cref="PolicyNames"/>. A policy
+    /// taken out of the spec is left as it was set.
+    /// </summary>
+    [JsonPropertyName("policies")] public IDictionary<string, System.Text.Json.Nodes.JsonNode>? Policies { get; set; }
+
+    /// <summary>Roles and what they are granted (<c>produce</c>, <c>consume</c>); given, it is the whole list: other roles lose their grants.</summary>
+    [JsonPropertyName("permissions")] public IDictionary<string, IList<string>>? Permissions { get; set; }
+
+    /// <summary>The policies a TieredNamespace may set (the CRD's schema lists the same).</summary>
+    public static readonly IReadOnlySet<string> PolicyNames = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "retention", "messageTTL", "deduplication", "autoTopicCreation", "offloadThreshold", "offloadDeletionLagMs", "offloadPolicies",
+    };
 }
 
 public sealed class TieredTopic : AdminResource

@@ -32,26 +32,67 @@ public sealed class AdminResourceTests
         // The cluster's name among its peers is "standalone", so the tenant is allowed there by default.
         h.Create(OperatorHarness.Cluster("sa", s => s.GeoReplication = new GeoReplicationSpec { ClusterName = "standalone" }));
         Create(h, TieredTenant.Plural, new TieredTenant { Metadata = new() { Name = "acme" }, Spec = new TenantSpec { ClusterRef = "sa", AdminRoles = ["ops"] } });
-        Create(h, TieredNamespace.Plural, new TieredNamespace { Metadata = new() { Name = "orders" }, Spec = new NamespaceSpec { ClusterRef = "sa", Tenant = "acme", Bundles = 8 } });
+        Create(h, TieredNamespace.Plural, new TieredNamespace
+        {
+            Metadata = new() { Name = "orders" },
+            Spec = new NamespaceSpec
+            {
+                ClusterRef = "sa", Tenant = "acme", Bundles = 8,
+                Policies = new Dictionary<string, JsonNode>
+                {
+                    ["retention"] = new JsonObject { ["retentionTimeInMinutes"] = 60, ["retentionSizeInMB"] = 100 },
+                    ["messageTTL"] = 3600,
+                    ["deduplication"] = true,
+                },
+                Permissions = new Dictionary<string, IList<string>> { ["app"] = ["produce", "consume"], ["reader"] = ["consume"] },
+            },
+        });
         Create(h, TieredTopic.Plural, new TieredTopic { Metadata = new() { Name = "created" }, Spec = new TopicSpec { ClusterRef = "sa", Tenant = "acme", Namespace = "orders", Partitions = 3 } });
         Create(h, TieredTopic.Plural, new TieredTopic { Metadata = new() { Name = "audit-log" }, Spec = new TopicSpec { ClusterRef = "sa", Tenant = "acme", Namespace = "orders", Name = "audit" } });
         Create(h, TieredTopic.Plural, new TieredTopic { Metadata = new() { Name = "lost" }, Spec = new TopicSpec { ClusterRef = "nowhere", Tenant = "acme", Namespace = "orders" } });
 
         foreach (var (plural, name) in new[] { (TieredTenant.Plural, "acme"), (TieredNamespace.Plural, "orders"), (TieredTopic.Plural, "created"), (TieredTopic.Plural, "audit-log") })
-            await h.Api.WaitUntilAsync(() => ReadyReason(h, plural, name) == "True", $"{plural}/{name} Ready", TimeSpan.FromSeconds(30));
+        {
+            try
+            {
+                await h.Api.WaitUntilAsync(() => ReadyReason(h, plural, name) == "True", $"{plural}/{name} Ready", TimeSpan.FromSeconds(30));
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}; its status: {h.Api.Get(plural, OperatorHarness.Ns, name)?["status"]?.ToJsonString()}", e);
+            }
+        }
         await h.Api.WaitUntilAsync(() => ReadyReason(h, TieredTopic.Plural, "lost") == "ClusterNotFound", "the topic naming no cluster is Degraded");
 
         var tenant = JsonNode.Parse(await http.GetStringAsync("tenants/acme"))!;
         Assert.Equal("ops", tenant["adminRoles"]![0]!.GetValue<string>());
         Assert.Equal(8, JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/bundles"))!["numBundles"]!.GetValue<int>());
+        var retention = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/retention"))!;
+        Assert.Equal((60, 100), (retention["retentionTimeInMinutes"]!.GetValue<int>(), retention["retentionSizeInMB"]!.GetValue<int>()));
+        Assert.Equal("3600", await http.GetStringAsync("namespaces/acme/orders/messageTTL"));
+        Assert.Equal("true", await http.GetStringAsync("namespaces/acme/orders/deduplication"));
+        var permissions = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/permissions"))!.AsObject();
+        Assert.Equal(["app", "reader"], permissions.Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.Equal(3, JsonNode.Parse(await http.GetStringAsync("persistent/acme/orders/created/partitions"))!["partitions"]!.GetValue<int>());
         Assert.Contains("persistent://acme/orders/audit", await http.GetStringAsync("persistent/acme/orders"), StringComparison.Ordinal);
 
-        // Corrected as the spec changes: more partitions, other admin roles.
+        // Corrected as the spec changes: more partitions, other admin roles, another TTL, a role's grant revoked; and a
+        // grant made by hand outside the spec is taken back.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PostAsync("namespaces/acme/orders/permissions/intruder", new StringContent("[\"produce\"]", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
         h.Api.Mutate(TieredTopic.Plural, OperatorHarness.Ns, "created", o => o["spec"]!["partitions"] = 5);
         h.Api.Mutate(TieredTenant.Plural, OperatorHarness.Ns, "acme", o => o["spec"]!["adminRoles"] = new JsonArray("ops", "audit"));
+        h.Api.Mutate(TieredNamespace.Plural, OperatorHarness.Ns, "orders", o =>
+        {
+            o["spec"]!["policies"]!["messageTTL"] = 60;
+            o["spec"]!["permissions"] = new JsonObject { ["app"] = new JsonArray("produce") };
+        });
         await h.Api.WaitUntilAsync(() => h.Api.Get(TieredTopic.Plural, OperatorHarness.Ns, "created")!["status"]?["observedGeneration"]?.AsLong() == 2
-            && h.Api.Get(TieredTenant.Plural, OperatorHarness.Ns, "acme")!["status"]?["observedGeneration"]?.AsLong() == 2, "the changes applied");
+            && h.Api.Get(TieredTenant.Plural, OperatorHarness.Ns, "acme")!["status"]?["observedGeneration"]?.AsLong() == 2
+            && h.Api.Get(TieredNamespace.Plural, OperatorHarness.Ns, "orders")!["status"]?["observedGeneration"]?.AsLong() == 2, "the changes applied");
+        Assert.Equal("60", await http.GetStringAsync("namespaces/acme/orders/messageTTL"));
+        permissions = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/permissions"))!.AsObject();
+        Assert.Equal(["app"], permissions.Select(p => p.Key));
+        Assert.Equal(["produce"], permissions["app"]!.AsArray().Select(a => a!.GetValue<string>()));
         Assert.Equal(5, JsonNode.Parse(await http.GetStringAsync("persistent/acme/orders/created/partitions"))!["partitions"]!.GetValue<int>());
         Assert.Equal(2, JsonNode.Parse(await http.GetStringAsync("tenants/acme"))!["adminRoles"]!.AsArray().Count);
 
