@@ -104,7 +104,7 @@ internal static class OperatorCommand
             };
             using var client = new Kubernetes(config);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            var op = new ClusterOperator(client, new HttpBookieAdmin(http, options.AdminUrl, token), options, loggers);
+            var op = new ClusterOperator(client, new HttpClusterAdmin(http, options.AdminUrl, token), options, loggers);
 
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();

@@ -13,7 +13,7 @@ namespace Tiered.Operator;
 /// a watch event, the periodic resync and an operation in progress (looked at again every
 /// <see cref="OperatorOptions.ProgressInterval"/>) all just queue the name, and the reconciler reads the rest.
 /// </summary>
-public sealed class ClusterOperator(IKubernetes client, IBookieAdmin admin, OperatorOptions options, ILoggerFactory loggers, HttpClient? adminHttp = null)
+public sealed class ClusterOperator(IKubernetes client, IClusterAdmin admin, OperatorOptions options, ILoggerFactory loggers, HttpClient? adminHttp = null)
 {
     /// <summary>The kinds watched and reconciled: clusters, and the admin resources applied through their admin API.</summary>
     public static readonly string[] Plurals = [TieredCluster.Plural, TieredTenant.Plural, TieredNamespace.Plural, TieredTopic.Plural];

@@ -23,7 +23,7 @@ public enum ReconcileOutcome
 /// only while every other pod of the component is ready, and a bookie is removed only after the admin API
 /// reports it drained. A conflict (someone else wrote first) makes it read everything again and start over.
 /// </summary>
-public sealed class ClusterReconciler(IKubernetes client, IBookieAdmin admin, ILogger logger)
+public sealed class ClusterReconciler(IKubernetes client, IClusterAdmin admin, ILogger logger)
 {
     public const string Finalizer = "tiered.dev/cleanup";
     private const int MaxConflictRetries = 5;
@@ -159,6 +159,10 @@ public sealed class ClusterReconciler(IKubernetes client, IBookieAdmin admin, IL
             && ds.UpdatedReplicas == want && ds.AvailableReplicas == want && ds.ReadyReplicas == want && (ds.Replicas ?? want) == want;
         if (!brokersDone)
             return await ProgressAsync(cluster, status, ("RollingOutBrokers", $"Brokers: {ds?.UpdatedReplicas ?? 0}/{want} updated, {ds?.AvailableReplicas ?? 0}/{want} available."), ct);
+
+        // The geo-replication peers, registered through the brokers now that they answer.
+        foreach (var peer in cluster.Spec.GeoReplication?.Peers ?? [])
+            await admin.RegisterPeerAsync(cluster, peer, ct);
 
         SetConditions(status, ready: true, progressing: false, degraded: false, "ClusterReady",
             $"{cluster.Spec.Metadata.Replicas} metadata nodes, {cluster.Spec.Bookies.Replicas} bookies and {want} brokers are ready.");

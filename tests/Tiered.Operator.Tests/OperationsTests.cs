@@ -128,6 +128,25 @@ public sealed class OperationsTests
     }
 
     [Fact]
+    public async Task Geo_replication_peers_are_registered_through_the_admin_api_and_corrected_when_they_change()
+    {
+        await using var h = await OperatorHarness.StartAsync();
+        h.Create(OperatorHarness.Cluster("geo", s => s.GeoReplication = new GeoReplicationSpec
+        {
+            ClusterName = "eu",
+            Peers = [new GeoPeer { Name = "us", ServiceUrl = "http://us-broker:6650", AdminUrl = "http://us-broker:8080" }],
+        }));
+        await h.WaitReadyAsync("geo");
+        Assert.Contains("PUT cluster us {\"serviceUrl\":\"http://us-broker:8080\",\"brokerServiceUrl\":\"http://us-broker:6650\"}", h.Admin.Calls);
+
+        h.Edit("geo", s => s.GeoReplication!.Peers[0].ServiceUrl = "http://us-broker-2:6650");
+        await h.Api.WaitUntilAsync(() => h.Admin.Calls.Any(c => c.StartsWith("POST cluster us", StringComparison.Ordinal)), "the peer's URL corrected");
+        await h.WaitReadyAsync("geo");
+        Assert.Single(h.Admin.Calls, c => c.StartsWith("PUT cluster", StringComparison.Ordinal));
+        Assert.Contains("http://us-broker-2:6650", h.Admin.Calls.Last(c => c.StartsWith("POST cluster us", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Two_operator_replicas_elect_one_leader_and_the_other_takes_over_when_it_stops()
     {
         await using var h = await OperatorHarness.StartAsync(withOperator: false);

@@ -55,7 +55,7 @@ public sealed class OperatorHarness : IAsyncDisposable
     public ClusterOperator StartOperator(string identity)
     {
         var options = Options(identity);
-        var op = new ClusterOperator(Client, new HttpBookieAdmin(new HttpClient(), options.AdminUrl, null), options, NullLoggerFactory.Instance);
+        var op = new ClusterOperator(Client, new HttpClusterAdmin(new HttpClient(), options.AdminUrl, null), options, NullLoggerFactory.Instance);
         var stop = new CancellationTokenSource();
         _operators.Add((op, stop, Task.Run(() => op.RunAsync(stop.Token))));
         return op;
@@ -70,7 +70,7 @@ public sealed class OperatorHarness : IAsyncDisposable
     }
 
     /// <summary>A reconciler of its own, to reconcile once by hand (the idempotence test).</summary>
-    public ClusterReconciler Reconciler() => new(Client, new HttpBookieAdmin(new HttpClient(), _ => Admin.BaseAddress, null), NullLogger.Instance);
+    public ClusterReconciler Reconciler() => new(Client, new HttpClusterAdmin(new HttpClient(), _ => Admin.BaseAddress, null), NullLogger.Instance);
 
     public static TieredCluster Cluster(string name, Action<TieredClusterSpec>? change = null)
     {
@@ -144,6 +144,9 @@ public sealed class FakeAdmin : IAsyncDisposable
 
     private readonly ConcurrentDictionary<string, string> _refusals = new();
 
+    /// <summary>The clusters registered through <c>/admin/v2/clusters/{name}</c>: their JSON as written.</summary>
+    private readonly ConcurrentDictionary<string, string> _clusters = new();
+
     public async Task StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -174,6 +177,21 @@ public sealed class FakeAdmin : IAsyncDisposable
                 AnsweredDone?.Invoke(id);
             return Results.Json(progress);
         });
+        _app.MapGet("/admin/v2/clusters/{name}", (string name) =>
+        {
+            _calls.Enqueue($"GET cluster {name}");
+            return _clusters.TryGetValue(name, out var data) ? Results.Text(data, "application/json") : Results.NotFound();
+        });
+        foreach (var verb in (string[])["PUT", "POST"])
+        {
+            _app.MapMethods("/admin/v2/clusters/{name}", [verb], async (string name, HttpRequest request) =>
+            {
+                var data = await new StreamReader(request.Body).ReadToEndAsync();
+                _calls.Enqueue($"{verb} cluster {name} {data}");
+                _clusters[name] = data;
+                return Results.NoContent();
+            });
+        }
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/");
     }

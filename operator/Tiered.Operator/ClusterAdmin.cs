@@ -17,11 +17,15 @@ public sealed record DecommissionProgress(
 }
 
 /// <summary>
-/// The cluster's own admin API, as far as the operator needs it to scale bookies down without losing data. An
-/// interface so that the decision logic can be tested against a fake endpoint as well as a real cluster.
+/// The cluster's own admin API, as far as the operator needs it: to scale bookies down without losing data, and to
+/// register the geo-replication peers. An interface so that the decision logic can be tested against a fake endpoint
+/// as well as a real cluster.
 /// </summary>
-public interface IBookieAdmin
+public interface IClusterAdmin
 {
+    /// <summary>Registers <paramref name="peer"/> in the cluster (<c>/admin/v2/clusters/{name}</c>), or corrects its URLs; nothing when it is registered as given.</summary>
+    Task RegisterPeerAsync(TieredCluster cluster, GeoPeer peer, CancellationToken cancellationToken);
+
     /// <summary>
     /// Starts draining the bookie (read-only, its ledgers re-replicated by auto-recovery); repeating it is harmless.
     /// Null when the cluster accepted it; the cluster's reason when it refused (409: too few bookies would remain).
@@ -33,15 +37,40 @@ public interface IBookieAdmin
 }
 
 /// <summary>
-/// <see cref="IBookieAdmin"/> over HTTP, at the brokers' admin endpoint (by default the cluster's broker Service,
+/// <see cref="IClusterAdmin"/> over HTTP, at the brokers' admin endpoint (by default the cluster's broker Service,
 /// <c>http://NAME-broker.NS.svc:8080</c>), with the authentication token, when the cluster checks them, from
 /// <see cref="OperatorOptions.AdminToken"/>.
 /// </summary>
-public sealed class HttpBookieAdmin(HttpClient http, Func<TieredCluster, Uri> adminUrl, string? token) : IBookieAdmin
+public sealed class HttpClusterAdmin(HttpClient http, Func<TieredCluster, Uri> adminUrl, string? token) : IClusterAdmin
 {
+    public async Task RegisterPeerAsync(TieredCluster cluster, GeoPeer peer, CancellationToken cancellationToken)
+    {
+        var path = $"admin/v2/clusters/{Uri.EscapeDataString(peer.Name)}";
+        var wanted = new System.Text.Json.Nodes.JsonObject { ["serviceUrl"] = peer.AdminUrl, ["brokerServiceUrl"] = peer.ServiceUrl };
+        HttpMethod method;
+        using (var read = Request(HttpMethod.Get, cluster, path))
+        using (var response = await http.SendAsync(read, cancellationToken))
+        {
+            if (response.StatusCode == HttpStatusCode.NotFound)
+                method = HttpMethod.Put;
+            else if (!response.IsSuccessStatusCode)
+                throw new HttpRequestException($"GET {read.RequestUri} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            else if (System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken)) is { } held
+                && held["serviceUrl"]?.GetValue<string>() == peer.AdminUrl && held["brokerServiceUrl"]?.GetValue<string>() == peer.ServiceUrl)
+                return;
+            else
+                method = HttpMethod.Post;
+        }
+        using var write = Request(method, cluster, path);
+        write.Content = new StringContent(wanted.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        using var written = await http.SendAsync(write, cancellationToken);
+        if (!written.IsSuccessStatusCode)
+            throw new HttpRequestException($"{method} {write.RequestUri} answered {(int)written.StatusCode}: {await written.Content.ReadAsStringAsync(cancellationToken)}");
+    }
+
     public async Task<string?> StartDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)
     {
-        using var request = Request(HttpMethod.Post, cluster, bookieId);
+        using var request = Request(HttpMethod.Post, cluster, DecommissionPath(bookieId));
         using var response = await http.SendAsync(request, cancellationToken);
         if (response.IsSuccessStatusCode)
             return null;
@@ -61,7 +90,7 @@ public sealed class HttpBookieAdmin(HttpClient http, Func<TieredCluster, Uri> ad
 
     public async Task<DecommissionProgress?> GetDecommissionAsync(TieredCluster cluster, string bookieId, CancellationToken cancellationToken)
     {
-        using var request = Request(HttpMethod.Get, cluster, bookieId);
+        using var request = Request(HttpMethod.Get, cluster, DecommissionPath(bookieId));
         using var response = await http.SendAsync(request, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
             return null;
@@ -70,9 +99,11 @@ public sealed class HttpBookieAdmin(HttpClient http, Func<TieredCluster, Uri> ad
         return await response.Content.ReadFromJsonAsync<DecommissionProgress>(cancellationToken);
     }
 
-    private HttpRequestMessage Request(HttpMethod method, TieredCluster cluster, string bookieId)
+    private static string DecommissionPath(string bookieId) => $"admin/v2/bookies/{Uri.EscapeDataString(bookieId)}/decommission";
+
+    private HttpRequestMessage Request(HttpMethod method, TieredCluster cluster, string path)
     {
-        var request = new HttpRequestMessage(method, new Uri(adminUrl(cluster), $"admin/v2/bookies/{Uri.EscapeDataString(bookieId)}/decommission"));
+        var request = new HttpRequestMessage(method, new Uri(adminUrl(cluster), path));
         if (token is not null)
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return request;
