@@ -114,10 +114,8 @@ public sealed partial class Subscription : IAsyncDisposable
             if (index < 0)
                 return;
             _consumers.RemoveAt(index);
-            foreach (var position in consumer.Pending.Keys)
-                QueueRedelivery(position);
-            consumer.Pending.Clear();
-            consumer.PendingMessages = 0;
+            foreach (var position in consumer.Pending.Keys.ToList())
+                Requeue(consumer, position);
             if (index == 0 && consumer.Type == SubscriptionType.Failover && _consumers.Count > 0)
                 newActive = _consumers[0];
         }
@@ -139,13 +137,7 @@ public sealed partial class Subscription : IAsyncDisposable
         {
             var chosen = positions is { Count: > 0 } ? positions : [.. consumer.Pending.Keys];
             foreach (var position in chosen)
-            {
-                if (consumer.Pending.Remove(position, out var pending))
-                {
-                    consumer.PendingMessages -= pending.Unacknowledged;
-                    QueueRedelivery(position);
-                }
-            }
+                Requeue(consumer, position);
         }
         Wake();
     }
@@ -207,6 +199,19 @@ public sealed partial class Subscription : IAsyncDisposable
             return;
         consumer.Pending[ack.Position] = pending with { Unacknowledged = left };
         consumer.PendingMessages -= pending.Unacknowledged - left;
+    }
+
+    /// <summary>
+    /// Under the lock: the one way an entry a consumer holds goes back to be delivered again (disconnect,
+    /// redelivery request, negative ack, ack timeout); false when the consumer does not hold it.
+    /// </summary>
+    private bool Requeue(Consumer consumer, Position position)
+    {
+        if (!consumer.Pending.Remove(position, out var pending))
+            return false;
+        consumer.PendingMessages -= pending.Unacknowledged;
+        QueueRedelivery(position);
+        return true;
     }
 
     private void QueueRedelivery(Position position)
