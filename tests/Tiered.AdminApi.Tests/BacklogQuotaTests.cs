@@ -308,6 +308,10 @@ public sealed class BacklogQuotaTests(BacklogQuotaFixture fixture) : IClassFixtu
         await Expect.NoContentAsync(await Http.DeleteAsync(quota));
         await Expect.NoContentAsync(await Http.DeleteAsync(quota));
         Assert.Equal("{}", await MapAsync());
+        // The OpenAPI document describes the endpoints (with their type parameter) and the stats fields.
+        var openApi = await Http.GetStringAsync("/admin/v2/openapi.json");
+        foreach (var name in (string[])["backlogQuotaType", "limitSize", "limitTime", "backlogQuotaExceeded", "backlogQuotaLimitSize", "oldestBacklogMessageAgeSeconds"])
+            Assert.Contains($"\"{name}\"", openApi, StringComparison.Ordinal);
         await Expect.ProblemAsync(await Http.PutAsync($"/admin/v2/namespaces/public/bad-{Guid.NewGuid():N}", Json("""{"backlog_quota_map":{"destination_storage":{"limitSize":-3,"policy":"producer_exception"}}}""")),
             HttpStatusCode.BadRequest);
     }
