@@ -95,10 +95,11 @@ public sealed class BacklogQuotaTests(BacklogQuotaFixture fixture) : IClassFixtu
     public async Task A_held_producer_is_neither_stored_nor_answered_over_the_quota_and_resumes_without_loss_once_the_consumer_catches_up()
     {
         var (ns, topic) = await TopicWithSubscriptionsAsync("held", "slow");
-        await SetQuotaAsync(ns, "destination_storage", """{"limitSize":2000,"policy":"producer_request_hold"}""");
         await using var producer = await ProducerAsync(topic);
         for (var i = 0; i < 20; i++)
             await producer.SendAsync(Payload(i)).AsTask().WaitAsync(Wait);
+        // Set once the backlog is there: set before, a check between two of these sends would hold the rest.
+        await SetQuotaAsync(ns, "destination_storage", """{"limitSize":2000,"policy":"producer_request_hold"}""");
         await UntilAsync(() => Loaded(topic).BacklogQuotaBreach is { Hold: true }, "the topic holds its producers");
 
         var held = Enumerable.Range(20, 20).Select(i => producer.SendAsync(Payload(i)).AsTask()).ToList();
@@ -133,10 +134,10 @@ public sealed class BacklogQuotaTests(BacklogQuotaFixture fixture) : IClassFixtu
     public async Task Over_a_producer_exception_quota_sends_are_refused_with_BACKLOG_QUOTA_EXCEEDED_and_nothing_stored_then_accepted_after_acks()
     {
         var (ns, topic) = await TopicWithSubscriptionsAsync("refused", "slow");
-        await SetQuotaAsync(ns, "destination_storage", """{"limitSize":1000,"policy":"producer_exception"}""");
         await using var producer = await ProducerAsync(topic);
         for (var i = 0; i < 10; i++)
             await producer.SendAsync(Payload(i)).AsTask().WaitAsync(Wait);
+        await SetQuotaAsync(ns, "destination_storage", """{"limitSize":1000,"policy":"producer_exception"}""");
         await UntilAsync(() => Loaded(topic).BacklogQuotaBreach is { Hold: false }, "the topic refuses sends");
 
         var refused = await Assert.ThrowsAsync<BacklogQuotaExceededException>(() => producer.SendAsync(Payload(10)).AsTask().WaitAsync(Wait));
@@ -149,6 +150,11 @@ public sealed class BacklogQuotaTests(BacklogQuotaFixture fixture) : IClassFixtu
         Assert.True(exitCode != 0, output);
         Assert.Contains("backlog quota exceeded", output, StringComparison.Ordinal);
         Assert.Contains("destination_storage quota of 1000 bytes", output, StringComparison.Ordinal);
+        // Any gRPC client of client.proto gets the same answer: a Node producer.
+        var (nodeExit, nodeOutput, nodeErrors) = await NodeScript.RunAsync("backlog-quota.js", TimeSpan.FromSeconds(60), $"127.0.0.1:{new Uri(fixture.Broker.Url).Port}", topic);
+        Assert.True(nodeExit == 0, $"node exited with {nodeExit}:\n{nodeOutput}{nodeErrors}");
+        Assert.Contains("\"refused\":2", nodeOutput, StringComparison.Ordinal);
+        Assert.Contains("producer_exception", nodeOutput, StringComparison.Ordinal);
         Assert.Equal(10, (await StatsAsync(topic)).GetProperty("msgInCounter").GetInt64());
 
         await using (var consumer = await fixture.Client.SubscribeAsync(new ConsumerOptions(topic, "slow")))
