@@ -49,6 +49,9 @@ public sealed partial class TopicRegistry
         if (size is null && age is null)
         {
             var had = topic.BacklogQuotaBreach;
+            // Nothing to undo (nothing is held without a breach): most topics, every check.
+            if (had is null && ReferenceEquals(topic.BacklogQuotaStatus, BacklogQuotaStatus.None))
+                return;
             var freed = topic.ApplyBacklogQuota(BacklogQuotaStatus.None, null);
             if (had is not null)
                 BrokerLog.BacklogQuotaCleared(_logger, topic.Name.ToString(), freed);
