@@ -27,6 +27,53 @@ internal static class NamespacePolicyRules
             ValidateOffloadDeletionLag(lag);
         if (policies.OffloadPolicies is { } offload)
             Validate(offload);
+        foreach (var (type, quota) in policies.BacklogQuotaMap ?? [])
+            ValidateBacklogQuota(type, quota);
+    }
+
+    /// <summary>The most seconds a message_age quota may give (Pulsar keeps limitTime in an int).</summary>
+    public const long MaxBacklogQuotaLimitTime = int.MaxValue;
+
+    /// <summary>A backlogQuotaType query value: destination_storage when absent (as Pulsar), BadRequest for anything else.</summary>
+    public static string BacklogQuotaType(string? type)
+    {
+        if (string.IsNullOrEmpty(type))
+            return BacklogQuotas.DestinationStorage;
+        return BacklogQuotas.Types.Contains(type, StringComparer.Ordinal)
+            ? type
+            : throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Unknown backlogQuotaType '{type}': use {BacklogQuotas.DestinationStorage} (limitSize in bytes) or {BacklogQuotas.MessageAge} (limitTime in seconds).");
+    }
+
+    /// <summary>
+    /// Checks a quota of <paramref name="type"/> and returns it as stored: the type's limit given and not negative, the other
+    /// limit unset (-1), a known policy; Pulsar's older <c>limit</c> is taken as limitSize.
+    /// </summary>
+    public static BacklogQuota ValidateBacklogQuota(string type, BacklogQuota quota)
+    {
+        type = BacklogQuotaType(type);
+        if (quota.Limit is { } limit)
+        {
+            if (quota.LimitSize != -1 && quota.LimitSize != limit)
+                throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid backlog quota: limit {limit} and limitSize {quota.LimitSize} differ; give limitSize only.");
+            quota = quota with { LimitSize = limit, Limit = null };
+        }
+        if (!BacklogQuotas.Policies.Contains(quota.Policy, StringComparer.Ordinal))
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Invalid backlog quota: policy '{quota.Policy}' is not one of {string.Join(", ", BacklogQuotas.Policies)}.");
+        var (given, other, otherName, unit) = type == BacklogQuotas.DestinationStorage
+            ? (quota.LimitSize, quota.LimitTime, "limitTime", "limitSize in bytes")
+            : (quota.LimitTime, quota.LimitSize, "limitSize", "limitTime in seconds");
+        if (given < 0)
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Invalid backlog quota: backlogQuotaType {type} needs {unit}, 0 or more (it was {given}); to remove the quota, DELETE it instead.");
+        if (other != -1)
+            throw new BrokerException(BrokerErrorCode.BadRequest,
+                $"Invalid backlog quota: {otherName} does not apply to backlogQuotaType {type}; leave it out (or -1) and set it with backlogQuotaType="
+                + (type == BacklogQuotas.DestinationStorage ? BacklogQuotas.MessageAge : BacklogQuotas.DestinationStorage) + ".");
+        if (type == BacklogQuotas.MessageAge && given > MaxBacklogQuotaLimitTime)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Invalid backlog quota: limitTime {given} is more than {MaxBacklogQuotaLimitTime} seconds.");
+        return quota;
     }
 
     /// <summary>The largest retention size the broker can count in bytes (a long): larger sizes would overflow.</summary>

@@ -48,6 +48,13 @@ public sealed record BrokerOptions
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How often loaded topics' backlogs are checked against their namespace's backlog quotas (Pulsar's
+    /// backlogQuotaCheckIntervalInSeconds): a held producer resumes, and eviction runs, at a check. Cheap: positions and
+    /// ledger sizes, plus one entry read when a message_age quota's oldest message changed.
+    /// </summary>
+    public TimeSpan BacklogQuotaCheckInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Whether metrics are exported per topic (label <c>topic</c>) rather than summed per namespace.
     /// Off by default: every topic adds a series per metric (Pulsar's exposeTopicLevelMetricsInPrometheus).
     /// </summary>
@@ -112,6 +119,8 @@ public sealed record BrokerOptions
             throw new ArgumentException($"MaxPendingBatchesPerProducer must be at least 1 (was {MaxPendingBatchesPerProducer}).");
         if (MaintenanceInterval <= TimeSpan.Zero)
             throw new ArgumentException($"MaintenanceInterval must be positive (was {MaintenanceInterval}).");
+        if (BacklogQuotaCheckInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"BacklogQuotaCheckInterval must be positive (was {BacklogQuotaCheckInterval}).");
         if (DefaultOffloadThreshold < -1)
             throw new ArgumentException($"The offload threshold must be -1 (off), 0 or a number of bytes (was {DefaultOffloadThreshold}).");
         if (DefaultOffloadDeletionLag < TimeSpan.Zero)

@@ -134,6 +134,8 @@ internal static partial class AdminCommand
             namespaces.Subcommands.Add(command);
         foreach (var command in NamespacePermissionCommands(ns))
             namespaces.Subcommands.Add(command);
+        foreach (var command in NamespaceBacklogQuotaCommands(ns))
+            namespaces.Subcommands.Add(command);
         return namespaces;
     }
 

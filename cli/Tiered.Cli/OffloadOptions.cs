@@ -57,5 +57,11 @@ internal static class OffloadOptions
             Description = "How often retention, message TTL, offload thresholds and deletion lags are applied.",
             DefaultValueFactory = _ => 30,
         }, "Broker:MaintenanceInterval", SettingFlags.Seconds);
+        flags.Add(new Option<int>("--backlog-quota-check-interval")
+        {
+            HelpName = "SECONDS",
+            Description = "How often topics' backlogs are checked against their namespace's backlog quotas (a held producer resumes at a check).",
+            DefaultValueFactory = _ => 1,
+        }, "Broker:BacklogQuotaCheckInterval", SettingFlags.Seconds);
     }
 }

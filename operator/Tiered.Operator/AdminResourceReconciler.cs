@@ -157,7 +157,9 @@ public sealed class AdminResourceReconciler(IKubernetes client, HttpClient http,
             if (!NamespaceSpec.PolicyNames.Contains(policy))
                 throw new AdminApiException(HttpStatusCode.BadRequest, $"spec.policies.{policy} is not a namespace policy the operator sets; use one of {string.Join(", ", NamespaceSpec.PolicyNames)}.");
             // Only what the spec names is compared: the admin API may answer defaults the spec leaves out.
-            if (!Covers(await GetJsonAsync(admin, $"{path}/{policy}", ct), value))
+            if (policy == NamespaceSpec.BacklogQuota)
+                await ApplyBacklogQuotasAsync(admin, path, value, ct);
+            else if (!Covers(await GetJsonAsync(admin, $"{path}/{policy}", ct), value))
                 await SendAsync(HttpMethod.Post, admin, $"{path}/{policy}", value.DeepClone(), ct);
         }
         if (n.Spec.Permissions is { } permissions)
@@ -170,6 +172,25 @@ public sealed class AdminResourceReconciler(IKubernetes client, HttpClient http,
             }
             foreach (var (role, _) in granted.Where(g => !permissions.ContainsKey(g.Key)).ToList())
                 await SendAsync(HttpMethod.Delete, admin, $"{path}/permissions/{Esc(role)}", null, ct, notFoundIsOk: true);
+        }
+    }
+
+    /// <summary>
+    /// spec.policies.backlogQuota is the map the admin API answers ({"destination_storage": {...}, "message_age": {...}});
+    /// the API sets one type at a time, so each type the spec names is compared and set on its own. A type taken out of
+    /// the spec is left as it was set, as every policy.
+    /// </summary>
+    private async Task ApplyBacklogQuotasAsync(Uri admin, string path, JsonNode value, CancellationToken ct)
+    {
+        if (value is not JsonObject quotas)
+            throw new AdminApiException(HttpStatusCode.BadRequest, "spec.policies.backlogQuota must be an object of quotas by type: {\"destination_storage\": {\"limitSize\": …, \"policy\": …}}.");
+        var current = await GetJsonAsync(admin, $"{path}/backlogQuotaMap", ct) as JsonObject;
+        foreach (var (type, quota) in quotas)
+        {
+            if (quota is null)
+                continue;
+            if (!Covers(current?[type], quota))
+                await SendAsync(HttpMethod.Post, admin, $"{path}/backlogQuota?backlogQuotaType={Esc(type)}", quota.DeepClone(), ct);
         }
     }
 

@@ -76,8 +76,11 @@ public sealed class NamespaceSpec
     /// <summary>The policies a TieredNamespace may set (the CRD's schema lists the same).</summary>
     public static readonly IReadOnlySet<string> PolicyNames = new HashSet<string>(StringComparer.Ordinal)
     {
-        "retention", "messageTTL", "deduplication", "autoTopicCreation", "offloadThreshold", "offloadDeletionLagMs", "offloadPolicies",
+        "retention", "messageTTL", "deduplication", "autoTopicCreation", "offloadThreshold", "offloadDeletionLagMs", "offloadPolicies", BacklogQuota,
     };
+
+    /// <summary>The backlog quotas by type, as GET …/backlogQuotaMap answers them; each type is set on its own.</summary>
+    public const string BacklogQuota = "backlogQuota";
 }
 
 public sealed class TieredTopic : AdminResource

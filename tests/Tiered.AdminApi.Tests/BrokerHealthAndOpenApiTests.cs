@@ -41,6 +41,7 @@ public sealed class BrokerHealthAndOpenApiTests(AdminApiServer server) : IClassF
             "/admin/v2/namespaces/{tenant}", "/admin/v2/namespaces/{tenant}/{namespace}",
             "/admin/v2/namespaces/{tenant}/{namespace}/retention", "/admin/v2/namespaces/{tenant}/{namespace}/messageTTL",
             "/admin/v2/namespaces/{tenant}/{namespace}/autoTopicCreation",
+            "/admin/v2/namespaces/{tenant}/{namespace}/backlogQuota", "/admin/v2/namespaces/{tenant}/{namespace}/backlogQuotaMap",
             "/admin/v2/persistent/{tenant}/{namespace}", "/admin/v2/persistent/{tenant}/{namespace}/partitioned",
             "/admin/v2/persistent/{tenant}/{namespace}/{topic}", "/admin/v2/persistent/{tenant}/{namespace}/{topic}/partitions",
             "/admin/v2/persistent/{tenant}/{namespace}/{topic}/stats", "/admin/v2/persistent/{tenant}/{namespace}/{topic}/internalStats",

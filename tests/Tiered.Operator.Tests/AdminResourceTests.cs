@@ -43,6 +43,7 @@ public sealed class AdminResourceTests
                     ["retention"] = new JsonObject { ["retentionTimeInMinutes"] = 60, ["retentionSizeInMB"] = 100 },
                     ["messageTTL"] = 3600,
                     ["deduplication"] = true,
+                    ["backlogQuota"] = new JsonObject { ["destination_storage"] = new JsonObject { ["limitSize"] = 10485760, ["policy"] = "producer_request_hold" } },
                 },
                 Permissions = new Dictionary<string, IList<string>> { ["app"] = ["produce", "consume"], ["reader"] = ["consume"] },
             },
@@ -71,6 +72,8 @@ public sealed class AdminResourceTests
         Assert.Equal((60, 100), (retention["retentionTimeInMinutes"]!.GetValue<int>(), retention["retentionSizeInMB"]!.GetValue<int>()));
         Assert.Equal("3600", await http.GetStringAsync("namespaces/acme/orders/messageTTL"));
         Assert.Equal("true", await http.GetStringAsync("namespaces/acme/orders/deduplication"));
+        var quota = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/backlogQuotaMap"))!["destination_storage"]!;
+        Assert.Equal((10485760L, "producer_request_hold"), (quota["limitSize"]!.GetValue<long>(), quota["policy"]!.GetValue<string>()));
         var permissions = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/permissions"))!.AsObject();
         Assert.Equal(["app", "reader"], permissions.Select(p => p.Key).Order(StringComparer.Ordinal));
         Assert.Equal(3, JsonNode.Parse(await http.GetStringAsync("persistent/acme/orders/created/partitions"))!["partitions"]!.GetValue<int>());
@@ -84,12 +87,16 @@ public sealed class AdminResourceTests
         h.Api.Mutate(TieredNamespace.Plural, OperatorHarness.Ns, "orders", o =>
         {
             o["spec"]!["policies"]!["messageTTL"] = 60;
+            o["spec"]!["policies"]!["backlogQuota"] = new JsonObject { ["message_age"] = new JsonObject { ["limitTime"] = 3600, ["policy"] = "consumer_backlog_eviction" } };
             o["spec"]!["permissions"] = new JsonObject { ["app"] = new JsonArray("produce") };
         });
         await h.Api.WaitUntilAsync(() => h.Api.Get(TieredTopic.Plural, OperatorHarness.Ns, "created")!["status"]?["observedGeneration"]?.AsLong() == 2
             && h.Api.Get(TieredTenant.Plural, OperatorHarness.Ns, "acme")!["status"]?["observedGeneration"]?.AsLong() == 2
             && h.Api.Get(TieredNamespace.Plural, OperatorHarness.Ns, "orders")!["status"]?["observedGeneration"]?.AsLong() == 2, "the changes applied");
         Assert.Equal("60", await http.GetStringAsync("namespaces/acme/orders/messageTTL"));
+        var quotas = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/backlogQuotaMap"))!;
+        Assert.Equal(3600, quotas["message_age"]!["limitTime"]!.GetValue<long>());
+        Assert.Equal("producer_request_hold", quotas["destination_storage"]!["policy"]!.GetValue<string>());
         permissions = JsonNode.Parse(await http.GetStringAsync("namespaces/acme/orders/permissions"))!.AsObject();
         Assert.Equal(["app"], permissions.Select(p => p.Key));
         Assert.Equal(["produce"], permissions["app"]!.AsArray().Select(a => a!.GetValue<string>()));

@@ -27,6 +27,7 @@ internal static partial class NamespaceEndpoints
         namespaces.MapDelete("/{tenant}/{namespace}", (string tenant, string @namespace, CancellationToken ct) => DeleteAsync(context, tenant, @namespace, ct))
             .WithSummary("Deletes a namespace with its topics' policies; 409 while it has topics.");
         MapPolicies(namespaces, context);
+        MapBacklogQuotas(namespaces, context);
         MapReplication(namespaces, context);
         MapTopics(namespaces, context);
         MapPermissions(namespaces, context);

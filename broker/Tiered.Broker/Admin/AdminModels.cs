@@ -61,6 +61,13 @@ public sealed record NamespacePolicies
     /// </summary>
     [JsonPropertyName("auth_policies")]
     public AuthPolicies? AuthPolicies { get; init; }
+
+    /// <summary>
+    /// Backlog quotas by type (<see cref="BacklogQuotas.DestinationStorage"/>, <see cref="BacklogQuotas.MessageAge"/>), as
+    /// Pulsar's backlog_quota_map; null or empty: no quota. Set one type at a time through …/backlogQuota?backlogQuotaType=.
+    /// </summary>
+    [JsonPropertyName("backlog_quota_map")]
+    public Dictionary<string, BacklogQuota>? BacklogQuotaMap { get; init; }
 }
 
 /// <summary>
@@ -124,6 +131,40 @@ public sealed record OffloadProcessStatus
 
     /// <summary>The first message still only on the bookies.</summary>
     public MessageIdData? FirstUnoffloadedMessage { get; init; }
+}
+
+/// <summary>
+/// One backlog quota (Pulsar's BacklogQuota): the limit of its type — <see cref="LimitSize"/> bytes for destination_storage,
+/// <see cref="LimitTime"/> seconds for message_age (-1: not set) — and what the broker does once a topic's backlog is past it.
+/// </summary>
+public sealed record BacklogQuota
+{
+    /// <summary>Bytes the slowest durable subscription may leave unacknowledged (destination_storage); -1 unset.</summary>
+    public long LimitSize { get; init; } = -1;
+
+    /// <summary>Seconds the oldest unacknowledged message may wait (message_age); -1 unset.</summary>
+    public long LimitTime { get; init; } = -1;
+
+    /// <summary><see cref="BacklogQuotas.ProducerRequestHold"/>, <see cref="BacklogQuotas.ProducerException"/> or <see cref="BacklogQuotas.ConsumerBacklogEviction"/>.</summary>
+    public string Policy { get; init; } = "";
+
+    /// <summary>Older Pulsar tools' name of <see cref="LimitSize"/>; read from requests, never stored.</summary>
+    [JsonPropertyName("limit")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? Limit { get; init; }
+}
+
+/// <summary>The names of backlog quota types and policies, as Pulsar spells them.</summary>
+public static class BacklogQuotas
+{
+    public const string DestinationStorage = "destination_storage";
+    public const string MessageAge = "message_age";
+    public const string ProducerRequestHold = "producer_request_hold";
+    public const string ProducerException = "producer_exception";
+    public const string ConsumerBacklogEviction = "consumer_backlog_eviction";
+
+    public static readonly string[] Types = [DestinationStorage, MessageAge];
+    public static readonly string[] Policies = [ProducerRequestHold, ProducerException, ConsumerBacklogEviction];
 }
 
 /// <summary>How long consumed messages are kept: -1 for ever, 0 not at all.</summary>

@@ -28,6 +28,10 @@ public sealed partial class TopicAdmin
             StorageSize = all.Sum(s => s.StorageSize),
             BacklogSize = all.Sum(s => s.BacklogSize),
             OffloadedStorageSize = all.Sum(s => s.OffloadedStorageSize),
+            BacklogQuotaLimitSize = all.Max(s => s.BacklogQuotaLimitSize),
+            BacklogQuotaLimitTime = all.Max(s => s.BacklogQuotaLimitTime),
+            OldestBacklogMessageAgeSeconds = all.Max(s => s.OldestBacklogMessageAgeSeconds),
+            BacklogQuotaExceeded = all.Any(s => s.BacklogQuotaExceeded),
             Publishers = [.. all.SelectMany(s => s.Publishers)],
             Subscriptions = all.SelectMany(s => s.Subscriptions).GroupBy(s => s.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => Sum([.. g.Select(s => s.Value)]), StringComparer.Ordinal),

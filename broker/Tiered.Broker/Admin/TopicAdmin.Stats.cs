@@ -23,6 +23,8 @@ public sealed partial class TopicAdmin
         var bytesIn = Interlocked.Read(ref loaded.BytesIn);
         var rateIn = loaded.InRates.Sample(new RateCounters(messagesIn, bytesIn));
         var rateOut = loaded.OutRates.Sample(new RateCounters(messagesOut, bytesOut));
+        var backlogSize = loaded.EstimatedBacklogBytes();
+        var quota = loaded.BacklogQuotaStatus;
         return new TopicStats
         {
             MsgRateIn = rateIn.Messages,
@@ -35,8 +37,12 @@ public sealed partial class TopicAdmin
             MsgOutCounter = messagesOut,
             BytesOutCounter = bytesOut,
             StorageSize = ledgers.Where(l => !l.BookieDeleted).Sum(l => l.Size),
-            BacklogSize = loaded.EstimatedBacklogBytes(),
+            BacklogSize = backlogSize,
             OffloadedStorageSize = ledgers.Where(l => l.Offloaded).Sum(l => l.Size),
+            BacklogQuotaLimitSize = quota.LimitSize,
+            BacklogQuotaLimitTime = quota.LimitTime,
+            OldestBacklogMessageAgeSeconds = quota.OldestBacklogMessageAgeSeconds,
+            BacklogQuotaExceeded = (quota.LimitSize >= 0 && backlogSize > quota.LimitSize) || quota.TimeExceeded,
             Publishers = [.. loaded.Producers.Select(PublisherStatsOf)],
             Subscriptions = subscriptions.ToDictionary(s => s.Name, s => SubscriptionStatsOf(loaded, s), StringComparer.Ordinal),
             Replication = loaded.Replicators.ToDictionary(r => r.Remote, ReplicatorStatsOf, StringComparer.Ordinal),

@@ -29,6 +29,18 @@ public record TopicStats
     /// <summary>Bytes of the ledgers offloaded to the object store (whether or not the bookies still hold them).</summary>
     public long OffloadedStorageSize { get; init; }
 
+    /// <summary>The namespace's destination_storage backlog quota in bytes; -1 when none is set.</summary>
+    public long BacklogQuotaLimitSize { get; init; } = -1;
+
+    /// <summary>The namespace's message_age backlog quota in seconds; -1 when none is set.</summary>
+    public long BacklogQuotaLimitTime { get; init; } = -1;
+
+    /// <summary>Age of the oldest message the slowest durable subscription has not acknowledged, at the last quota check; -1 when not measured (no message_age quota).</summary>
+    public long OldestBacklogMessageAgeSeconds { get; init; } = -1;
+
+    /// <summary>Whether the backlog is over a quota: <see cref="BacklogSize"/> over the size limit, or the oldest message over the time limit at the last check.</summary>
+    public bool BacklogQuotaExceeded { get; init; }
+
     public List<PublisherStats> Publishers { get; init; } = [];
     public Dictionary<string, SubscriptionStats> Subscriptions { get; init; } = [];
 

@@ -18,7 +18,9 @@ public sealed partial class MessagingService
     /// <summary>A batch handed to storage (or refused at once), answered in the order sent.</summary>
     /// <param name="ReceivedAt">Stopwatch timestamp of the batch's receipt, for the publish latency.</param>
     /// <param name="Duplicate">De-duplication found the batch stored already: <paramref name="Stored"/> is the original's position.</param>
-    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused, long ReceivedAt = 0, bool Duplicate = false);
+    /// <param name="Held">Sent while a producer_request_hold backlog quota was exceeded: <paramref name="Stored"/> completes once it is stored.</param>
+    private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused, long ReceivedAt = 0, bool Duplicate = false,
+        HeldSend? Held = null);
 
     public override async Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
     {
@@ -59,7 +61,7 @@ public sealed partial class MessagingService
                 {
                     if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                         throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, requests.Current.Send), stop.Token).ConfigureAwait(false);
+                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, requests.Current.Send, stop.Token), stop.Token).ConfigureAwait(false);
                 }
             }
             finally
@@ -83,7 +85,8 @@ public sealed partial class MessagingService
     /// origin) and de-duplicated by origin cluster and producer name, so that the sequences of the producers it
     /// carries are never compared. Otherwise a batch is stored under the stream's producer name.
     /// </param>
-    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, string? replicatedFrom, Wire.SendBatch send)
+    /// <param name="streamEnded">Fires when the producer's stream ends: a batch held by a backlog quota is then dropped, unstored.</param>
+    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, string? replicatedFrom, Wire.SendBatch send, CancellationToken streamEnded)
     {
         var receivedAt = Stopwatch.GetTimestamp();
         var batch = send.Batch.Memory;
@@ -115,6 +118,8 @@ public sealed partial class MessagingService
             if (stampTime || stampName)
                 batch = BatchHeader.Stamped(batch.Span, stampTime ? topics.Time.GetUtcNow().ToUnixTimeMilliseconds() : null, stampName ? producer.Name : null);
         }
+        if (topic.BacklogQuotaBreach is { } breach)
+            return OverBacklogQuota(topic, producer, breach, send.SequenceId, batch, header.MessageCount, key, header, receivedAt, replicatedFrom is not null, streamEnded);
         var stored = topic.PublishAsync(batch, header.MessageCount, key, (long)header.SequenceId, (long)header.LastSequenceId, out var duplicate, CancellationToken.None);
         if (!duplicate)
         {
@@ -142,7 +147,7 @@ public sealed partial class MessagingService
                 try
                 {
                     var position = await send.Stored.ConfigureAwait(false);
-                    if (send.Duplicate)
+                    if (send.Duplicate || send.Held is { Duplicate: true })
                     {
                         BrokerLog.DuplicateDropped(logger, topic.Name.ToString(), producer.Name, send.SequenceId, position.ToString());
                     }

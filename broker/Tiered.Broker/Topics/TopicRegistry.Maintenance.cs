@@ -73,7 +73,14 @@ public sealed partial class TopicRegistry
     /// <summary>Acknowledges the subscription's oldest messages published longer than <paramref name="ttl"/> ago (Pulsar's message TTL).</summary>
     private async Task ExpireAsync(Subscription subscription, TimeSpan ttl, CancellationToken cancellationToken)
     {
-        var cutoff = Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)ttl.TotalMilliseconds;
+        if (await AckOlderThanAsync(subscription, ttl, cancellationToken).ConfigureAwait(false) is { } position)
+            BrokerLog.MessagesExpired(_logger, subscription.Topic, subscription.Name, position.ToString());
+    }
+
+    /// <summary>Acknowledges the subscription's oldest messages published longer than <paramref name="age"/> ago; the last one acknowledged, or null.</summary>
+    private async Task<Position?> AckOlderThanAsync(Subscription subscription, TimeSpan age, CancellationToken cancellationToken)
+    {
+        var cutoff = Time.GetUtcNow().ToUnixTimeMilliseconds() - (long)age.TotalMilliseconds;
         var ledger = subscription.Cursor.Ledger;
         var next = ledger.GetNextPosition(subscription.Cursor.MarkDeletePosition);
         Position? lastExpired = null;
@@ -89,9 +96,7 @@ public sealed partial class TopicRegistry
             next = ledger.GetNextPosition(entries[^1].Position);
         }
         if (lastExpired is { } position)
-        {
             await subscription.Cursor.AckCumulativeAsync(new AckPosition(position), cancellationToken).ConfigureAwait(false);
-            BrokerLog.MessagesExpired(_logger, subscription.Topic, subscription.Name, position.ToString());
-        }
+        return lastExpired;
     }
 }

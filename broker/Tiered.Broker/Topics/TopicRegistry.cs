@@ -24,6 +24,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _maintenance;
+    private readonly Task _backlogQuotas;
     private readonly bool _ownsInstrumentation;
     private readonly ManagedLedgers.Instrumentation? _managedLedgerInstrumentation;
 
@@ -49,6 +50,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         Instrumentation.Track(this);
         _logger = loggerFactory.CreateLogger<TopicRegistry>();
         _maintenance = Task.Run(MaintenanceLoopAsync);
+        _backlogQuotas = Task.Run(BacklogQuotaLoopAsync);
     }
 
     public PolicyStore Policies { get; }
@@ -226,6 +228,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _maintenance.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _backlogQuotas.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         foreach (var name in _topics.Keys.ToList())
             await UnloadAsync(name).ConfigureAwait(false);
         await Policies.DisposeAsync().ConfigureAwait(false);

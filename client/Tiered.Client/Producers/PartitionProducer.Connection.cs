@@ -194,7 +194,7 @@ internal sealed partial class PartitionProducer
 
     private void OnError(SendError error)
     {
-        if (error.Code != ErrorCode.InvalidMessage)
+        if (error.Code is not (ErrorCode.InvalidMessage or ErrorCode.BacklogQuotaExceeded))
             throw new StreamEndedException($"The broker could not store batch {error.SequenceId} on {Topic} ({error.Code}): {error.Message}");
         PendingBatch head;
         var wake = false;
@@ -211,7 +211,9 @@ internal sealed partial class PartitionProducer
         }
         if (wake)
             _wakeup.Writer.TryWrite(true);
-        head.Completion.TrySetException(new TieredClientException($"The broker refused the message on {Topic}: {error.Message}"));
+        head.Completion.TrySetException(error.Code == ErrorCode.BacklogQuotaExceeded
+            ? new BacklogQuotaExceededException($"The broker refused the message on {Topic} (backlog quota exceeded): {error.Message}")
+            : new TieredClientException($"The broker refused the message on {Topic}: {error.Message}"));
         Release(head.Count);
         Instrumentation.SendErrors.Add(head.Count);
     }
