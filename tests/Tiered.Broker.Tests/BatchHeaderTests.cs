@@ -79,16 +79,28 @@ public class BatchHeaderTests
     }
 
     [Fact]
-    public void A_batch_to_publish_with_a_delayed_message_is_refused()
+    public void A_batch_to_publish_with_a_negative_deliver_at_is_refused_and_a_delayed_one_is_accepted()
     {
         var batch = RawProducer.Batch(["a", "b", "c"]);
-        batch.Messages[2].DeliverAtMs = 1;
+        batch.Messages[2].DeliverAtMs = -1;
         batch.Messages[2].Properties["k"] = "v";
         Assert.False(BatchHeader.TryReadToPublish(batch.ToByteArray(), out _, out var error));
-        Assert.Contains("Message 2 of the batch sets deliver_at_ms", error);
-        batch.Messages[2].DeliverAtMs = 0;
+        Assert.Contains("Message 2 of the batch has deliver_at_ms -1, a negative time", error);
+        batch.Messages[2].DeliverAtMs = 1_900_000_000_000;
         Assert.True(BatchHeader.TryReadToPublish(batch.ToByteArray(), out var header, out error), error);
         Assert.Equal(3, header.MessageCount);
+    }
+
+    [Fact]
+    public void The_latest_deliver_at_of_a_batch_is_the_largest_of_its_messages_and_0_when_none_is_set()
+    {
+        var batch = RawProducer.Batch(["a", "b", "c"]);
+        batch.Messages[1].Properties["k"] = "v";
+        Assert.Equal(0, BatchHeader.LatestDeliverAt(batch.ToByteArray()));
+        batch.Messages[0].DeliverAtMs = 1_900_000_000_500;
+        batch.Messages[1].DeliverAtMs = 1_900_000_002_000;
+        batch.Messages[2].DeliverAtMs = 1_900_000_001_000;
+        Assert.Equal(1_900_000_002_000, BatchHeader.LatestDeliverAt(batch.ToByteArray()));
     }
 
     [Fact]

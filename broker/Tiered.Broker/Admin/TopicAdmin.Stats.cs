@@ -78,6 +78,8 @@ public sealed partial class TopicAdmin
             BacklogEntries = backlog.Entries,
             BacklogSize = backlog.Bytes,
             UnackedMessages = subscription.UnackedMessages,
+            MsgDelayed = subscription.DelayedMessages,
+            DelayedMessageIndexSizeInBytes = subscription.DelayedIndexBytes,
             LastConsumedTimestamp = Volatile.Read(ref subscription.LastConsumedMs),
             LastAckedTimestamp = Volatile.Read(ref subscription.LastAckedMs),
             IsDurable = subscription.IsDurable,

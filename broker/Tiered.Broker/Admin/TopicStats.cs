@@ -110,6 +110,12 @@ public sealed record SubscriptionStats
     /// <summary>Messages delivered to connected consumers and not acknowledged.</summary>
     public long UnackedMessages { get; init; }
 
+    /// <summary>Messages held until their deliver_at_ms (Shared and Key_Shared subscriptions; part of the backlog).</summary>
+    public long MsgDelayed { get; init; }
+
+    /// <summary>Memory of the delayed-delivery index, by its own accounting.</summary>
+    public long DelayedMessageIndexSizeInBytes { get; init; }
+
     /// <summary>When messages were last delivered / acknowledged, ms since the epoch; 0 when not since the topic was loaded.</summary>
     public long LastConsumedTimestamp { get; init; }
     public long LastAckedTimestamp { get; init; }

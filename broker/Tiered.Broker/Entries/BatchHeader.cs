@@ -48,9 +48,8 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
 
     /// <summary>
     /// Reads the header of a batch a producer sent and checks what the broker must refuse besides a
-    /// malformed batch: no format version (0), and a message with <c>deliver_at_ms</c> set (delayed
-    /// delivery is not built: such a message would be delivered early). The messages are scanned
-    /// field by field, their payloads skipped, nothing allocated.
+    /// malformed batch: no format version (0), and a message with a negative <c>deliver_at_ms</c>. The
+    /// messages are scanned field by field, their payloads skipped, nothing allocated.
     /// </summary>
     /// <param name="allowMarkers">Only another cluster's replicator forwards markers; a producer may not send one.</param>
     public static bool TryReadToPublish(ReadOnlySpan<byte> batch, out BatchHeader header, [NotNullWhen(false)] out string? error, bool allowMarkers = false)
@@ -167,7 +166,30 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         return true;
     }
 
-    /// <summary>Walks one message's fields (skipping their contents) for a deliver_at_ms other than 0.</summary>
+    /// <summary>
+    /// The latest <c>deliver_at_ms</c> of the batch's messages, ms since the epoch (0: none set; the entry is due at
+    /// once). A Shared or Key_Shared subscription holds the entry until then; one pass over the messages' fields,
+    /// payloads skipped, nothing allocated. A malformed batch answers 0 (it was refused when published).
+    /// </summary>
+    public static long LatestDeliverAt(ReadOnlySpan<byte> batch)
+    {
+        long latest = 0;
+        var fields = new ProtoFields(batch);
+        while (fields.TryNext(out _))
+        {
+            if (fields is not { Field: MessagesField, WireType: 2 })
+                continue;
+            var message = new ProtoFields(fields.Bytes);
+            while (message.TryNext(out _))
+            {
+                if (message is { Field: DeliverAtField, WireType: 0 } && (long)message.Value > latest)
+                    latest = (long)message.Value;
+            }
+        }
+        return latest;
+    }
+
+    /// <summary>Walks one message's fields (skipping their contents) for a negative deliver_at_ms.</summary>
     private static bool TryCheckMessage(ReadOnlySpan<byte> message, int index, [NotNullWhen(false)] out string? error)
     {
         long deliverAt = 0;
@@ -180,9 +202,9 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         }
         if (malformed is not null)
             return Fail($"in message {index}, {malformed}", out error);
-        if (deliverAt != 0)
+        if (deliverAt < 0)
         {
-            error = $"Message {index} of the batch sets deliver_at_ms, but delayed delivery is not built yet and the broker would deliver it at once; send it without deliver_at_ms.";
+            error = $"Message {index} of the batch has deliver_at_ms {deliverAt}, a negative time; set a time in ms since the Unix epoch, or 0 to deliver at once.";
             return false;
         }
         error = null;

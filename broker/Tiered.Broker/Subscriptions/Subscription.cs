@@ -97,6 +97,7 @@ public sealed partial class Subscription : IAsyncDisposable
                     $"Exclusive subscription {Name} of {Topic} already has a consumer ({_consumers[0].Name}); use another subscription name or a Shared or Failover subscription.");
             previousActive = _consumers.Count > 0 ? _consumers[0] : null;
             _consumers.Add(consumer);
+            OnTypeChanging(consumer.Type); // Delayed delivery
             Type = consumer.Type;
         }
         if (consumer.Type == SubscriptionType.Failover)
@@ -151,6 +152,7 @@ public sealed partial class Subscription : IAsyncDisposable
         {
             _redeliver.Clear();
             _redeliveryCounts.Clear();
+            ClearDelayed();
         }
         Wake();
     }
@@ -179,6 +181,7 @@ public sealed partial class Subscription : IAsyncDisposable
         DisconnectAll("the subscription is closing");
         await _stop.CancelAsync().ConfigureAwait(false);
         await _dispatching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        DisposeDelayed();
         _stop.Dispose();
     }
 
