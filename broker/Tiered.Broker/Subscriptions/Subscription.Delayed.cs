@@ -18,7 +18,7 @@ public sealed partial class Subscription
     /// <summary>Due entries moved to the replay set at a time, so a burst of due entries is not all decoded at once.</summary>
     private const int MaxDueInReplay = 10_000;
 
-    private readonly DelayedDeliveryTracker _delayed = new();
+    private readonly DelayedDeliveryTracker _delayed;
     private ITimer? _delayedTimer;
     private long _delayedWakeAt = long.MaxValue;
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Tiered.Broker.Subscriptions.Delayed;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedgers;
 using Tiered.V1;
@@ -27,9 +28,10 @@ public sealed partial class Subscription : IAsyncDisposable
     private int _nextShared;
     private int _waitingForEntries;
 
-    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger, TimeProvider time)
+    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger, TimeProvider time, DelayedDeliveryOptions? delayedDelivery = null)
     {
         (Topic, Name, Cursor, Partition, _logger, _time) = (topic, name, cursor, partition, logger, time);
+        _delayed = (delayedDelivery ?? new()).CreateTracker();
         Rates = new RateMeter(time);
         _dispatching = Task.Run(DispatchLoopAsync);
     }
