@@ -104,6 +104,30 @@ public class BatchHeaderTests
     }
 
     [Fact]
+    public void The_latest_deliver_at_matches_the_decoded_messages_whatever_else_they_hold()
+    {
+        var random = new Random(9);
+        for (var round = 0; round < 200; round++)
+        {
+            var batch = RawProducer.Batch(Enumerable.Range(0, random.Next(1, 20)).Select(i => new string('x', random.Next(0, 300))));
+            foreach (var message in batch.Messages)
+            {
+                if (random.Next(2) == 0)
+                    message.Key = new string('k', random.Next(1, 200));
+                for (var p = random.Next(0, 4); p > 0; p--)
+                    message.Properties[$"p{p}"] = new string('v', random.Next(0, 200));
+                if (random.Next(2) == 0)
+                    message.EventTimeMs = random.NextInt64(1, long.MaxValue);
+                if (random.Next(3) == 0)
+                    message.DeliverAtMs = random.NextInt64(1, long.MaxValue);
+            }
+            if (random.Next(2) == 0)
+                batch.SchemaVersion = ByteString.CopyFrom(new byte[random.Next(1, 40)]);
+            Assert.Equal(batch.Messages.Max(m => m.DeliverAtMs), BatchHeader.LatestDeliverAt(batch.ToByteArray()));
+        }
+    }
+
+    [Fact]
     public void A_malformed_message_inside_a_batch_to_publish_is_refused()
     {
         var bytes = new byte[] { 0x08, 0x01, 0x7a, 0x02, 0x28, 0xff }; // format 1, messages[0] = { deliver_at_ms: <unfinished varint> }

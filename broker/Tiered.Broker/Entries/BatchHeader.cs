@@ -173,20 +173,100 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     /// </summary>
     public static long LatestDeliverAt(ReadOnlySpan<byte> batch)
     {
+        // A hand-rolled walk (this runs for every entry a Shared subscription dispatches): one-byte tags and lengths
+        // take the short path; anything unexpected ends the walk with what was found (the batch was checked when published).
         long latest = 0;
-        var fields = new ProtoFields(batch);
-        while (fields.TryNext(out _))
+        var at = 0;
+        while (at < batch.Length)
         {
-            if (fields is not { Field: MessagesField, WireType: 2 })
-                continue;
-            var message = new ProtoFields(fields.Bytes);
-            while (message.TryNext(out _))
+            if (!TryVarint(batch, ref at, out var tag))
+                return latest;
+            switch ((int)(tag & 7))
             {
-                if (message is { Field: DeliverAtField, WireType: 0 } && (long)message.Value > latest)
-                    latest = (long)message.Value;
+                case 0:
+                    if (!TryVarint(batch, ref at, out _))
+                        return latest;
+                    break;
+                case 2:
+                    if (!TryVarint(batch, ref at, out var length) || length > (ulong)(batch.Length - at))
+                        return latest;
+                    if (tag >> 3 == MessagesField)
+                        latest = Math.Max(latest, DeliverAtOf(batch.Slice(at, (int)length)));
+                    at += (int)length;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return latest;
             }
         }
         return latest;
+    }
+
+    /// <summary>One message's deliver_at_ms (0: none), its other fields skipped.</summary>
+    private static long DeliverAtOf(ReadOnlySpan<byte> message)
+    {
+        long deliverAt = 0;
+        var at = 0;
+        while (at < message.Length)
+        {
+            var tag = message[at];
+            if (tag == (DeliverAtField << 3))
+            {
+                at++;
+                if (!TryVarint(message, ref at, out var value))
+                    return deliverAt;
+                deliverAt = (long)value;
+                continue;
+            }
+            if (tag >= 0x80 && !TryVarint(message, ref at, out _))
+                return deliverAt;
+            if (tag < 0x80)
+                at++;
+            switch (tag & 7)
+            {
+                case 0:
+                    if (!TryVarint(message, ref at, out _))
+                        return deliverAt;
+                    break;
+                case 2:
+                    if (!TryVarint(message, ref at, out var length) || length > (ulong)(message.Length - at))
+                        return deliverAt;
+                    at += (int)length;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return deliverAt;
+            }
+        }
+        return deliverAt;
+    }
+
+    private static bool TryVarint(ReadOnlySpan<byte> data, ref int at, out ulong value)
+    {
+        if ((uint)at < (uint)data.Length && data[at] < 0x80)
+        {
+            value = data[at++];
+            return true;
+        }
+        value = 0;
+        for (var shift = 0; shift < 64 && at < data.Length; shift += 7)
+        {
+            var b = data[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>Walks one message's fields (skipping their contents) for a negative deliver_at_ms.</summary>

@@ -28,6 +28,9 @@ public sealed partial class Subscription
     /// <summary>After a rebuild, entries before this position may be held by consumers already: those are not delivered twice.</summary>
     private Position _rewoundBefore = Position.Earliest;
 
+    /// <summary>Bumped when the index is cleared, so that a re-read in progress then adds nothing found before.</summary>
+    private long _delayedEpoch;
+
     /// <summary>Messages held until their deliver_at_ms (Pulsar's msgDelayed).</summary>
     public long DelayedMessages
     {
@@ -60,6 +63,7 @@ public sealed partial class Subscription
     /// <summary>Under the lock (a reset): nothing held any more.</summary>
     private void ClearDelayed()
     {
+        _delayedEpoch++;
         _delayed.Clear();
         _delayedRebuild = false;
         _rewoundBefore = Position.Earliest;
@@ -96,6 +100,7 @@ public sealed partial class Subscription
             {
                 _delayedRebuild = false;
                 _rewoundBefore = Cursor.ReadPosition;
+                _delayedEpoch++;
                 _delayed.Clear();
                 _redeliver.Clear();
                 Cursor.Rewind();
@@ -131,6 +136,9 @@ public sealed partial class Subscription
     private async Task RescanAsync(SpilledRange range, CancellationToken cancellationToken)
     {
         var position = range.First;
+        long epoch;
+        lock (_lock)
+            epoch = _delayedEpoch;
         while (position <= range.Last)
         {
             var entries = await Cursor.Ledger.ReadEntriesAsync(position, MaxEntriesPerRead, cancellationToken).ConfigureAwait(false);
@@ -139,6 +147,8 @@ public sealed partial class Subscription
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             lock (_lock)
             {
+                if (_delayedEpoch != epoch)
+                    return; // Reset meanwhile: the cursor reads these entries again if they are to come.
                 foreach (var entry in entries)
                 {
                     if (entry.Position > range.Last)
