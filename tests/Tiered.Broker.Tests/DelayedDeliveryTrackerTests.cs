@@ -82,6 +82,7 @@ public class DelayedDeliveryTrackerTests
         Assert.InRange(tracker.IndexBytes, 1, 4096);
         Assert.True(tracker.SpilledEntries > 1_000, $"only {tracker.SpilledEntries} spilled");
         Assert.InRange(tracker.SummaryCount, 1, 8);
+        Assert.InRange(tracker.IndexBytes, 1, 4096);
 
         // The subscription's part, simulated: a due summary is "re-read" from the log (here: every position), and
         // its entries are delivered when due or added again.

@@ -23,7 +23,7 @@ public sealed class DelayedDeliveryTracker
 
     public const long DefaultMaxIndexBytes = 32L * 1024 * 1024;
 
-    /// <summary>Summaries beyond which the two farthest are merged (each costs <see cref="SummaryOverhead"/> bytes).</summary>
+    /// <summary>Summaries beyond which the two farthest are merged (each costs <see cref="SummaryOverhead"/> bytes; at most a quarter of the cap).</summary>
     public const int DefaultMaxSummaries = 4096;
 
     /// <summary>
@@ -46,7 +46,8 @@ public sealed class DelayedDeliveryTracker
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tickMs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSummaries, 2);
-        (TickMs, MaxIndexBytes, MaxSummaries) = (tickMs, maxIndexBytes, maxSummaries);
+        // Summaries take at most a quarter of the cap, so that the whole index stays within it.
+        (TickMs, MaxIndexBytes, MaxSummaries) = (tickMs, maxIndexBytes, (int)Math.Clamp(maxIndexBytes / 4 / SummaryOverhead, 2, maxSummaries));
     }
 
     public long TickMs { get; }
