@@ -105,6 +105,10 @@ public class DelayedDeliveryTests(BrokerFixture fixture) : IClassFixture<BrokerF
         await Eventually(async () => (await StatsAsync(broker, topic)).Subscriptions["s"].MsgDelayed == 400);
         // 400 entries over about 125 slots of 20 ms cannot all be in 1 KiB: most are spilled, found again by re-reading the log.
         Assert.InRange((await StatsAsync(broker, topic)).Subscriptions["s"].DelayedMessageIndexSizeInBytes, 1, 1024);
+        var index = (await broker.Server.Admin.GetInternalStatsAsync(TopicName.Parse(topic), CancellationToken.None)).Cursors["s"].DelayedIndex;
+        Assert.NotNull(index);
+        Assert.Equal(400, index.Entries);
+        Assert.True(index.SpilledEntries > 200, $"only {index.SpilledEntries} spilled");
 
         var acked = new HashSet<string>();
         var early = new List<string>();

@@ -138,6 +138,7 @@ public sealed partial class TopicAdmin
                     IndividuallyDeletedMessages = FormatRanges(ranges),
                     TotalNonContiguousDeletedMessagesRange = ranges.Count,
                     NumberOfEntriesSinceFirstNotAckedMessage = ledger.GetEntriesBetween(s.Cursor.MarkDeletePosition, ledger.LastConfirmedEntry),
+                    DelayedIndex = s.DelayedIndexStats(),
                 };
             }, StringComparer.Ordinal),
         };

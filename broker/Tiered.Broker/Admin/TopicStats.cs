@@ -168,4 +168,10 @@ public sealed record CursorStats
     public string IndividuallyDeletedMessages { get; init; } = "[]";
     public long NumberOfEntriesSinceFirstNotAckedMessage { get; init; }
     public int TotalNonContiguousDeletedMessagesRange { get; init; }
+
+    /// <summary>The subscription's delayed-delivery index; null (left out) when it holds nothing.</summary>
+    public DelayedIndexStats? DelayedIndex { get; init; }
 }
+
+/// <summary>What a subscription holds until its deliver_at_ms, and how: in memory or spilled to summaries re-read from the log.</summary>
+public sealed record DelayedIndexStats(long Entries, long Messages, long SpilledEntries, int Slots, int Summaries, long SizeInBytes, long TickMs);

@@ -51,6 +51,17 @@ public sealed partial class Subscription
         }
     }
 
+    /// <summary>The index's figures for internalStats; null when it holds nothing.</summary>
+    public Admin.DelayedIndexStats? DelayedIndexStats()
+    {
+        lock (_lock)
+        {
+            return _delayed.IsEmpty ? null
+                : new Admin.DelayedIndexStats(_delayed.Entries, _delayed.Messages, _delayed.SpilledEntries, _delayed.SlotCount, _delayed.SummaryCount,
+                    _delayed.IndexBytes, _delayed.TickMs);
+        }
+    }
+
     private static bool Delays(SubscriptionType type) => type is SubscriptionType.Shared or SubscriptionType.KeyShared;
 
     /// <summary>Under the lock, before the type changes: leaving Shared/Key_Shared, the held entries are read again and go out at once.</summary>
