@@ -101,6 +101,9 @@ public sealed record BrokerOptions
         return address.IsWildcard ? new HostPort(System.Net.Dns.GetHostName(), address.Port).ToString() : address.ToString();
     }
 
+    /// <summary>How Shared and Key_Shared subscriptions index the messages they hold until their deliver_at_ms.</summary>
+    public Subscriptions.Delayed.DelayedDeliveryOptions DelayedDelivery { get; init; } = new();
+
     public void Validate()
     {
         _ = HostPort.Parse(GrpcListen, "--grpc-listen");
@@ -130,5 +133,6 @@ public sealed record BrokerOptions
         DefaultOffloadStore?.Validate();
         TieredStorage?.Validate();
         ManagedLedger.Validate();
+        DelayedDelivery.Validate();
     }
 }

@@ -64,10 +64,60 @@ public sealed class Producer : IAsyncDisposable
         IReadOnlyDictionary<string, string>? properties = null,
         DateTimeOffset? eventTime = null,
         CancellationToken cancellationToken = default)
+        => Send(payload, key, properties, eventTime, deliverAtMs: 0, cancellationToken);
+
+    // Delayed delivery ---------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Publishes a message that Shared and Key_Shared subscriptions deliver no earlier than <paramref name="deliverAt"/>
+    /// (Exclusive and Failover subscriptions deliver it at once, as Pulsar). The broker holds a batch until its
+    /// latest deliver time, so this producer batches a delayed message only with messages due at the same
+    /// millisecond. A time already past is delivered at once.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A time before the Unix epoch.</exception>
+    public ValueTask<MessageId> SendDelayedAsync(
+        ReadOnlyMemory<byte> payload,
+        DateTimeOffset deliverAt,
+        string? key = null,
+        IReadOnlyDictionary<string, string>? properties = null,
+        DateTimeOffset? eventTime = null,
+        CancellationToken cancellationToken = default)
+    {
+        var at = deliverAt.ToUnixTimeMilliseconds();
+        if (at < 0)
+            throw new ArgumentOutOfRangeException(nameof(deliverAt), deliverAt, "A deliver time must be after the Unix epoch (1970-01-01).");
+        return Send(payload, key, properties, eventTime, at, cancellationToken);
+    }
+
+    /// <summary>
+    /// Publishes a message that Shared and Key_Shared subscriptions deliver no earlier than <paramref name="deliverAfter"/>
+    /// from now (this machine's clock; see <see cref="SendDelayedAsync(ReadOnlyMemory{byte}, DateTimeOffset, string?, IReadOnlyDictionary{string, string}?, DateTimeOffset?, CancellationToken)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative delay.</exception>
+    public ValueTask<MessageId> SendDelayedAsync(
+        ReadOnlyMemory<byte> payload,
+        TimeSpan deliverAfter,
+        string? key = null,
+        IReadOnlyDictionary<string, string>? properties = null,
+        DateTimeOffset? eventTime = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (deliverAfter < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(deliverAfter), deliverAfter, "A delay cannot be negative; use TimeSpan.Zero (or SendAsync) to deliver at once.");
+        var at = deliverAfter == TimeSpan.Zero ? 0 : (_client.Options.TimeProvider.GetUtcNow() + deliverAfter).ToUnixTimeMilliseconds();
+        return Send(payload, key, properties, eventTime, at, cancellationToken);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private ValueTask<MessageId> Send(ReadOnlyMemory<byte> payload, string? key, IReadOnlyDictionary<string, string>? properties, DateTimeOffset? eventTime,
+        long deliverAtMs, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _disposed) != 0)
             return ValueTask.FromException<MessageId>(new ObjectDisposedException(nameof(Producer), $"The producer on {Topic} is closed."));
         var message = new Message { Payload = UnsafeByteOperations.UnsafeWrap(payload) };
+        if (deliverAtMs != 0)
+            message.DeliverAtMs = deliverAtMs;
         if (key is not null)
             message.Key = key;
         if (properties is not null)

@@ -79,16 +79,52 @@ public class BatchHeaderTests
     }
 
     [Fact]
-    public void A_batch_to_publish_with_a_delayed_message_is_refused()
+    public void A_batch_to_publish_with_a_negative_deliver_at_is_refused_and_a_delayed_one_is_accepted()
     {
         var batch = RawProducer.Batch(["a", "b", "c"]);
-        batch.Messages[2].DeliverAtMs = 1;
+        batch.Messages[2].DeliverAtMs = -1;
         batch.Messages[2].Properties["k"] = "v";
         Assert.False(BatchHeader.TryReadToPublish(batch.ToByteArray(), out _, out var error));
-        Assert.Contains("Message 2 of the batch sets deliver_at_ms", error);
-        batch.Messages[2].DeliverAtMs = 0;
+        Assert.Contains("Message 2 of the batch has deliver_at_ms -1, a negative time", error);
+        batch.Messages[2].DeliverAtMs = 1_900_000_000_000;
         Assert.True(BatchHeader.TryReadToPublish(batch.ToByteArray(), out var header, out error), error);
         Assert.Equal(3, header.MessageCount);
+    }
+
+    [Fact]
+    public void The_latest_deliver_at_of_a_batch_is_the_largest_of_its_messages_and_0_when_none_is_set()
+    {
+        var batch = RawProducer.Batch(["a", "b", "c"]);
+        batch.Messages[1].Properties["k"] = "v";
+        Assert.Equal(0, BatchHeader.LatestDeliverAt(batch.ToByteArray()));
+        batch.Messages[0].DeliverAtMs = 1_900_000_000_500;
+        batch.Messages[1].DeliverAtMs = 1_900_000_002_000;
+        batch.Messages[2].DeliverAtMs = 1_900_000_001_000;
+        Assert.Equal(1_900_000_002_000, BatchHeader.LatestDeliverAt(batch.ToByteArray()));
+    }
+
+    [Fact]
+    public void The_latest_deliver_at_matches_the_decoded_messages_whatever_else_they_hold()
+    {
+        var random = new Random(9);
+        for (var round = 0; round < 200; round++)
+        {
+            var batch = RawProducer.Batch(Enumerable.Range(0, random.Next(1, 20)).Select(i => new string('x', random.Next(0, 300))));
+            foreach (var message in batch.Messages)
+            {
+                if (random.Next(2) == 0)
+                    message.Key = new string('k', random.Next(1, 200));
+                for (var p = random.Next(0, 4); p > 0; p--)
+                    message.Properties[$"p{p}"] = new string('v', random.Next(0, 200));
+                if (random.Next(2) == 0)
+                    message.EventTimeMs = random.NextInt64(1, long.MaxValue);
+                if (random.Next(3) == 0)
+                    message.DeliverAtMs = random.NextInt64(1, long.MaxValue);
+            }
+            if (random.Next(2) == 0)
+                batch.SchemaVersion = ByteString.CopyFrom(new byte[random.Next(1, 40)]);
+            Assert.Equal(batch.Messages.Max(m => m.DeliverAtMs), BatchHeader.LatestDeliverAt(batch.ToByteArray()));
+        }
     }
 
     [Fact]

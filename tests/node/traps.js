@@ -176,14 +176,29 @@ const traps = {
       throw new Error('the stored batch lost its message');
   },
 
-  async 'a message with deliver_at_ms is refused as INVALID_MESSAGE, not delivered early'() {
-    const producer = await openProducer(topicName('deliver-at'));
-    const b = batch(['later']);
-    b.messages[0].deliverAtMs = String(Date.now() + 3600000);
-    const refused = await producer.send(b);
-    producer.end();
+  async 'deliver_at_ms: a Shared subscription holds the message until its time; a negative time is INVALID_MESSAGE'() {
+    const topic = topicName('deliver-at');
+    const consumer = await subscribe({ topic, subscription: 's', type: 'SHARED', initialPosition: 'EARLIEST' });
+    const producer = await openProducer(topic);
+    const negative = batch(['never']);
+    negative.messages[0].deliverAtMs = '-1';
+    const refused = await producer.send(negative);
     if (!refused.error || refused.error.code !== 'INVALID_MESSAGE' || !refused.error.message.includes('deliver_at_ms'))
-      throw new Error(`expected INVALID_MESSAGE naming deliver_at_ms, got ${JSON.stringify(refused)}`);
+      throw new Error(`expected INVALID_MESSAGE naming deliver_at_ms for a negative time, got ${JSON.stringify(refused)}`);
+    const due = Date.now() + 1500;
+    const later = batch(['later']);
+    later.messages[0].deliverAtMs = String(due);
+    const stored = await producer.send(later);
+    producer.end();
+    if (!stored.receipt)
+      throw new Error(`the delayed message was not stored: ${JSON.stringify(stored)}`);
+    const delivery = await nextOf(consumer, 'delivery');
+    const arrived = Date.now();
+    consumer.cancel();
+    if (delivery.batch.messages[0].payload.toString() !== 'later')
+      throw new Error(`unexpected delivery: ${JSON.stringify(delivery.batch.messages[0])}`);
+    if (arrived < due)
+      throw new Error(`delivered ${due - arrived} ms before its deliver_at_ms`);
   },
 
   async 'a refused Key_Shared subscribe creates no subscription'() {

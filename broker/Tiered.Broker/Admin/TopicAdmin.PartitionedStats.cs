@@ -69,6 +69,8 @@ public sealed partial class TopicAdmin
         BacklogEntries = parts.Sum(s => s.BacklogEntries),
         BacklogSize = parts.Sum(s => s.BacklogSize),
         UnackedMessages = parts.Sum(s => s.UnackedMessages),
+        MsgDelayed = parts.Sum(s => s.MsgDelayed),
+        DelayedMessageIndexSizeInBytes = parts.Sum(s => s.DelayedMessageIndexSizeInBytes),
         LastConsumedTimestamp = parts.Max(s => s.LastConsumedTimestamp),
         LastAckedTimestamp = parts.Max(s => s.LastAckedTimestamp),
         IsDurable = parts.All(s => s.IsDurable),

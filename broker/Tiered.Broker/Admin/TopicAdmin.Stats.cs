@@ -84,6 +84,8 @@ public sealed partial class TopicAdmin
             BacklogEntries = backlog.Entries,
             BacklogSize = backlog.Bytes,
             UnackedMessages = subscription.UnackedMessages,
+            MsgDelayed = subscription.DelayedMessages,
+            DelayedMessageIndexSizeInBytes = subscription.DelayedIndexBytes,
             LastConsumedTimestamp = Volatile.Read(ref subscription.LastConsumedMs),
             LastAckedTimestamp = Volatile.Read(ref subscription.LastAckedMs),
             IsDurable = subscription.IsDurable,
@@ -142,6 +144,7 @@ public sealed partial class TopicAdmin
                     IndividuallyDeletedMessages = FormatRanges(ranges),
                     TotalNonContiguousDeletedMessagesRange = ranges.Count,
                     NumberOfEntriesSinceFirstNotAckedMessage = ledger.GetEntriesBetween(s.Cursor.MarkDeletePosition, ledger.LastConfirmedEntry),
+                    DelayedIndex = s.DelayedIndexStats(),
                 };
             }, StringComparer.Ordinal),
         };

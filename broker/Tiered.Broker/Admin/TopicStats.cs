@@ -122,6 +122,12 @@ public sealed record SubscriptionStats
     /// <summary>Messages delivered to connected consumers and not acknowledged.</summary>
     public long UnackedMessages { get; init; }
 
+    /// <summary>Messages held until their deliver_at_ms (Shared and Key_Shared subscriptions; part of the backlog).</summary>
+    public long MsgDelayed { get; init; }
+
+    /// <summary>Memory of the delayed-delivery index, by its own accounting.</summary>
+    public long DelayedMessageIndexSizeInBytes { get; init; }
+
     /// <summary>When messages were last delivered / acknowledged, ms since the epoch; 0 when not since the topic was loaded.</summary>
     public long LastConsumedTimestamp { get; init; }
     public long LastAckedTimestamp { get; init; }
@@ -174,4 +180,10 @@ public sealed record CursorStats
     public string IndividuallyDeletedMessages { get; init; } = "[]";
     public long NumberOfEntriesSinceFirstNotAckedMessage { get; init; }
     public int TotalNonContiguousDeletedMessagesRange { get; init; }
+
+    /// <summary>The subscription's delayed-delivery index; null (left out) when it holds nothing.</summary>
+    public DelayedIndexStats? DelayedIndex { get; init; }
 }
+
+/// <summary>What a subscription holds until its deliver_at_ms, and how: in memory or spilled to summaries re-read from the log.</summary>
+public sealed record DelayedIndexStats(long Entries, long Messages, long SpilledEntries, int Slots, int Summaries, long SizeInBytes, long TickMs);

@@ -48,9 +48,8 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
 
     /// <summary>
     /// Reads the header of a batch a producer sent and checks what the broker must refuse besides a
-    /// malformed batch: no format version (0), and a message with <c>deliver_at_ms</c> set (delayed
-    /// delivery is not built: such a message would be delivered early). The messages are scanned
-    /// field by field, their payloads skipped, nothing allocated.
+    /// malformed batch: no format version (0), and a message with a negative <c>deliver_at_ms</c>. The
+    /// messages are scanned field by field, their payloads skipped, nothing allocated.
     /// </summary>
     /// <param name="allowMarkers">Only another cluster's replicator forwards markers; a producer may not send one.</param>
     public static bool TryReadToPublish(ReadOnlySpan<byte> batch, out BatchHeader header, [NotNullWhen(false)] out string? error, bool allowMarkers = false)
@@ -167,7 +166,110 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         return true;
     }
 
-    /// <summary>Walks one message's fields (skipping their contents) for a deliver_at_ms other than 0.</summary>
+    /// <summary>
+    /// The latest <c>deliver_at_ms</c> of the batch's messages, ms since the epoch (0: none set; the entry is due at
+    /// once). A Shared or Key_Shared subscription holds the entry until then; one pass over the messages' fields,
+    /// payloads skipped, nothing allocated. A malformed batch answers 0 (it was refused when published).
+    /// </summary>
+    public static long LatestDeliverAt(ReadOnlySpan<byte> batch)
+    {
+        // A hand-rolled walk (this runs for every entry a Shared subscription dispatches): one-byte tags and lengths
+        // take the short path; anything unexpected ends the walk with what was found (the batch was checked when published).
+        long latest = 0;
+        var at = 0;
+        while (at < batch.Length)
+        {
+            if (!TryVarint(batch, ref at, out var tag))
+                return latest;
+            switch ((int)(tag & 7))
+            {
+                case 0:
+                    if (!TryVarint(batch, ref at, out _))
+                        return latest;
+                    break;
+                case 2:
+                    if (!TryVarint(batch, ref at, out var length) || length > (ulong)(batch.Length - at))
+                        return latest;
+                    if (tag >> 3 == MessagesField)
+                        latest = Math.Max(latest, DeliverAtOf(batch.Slice(at, (int)length)));
+                    at += (int)length;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return latest;
+            }
+        }
+        return latest;
+    }
+
+    /// <summary>One message's deliver_at_ms (0: none), its other fields skipped.</summary>
+    private static long DeliverAtOf(ReadOnlySpan<byte> message)
+    {
+        long deliverAt = 0;
+        var at = 0;
+        while (at < message.Length)
+        {
+            var tag = message[at];
+            if (tag == (DeliverAtField << 3))
+            {
+                at++;
+                if (!TryVarint(message, ref at, out var value))
+                    return deliverAt;
+                deliverAt = (long)value;
+                continue;
+            }
+            if (tag >= 0x80 && !TryVarint(message, ref at, out _))
+                return deliverAt;
+            if (tag < 0x80)
+                at++;
+            switch (tag & 7)
+            {
+                case 0:
+                    if (!TryVarint(message, ref at, out _))
+                        return deliverAt;
+                    break;
+                case 2:
+                    if (!TryVarint(message, ref at, out var length) || length > (ulong)(message.Length - at))
+                        return deliverAt;
+                    at += (int)length;
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                default:
+                    return deliverAt;
+            }
+        }
+        return deliverAt;
+    }
+
+    private static bool TryVarint(ReadOnlySpan<byte> data, ref int at, out ulong value)
+    {
+        if ((uint)at < (uint)data.Length && data[at] < 0x80)
+        {
+            value = data[at++];
+            return true;
+        }
+        value = 0;
+        for (var shift = 0; shift < 64 && at < data.Length; shift += 7)
+        {
+            var b = data[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>Walks one message's fields (skipping their contents) for a negative deliver_at_ms.</summary>
     private static bool TryCheckMessage(ReadOnlySpan<byte> message, int index, [NotNullWhen(false)] out string? error)
     {
         long deliverAt = 0;
@@ -180,9 +282,9 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         }
         if (malformed is not null)
             return Fail($"in message {index}, {malformed}", out error);
-        if (deliverAt != 0)
+        if (deliverAt < 0)
         {
-            error = $"Message {index} of the batch sets deliver_at_ms, but delayed delivery is not built yet and the broker would deliver it at once; send it without deliver_at_ms.";
+            error = $"Message {index} of the batch has deliver_at_ms {deliverAt}, a negative time; set a time in ms since the Unix epoch, or 0 to deliver at once.";
             return false;
         }
         error = null;

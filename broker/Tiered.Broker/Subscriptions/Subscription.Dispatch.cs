@@ -45,6 +45,8 @@ public sealed partial class Subscription
     {
         while (true)
         {
+            if (await DispatchDueDelayedAsync(cancellationToken).ConfigureAwait(false))
+                continue;
             int want;
             List<Position>? replay = null;
             lock (_lock)
@@ -123,6 +125,8 @@ public sealed partial class Subscription
                 }
                 var messages = readable ? header.MessageCount : 1;
                 _messagesPerEntry = _messagesPerEntry * 0.9 + messages * 0.1;
+                if (HoldOrSkip(entry, messages, now))
+                    continue;
                 var consumer = NextConsumer();
                 if (consumer is null)
                 {

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Tiered.Broker.Subscriptions.Delayed;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedgers;
 using Tiered.V1;
@@ -27,9 +28,10 @@ public sealed partial class Subscription : IAsyncDisposable
     private int _nextShared;
     private int _waitingForEntries;
 
-    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger, TimeProvider time)
+    public Subscription(string topic, string name, ManagedCursor cursor, int partition, ILogger logger, TimeProvider time, DelayedDeliveryOptions? delayedDelivery = null)
     {
         (Topic, Name, Cursor, Partition, _logger, _time) = (topic, name, cursor, partition, logger, time);
+        _delayed = (delayedDelivery ?? new()).CreateTracker();
         Rates = new RateMeter(time);
         _dispatching = Task.Run(DispatchLoopAsync);
     }
@@ -97,6 +99,7 @@ public sealed partial class Subscription : IAsyncDisposable
                     $"Exclusive subscription {Name} of {Topic} already has a consumer ({_consumers[0].Name}); use another subscription name or a Shared or Failover subscription.");
             previousActive = _consumers.Count > 0 ? _consumers[0] : null;
             _consumers.Add(consumer);
+            OnTypeChanging(consumer.Type); // Delayed delivery
             Type = consumer.Type;
         }
         if (consumer.Type == SubscriptionType.Failover)
@@ -151,6 +154,7 @@ public sealed partial class Subscription : IAsyncDisposable
         {
             _redeliver.Clear();
             _redeliveryCounts.Clear();
+            ClearDelayed();
         }
         Wake();
     }
@@ -179,6 +183,7 @@ public sealed partial class Subscription : IAsyncDisposable
         DisconnectAll("the subscription is closing");
         await _stop.CancelAsync().ConfigureAwait(false);
         await _dispatching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        DisposeDelayed();
         _stop.Dispose();
     }
 

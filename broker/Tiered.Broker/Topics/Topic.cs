@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Ownership;
 using Tiered.Broker.Subscriptions;
+using Tiered.Broker.Subscriptions.Delayed;
 using Tiered.ManagedLedgers;
 using Tiered.V1;
 using InitialPosition = Tiered.ManagedLedgers.InitialPosition;
@@ -20,15 +21,17 @@ public sealed partial class Topic : IAsyncDisposable
     private readonly ConcurrentDictionary<long, ProducerInfo> _producers = new();
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly ILoggerFactory _loggerFactory;
+    private readonly DelayedDeliveryOptions _delayedDelivery;
     private long _nextReader;
     private readonly Lock _publishing = new();
     private Task<Position>? _lastPublish;
     private Position? _terminatedAt;
     private bool _terminating;
 
-    private Topic(TopicName name, ManagedLedger ledger, ILoggerFactory loggerFactory, TimeProvider time)
+    private Topic(TopicName name, ManagedLedger ledger, ILoggerFactory loggerFactory, TimeProvider time, DelayedDeliveryOptions? delayedDelivery)
     {
         (Name, Ledger, _loggerFactory, Time) = (name, ledger, loggerFactory, time);
+        _delayedDelivery = delayedDelivery ?? new();
         InRates = new RateMeter(time);
         OutRates = new RateMeter(time);
         CollectedInRates = new RateMeter(time);
@@ -232,10 +235,11 @@ public sealed partial class Topic : IAsyncDisposable
     }
 
     /// <summary>Opens the topic's managed ledger (recovering it from a previous owner) and its subscriptions.</summary>
-    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger>> openLedger, ILoggerFactory loggerFactory, TimeProvider time)
+    public static async Task<Topic> OpenAsync(TopicName name, Func<string, Task<ManagedLedger>> openLedger, ILoggerFactory loggerFactory, TimeProvider time,
+        DelayedDeliveryOptions? delayedDelivery = null)
     {
         var ledger = await openLedger(name.ManagedLedgerName).ConfigureAwait(false);
-        return new Topic(name, ledger, loggerFactory, time);
+        return new Topic(name, ledger, loggerFactory, time, delayedDelivery);
     }
 
     /// <summary>
@@ -507,7 +511,7 @@ public sealed partial class Topic : IAsyncDisposable
     }
 
     private Subscription NewSubscription(string name, ManagedCursor cursor)
-        => new(Name.ToString(), name, cursor, Name.PartitionIndex, _loggerFactory.CreateLogger<Subscription>(), Time);
+        => new(Name.ToString(), name, cursor, Name.PartitionIndex, _loggerFactory.CreateLogger<Subscription>(), Time, _delayedDelivery);
 }
 
 /// <summary>A connected producer, for stats and for closing its stream.</summary>

@@ -189,7 +189,7 @@ public sealed partial class TopicRegistry : IAsyncDisposable, IOwnershipListener
         var topic = await Topic.OpenAsync(name,
             ledgerName => ManagedLedger.OpenAsync(ledgerName, _ledgers, Policies.Metadata, _options.ManagedLedger, _loggerFactory, createIfMissing: true, _stop.Token,
                 _managedLedgerInstrumentation, TieredStorage, Time),
-            _loggerFactory, Time).ConfigureAwait(false);
+            _loggerFactory, Time, _options.DelayedDelivery).ConfigureAwait(false);
         topic.MetricTags = Instrumentation.TagsOf(this, name);
         try
         {

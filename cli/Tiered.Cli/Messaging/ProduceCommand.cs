@@ -27,13 +27,15 @@ internal static class ProduceCommand
             HelpName = "KEY",
             Description = "Key of the messages: routes them to one partition of a partitioned topic and orders them per key.",
         };
+        var deliverAfter = DeliverOptions.DeliverAfter();
+        var deliverAt = DeliverOptions.DeliverAt();
         var url = ClientCommandLine.Url();
         var command = new Command(
             "produce",
             "Publish messages to a topic: one text message with --message (its id is printed), or --count generated messages "
             + "of --size bytes (a summary is printed). Exits 0 only when the broker acknowledged every message.")
         {
-            topic, message, count, size, key, url,
+            topic, message, count, size, key, deliverAfter, deliverAt, url,
         };
         command.Validators.Add(result =>
         {
@@ -45,6 +47,8 @@ internal static class ProduceCommand
                 result.AddError("--size goes with --count, not with --message.");
             if (hasCount && result.GetValue(count) is < 1)
                 result.AddError("--count must be 1 or more.");
+            if (result.GetResult(deliverAfter) is not null && result.GetResult(deliverAt) is not null)
+                result.AddError("Give either --deliver-after or --deliver-at, not both.");
         });
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             parseResult.GetValue(topic)!,
@@ -52,6 +56,7 @@ internal static class ProduceCommand
             parseResult.GetValue(count),
             parseResult.GetValue(size),
             parseResult.GetValue(key),
+            DeliverTime(parseResult.GetValue(deliverAfter), parseResult.GetValue(deliverAt)),
             parseResult.GetValue(url)!,
             parseResult,
             cancellationToken));
@@ -60,7 +65,17 @@ internal static class ProduceCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string topic, string? text, int? count, int size, string? key, string url, ParseResult parseResult, CancellationToken cancellationToken)
+    /// <summary>When the messages are to be delivered (null: at once); the delay counts from the command's start.</summary>
+    private static DateTimeOffset? DeliverTime(string? after, string? at)
+    {
+        if (after is not null && DeliverOptions.TryParseDelay(after, out var delay, out _) && delay > TimeSpan.Zero)
+            return DateTimeOffset.UtcNow + delay;
+        if (at is not null && DeliverOptions.TryParseTime(at, out var time, out _))
+            return time;
+        return null;
+    }
+
+    private static async Task<int> RunAsync(string topic, string? text, int? count, int size, string? key, DateTimeOffset? deliverAt, string url, ParseResult parseResult, CancellationToken cancellationToken)
     {
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         using var shutdown = new Shutdown(cancellationToken);
@@ -70,11 +85,14 @@ internal static class ProduceCommand
             await using var producer = await client.CreateProducerAsync(new ProducerOptions(topic), shutdown.Token);
             if (text is not null)
             {
-                var id = await producer.SendAsync(System.Text.Encoding.UTF8.GetBytes(text), key, cancellationToken: shutdown.Token);
+                var payload = System.Text.Encoding.UTF8.GetBytes(text);
+                var id = deliverAt is { } when
+                    ? await producer.SendDelayedAsync(payload, when, key, cancellationToken: shutdown.Token)
+                    : await producer.SendAsync(payload, key, cancellationToken: shutdown.Token);
                 Console.WriteLine(id);
                 return Exit.Ok;
             }
-            return await ProduceManyAsync(producer, count!.Value, size, key, shutdown.Token);
+            return await ProduceManyAsync(producer, count!.Value, size, key, deliverAt, shutdown.Token);
         }
         catch (OperationCanceledException) when (shutdown.Token.IsCancellationRequested)
         {
@@ -86,14 +104,19 @@ internal static class ProduceCommand
         }
     }
 
-    private static async Task<int> ProduceManyAsync(Producer producer, int count, int size, string? key, CancellationToken cancellationToken)
+    private static async Task<int> ProduceManyAsync(Producer producer, int count, int size, string? key, DateTimeOffset? deliverAt, CancellationToken cancellationToken)
     {
         var payload = new byte[size];
         Random.Shared.NextBytes(payload);
         var sends = new Task<MessageId>[count];
         var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < count; i++)
-            sends[i] = producer.SendAsync(payload, key, cancellationToken: cancellationToken).AsTask();
+        {
+            if (deliverAt is { } when)
+                sends[i] = producer.SendDelayedAsync(payload, when, key, cancellationToken: cancellationToken).AsTask();
+            else
+                sends[i] = producer.SendAsync(payload, key, cancellationToken: cancellationToken).AsTask();
+        }
         var failed = 0;
         string? firstError = null;
         foreach (var send in sends)

@@ -203,7 +203,8 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
     {
         wake = false;
         var byteLimit = Math.Min(_options.BatchingMaxBytes, _maxMessageBytes - BatchHeaderBytes);
-        if (_open is not null && _open.Bytes + encodedSize > byteLimit)
+        // The broker holds a batch until its latest deliver_at_ms: a message due at another time starts a new batch.
+        if (_open is not null && (_open.Bytes + encodedSize > byteLimit || _open.DeliverAtMs != message.DeliverAtMs))
         {
             Seal();
             wake = true;

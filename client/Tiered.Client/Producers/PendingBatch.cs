@@ -25,9 +25,13 @@ internal sealed class PendingBatch(ulong sequenceId)
     /// <summary>Stopwatch timestamp of sealing, for the batch latency metric.</summary>
     public long SealedAt { get; private set; }
 
+    /// <summary>The deliver_at_ms of the batch's messages: a batch holds only messages due at the same time (0: at once).</summary>
+    public long DeliverAtMs { get; private set; }
+
     /// <returns>The message's batch index.</returns>
     public int Add(Message message, int encodedSize)
     {
+        DeliverAtMs = message.DeliverAtMs;
         _batch.Messages.Add(message);
         Bytes += encodedSize;
         return _batch.Messages.Count - 1;
