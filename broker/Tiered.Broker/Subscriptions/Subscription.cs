@@ -31,6 +31,7 @@ public sealed partial class Subscription : IAsyncDisposable
     {
         (Topic, Name, Cursor, Partition, _logger, _time) = (topic, name, cursor, partition, logger, time);
         Rates = new RateMeter(time);
+        LoadRedeliveryCounts();
         _dispatching = Task.Run(DispatchLoopAsync);
     }
 
@@ -177,6 +178,7 @@ public sealed partial class Subscription : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         DisconnectAll("the subscription is closing");
+        await CloseNegativeAcksAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         await _dispatching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
@@ -217,7 +219,8 @@ public sealed partial class Subscription : IAsyncDisposable
     private void QueueRedelivery(Position position)
     {
         _redeliver.Add(position);
-        _redeliveryCounts[position] = _redeliveryCounts.GetValueOrDefault(position) + 1;
+        var count = _redeliveryCounts[position] = _redeliveryCounts.GetValueOrDefault(position) + 1;
+        Cursor.SetRedeliveryCount(position, count);
     }
 
     private void Wake() => _wake.Writer.TryWrite(true);
