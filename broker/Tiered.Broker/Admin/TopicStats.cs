@@ -119,6 +119,11 @@ public sealed record SubscriptionStats
     /// <summary>Its position is kept in step across the namespace's clusters (replicated subscription state).</summary>
     public bool IsReplicated { get; init; }
 
+    // Negative acks, ack timeout, dead-letter topic (docs/messaging.md): counters since the subscription was loaded.
+    public long MsgNegativelyAckedCounter { get; init; }
+    public long MsgAckTimedOutCounter { get; init; }
+    public long MsgDeadLetteredCounter { get; init; }
+
     public List<ConsumerStats> Consumers { get; init; } = [];
 }
 
@@ -134,6 +139,8 @@ public sealed record ConsumerStats
     public long UnackedMessages { get; init; }
     public long LastConsumedTimestamp { get; init; }
     public long LastAckedTimestamp { get; init; }
+    public long MsgNegativelyAckedCounter { get; init; }
+    public long MsgAckTimedOutCounter { get; init; }
     public string? Address { get; init; }
     public string? ConnectedSince { get; init; }
 }
@@ -162,4 +169,8 @@ public sealed record CursorStats
     public string IndividuallyDeletedMessages { get; init; } = "[]";
     public long NumberOfEntriesSinceFirstNotAckedMessage { get; init; }
     public int TotalNonContiguousDeletedMessagesRange { get; init; }
+    /// <summary>Unacknowledged entries whose redelivery count is stored with the cursor (docs/messaging.md).</summary>
+    public int StoredRedeliveryCounts { get; init; }
+    /// <summary>The entry being moved to the dead-letter topic ("ledger:entry"), or null.</summary>
+    public string? DeadLetterInFlight { get; init; }
 }

@@ -19,17 +19,19 @@ public sealed record DeadLetterSettings(int MaxRedeliverCount, TopicName DeadLet
     public const string DelayTimeProperty = "DELAY_TIME";
 
     /// <summary>
-    /// The policy's topics, defaults filled in: {topic}-{subscription}-DLQ and {topic}-{subscription}-RETRY. For the
-    /// retry topic itself (consumed with the same subscription) the defaults are those of the topic it retries for.
+    /// The policy's topics, defaults filled in: {topic}-{subscription}-DLQ and {topic}-{subscription}-RETRY, where topic
+    /// is the partitioned topic for a partition. For the retry topic itself (consumed with the same subscription) the
+    /// defaults are those of the topic it retries for.
     /// </summary>
     public static DeadLetterSettings Of(TopicName topic, string subscription, DeadLetterPolicy policy)
     {
         if (policy.MaxRedeliverCount < 0)
             throw new BrokerException(BrokerErrorCode.BadRequest, $"dead_letter_policy.max_redeliver_count is {policy.MaxRedeliverCount}; give 0 (no dead-letter topic) or more.");
         var retrySuffix = $"-{subscription}-RETRY";
-        var source = topic.LocalName.EndsWith(retrySuffix, StringComparison.Ordinal) && topic.LocalName.Length > retrySuffix.Length
-            ? topic with { LocalName = topic.LocalName[..^retrySuffix.Length] }
-            : topic;
+        // A partition's defaults are its partitioned topic's: one dead-letter and one retry topic for all partitions.
+        var source = topic.PartitionIndex >= 0 ? topic.PartitionedTopic : topic;
+        if (source.LocalName.EndsWith(retrySuffix, StringComparison.Ordinal) && source.LocalName.Length > retrySuffix.Length)
+            source = source with { LocalName = source.LocalName[..^retrySuffix.Length] };
         var deadLetter = Named(policy.DeadLetterTopic, "dead_letter_topic") ?? source with { LocalName = $"{source.LocalName}-{subscription}-DLQ" };
         var retry = Named(policy.RetryLetterTopic, "retry_letter_topic") ?? source with { LocalName = $"{source.LocalName}{retrySuffix}" };
         if (deadLetter == topic)
@@ -59,6 +61,9 @@ public sealed partial class Subscription
 {
     private List<ManagedEntry>? _deadLetterDiverted;
 
+    /// <summary>The entry a crash left half moved to the dead-letter topic (from the cursor, at load): finished before anything else is done with it.</summary>
+    private Position? _deadLetterToFinish;
+
     /// <summary>The policy the latest Subscribe gave (null: none).</summary>
     public DeadLetterSettings? DeadLetter { get; set; }
 
@@ -75,10 +80,10 @@ public sealed partial class Subscription
     private bool DivertToDeadLetter(ManagedEntry entry)
     {
         var max = DeadLetter?.MaxRedeliverCount ?? 0;
-        if (max <= 0 && _redeliveryCounts.Count == 0)
+        if ((max <= 0 || _redeliveryCounts.Count == 0) && _deadLetterToFinish is null)
             return false;
         var over = max > 0 && _redeliveryCounts.GetValueOrDefault(entry.Position) > max;
-        if (!over && !(Cursor.IsDurable && Cursor.DeadLetterInFlight?.Position == entry.Position))
+        if (!over && _deadLetterToFinish != entry.Position)
             return false;
         (_deadLetterDiverted ??= []).Add(entry);
         return true;
@@ -124,6 +129,17 @@ public sealed partial class Subscription
         var letterTopics = LetterTopics ?? throw new BrokerException(BrokerErrorCode.Unavailable, "No consumer subscribed yet.");
         var inFlight = Cursor.DeadLetterInFlight;
         var recovering = inFlight?.Position == entry.Position;
+        if (!recovering && inFlight is not null && !Cursor.IsAcknowledged(inFlight.Position))
+        {
+            // An earlier move that failed half way (its publish may have been stored): it is finished first, with its
+            // own sequence id, so that it is never published twice.
+            lock (_lock)
+            {
+                _deadLetterToFinish = inFlight.Position;
+                _redeliver.Add(inFlight.Position);
+            }
+            throw new BrokerException(BrokerErrorCode.Unavailable, $"The move of entry {inFlight.Position} to {inFlight.Topic} is not finished yet; it is finished first.");
+        }
         var target = recovering ? TopicName.Parse(inFlight!.Topic)
             : DeadLetter?.DeadLetterTopic ?? throw new BrokerException(BrokerErrorCode.Unavailable, "The dead-letter policy was removed.");
         var deadLetter = await letterTopics(target, cancellationToken).ConfigureAwait(false);
@@ -153,7 +169,11 @@ public sealed partial class Subscription
         }
         await Cursor.EndDeadLetterAsync(inFlight, lastSequenceId, cancellationToken).ConfigureAwait(false);
         lock (_lock)
+        {
             _redeliveryCounts.Remove(entry.Position);
+            if (_deadLetterToFinish == entry.Position)
+                _deadLetterToFinish = null;
+        }
         Interlocked.Add(ref MessagesDeadLettered, messages);
         NegativeAckLog.DeadLettered(_logger, Topic, Name, entry.Position.ToString(), messages, target.ToString());
     }

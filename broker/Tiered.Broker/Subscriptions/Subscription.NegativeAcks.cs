@@ -167,6 +167,7 @@ public sealed partial class Subscription
             return;
         foreach (var (position, count) in Cursor.RedeliveryCounts)
             _redeliveryCounts[position] = count;
+        _deadLetterToFinish = Cursor.DeadLetterInFlight?.Position;
     }
 
     /// <summary>
