@@ -155,16 +155,15 @@ public sealed partial class Subscription
         var lastSequenceId = inFlight.SequenceId + Math.Max(1, messages) - 1;
         if (messages > 0)
         {
-            if (recovering && await ContainsAsync(deadLetter, producer, inFlight, cancellationToken).ConfigureAwait(false))
-            {
-                NegativeAckLog.DeadLetterRecovered(_logger, Topic, Name, entry.Position.ToString(), target.ToString());
-            }
-            else
+            var stored = recovering && await ContainsAsync(deadLetter, producer, inFlight, cancellationToken).ConfigureAwait(false);
+            if (recovering)
+                NegativeAckLog.DeadLetterResumed(_logger, Topic, Name, entry.Position.ToString(), target.ToString(), stored);
+            if (!stored)
             {
                 var publishing = deadLetter.PublishAsync(batch.ToByteArray(), messages, producer, inFlight.SequenceId, lastSequenceId, out var duplicate, cancellationToken);
-                var stored = await publishing.ConfigureAwait(false);
+                var position = await publishing.ConfigureAwait(false);
                 if (!duplicate)
-                    deadLetter.MessageCounts.Record(stored, messages);
+                    deadLetter.MessageCounts.Record(position, messages);
             }
         }
         await Cursor.EndDeadLetterAsync(inFlight, lastSequenceId, cancellationToken).ConfigureAwait(false);
