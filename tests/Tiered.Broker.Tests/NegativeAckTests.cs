@@ -46,11 +46,20 @@ public class NegativeAckTests(BrokerFixture fixture) : IClassFixture<BrokerFixtu
         await PublishAsync(client, topic, Keyed("always-nacked"));
         await using var consumer = await NackStream.SubscribeAsync(client, subscribe);
 
-        var counts = await NackEverythingAsync(consumer, until: 4);
+        var counts = await NackEverythingAsync(consumer, until: 2);
+        var name = Naming.TopicName.Parse(topic);
+        // The count the next delivery carries is stored with the cursor.
+        Assert.Equal(1, (await fixture.Broker.Server.Admin.GetInternalStatsAsync(name, CancellationToken.None)).Cursors["s"].StoredRedeliveryCounts);
+        counts.AddRange(await NackEverythingAsync(consumer, until: 2));
         Assert.Equal([0, 1, 2, 3], counts);
         Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(800)));
 
         await AssertDeadLetteredOnceAsync(client, $"{topic}-s-DLQ", topic, "always-nacked");
+        var stats = (await fixture.Broker.Server.Admin.GetStatsAsync(name, CancellationToken.None)).Subscriptions["s"];
+        Assert.Equal(4, stats.MsgNegativelyAckedCounter);
+        Assert.Equal(1, stats.MsgDeadLetteredCounter);
+        Assert.Equal(0, stats.MsgBacklog);
+        Assert.Equal(0, (await fixture.Broker.Server.Admin.GetInternalStatsAsync(name, CancellationToken.None)).Cursors["s"].StoredRedeliveryCounts);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed partial class MessagingService
             }
             catch (BrokerException e)
             {
-                throw new BrokerException(e.Code, $"The dead-letter policy names {letters}, where this consumer may not produce: {e.Message} Grant produce permission there, or name a topic in the consumer's namespace.", e);
+                throw new BrokerException(e.Code, $"The dead-letter policy names {letters}: {e.Message}", e);
             }
         }
         return settings;
