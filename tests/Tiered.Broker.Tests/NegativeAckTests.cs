@@ -217,6 +217,15 @@ public class NegativeAckTests(BrokerFixture fixture) : IClassFixture<BrokerFixtu
         Assert.Contains("does not exist", status.Detail);
     }
 
+    [Fact]
+    public async Task A_grpc_js_client_sends_a_negative_ack_and_gets_the_message_again_with_redelivery_count_1()
+    {
+        var address = new Uri(fixture.Broker.Url).Authority;
+        var (exit, output, errors) = await NodeScript.RunAsync("negative-ack.js", TimeSpan.FromSeconds(60), address, BrokerFixture.NewTopic("node-nack"));
+        Assert.True(exit == 0, $"node exited with {exit}:\n{output}{errors}");
+        Assert.Contains("\"ok\":true", output, StringComparison.Ordinal);
+    }
+
     /// <summary>Nacks every message until <paramref name="until"/> arrivals; answers their redelivery counts.</summary>
     internal static async Task<List<int>> NackEverythingAsync(NackStream consumer, int until)
     {
