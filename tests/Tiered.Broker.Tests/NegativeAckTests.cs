@@ -92,6 +92,33 @@ public class NegativeAckTests(BrokerFixture fixture) : IClassFixture<BrokerFixtu
     }
 
     [Fact]
+    public async Task The_redelivery_count_survives_an_unload_as_when_the_topic_moves_to_another_owner()
+    {
+        var client = fixture.Broker.Client();
+        var topic = BrokerFixture.NewTopic("nack-unload");
+        var subscribe = Shared(topic);
+        subscribe.NegativeAckDelayMs = 50;
+        subscribe.DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 2 };
+        await PublishAsync(client, topic, Keyed("moved"));
+
+        var counts = new List<int>();
+        await using (var consumer = await NackStream.SubscribeAsync(client, subscribe))
+        {
+            counts.AddRange(await NackEverythingAsync(consumer, until: 2));
+            // Negatively acknowledged, waiting for its delay, when the topic goes.
+            await fixture.Broker.Server.Topics.UnloadAsync(Naming.TopicName.Parse(topic));
+            Assert.Equal(StatusCode.Unavailable, (await consumer.EndedAsync(Wait)).StatusCode);
+        }
+        await using (var consumer = await NackStream.SubscribeAsync(client, subscribe))
+        {
+            counts.AddRange(await NackEverythingAsync(consumer, until: 1));
+            Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(800)));
+        }
+        Assert.Equal([0, 1, 2], counts);
+        await AssertDeadLetteredOnceAsync(client, $"{topic}-s-DLQ", topic, "moved");
+    }
+
+    [Fact]
     public async Task A_negatively_acknowledged_message_comes_back_after_the_delay_and_the_backoff_doubles_it()
     {
         var client = fixture.Broker.Client();

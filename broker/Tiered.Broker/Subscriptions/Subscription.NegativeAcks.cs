@@ -11,8 +11,11 @@ namespace Tiered.Broker.Subscriptions;
 /// </summary>
 public sealed partial class Subscription
 {
-    /// <summary>Negatively acknowledged entries by when they are due (ms since the epoch); guarded by the lock.</summary>
-    private readonly PriorityQueue<(Consumer Consumer, Position Position), long> _nacked = new();
+    /// <summary>
+    /// Negatively acknowledged entries by when they are due (ms since the epoch), with when they were delivered (an
+    /// entry delivered again since is not this negative ack's); guarded by the lock.
+    /// </summary>
+    private readonly PriorityQueue<(Consumer Consumer, Position Position, long DeliveredAtMs), long> _nacked = new();
     private ITimer? _nackTimer;
     private long _nackTimerDueMs = long.MaxValue;
     private ITimer? _ackTimeoutTimer;
@@ -49,7 +52,7 @@ public sealed partial class Subscription
                 consumer.Pending[position] = pending with { NegativelyAcked = true };
                 var count = _redeliveryCounts.GetValueOrDefault(position);
                 var due = now + NegativeAckDelayMs(consumer, count);
-                _nacked.Enqueue((consumer, position), due);
+                _nacked.Enqueue((consumer, position, pending.DeliveredAtMs), due);
                 firstDue = Math.Min(firstDue, due);
                 // The next delivery carries count + 1, whatever happens meanwhile: stored now, a crash during the delay loses nothing.
                 Cursor.SetRedeliveryCount(position, count + 1);
@@ -150,7 +153,7 @@ public sealed partial class Subscription
             while (_nacked.TryPeek(out var item, out var due) && due <= now)
             {
                 _nacked.Dequeue();
-                if (item.Consumer.Pending.TryGetValue(item.Position, out var pending) && pending.NegativelyAcked)
+                if (item.Consumer.Pending.TryGetValue(item.Position, out var pending) && pending.NegativelyAcked && pending.DeliveredAtMs == item.DeliveredAtMs)
                     requeued |= Requeue(item.Consumer, item.Position);
             }
             if (_nacked.TryPeek(out _, out var next))
