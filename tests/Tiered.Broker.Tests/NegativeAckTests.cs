@@ -172,6 +172,24 @@ public class NegativeAckTests(BrokerFixture fixture) : IClassFixture<BrokerFixtu
     }
 
     [Fact]
+    public async Task A_message_never_acknowledged_goes_to_the_dead_letter_topic_after_max_plus_one_ack_timeouts()
+    {
+        var client = fixture.Broker.Client();
+        var topic = BrokerFixture.NewTopic("ack-timeout-dlq");
+        var subscribe = Shared(topic);
+        subscribe.AckTimeoutMs = 1000;
+        subscribe.DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 1 };
+        await PublishAsync(client, topic, Keyed("ignored"));
+        await using var consumer = await NackStream.SubscribeAsync(client, subscribe);
+
+        var first = await consumer.ReceiveAsync(Wait);
+        var second = await consumer.ReceiveAsync(Wait);
+        Assert.Equal([0, 1], new[] { first!.Delivery.RedeliveryCount, second!.Delivery.RedeliveryCount });
+        await AssertDeadLetteredOnceAsync(client, $"{topic}-s-DLQ", topic, "ignored");
+        Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task ReconsumeLater_sends_the_message_through_the_retry_topic_and_past_the_maximum_to_the_dead_letter_topic()
     {
         var client = fixture.Broker.Client();
