@@ -190,6 +190,34 @@ public class NegativeAckTests(BrokerFixture fixture) : IClassFixture<BrokerFixtu
     }
 
     [Fact]
+    public async Task While_the_dead_letter_topic_cannot_be_written_the_message_waits_and_the_others_are_still_delivered()
+    {
+        var client = fixture.Broker.Client();
+        var topic = BrokerFixture.NewTopic("dlq-waits");
+        var ns = new Naming.NamespaceName("public", $"later-{Guid.NewGuid():N}");
+        var subscribe = Shared(topic);
+        subscribe.NegativeAckDelayMs = 50;
+        subscribe.DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 1, DeadLetterTopic = $"persistent://{ns}/dlq" };
+        await PublishAsync(client, topic, Keyed("poison"));
+        await using var consumer = await NackStream.SubscribeAsync(client, subscribe);
+
+        Assert.Equal([0, 1], await NackEverythingAsync(consumer, until: 2));
+        // Its namespace does not exist yet: the move fails, is tried again, and holds up nothing else.
+        await PublishAsync(client, topic, Keyed("fine"));
+        var fine = await consumer.ReceiveAsync(Wait);
+        Assert.Equal("fine", fine!.Delivery.Batch.Messages[0].Payload.ToStringUtf8());
+        Assert.Equal("", await consumer.AckAsync(fine.Delivery.MessageId));
+
+        await fixture.Broker.Metadata.PutAsync(Metadata.MetadataPaths.Namespace(ns), System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            replication_clusters = new[] { "standalone" },
+            bundles = Ownership.NamespaceBundles.Even(ns, 4).ToData(),
+        }, Metadata.PolicyStore.Json));
+        await AssertDeadLetteredOnceAsync(client, $"persistent://{ns}/dlq", topic, "poison");
+        Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task ReconsumeLater_sends_the_message_through_the_retry_topic_and_past_the_maximum_to_the_dead_letter_topic()
     {
         var client = fixture.Broker.Client();

@@ -113,15 +113,31 @@ public sealed partial class Subscription
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 NegativeAckLog.DeadLetterFailed(_logger, Topic, Name, diverted[i].Position.ToString(), DeadLetter?.DeadLetterTopic.ToString() ?? "", e);
-                // Not delivered and not acknowledged: they wait here to be tried again (the dispatch loop retries shortly).
-                lock (_lock)
-                {
-                    for (var j = i; j < diverted.Count; j++)
-                        _redeliver.Add(diverted[j].Position);
-                }
-                throw;
+                // Neither delivered nor acknowledged: they wait here and are tried again shortly, while the
+                // subscription's other messages go on being delivered.
+                _ = RetryDeadLetterLaterAsync([.. diverted.Skip(i).Select(entry => entry.Position)]);
+                return;
             }
         }
+    }
+
+    private async Task RetryDeadLetterLaterAsync(List<Position> positions)
+    {
+        try
+        {
+            await Task.Delay(RetryAfterStorageError, _time, _stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Closing: they are still unacknowledged in the cursor, and moved when the topic is loaded again.
+            return;
+        }
+        lock (_lock)
+        {
+            foreach (var position in positions)
+                _redeliver.Add(position);
+        }
+        Wake();
     }
 
     private async Task DeadLetterAsync(ManagedEntry entry, CancellationToken cancellationToken)
