@@ -29,6 +29,11 @@ public sealed partial class TieredClient
     private async Task StartRetryAsync(Consumer consumer, string topic, Subscribe template, ConsumerOptions options, CancellationToken cancellationToken)
     {
         var retryTopic = options.DeadLetterPolicy?.RetryLetterTopic ?? $"{BaseTopic(topic)}-{options.Subscription}-RETRY";
+        // The retry topic's subscription sends to the same topics as the topic's, whatever the retry topic is named.
+        template = template.Clone();
+        template.DeadLetterPolicy.RetryLetterTopic = retryTopic;
+        if (template.DeadLetterPolicy.DeadLetterTopic.Length == 0)
+            template.DeadLetterPolicy.DeadLetterTopic = $"{BaseTopic(topic)}-{options.Subscription}-DLQ";
         try
         {
             var lookup = await LookupAsync(retryTopic, cancellationToken).ConfigureAwait(false);
