@@ -67,6 +67,8 @@ public sealed partial class ManagedCursor
             _markDelete = next with { EntryId = next.EntryId - 1 };
             _acked.Clear();
             _batches.Clear();
+            _redeliveryCounts.Clear();
+            _redeliveryChanges++;
             _readPosition = next;
             _readMoves++;
         }
@@ -111,6 +113,8 @@ public sealed partial class ManagedCursor
         }
         _batches.Remove(position);
         _acked.Add(position);
+        if (_redeliveryCounts.Count > 0)
+            ForgetRedeliveryLocked(position);
     }
 
     private BatchAckState BatchLocked(Position position, int batchSize)
@@ -146,6 +150,7 @@ public sealed partial class ManagedCursor
             foreach (var position in _batches.Keys.Where(p => p <= _markDelete).ToList())
                 _batches.Remove(position);
         }
+        SettleRedeliveryLocked();
         if (_readPosition <= _markDelete)
             _readPosition = Ledger.GetNextPosition(_markDelete);
     }

@@ -53,6 +53,7 @@ public sealed partial class ManagedCursor
             TaskCompletionSource batch;
             byte[] value;
             long version;
+            long redeliveryChange;
             lock (_lock)
             {
                 if (_nextStore is null)
@@ -69,6 +70,7 @@ public sealed partial class ManagedCursor
                 }
                 value = ToStored().ToByteArray();
                 version = _version;
+                redeliveryChange = _redeliveryStoringChange;
             }
             try
             {
@@ -77,6 +79,7 @@ public sealed partial class ManagedCursor
                 {
                     _version = stored.Version;
                     StoreCount++;
+                    StoredRedeliveryLocked(redeliveryChange);
                 }
                 batch.TrySetResult();
             }
@@ -117,6 +120,7 @@ public sealed partial class ManagedCursor
             stored.AckedBits.AddRange(batch.Bits);
             info.BatchAcks.Add(stored);
         }
+        StoreRedeliveryLocked(info);
         return info;
     }
 

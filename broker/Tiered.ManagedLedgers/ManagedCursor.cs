@@ -118,6 +118,7 @@ public sealed partial class ManagedCursor
             cursor._acked.AddRange(new AckedRange(range.LedgerId, range.FirstEntryId, range.LastEntryId));
         foreach (var batch in info.BatchAcks)
             cursor._batches[new Position(batch.LedgerId, batch.EntryId)] = new BatchAckState(batch.BatchSize, batch.AckedBits);
+        cursor.LoadRedelivery(info);
         lock (cursor._lock)
             cursor.SettleLocked();
         return cursor;

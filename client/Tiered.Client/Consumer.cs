@@ -10,7 +10,7 @@ namespace Tiered.Client;
 /// handed out are dropped, since the broker delivers them again, so the application sees each redelivery once.
 /// Thread-safe.
 /// </summary>
-public sealed class Consumer : IAsyncDisposable
+public sealed partial class Consumer : IAsyncDisposable
 {
     private readonly TieredClient _client;
     private readonly Channel<QueuedMessage> _queue;
@@ -69,6 +69,8 @@ public sealed class Consumer : IAsyncDisposable
             }
             foreach (var partition in _partitions)
                 partition.GrantTakenPermits();
+            foreach (var partition in _retryPartitions)
+                partition.GrantTakenPermits();
             try
             {
                 if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -106,6 +108,8 @@ public sealed class Consumer : IAsyncDisposable
     public Task AcknowledgeAsync(ReceivedMessage message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (RetryPartitionOf(message) is { } retry)
+            return AcknowledgeRetryAsync(retry, message, cancellationToken);
         return AcknowledgeOneAsync(message.Id, message.BatchSize, cumulative: false, cancellationToken);
     }
 
@@ -117,9 +121,15 @@ public sealed class Consumer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(messages);
         var acks = new Ack?[_partitions.Length];
+        List<Task>? retries = null;
         foreach (var message in messages)
-            AddTo(acks, message.Id, message.BatchSize);
-        return SendAcksAsync(acks, cancellationToken);
+        {
+            if (RetryPartitionOf(message) is { } retry)
+                (retries ??= []).Add(AcknowledgeRetryAsync(retry, message, cancellationToken));
+            else
+                AddTo(acks, message.Id, message.BatchSize);
+        }
+        return retries is null ? SendAcksAsync(acks, cancellationToken) : Task.WhenAll([SendAcksAsync(acks, cancellationToken), .. retries]);
     }
 
     public Task AcknowledgeAsync(IEnumerable<MessageId> messageIds, CancellationToken cancellationToken = default)
@@ -154,9 +164,11 @@ public sealed class Consumer : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _client.Untrack(this);
-        var closes = new Task[_partitions.Length];
-        for (var i = 0; i < closes.Length; i++)
+        var closes = new Task[_partitions.Length + _retryPartitions.Length];
+        for (var i = 0; i < _partitions.Length; i++)
             closes[i] = _partitions[i].CloseAsync().AsTask();
+        for (var i = 0; i < _retryPartitions.Length; i++)
+            closes[_partitions.Length + i] = _retryPartitions[i].CloseAsync().AsTask();
         await Task.WhenAll(closes).ConfigureAwait(false);
         _queue.Writer.TryComplete(new TieredClientException($"The consumer on {Topic} is closed."));
     }

@@ -57,12 +57,43 @@ public sealed record ConsumerOptions
     /// </summary>
     public int ReceiverQueueSize { get; init; } = 1000;
 
+    // Negative acks, ack timeout, dead-letter and retry topics (docs/messaging.md); done by the broker.
+
+    /// <summary>How long after <see cref="Consumer.NegativeAcknowledgeAsync(ReceivedMessage)"/> the message comes again (null: 1 minute, Pulsar's default).</summary>
+    public TimeSpan? NegativeAckDelay { get; init; }
+
+    /// <summary>Exponential backoff: the delay doubles with each redelivery of the message, up to this (null: a fixed delay).</summary>
+    public TimeSpan? NegativeAckMaxDelay { get; init; }
+
+    /// <summary>Messages held unacknowledged longer than this are delivered again (null: never; else at least 1 s).</summary>
+    public TimeSpan? AckTimeout { get; init; }
+
+    /// <summary>The subscription's dead-letter and retry topics (null: none).</summary>
+    public DeadLetterPolicy? DeadLetterPolicy { get; init; }
+
+    /// <summary>
+    /// Also consume the retry topic (<see cref="DeadLetterPolicy.RetryLetterTopic"/>, by default {topic}-{subscription}-RETRY)
+    /// with the same subscription, so that messages sent there by <see cref="Consumer.ReconsumeLaterAsync"/> come back
+    /// through this consumer. Needs a <see cref="DeadLetterPolicy"/>.
+    /// </summary>
+    public bool RetryEnable { get; init; }
+
     public void Validate()
     {
         if (string.IsNullOrWhiteSpace(Topic))
             throw new ArgumentException("A consumer needs a topic.", nameof(Topic));
         if (string.IsNullOrWhiteSpace(Subscription))
             throw new ArgumentException("A consumer needs a subscription name.", nameof(Subscription));
+        if (NegativeAckDelay < TimeSpan.Zero)
+            throw new ArgumentException($"NegativeAckDelay must not be negative, not {NegativeAckDelay}.", nameof(NegativeAckDelay));
+        if (NegativeAckMaxDelay < TimeSpan.Zero)
+            throw new ArgumentException($"NegativeAckMaxDelay must not be negative, not {NegativeAckMaxDelay}.", nameof(NegativeAckMaxDelay));
+        if (AckTimeout is { } timeout && (timeout < TimeSpan.FromSeconds(1) && timeout != TimeSpan.Zero))
+            throw new ArgumentException($"AckTimeout must be at least 1 s (or null: none), not {timeout}.", nameof(AckTimeout));
+        if (DeadLetterPolicy is { MaxRedeliverCount: < 0 })
+            throw new ArgumentException($"DeadLetterPolicy.MaxRedeliverCount must be 0 (no dead-letter topic) or more, not {DeadLetterPolicy.MaxRedeliverCount}.", nameof(DeadLetterPolicy));
+        if (RetryEnable && DeadLetterPolicy is null)
+            throw new ArgumentException("RetryEnable needs a DeadLetterPolicy (its RetryLetterTopic, or the default {topic}-{subscription}-RETRY).", nameof(RetryEnable));
         if (ReceiverQueueSize < 1)
             throw new ArgumentException($"ReceiverQueueSize must be at least 1, not {ReceiverQueueSize}.", nameof(ReceiverQueueSize));
         if (!Enum.IsDefined(Type))
@@ -70,6 +101,23 @@ public sealed record ConsumerOptions
         if (Type == SubscriptionType.KeyShared)
             throw new ArgumentException("Key_Shared subscriptions are not built yet; use Shared, Failover or Exclusive.", nameof(Type));
     }
+}
+
+/// <summary>
+/// A subscription's dead-letter and retry topics (Pulsar's DeadLetterPolicy), applied by the broker: a message
+/// delivered <see cref="MaxRedeliverCount"/> + 1 times and negatively acknowledged (or timed out) again goes to the
+/// dead-letter topic, with its key, properties and payload and the properties REAL_TOPIC and ORIGIN_MESSAGE_ID.
+/// </summary>
+public sealed record DeadLetterPolicy
+{
+    /// <summary>0: no dead-letter topic.</summary>
+    public int MaxRedeliverCount { get; init; }
+
+    /// <summary>Null: {topic}-{subscription}-DLQ.</summary>
+    public string? DeadLetterTopic { get; init; }
+
+    /// <summary>Where <see cref="Consumer.ReconsumeLaterAsync"/> sends messages. Null: {topic}-{subscription}-RETRY.</summary>
+    public string? RetryLetterTopic { get; init; }
 }
 
 /// <summary>

@@ -29,8 +29,11 @@ public sealed partial class TieredClient
             ConsumerName = options.ConsumerName ?? "",
             ReplicateSubscriptionState = options.ReplicateSubscriptionState,
         };
+        AddNegativeAckOptions(subscribe, options);
         var consumer = new Consumer(this, lookup.Topic, options.Subscription, lookup.Partitions);
         await StartAsync(consumer, lookup, subscribe, options.ReceiverQueueSize, $"subscribe to {options.Topic} ({options.Subscription})", cancellationToken).ConfigureAwait(false);
+        if (options.RetryEnable)
+            await StartRetryAsync(consumer, lookup.Topic, subscribe, options, cancellationToken).ConfigureAwait(false);
         return consumer;
     }
 

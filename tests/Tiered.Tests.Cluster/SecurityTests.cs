@@ -139,6 +139,35 @@ public sealed class SecurityTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
     }
 
+    /// <summary>A dead-letter policy needs produce permission on its dead-letter and retry topics; refused at Subscribe, nothing created.</summary>
+    [Fact]
+    public async Task A_dead_letter_topic_where_the_consumer_may_not_produce_is_refused_at_subscribe_and_nothing_is_created()
+    {
+        const string topic = "persistent://a/ns/dead-letter-checked";
+        var cases = new (string Caller, DeadLetterPolicy Policy, StatusCode Expected)[]
+        {
+            ("alice", new DeadLetterPolicy { MaxRedeliverCount = 3, DeadLetterTopic = "persistent://b/ns/stolen-dlq" }, StatusCode.PermissionDenied),
+            ("alice", new DeadLetterPolicy { MaxRedeliverCount = 3, RetryLetterTopic = "persistent://b/ns/stolen-retry" }, StatusCode.PermissionDenied),
+            // May consume a/ns but not produce there: the default dead-letter topic is in a/ns.
+            ("consumer", new DeadLetterPolicy { MaxRedeliverCount = 3 }, StatusCode.PermissionDenied),
+        };
+        foreach (var (caller, policy, expected) in cases)
+        {
+            var subscribe = new Subscribe { Topic = topic, Subscription = "s", DeadLetterPolicy = policy };
+            var (code, message) = await StatusOf(async () => await (await RawConsumer.SubscribeAsync(Messaging(_tokens[caller]), subscribe)).DisposeAsyncReturning());
+            output.WriteLine($"{caller}: {code} {message}");
+            Assert.Equal(expected, code);
+            Assert.Contains("dead-letter policy", message, StringComparison.Ordinal);
+        }
+        using var check = Http("admin");
+        Assert.DoesNotContain("dead-letter-checked", await check.GetStringAsync("/admin/v2/persistent/a/ns"));
+        Assert.DoesNotContain("stolen", await check.GetStringAsync("/admin/v2/persistent/b/ns"));
+        // Within the consumer's own namespace, with produce permission, it is accepted.
+        var allowed = await StatusOf(async () => await (await RawConsumer.SubscribeAsync(Messaging(_tokens["alice"]),
+            new Subscribe { Topic = topic, Subscription = "s", DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 3 } })).DisposeAsyncReturning());
+        Assert.Equal(StatusCode.OK, allowed.Code);
+    }
+
     /// <summary>Secrets never show: no refusal (gRPC or REST) and nothing the process logged holds a token's signature or the key.</summary>
     [Fact]
     public async Task Refusals_and_logs_never_hold_a_token_or_the_key()

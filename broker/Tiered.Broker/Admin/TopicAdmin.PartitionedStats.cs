@@ -74,6 +74,9 @@ public sealed partial class TopicAdmin
         LastConsumedTimestamp = parts.Max(s => s.LastConsumedTimestamp),
         LastAckedTimestamp = parts.Max(s => s.LastAckedTimestamp),
         IsDurable = parts.All(s => s.IsDurable),
+        MsgNegativelyAckedCounter = parts.Sum(s => s.MsgNegativelyAckedCounter),
+        MsgAckTimedOutCounter = parts.Sum(s => s.MsgAckTimedOutCounter),
+        MsgDeadLetteredCounter = parts.Sum(s => s.MsgDeadLetteredCounter),
         Consumers = [.. parts.SelectMany(s => s.Consumers)],
     };
 }

@@ -90,6 +90,9 @@ public sealed partial class TopicAdmin
             LastAckedTimestamp = Volatile.Read(ref subscription.LastAckedMs),
             IsDurable = subscription.IsDurable,
             IsReplicated = Replication.ReplicatedSubscriptions.IsReplicated(subscription),
+            MsgNegativelyAckedCounter = Interlocked.Read(ref subscription.MessagesNegativelyAcked),
+            MsgAckTimedOutCounter = Interlocked.Read(ref subscription.MessagesAckTimedOut),
+            MsgDeadLetteredCounter = Interlocked.Read(ref subscription.MessagesDeadLettered),
             Consumers = [.. subscription.Consumers.Select(ConsumerStatsOf)],
         };
     }
@@ -111,6 +114,8 @@ public sealed partial class TopicAdmin
             UnackedMessages = consumer.PendingMessages,
             LastConsumedTimestamp = Volatile.Read(ref consumer.LastConsumedMs),
             LastAckedTimestamp = Volatile.Read(ref consumer.LastAckedMs),
+            MsgNegativelyAckedCounter = Interlocked.Read(ref consumer.MessagesNegativelyAcked),
+            MsgAckTimedOutCounter = Interlocked.Read(ref consumer.MessagesAckTimedOut),
             Address = consumer.Address,
             ConnectedSince = Timestamp(consumer.ConnectedSince),
         };
@@ -145,6 +150,8 @@ public sealed partial class TopicAdmin
                     TotalNonContiguousDeletedMessagesRange = ranges.Count,
                     NumberOfEntriesSinceFirstNotAckedMessage = ledger.GetEntriesBetween(s.Cursor.MarkDeletePosition, ledger.LastConfirmedEntry),
                     DelayedIndex = s.DelayedIndexStats(),
+                    StoredRedeliveryCounts = s.Cursor.RedeliveryCounts.Count,
+                    DeadLetterInFlight = s.Cursor.DeadLetterInFlight?.Position.ToString(),
                 };
             }, StringComparer.Ordinal),
         };

@@ -137,6 +137,11 @@ public sealed record SubscriptionStats
     /// <summary>Its position is kept in step across the namespace's clusters (replicated subscription state).</summary>
     public bool IsReplicated { get; init; }
 
+    // Negative acks, ack timeout, dead-letter topic (docs/messaging.md): counters since the subscription was loaded.
+    public long MsgNegativelyAckedCounter { get; init; }
+    public long MsgAckTimedOutCounter { get; init; }
+    public long MsgDeadLetteredCounter { get; init; }
+
     public List<ConsumerStats> Consumers { get; init; } = [];
 }
 
@@ -152,6 +157,8 @@ public sealed record ConsumerStats
     public long UnackedMessages { get; init; }
     public long LastConsumedTimestamp { get; init; }
     public long LastAckedTimestamp { get; init; }
+    public long MsgNegativelyAckedCounter { get; init; }
+    public long MsgAckTimedOutCounter { get; init; }
     public string? Address { get; init; }
     public string? ConnectedSince { get; init; }
 }
@@ -183,6 +190,10 @@ public sealed record CursorStats
 
     /// <summary>The subscription's delayed-delivery index; null (left out) when it holds nothing.</summary>
     public DelayedIndexStats? DelayedIndex { get; init; }
+    /// <summary>Unacknowledged entries whose redelivery count is stored with the cursor (docs/messaging.md).</summary>
+    public int StoredRedeliveryCounts { get; init; }
+    /// <summary>The entry being moved to the dead-letter topic ("ledger:entry"), or null.</summary>
+    public string? DeadLetterInFlight { get; init; }
 }
 
 /// <summary>What a subscription holds until its deliver_at_ms, and how: in memory or spilled to summaries re-read from the log.</summary>

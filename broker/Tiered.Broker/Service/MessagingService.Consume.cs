@@ -27,10 +27,16 @@ public sealed partial class MessagingService
         var chosen = Names.ClientChosen(request.ConsumerName, "consumer");
         if (!request.Reader)
             Names.Subscription(request.Subscription);
+        var nacks = NegativeAckSettingsOf(request);
         await access.CheckConsumeAsync(context.GetHttpContext(), topicName, request.Reader ? null : request.Subscription, ct).ConfigureAwait(false);
+        var deadLetter = await DeadLetterSettingsOfAsync(request, topicName, context, ct).ConfigureAwait(false);
         var topic = await topics.GetTopicAsync(topicName, create: true, ct).ConfigureAwait(false);
         var subscription = await SubscriptionForAsync(topic, request, ct).ConfigureAwait(false);
-        var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time);
+        ApplyDeadLetter(subscription, deadLetter);
+        var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time)
+        {
+            NegativeAckDelayMs = nacks.NackDelayMs, NegativeAckMaxDelayMs = nacks.NackMaxDelayMs, AckTimeoutMs = nacks.AckTimeoutMs,
+        };
         consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse
         {
             Subscribed = new Subscribed { Topic = topic.Name.ToString(), Subscription = subscription.Name, ConsumerName = consumer.Name },
@@ -38,6 +44,7 @@ public sealed partial class MessagingService
         try
         {
             subscription.AddConsumer(consumer);
+            subscription.WatchAckTimeout(consumer);
         }
         catch
         {
@@ -63,8 +70,14 @@ public sealed partial class MessagingService
                     case ConsumeRequest.RequestOneofCase.Redeliver:
                         subscription.Redeliver(consumer, [.. next.Redeliver.MessageIds.Select(id => new Position(id.LedgerId, id.EntryId))]);
                         break;
+                    case ConsumeRequest.RequestOneofCase.NegativeAck:
+                        NegativeAck(subscription, consumer, next.NegativeAck);
+                        break;
+                    case ConsumeRequest.RequestOneofCase.ReconsumeLater:
+                        _ = ReconsumeLaterAsync(subscription, consumer, next.ReconsumeLater, stop.Token);
+                        break;
                     default:
-                        throw new BrokerException(BrokerErrorCode.BadRequest, "After Subscribe a Consume stream carries only Flow, Ack and RedeliverUnacknowledged messages.");
+                        throw new BrokerException(BrokerErrorCode.BadRequest, "After Subscribe a Consume stream carries only Flow, Ack, RedeliverUnacknowledged, NegativeAck and ReconsumeLater messages.");
                 }
             }
         }

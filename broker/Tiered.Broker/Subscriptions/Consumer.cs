@@ -62,6 +62,21 @@ public sealed class Consumer
     /// <summary>Rates of <see cref="MessagesOut"/>, <see cref="BytesOut"/> and <see cref="MessagesRedelivered"/>.</summary>
     public RateMeter Rates { get; }
 
+    // Negative acks and ack timeout (Subscription.NegativeAcks.cs), from Subscribe.
+
+    /// <summary>How long after a negative ack an entry is delivered again, ms (Subscribe.negative_ack_delay_ms, 60000 when not given).</summary>
+    public long NegativeAckDelayMs { get; init; } = 60_000;
+
+    /// <summary>The longest negative-ack delay with exponential backoff, ms; at most <see cref="NegativeAckDelayMs"/>: a fixed delay.</summary>
+    public long NegativeAckMaxDelayMs { get; init; }
+
+    /// <summary>Entries held unacknowledged longer than this many ms are delivered again; 0: never.</summary>
+    public long AckTimeoutMs { get; init; }
+
+    /// <summary>Messages this consumer acknowledged negatively, and messages it held past its ack timeout.</summary>
+    public long MessagesNegativelyAcked;
+    public long MessagesAckTimedOut;
+
     internal void Close(string reason)
     {
         CloseReason ??= reason;
@@ -70,5 +85,9 @@ public sealed class Consumer
     }
 }
 
-/// <summary>An entry delivered to a consumer: its messages, and how many of them are not acknowledged yet.</summary>
-internal readonly record struct PendingEntry(int BatchSize, int Unacknowledged);
+/// <summary>
+/// An entry delivered to a consumer: its messages, how many of them are not acknowledged yet, when it was
+/// delivered (ms since the epoch; for the ack timeout) and whether it was negatively acknowledged (it then
+/// waits for its negative-ack delay, not for the ack timeout).
+/// </summary>
+internal readonly record struct PendingEntry(int BatchSize, int Unacknowledged, long DeliveredAtMs = 0, bool NegativelyAcked = false);

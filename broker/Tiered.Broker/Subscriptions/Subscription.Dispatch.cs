@@ -79,6 +79,7 @@ public sealed partial class Subscription
             // Markers (replicated subscriptions' bookkeeping) are never delivered: acknowledged as they are passed.
             if (Deliver(entries) is { } markers)
                 await Cursor.AckAsync(markers, cancellationToken).ConfigureAwait(false);
+            await DeadLetterDivertedAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -96,6 +97,7 @@ public sealed partial class Subscription
 
     private async Task<IReadOnlyList<ManagedEntry>> ReadReplayAsync(List<Position> positions, CancellationToken cancellationToken)
     {
+        await StoreRedeliveryCountsAsync(positions, cancellationToken).ConfigureAwait(false);
         var entries = new List<ManagedEntry>(positions.Count);
         foreach (var position in positions)
         {
@@ -123,6 +125,8 @@ public sealed partial class Subscription
                     (markers ??= []).Add(new AckPosition(entry.Position));
                     continue;
                 }
+                if (DivertToDeadLetter(entry))
+                    continue;
                 var messages = readable ? header.MessageCount : 1;
                 _messagesPerEntry = _messagesPerEntry * 0.9 + messages * 0.1;
                 if (HoldOrSkip(entry, messages, now))
@@ -135,7 +139,7 @@ public sealed partial class Subscription
                 }
                 var acked = messages > 1 ? Cursor.AckedBatchIndexes(entry.Position) : [];
                 consumer.Permits -= messages;
-                consumer.Pending[entry.Position] = new PendingEntry(messages, messages - acked.Count);
+                consumer.Pending[entry.Position] = new PendingEntry(messages, messages - acked.Count, now);
                 consumer.PendingMessages += messages - acked.Count;
                 var redeliveries = _redeliveryCounts.GetValueOrDefault(entry.Position);
                 var delivery = new Wire.Delivery

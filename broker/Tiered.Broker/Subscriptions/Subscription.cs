@@ -33,6 +33,7 @@ public sealed partial class Subscription : IAsyncDisposable
         (Topic, Name, Cursor, Partition, _logger, _time) = (topic, name, cursor, partition, logger, time);
         _delayed = (delayedDelivery ?? new()).CreateTracker();
         Rates = new RateMeter(time);
+        LoadRedeliveryCounts();
         _dispatching = Task.Run(DispatchLoopAsync);
     }
 
@@ -181,6 +182,7 @@ public sealed partial class Subscription : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         DisconnectAll("the subscription is closing");
+        await CloseNegativeAcksAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         await _dispatching.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         DisposeDelayed();
@@ -222,7 +224,8 @@ public sealed partial class Subscription : IAsyncDisposable
     private void QueueRedelivery(Position position)
     {
         _redeliver.Add(position);
-        _redeliveryCounts[position] = _redeliveryCounts.GetValueOrDefault(position) + 1;
+        var count = _redeliveryCounts[position] = _redeliveryCounts.GetValueOrDefault(position) + 1;
+        Cursor.SetRedeliveryCount(position, count);
     }
 
     private void Wake() => _wake.Writer.TryWrite(true);

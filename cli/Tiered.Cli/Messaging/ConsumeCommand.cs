@@ -43,10 +43,12 @@ internal static class ConsumeCommand
         var command = new Command(
             "consume",
             "Receive messages from a subscription of a topic, print each (id, key, payload as text, or its size and first bytes "
-            + "when it is not text) and acknowledge it. Runs until --count messages were received, or until Ctrl-C.")
+            + "when it is not text) and acknowledge it (--nack: negatively acknowledge it). Runs until --count messages were received, or until Ctrl-C.")
         {
             topic, subscription, type, count, from, replicate, url,
         };
+        var nacks = new NegativeAckCommandLine();
+        nacks.AddTo(command);
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             new ConsumerOptions(parseResult.GetValue(topic)!, parseResult.GetValue(subscription)!)
             {
@@ -54,6 +56,7 @@ internal static class ConsumeCommand
                 InitialPosition = parseResult.GetValue(from) == "earliest" ? SubscriptionInitialPosition.Earliest : SubscriptionInitialPosition.Latest,
                 ReplicateSubscriptionState = parseResult.GetValue(replicate),
             },
+            nacks,
             parseResult.GetValue(count),
             parseResult.GetValue(url)!,
             parseResult,
@@ -63,16 +66,20 @@ internal static class ConsumeCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(ConsumerOptions options, int? count, string url, ParseResult parseResult, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ConsumerOptions options, NegativeAckCommandLine nacks, int? count, string url, ParseResult parseResult, CancellationToken cancellationToken)
     {
+        var nack = parseResult.GetValue(nacks.Nack);
         try
         {
+            options = nacks.Apply(options, parseResult);
             options.Validate();
         }
         catch (ArgumentException e)
         {
             return Exit.Error(Exit.BadOptions, e.Message);
         }
+        // Redelivery counts are shown when the options make them interesting.
+        var showRedeliveries = nack || options.DeadLetterPolicy is not null || options.AckTimeout is not null || options.NegativeAckDelay is not null;
         using var loggerFactory = ConsoleLogging.CreateFactory(parseResult);
         using var shutdown = new Shutdown(cancellationToken);
         var received = 0;
@@ -98,9 +105,14 @@ internal static class ConsumeCommand
                     output.Write(message.Id.ToString());
                     if (message.Key is not null)
                         output.Write($" key={message.Key}");
+                    if (showRedeliveries && message.RedeliveryCount > 0)
+                        output.Write($" redelivery={message.RedeliveryCount}");
                     output.Write(' ');
                     output.WriteLine(ClientCommandLine.Describe(message.Payload.Span));
-                    await acks.AddAsync(message);
+                    if (nack)
+                        await consumer.NegativeAcknowledgeAsync(message);
+                    else
+                        await acks.AddAsync(message);
                     received++;
                 }
             }

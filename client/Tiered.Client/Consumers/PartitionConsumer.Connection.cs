@@ -82,7 +82,8 @@ internal sealed partial class PartitionConsumer
             foreach (var ack in _pendingAcks.Values)
             {
                 outgoing.Writer.TryWrite(ack.Request);
-                RememberAcked(ack.Request.Ack);
+                if (ack.Request.Ack is { } resent)
+                    RememberAcked(resent);
             }
         }
         if (resubscribed)

@@ -248,3 +248,39 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+internal sealed partial class PartitionConsumer
+{
+    /// <summary>
+    /// Asks the broker to deliver these messages again after the subscription's negative-ack delay. Not answered; a
+    /// negative ack lost with its stream changes nothing, since the broker delivers what was not acknowledged again anyway.
+    /// </summary>
+    public void NegativeAcknowledge(NegativeAck nack)
+    {
+        Channel<ConsumeRequest>? outgoing;
+        lock (_lock)
+        {
+            if (_closed is not null)
+                throw Closed();
+            outgoing = _outgoing;
+        }
+        outgoing?.Writer.TryWrite(new ConsumeRequest { NegativeAck = nack });
+    }
+
+    /// <summary>ReconsumeLater: answered with a receipt like an acknowledgement, and sent again on a new stream until answered.</summary>
+    public Task ReconsumeLaterAsync(ReconsumeLater request, CancellationToken cancellationToken)
+    {
+        var pending = new PendingAck(new ConsumeRequest { ReconsumeLater = request });
+        Channel<ConsumeRequest>? outgoing;
+        lock (_lock)
+        {
+            if (_closed is not null)
+                return Task.FromException(Closed());
+            request.RequestId = ++_nextRequestId;
+            _pendingAcks.Add(request.RequestId, pending);
+            outgoing = _outgoing;
+        }
+        outgoing?.Writer.TryWrite(pending.Request);
+        return WaitForReceiptAsync(request.RequestId, pending, cancellationToken);
+    }
+}
