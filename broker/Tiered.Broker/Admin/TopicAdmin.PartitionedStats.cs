@@ -68,6 +68,9 @@ public sealed partial class TopicAdmin
         LastConsumedTimestamp = parts.Max(s => s.LastConsumedTimestamp),
         LastAckedTimestamp = parts.Max(s => s.LastAckedTimestamp),
         IsDurable = parts.All(s => s.IsDurable),
+        KeySharedMode = parts[0].KeySharedMode,
+        DrainingHashesCount = parts[0].DrainingHashesCount is null ? null : parts.Sum(s => s.DrainingHashesCount ?? 0),
+        WaitingEntriesCount = parts[0].WaitingEntriesCount is null ? null : parts.Sum(s => s.WaitingEntriesCount ?? 0),
         Consumers = [.. parts.SelectMany(s => s.Consumers)],
     };
 }

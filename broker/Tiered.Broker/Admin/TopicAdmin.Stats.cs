@@ -66,6 +66,9 @@ public sealed partial class TopicAdmin
             Interlocked.Read(ref subscription.MessagesRedelivered));
         var rates = subscription.Rates.Sample(counters);
         var backlog = topic.BacklogOf(subscription);
+        var keyShared = subscription.Type == SubscriptionType.KeyShared;
+        var (draining, waiting) = keyShared ? subscription.KeySharedState : default;
+        var consumers = subscription.Consumers;
         return new SubscriptionStats
         {
             Type = TypeName(subscription.Type),
@@ -82,7 +85,10 @@ public sealed partial class TopicAdmin
             LastAckedTimestamp = Volatile.Read(ref subscription.LastAckedMs),
             IsDurable = subscription.IsDurable,
             IsReplicated = Replication.ReplicatedSubscriptions.IsReplicated(subscription),
-            Consumers = [.. subscription.Consumers.Select(ConsumerStatsOf)],
+            KeySharedMode = keyShared ? (consumers.Count > 0 && consumers[0].KeySharedMode == KeySharedPolicy.Types.Mode.Sticky ? "STICKY" : "AUTO_SPLIT") : null,
+            DrainingHashesCount = keyShared ? draining : null,
+            WaitingEntriesCount = keyShared ? waiting : null,
+            Consumers = [.. consumers.Select(ConsumerStatsOf)],
         };
     }
 
@@ -101,6 +107,7 @@ public sealed partial class TopicAdmin
             BytesOutCounter = counters.Bytes,
             AvailablePermits = consumer.Permits,
             UnackedMessages = consumer.PendingMessages,
+            KeyHashRanges = consumer.Type == SubscriptionType.KeyShared ? [.. consumer.KeyHashRanges.Select(r => r.ToString())] : null,
             LastConsumedTimestamp = Volatile.Read(ref consumer.LastConsumedMs),
             LastAckedTimestamp = Volatile.Read(ref consumer.LastAckedMs),
             Address = consumer.Address,
