@@ -68,6 +68,13 @@ public sealed class KeySharedTests : IAsyncLifetime
     }
 
     [Fact]
+    public void The_broker_hashes_a_key_from_its_bytes_as_the_client_and_pulsar_do()
+    {
+        foreach (var key in new[] { "", "a", "key-1", "clé", new string('x', 300) })
+            Assert.Equal(KeyHashRange.HashOf(key), Tiered.Broker.Subscriptions.KeyShared.KeyHash.Of(Encoding.UTF8.GetBytes(key)));
+    }
+
+    [Fact]
     public async Task A_sticky_range_overlapping_another_consumers_is_refused_and_changes_nothing()
     {
         var topic = NewTopic();

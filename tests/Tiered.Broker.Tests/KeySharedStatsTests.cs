@@ -1,0 +1,49 @@
+using Tiered.Broker.Naming;
+using Tiered.Broker.Subscriptions.KeyShared;
+using Tiered.Testing;
+using Tiered.V1;
+
+namespace Tiered.Broker.Tests;
+
+/// <summary>Key_Shared on the broker: the key hash, and what topic stats show of the hash ranges and draining hashes.</summary>
+public sealed class KeySharedStatsTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
+
+    private Messaging.MessagingClient Client => fixture.Broker.Client();
+
+    private static Subscribe KeyShared(string topic, string consumer) => new()
+    {
+        Topic = topic, Subscription = "ks", Type = SubscriptionType.KeyShared, InitialPosition = InitialPosition.Earliest, ConsumerName = consumer,
+    };
+
+    [Fact]
+    public async Task Auto_split_consumers_share_the_hash_space_and_stats_show_their_ranges_and_draining_hashes()
+    {
+        var topic = BrokerFixture.NewTopic("ks");
+        await using var first = await RawConsumer.SubscribeAsync(Client, KeyShared(topic, "first"));
+        await using (var producer = await RawProducer.OpenAsync(Client, topic))
+            await producer.SendAllAsync(Enumerable.Range(0, 40).Select(i => RawProducer.Batch([$"m{i}"], key: $"key-{i}")));
+        for (var i = 0; i < 40; i++)
+            Assert.NotNull(await first.ReceiveAsync(Wait)); // Not acknowledged: all 40 keys are pending at "first".
+        await using var second = await RawConsumer.SubscribeAsync(Client, KeyShared(topic, "second"));
+
+        var stats = await fixture.Broker.Server.Admin.GetStatsAsync(TopicName.Parse(topic), CancellationToken.None);
+        var subscription = stats.Subscriptions["ks"];
+        Assert.Equal("Key_Shared", subscription.Type);
+        Assert.Equal("AUTO_SPLIT", subscription.KeySharedMode);
+        var ranges = subscription.Consumers.SelectMany(c => c.KeyHashRanges!.Select(Parse)).OrderBy(r => r.Start).ToList();
+        Assert.Equal(0, ranges[0].Start);
+        Assert.Equal(65535, ranges[^1].End);
+        for (var i = 1; i < ranges.Count; i++)
+            Assert.Equal(ranges[i - 1].End + 1, ranges[i].Start); // The consumers' ranges cover the space once.
+        Assert.All(subscription.Consumers, c => Assert.NotEmpty(c.KeyHashRanges!));
+        Assert.InRange(subscription.DrainingHashesCount!.Value, 1, 39); // Keys "second" took, still unacknowledged at "first".
+    }
+
+    private static KeyHashRange Parse(string range)
+    {
+        var parts = range.Trim('[', ']').Split(", ");
+        return new KeyHashRange(int.Parse(parts[0]), int.Parse(parts[1]));
+    }
+}
