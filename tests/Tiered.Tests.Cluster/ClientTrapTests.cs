@@ -25,7 +25,7 @@ public sealed class ClientTrapTests
         await standalone.StartAsync();
         var (exit, output, errors) = await NodeScript.RunAsync("traps.js", TimeSpan.FromSeconds(120), $"127.0.0.1:{standalone.GrpcPort}");
         Assert.True(exit == 0, $"node exited with {exit}:\n{output}{errors}");
-        Assert.Equal(11, output.Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
+        Assert.Equal(12, output.Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
         Assert.Empty(FailureLines(standalone));
     }
 
