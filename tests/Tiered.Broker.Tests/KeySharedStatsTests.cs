@@ -41,6 +41,38 @@ public sealed class KeySharedStatsTests(BrokerFixture fixture) : IClassFixture<B
         Assert.InRange(subscription.DrainingHashesCount!.Value, 1, 39); // Keys "second" took, still unacknowledged at "first".
     }
 
+    [Fact]
+    public async Task A_whole_entry_ack_from_a_consumer_holding_part_of_a_split_batch_acknowledges_only_its_part()
+    {
+        var topic = BrokerFixture.NewTopic("ks");
+        Subscribe Sticky(string name, int start, int end)
+        {
+            var request = KeyShared(topic, name);
+            request.KeyShared = new KeySharedPolicy { Mode = KeySharedPolicy.Types.Mode.Sticky };
+            request.KeyShared.Ranges.Add(new HashRange { Start = start, End = end });
+            return request;
+        }
+        await using var low = await RawConsumer.SubscribeAsync(Client, Sticky("low", 0, 32767));
+        var keys = Enumerable.Range(0, 10_000).Select(i => $"key-{i}").ToList();
+        var lowKey = keys.First(k => KeyHash.Of(System.Text.Encoding.UTF8.GetBytes(k)) < 32768);
+        var highKey = keys.First(k => KeyHash.Of(System.Text.Encoding.UTF8.GetBytes(k)) >= 32768);
+        var batch = RawProducer.Batch(["low-0", "high-0", "low-1"]);
+        (batch.Messages[0].Key, batch.Messages[1].Key, batch.Messages[2].Key) = (lowKey, highKey, lowKey);
+        await using (var producer = await RawProducer.OpenAsync(Client, topic))
+            await producer.SendAllAsync([batch]);
+
+        var first = await low.ReceiveAsync(Wait);
+        var second = await low.ReceiveAsync(Wait);
+        Assert.Equal(["low-0", "low-1"], [first!.Value.Payload, second!.Value.Payload]);
+        Assert.Equal("", await low.AckAsync([first.Value with { BatchIndex = -1 }])); // The whole entry, by its id.
+
+        // The high key's message was not acknowledged with it: the consumer taking the high half gets it.
+        await using var high = await RawConsumer.SubscribeAsync(Client, Sticky("high", 32768, 65535));
+        var handed = await high.ReceiveAsync(Wait);
+        Assert.Equal("high-0", handed?.Payload);
+        Assert.Null(await low.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
     private static KeyHashRange Parse(string range)
     {
         var parts = range.Trim('[', ']').Split(", ");

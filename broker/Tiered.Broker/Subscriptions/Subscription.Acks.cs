@@ -29,6 +29,7 @@ public sealed partial class Subscription
             if (acks.Count != 1)
                 throw new BrokerException(BrokerErrorCode.BadRequest, "A cumulative acknowledgement names exactly one message.");
         }
+        acks = OnlyHeldParts(consumer, acks);
         var checkedAcks = new AckPosition[acks.Count];
         for (var i = 0; i < checkedAcks.Length; i++)
             checkedAcks[i] = await WithEntryBatchSizeAsync(consumer, acks[i], cancellationToken).ConfigureAwait(false);

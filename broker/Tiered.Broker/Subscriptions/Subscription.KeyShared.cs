@@ -168,6 +168,36 @@ public sealed partial class Subscription
         ReleaseKeys(consumer, pending);
     }
 
+    /// <summary>
+    /// Key_Shared: an acknowledgement of a whole entry from a consumer that holds only part of it (a split batch)
+    /// acknowledges that part, never the other consumers' messages. The list as it is when there is none such.
+    /// </summary>
+    private IReadOnlyList<AckPosition> OnlyHeldParts(Consumer consumer, IReadOnlyList<AckPosition> acks)
+    {
+        if (consumer.Type != SubscriptionType.KeyShared)
+            return acks;
+        List<AckPosition>? expanded = null;
+        lock (_lock)
+        {
+            for (var a = 0; a < acks.Count; a++)
+            {
+                var ack = acks[a];
+                if (ack.BatchIndex >= 0 || !consumer.Pending.TryGetValue(ack.Position, out var pending) || pending.Keys?.Held is null)
+                {
+                    expanded?.Add(ack);
+                    continue;
+                }
+                expanded ??= [.. acks.Take(a)];
+                for (var i = 0; i < pending.BatchSize; i++)
+                {
+                    if (pending.Keys!.Holds(i))
+                        expanded.Add(new AckPosition(ack.Position, i, pending.BatchSize));
+                }
+            }
+        }
+        return expanded ?? acks;
+    }
+
     private void AddReplayKeys(Position position, int[] hashes)
     {
         if (_replayKeys.TryGetValue(position, out var existing))
