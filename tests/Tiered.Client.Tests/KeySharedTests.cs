@@ -200,6 +200,26 @@ public sealed class KeySharedTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cli_consumers_with_sticky_ranges_each_print_only_their_keys()
+    {
+        var topic = NewTopic();
+        var lowKeys = Keys(low: true, 5);
+        var highKeys = Keys(low: false, 5);
+        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        {
+            foreach (var key in lowKeys.Concat(highKeys))
+                await producer.SendAsync(Payload(key, 0), key);
+        }
+        Task<(int Code, string Output)> Consume(string range) => TieredProcess.RunAsync(TimeSpan.FromSeconds(90),
+            "consume", topic, "--subscription", "s", "--type", "KeyShared", "--key-hash-range", range, "--from", "earliest", "--count", "5", "--url", _broker.Url);
+        var results = await Task.WhenAll(Consume("0-32767"), Consume("32768-65535"));
+        Assert.All(results, r => Assert.True(r.Code == 0, r.Output));
+        Assert.All(lowKeys, k => Assert.Contains($"{k}:0", results[0].Output, StringComparison.Ordinal));
+        Assert.All(highKeys, k => Assert.DoesNotContain($"{k}:0", results[0].Output, StringComparison.Ordinal));
+        Assert.All(highKeys, k => Assert.Contains($"{k}:0", results[1].Output, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Cumulative_acknowledgement_is_refused()
     {
         var topic = NewTopic();
