@@ -448,7 +448,8 @@ public sealed partial class Subscription
                         KeyPart.Set(held, i);
                 }
             }
-            var previous = existing.Keys?.Hashes ?? (existing.KeyHash >= 0 ? [existing.KeyHash] : []);
+            // (A record not found is default: its KeyHash reads 0, not -1, so only a real one is looked at.)
+            var previous = !merging ? [] : existing.Keys?.Hashes ?? (existing.KeyHash >= 0 ? [existing.KeyHash] : []);
             foreach (var hash in _partHashes)
             {
                 if (Array.IndexOf(previous, hash) < 0)
