@@ -5,8 +5,8 @@ using Tiered.V1;
 
 namespace Tiered.Broker.Tests;
 
-/// <summary>Key_Shared on the broker: the key hash, and what topic stats show of the hash ranges and draining hashes.</summary>
-public sealed class KeySharedStatsTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
+/// <summary>Key_Shared on the broker through raw gRPC streams: permits, split-batch acknowledgements, and what topic stats show.</summary>
+public sealed class KeySharedBrokerTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
 
@@ -71,6 +71,43 @@ public sealed class KeySharedStatsTests(BrokerFixture fixture) : IClassFixture<B
         var handed = await high.ReceiveAsync(Wait);
         Assert.Equal("high-0", handed?.Payload);
         Assert.Null(await low.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
+    public async Task A_consumer_without_permits_holds_back_only_its_own_keys()
+    {
+        var topic = BrokerFixture.NewTopic("ks");
+        Subscribe Sticky(string name, int start, int end)
+        {
+            var request = KeyShared(topic, name);
+            request.KeyShared = new KeySharedPolicy { Mode = KeySharedPolicy.Types.Mode.Sticky };
+            request.KeyShared.Ranges.Add(new HashRange { Start = start, End = end });
+            return request;
+        }
+        await using var slow = await RawConsumer.SubscribeAsync(Client, Sticky("slow", 0, 32767), permits: 1);
+        await using var fast = await RawConsumer.SubscribeAsync(Client, Sticky("fast", 32768, 65535));
+        var keys = Enumerable.Range(0, 10_000).Select(i => $"key-{i}").ToList();
+        var slowKey = keys.First(k => KeyHash.Of(System.Text.Encoding.UTF8.GetBytes(k)) < 32768);
+        var fastKey = keys.First(k => KeyHash.Of(System.Text.Encoding.UTF8.GetBytes(k)) >= 32768);
+        await using (var producer = await RawProducer.OpenAsync(Client, topic))
+        {
+            // Interleaved, one message per entry: the slow consumer's entries come first and keep coming.
+            await producer.SendAllAsync(Enumerable.Range(0, 50).SelectMany(i =>
+                new[] { RawProducer.Batch([$"slow-{i}"], key: slowKey), RawProducer.Batch([$"fast-{i}"], key: fastKey) }));
+        }
+
+        var toFast = new List<string>();
+        for (var i = 0; i < 50; i++)
+            toFast.Add((await fast.ReceiveAsync(Wait))?.Payload ?? throw new Xunit.Sdk.XunitException($"The fast consumer got only {i} of 50."));
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"fast-{i}"), toFast);
+        Assert.Equal("slow-0", (await slow.ReceiveAsync(Wait))?.Payload);
+        Assert.Null(await slow.ReceiveAsync(TimeSpan.FromMilliseconds(300))); // Its one permit is spent.
+
+        await slow.FlowAsync(100);
+        var toSlow = new List<string>();
+        for (var i = 1; i < 50; i++)
+            toSlow.Add((await slow.ReceiveAsync(Wait))?.Payload ?? throw new Xunit.Sdk.XunitException($"The slow consumer got only {i} of 50 after new permits."));
+        Assert.Equal(Enumerable.Range(1, 49).Select(i => $"slow-{i}"), toSlow);
     }
 
     private static KeyHashRange Parse(string range)
