@@ -260,7 +260,7 @@ public sealed partial class Subscription
             var fresh = replay.Count == 0;
             if (!fresh)
             {
-                entries = await ReadReplayAsync(replay, cancellationToken).ConfigureAwait(false);
+                entries = await ReadKeySharedReplayAsync(replay, cancellationToken).ConfigureAwait(false);
             }
             else
             {
@@ -274,6 +274,30 @@ public sealed partial class Subscription
             if (DeliverKeyShared(entries, fresh) is { } markers)
                 await Cursor.AckAsync(markers, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The entries at <paramref name="positions"/> (in order) not acknowledged meanwhile. Entries held back for
+    /// want of permits come back in runs of neighbours: each run is one read rather than one per entry.
+    /// </summary>
+    private async Task<IReadOnlyList<ManagedEntry>> ReadKeySharedReplayAsync(List<Position> positions, CancellationToken cancellationToken)
+    {
+        var entries = new List<ManagedEntry>(positions.Count);
+        for (var start = 0; start < positions.Count;)
+        {
+            var end = start;
+            while (end + 1 < positions.Count && positions[end + 1].LedgerId == positions[start].LedgerId && positions[end + 1].EntryId == positions[end].EntryId + 1)
+                end++;
+            var read = await Cursor.Ledger.ReadEntriesAsync(positions[start], end - start + 1, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in read)
+            {
+                if (entry.Position.LedgerId == positions[start].LedgerId && entry.Position.EntryId >= positions[start].EntryId
+                    && entry.Position.EntryId <= positions[end].EntryId && !Cursor.IsAcknowledged(entry.Position))
+                    entries.Add(entry);
+            }
+            start = end + 1;
+        }
+        return entries;
     }
 
     /// <summary>
