@@ -21,7 +21,7 @@ public static class MessagingCommand
 
     public static Command Create()
     {
-        var messages = CommandOptions.Positive("--messages", "N", "Messages per measurement.", 200_000);
+        var messages = CommandOptions.Positive("--messages", "N", "Messages per measurement.", 500_000);
         var keys = CommandOptions.Positive("--keys", "N", "Distinct keys.", 1000);
         var consumers = CommandOptions.Positive("--consumers", "N", "Consumers of the subscription.", 4);
         var rounds = CommandOptions.Positive("--rounds", "N", "Rounds of Shared then Key_Shared per producer shape.", 2);
@@ -53,8 +53,9 @@ public static class MessagingCommand
         var results = new List<Measurement>();
         await using (var client = new TieredClient(new TieredClientOptions { ServiceUrl = standalone.Url }))
         {
-            // A warm-up (not reported) so that neither side pays for the JIT.
-            await MeasureAsync(client, "mixed", SubscriptionType.Shared, 0, Math.Min(messages, 50_000), keys, consumers, size, cancellationToken);
+            // A warm-up of each type (not reported), so that neither side pays for the JIT or the standalone's heap growing.
+            foreach (var type in (SubscriptionType[])[SubscriptionType.Shared, SubscriptionType.KeyShared])
+                await MeasureAsync(client, "mixed", type, 0, Math.Min(messages, 200_000), keys, consumers, size, cancellationToken);
             foreach (var shape in Shapes)
             {
                 for (var round = 1; round <= rounds; round++)
