@@ -99,14 +99,6 @@ public readonly record struct KeyHashRange(int Start, int End)
     /// <summary>Pulsar's form in topic stats: <c>[start, end]</c>.</summary>
     public override string ToString() => $"[{Start}, {End}]";
 
-    /// <summary>Parses <c>start-end</c> (the CLI's form); null when it is not two numbers.</summary>
-    public static KeyHashRange? Parse(string text)
-    {
-        var dash = text.IndexOf('-', 1);
-        return dash > 0 && int.TryParse(text.AsSpan(0, dash), out var start) && int.TryParse(text.AsSpan(dash + 1), out var end)
-            ? new KeyHashRange(start, end) : null;
-    }
-
     /// <summary>Why the ranges a STICKY consumer asks for cannot be taken (null: they can): each within 0 … 65535, start ≤ end, none overlapping another.</summary>
     public static string? Check(IReadOnlyList<KeyHashRange> ranges)
     {
