@@ -181,7 +181,11 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            Assert.Fail($"Stuck: {ledger.AckedCount} of {Total} acknowledged within the deadline. {string.Join("; ", ledger.Problems)}");
+            var stats = await _broker.Server.Admin.GetStatsAsync(Tiered.Broker.Naming.TopicName.Parse(topic), CancellationToken.None);
+            var subscription = stats.Subscriptions["s"];
+            var consumers = string.Join(", ", subscription.Consumers.Select(c => $"{c.ConsumerName}: permits {c.AvailablePermits}, unacked {c.UnackedMessages}"));
+            Assert.Fail($"Stuck: {ledger.AckedCount} of {Total} acknowledged within the deadline; the broker has {subscription.WaitingEntriesCount} entries waiting, "
+                + $"{subscription.DrainingHashesCount} hashes draining, backlog {subscription.MsgBacklog}; {consumers}. {string.Join("; ", ledger.Problems)}");
         }
         finally
         {
