@@ -17,6 +17,7 @@ var root = new RootCommand(
     OffloadCommand.Create(),
     HostingCommand.Create(),
     ClusterCommand.Create(),
+    MessagingCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -12,7 +12,10 @@ public enum SubscriptionType
     /// <summary>One active consumer; the others stand by and take over in order.</summary>
     Failover,
 
-    /// <summary>Shared, but all messages of one key go to the same consumer. Not built yet: refused (see docs/client.md, "Not built yet").</summary>
+    /// <summary>
+    /// Shared, but all messages of one key go to the same consumer, in order: the key hash space is split among
+    /// the consumers (or each takes the <see cref="ConsumerOptions.KeyHashRanges"/> it gives). See docs/messaging.md.
+    /// </summary>
     KeyShared,
 }
 
@@ -77,6 +80,12 @@ public sealed record ConsumerOptions
     /// through this consumer. Needs a <see cref="DeadLetterPolicy"/>.
     /// </summary>
     public bool RetryEnable { get; init; }
+    /// <summary>
+    /// Key_Shared only: the key hash ranges this consumer takes (Pulsar's STICKY mode), each within 0 … 65535, both
+    /// ends included; a range another connected consumer holds is refused. Empty (the default): the broker splits
+    /// the hash space among the subscription's consumers (AUTO_SPLIT). A subscription's consumers all use one mode.
+    /// </summary>
+    public IReadOnlyList<KeyHashRange> KeyHashRanges { get; init; } = [];
 
     public void Validate()
     {
@@ -98,9 +107,32 @@ public sealed record ConsumerOptions
             throw new ArgumentException($"ReceiverQueueSize must be at least 1, not {ReceiverQueueSize}.", nameof(ReceiverQueueSize));
         if (!Enum.IsDefined(Type))
             throw new ArgumentException($"Unknown subscription type {Type}.", nameof(Type));
-        if (Type == SubscriptionType.KeyShared)
-            throw new ArgumentException("Key_Shared subscriptions are not built yet; use Shared, Failover or Exclusive.", nameof(Type));
+        if (KeyHashRanges.Count > 0)
+        {
+            if (Type != SubscriptionType.KeyShared)
+                throw new ArgumentException($"KeyHashRanges are for Key_Shared subscriptions; this consumer is {Type}.", nameof(KeyHashRanges));
+            for (var i = 0; i < KeyHashRanges.Count; i++)
+            {
+                var range = KeyHashRanges[i];
+                if (range.Start < 0 || range.End > 65535 || range.Start > range.End)
+                    throw new ArgumentException($"Key hash range {range} is not within 0 … 65535 with start ≤ end.", nameof(KeyHashRanges));
+                for (var j = 0; j < i; j++)
+                {
+                    if (KeyHashRanges[j].Start <= range.End && range.Start <= KeyHashRanges[j].End)
+                        throw new ArgumentException($"Key hash ranges {KeyHashRanges[j]} and {range} overlap.", nameof(KeyHashRanges));
+                }
+            }
+        }
     }
+}
+
+/// <summary>Key hashes <see cref="Start"/> … <see cref="End"/> (both included, within 0 … 65535) of a Key_Shared consumer.</summary>
+public readonly record struct KeyHashRange(int Start, int End)
+{
+    /// <summary>The key hash of a key: Murmur3 32-bit of its UTF-8 bytes modulo 65536, as the broker (and Pulsar) computes it.</summary>
+    public static int HashOf(string key) => (int)(Murmur3.Hash32(key) % 65536);
+
+    public override string ToString() => $"{Start}-{End}";
 }
 
 /// <summary>

@@ -30,6 +30,11 @@ public sealed partial class TieredClient
             ReplicateSubscriptionState = options.ReplicateSubscriptionState,
         };
         AddNegativeAckOptions(subscribe, options);
+        if (options.KeyHashRanges.Count > 0)
+        {
+            subscribe.KeyShared = new KeySharedPolicy { Mode = KeySharedPolicy.Types.Mode.Sticky };
+            subscribe.KeyShared.Ranges.Add(options.KeyHashRanges.Select(r => new HashRange { Start = r.Start, End = r.End }));
+        }
         var consumer = new Consumer(this, lookup.Topic, options.Subscription, lookup.Partitions);
         await StartAsync(consumer, lookup, subscribe, options.ReceiverQueueSize, $"subscribe to {options.Topic} ({options.Subscription})", cancellationToken).ConfigureAwait(false);
         if (options.RetryEnable)

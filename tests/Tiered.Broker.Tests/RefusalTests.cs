@@ -119,19 +119,30 @@ public class RefusalTests(BrokerFixture fixture) : IClassFixture<BrokerFixture>
     }
 
     [Theory]
-    [InlineData(SubscriptionType.KeyShared)]
-    [InlineData((SubscriptionType)7)]
-    public async Task A_refused_subscribe_creates_neither_the_topic_nor_the_subscription(SubscriptionType type)
+    [InlineData("key-shared-range-backwards")]
+    [InlineData("key-shared-range-outside")]
+    [InlineData("unknown-type")]
+    public async Task A_refused_subscribe_creates_neither_the_topic_nor_the_subscription(string refusal)
     {
+        Subscribe Request(string topic)
+        {
+            var request = new Subscribe { Topic = topic, Subscription = "s", Type = refusal == "unknown-type" ? (SubscriptionType)7 : SubscriptionType.KeyShared };
+            if (refusal != "unknown-type")
+            {
+                request.KeyShared = new KeySharedPolicy { Mode = KeySharedPolicy.Types.Mode.Sticky };
+                request.KeyShared.Ranges.Add(refusal == "key-shared-range-backwards" ? new HashRange { Start = 9, End = 3 } : new HashRange { Start = 0, End = 65536 });
+            }
+            return request;
+        }
         var fresh = BrokerFixture.NewTopic();
-        var e = await Assert.ThrowsAsync<RpcException>(() => RawConsumer.SubscribeAsync(Client, new Subscribe { Topic = fresh, Subscription = "s", Type = type }));
+        var e = await Assert.ThrowsAsync<RpcException>(() => RawConsumer.SubscribeAsync(Client, Request(fresh)));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         Assert.False(await ManagedLedgers.ManagedLedger.ExistsAsync(TopicName.Parse(fresh).ManagedLedgerName, fixture.Broker.Metadata, CancellationToken.None));
 
         var existing = BrokerFixture.NewTopic();
         await using (var producer = await RawProducer.OpenAsync(Client, existing))
             await producer.SendAllAsync([RawProducer.Batch(["m"])]);
-        e = await Assert.ThrowsAsync<RpcException>(() => RawConsumer.SubscribeAsync(Client, new Subscribe { Topic = existing, Subscription = "s", Type = type }));
+        e = await Assert.ThrowsAsync<RpcException>(() => RawConsumer.SubscribeAsync(Client, Request(existing)));
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
         var seek = await Assert.ThrowsAsync<RpcException>(async () => await Client.SeekAsync(new SeekRequest { Topic = existing, Subscription = "s", PublishTimeMs = 0 }));
         Assert.Equal(StatusCode.NotFound, seek.StatusCode);

@@ -25,7 +25,7 @@ public sealed class ClientTrapTests
         await standalone.StartAsync();
         var (exit, output, errors) = await NodeScript.RunAsync("traps.js", TimeSpan.FromSeconds(120), $"127.0.0.1:{standalone.GrpcPort}");
         Assert.True(exit == 0, $"node exited with {exit}:\n{output}{errors}");
-        Assert.Equal(11, output.Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
+        Assert.Equal(12, output.Split('\n').Count(line => line.Contains("\"ok\":true", StringComparison.Ordinal)));
         Assert.Empty(FailureLines(standalone));
     }
 
@@ -72,12 +72,12 @@ public sealed class ClientTrapTests
     }
 
     [Fact]
-    public async Task The_cli_refuses_a_key_shared_subscription_before_it_connects()
+    public async Task The_cli_refuses_a_bad_key_hash_range_before_it_connects()
     {
         // Nothing listens on that port: the refusal comes from the command line, not from a broker.
         var (code, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(60),
-            "consume", "t", "--subscription", "s", "--type", "KeyShared", "--url", $"http://127.0.0.1:{TieredProcess.FreePort()}");
+            "consume", "t", "--subscription", "s", "--type", "KeyShared", "--key-hash-range", "900-100", "--url", $"http://127.0.0.1:{TieredProcess.FreePort()}");
         Assert.NotEqual(0, code);
-        Assert.Contains("Key_Shared subscriptions are not built yet", output);
+        Assert.Contains("--key-hash-range 900-100: give START-END with 0 ≤ START ≤ END ≤ 65535", output);
     }
 }

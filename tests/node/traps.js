@@ -201,17 +201,49 @@ const traps = {
       throw new Error(`delivered ${due - arrived} ms before its deliver_at_ms`);
   },
 
-  async 'a refused Key_Shared subscribe creates no subscription'() {
-    const topic = topicName('key-shared');
+  async 'a Key_Shared subscribe with a bad sticky range is refused and creates no subscription'() {
+    const topic = topicName('key-shared-bad');
     const producer = await openProducer(topic);
     await producer.send(batch(['m']));
     producer.end();
-    await expectStatus('Key_Shared subscribe', subscribe({ topic, subscription: 'ks', type: 'KEY_SHARED' }), grpc.status.INVALID_ARGUMENT);
+    const bad = { topic, subscription: 'ks', type: 'KEY_SHARED', keyShared: { mode: 'STICKY', ranges: [{ start: 100, end: 5 }] } };
+    const refused = await expectStatus('Key_Shared subscribe with range 100-5', subscribe(bad), grpc.status.INVALID_ARGUMENT);
+    if (!refused.includes('starts after it ends'))
+      throw new Error(`unexpected refusal: ${refused}`);
     const seek = new Promise((resolve, reject) => client.Seek({ topic, subscription: 'ks', publishTimeMs: '0' }, { deadline: deadline() },
       (e, r) => (e ? reject(e) : resolve(r))));
     const detail = await expectStatus('Seek on the refused subscription', seek, grpc.status.NOT_FOUND);
     if (!detail.includes('does not exist'))
       throw new Error(`unexpected NOT_FOUND: ${detail}`);
+  },
+
+  async 'Key_Shared splits a batch by key between two sticky consumers, each key to one of them'() {
+    const topic = topicName('key-shared');
+    const sticky = (start, end) => ({
+      topic, subscription: 'ks', type: 'KEY_SHARED', initialPosition: 'EARLIEST', keyShared: { mode: 'STICKY', ranges: [{ start, end }] },
+    });
+    const low = await subscribe(sticky(0, 32767));
+    const high = await subscribe(sticky(32768, 65535));
+    await expectStatus('an overlapping sticky range', subscribe(sticky(30000, 40000)), grpc.status.INVALID_ARGUMENT);
+    const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`);
+    const b = batch(keys);
+    b.messages.forEach((m, i) => { m.key = keys[i]; });
+    const producer = await openProducer(topic);
+    await producer.send(b);
+    producer.end();
+    const got = [];
+    for (const consumer of [low, high]) {
+      const delivery = await nextOf(consumer, 'delivery');
+      const skipped = new Set(delivery.ackedBatchIndexes);
+      got.push(delivery.batch.messages.map((m, i) => i).filter((i) => !skipped.has(i)));
+    }
+    low.cancel();
+    high.cancel();
+    const all = [...got[0], ...got[1]].sort((x, y) => x - y);
+    if (all.length !== 20 || all.some((index, i) => index !== i))
+      throw new Error(`each message should reach exactly one consumer: ${JSON.stringify(got)}`);
+    if (got[0].length === 0 || got[1].length === 0)
+      throw new Error(`20 keys all hashed to one half: ${JSON.stringify(got)}`);
   },
 
   async 'an ack with a huge batch_size is refused and the subscription still acknowledges'() {

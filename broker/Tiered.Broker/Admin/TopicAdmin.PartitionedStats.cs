@@ -77,6 +77,9 @@ public sealed partial class TopicAdmin
         MsgNegativelyAckedCounter = parts.Sum(s => s.MsgNegativelyAckedCounter),
         MsgAckTimedOutCounter = parts.Sum(s => s.MsgAckTimedOutCounter),
         MsgDeadLetteredCounter = parts.Sum(s => s.MsgDeadLetteredCounter),
+        KeySharedMode = parts[0].KeySharedMode,
+        DrainingHashesCount = parts[0].DrainingHashesCount is null ? null : parts.Sum(s => s.DrainingHashesCount ?? 0),
+        WaitingEntriesCount = parts[0].WaitingEntriesCount is null ? null : parts.Sum(s => s.WaitingEntriesCount ?? 0),
         Consumers = [.. parts.SelectMany(s => s.Consumers)],
     };
 }

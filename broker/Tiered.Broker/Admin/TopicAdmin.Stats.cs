@@ -72,6 +72,9 @@ public sealed partial class TopicAdmin
             Interlocked.Read(ref subscription.MessagesRedelivered));
         var rates = subscription.Rates.Sample(counters);
         var backlog = topic.BacklogOf(subscription);
+        var keyShared = subscription.Type == SubscriptionType.KeyShared;
+        var (draining, waiting) = keyShared ? subscription.KeySharedState : default;
+        var consumers = subscription.Consumers;
         return new SubscriptionStats
         {
             Type = TypeName(subscription.Type),
@@ -93,7 +96,10 @@ public sealed partial class TopicAdmin
             MsgNegativelyAckedCounter = Interlocked.Read(ref subscription.MessagesNegativelyAcked),
             MsgAckTimedOutCounter = Interlocked.Read(ref subscription.MessagesAckTimedOut),
             MsgDeadLetteredCounter = Interlocked.Read(ref subscription.MessagesDeadLettered),
-            Consumers = [.. subscription.Consumers.Select(ConsumerStatsOf)],
+            KeySharedMode = keyShared ? (consumers.Count > 0 && consumers[0].KeySharedMode == KeySharedPolicy.Types.Mode.Sticky ? "STICKY" : "AUTO_SPLIT") : null,
+            DrainingHashesCount = keyShared ? draining : null,
+            WaitingEntriesCount = keyShared ? waiting : null,
+            Consumers = [.. consumers.Select(ConsumerStatsOf)],
         };
     }
 
@@ -112,6 +118,7 @@ public sealed partial class TopicAdmin
             BytesOutCounter = counters.Bytes,
             AvailablePermits = consumer.Permits,
             UnackedMessages = consumer.PendingMessages,
+            KeyHashRanges = consumer.Type == SubscriptionType.KeyShared ? [.. consumer.KeyHashRanges.Select(r => r.ToString())] : null,
             LastConsumedTimestamp = Volatile.Read(ref consumer.LastConsumedMs),
             LastAckedTimestamp = Volatile.Read(ref consumer.LastAckedMs),
             MsgNegativelyAckedCounter = Interlocked.Read(ref consumer.MessagesNegativelyAcked),

@@ -141,6 +141,14 @@ public sealed record SubscriptionStats
     public long MsgNegativelyAckedCounter { get; init; }
     public long MsgAckTimedOutCounter { get; init; }
     public long MsgDeadLetteredCounter { get; init; }
+    /// <summary>Key_Shared only: <c>AUTO_SPLIT</c> or <c>STICKY</c>.</summary>
+    public string? KeySharedMode { get; init; }
+
+    /// <summary>Key_Shared only: hashes whose messages are still unacknowledged at a consumer that no longer owns them (their new owner waits).</summary>
+    public int? DrainingHashesCount { get; init; }
+
+    /// <summary>Key_Shared only: entries waiting to be delivered (returned, or held back until their hash is free).</summary>
+    public int? WaitingEntriesCount { get; init; }
 
     public List<ConsumerStats> Consumers { get; init; } = [];
 }
@@ -155,6 +163,9 @@ public sealed record ConsumerStats
     public long BytesOutCounter { get; init; }
     public long AvailablePermits { get; init; }
     public long UnackedMessages { get; init; }
+
+    /// <summary>Key_Shared only: the key hash ranges the consumer owns, as <c>[start, end]</c> (Pulsar's form).</summary>
+    public List<string>? KeyHashRanges { get; init; }
     public long LastConsumedTimestamp { get; init; }
     public long LastAckedTimestamp { get; init; }
     public long MsgNegativelyAckedCounter { get; init; }

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Tiered.Broker.Naming;
 using Tiered.Broker.Subscriptions;
+using Tiered.Broker.Subscriptions.KeyShared;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedgers;
 using Tiered.Proto.Streams;
@@ -24,6 +25,7 @@ public sealed partial class MessagingService
         // Everything the request says is checked before anything is created: a refused subscribe leaves no topic or subscription behind.
         var topicName = TopicName.Parse(request.Topic);
         var type = request.Reader ? SubscriptionType.Exclusive : CheckType(request.Type);
+        var keyShared = type == SubscriptionType.KeyShared ? KeySharedOf(request.KeyShared) : default;
         var chosen = Names.ClientChosen(request.ConsumerName, "consumer");
         if (!request.Reader)
             Names.Subscription(request.Subscription);
@@ -36,6 +38,8 @@ public sealed partial class MessagingService
         var consumer = new Consumer(chosen.Length == 0 ? $"consumer-{Interlocked.Increment(ref _consumerNames)}" : chosen, type, context.Peer, topic.Time)
         {
             NegativeAckDelayMs = nacks.NackDelayMs, NegativeAckMaxDelayMs = nacks.NackMaxDelayMs, AckTimeoutMs = nacks.AckTimeoutMs,
+            KeySharedMode = keyShared.Mode,
+            StickyRanges = keyShared.Ranges,
         };
         consumer.Outbox.Writer.TryWrite(new Wire.ConsumeResponse
         {
@@ -114,14 +118,31 @@ public sealed partial class MessagingService
         return topic.CreateReader(startExclusive);
     }
 
-    /// <summary>The subscription types the broker serves; Key_Shared (not built yet) and unknown values are refused.</summary>
+    /// <summary>The subscription types the broker serves; unknown values are refused.</summary>
     private static SubscriptionType CheckType(SubscriptionType type) => type switch
     {
-        SubscriptionType.Exclusive or SubscriptionType.Shared or SubscriptionType.Failover => type,
-        SubscriptionType.KeyShared => throw new BrokerException(BrokerErrorCode.BadRequest,
-            "Key_Shared subscriptions are not supported yet; use Shared, Failover or Exclusive."),
-        _ => throw new BrokerException(BrokerErrorCode.BadRequest, $"Unknown subscription type {(int)type}; use EXCLUSIVE, SHARED or FAILOVER."),
+        SubscriptionType.Exclusive or SubscriptionType.Shared or SubscriptionType.Failover or SubscriptionType.KeyShared => type,
+        _ => throw new BrokerException(BrokerErrorCode.BadRequest, $"Unknown subscription type {(int)type}; use EXCLUSIVE, SHARED, FAILOVER or KEY_SHARED."),
     };
+
+    /// <summary>A Key_Shared consumer's mode and STICKY ranges, checked before anything is created (an overlap with another consumer is checked on joining).</summary>
+    private static (KeySharedPolicy.Types.Mode Mode, IReadOnlyList<KeyHashRange> Ranges) KeySharedOf(KeySharedPolicy? policy)
+    {
+        if (policy is null)
+            return (KeySharedPolicy.Types.Mode.AutoSplit, []);
+        if (policy.Mode == KeySharedPolicy.Types.Mode.AutoSplit)
+        {
+            if (policy.Ranges.Count > 0)
+                throw new BrokerException(BrokerErrorCode.BadRequest, "AUTO_SPLIT Key_Shared consumers take the ranges the broker gives them; send ranges only with mode STICKY.");
+            return (policy.Mode, []);
+        }
+        if (policy.Mode != KeySharedPolicy.Types.Mode.Sticky)
+            throw new BrokerException(BrokerErrorCode.BadRequest, $"Unknown Key_Shared mode {(int)policy.Mode}; use AUTO_SPLIT or STICKY.");
+        KeyHashRange[] ranges = [.. policy.Ranges.Select(r => new KeyHashRange(r.Start, r.End))];
+        if (KeyHashRange.Check(ranges) is { } error)
+            throw new BrokerException(BrokerErrorCode.BadRequest, error);
+        return (policy.Mode, ranges);
+    }
 
     private static async Task AcknowledgeAsync(Subscription subscription, Consumer consumer, Ack ack, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Tiered.Broker.Subscriptions.KeyShared;
 using Tiered.Broker.Topics;
 using Tiered.ManagedLedgers;
 using Tiered.V1;
@@ -31,6 +32,15 @@ public sealed class Consumer
     public string? Address { get; }
 
     public DateTimeOffset ConnectedSince { get; }
+
+    /// <summary>Key_Shared: how the consumer takes key hashes (the subscription's consumers all use one mode).</summary>
+    public KeySharedPolicy.Types.Mode KeySharedMode { get; init; }
+
+    /// <summary>Key_Shared STICKY: the hash ranges the consumer asked for.</summary>
+    public IReadOnlyList<KeyHashRange> StickyRanges { get; init; } = [];
+
+    /// <summary>Key_Shared: the hash ranges the consumer owns now (topic stats' <c>keyHashRanges</c>); replaced whole when consumers come and go.</summary>
+    public IReadOnlyList<KeyHashRange> KeyHashRanges { get; internal set; } = [];
 
     /// <summary>Messages the consumer still allows the broker to send (may go below zero by the last batch sent).</summary>
     internal long Permits { get; set; }
@@ -90,4 +100,11 @@ public sealed class Consumer
 /// delivered (ms since the epoch; for the ack timeout) and whether it was negatively acknowledged (it then
 /// waits for its negative-ack delay, not for the ack timeout).
 /// </summary>
-internal readonly record struct PendingEntry(int BatchSize, int Unacknowledged, long DeliveredAtMs = 0, bool NegativelyAcked = false);
+internal readonly record struct PendingEntry(int BatchSize, int Unacknowledged, long DeliveredAtMs = 0, bool NegativelyAcked = false)
+{
+    /// <summary>Key_Shared: the key hash of every message held, when they share one and the consumer holds the whole entry; -1 otherwise.</summary>
+    public int KeyHash { get; init; } = -1;
+
+    /// <summary>Key_Shared: the key hashes and batch indexes held, when the consumer holds several hashes or only part of the entry.</summary>
+    public KeyPart? Keys { get; init; }
+}

@@ -23,11 +23,13 @@ public sealed partial class Subscription
         }
         if (cumulative)
         {
-            if (Type == SubscriptionType.Shared)
-                throw new BrokerException(BrokerErrorCode.BadRequest, "Cumulative acknowledgement is not allowed on a Shared subscription; acknowledge messages individually.");
+            if (Type is SubscriptionType.Shared or SubscriptionType.KeyShared)
+                throw new BrokerException(BrokerErrorCode.BadRequest,
+                    $"Cumulative acknowledgement is not allowed on a {(Type == SubscriptionType.Shared ? "Shared" : "Key_Shared")} subscription; acknowledge messages individually.");
             if (acks.Count != 1)
                 throw new BrokerException(BrokerErrorCode.BadRequest, "A cumulative acknowledgement names exactly one message.");
         }
+        acks = OnlyHeldParts(consumer, acks);
         var checkedAcks = new AckPosition[acks.Count];
         for (var i = 0; i < checkedAcks.Length; i++)
             checkedAcks[i] = await WithEntryBatchSizeAsync(consumer, acks[i], cancellationToken).ConfigureAwait(false);
@@ -56,6 +58,7 @@ public sealed partial class Subscription
                         Recount(consumer, ack);
                 }
             }
+            WakeIfKeysReleased();
         }
     }
 

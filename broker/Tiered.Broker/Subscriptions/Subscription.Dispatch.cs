@@ -43,6 +43,11 @@ public sealed partial class Subscription
     /// <summary>Reads and hands out entries while some consumer has permits and there is something to read.</summary>
     private async Task DispatchAvailableAsync(CancellationToken cancellationToken)
     {
+        if (Type == SubscriptionType.KeyShared)
+        {
+            await DispatchKeySharedAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
         while (true)
         {
             if (await DispatchDueDelayedAsync(cancellationToken).ConfigureAwait(false))
@@ -87,7 +92,7 @@ public sealed partial class Subscription
     {
         if (_consumers.Count == 0)
             return 0;
-        if (Type != SubscriptionType.Shared)
+        if (Type is not (SubscriptionType.Shared or SubscriptionType.KeyShared))
             return _consumers[0].Permits;
         long sum = 0;
         foreach (var consumer in _consumers)

@@ -10,7 +10,8 @@ namespace Tiered.Broker.Subscriptions;
 /// <summary>
 /// A subscription of a topic: its cursor and its consumers. Exclusive and Failover hand every
 /// entry, in order, to the one active consumer; Shared hands each entry to one consumer in turn
-/// among those with permits. Entries delivered but not acknowledged are redelivered (in order,
+/// among those with permits; Key_Shared hands each message to the consumer owning its key's hash
+/// (Subscription.KeyShared.cs). Entries delivered but not acknowledged are redelivered (in order,
 /// before new ones) when their consumer disconnects or asks for it. One dispatch loop reads the
 /// cursor; consumers, permits and pending entries are guarded by one lock never held across an await.
 /// </summary>
@@ -85,8 +86,6 @@ public sealed partial class Subscription : IAsyncDisposable
     /// <summary>Adds a consumer; refused when the type differs from the connected consumers' or an exclusive consumer is connected.</summary>
     public void AddConsumer(Consumer consumer)
     {
-        if (consumer.Type == SubscriptionType.KeyShared)
-            throw new BrokerException(BrokerErrorCode.BadRequest, "Key_Shared subscriptions are not supported yet; use Shared, Failover or Exclusive.");
         Consumer? previousActive;
         lock (_lock)
         {
@@ -98,10 +97,12 @@ public sealed partial class Subscription : IAsyncDisposable
             if (_consumers.Count > 0 && consumer.Type == SubscriptionType.Exclusive)
                 throw new BrokerException(BrokerErrorCode.Conflict,
                     $"Exclusive subscription {Name} of {Topic} already has a consumer ({_consumers[0].Name}); use another subscription name or a Shared or Failover subscription.");
+            KeySharedJoining(consumer);
             previousActive = _consumers.Count > 0 ? _consumers[0] : null;
             _consumers.Add(consumer);
             OnTypeChanging(consumer.Type); // Delayed delivery
             Type = consumer.Type;
+            KeySharedChanged(consumer);
         }
         if (consumer.Type == SubscriptionType.Failover)
             consumer.Outbox.Writer.TryWrite(ActiveChanged(previousActive is null));
@@ -118,6 +119,7 @@ public sealed partial class Subscription : IAsyncDisposable
             if (index < 0)
                 return;
             _consumers.RemoveAt(index);
+            KeySharedChanged(consumer);
             foreach (var position in consumer.Pending.Keys.ToList())
                 Requeue(consumer, position);
             if (index == 0 && consumer.Type == SubscriptionType.Failover && _consumers.Count > 0)
@@ -156,6 +158,7 @@ public sealed partial class Subscription : IAsyncDisposable
             _redeliver.Clear();
             _redeliveryCounts.Clear();
             ClearDelayed();
+            ClearKeyState();
         }
         Wake();
     }
@@ -192,7 +195,10 @@ public sealed partial class Subscription : IAsyncDisposable
     private void Forget(Consumer consumer, Position position)
     {
         if (consumer.Pending.Remove(position, out var pending))
+        {
             consumer.PendingMessages -= pending.Unacknowledged;
+            ReleaseKeys(consumer, pending);
+        }
         _redeliveryCounts.Remove(position);
     }
 
@@ -201,6 +207,11 @@ public sealed partial class Subscription : IAsyncDisposable
     {
         if (ack.BatchSize <= 1 || !consumer.Pending.TryGetValue(ack.Position, out var pending))
             return;
+        if (pending.Keys?.Held is { } held)
+        {
+            RecountKeyPart(consumer, ack.Position, pending, held);
+            return;
+        }
         var left = Math.Max(0, ack.BatchSize - Cursor.AckedBatchCount(ack.Position));
         if (left >= pending.Unacknowledged)
             return;
@@ -217,6 +228,7 @@ public sealed partial class Subscription : IAsyncDisposable
         if (!consumer.Pending.Remove(position, out var pending))
             return false;
         consumer.PendingMessages -= pending.Unacknowledged;
+        KeysReturned(consumer, position, pending);
         QueueRedelivery(position);
         return true;
     }

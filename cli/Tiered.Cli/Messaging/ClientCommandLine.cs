@@ -57,15 +57,36 @@ internal static class ClientCommandLine
     {
         var option = new Option<SubscriptionType>("--type")
         {
-            Description = "How consumers of the subscription share its messages: Exclusive, Shared or Failover.",
+            Description = "How consumers of the subscription share its messages: Exclusive, Shared, Failover or KeyShared (each key's messages to one consumer, in order).",
             DefaultValueFactory = _ => SubscriptionType.Exclusive,
         };
-        option.Validators.Add(result =>
+        return option;
+    }
+
+    /// <summary><c>--key-hash-range START-END</c>, repeatable: the key hashes a Key_Shared consumer takes (STICKY).</summary>
+    public static Option<KeyHashRange[]> KeyHashRangeOption()
+    {
+        var option = new Option<KeyHashRange[]>("--key-hash-range")
         {
-            // The tokens, not the value: a token that is no type at all is the parser's error to report.
-            if (result.Tokens.Any(t => t.Value.Equals(nameof(SubscriptionType.KeyShared), StringComparison.OrdinalIgnoreCase)))
-                result.AddError("--type KeyShared: Key_Shared subscriptions are not built yet; use Exclusive, Shared or Failover.");
-        });
+            HelpName = "START-END",
+            Description = "KeyShared: take the key hashes START to END (both included, within 0-65535) rather than a share the broker picks; "
+                + "repeat for several ranges. A range another connected consumer holds is refused.",
+            AllowMultipleArgumentsPerToken = false,
+            CustomParser = result =>
+            {
+                var ranges = new List<KeyHashRange>();
+                foreach (var token in result.Tokens)
+                {
+                    var dash = token.Value.IndexOf('-', 1);
+                    if (dash > 0 && int.TryParse(token.Value.AsSpan(0, dash), out var start) && int.TryParse(token.Value.AsSpan(dash + 1), out var end)
+                        && start >= 0 && end <= 65535 && start <= end)
+                        ranges.Add(new KeyHashRange(start, end));
+                    else
+                        result.AddError($"--key-hash-range {token.Value}: give START-END with 0 ≤ START ≤ END ≤ 65535, e.g. 0-32767.");
+                }
+                return [.. ranges];
+            },
+        };
         return option;
     }
 

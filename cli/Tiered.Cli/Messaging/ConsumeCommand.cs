@@ -17,6 +17,7 @@ internal static class ConsumeCommand
             Required = true,
         };
         var type = ClientCommandLine.SubscriptionTypeOption();
+        var keyHashRanges = ClientCommandLine.KeyHashRangeOption();
         var count = new Option<int?>("--count", "-n")
         {
             HelpName = "N",
@@ -45,7 +46,7 @@ internal static class ConsumeCommand
             "Receive messages from a subscription of a topic, print each (id, key, payload as text, or its size and first bytes "
             + "when it is not text) and acknowledge it (--nack: negatively acknowledge it). Runs until --count messages were received, or until Ctrl-C.")
         {
-            topic, subscription, type, count, from, replicate, url,
+            topic, subscription, type, keyHashRanges, count, from, replicate, url,
         };
         var nacks = new NegativeAckCommandLine();
         nacks.AddTo(command);
@@ -55,6 +56,7 @@ internal static class ConsumeCommand
                 Type = parseResult.GetValue(type),
                 InitialPosition = parseResult.GetValue(from) == "earliest" ? SubscriptionInitialPosition.Earliest : SubscriptionInitialPosition.Latest,
                 ReplicateSubscriptionState = parseResult.GetValue(replicate),
+                KeyHashRanges = parseResult.GetValue(keyHashRanges) ?? [],
             },
             nacks,
             parseResult.GetValue(count),

@@ -175,13 +175,20 @@ internal sealed partial class PartitionConsumer
         long epoch;
         // Messages this consumer acknowledged already (the copy crossed the acknowledgement) are dropped, their permits given back.
         Span<bool> drop = size <= 512 ? stackalloc bool[size] : new bool[size];
+        // Indexes acknowledged already, or (Key_Shared, a batch split among consumers) another consumer's.
+        Span<bool> skip = acked.Count == 0 ? default : size <= 512 ? stackalloc bool[size] : new bool[size];
+        foreach (var index in acked)
+        {
+            if ((uint)index < (uint)size)
+                skip[index] = true;
+        }
         var dropped = 0;
         lock (_lock)
         {
             epoch = _epoch;
             for (var i = 0; i < size; i++)
             {
-                if (acked.Count > 0 && acked.Contains(i))
+                if (acked.Count > 0 && skip[i])
                     continue;
                 drop[i] = _acked.Contains(entry.LedgerId, entry.EntryId, i);
                 dropped += drop[i] ? 1 : 0;
@@ -193,7 +200,7 @@ internal sealed partial class PartitionConsumer
             GrantTakenPermits();
         for (var i = 0; i < size; i++)
         {
-            if ((acked.Count > 0 && acked.Contains(i)) || drop[i])
+            if ((acked.Count > 0 && skip[i]) || drop[i])
                 continue;
             var m = messages[i];
             var received = new ReceivedMessage(
