@@ -107,6 +107,7 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
         var unacked = new List<ReceivedMessage>();
         try
         {
+            // ReceiveAsync answers at once while messages are queued: the leave is checked on every message received.
             while (true)
             {
                 ReceivedMessage message;
@@ -127,6 +128,8 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
                 var (key, seq) = Parse(message);
                 ledger.Received(session, key, seq);
                 unacked.Add(message);
+                if (leave.IsCancellationRequested)
+                    break; // Leaves holding what it received since its last acknowledgement (and what its queue held).
                 if (unacked.Count >= 20)
                     await AcknowledgeAsync();
             }
@@ -177,6 +180,9 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
             var sends = new List<Task<MessageId>>(Total);
             for (var seq = 0; seq < PerKey; seq++)
             {
+                // At most 10,000 messages ahead of the acknowledgements, so that the joins and leaves fall in the middle of the run.
+                while (seq * Keys - Volatile.Read(ref ledger.AckedCount) > 10_000)
+                    await Task.Delay(5, deadline.Token);
                 for (var key = 0; key < Keys; key++)
                     sends.Add(producer.SendAsync(Encoding.UTF8.GetBytes($"{key}:{seq}"), $"k{key}").AsTask());
             }

@@ -409,6 +409,8 @@ public sealed partial class Subscription
             if (slots[i] != 0)
                 continue; // Acknowledged, or held by another consumer.
             var hash = hashes[i];
+            // A fresh message never overtakes an older one of its hash waiting in the replay set: that one may have been
+            // returned (its hold released) while this entry was being read.
             var owner = _blockedKeys.Contains(hash) || (fresh && _waitingKeys.ContainsKey(hash)) ? null : KeyOwnerNow(hash);
             if (owner is null)
             {
