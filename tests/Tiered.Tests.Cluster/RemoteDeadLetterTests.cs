@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using Tiered.Client;
+using Tiered.Testing;
+using Xunit;
+
+namespace Tiered.Tests.Cluster;
+
+/// <summary>
+/// Dead-letter and retry topics owned by another broker of the cluster than the topic consumed: the owner of the
+/// subscription produces to them over gRPC. Every message ends in the dead-letter topic exactly once and none stays on
+/// the source subscription; a message reconsumed later goes to the remote retry topic.
+/// </summary>
+public sealed class RemoteDeadLetterTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(45);
+
+    [Fact]
+    public async Task Messages_move_to_dead_letter_and_retry_topics_another_broker_owns_exactly_once()
+    {
+        await using var cluster = await BrokerCluster.StartAsync(1, 1, 2, (1, 1, 1));
+        try
+        {
+            await Run(cluster);
+        }
+        catch
+        {
+            log.WriteLine(cluster.Logs());
+            throw;
+        }
+    }
+
+    private async Task Run(BrokerCluster cluster)
+    {
+        var ns = await cluster.CreateNamespaceAsync("letters", bundles: 16);
+        var topic = $"persistent://{ns}/source";
+        await cluster.LookupAsync(0, topic);
+        var sourceOwner = await cluster.OwnerAsync(topic);
+        // Topics whose bundles another broker owns (a lookup places a bundle nobody owns yet).
+        var elsewhere = new List<string>();
+        for (var k = 0; elsewhere.Count < 2; k++)
+        {
+            Assert.True(k < 64, "no topic name found whose bundle another broker owns");
+            var name = $"persistent://{ns}/letters-{k}";
+            await cluster.LookupAsync(k % cluster.BrokerCount, name);
+            if (await cluster.OwnerAsync(name) != sourceOwner)
+                elsewhere.Add(name);
+        }
+        var (deadLetterTopic, retryTopic) = (elsewhere[0], elsewhere[1]);
+        log.WriteLine($"{topic} on broker {sourceOwner}; dead letters to {deadLetterTopic}, retries to {retryTopic}");
+
+        const int total = 100;
+        await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = cluster.ServiceUrls, OperationTimeout = TimeSpan.FromSeconds(30) });
+        await using (var producer = await client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false }))
+            await Task.WhenAll(Enumerable.Range(0, total).Select(i => producer.SendAsync(Encoding.UTF8.GetBytes($"m{i}")).AsTask()));
+
+        // Each message of the dead-letter topic by payload: a payload stored twice there shows as two ids.
+        var dead = new ConcurrentDictionary<string, ConcurrentDictionary<MessageId, bool>>();
+        var retried = new ConcurrentDictionary<string, ConcurrentDictionary<MessageId, bool>>();
+        using var stop = new CancellationTokenSource();
+        await using var deadCheck = await client.SubscribeAsync(new ConsumerOptions(deadLetterTopic, "check") { Type = SubscriptionType.Shared, InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var retryCheck = await client.SubscribeAsync(new ConsumerOptions(retryTopic, "check") { Type = SubscriptionType.Shared, InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var nacking = await client.SubscribeAsync(new ConsumerOptions(topic, "s")
+        {
+            Type = SubscriptionType.Shared,
+            InitialPosition = SubscriptionInitialPosition.Earliest,
+            NegativeAckDelay = TimeSpan.FromMilliseconds(10),
+            DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 2, DeadLetterTopic = deadLetterTopic },
+        });
+        await using var reconsuming = await client.SubscribeAsync(new ConsumerOptions(topic, "r")
+        {
+            Type = SubscriptionType.Shared,
+            InitialPosition = SubscriptionInitialPosition.Earliest,
+            DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 3, RetryLetterTopic = retryTopic },
+        });
+        var tasks = new[]
+        {
+            NackAllAsync(nacking, stop.Token),
+            ReconsumeAllAsync(reconsuming, stop.Token),
+            CollectAsync(deadCheck, dead, stop.Token),
+            CollectAsync(retryCheck, retried, stop.Token),
+        };
+
+        await Until(() => dead.Count == total && retried.Count == total, () => $"all {total} messages in the dead-letter topic ({dead.Count}) and in the retry topic ({retried.Count})");
+        // Settled: the source subscriptions hold nothing (then no move is left to make a duplicate).
+        await Until(async () => Backlog(await cluster.TopicStatsAsync(topic), "s") == 0 && Backlog(await cluster.TopicStatsAsync(topic), "r") == 0,
+            "the source subscriptions' backlogs at 0");
+        await stop.CancelAsync();
+        await Task.WhenAll(tasks);
+        foreach (var (what, letters) in new[] { ("dead-letter", dead), ("retry", retried) })
+        {
+            Assert.Equal(Enumerable.Range(0, total).Select(i => $"m{i}").Order(), letters.Keys.Order());
+            Assert.All(letters, d => Assert.True(d.Value.Count == 1, $"{d.Key} is in the {what} topic {d.Value.Count} times"));
+        }
+        // The moves were made by the source's owner over gRPC, not by a local load of the letter topics.
+        Assert.NotEqual(sourceOwner, await cluster.OwnerAsync(deadLetterTopic));
+        Assert.NotEqual(sourceOwner, await cluster.OwnerAsync(retryTopic));
+    }
+
+    private static long Backlog(string stats, string subscription)
+    {
+        using var json = JsonDocument.Parse(stats);
+        return json.RootElement.GetProperty("subscriptions").GetProperty(subscription).GetProperty("msgBacklog").GetInt64();
+    }
+
+    private static async Task NackAllAsync(Consumer consumer, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+                await consumer.NegativeAcknowledgeAsync(await consumer.ReceiveAsync(stop));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static async Task ReconsumeAllAsync(Consumer consumer, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+                await consumer.ReconsumeLaterAsync(await consumer.ReceiveAsync(stop), TimeSpan.Zero, cancellationToken: stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static async Task CollectAsync(Consumer consumer, ConcurrentDictionary<string, ConcurrentDictionary<MessageId, bool>> letters, CancellationToken stop)
+    {
+        try
+        {
+            while (true)
+            {
+                var message = await consumer.ReceiveAsync(stop);
+                letters.GetOrAdd(Encoding.UTF8.GetString(message.Payload.Span), _ => new())[message.Id] = true;
+                Assert.EndsWith("/source", message.Properties["REAL_TOPIC"]);
+                await consumer.AcknowledgeAsync(message, stop);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static Task Until(Func<bool> condition, Func<string> what) => Until(() => Task.FromResult(condition()), what);
+
+    private static Task Until(Func<Task<bool>> condition, string what) => Until(condition, () => what);
+
+    private static async Task Until(Func<Task<bool>> condition, Func<string> what)
+    {
+        var deadline = DateTime.UtcNow + Wait;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                Assert.Fail($"Waited {Wait.TotalSeconds} s for {what()}.");
+            await Task.Delay(50);
+        }
+    }
+}
