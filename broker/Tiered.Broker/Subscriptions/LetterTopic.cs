@@ -107,11 +107,12 @@ internal sealed class RemoteLetterTopic : ILetterTopic
     }
 
     /// <summary>
-    /// Stored when the owner's de-duplication has seen the sequence id. With de-duplication off on the letter
-    /// topic's namespace the owner knows nothing (-1): the batch is sent again and may then be stored twice.
+    /// Not asked of the owner: the batch is sent again with its sequence id, and the owner's de-duplication (which
+    /// knows a batch still being stored too, and <see cref="LastSequenceId"/> tells it was seen) answers it with the
+    /// original's receipt without storing it twice. With de-duplication off on the letter topic's namespace the owner
+    /// cannot tell: a move a crash interrupted after the owner stored it is then stored twice (docs/messaging.md, Limits).
     /// </summary>
-    public Task<bool> ContainsAsync(DeadLetterInFlight inFlight, CancellationToken cancellationToken)
-        => Task.FromResult(LastSequenceId >= inFlight.SequenceId);
+    public Task<bool> ContainsAsync(DeadLetterInFlight inFlight, CancellationToken cancellationToken) => Task.FromResult(false);
 
     public async Task PublishAsync(MessageBatch batch, int messages, long firstSequenceId, long lastSequenceId, CancellationToken cancellationToken)
     {

@@ -56,6 +56,9 @@ public sealed record DeadLetterSettings(int MaxRedeliverCount, TopicName DeadLet
 /// policy's maximum is published to the dead-letter topic, then acknowledged here. "Dead-lettering entry P as
 /// sequence S to topic T" is stored with the cursor first: after a crash the broker looks for S in T (after T's last
 /// entry at the time) and publishes only if it is not there, then acknowledges — never lost, never in both, never twice.
+/// When another broker of the cluster owns T, the batch goes to that owner over gRPC under the same producer name
+/// and sequence id (<see cref="RemoteLetterTopic"/>), and after a crash it is sent again: the owner's de-duplication
+/// drops it if it was stored.
 /// </summary>
 public sealed partial class Subscription
 {
