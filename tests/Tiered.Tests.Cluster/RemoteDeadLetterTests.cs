@@ -174,6 +174,93 @@ public sealed class RemoteDeadLetterTests(Xunit.Abstractions.ITestOutputHelper l
         Assert.All(dead, d => Assert.True(d.Value.Count == 1, $"{d.Key} is in the dead-letter topic {d.Value.Count} times"));
     }
 
+    /// <summary>
+    /// Brokers that check tokens: the subscription's broker presents its component token (a super-user role) to the
+    /// owner of the dead-letter topic; without it the owner would refuse the move (UNAUTHENTICATED) and nothing would
+    /// arrive. The metadata service and the bookie of this cluster check no tokens; the brokers' clients must.
+    /// </summary>
+    [Fact]
+    public async Task With_tokens_the_broker_presents_its_component_token_to_the_owner_of_the_dead_letter_topic()
+    {
+        var dir = Directory.CreateTempSubdirectory("tiered-remote-dlq-").FullName;
+        try
+        {
+            var key = Tiered.Security.Tokens.SecretKey.Create();
+            var keyFile = Path.Combine(dir, "secret.key");
+            key.Write(keyFile);
+            var token = Tiered.Security.Tokens.TokenIssuer.Create(key, "component");
+            var tokenFile = Path.Combine(dir, "component.token");
+            await File.WriteAllTextAsync(tokenFile, token);
+            await using var cluster = await BrokerCluster.StartAsync(1, 1, 2, (1, 1, 1), 0,
+                "--token-secret-key", keyFile, "--superuser-roles", "component", "--component-token-file", tokenFile);
+            try
+            {
+                await RunSecured(cluster, token);
+            }
+            catch
+            {
+                log.WriteLine(cluster.Logs());
+                throw;
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private async Task RunSecured(BrokerCluster cluster, string token)
+    {
+        var channels = Enumerable.Range(0, cluster.BrokerCount).Select(b => Grpc.Net.Client.GrpcChannel.ForAddress(cluster.GrpcUrl(b))).ToArray();
+        try
+        {
+            async Task<int> Owner(int broker, string topic)
+            {
+                var messaging = new Tiered.V1.Messaging.MessagingClient(Tiered.Proto.Auth.CallToken.Fixed(token).Intercept(channels[broker].CreateCallInvoker()));
+                var answer = await messaging.LookupAsync(new Tiered.V1.LookupRequest { Topic = topic }, deadline: DateTime.UtcNow.AddSeconds(30));
+                return cluster.IndexOf(answer.BrokerUrl);
+            }
+
+            var ns = await cluster.CreateNamespaceAsync("letters", bundles: 16);
+            var topic = $"persistent://{ns}/source";
+            var sourceOwner = await Owner(0, topic);
+            string? deadLetterTopic = null;
+            for (var k = 0; deadLetterTopic is null; k++)
+            {
+                Assert.True(k < 64, "no topic name found whose bundle another broker owns");
+                var name = $"persistent://{ns}/letters-{k}";
+                if (await Owner(k % cluster.BrokerCount, name) != sourceOwner && await Owner(sourceOwner, name) != sourceOwner)
+                    deadLetterTopic = name;
+            }
+
+            const int total = 50;
+            await using var client = new TieredClient(new TieredClientOptions { ServiceUrl = cluster.ServiceUrls, Token = token, OperationTimeout = TimeSpan.FromSeconds(30) });
+            await using (var producer = await client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false }))
+                await Task.WhenAll(Enumerable.Range(0, total).Select(i => producer.SendAsync(Encoding.UTF8.GetBytes($"m{i}")).AsTask()));
+            var dead = new ConcurrentDictionary<string, ConcurrentDictionary<MessageId, bool>>();
+            using var stop = new CancellationTokenSource();
+            await using var deadCheck = await client.SubscribeAsync(new ConsumerOptions(deadLetterTopic, "check") { Type = SubscriptionType.Shared, InitialPosition = SubscriptionInitialPosition.Earliest });
+            await using var nacking = await client.SubscribeAsync(new ConsumerOptions(topic, "s")
+            {
+                Type = SubscriptionType.Shared,
+                InitialPosition = SubscriptionInitialPosition.Earliest,
+                NegativeAckDelay = TimeSpan.FromMilliseconds(10),
+                DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 1, DeadLetterTopic = deadLetterTopic },
+            });
+            var tasks = new[] { NackAllAsync(nacking, stop.Token), CollectAsync(deadCheck, dead, stop.Token) };
+            await Until(() => dead.Count == total, () => $"all {total} messages in the dead-letter topic ({dead.Count})");
+            await stop.CancelAsync();
+            await Task.WhenAll(tasks);
+            Assert.All(dead, d => Assert.True(d.Value.Count == 1, $"{d.Key} is in the dead-letter topic {d.Value.Count} times"));
+            Assert.NotEqual(sourceOwner, await Owner(sourceOwner, deadLetterTopic));
+        }
+        finally
+        {
+            foreach (var channel in channels)
+                channel.Dispose();
+        }
+    }
+
     private static long Backlog(string stats, string subscription)
     {
         using var json = JsonDocument.Parse(stats);
