@@ -33,9 +33,15 @@ internal sealed class LocalLetterTopic(Topic topic, string? producer) : ILetterT
 
     public Position After => topic.Ledger.LastConfirmedEntry;
 
-    /// <summary>After its last entry at the time (the start when the move began on another broker's topic), a batch of this producer with the sequence id.</summary>
+    /// <summary>
+    /// After its last entry at the time, a batch of this producer with the sequence id. A move begun while another
+    /// broker owned this topic does not know that entry: when this topic's de-duplication knows the producer, the
+    /// batch is sent again and de-duplication answers it; otherwise the topic is searched from its start.
+    /// </summary>
     public async Task<bool> ContainsAsync(DeadLetterInFlight inFlight, CancellationToken cancellationToken)
     {
+        if (inFlight.After == Position.Earliest && LastSequenceId >= 0)
+            return false;
         var name = System.Text.Encoding.UTF8.GetBytes(producer ?? "");
         var reader = topic.Ledger.OpenNonDurableCursor(inFlight.After);
         while (true)
