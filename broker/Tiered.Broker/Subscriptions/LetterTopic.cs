@@ -71,8 +71,8 @@ internal sealed class LocalLetterTopic(Topic topic, string? producer) : ILetterT
 
 /// <summary>
 /// A letter topic another broker of the cluster owns: a Produce stream to it (the public Messaging service), opened
-/// with the subscription's producer name so that its de-duplication drops a resend and its
-/// <see cref="ProducerOpened.LastSequenceId"/> says whether a publish a crash interrupted was stored.
+/// with the subscription's producer name so that its de-duplication drops a resend (the crash recovery's check) and its
+/// <see cref="ProducerOpened.LastSequenceId"/> keeps a new move's sequence id above every one it has seen.
 /// </summary>
 internal sealed class RemoteLetterTopic : ILetterTopic
 {
