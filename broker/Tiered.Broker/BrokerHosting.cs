@@ -49,6 +49,8 @@ public static class BrokerHosting
         builder.Services.TryAddSingleton(sp => new Security.AccessControl(sp.GetService<Tiered.Security.Hosting.TieredSecurity>() ?? Tiered.Security.Hosting.TieredSecurity.Off,
             sp.GetRequiredService<PolicyStore>()));
         builder.Services.AddHostedSingleton<BrokerHost>();
+        // Channels to the other brokers that own dead-letter and retry topics; the container disposes them at stop.
+        builder.Services.TryAddSingleton(sp => new LetterChannels(sp.GetService<Tiered.Proto.Tls.TlsTrust>(), sp.GetService<Tiered.Proto.Auth.CallToken>()));
         // The broker host owns the registry (and stops it); the container must not dispose it again.
         builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<MessagingService>(sp, sp.GetRequiredService<BrokerHost>().Topics));
         var maxReceiveMessageSize = options.MaxMessageBytes + 64 * 1024;

@@ -57,7 +57,25 @@ public sealed partial class MessagingService
     {
         if (settings is not null)
             subscription.DeadLetter = settings;
-        subscription.LetterTopics ??= (name, ct) => topics.GetTopicAsync(name, create: true, ct);
+        subscription.LetterTopics ??= OpenLetterTopicAsync;
+    }
+
+    /// <summary>
+    /// A dead-letter or retry topic for one move: loaded here when this broker owns it (or acquires its bundle, nobody
+    /// owning it), else a producer on its owner. The owner is asked anew at each move, so a topic that moved is
+    /// followed: a move the old owner refused (owned elsewhere) fails, and is tried again a second later.
+    /// </summary>
+    private async Task<ILetterTopic> OpenLetterTopicAsync(TopicName name, string? producer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new LocalLetterTopic(await topics.GetTopicAsync(name, create: true, cancellationToken).ConfigureAwait(false), producer);
+        }
+        catch (Ownership.OwnedElsewhereException moved)
+        {
+            var url = moved.Owner.GrpcUrl;
+            return await RemoteLetterTopic.OpenAsync(letterChannels.Invoker(url), url, name.ToString(), producer, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static void NegativeAck(Subscription subscription, Consumer consumer, NegativeAck nack)

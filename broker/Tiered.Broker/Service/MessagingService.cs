@@ -14,7 +14,7 @@ namespace Tiered.Broker.Service;
 /// call throws becomes a gRPC status in one place, <see cref="BrokerErrorInterceptor"/>; every
 /// refusal's message says what to do.
 /// </summary>
-public sealed partial class MessagingService(TopicRegistry topics, Security.AccessControl access, ILogger<MessagingService> logger) : MessagingServiceBase
+public sealed partial class MessagingService(TopicRegistry topics, Security.AccessControl access, LetterChannels letterChannels, ILogger<MessagingService> logger) : MessagingServiceBase
 {
     private readonly BrokerOptions _options = topics.Options;
 

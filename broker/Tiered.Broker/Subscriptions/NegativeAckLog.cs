@@ -14,6 +14,6 @@ internal static partial class NegativeAckLog
     [LoggerMessage(EventId = 4102, EventName = nameof(DeadLetterFailed), Level = LogLevel.Warning, Message = "Subscription {Subscription} of {Topic}: entry {Position} could not be moved to the dead-letter topic {DeadLetterTopic} yet; it stays here and is tried again")]
     public static partial void DeadLetterFailed(ILogger logger, string topic, string subscription, string position, string deadLetterTopic, Exception exception);
 
-    [LoggerMessage(EventId = 4103, EventName = nameof(DeadLetterResumed), Level = LogLevel.Warning, Message = "Subscription {Subscription} of {Topic}: resuming the move of entry {Position} to the dead-letter topic {DeadLetterTopic}, which a crash interrupted (stored there already: {Stored}); published only if not")]
+    [LoggerMessage(EventId = 4103, EventName = nameof(DeadLetterResumed), Level = LogLevel.Warning, Message = "Subscription {Subscription} of {Topic}: resuming the move of entry {Position} to the dead-letter topic {DeadLetterTopic}, which a crash interrupted (found stored there: {Stored}); sent unless found, the topic's de-duplication dropping a resend where it was not searched (a topic on another broker)")]
     public static partial void DeadLetterResumed(ILogger logger, string topic, string subscription, string position, string deadLetterTopic, bool stored);
 }

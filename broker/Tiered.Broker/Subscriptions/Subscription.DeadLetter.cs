@@ -56,6 +56,9 @@ public sealed record DeadLetterSettings(int MaxRedeliverCount, TopicName DeadLet
 /// policy's maximum is published to the dead-letter topic, then acknowledged here. "Dead-lettering entry P as
 /// sequence S to topic T" is stored with the cursor first: after a crash the broker looks for S in T (after T's last
 /// entry at the time) and publishes only if it is not there, then acknowledges — never lost, never in both, never twice.
+/// When another broker of the cluster owns T, the batch goes to that owner over gRPC under the same producer name
+/// and sequence id (<see cref="RemoteLetterTopic"/>), and after a crash it is sent again: the owner's de-duplication
+/// drops it if it was stored.
 /// </summary>
 public sealed partial class Subscription
 {
@@ -67,8 +70,11 @@ public sealed partial class Subscription
     /// <summary>The policy the latest Subscribe gave (null: none).</summary>
     public DeadLetterSettings? DeadLetter { get; set; }
 
-    /// <summary>Opens (creating if the namespace allows) a dead-letter or retry topic on this broker; set by the messaging service.</summary>
-    internal Func<TopicName, CancellationToken, Task<Topic>>? LetterTopics { get; set; }
+    /// <summary>
+    /// Opens (creating if the namespace allows) a dead-letter or retry topic for a producer name (null: not
+    /// de-duplicated): on this broker, or on the broker of the cluster that owns it; set by the messaging service.
+    /// </summary>
+    internal Func<TopicName, string?, CancellationToken, Task<ILetterTopic>>? LetterTopics { get; set; }
 
     /// <summary>Messages published to the dead-letter topic (and acknowledged here) since the subscription was loaded.</summary>
     public long MessagesDeadLettered;
@@ -158,29 +164,24 @@ public sealed partial class Subscription
         }
         var target = recovering ? TopicName.Parse(inFlight!.Topic)
             : DeadLetter?.DeadLetterTopic ?? throw new BrokerException(BrokerErrorCode.Unavailable, "The dead-letter policy was removed.");
-        var deadLetter = await letterTopics(target, cancellationToken).ConfigureAwait(false);
         var producer = LetterProducerName;
+        await using var deadLetter = await letterTopics(target, producer, cancellationToken).ConfigureAwait(false);
         if (!recovering)
         {
             // Above both what this cursor used and what the topic's de-duplication saw (a subscription deleted and made again).
-            var sequenceId = Math.Max(Cursor.DeadLetterLastSequenceId, deadLetter.LastSequenceId(producer)) + 1;
-            inFlight = new DeadLetterInFlight(entry.Position, target.ToString(), sequenceId, deadLetter.Ledger.LastConfirmedEntry);
+            var sequenceId = Math.Max(Cursor.DeadLetterLastSequenceId, deadLetter.LastSequenceId) + 1;
+            inFlight = new DeadLetterInFlight(entry.Position, target.ToString(), sequenceId, deadLetter.After);
             await Cursor.BeginDeadLetterAsync(inFlight, cancellationToken).ConfigureAwait(false);
         }
         var batch = LetterBatch(entry, inFlight!.SequenceId, out var messages);
         var lastSequenceId = inFlight.SequenceId + Math.Max(1, messages) - 1;
         if (messages > 0)
         {
-            var stored = recovering && await ContainsAsync(deadLetter, producer, inFlight, cancellationToken).ConfigureAwait(false);
+            var stored = recovering && await deadLetter.ContainsAsync(inFlight, cancellationToken).ConfigureAwait(false);
             if (recovering)
                 NegativeAckLog.DeadLetterResumed(_logger, Topic, Name, entry.Position.ToString(), target.ToString(), stored);
             if (!stored)
-            {
-                var publishing = deadLetter.PublishAsync(batch.ToByteArray(), messages, producer, inFlight.SequenceId, lastSequenceId, out var duplicate, cancellationToken);
-                var position = await publishing.ConfigureAwait(false);
-                if (!duplicate)
-                    deadLetter.MessageCounts.Record(position, messages);
-            }
+                await deadLetter.PublishAsync(batch, messages, inFlight.SequenceId, lastSequenceId, cancellationToken).ConfigureAwait(false);
         }
         await Cursor.EndDeadLetterAsync(inFlight, lastSequenceId, cancellationToken).ConfigureAwait(false);
         lock (_lock)
@@ -191,25 +192,6 @@ public sealed partial class Subscription
         }
         Interlocked.Add(ref MessagesDeadLettered, messages);
         NegativeAckLog.DeadLettered(_logger, Topic, Name, entry.Position.ToString(), messages, target.ToString());
-    }
-
-    /// <summary>Whether the dead-letter topic holds the publish in flight: after its last entry at the time, a batch of this producer with the sequence id.</summary>
-    private static async Task<bool> ContainsAsync(Topic topic, string producer, DeadLetterInFlight inFlight, CancellationToken cancellationToken)
-    {
-        var name = System.Text.Encoding.UTF8.GetBytes(producer);
-        var reader = topic.Ledger.OpenNonDurableCursor(inFlight.After);
-        while (true)
-        {
-            var entries = await reader.ReadEntriesAsync(100, cancellationToken).ConfigureAwait(false);
-            if (entries.Count == 0)
-                return false;
-            foreach (var entry in entries)
-            {
-                if (BatchHeader.TryRead(entry.Data.Span, out var header, out _) && (long)header.SequenceId == inFlight.SequenceId
-                    && entry.Data.Span[header.ProducerName].SequenceEqual(name))
-                    return true;
-            }
-        }
     }
 
     /// <summary>The entry's messages not acknowledged, as a batch for the dead-letter topic (origin properties added).</summary>
@@ -285,7 +267,7 @@ public sealed partial class Subscription
             message.Properties[DeadLetterSettings.DelayTimeProperty] = delayMs.ToString(CultureInfo.InvariantCulture);
             message.DeliverAtMs = delayMs == 0 ? 0 : _time.GetUtcNow().ToUnixTimeMilliseconds() + delayMs;
         }
-        var target = await letterTopics(toDeadLetter ? settings.DeadLetterTopic : settings.RetryLetterTopic, cancellationToken).ConfigureAwait(false);
+        await using var target = await letterTopics(toDeadLetter ? settings.DeadLetterTopic : settings.RetryLetterTopic, null, cancellationToken).ConfigureAwait(false);
         var batch = new MessageBatch
         {
             FormatVersion = BatchHeader.CurrentFormatVersion,
@@ -295,8 +277,7 @@ public sealed partial class Subscription
         };
         batch.Messages.Add(message);
         // Not de-duplicated (no producer key): retries of many consumers are not one sequence.
-        var stored = await target.PublishAsync(batch.ToByteArray(), 1, null, 0, 0, out _, cancellationToken).ConfigureAwait(false);
-        target.MessageCounts.Record(stored, 1);
+        await target.PublishAsync(batch, 1, 0, 0, cancellationToken).ConfigureAwait(false);
         if (toDeadLetter)
             Interlocked.Increment(ref MessagesDeadLettered);
         var size = original.Messages.Count;
