@@ -9,26 +9,11 @@ namespace Tiered.Client.Tests;
 /// message is acknowledged exactly once, none is lost, and none is delivered while an earlier message of its
 /// key is unacknowledged at another consumer; the run ends within its deadline (no consumer waits forever).
 /// </summary>
-public sealed class KeySharedChurnTests : IAsyncLifetime
+public sealed class KeySharedChurnTests : RealBrokerTest
 {
     private const int Keys = 1000;
     private const int PerKey = 100;
     private const int Total = Keys * PerKey;
-    private LocalBroker _broker = null!;
-    private TieredClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _broker = await LocalBroker.StartAsync();
-        _client = new TieredClient(_broker.Url);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     private sealed class Ledger
     {
         public readonly object Gate = new();
@@ -97,7 +82,7 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
 
     private async Task ConsumeAsync(string topic, int session, Ledger ledger, CancellationToken leave)
     {
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s")
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s")
         {
             Type = SubscriptionType.KeyShared,
             InitialPosition = SubscriptionInitialPosition.Earliest,
@@ -176,7 +161,7 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
         Join(2);
         var producing = Task.Run(async () =>
         {
-            await using var producer = await _client.CreateProducerAsync(new ProducerOptions(topic));
+            await using var producer = await Client.CreateProducerAsync(new ProducerOptions(topic));
             var sends = new List<Task<MessageId>>(Total);
             for (var seq = 0; seq < PerKey; seq++)
             {
@@ -207,7 +192,7 @@ public sealed class KeySharedChurnTests : IAsyncLifetime
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            var stats = await _broker.Server.Admin.GetStatsAsync(Tiered.Broker.Naming.TopicName.Parse(topic), CancellationToken.None);
+            var stats = await Broker.Server.Admin.GetStatsAsync(Tiered.Broker.Naming.TopicName.Parse(topic), CancellationToken.None);
             var subscription = stats.Subscriptions["s"];
             var consumers = string.Join(", ", subscription.Consumers.Select(c => $"{c.ConsumerName}: permits {c.AvailablePermits}, unacked {c.UnackedMessages}"));
             Assert.Fail($"Stuck: {ledger.AckedCount} of {Total} acknowledged within the deadline; the broker has {subscription.WaitingEntriesCount} entries waiting, "

@@ -4,24 +4,9 @@ using Tiered.Testing;
 namespace Tiered.Client.Tests;
 
 /// <summary>Key_Shared subscriptions through the .NET client against a real broker (metadata service, bookie and broker, real gRPC).</summary>
-public sealed class KeySharedTests : IAsyncLifetime
+public sealed class KeySharedTests : RealBrokerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private LocalBroker _broker = null!;
-    private TieredClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _broker = await LocalBroker.StartAsync();
-        _client = new TieredClient(_broker.Url);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     private static string NewTopic() => $"persistent://public/default/ks-{Guid.NewGuid():N}";
 
     private static ConsumerOptions KeyShared(string topic, string name, params KeyHashRange[] ranges) => new(topic, "s")
@@ -78,16 +63,16 @@ public sealed class KeySharedTests : IAsyncLifetime
     public async Task A_sticky_range_overlapping_another_consumers_is_refused_and_changes_nothing()
     {
         var topic = NewTopic();
-        await using var low = await _client.SubscribeAsync(KeyShared(topic, "low", new KeyHashRange(0, 32767)));
-        var e = await Assert.ThrowsAsync<TieredClientException>(() => _client.SubscribeAsync(KeyShared(topic, "greedy", new KeyHashRange(30000, 65535))));
+        await using var low = await Client.SubscribeAsync(KeyShared(topic, "low", new KeyHashRange(0, 32767)));
+        var e = await Assert.ThrowsAsync<TieredClientException>(() => Client.SubscribeAsync(KeyShared(topic, "greedy", new KeyHashRange(30000, 65535))));
         Assert.Contains("[30000, 65535] overlaps range [0, 32767] of consumer low", e.Message);
-        var auto = await Assert.ThrowsAsync<TieredClientException>(() => _client.SubscribeAsync(KeyShared(topic, "auto")));
+        var auto = await Assert.ThrowsAsync<TieredClientException>(() => Client.SubscribeAsync(KeyShared(topic, "auto")));
         Assert.Contains("STICKY consumers connected; a AUTO_SPLIT consumer cannot join", auto.Message);
         Assert.Throws<ArgumentException>(() => KeyShared(topic, "bad", new KeyHashRange(10, 5)).Validate());
 
         // The refused consumers took nothing: the low keys still reach "low", and the high half is free to take.
-        await using var high = await _client.SubscribeAsync(KeyShared(topic, "high", new KeyHashRange(32768, 65535)));
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using var high = await Client.SubscribeAsync(KeyShared(topic, "high", new KeyHashRange(32768, 65535)));
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
         {
             foreach (var key in Keys(low: true, 5).Concat(Keys(low: false, 5)))
                 await producer.SendAsync(Payload(key, 0), key);
@@ -102,10 +87,10 @@ public sealed class KeySharedTests : IAsyncLifetime
     public async Task A_batch_with_keys_of_two_consumers_is_split_and_each_gets_only_its_keys_in_order()
     {
         var topic = NewTopic();
-        await using var low = await _client.SubscribeAsync(KeyShared(topic, "low", new KeyHashRange(0, 32767)));
-        await using var high = await _client.SubscribeAsync(KeyShared(topic, "high", new KeyHashRange(32768, 65535)));
+        await using var low = await Client.SubscribeAsync(KeyShared(topic, "low", new KeyHashRange(0, 32767)));
+        await using var high = await Client.SubscribeAsync(KeyShared(topic, "high", new KeyHashRange(32768, 65535)));
         var keys = Keys(low: true, 10).Concat(Keys(low: false, 10)).ToList();
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
         {
             // Sent without waiting: the producer batches them, keys of both halves in the same batches.
             var sends = new List<Task<MessageId>>();
@@ -127,7 +112,7 @@ public sealed class KeySharedTests : IAsyncLifetime
         await high.AcknowledgeAsync(toHigh);
         await low.DisposeAsync();
         await high.DisposeAsync();
-        await using var again = await _client.SubscribeAsync(KeyShared(topic, "again", new KeyHashRange(0, 65535)));
+        await using var again = await Client.SubscribeAsync(KeyShared(topic, "again", new KeyHashRange(0, 65535)));
         await AssertNothingMoreAsync(again);
     }
 
@@ -135,10 +120,10 @@ public sealed class KeySharedTests : IAsyncLifetime
     public async Task A_consumer_leaving_hands_its_unacknowledged_keys_over_in_order()
     {
         var topic = NewTopic();
-        await using var low = await _client.SubscribeAsync(KeyShared(topic, "low", new KeyHashRange(0, 32767)));
-        await using var high = await _client.SubscribeAsync(KeyShared(topic, "high", new KeyHashRange(32768, 65535)));
+        await using var low = await Client.SubscribeAsync(KeyShared(topic, "low", new KeyHashRange(0, 32767)));
+        await using var high = await Client.SubscribeAsync(KeyShared(topic, "high", new KeyHashRange(32768, 65535)));
         var lowKeys = Keys(low: true, 5);
-        await using var producer = await _client.CreateProducerAsync(new ProducerOptions(topic));
+        await using var producer = await Client.CreateProducerAsync(new ProducerOptions(topic));
         for (var seq = 0; seq < 20; seq++)
         {
             foreach (var key in lowKeys)
@@ -149,7 +134,7 @@ public sealed class KeySharedTests : IAsyncLifetime
         await low.DisposeAsync();
 
         // Sticky ranges stay where their consumers put them: the low half's messages wait for a consumer taking it.
-        await using var heir = await _client.SubscribeAsync(KeyShared(topic, "heir", new KeyHashRange(0, 32767)));
+        await using var heir = await Client.SubscribeAsync(KeyShared(topic, "heir", new KeyHashRange(0, 32767)));
         for (var seq = 20; seq < 30; seq++)
         {
             foreach (var key in lowKeys)
@@ -166,14 +151,14 @@ public sealed class KeySharedTests : IAsyncLifetime
     public async Task A_joining_consumer_waits_for_the_old_owners_acknowledgements_and_then_gets_its_keys()
     {
         var topic = NewTopic();
-        var first = await _client.SubscribeAsync(KeyShared(topic, "first"));
-        await using var producer = await _client.CreateProducerAsync(new ProducerOptions(topic));
+        var first = await Client.SubscribeAsync(KeyShared(topic, "first"));
+        await using var producer = await Client.CreateProducerAsync(new ProducerOptions(topic));
         var keys = Enumerable.Range(0, 50).Select(i => $"key-{i}").ToList();
         foreach (var key in keys)
             await producer.SendAsync(Payload(key, 0), key);
         var pending = await ReceiveAsync(first, 50); // Unacknowledged: every key is draining at "first".
 
-        await using var second = await _client.SubscribeAsync(KeyShared(topic, "second"));
+        await using var second = await Client.SubscribeAsync(KeyShared(topic, "second"));
         foreach (var key in keys)
             await producer.SendAsync(Payload(key, 1), key);
         // "first" keeps getting the keys it still owns; the keys "second" took wait for "first"'s acknowledgements.
@@ -205,13 +190,13 @@ public sealed class KeySharedTests : IAsyncLifetime
         var topic = NewTopic();
         var lowKeys = Keys(low: true, 5);
         var highKeys = Keys(low: false, 5);
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
         {
             foreach (var key in lowKeys.Concat(highKeys))
                 await producer.SendAsync(Payload(key, 0), key);
         }
         Task<(int Code, string Output)> Consume(string range) => TieredProcess.RunAsync(TimeSpan.FromSeconds(90),
-            "consume", topic, "--subscription", "s", "--type", "KeyShared", "--key-hash-range", range, "--from", "earliest", "--count", "5", "--url", _broker.Url);
+            "consume", topic, "--subscription", "s", "--type", "KeyShared", "--key-hash-range", range, "--from", "earliest", "--count", "5", "--url", Broker.Url);
         var results = await Task.WhenAll(Consume("0-32767"), Consume("32768-65535"));
         Assert.All(results, r => Assert.True(r.Code == 0, r.Output));
         Assert.All(lowKeys, k => Assert.Contains($"{k}:0", results[0].Output, StringComparison.Ordinal));
@@ -223,8 +208,8 @@ public sealed class KeySharedTests : IAsyncLifetime
     public async Task Cumulative_acknowledgement_is_refused()
     {
         var topic = NewTopic();
-        await using var consumer = await _client.SubscribeAsync(KeyShared(topic, "c"));
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using var consumer = await Client.SubscribeAsync(KeyShared(topic, "c"));
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
             await producer.SendAsync(Payload("k", 0), "k");
         var message = await consumer.ReceiveAsync();
         var e = await Assert.ThrowsAsync<TieredClientException>(() => consumer.AcknowledgeCumulativeAsync(message));

@@ -7,38 +7,10 @@ namespace Tiered.Client.Tests;
 /// Key_Shared has its own dispatch path; these check that delayed delivery, negative acks and the dead-letter topic
 /// work on it as on Shared (real broker, real gRPC).
 /// </summary>
-public sealed class KeySharedWithOtherFeaturesTests : IAsyncLifetime
+public sealed class KeySharedWithOtherFeaturesTests : RealBrokerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private LocalBroker _broker = null!;
-    private TieredClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _broker = await LocalBroker.StartAsync();
-        _client = new TieredClient(_broker.Url);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     private static string NewTopic() => $"persistent://public/default/ks-mix-{Guid.NewGuid():N}";
-
-    private static async Task<ReceivedMessage?> ReceiveOrNullAsync(Consumer consumer, TimeSpan wait)
-    {
-        using var timeout = new CancellationTokenSource(wait);
-        try
-        {
-            return await consumer.ReceiveAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
 
     private static string Text(ReceivedMessage message) => Encoding.UTF8.GetString(message.Payload.Span);
 
@@ -46,12 +18,12 @@ public sealed class KeySharedWithOtherFeaturesTests : IAsyncLifetime
     public async Task A_delayed_message_on_a_Key_Shared_subscription_waits_for_its_time_while_other_messages_flow()
     {
         var topic = NewTopic();
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s")
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s")
         {
             Type = SubscriptionType.KeyShared,
             InitialPosition = SubscriptionInitialPosition.Earliest,
         });
-        await using var producer = await _client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false });
+        await using var producer = await Client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false });
         var deliverAt = DateTimeOffset.UtcNow.AddMilliseconds(1500);
         await producer.SendDelayedAsync(Encoding.UTF8.GetBytes("later"), deliverAt, key: "a");
         await producer.SendAsync(Encoding.UTF8.GetBytes("now"), key: "b");
@@ -70,13 +42,13 @@ public sealed class KeySharedWithOtherFeaturesTests : IAsyncLifetime
     public async Task A_message_always_negatively_acknowledged_on_Key_Shared_goes_to_the_dead_letter_topic_after_max_plus_one_arrivals()
     {
         var topic = NewTopic();
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false }))
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = false }))
         {
             await producer.SendAsync(Encoding.UTF8.GetBytes("poison"), key: "p");
             for (var i = 0; i < 5; i++)
                 await producer.SendAsync(Encoding.UTF8.GetBytes($"fine-{i}"), key: $"k{i}");
         }
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s")
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s")
         {
             Type = SubscriptionType.KeyShared,
             InitialPosition = SubscriptionInitialPosition.Earliest,
@@ -101,7 +73,7 @@ public sealed class KeySharedWithOtherFeaturesTests : IAsyncLifetime
         Assert.Equal([0, 1, 2], poison);
         Assert.Equal(Enumerable.Range(0, 5).Select(i => $"fine-{i}").Order(), fine.Order());
 
-        await using var dlq = await _client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var dlq = await Client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
         var dead = await ReceiveOrNullAsync(dlq, Wait);
         Assert.Equal("poison", dead is null ? null : Text(dead));
         Assert.Equal("p", dead!.Key);

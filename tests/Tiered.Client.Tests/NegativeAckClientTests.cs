@@ -4,42 +4,14 @@ using Tiered.Testing;
 namespace Tiered.Client.Tests;
 
 /// <summary>Negative acks, dead-letter and retry topics through the .NET client and `tiered consume`, against a real broker.</summary>
-public sealed class NegativeAckClientTests : IAsyncLifetime
+public sealed class NegativeAckClientTests : RealBrokerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-    private LocalBroker _broker = null!;
-    private TieredClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _broker = await LocalBroker.StartAsync();
-        _client = new TieredClient(_broker.Url);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     private static string NewTopic() => $"persistent://public/default/nack-{Guid.NewGuid():N}";
-
-    private static async Task<ReceivedMessage?> ReceiveOrNullAsync(Consumer consumer, TimeSpan wait)
-    {
-        using var timeout = new CancellationTokenSource(wait);
-        try
-        {
-            return await consumer.ReceiveAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-    }
 
     private async Task SendAsync(string topic, string payload, bool batched = false)
     {
-        await using var producer = await _client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = batched });
+        await using var producer = await Client.CreateProducerAsync(new ProducerOptions(topic) { BatchingEnabled = batched });
         await producer.SendAsync(Encoding.UTF8.GetBytes(payload), key: "k-" + payload, properties: new Dictionary<string, string> { ["p"] = payload });
     }
 
@@ -49,7 +21,7 @@ public sealed class NegativeAckClientTests : IAsyncLifetime
         var topic = NewTopic();
         await SendAsync(topic, "poison");
         await SendAsync(topic, "fine");
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s")
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s")
         {
             Type = SubscriptionType.Shared,
             InitialPosition = SubscriptionInitialPosition.Earliest,
@@ -71,7 +43,7 @@ public sealed class NegativeAckClientTests : IAsyncLifetime
         }
         Assert.Equal([0, 1, 2], poison);
 
-        await using var dlq = await _client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var dlq = await Client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
         var dead = await dlq.ReceiveAsync(new CancellationTokenSource(Wait).Token);
         Assert.Equal("poison", Encoding.UTF8.GetString(dead.Payload.Span));
         Assert.Equal("k-poison", dead.Key);
@@ -85,7 +57,7 @@ public sealed class NegativeAckClientTests : IAsyncLifetime
     {
         var topic = NewTopic();
         await SendAsync(topic, "later");
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s")
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s")
         {
             Type = SubscriptionType.Shared,
             InitialPosition = SubscriptionInitialPosition.Earliest,
@@ -101,7 +73,7 @@ public sealed class NegativeAckClientTests : IAsyncLifetime
         }
         Assert.Equal([(topic, null), ($"{topic}-s-RETRY", "1"), ($"{topic}-s-RETRY", "2")], seen);
 
-        await using var dlq = await _client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var dlq = await Client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
         var dead = await dlq.ReceiveAsync(new CancellationTokenSource(Wait).Token);
         Assert.Equal("later", Encoding.UTF8.GetString(dead.Payload.Span));
         Assert.Equal("3", dead.Properties["attempt"]);
@@ -123,13 +95,13 @@ public sealed class NegativeAckClientTests : IAsyncLifetime
         var topic = NewTopic();
         await SendAsync(topic, "cli");
         var (code, output) = await TieredProcess.RunAsync(TimeSpan.FromSeconds(90), "consume", topic, "--subscription", "s", "--type", "Shared",
-            "--from", "earliest", "--nack", "--nack-delay", "100ms", "--dlq-max-redeliver", "1", "--count", "2", "--url", _broker.Url);
+            "--from", "earliest", "--nack", "--nack-delay", "100ms", "--dlq-max-redeliver", "1", "--count", "2", "--url", Broker.Url);
         Assert.True(code == 0, output);
         Assert.Contains("redelivery=1", output, StringComparison.Ordinal);
 
-        await using var dlq = await _client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var dlq = await Client.SubscribeAsync(new ConsumerOptions($"{topic}-s-DLQ", "check") { InitialPosition = SubscriptionInitialPosition.Earliest });
         // The CLI exited after the second arrival, negatively acknowledged: the broker dead-letters it on its next delivery, to the next consumer.
-        await using var next = await _client.SubscribeAsync(new ConsumerOptions(topic, "s") { Type = SubscriptionType.Shared, DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 1 } });
+        await using var next = await Client.SubscribeAsync(new ConsumerOptions(topic, "s") { Type = SubscriptionType.Shared, DeadLetterPolicy = new DeadLetterPolicy { MaxRedeliverCount = 1 } });
         var dead = await dlq.ReceiveAsync(new CancellationTokenSource(Wait).Token);
         Assert.Equal("cli", Encoding.UTF8.GetString(dead.Payload.Span));
         Assert.Null(await ReceiveOrNullAsync(next, TimeSpan.FromMilliseconds(500)));

@@ -4,24 +4,9 @@ using Tiered.Testing;
 namespace Tiered.Client.Tests;
 
 /// <summary>The .NET client against a real broker (metadata service, bookie and broker in this process, real gRPC).</summary>
-public sealed class RealBrokerTests : IAsyncLifetime
+public sealed class RealBrokerTests : RealBrokerTest
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private LocalBroker _broker = null!;
-    private TieredClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _broker = await LocalBroker.StartAsync();
-        _client = new TieredClient(_broker.Url);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _broker.DisposeAsync();
-    }
-
     private static string NewTopic() => $"persistent://public/default/c-{Guid.NewGuid():N}";
 
     private static ReadOnlyMemory<byte> Text(int i) => Encoding.UTF8.GetBytes($"m{i}");
@@ -47,8 +32,8 @@ public sealed class RealBrokerTests : IAsyncLifetime
     public async Task Batched_100000_messages_arrive_in_order_exactly_once(SubscriptionType type)
     {
         var topic = NewTopic();
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s") { Type = type, InitialPosition = SubscriptionInitialPosition.Earliest });
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s") { Type = type, InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
         {
             var sends = new List<Task<MessageId>>(100_000);
             for (var i = 0; i < 100_000; i++)
@@ -69,7 +54,7 @@ public sealed class RealBrokerTests : IAsyncLifetime
         var topic = NewTopic();
         var consumers = new List<Consumer>();
         for (var i = 0; i < 3; i++)
-            consumers.Add(await _client.SubscribeAsync(new ConsumerOptions(topic, "s") { Type = SubscriptionType.Shared, InitialPosition = SubscriptionInitialPosition.Earliest, ReceiverQueueSize = 100 }));
+            consumers.Add(await Client.SubscribeAsync(new ConsumerOptions(topic, "s") { Type = SubscriptionType.Shared, InitialPosition = SubscriptionInitialPosition.Earliest, ReceiverQueueSize = 100 }));
         var seen = new System.Collections.Concurrent.ConcurrentBag<string>();
         using var done = new CancellationTokenSource();
         var receivers = consumers.Select(consumer => Task.Run(async () =>
@@ -93,7 +78,7 @@ public sealed class RealBrokerTests : IAsyncLifetime
             {
             }
         })).ToList();
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
         {
             var sends = Enumerable.Range(0, 100_000).Select(i => producer.SendAsync(Text(i)).AsTask()).ToList();
             await Task.WhenAll(sends);
@@ -113,12 +98,12 @@ public sealed class RealBrokerTests : IAsyncLifetime
     public async Task A_producer_resends_across_a_broker_restart_and_loses_nothing()
     {
         var topic = NewTopic();
-        await using var consumer = await _client.SubscribeAsync(new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest });
-        await using var producer = await _client.CreateProducerAsync(new ProducerOptions(topic));
+        await using var consumer = await Client.SubscribeAsync(new ConsumerOptions(topic, "s") { InitialPosition = SubscriptionInitialPosition.Earliest });
+        await using var producer = await Client.CreateProducerAsync(new ProducerOptions(topic));
         var sends = new List<Task<MessageId>>();
         for (var i = 0; i < 5_000; i++)
             sends.Add(producer.SendAsync(Text(i)).AsTask());
-        await _broker.RestartAsync();
+        await Broker.RestartAsync();
         for (var i = 5_000; i < 10_000; i++)
             sends.Add(producer.SendAsync(Text(i)).AsTask());
         await Task.WhenAll(sends).WaitAsync(Wait * 2);
@@ -145,12 +130,12 @@ public sealed class RealBrokerTests : IAsyncLifetime
     [Fact]
     public async Task Lookup_answers_the_broker_as_a_host_port_address_and_as_a_url()
     {
-        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(_broker.Url);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(Broker.Url);
         var lookup = await new V1.Messaging.MessagingClient(channel).LookupAsync(new V1.LookupRequest { Topic = NewTopic() });
 
-        Assert.Equal(new Uri(_broker.Url).Authority, lookup.BrokerAddress);
+        Assert.Equal(new Uri(Broker.Url).Authority, lookup.BrokerAddress);
         Assert.False(lookup.BrokerTls);
-        Assert.Equal(_broker.Url.TrimEnd('/'), lookup.BrokerUrl.TrimEnd('/'));
+        Assert.Equal(Broker.Url.TrimEnd('/'), lookup.BrokerUrl.TrimEnd('/'));
     }
 
     [Fact]
@@ -158,14 +143,14 @@ public sealed class RealBrokerTests : IAsyncLifetime
     {
         var topic = NewTopic();
         MessageId last;
-        await using (var producer = await _client.CreateProducerAsync(new ProducerOptions(topic)))
+        await using (var producer = await Client.CreateProducerAsync(new ProducerOptions(topic)))
         {
             for (var i = 0; i < 9; i++)
                 await producer.SendAsync(Text(i));
             last = await producer.SendAsync(Text(9));
         }
-        Assert.Equal(last, await _client.GetLastMessageIdAsync(topic));
-        await using var reader = await _client.CreateReaderAsync(new ReaderOptions(topic));
+        Assert.Equal(last, await Client.GetLastMessageIdAsync(topic));
+        await using var reader = await Client.CreateReaderAsync(new ReaderOptions(topic));
         var read = new List<string>();
         using var timeout = new CancellationTokenSource(Wait);
         for (var i = 0; i < 10; i++)

@@ -91,6 +91,10 @@ public sealed partial class Subscription
         var over = max > 0 && _redeliveryCounts.GetValueOrDefault(entry.Position) > max;
         if (!over && _deadLetterToFinish != entry.Position)
             return false;
+        // Key_Shared: another consumer still holds part of this (split) entry; moving it now would put that part in
+        // both places. It is delivered once more instead, and moved when no consumer holds any of it.
+        if (over && _deadLetterToFinish != entry.Position && _consumers.Any(c => c.Pending.ContainsKey(entry.Position)))
+            return false;
         (_deadLetterDiverted ??= []).Add(entry);
         return true;
     }

@@ -1,6 +1,5 @@
-using System.Buffers.Binary;
-using System.Numerics;
 using Tiered.Broker.Entries;
+using Tiered.Proto.Hashing;
 
 namespace Tiered.Broker.Subscriptions.KeyShared;
 
@@ -14,13 +13,11 @@ public static class KeyHash
     /// <summary>The size of the hash space: hashes run from 0 to 65535.</summary>
     public const int Space = 65536;
 
-    private const uint C1 = 0xcc9e2d51;
-    private const uint C2 = 0x1b873593;
     private const int MessagesField = 15;
     private const int KeyField = 2;
 
     /// <summary>The hash (0 … 65535) of a key's UTF-8 bytes; a message without a key hashes as the empty key.</summary>
-    public static int Of(ReadOnlySpan<byte> key) => (int)(Murmur3(key) % Space);
+    public static int Of(ReadOnlySpan<byte> key) => (int)(Murmur3.Hash32(key) % Space);
 
     /// <summary>
     /// Writes the key hash of each message of a stored batch into <paramref name="hashes"/> (one per
@@ -47,47 +44,6 @@ public static class KeyHash
         if (count == 0 && hashes.Length > 0)
             hashes[count++] = Of([]);
         return count;
-    }
-
-    private static uint Murmur3(ReadOnlySpan<byte> data)
-    {
-        uint h = 0;
-        var blocks = data.Length / 4;
-        for (var i = 0; i < blocks; i++)
-        {
-            var k = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(i * 4, 4));
-            k *= C1;
-            k = BitOperations.RotateLeft(k, 15);
-            k *= C2;
-            h ^= k;
-            h = BitOperations.RotateLeft(h, 13);
-            h = (h * 5) + 0xe6546b64;
-        }
-        var tail = data[(blocks * 4)..];
-        uint k1 = 0;
-        switch (tail.Length)
-        {
-            case 3:
-                k1 ^= (uint)tail[2] << 16;
-                goto case 2;
-            case 2:
-                k1 ^= (uint)tail[1] << 8;
-                goto case 1;
-            case 1:
-                k1 ^= tail[0];
-                k1 *= C1;
-                k1 = BitOperations.RotateLeft(k1, 15);
-                k1 *= C2;
-                h ^= k1;
-                break;
-        }
-        h ^= (uint)data.Length;
-        h ^= h >> 16;
-        h *= 0x85ebca6b;
-        h ^= h >> 13;
-        h *= 0xc2b2ae35;
-        h ^= h >> 16;
-        return h;
     }
 }
 
