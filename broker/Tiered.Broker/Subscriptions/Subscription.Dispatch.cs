@@ -40,35 +40,34 @@ public sealed partial class Subscription
         }
     }
 
-    /// <summary>Reads and hands out entries while some consumer has permits and there is something to read.</summary>
+    /// <summary>
+    /// Reads and hands out entries while some consumer has permits and there is something to read: entries waiting in
+    /// the replay set first (for Key_Shared, those whose key may go now), then new ones from the cursor.
+    /// </summary>
     private async Task DispatchAvailableAsync(CancellationToken cancellationToken)
     {
-        if (Type == SubscriptionType.KeyShared)
-        {
-            await DispatchKeySharedAsync(cancellationToken).ConfigureAwait(false);
-            return;
-        }
         while (true)
         {
             if (await DispatchDueDelayedAsync(cancellationToken).ConfigureAwait(false))
                 continue;
             int want;
-            List<Position>? replay = null;
+            bool keyShared;
+            List<Position> replay;
             lock (_lock)
             {
                 var permits = AvailablePermits();
                 if (permits <= 0)
                     return;
                 want = (int)Math.Clamp(permits / _messagesPerEntry, 1, MaxEntriesPerRead);
-                if (_redeliver.Count > 0)
-                {
-                    replay = [.. _redeliver.Take(want)];
-                    foreach (var position in replay)
-                        _redeliver.Remove(position);
-                }
+                keyShared = Type == SubscriptionType.KeyShared;
+                replay = keyShared ? PickKeySharedReplay(want) : TakeReplay(want);
+                // Key_Shared: nothing waiting can go now and the look-ahead is full: an ack, a leave or permits wake the dispatcher.
+                if (keyShared && replay.Count == 0 && _redeliver.Count >= MaxKeySharedReplay)
+                    return;
             }
             IReadOnlyList<ManagedEntry> entries;
-            if (replay is not null)
+            var fresh = replay.Count == 0;
+            if (!fresh)
             {
                 entries = await ReadReplayAsync(replay, cancellationToken).ConfigureAwait(false);
             }
@@ -82,10 +81,21 @@ public sealed partial class Subscription
                 }
             }
             // Markers (replicated subscriptions' bookkeeping) are never delivered: acknowledged as they are passed.
-            if (Deliver(entries) is { } markers)
+            if ((keyShared ? DeliverKeyShared(entries, fresh) : Deliver(entries)) is { } markers)
                 await Cursor.AckAsync(markers, cancellationToken).ConfigureAwait(false);
             await DeadLetterDivertedAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Under the lock: takes the first <paramref name="want"/> entries out of the replay set, in position order.</summary>
+    private List<Position> TakeReplay(int want)
+    {
+        if (_redeliver.Count == 0)
+            return [];
+        List<Position> replay = [.. _redeliver.Take(want)];
+        foreach (var position in replay)
+            _redeliver.Remove(position);
+        return replay;
     }
 
     private long AvailablePermits()
@@ -100,17 +110,28 @@ public sealed partial class Subscription
         return sum;
     }
 
+    /// <summary>
+    /// The entries at <paramref name="positions"/> (in order) not acknowledged meanwhile. Entries given back together
+    /// (by a consumer that left, or held back for want of permits) come back in runs of neighbours: each run is one
+    /// read rather than one per entry.
+    /// </summary>
     private async Task<IReadOnlyList<ManagedEntry>> ReadReplayAsync(List<Position> positions, CancellationToken cancellationToken)
     {
         await StoreRedeliveryCountsAsync(positions, cancellationToken).ConfigureAwait(false);
         var entries = new List<ManagedEntry>(positions.Count);
-        foreach (var position in positions)
+        for (var start = 0; start < positions.Count;)
         {
-            if (Cursor.IsAcknowledged(position))
-                continue;
-            var read = await Cursor.Ledger.ReadEntriesAsync(position, 1, cancellationToken).ConfigureAwait(false);
-            if (read.Count == 1 && read[0].Position == position)
-                entries.Add(read[0]);
+            var end = start;
+            while (end + 1 < positions.Count && positions[end + 1].LedgerId == positions[start].LedgerId && positions[end + 1].EntryId == positions[end].EntryId + 1)
+                end++;
+            var read = await Cursor.Ledger.ReadEntriesAsync(positions[start], end - start + 1, cancellationToken).ConfigureAwait(false);
+            foreach (var entry in read)
+            {
+                if (entry.Position.LedgerId == positions[start].LedgerId && entry.Position.EntryId >= positions[start].EntryId
+                    && entry.Position.EntryId <= positions[end].EntryId && !Cursor.IsAcknowledged(entry.Position))
+                    entries.Add(entry);
+            }
+            start = end + 1;
         }
         return entries;
     }
