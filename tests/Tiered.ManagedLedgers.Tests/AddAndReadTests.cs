@@ -158,11 +158,12 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     }
 
     [Fact]
-    public async Task A_cached_entry_is_the_adders_memory_not_a_copy()
+    public async Task A_large_cached_entry_is_the_adders_memory_not_a_copy()
     {
         await using var client = NewClient();
         await using var ledger = await OpenAsync(NewName(), client);
-        var payload = Payload(1);
+        var payload = new byte[EntryCache.MaxSlabBytes / 4 + 1];
+        payload.AsSpan().Fill(3);
 
         var position = await ledger.AddEntryAsync(payload);
 

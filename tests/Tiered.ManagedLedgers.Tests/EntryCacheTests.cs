@@ -29,4 +29,38 @@ public class EntryCacheTests
         Assert.Equal([false, false, false, true, true], Enumerable.Range(0, 5).Select(i => cache.TryGet(new Position(1, i), out _)));
         Assert.Equal(20, cache.Bytes);
     }
+
+    [Fact]
+    public void Small_entries_share_a_few_slabs_and_keep_their_bytes_after_the_adder_reuses_its_buffer()
+    {
+        var cache = new EntryCache(64L * 1024 * 1024, TimeSpan.FromMinutes(1), TimeProvider.System);
+        var buffer = new byte[100];
+        for (var i = 0; i < 10_000; i++)
+        {
+            buffer.AsSpan().Fill((byte)i);
+            cache.Put(new Position(1, i), buffer);
+        }
+        var arrays = new HashSet<byte[]>(ReferenceEqualityComparer.Instance);
+        for (var i = 0; i < 10_000; i++)
+        {
+            Assert.True(cache.TryGet(new Position(1, i), out var data));
+            Assert.True(data.Span.IndexOfAnyExcept((byte)i) < 0, $"entry {i} changed");
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(data, out var segment));
+            arrays.Add(segment.Array!);
+        }
+        // 1,000,000 bytes in slabs doubling from 4 KiB to 1 MiB: 9 arrays, not 10,000.
+        Assert.InRange(arrays.Count, 1, 12);
+    }
+
+    [Fact]
+    public void A_reader_keeps_its_entry_intact_after_eviction_and_later_puts()
+    {
+        var cache = new EntryCache(1_000, TimeSpan.FromMinutes(1), TimeProvider.System);
+        cache.Put(new Position(1, 0), Enumerable.Repeat((byte)7, 100).ToArray());
+        Assert.True(cache.TryGet(new Position(1, 0), out var held));
+        for (var i = 1; i < 100; i++)
+            cache.Put(new Position(1, i), Enumerable.Repeat((byte)9, 100).ToArray());
+        Assert.False(cache.TryGet(new Position(1, 0), out _));
+        Assert.True(held.Span.IndexOfAnyExcept((byte)7) < 0);
+    }
 }
