@@ -46,8 +46,10 @@ public static class CompareCommand
         var warmup = new Option<int>("--warmup")
         {
             HelpName = "SECONDS",
-            Description = "Warm-up publishing (100 B, 1,000 in flight, not reported) after each system starts; 0 skips it.",
-            DefaultValueFactory = _ => 3,
+            // 15 s: a .NET server compiles its hot methods again, optimised, during its first ~20 s under load
+            // (dotnet-counters: ~2,000 methods and 2 s of JIT CPU in the first 5 s, ~100 by the fifth).
+            Description = "Warm-up publishing (100 B, 1,000 in flight, not reported) after each system starts, long enough for the JIT to settle; 0 skips it.",
+            DefaultValueFactory = _ => 15,
         };
         var fanOut = CommandOptions.Positive("--fanout-messages", "N", "Messages published in the fan-out workload (each delivered to 4 subscriptions).", 300_000);
         var catchUp = CommandOptions.Positive("--catchup-messages", "N", "Messages stored before the catch-up consumer starts.", 1_000_000);

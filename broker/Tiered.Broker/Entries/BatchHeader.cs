@@ -73,51 +73,28 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
     {
         var name = producerName is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(producerName);
         var origin = replicatedFrom is null ? 0 : System.Text.Encoding.UTF8.GetByteCount(replicatedFrom);
-        var stamped = new byte[batch.Length + (publishTimeMs is { } t ? 1 + VarintLength((ulong)t) : 0) + (producerName is null ? 0 : 1 + VarintLength((ulong)name) + name)
-            + (replicatedFrom is null ? 0 : 1 + VarintLength((ulong)origin) + origin)];
+        var stamped = new byte[batch.Length + (publishTimeMs is { } t ? 1 + Varint.Length((ulong)t) : 0) + (producerName is null ? 0 : 1 + Varint.Length((ulong)name) + name)
+            + (replicatedFrom is null ? 0 : 1 + Varint.Length((ulong)origin) + origin)];
         batch.CopyTo(stamped);
         var at = batch.Length;
         if (publishTimeMs is { } time)
         {
             stamped[at++] = PublishTimeField << 3;
-            at += WriteVarint(stamped.AsSpan(at), (ulong)time);
+            at += Varint.Write(stamped.AsSpan(at), (ulong)time);
         }
         if (producerName is not null)
         {
             stamped[at++] = (ProducerNameField << 3) | 2;
-            at += WriteVarint(stamped.AsSpan(at), (ulong)name);
+            at += Varint.Write(stamped.AsSpan(at), (ulong)name);
             at += System.Text.Encoding.UTF8.GetBytes(producerName, stamped.AsSpan(at));
         }
         if (replicatedFrom is not null)
         {
             stamped[at++] = (ReplicatedFromField << 3) | 2;
-            at += WriteVarint(stamped.AsSpan(at), (ulong)origin);
+            at += Varint.Write(stamped.AsSpan(at), (ulong)origin);
             System.Text.Encoding.UTF8.GetBytes(replicatedFrom, stamped.AsSpan(at));
         }
         return stamped;
-    }
-
-    private static int VarintLength(ulong value)
-    {
-        var length = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            length++;
-        }
-        return length;
-    }
-
-    private static int WriteVarint(Span<byte> destination, ulong value)
-    {
-        var length = 0;
-        while (value >= 0x80)
-        {
-            destination[length++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        destination[length++] = (byte)value;
-        return length;
     }
 
     private static bool TryRead(ReadOnlySpan<byte> batch, bool checkMessages, out BatchHeader header, [NotNullWhen(false)] out string? error)
@@ -179,30 +156,17 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         var at = 0;
         while (at < batch.Length)
         {
-            if (!TryVarint(batch, ref at, out var tag))
+            if (!Varint.TryRead(batch, ref at, out var tag))
                 return latest;
-            switch ((int)(tag & 7))
+            if (tag == ((MessagesField << 3) | 2))
             {
-                case 0:
-                    if (!TryVarint(batch, ref at, out _))
-                        return latest;
-                    break;
-                case 2:
-                    if (!TryVarint(batch, ref at, out var length) || length > (ulong)(batch.Length - at))
-                        return latest;
-                    if (tag >> 3 == MessagesField)
-                        latest = Math.Max(latest, DeliverAtOf(batch.Slice(at, (int)length)));
-                    at += (int)length;
-                    break;
-                case 1:
-                    at += 8;
-                    break;
-                case 5:
-                    at += 4;
-                    break;
-                default:
+                if (!Varint.TryRead(batch, ref at, out var length) || length > (ulong)(batch.Length - at))
                     return latest;
+                latest = Math.Max(latest, DeliverAtOf(batch.Slice(at, (int)length)));
+                at += (int)length;
             }
+            else if (!Varint.TrySkipValue(batch, ref at, (int)(tag & 7)))
+                return latest;
         }
         return latest;
     }
@@ -214,59 +178,18 @@ public readonly record struct BatchHeader(uint FormatVersion, int MessageCount, 
         var at = 0;
         while (at < message.Length)
         {
-            var tag = message[at];
+            if (!Varint.TryRead(message, ref at, out var tag))
+                return deliverAt;
             if (tag == (DeliverAtField << 3))
             {
-                at++;
-                if (!TryVarint(message, ref at, out var value))
+                if (!Varint.TryRead(message, ref at, out var value))
                     return deliverAt;
                 deliverAt = (long)value;
-                continue;
             }
-            if (tag >= 0x80 && !TryVarint(message, ref at, out _))
+            else if (!Varint.TrySkipValue(message, ref at, (int)(tag & 7)))
                 return deliverAt;
-            if (tag < 0x80)
-                at++;
-            switch (tag & 7)
-            {
-                case 0:
-                    if (!TryVarint(message, ref at, out _))
-                        return deliverAt;
-                    break;
-                case 2:
-                    if (!TryVarint(message, ref at, out var length) || length > (ulong)(message.Length - at))
-                        return deliverAt;
-                    at += (int)length;
-                    break;
-                case 1:
-                    at += 8;
-                    break;
-                case 5:
-                    at += 4;
-                    break;
-                default:
-                    return deliverAt;
-            }
         }
         return deliverAt;
-    }
-
-    private static bool TryVarint(ReadOnlySpan<byte> data, ref int at, out ulong value)
-    {
-        if ((uint)at < (uint)data.Length && data[at] < 0x80)
-        {
-            value = data[at++];
-            return true;
-        }
-        value = 0;
-        for (var shift = 0; shift < 64 && at < data.Length; shift += 7)
-        {
-            var b = data[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-                return true;
-        }
-        return false;
     }
 
     /// <summary>Walks one message's fields (skipping their contents) for a negative deliver_at_ms.</summary>

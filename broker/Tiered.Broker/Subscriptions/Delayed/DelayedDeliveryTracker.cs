@@ -1,3 +1,4 @@
+using Tiered.Broker.Entries;
 using Tiered.ManagedLedgers;
 
 namespace Tiered.Broker.Subscriptions.Delayed;
@@ -268,12 +269,12 @@ public sealed class DelayedDeliveryTracker
                 Array.Resize(ref Data, Math.Max(Data.Length * 2, Length + 30));
             if (position.LedgerId == _lastLedger)
             {
-                Length += WriteVarint(Data.AsSpan(Length), ZigZag(position.EntryId - _lastEntry) << 1);
+                Length += Varint.Write(Data.AsSpan(Length), ZigZag(position.EntryId - _lastEntry) << 1);
             }
             else
             {
-                Length += WriteVarint(Data.AsSpan(Length), (ZigZag(position.LedgerId - _lastLedger) << 1) | 1);
-                Length += WriteVarint(Data.AsSpan(Length), (ulong)position.EntryId);
+                Length += Varint.Write(Data.AsSpan(Length), (ZigZag(position.LedgerId - _lastLedger) << 1) | 1);
+                Length += Varint.Write(Data.AsSpan(Length), (ulong)position.EntryId);
                 _lastLedger = position.LedgerId;
             }
             _lastEntry = position.EntryId;
@@ -308,18 +309,6 @@ public sealed class DelayedDeliveryTracker
         private static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
 
         private static long UnZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
-
-        private static int WriteVarint(Span<byte> destination, ulong value)
-        {
-            var length = 0;
-            while (value >= 0x80)
-            {
-                destination[length++] = (byte)(value | 0x80);
-                value >>= 7;
-            }
-            destination[length++] = (byte)value;
-            return length;
-        }
 
         private static ulong ReadVarint(byte[] data, ref int at)
         {
