@@ -20,9 +20,15 @@ public sealed class RemoteDeadLetterTests(Xunit.Abstractions.ITestOutputHelper l
     public async Task Messages_move_to_dead_letter_and_retry_topics_another_broker_owns_exactly_once()
     {
         await using var cluster = await BrokerCluster.StartAsync(1, 1, 2, (1, 1, 1));
+        await WithLogsOnFailure(cluster, () => Run(cluster));
+    }
+
+    /// <summary>Runs <paramref name="test"/>; when it fails, the cluster's processes' logs go to the test output first.</summary>
+    private async Task WithLogsOnFailure(BrokerCluster cluster, Func<Task> test)
+    {
         try
         {
-            await Run(cluster);
+            await test();
         }
         catch
         {
@@ -110,15 +116,7 @@ public sealed class RemoteDeadLetterTests(Xunit.Abstractions.ITestOutputHelper l
     public async Task Moves_to_a_dead_letter_topic_another_broker_owns_survive_a_kill_of_the_source_owner(int brokers)
     {
         await using var cluster = await BrokerCluster.StartAsync(1, 1, brokers, (1, 1, 1));
-        try
-        {
-            await RunKill(cluster);
-        }
-        catch
-        {
-            log.WriteLine(cluster.Logs());
-            throw;
-        }
+        await WithLogsOnFailure(cluster, () => RunKill(cluster));
     }
 
     private async Task RunKill(BrokerCluster cluster)
@@ -199,15 +197,7 @@ public sealed class RemoteDeadLetterTests(Xunit.Abstractions.ITestOutputHelper l
             await File.WriteAllTextAsync(tokenFile, token);
             await using var cluster = await BrokerCluster.StartAsync(1, 1, 2, (1, 1, 1), 0,
                 "--token-secret-key", keyFile, "--superuser-roles", "component", "--component-token-file", tokenFile);
-            try
-            {
-                await RunSecured(cluster, token);
-            }
-            catch
-            {
-                log.WriteLine(cluster.Logs());
-                throw;
-            }
+            await WithLogsOnFailure(cluster, () => RunSecured(cluster, token));
         }
         finally
         {
