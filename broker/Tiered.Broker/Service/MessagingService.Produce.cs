@@ -135,6 +135,7 @@ public sealed partial class MessagingService
     /// <summary>Answers every pending send in order: a receipt once stored, or the error.</summary>
     private async Task AnswerSendsAsync(Topic topic, ProducerInfo producer, ChannelReader<PendingSend> pending, IServerStreamWriter<ProduceResponse> responses, CancellationToken cancellationToken)
     {
+        var receipts = new Receipts();
         await foreach (var send in pending.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             ProduceResponse response;
@@ -156,14 +157,7 @@ public sealed partial class MessagingService
                         topics.Instrumentation.PublishLatency.Record(Stopwatch.GetElapsedTime(send.ReceivedAt).TotalSeconds, topic.MetricTags);
                         topic.MessageCounts.Record(position, send.Messages);
                     }
-                    response = new ProduceResponse
-                    {
-                        Receipt = new SendReceipt
-                        {
-                            SequenceId = send.SequenceId,
-                            MessageId = new MessageId { LedgerId = position.LedgerId, EntryId = position.EntryId, Partition = topic.Name.PartitionIndex, BatchSize = send.Messages },
-                        },
-                    };
+                    response = receipts.For(send.SequenceId, position, topic.Name.PartitionIndex, send.Messages);
                 }
                 catch (ManagedLedgerFencedException e)
                 {
@@ -187,6 +181,19 @@ public sealed partial class MessagingService
             var moreReady = pending.TryPeek(out var next) && (next.Refused is not null || next.Stored.IsCompleted);
             await responses.WriteAsync(response, moreReady, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The receipts of one producer stream.</summary>
+    internal sealed class Receipts
+    {
+        public ProduceResponse For(ulong sequenceId, Position position, int partition, int messages) => new()
+        {
+            Receipt = new SendReceipt
+            {
+                SequenceId = sequenceId,
+                MessageId = new MessageId { LedgerId = position.LedgerId, EntryId = position.EntryId, Partition = partition, BatchSize = messages },
+            },
+        };
     }
 
     /// <summary>
