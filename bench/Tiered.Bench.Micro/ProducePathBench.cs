@@ -36,7 +36,7 @@ public class ProducePathBench
             Messages = { new Message { Payload = ByteString.CopyFrom(new byte[100]) } },
         };
         _request.Payload = new ProduceRequest { Send = new SendBatch { SequenceId = 12345, Batch = batch } }.ToByteArray();
-        var deserializer = MessagingMethods.Produce.RequestMarshaller.ContextualDeserializer;
+        var deserializer = MessagingMethods.ServedProduce.RequestMarshaller.ContextualDeserializer;
         _parse = context => deserializer(context);
         _writeResponse = MessagingMethods.Produce.ResponseMarshaller.ContextualSerializer;
         _receipts = new MessagingService.Receipts();
