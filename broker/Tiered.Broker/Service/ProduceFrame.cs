@@ -55,14 +55,32 @@ public sealed class ProduceFrame
 
     private static ProduceFrame Decode(ReadOnlySequence<byte> payload)
     {
-        var frame = new ProduceFrame();
-        var reader = new SequenceReader<byte>(payload);
-        while (!reader.End)
+        if (payload.IsSingleSegment)
+            return Decode(payload.FirstSpan);
+        // A request the transport received in pieces (a large one): decoded from one pooled copy.
+        var length = checked((int)payload.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            var (field, wireType) = ReadTag(ref reader);
+            payload.CopyTo(buffer);
+            return Decode(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static ProduceFrame Decode(ReadOnlySpan<byte> payload)
+    {
+        var frame = new ProduceFrame();
+        var at = 0;
+        while (at < payload.Length)
+        {
+            var (field, wireType) = ReadTag(payload, ref at);
             if (field == 1 && wireType == 2)
             {
-                var open = OpenProducer.Parser.ParseFrom(ReadLengthDelimited(ref reader));
+                var open = OpenProducer.Parser.ParseFrom(ReadLengthDelimited(payload, ref at));
                 if (frame.RequestCase == Wire.ProduceRequest.RequestOneofCase.Open)
                 {
                     frame.Open!.MergeFrom(open);
@@ -75,7 +93,7 @@ public sealed class ProduceFrame
             }
             else if (field == 2 && wireType == 2)
             {
-                var send = ReadLengthDelimited(ref reader);
+                var send = ReadLengthDelimited(payload, ref at);
                 if (frame.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                 {
                     frame.Clear();
@@ -85,7 +103,7 @@ public sealed class ProduceFrame
             }
             else
             {
-                Skip(ref reader, wireType);
+                Skip(payload, ref at, wireType);
             }
         }
         return frame;
@@ -93,43 +111,45 @@ public sealed class ProduceFrame
 
     private void Clear() => (Open, SequenceId, Batch) = (null, 0, NoBatch);
 
-    private void MergeSend(ReadOnlySequence<byte> send)
+    private void MergeSend(ReadOnlySpan<byte> send)
     {
-        var reader = new SequenceReader<byte>(send);
-        while (!reader.End)
+        var at = 0;
+        while (at < send.Length)
         {
-            var (field, wireType) = ReadTag(ref reader);
+            var (field, wireType) = ReadTag(send, ref at);
             if (field == 1 && wireType == 0)
             {
-                SequenceId = ReadVarint(ref reader);
+                SequenceId = ReadVarint(send, ref at);
             }
             else if (field == 2 && wireType == 2)
             {
-                var batch = ReadLengthDelimited(ref reader);
+                var batch = ReadLengthDelimited(send, ref at);
+                // The one copy of a send: the request's buffer is the transport's, reused after this returns.
                 Batch = batch.IsEmpty ? NoBatch : batch.ToArray();
             }
             else
             {
-                Skip(ref reader, wireType);
+                Skip(send, ref at, wireType);
             }
         }
     }
 
-    private static (uint Field, uint WireType) ReadTag(ref SequenceReader<byte> reader)
+    private static (uint Field, uint WireType) ReadTag(ReadOnlySpan<byte> data, ref int at)
     {
-        var tag = ReadVarint(ref reader);
+        var tag = ReadVarint(data, ref at);
         if (tag > uint.MaxValue || tag >> 3 == 0)
             throw new FormatException($"The message has an invalid tag ({tag}).");
         return ((uint)(tag >> 3), (uint)(tag & 7));
     }
 
-    private static ulong ReadVarint(ref SequenceReader<byte> reader)
+    private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int at)
     {
         ulong value = 0;
         for (var shift = 0; shift < 64; shift += 7)
         {
-            if (!reader.TryRead(out var b))
+            if (at >= data.Length)
                 throw Truncated();
+            var b = data[at++];
             value |= (ulong)(b & 0x7F) << shift;
             if (b < 0x80)
                 return value;
@@ -137,31 +157,31 @@ public sealed class ProduceFrame
         throw new FormatException("The message has a malformed varint (more than 10 bytes).");
     }
 
-    private static ReadOnlySequence<byte> ReadLengthDelimited(ref SequenceReader<byte> reader)
+    private static ReadOnlySpan<byte> ReadLengthDelimited(ReadOnlySpan<byte> data, ref int at)
     {
-        var length = ReadVarint(ref reader);
-        if (length > (ulong)reader.Remaining)
+        var length = ReadVarint(data, ref at);
+        if (length > (ulong)(data.Length - at))
             throw Truncated();
-        var body = reader.Sequence.Slice(reader.Position, (long)length);
-        reader.Advance((long)length);
+        var body = data.Slice(at, (int)length);
+        at += (int)length;
         return body;
     }
 
-    private static void Skip(ref SequenceReader<byte> reader, uint wireType)
+    private static void Skip(ReadOnlySpan<byte> data, ref int at, uint wireType)
     {
         switch (wireType)
         {
             case 0:
-                ReadVarint(ref reader);
+                ReadVarint(data, ref at);
                 break;
             case 1:
-                Advance(ref reader, 8);
+                Advance(data, ref at, 8);
                 break;
             case 2:
-                ReadLengthDelimited(ref reader);
+                ReadLengthDelimited(data, ref at);
                 break;
             case 5:
-                Advance(ref reader, 4);
+                Advance(data, ref at, 4);
                 break;
             default:
                 // Groups (3, 4) do not exist in proto3, and 6 and 7 in no protobuf.
@@ -169,11 +189,11 @@ public sealed class ProduceFrame
         }
     }
 
-    private static void Advance(ref SequenceReader<byte> reader, int count)
+    private static void Advance(ReadOnlySpan<byte> data, ref int at, int count)
     {
-        if (reader.Remaining < count)
+        if (data.Length - at < count)
             throw Truncated();
-        reader.Advance(count);
+        at += count;
     }
 
     private static FormatException Truncated() => new("The message is truncated.");
