@@ -119,7 +119,7 @@ internal sealed partial class PartitionProducer
     }
 
     /// <summary>Messages of answered batches after which the read loop completes them even though more receipts are at hand.</summary>
-    private const int MaxAnsweredMessages = 1024;
+    private const int MaxAnsweredMessages = 128;
 
     /// <summary>Batches the read loop took answers for and has not completed yet (the read loop's own).</summary>
     private List<Answered>? _answered;
