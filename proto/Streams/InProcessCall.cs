@@ -153,8 +153,15 @@ internal sealed class InProcessCall<TRequest, TResponse>
         return Task.CompletedTask;
     }
 
-    /// <summary>Response headers go out with the first message if the handler did not send them itself.</summary>
-    public void OnResponseWritten() => _responseHeaders.TrySetResult([]);
+    /// <summary>
+    /// Response headers go out with the first message if the handler did not send them itself. Checked first: a
+    /// TrySetResult([]) on every message allocated empty headers (a Metadata and its list) per message written.
+    /// </summary>
+    public void OnResponseWritten()
+    {
+        if (!_responseHeaders.Task.IsCompleted)
+            _responseHeaders.TrySetResult([]);
+    }
 
     public async Task<TResponse> ResponseAsync()
     {

@@ -25,6 +25,16 @@ public static class MessagingMethods
     public static readonly Method<Wire.ProduceRequest, ProduceResponse> Produce
         = new(MethodType.DuplexStreaming, ServiceName, nameof(Produce), Marshaller(Wire.ProduceRequest.Parser), Marshaller(ProduceResponse.Parser));
 
+    /// <summary>
+    /// Produce as the broker serves it: requests decoded by <see cref="ProduceFrame.Parse"/> (a send's batch as bytes,
+    /// in one object), responses as client.proto's. The broker never sends a request: its serializer refuses.
+    /// </summary>
+    internal static readonly Method<ProduceFrame, ProduceResponse> ServedProduce = new(MethodType.DuplexStreaming, ServiceName, nameof(Produce),
+        Marshallers.Create<ProduceFrame>(
+            (_, _) => throw new InvalidOperationException("ProduceFrame is decoded only; send a Wire.ProduceRequest through MessagingMethods.Produce."),
+            context => ProduceFrame.Parse(context.PayloadAsReadOnlySequence())),
+        Marshaller(ProduceResponse.Parser));
+
     internal static readonly Method<ConsumeRequest, Wire.ConsumeResponse> Consume
         = new(MethodType.DuplexStreaming, ServiceName, nameof(Consume), Marshaller(ConsumeRequest.Parser), Marshaller(Wire.ConsumeResponse.Parser));
 
@@ -37,7 +47,7 @@ public static class MessagingMethods
     public static void BindService(ServiceBinderBase binder, MessagingServiceBase? service)
     {
         binder.AddMethod(Lookup, service is null ? null : service.Lookup);
-        binder.AddMethod(Produce, service is null ? null : service.Produce);
+        binder.AddMethod(ServedProduce, service is null ? null : service.Produce);
         binder.AddMethod(Consume, service is null ? null : service.Consume);
         binder.AddMethod(GetLastMessageId, service is null ? null : service.GetLastMessageId);
         binder.AddMethod(Seek, service is null ? null : service.Seek);
@@ -86,7 +96,7 @@ public abstract class MessagingServiceBase
 {
     public abstract Task<LookupResponse> Lookup(LookupRequest request, ServerCallContext context);
 
-    public abstract Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context);
+    public abstract Task Produce(IAsyncStreamReader<ProduceFrame> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context);
 
     public abstract Task Consume(IAsyncStreamReader<ConsumeRequest> requests, IServerStreamWriter<Wire.ConsumeResponse> responses, ServerCallContext context);
 

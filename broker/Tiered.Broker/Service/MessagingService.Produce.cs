@@ -22,14 +22,14 @@ public sealed partial class MessagingService
     private readonly record struct PendingSend(ulong SequenceId, ValueTask<Position> Stored, int Messages, SendError? Refused, long ReceivedAt = 0, bool Duplicate = false,
         HeldSend? Held = null);
 
-    public override async Task Produce(IAsyncStreamReader<Wire.ProduceRequest> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
+    public override async Task Produce(IAsyncStreamReader<ProduceFrame> requests, IServerStreamWriter<ProduceResponse> responses, ServerCallContext context)
     {
         var ct = context.CancellationToken;
         if (!await requests.MoveNext(ct).ConfigureAwait(false))
             return;
         if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Open)
             throw new BrokerException(BrokerErrorCode.BadRequest, "The first message of a Produce stream must be OpenProducer.");
-        var open = requests.Current.Open;
+        var open = requests.Current.Open!;
         var topicName = TopicName.Parse(open.Topic);
         var chosen = Names.ClientChosen(open.ProducerName, "producer");
         await access.CheckProduceAsync(context.GetHttpContext(), topicName, ct).ConfigureAwait(false);
@@ -59,9 +59,10 @@ public sealed partial class MessagingService
             {
                 while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
                 {
-                    if (requests.Current.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
+                    var send = requests.Current;
+                    if (send.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                         throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, requests.Current.Send, stop.Token), stop.Token).ConfigureAwait(false);
+                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, send.SequenceId, send.Batch, stop.Token), stop.Token).ConfigureAwait(false);
                 }
             }
             finally
@@ -86,25 +87,24 @@ public sealed partial class MessagingService
     /// carries are never compared. Otherwise a batch is stored under the stream's producer name.
     /// </param>
     /// <param name="streamEnded">Fires when the producer's stream ends: a batch held by a backlog quota is then dropped, unstored.</param>
-    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, string? replicatedFrom, Wire.SendBatch send, CancellationToken streamEnded)
+    private PendingSend Store(Topic topic, ProducerInfo producer, byte[] nameBytes, string? replicatedFrom, ulong sequenceId, ReadOnlyMemory<byte> batch, CancellationToken streamEnded)
     {
         var receivedAt = Stopwatch.GetTimestamp();
-        var batch = send.Batch.Memory;
         if (batch.Length > _options.MaxMessageBytes)
-            return Refuse(send.SequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
+            return Refuse(sequenceId, $"The batch is {batch.Length} bytes, larger than the broker's limit of {_options.MaxMessageBytes} bytes; send smaller messages or batches.");
         if (!BatchHeader.TryReadToPublish(batch.Span, out var header, out var error, allowMarkers: replicatedFrom is not null))
-            return Refuse(send.SequenceId, error);
+            return Refuse(sequenceId, error);
         // Another cluster's marker (replicated subscriptions): stored as it is, not de-duplicated (a marker stored
         // twice changes nothing), then acted on.
         if (header.IsMarker)
-            return new PendingSend(send.SequenceId, topic.StoreReplicatedMarkerAsync(batch, header.Marker), 0, null, receivedAt, false);
+            return new PendingSend(sequenceId, topic.StoreReplicatedMarkerAsync(batch, header.Marker), 0, null, receivedAt, false);
         // De-duplication keys a batch by its producer and origin cluster: read before the batch may be re-stamped.
         var origin = batch.Span[header.ReplicatedFrom];
         string key;
         if (replicatedFrom is not null)
         {
             if (origin.IsEmpty || header.ProducerName.End.Value == header.ProducerName.Start.Value)
-                return Refuse(send.SequenceId, $"A replicated batch (from {replicatedFrom}) must carry its producer_name and replicated_from.");
+                return Refuse(sequenceId, $"A replicated batch (from {replicatedFrom}) must carry its producer_name and replicated_from.");
             key = Topics.Deduplication.KeyOf(System.Text.Encoding.UTF8.GetString(batch.Span[header.ProducerName]), origin);
         }
         else
@@ -119,14 +119,14 @@ public sealed partial class MessagingService
                 batch = BatchHeader.Stamped(batch.Span, stampTime ? topics.Time.GetUtcNow().ToUnixTimeMilliseconds() : null, stampName ? producer.Name : null);
         }
         if (topic.BacklogQuotaBreach is { } breach)
-            return OverBacklogQuota(topic, producer, breach, send.SequenceId, batch, header.MessageCount, key, header, receivedAt, replicatedFrom is not null, streamEnded);
+            return OverBacklogQuota(topic, producer, breach, sequenceId, batch, header.MessageCount, key, header, receivedAt, replicatedFrom is not null, streamEnded);
         var stored = topic.PublishAsync(batch, header.MessageCount, key, (long)header.SequenceId, (long)header.LastSequenceId, out var duplicate, CancellationToken.None);
         if (!duplicate)
         {
             Interlocked.Add(ref producer.MessagesIn, header.MessageCount);
             Interlocked.Add(ref producer.BytesIn, batch.Length);
         }
-        return new PendingSend(send.SequenceId, stored, header.MessageCount, null, receivedAt, duplicate);
+        return new PendingSend(sequenceId, stored, header.MessageCount, null, receivedAt, duplicate);
     }
 
     private static PendingSend Refuse(ulong sequenceId, string reason)
@@ -135,6 +135,7 @@ public sealed partial class MessagingService
     /// <summary>Answers every pending send in order: a receipt once stored, or the error.</summary>
     private async Task AnswerSendsAsync(Topic topic, ProducerInfo producer, ChannelReader<PendingSend> pending, IServerStreamWriter<ProduceResponse> responses, CancellationToken cancellationToken)
     {
+        var receipts = new Receipts();
         await foreach (var send in pending.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             ProduceResponse response;
@@ -156,14 +157,7 @@ public sealed partial class MessagingService
                         topics.Instrumentation.PublishLatency.Record(Stopwatch.GetElapsedTime(send.ReceivedAt).TotalSeconds, topic.MetricTags);
                         topic.MessageCounts.Record(position, send.Messages);
                     }
-                    response = new ProduceResponse
-                    {
-                        Receipt = new SendReceipt
-                        {
-                            SequenceId = send.SequenceId,
-                            MessageId = new MessageId { LedgerId = position.LedgerId, EntryId = position.EntryId, Partition = topic.Name.PartitionIndex, BatchSize = send.Messages },
-                        },
-                    };
+                    response = receipts.For(send.SequenceId, position, topic.Name.PartitionIndex, send.Messages);
                 }
                 catch (ManagedLedgerFencedException e)
                 {
@@ -186,6 +180,36 @@ public sealed partial class MessagingService
             }
             var moreReady = pending.TryPeek(out var next) && (next.Refused is not null || next.Stored.IsCompleted);
             await responses.WriteAsync(response, moreReady, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The receipts of one producer stream: one response, refilled for every receipt, rather than three objects
+    /// (ProduceResponse, SendReceipt, MessageId) per send. Sound because the answering loop awaits each write
+    /// before it builds the next receipt, and Grpc.AspNetCore encodes a message before its write completes; a
+    /// transport that kept the message object after the write (the in-process one of Tiered.Proto.Streams
+    /// does) must not be given these. Only the answering loop uses it.
+    /// </summary>
+    internal sealed class Receipts
+    {
+        private readonly MessageId _id = new();
+        private readonly SendReceipt _receipt;
+        private readonly ProduceResponse _response;
+
+        public Receipts()
+        {
+            _receipt = new SendReceipt { MessageId = _id };
+            _response = new ProduceResponse { Receipt = _receipt };
+        }
+
+        public ProduceResponse For(ulong sequenceId, Position position, int partition, int messages)
+        {
+            _receipt.SequenceId = sequenceId;
+            _id.LedgerId = position.LedgerId;
+            _id.EntryId = position.EntryId;
+            _id.Partition = partition;
+            _id.BatchSize = messages;
+            return _response;
         }
     }
 

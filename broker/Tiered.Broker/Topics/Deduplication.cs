@@ -128,13 +128,18 @@ internal sealed class Deduplication
         {
             // A batch whose add failed was not stored, whatever later batches of the producer did: its resend is new
             // (Pulsar's #26113 lost such a batch by taking its resend for a duplicate of the later ones).
-            var index = failed.FindIndex(f => f.First == first && f.Last == last);
-            if (index >= 0)
+            // Loops, not lambdas: a lambda capturing first and last would allocate its closure on every call.
+            var earliest = long.MaxValue;
+            for (var i = 0; i < failed.Count; i++)
             {
-                failed.RemoveAt(index);
-                return Verdict.New;
+                if (failed[i].First == first && failed[i].Last == last)
+                {
+                    failed.RemoveAt(i);
+                    return Verdict.New;
+                }
+                earliest = Math.Min(earliest, failed[i].First);
             }
-            if (first > failed.Min(f => f.First))
+            if (first > earliest)
                 return Verdict.ResendEarlier;
         }
         if (first > producer.Highest)

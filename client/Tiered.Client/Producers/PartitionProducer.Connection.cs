@@ -92,8 +92,19 @@ internal sealed partial class PartitionProducer
         var writer = WriteLoopAsync(call.RequestStream, callCts);
         try
         {
-            while (await call.ResponseStream.MoveNext(callCts.Token).ConfigureAwait(false))
+            while (true)
+            {
+                // Receipts read in one go (one network read holds many) are completed together, once the stream has
+                // no more at hand (or many are waiting): one thread-pool work item for all their sends.
+                var next = call.ResponseStream.MoveNext(callCts.Token);
+                if (!next.IsCompleted)
+                    DispatchAnswered();
+                if (!await next.ConfigureAwait(false))
+                    break;
                 OnResponse(call.ResponseStream.Current);
+                if (_answeredMessages >= MaxAnsweredMessages)
+                    DispatchAnswered();
+            }
         }
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
@@ -101,9 +112,55 @@ internal sealed partial class PartitionProducer
         }
         finally
         {
+            DispatchAnswered();
             await callCts.CancelAsync().ConfigureAwait(false);
             await writer.ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Messages of answered batches after which the read loop completes them even though more receipts are at hand.</summary>
+    private const int MaxAnsweredMessages = 128;
+
+    /// <summary>Batches the read loop took answers for and has not completed yet (the read loop's own).</summary>
+    private List<Answered>? _answered;
+
+    private int _answeredMessages;
+
+    /// <summary>A batch answered: its first message's id, or the error its sends fail with; <paramref name="Done"/> for a flush waiting on it.</summary>
+    private readonly record struct Answered(PendingBatch Batch, MessageId First, Exception? Error, TaskCompletionSource? Done);
+
+    private void Answer(Answered answered)
+    {
+        (_answered ??= []).Add(answered);
+        _answeredMessages += answered.Batch.Count;
+    }
+
+    private void DispatchAnswered()
+    {
+        if (_answered is not { } answered)
+            return;
+        _answered = null;
+        _answeredMessages = 0;
+        Dispatch(answered);
+    }
+
+    /// <summary>
+    /// Completes the sends of <paramref name="answered"/> batches in one thread-pool work item, in order, each
+    /// continuation run there in turn (rather than one work item per message, or the application's code on the
+    /// read loop, which must go on reading receipts).
+    /// </summary>
+    private static void Dispatch(List<Answered> answered)
+    {
+        if (answered.Count == 0)
+            return;
+        ThreadPool.UnsafeQueueUserWorkItem(static batches =>
+        {
+            foreach (var (batch, first, error, done) in batches)
+            {
+                batch.Complete(first, error);
+                done?.TrySetResult();
+            }
+        }, answered, preferLocal: false);
     }
 
     private async Task WriteLoopAsync(IClientStreamWriter<ProduceRequest> stream, CancellationTokenSource callCts)
@@ -160,6 +217,7 @@ internal sealed partial class PartitionProducer
     private void OnReceipt(SendReceipt receipt)
     {
         PendingBatch head;
+        TaskCompletionSource? done;
         var wake = false;
         lock (_lock)
         {
@@ -176,6 +234,7 @@ internal sealed partial class PartitionProducer
                 throw new StreamEndedException($"Receipt for sequence id {receipt.SequenceId} while {head.SequenceId} was expected.");
             }
             _awaitingReceipt.Dequeue();
+            done = head.MarkDone();
             if (_open is not null)
             {
                 Seal();
@@ -185,7 +244,7 @@ internal sealed partial class PartitionProducer
         if (wake)
             _wakeup.Writer.TryWrite(true);
         var id = receipt.MessageId is { } m ? new MessageId(m.LedgerId, m.EntryId, Partition, 0) : new MessageId(-1, -1, Partition, 0);
-        head.Completion.TrySetResult(id);
+        Answer(new Answered(head, id, null, done));
         Release(head.Count);
         Instrumentation.MessagesSent.Add(head.Count);
         Instrumentation.BatchesSent.Add(1);
@@ -197,12 +256,14 @@ internal sealed partial class PartitionProducer
         if (error.Code is not (ErrorCode.InvalidMessage or ErrorCode.BacklogQuotaExceeded))
             throw new StreamEndedException($"The broker could not store batch {error.SequenceId} on {Topic} ({error.Code}): {error.Message}");
         PendingBatch head;
+        TaskCompletionSource? done;
         var wake = false;
         lock (_lock)
         {
             if (!_awaitingReceipt.TryPeek(out head!) || head.SequenceId != error.SequenceId)
                 throw new StreamEndedException($"SendError for sequence id {error.SequenceId}, which is not the oldest batch in flight.");
             _awaitingReceipt.Dequeue();
+            done = head.MarkDone();
             if (_open is not null)
             {
                 Seal();
@@ -211,9 +272,10 @@ internal sealed partial class PartitionProducer
         }
         if (wake)
             _wakeup.Writer.TryWrite(true);
-        head.Completion.TrySetException(error.Code == ErrorCode.BacklogQuotaExceeded
+        Exception refused = error.Code == ErrorCode.BacklogQuotaExceeded
             ? new BacklogQuotaExceededException($"The broker refused the message on {Topic} (backlog quota exceeded): {error.Message}")
-            : new TieredClientException($"The broker refused the message on {Topic}: {error.Message}"));
+            : new TieredClientException($"The broker refused the message on {Topic}: {error.Message}");
+        Answer(new Answered(head, default, refused, done));
         Release(head.Count);
         Instrumentation.SendErrors.Add(head.Count);
     }

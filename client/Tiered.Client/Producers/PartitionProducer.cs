@@ -26,6 +26,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
     private int _pending;
     private readonly Channel<bool> _wakeup = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private readonly SendCompletion.Pool _completions;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Queue<PendingBatch> _unsent = new();
     private readonly Queue<PendingBatch> _awaitingReceipt = new();
@@ -46,6 +47,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
         Topic = topic;
         Partition = partition;
         _producerName = options.ProducerName ?? "";
+        _completions = new SendCompletion.Pool(Math.Max(1, options.MaxPendingMessages));
         _logger = client.LoggerFactory.CreateLogger<PartitionProducer>();
     }
 
@@ -72,27 +74,30 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
 
     /// <summary>
     /// Queues a message; completes with its id when the broker stored it. The cancellation token only stops the
-    /// wait for room (MaxPendingMessages); a message once queued is sent.
+    /// wait for room (MaxPendingMessages); a message once queued is sent. With room, nothing is allocated for the
+    /// wait: the returned ValueTask is over a pooled <see cref="SendCompletion"/>, so it must be awaited once.
     /// </summary>
-    public async ValueTask<MessageId> SendAsync(Message message, CancellationToken cancellationToken)
+    public ValueTask<MessageId> SendAsync(Message message, CancellationToken cancellationToken)
     {
         var size = message.CalculateSize();
         var max = _maxMessageBytes;
         if (size + BatchHeaderBytes > max)
-            throw new TieredClientException($"A message of {size} bytes is larger than {Topic} accepts: at most {max - BatchHeaderBytes} bytes per message ({max} per batch).");
-        cancellationToken.ThrowIfCancellationRequested();
-        PendingBatch batch;
-        int index;
-        var wake = false;
-        SpaceWaiter? waiter = null;
+            return ValueTask.FromException<MessageId>(new TieredClientException($"A message of {size} bytes is larger than {Topic} accepts: at most {max - BatchHeaderBytes} bytes per message ({max} per batch)."));
+        if (cancellationToken.IsCancellationRequested)
+            return ValueTask.FromCanceled<MessageId>(cancellationToken);
+        SendCompletion send;
+        bool wake;
+        SpaceWaiter waiter;
         lock (_lock)
         {
             if (_closed is not null)
-                throw Closed();
+                return ValueTask.FromException<MessageId>(Closed());
             if (_pending < _options.MaxPendingMessages && _waiters.Count == 0)
             {
                 _pending++;
-                batch = Append(message, size + 5, out index, out wake);
+                send = _completions.Rent(0);
+                Append(message, size + 5, send, out wake);
+                waiter = null!;
             }
             else
             {
@@ -100,27 +105,29 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
                 waiter = new SpaceWaiter(this, message, size + 5);
                 _waiters.Enqueue(waiter);
                 _lastWaiter = waiter;
-                batch = null!;
-                index = 0;
+                send = null!;
+                wake = false;
             }
         }
-        if (waiter is not null)
-        {
-            using (cancellationToken.Register(static w => ((SpaceWaiter)w!).Cancel(), waiter))
-                (batch, index) = await waiter.Admitted.Task.ConfigureAwait(false);
-        }
-        else if (wake)
-        {
+        if (send is null)
+            return SendWhenAdmittedAsync(waiter, cancellationToken);
+        if (wake)
             _wakeup.Writer.TryWrite(true);
-        }
-        var first = await batch.Completion.Task.ConfigureAwait(false);
-        return first with { BatchIndex = index };
+        return send.Task;
+    }
+
+    private static async ValueTask<MessageId> SendWhenAdmittedAsync(SpaceWaiter waiter, CancellationToken cancellationToken)
+    {
+        SendCompletion send;
+        using (cancellationToken.Register(static w => ((SpaceWaiter)w!).Cancel(), waiter))
+            send = await waiter.Admitted.Task.ConfigureAwait(false);
+        return await send.Task.ConfigureAwait(false);
     }
 
     /// <summary>Frees room for <paramref name="count"/> messages and admits waiting sends, in order, into batches.</summary>
     private void Release(int count)
     {
-        List<(SpaceWaiter Waiter, PendingBatch Batch, int Index)>? admitted = null;
+        List<(SpaceWaiter Waiter, SendCompletion Send)>? admitted = null;
         var wake = false;
         lock (_lock)
         {
@@ -131,17 +138,18 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
                     continue;
                 waiter.IsAdmitted = true;
                 _pending++;
-                var batch = Append(waiter.Message, waiter.EncodedSize, out var index, out var sealedOne);
+                var send = _completions.Rent(0);
+                Append(waiter.Message, waiter.EncodedSize, send, out var sealedOne);
                 wake |= sealedOne;
-                (admitted ??= []).Add((waiter, batch, index));
+                (admitted ??= []).Add((waiter, send));
             }
         }
         if (wake)
             _wakeup.Writer.TryWrite(true);
         if (admitted is null)
             return;
-        foreach (var (waiter, batch, index) in admitted)
-            waiter.Admitted.TrySetResult((batch, index));
+        foreach (var (waiter, send) in admitted)
+            waiter.Admitted.TrySetResult(send);
     }
 
     /// <summary>
@@ -152,13 +160,13 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
     {
         while (true)
         {
-            PendingBatch? last;
+            Task? last;
             SpaceWaiter? waiting;
             lock (_lock)
             {
                 if (_open is not null)
                     Seal();
-                last = _lastSealed;
+                last = _lastSealed?.WhenDone();
                 waiting = _waiters.Count > 0 ? _lastWaiter : null;
             }
             _wakeup.Writer.TryWrite(true);
@@ -170,7 +178,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
                 continue;
             }
             if (last is not null)
-                await ((Task)last.Completion.Task).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await last.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             cancellationToken.ThrowIfCancellationRequested();
             return;
         }
@@ -199,7 +207,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
     }
 
     // Under _lock.
-    private PendingBatch Append(Message message, int encodedSize, out int index, out bool wake)
+    private void Append(Message message, int encodedSize, SendCompletion send, out bool wake)
     {
         wake = false;
         var byteLimit = Math.Min(_options.BatchingMaxBytes, _maxMessageBytes - BatchHeaderBytes);
@@ -210,7 +218,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
             wake = true;
         }
         var batch = _open ??= new PendingBatch(_nextSequenceId);
-        index = batch.Add(message, encodedSize);
+        batch.Add(message, encodedSize, send);
         _nextSequenceId++;
         var nothingInFlight = _unsent.Count == 0 && _awaitingReceipt.Count == 0;
         if (!_options.BatchingEnabled || nothingInFlight || batch.Count >= _options.BatchingMaxMessages || batch.Bytes >= byteLimit)
@@ -218,7 +226,6 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
             Seal();
             wake = true;
         }
-        return batch;
     }
 
     // Under _lock.
@@ -235,6 +242,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
     private void Fail(Exception error)
     {
         List<PendingBatch> failed;
+        List<Answered> answered;
         SpaceWaiter[] waiters;
         lock (_lock)
         {
@@ -249,10 +257,13 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
             _awaitingReceipt.Clear();
             _unsent.Clear();
             _open = null;
+            answered = new List<Answered>(failed.Count);
+            foreach (var batch in failed)
+                answered.Add(new Answered(batch, default, _closed, batch.MarkDone()));
         }
+        Dispatch(answered);
         foreach (var batch in failed)
         {
-            batch.Completion.TrySetException(_closed);
             Release(batch.Count);
             Instrumentation.SendErrors.Add(batch.Count);
         }
@@ -270,7 +281,7 @@ internal sealed partial class PartitionProducer : Sessions.ISessionStream
         /// <summary>Set under the producer's lock once the message is in a batch; from then on it is sent, cancelled or not.</summary>
         public bool IsAdmitted { get; set; }
 
-        public TaskCompletionSource<(PendingBatch Batch, int Index)> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<SendCompletion> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Cancel()
         {
