@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 
@@ -49,10 +50,14 @@ internal sealed partial class BookieStorage
             var checkpoint = checkpointAt ?? _journal.DurableEnd;
             // Left over from a flush that failed: write it first, or the swap below would hide it
             // in the active cache while the checkpoint moves past it.
-            WriteDurably(_flushing);
+            if (_flushing.Count > 0)
+                await WriteDurablyAsync(_flushing).ConfigureAwait(false);
             lock (_cacheLock)
+            {
                 (_active, _flushing) = (_flushing, _active);
-            WriteDurably(_flushing);
+                _flushSignalled = 0;
+            }
+            await WriteDurablyAsync(_flushing).ConfigureAwait(false);
             WriteCheckpoint(checkpoint);
         }
         finally
@@ -61,22 +66,42 @@ internal sealed partial class BookieStorage
         }
     }
 
-    /// <summary>Appends a cache to the entry log and the index, makes both durable, then empties the cache.</summary>
-    private void WriteDurably(WriteCache cache)
+    /// <summary>
+    /// Appends a cache to the entry log and the index, makes both durable, then empties the cache
+    /// once the journal has framed every record it reads from the cache's segments.
+    /// </summary>
+    private async Task WriteDurablyAsync(WriteCache cache)
     {
-        if (cache.Count == 0)
-            return;
-        var locations = new List<LedgerIndexEntry>(cache.Count);
-        cache.ForEachSorted((ledgerId, entryId, entry) =>
-            locations.Add(new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry))));
-        _entryLog.Flush();
-        _index.PutBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(locations));
-        foreach (var ledgerId in locations.Select(l => l.LedgerId).Distinct())
+        var count = cache.Count;
+        if (count > 0)
         {
-            if (_ledgers.TryGetValue(ledgerId, out var state))
-                _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
+            var locations = ArrayPool<LedgerIndexEntry>.Shared.Rent(count);
+            try
+            {
+                var written = 0;
+                cache.ForEachSorted((ledgerId, entryId, entry) =>
+                    locations[written++] = new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry)));
+                _entryLog.Flush();
+                _index.PutBatch(locations.AsSpan(0, written));
+                var previous = -1L;
+                for (var i = 0; i < written; i++)
+                {
+                    // Sorted by ledger: each ledger's info once.
+                    var ledgerId = locations[i].LedgerId;
+                    if (ledgerId != previous && _ledgers.TryGetValue(ledgerId, out var state))
+                        _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
+                    previous = ledgerId;
+                }
+                _index.Flush();
+            }
+            finally
+            {
+                ArrayPool<LedgerIndexEntry>.Shared.Return(locations);
+            }
         }
-        _index.Flush();
+        // Adds put in this cache before the swap may still be queued in the journal, which frames them
+        // from the cache's segments: the segments are reused only after that (a group commit at most).
+        await cache.WhenJournaled().ConfigureAwait(false);
         lock (_cacheLock)
             cache.Clear();
     }
