@@ -72,11 +72,11 @@ internal sealed partial class BookieStorage
     }
 
     /// <summary>
-    /// One add between the write cache and its answer, pooled. The journal's completion runs
-    /// <see cref="OnJournaled"/> on the thread pool; the object goes back to the pool before the
+    /// One add between the write cache and its answer, pooled. When the journal's group completes,
+    /// <see cref="OnJournaled"/> runs on the thread pool; the object goes back to the pool before the
     /// caller is told.
     /// </summary>
-    private sealed class PendingAdd
+    private sealed class PendingAdd : IThreadPoolWorkItem
     {
         private const int MaxPooled = 16384;
 
@@ -95,7 +95,11 @@ internal sealed partial class BookieStorage
         private bool _recovery;
         private long _start;
 
-        private PendingAdd() => _onJournaled = OnJournaled;
+        // Runs on the journal's writer as the group completes: hands the rest to the thread pool (this
+        // object is the work item, so that allocates nothing) and leaves the writer to its next group.
+        private PendingAdd() => _onJournaled = () => ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+
+        void IThreadPoolWorkItem.Execute() => OnJournaled();
 
         public static PendingAdd Rent(BookieStorage storage, LedgerState state, long ledgerId, long entryId, long lastAddConfirmed, bool recovery, long start, IAddCompletion done)
         {
@@ -143,7 +147,7 @@ internal sealed partial class BookieStorage
             {
                 // Awaited once, through the awaiter: OnJournaled reads its result.
 #pragma warning disable CA2012
-                _journaled = _storage._journal.AppendAsync(record, cancellationToken).ConfigureAwait(false).GetAwaiter();
+                _journaled = _storage._journal.AppendAsync(record, continueOnWriter: true, cancellationToken).ConfigureAwait(false).GetAwaiter();
 #pragma warning restore CA2012
             }
             catch (Exception e)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 
@@ -10,6 +9,12 @@ internal sealed partial class BookieStorage
 
     /// <summary>Test seam: runs at the start of every flush, with the flush lock held (a test holds flushes back with it).</summary>
     internal Func<ValueTask>? BeforeFlush { get; set; }
+
+    /// <summary>Where a flush collects the entries' locations; kept between flushes (used under the flush lock only).</summary>
+    private LedgerIndexEntry[] _locations = [];
+
+    /// <summary>The checkpoint last written by this process (used under the flush lock only).</summary>
+    private JournalPosition? _checkpoint;
 
     private async Task FlushLoopAsync()
     {
@@ -58,7 +63,9 @@ internal sealed partial class BookieStorage
                 _flushSignalled = 0;
             }
             await WriteDurablyAsync(_flushing).ConfigureAwait(false);
-            WriteCheckpoint(checkpoint);
+            // An idle bookie's flushes change nothing: no fsyncs for them.
+            if (checkpoint != _checkpoint)
+                WriteCheckpoint(checkpoint);
         }
         finally
         {
@@ -68,39 +75,38 @@ internal sealed partial class BookieStorage
 
     /// <summary>
     /// Appends a cache to the entry log and the index, makes both durable, then empties the cache
-    /// once the journal has framed every record it reads from the cache's segments.
+    /// once the journal is done with every record it reads from the cache's segments.
     /// </summary>
     private async Task WriteDurablyAsync(WriteCache cache)
     {
         var count = cache.Count;
-        if (count > 0)
+        if (count == 0)
         {
-            var locations = ArrayPool<LedgerIndexEntry>.Shared.Rent(count);
-            try
+            _locations = []; // idle: hold no memory for flushes that may not come
+        }
+        else
+        {
+            if (_locations.Length < count)
+                _locations = new LedgerIndexEntry[count + count / 4];
+            var locations = _locations;
+            var written = 0;
+            cache.ForEachSorted((ledgerId, entryId, entry) =>
+                locations[written++] = new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry)));
+            _entryLog.Flush();
+            _index.PutBatch(locations.AsSpan(0, written));
+            var previous = -1L;
+            for (var i = 0; i < written; i++)
             {
-                var written = 0;
-                cache.ForEachSorted((ledgerId, entryId, entry) =>
-                    locations[written++] = new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry)));
-                _entryLog.Flush();
-                _index.PutBatch(locations.AsSpan(0, written));
-                var previous = -1L;
-                for (var i = 0; i < written; i++)
-                {
-                    // Sorted by ledger: each ledger's info once.
-                    var ledgerId = locations[i].LedgerId;
-                    if (ledgerId != previous && _ledgers.TryGetValue(ledgerId, out var state))
-                        _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
-                    previous = ledgerId;
-                }
-                _index.Flush();
+                // Sorted by ledger: each ledger's info once.
+                var ledgerId = locations[i].LedgerId;
+                if (ledgerId != previous && _ledgers.TryGetValue(ledgerId, out var state))
+                    _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
+                previous = ledgerId;
             }
-            finally
-            {
-                ArrayPool<LedgerIndexEntry>.Shared.Return(locations);
-            }
+            _index.Flush();
         }
         // Adds put in this cache before the swap may still be queued in the journal, which frames them
-        // from the cache's segments: the segments are reused only after that (a group commit at most).
+        // from the cache's segments: the segments are reused only after that (one group commit at most).
         await cache.WhenJournaled().ConfigureAwait(false);
         lock (_cacheLock)
             cache.Clear();
@@ -122,6 +128,7 @@ internal sealed partial class BookieStorage
         File.Move(temp, path, overwrite: true);
         DirectorySync.Sync(_dataDir);
         _journal.Checkpoint(checkpoint);
+        _checkpoint = checkpoint;
     }
 
     private JournalPosition ReadCheckpoint()

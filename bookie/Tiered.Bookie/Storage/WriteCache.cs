@@ -21,6 +21,7 @@ internal sealed class WriteCache : IDisposable
     private readonly long _capacityBytes;
     private readonly List<byte[]> _segments = [];
     private readonly Stack<byte[]> _spare = new();
+    private (long Ledger, long Entry)[] _sortKeys = []; // kept like the segments: flushes of about the same size follow each other
     private readonly Dictionary<(long Ledger, long Entry), Slot> _index = [];
     private readonly Dictionary<long, long> _lastEntry = [];
     private int _segmentUsed = SegmentBytes; // forces a segment on the first put
@@ -184,24 +185,19 @@ internal sealed class WriteCache : IDisposable
         lock (_sync)
         {
             count = _index.Count;
-            keys = ArrayPool<(long, long)>.Shared.Rent(count);
+            if (_sortKeys.Length < count)
+                _sortKeys = new (long, long)[count + count / 4];
+            keys = _sortKeys;
             _index.Keys.CopyTo(keys, 0);
         }
-        try
+        Array.Sort(keys, 0, count);
+        for (var i = 0; i < count; i++)
         {
-            Array.Sort(keys, 0, count);
-            for (var i = 0; i < count; i++)
-            {
-                var key = keys[i];
-                Slot slot;
-                lock (_sync)
-                    slot = _index[key];
-                visit(key.Ledger, key.Entry, _segments[slot.Segment].AsSpan(slot.Offset, slot.Length));
-            }
-        }
-        finally
-        {
-            ArrayPool<(long, long)>.Shared.Return(keys);
+            var key = keys[i];
+            Slot slot;
+            lock (_sync)
+                slot = _index[key];
+            visit(key.Ledger, key.Entry, _segments[slot.Segment].AsSpan(slot.Offset, slot.Length));
         }
     }
 
@@ -230,6 +226,7 @@ internal sealed class WriteCache : IDisposable
 
     private void ReleaseSpares()
     {
+        _sortKeys = [];
         while (_spare.TryPop(out var segment))
             ArrayPool<byte>.Shared.Return(segment);
     }
