@@ -173,4 +173,48 @@ public sealed class BookieStorageTests
             Assert.Equal(StorageResult.NoSuchLedger, storage.Read(1, 0).Result);
         }
     }
+
+    [Fact]
+    public async Task A_flush_keeps_the_cache_until_the_journal_has_written_the_adds_it_reads_from_there()
+    {
+        // The journal frames an add from its write-cache copy: a flush that recycled the cache before
+        // that would have the journal write whatever later adds put there instead.
+        using var dir = new TempDirectory();
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = 1;
+        var hooks = new JournalTestHooks
+        {
+            BeforeFlush = async () =>
+            {
+                if (Interlocked.Exchange(ref first, 0) == 1)
+                {
+                    holding.TrySetResult();
+                    await held.Task;
+                }
+            },
+        };
+        await using (var storage = await BookieStorage.OpenAsync(Path.Combine(dir.Path, "data"), Path.Combine(dir.Path, "journal"),
+            64L * 1024 * 1024, NullLogger.Instance, journalHooks: hooks))
+        {
+            var first0 = storage.AddAsync(1, 0, -1, 0, Payload(1, 0), false, CancellationToken.None).AsTask();
+            await holding.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            // Queued behind the held group: the journal has not read it from the cache yet.
+            var queued = storage.AddAsync(1, 1, 0, 1, Payload(1, 1), false, CancellationToken.None).AsTask();
+            var flush = storage.FlushAsync(CancellationToken.None);
+            await Task.WhenAny(flush, Task.Delay(TimeSpan.FromMilliseconds(500)));
+            var flushedEarly = flush.IsCompleted;
+            held.SetResult(); // before asserting: closing the storage waits for the journal
+            Assert.False(flushedEarly, "the flush recycled the write cache while the journal still had to write entry 1:1 from it");
+            await flush.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(StorageResult.Ok, await first0);
+            Assert.Equal(StorageResult.Ok, await queued);
+            AssertEntry(storage, 1, 1);
+        }
+        await using (var reopened = await OpenAsync(dir))
+        {
+            AssertEntry(reopened, 1, 0);
+            AssertEntry(reopened, 1, 1);
+        }
+    }
 }

@@ -78,4 +78,19 @@ public sealed class WriteCacheTests
         });
         Assert.Equal(16_000, cache.Count);
     }
+
+    [Fact]
+    public async Task An_add_is_kept_as_its_journal_record_and_the_cache_tells_when_the_journal_is_done_with_it()
+    {
+        using var cache = new WriteCache(WriteCache.SegmentBytes);
+        var payload = Payload(4, 2, 50);
+        Assert.True(cache.TryPutAdd(4, 2, 1, 0xABCD, payload, out var record));
+        Assert.Equal(BookieRecord.Add(4, 2, 1, 0xABCD, payload), record.ToArray());
+        Assert.Equal(BookieRecord.StoredEntry(record).ToArray(), cache.Get(4, 2));
+        var journaled = cache.WhenJournaled();
+        Assert.False(journaled.IsCompleted);
+        cache.Journaled();
+        await journaled.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(cache.WhenJournaled().IsCompleted);
+    }
 }

@@ -31,9 +31,8 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
     {
         // Adds are pipelined: each is handed to storage at once and answered when its journal
         // group is durable. One writer loop serializes the responses onto the stream.
-        var responses = System.Threading.Channels.Channel.CreateBounded<AddResponse>(new System.Threading.Channels.BoundedChannelOptions(10_000) { SingleReader = true });
-        var writer = Task.Run(() => responses.Reader.WriteAllAsync(responseStream, context.CancellationToken));
-        var pending = new List<Task>();
+        var adds = new AddStream(state.BookieId);
+        var writer = Task.Run(() => adds.WriteResponsesAsync(responseStream, context.CancellationToken));
         var ended = _addStreamsEnded.Task;
         bool? recoveryOnly = null; // null until the first add
         try
@@ -58,50 +57,94 @@ internal sealed class BookieService(BookieStorage storage, BookieState state) : 
                     break;
                 var request = requestStream.Current;
                 recoveryOnly = request.Recovery && recoveryOnly != false;
-                pending.Add(AddOneAsync(request, responses.Writer, context.CancellationToken));
-                if (pending.Count > 4096)
-                    pending.RemoveAll(t => t.IsCompleted);
+                adds.Started();
+                if (Validate(request) is { } invalid)
+                    adds.Answer(request.LedgerId, request.EntryId, invalid.Code, invalid.Message);
+                else
+                    storage.Add(request.LedgerId, request.EntryId, request.LastAddConfirmed, request.Digest, request.Payload.Memory, request.Recovery, adds, context.CancellationToken);
             }
-            await Task.WhenAll(pending).ConfigureAwait(false);
+            await adds.AllAnsweredAsync().ConfigureAwait(false);
         }
         finally
         {
-            responses.Writer.TryComplete();
+            adds.EndResponses();
         }
         await writer.ConfigureAwait(false);
     }
 
-    private async Task AddOneAsync(AddRequest request, System.Threading.Channels.ChannelWriter<AddResponse> responses, CancellationToken cancellationToken)
+    /// <summary>
+    /// The adds of one <see cref="AddEntries"/> call: storage tells this object each outcome (on
+    /// whatever thread completed it) and it queues the answer for the stream's writer loop. Nothing
+    /// per add but the response message itself, which the stream (in process: the writer) keeps.
+    /// </summary>
+    private sealed class AddStream(string bookieId) : IAddCompletion
     {
-        var response = new AddResponse { LedgerId = request.LedgerId, EntryId = request.EntryId };
-        try
+        private readonly System.Threading.Channels.Channel<AddResponse> _responses = System.Threading.Channels.Channel.CreateUnbounded<AddResponse>(
+            new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+        private readonly TaskCompletionSource _allAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _unanswered = 1; // the reading loop's own count, dropped by AllAnsweredAsync
+
+        public void Started() => Interlocked.Increment(ref _unanswered);
+
+        /// <summary>Completes once every started add has been answered; call when no more adds start.</summary>
+        public Task AllAnsweredAsync()
         {
-            if (Validate(request) is { } invalid)
+            Answered();
+            return _allAnswered.Task;
+        }
+
+        public void EndResponses() => _responses.Writer.TryComplete();
+
+        public void Answer(long ledgerId, long entryId, Code code, string message)
+        {
+            _responses.Writer.TryWrite(new AddResponse { LedgerId = ledgerId, EntryId = entryId, Code = code, Message = message });
+            Answered();
+        }
+
+        public void Completed(long ledgerId, long entryId, StorageResult result, Exception? error)
+        {
+            if (error is OperationCanceledException)
             {
-                (response.Code, response.Message) = invalid;
+                // The call was cancelled: nobody reads an answer any more.
+                Answered();
+                return;
             }
-            else
-            {
-                var result = await storage.AddAsync(request.LedgerId, request.EntryId, request.LastAddConfirmed, request.Digest,
-                    request.Payload.Memory, request.Recovery, cancellationToken).ConfigureAwait(false);
-                (response.Code, response.Message) = result switch
+            var (code, message) = error is not null
+                // Every add gets an answer: a writer must never wait for one that will not come.
+                ? (Code.Internal, $"Bookie {bookieId} could not store the entry: {error.Message}")
+                : result switch
                 {
                     StorageResult.Ok => (Code.Ok, ""),
-                    StorageResult.Fenced => (Code.Fenced, $"Ledger {request.LedgerId} is fenced: another client is recovering it; this writer must stop."),
-                    StorageResult.ReadOnly => (Code.ReadOnly, $"Bookie {state.BookieId} is read-only (its disk is nearly full, or it is being decommissioned); write to another bookie."),
+                    StorageResult.Fenced => (Code.Fenced, $"Ledger {ledgerId} is fenced: another client is recovering it; this writer must stop."),
+                    StorageResult.ReadOnly => (Code.ReadOnly, $"Bookie {bookieId} is read-only (its disk is nearly full, or it is being decommissioned); write to another bookie."),
                     _ => (Code.Internal, result.ToString()),
                 };
+            Answer(ledgerId, entryId, code, message);
+        }
+
+        private void Answered()
+        {
+            if (Interlocked.Decrement(ref _unanswered) == 0)
+                _allAnswered.TrySetResult();
+        }
+
+        /// <summary>
+        /// Writes the answers in the order they came until <see cref="EndResponses"/>. Waiting for
+        /// the next answer takes no token (a cancellable wait allocates each time; the call's end
+        /// completes the channel anyway); the write itself stops with the call.
+        /// </summary>
+        public async Task WriteResponsesAsync(IServerStreamWriter<AddResponse> destination, CancellationToken cancellationToken)
+        {
+            var reader = _responses.Reader;
+            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var response))
+                    await destination.WriteAsync(response, reader.TryPeek(out _), cancellationToken).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Every add gets an answer: a writer must never wait for one that will not come.
-            (response.Code, response.Message) = (Code.Internal, $"Bookie {state.BookieId} could not store the entry: {e.Message}");
-        }
-        await responses.WriteAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
-    private static (Code, string)? Validate(AddRequest request)
+    private static (Code Code, string Message)? Validate(AddRequest request)
     {
         if (request.LedgerId < 0 || request.EntryId < 0 || request.LastAddConfirmed < -1)
             return (Code.InvalidArgument, $"Ledger id, entry id must be >= 0 and LAC >= -1 (got {request.LedgerId}, {request.EntryId}, {request.LastAddConfirmed}).");

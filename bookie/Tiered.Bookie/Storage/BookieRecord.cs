@@ -15,16 +15,25 @@ internal static class BookieRecord
     public const int EntryHeaderSize = 12;
     public const int AddHeaderSize = 17;
 
+    /// <summary>Bytes of the add record of a <paramref name="payloadLength"/>-byte payload.</summary>
+    public static int AddLength(int payloadLength) => AddHeaderSize + EntryHeaderSize + payloadLength;
+
     public static byte[] Add(long ledgerId, long entryId, long lastAddConfirmed, uint digest, ReadOnlySpan<byte> payload)
     {
-        var record = new byte[AddHeaderSize + EntryHeaderSize + payload.Length];
-        record[0] = AddKind;
-        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(1), ledgerId);
-        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(9), entryId);
-        BinaryPrimitives.WriteInt64LittleEndian(record.AsSpan(AddHeaderSize), lastAddConfirmed);
-        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(AddHeaderSize + 8), digest);
-        payload.CopyTo(record.AsSpan(AddHeaderSize + EntryHeaderSize));
+        var record = new byte[AddLength(payload.Length)];
+        WriteAdd(record, ledgerId, entryId, lastAddConfirmed, digest, payload);
         return record;
+    }
+
+    /// <summary>Writes the add record into <paramref name="destination"/> (<see cref="AddLength"/> bytes), where it is kept.</summary>
+    public static void WriteAdd(Span<byte> destination, long ledgerId, long entryId, long lastAddConfirmed, uint digest, ReadOnlySpan<byte> payload)
+    {
+        destination[0] = AddKind;
+        BinaryPrimitives.WriteInt64LittleEndian(destination[1..], ledgerId);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[9..], entryId);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[AddHeaderSize..], lastAddConfirmed);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[(AddHeaderSize + 8)..], digest);
+        payload.CopyTo(destination[(AddHeaderSize + EntryHeaderSize)..]);
     }
 
     public static byte[] Fence(long ledgerId)

@@ -10,6 +10,12 @@ internal sealed partial class BookieStorage
     /// <summary>Test seam: runs at the start of every flush, with the flush lock held (a test holds flushes back with it).</summary>
     internal Func<ValueTask>? BeforeFlush { get; set; }
 
+    /// <summary>Where a flush collects the entries' locations; kept between flushes (used under the flush lock only).</summary>
+    private LedgerIndexEntry[] _locations = [];
+
+    /// <summary>The checkpoint last written by this process (used under the flush lock only).</summary>
+    private JournalPosition? _checkpoint;
+
     private async Task FlushLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
@@ -49,11 +55,17 @@ internal sealed partial class BookieStorage
             var checkpoint = checkpointAt ?? _journal.DurableEnd;
             // Left over from a flush that failed: write it first, or the swap below would hide it
             // in the active cache while the checkpoint moves past it.
-            WriteDurably(_flushing);
+            if (_flushing.Count > 0)
+                await WriteDurablyAsync(_flushing).ConfigureAwait(false);
             lock (_cacheLock)
+            {
                 (_active, _flushing) = (_flushing, _active);
-            WriteDurably(_flushing);
-            WriteCheckpoint(checkpoint);
+                _flushSignalled = 0;
+            }
+            await WriteDurablyAsync(_flushing).ConfigureAwait(false);
+            // An idle bookie's flushes change nothing: no fsyncs for them.
+            if (checkpoint != _checkpoint)
+                WriteCheckpoint(checkpoint);
         }
         finally
         {
@@ -61,22 +73,41 @@ internal sealed partial class BookieStorage
         }
     }
 
-    /// <summary>Appends a cache to the entry log and the index, makes both durable, then empties the cache.</summary>
-    private void WriteDurably(WriteCache cache)
+    /// <summary>
+    /// Appends a cache to the entry log and the index, makes both durable, then empties the cache
+    /// once the journal is done with every record it reads from the cache's segments.
+    /// </summary>
+    private async Task WriteDurablyAsync(WriteCache cache)
     {
-        if (cache.Count == 0)
-            return;
-        var locations = new List<LedgerIndexEntry>(cache.Count);
-        cache.ForEachSorted((ledgerId, entryId, entry) =>
-            locations.Add(new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry))));
-        _entryLog.Flush();
-        _index.PutBatch(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(locations));
-        foreach (var ledgerId in locations.Select(l => l.LedgerId).Distinct())
+        var count = cache.Count;
+        if (count == 0)
         {
-            if (_ledgers.TryGetValue(ledgerId, out var state))
-                _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
+            _locations = []; // idle: hold no memory for flushes that may not come
         }
-        _index.Flush();
+        else
+        {
+            if (_locations.Length < count)
+                _locations = new LedgerIndexEntry[count + count / 4];
+            var locations = _locations;
+            var written = 0;
+            cache.ForEachSorted((ledgerId, entryId, entry) =>
+                locations[written++] = new LedgerIndexEntry(ledgerId, entryId, _entryLog.Append(ledgerId, entryId, entry)));
+            _entryLog.Flush();
+            _index.PutBatch(locations.AsSpan(0, written));
+            var previous = -1L;
+            for (var i = 0; i < written; i++)
+            {
+                // Sorted by ledger: each ledger's info once.
+                var ledgerId = locations[i].LedgerId;
+                if (ledgerId != previous && _ledgers.TryGetValue(ledgerId, out var state))
+                    _index.SetInfo(ledgerId, new LedgerInfo(state.Fenced, state.LastAddConfirmed));
+                previous = ledgerId;
+            }
+            _index.Flush();
+        }
+        // Adds put in this cache before the swap may still be queued in the journal, which frames them
+        // from the cache's segments: the segments are reused only after that (one group commit at most).
+        await cache.WhenJournaled().ConfigureAwait(false);
         lock (_cacheLock)
             cache.Clear();
     }
@@ -97,6 +128,7 @@ internal sealed partial class BookieStorage
         File.Move(temp, path, overwrite: true);
         DirectorySync.Sync(_dataDir);
         _journal.Checkpoint(checkpoint);
+        _checkpoint = checkpoint;
     }
 
     private JournalPosition ReadCheckpoint()

@@ -42,6 +42,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     private readonly SemaphoreSlim _flushWanted = new(0, int.MaxValue);
     private WriteCache _active;
     private WriteCache _flushing;
+    private int _flushSignalled; // 1 once the filling cache asked for a flush; reset when the caches swap
     private Task _flushLoop = Task.CompletedTask;
     private Task _gcLoop = Task.CompletedTask;
 
@@ -87,41 +88,28 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         return storage;
     }
 
-    private LedgerState State(long ledgerId) => _ledgers.GetOrAdd(ledgerId, static _ => new LedgerState(false, -1, -1));
-
-    /// <summary>Stores an entry; completes once it is durable in the journal.</summary>
-    /// <param name="storedEntry">[LAC i64][digest u32][payload] as built by <see cref="BookieRecord"/>.</param>
-    public async ValueTask<StorageResult> AddAsync(long ledgerId, long entryId, long lastAddConfirmed, uint digest, ReadOnlyMemory<byte> payload, bool recovery, CancellationToken cancellationToken)
+    /// <summary>Asks the flush loop for one flush when the filling cache is half full (once per cache, not once per add). Call under the cache lock.</summary>
+    private void WantFlushIfHalfFull()
     {
-        if (ReadOnly && !recovery)
-            return StorageResult.ReadOnly;
-        var state = State(ledgerId);
-        if (state.Fenced && !recovery)
-            return StorageResult.Fenced;
-        var start = Stopwatch.GetTimestamp();
-        var record = BookieRecord.Add(ledgerId, entryId, lastAddConfirmed, digest, payload.Span);
-        await PutInCacheAsync(ledgerId, entryId, BookieRecord.StoredEntry(record), replaying: null, cancellationToken).ConfigureAwait(false);
-        await _journal.AppendAsync(record, cancellationToken).ConfigureAwait(false);
-        // Checked again, atomically with counting the entry: a fence answered while this add waited
-        // (for room in the cache, for the journal) did not count it, so it must not be acknowledged.
-        // The journaled copy is harmless: an entry never acknowledged may or may not survive.
-        _instrumentation.AddLatency.Record(Stopwatch.GetElapsedTime(start).TotalSeconds);
-        return state.TryAdd(entryId, lastAddConfirmed, recovery) ? StorageResult.Ok : StorageResult.Fenced;
+        if (_flushSignalled == 0 && _active.Bytes >= _cacheHalf / 2)
+        {
+            _flushSignalled = 1;
+            _flushWanted.Release();
+        }
     }
+
+    private LedgerState State(long ledgerId) => _ledgers.GetOrAdd(ledgerId, static _ => new LedgerState(false, -1, -1));
 
     /// <param name="replaying">During journal replay, the record being replayed: a flush may only checkpoint up to it.</param>
     private async ValueTask PutInCacheAsync(long ledgerId, long entryId, ReadOnlyMemory<byte> storedEntry, JournalPosition? replaying, CancellationToken cancellationToken)
     {
         while (true)
         {
-            bool halfFull;
             lock (_cacheLock)
             {
                 if (_active.TryPut(ledgerId, entryId, storedEntry.Span))
                 {
-                    halfFull = _active.Bytes >= _cacheHalf / 2;
-                    if (halfFull)
-                        _flushWanted.Release();
+                    WantFlushIfHalfFull();
                     return;
                 }
             }

@@ -145,6 +145,14 @@ internal sealed partial class Journal : IAsyncDisposable
     /// <paramref name="cancellationToken"/> only cancels waiting for queue space: a queued record is written.
     /// </summary>
     public ValueTask<JournalPosition> AppendAsync(ReadOnlyMemory<byte> record, CancellationToken cancellationToken = default)
+        => AppendAsync(record, continueOnWriter: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="AppendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>; with <paramref name="continueOnWriter"/> the
+    /// caller's continuation runs on the journal's writer as the group completes, not on the thread pool: it must
+    /// only hand the work off (queue a work item of its own, which costs no allocation), never do it there.
+    /// </summary>
+    internal ValueTask<JournalPosition> AppendAsync(ReadOnlyMemory<byte> record, bool continueOnWriter, CancellationToken cancellationToken)
     {
         if (record.Length == 0)
         {
@@ -162,8 +170,8 @@ internal sealed partial class Journal : IAsyncDisposable
         cancellationToken.ThrowIfCancellationRequested();
         var frameBytes = JournalFormat.FrameHeaderSize + record.Length;
         return TryReserve(frameBytes)
-            ? Enqueue(record)
-            : AppendAfterBackPressureAsync(record, frameBytes, cancellationToken);
+            ? Enqueue(record, continueOnWriter)
+            : AppendAfterBackPressureAsync(record, frameBytes, continueOnWriter, cancellationToken);
     }
 
     /// <summary>
@@ -204,9 +212,9 @@ internal sealed partial class Journal : IAsyncDisposable
         SignalCapacityFreed();
     }
 
-    private ValueTask<JournalPosition> Enqueue(ReadOnlyMemory<byte> record)
+    private ValueTask<JournalPosition> Enqueue(ReadOnlyMemory<byte> record, bool continueOnWriter)
     {
-        var append = JournalAppend.Rent(record, Stopwatch.GetTimestamp());
+        var append = JournalAppend.Rent(record, Stopwatch.GetTimestamp(), continueOnWriter);
         var version = append.Version;
         if (_queue.Writer.TryWrite(append))
         {
@@ -220,7 +228,7 @@ internal sealed partial class Journal : IAsyncDisposable
     }
 
     private async ValueTask<JournalPosition> AppendAfterBackPressureAsync(
-        ReadOnlyMemory<byte> record, int frameBytes, CancellationToken cancellationToken)
+        ReadOnlyMemory<byte> record, int frameBytes, bool continueOnWriter, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -240,7 +248,7 @@ internal sealed partial class Journal : IAsyncDisposable
             await freed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return await Enqueue(record).ConfigureAwait(false);
+        return await Enqueue(record, continueOnWriter).ConfigureAwait(false);
     }
 
     /// <summary>Counts <paramref name="frameBytes"/> as queued unless that would exceed the capacity (one record always fits).</summary>

@@ -14,7 +14,8 @@ internal sealed class JournalAppend : IValueTaskSource<JournalPosition>
     private static readonly ConcurrentQueue<JournalAppend> Pool = new();
     private static int _pooledCount;
 
-    // Continuations run on the thread pool so callers' work never runs on (and stalls) the journal writer.
+    // Continuations run on the thread pool so callers' work never runs on (and stalls) the journal writer,
+    // unless the caller asked to continue on the writer (to hand off without the pool's per-callback allocation).
     private ManualResetValueTaskSourceCore<JournalPosition> _core = new() { RunContinuationsAsynchronously = true };
 
     private JournalAppend()
@@ -35,7 +36,7 @@ internal sealed class JournalAppend : IValueTaskSource<JournalPosition>
 
     public short Version => _core.Version;
 
-    public static JournalAppend Rent(ReadOnlyMemory<byte> record, long enqueuedAt)
+    public static JournalAppend Rent(ReadOnlyMemory<byte> record, long enqueuedAt, bool continueOnWriter = false)
     {
         if (Pool.TryDequeue(out var append))
         {
@@ -48,6 +49,7 @@ internal sealed class JournalAppend : IValueTaskSource<JournalPosition>
 
         append.Record = record;
         append.EnqueuedAt = enqueuedAt;
+        append._core.RunContinuationsAsynchronously = !continueOnWriter;
         return append;
     }
 

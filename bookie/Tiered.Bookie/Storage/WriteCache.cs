@@ -6,6 +6,10 @@ namespace Tiered.Bookie.Storage;
 /// Entries that are in the journal but not yet in the entry logs (BookKeeper's write cache).
 /// Payloads are copied into large pooled segments, so an add allocates nothing of its own; the
 /// bookie fills one cache while the previous one is flushed to the entry logs, then clears it.
+/// An add is written here once, as its whole journal record (<see cref="TryPutAdd"/>), and the
+/// journal frames it from here: until the journal is done with it (<see cref="Journaled"/>) the
+/// segment must not be reused, which <see cref="WhenJournaled"/> lets the flush wait for.
+/// Segments are kept from one round to the next; a round that used none gives them back to the pool.
 /// Thread-safe: adds and reads may run concurrently.
 /// </summary>
 internal sealed class WriteCache : IDisposable
@@ -16,10 +20,14 @@ internal sealed class WriteCache : IDisposable
     private readonly object _sync = new();
     private readonly long _capacityBytes;
     private readonly List<byte[]> _segments = [];
+    private readonly Stack<byte[]> _spare = new();
+    private (long Ledger, long Entry)[] _sortKeys = []; // kept like the segments: flushes of about the same size follow each other
     private readonly Dictionary<(long Ledger, long Entry), Slot> _index = [];
     private readonly Dictionary<long, long> _lastEntry = [];
     private int _segmentUsed = SegmentBytes; // forces a segment on the first put
     private long _bytes;
+    private int _unjournaled;
+    private TaskCompletionSource? _allJournaled;
 
     public WriteCache(long capacityBytes)
     {
@@ -49,26 +57,87 @@ internal sealed class WriteCache : IDisposable
     /// <summary>Copies an entry in; false when the cache is full (flush it and retry on the next one).</summary>
     public bool TryPut(long ledgerId, long entryId, ReadOnlySpan<byte> entry)
     {
-        if (entry.Length > SegmentBytes)
-            throw new ArgumentException($"An entry of {entry.Length} bytes is larger than a cache segment ({SegmentBytes} bytes).", nameof(entry));
         lock (_sync)
         {
-            if (_bytes + entry.Length > _capacityBytes)
+            if (!TryReserve(entry.Length, out var segment, out var offset))
                 return false;
-            if (_segmentUsed + entry.Length > SegmentBytes)
-            {
-                _segments.Add(ArrayPool<byte>.Shared.Rent(SegmentBytes));
-                _segmentUsed = 0;
-            }
-            var segment = _segments.Count - 1;
-            entry.CopyTo(_segments[segment].AsSpan(_segmentUsed));
-            _index[(ledgerId, entryId)] = new Slot(segment, _segmentUsed, entry.Length);
-            _segmentUsed += entry.Length;
-            _bytes += entry.Length;
-            if (!_lastEntry.TryGetValue(ledgerId, out var last) || entryId > last)
-                _lastEntry[ledgerId] = entryId;
+            entry.CopyTo(_segments[segment].AsSpan(offset));
+            Index(ledgerId, entryId, new Slot(segment, offset, entry.Length));
             return true;
         }
+    }
+
+    /// <summary>
+    /// Writes an add in as its journal record (<see cref="BookieRecord.WriteAdd"/>), the stored entry
+    /// being its tail; false when the cache is full. <paramref name="record"/> stays valid until
+    /// <see cref="Journaled"/> is called for it, which the caller must do exactly once.
+    /// </summary>
+    public bool TryPutAdd(long ledgerId, long entryId, long lastAddConfirmed, uint digest, ReadOnlySpan<byte> payload, out ReadOnlyMemory<byte> record)
+    {
+        var length = BookieRecord.AddLength(payload.Length);
+        lock (_sync)
+        {
+            if (!TryReserve(length, out var segment, out var offset))
+            {
+                record = default;
+                return false;
+            }
+            var bytes = _segments[segment];
+            BookieRecord.WriteAdd(bytes.AsSpan(offset, length), ledgerId, entryId, lastAddConfirmed, digest, payload);
+            Index(ledgerId, entryId, new Slot(segment, offset + BookieRecord.AddHeaderSize, length - BookieRecord.AddHeaderSize));
+            Interlocked.Increment(ref _unjournaled); // Journaled() decrements without the lock
+            record = bytes.AsMemory(offset, length);
+            return true;
+        }
+    }
+
+    /// <summary>The journal is done with a record of <see cref="TryPutAdd"/> (written, or failed).</summary>
+    public void Journaled()
+    {
+        if (Interlocked.Decrement(ref _unjournaled) == 0 && Volatile.Read(ref _allJournaled) is { } waiter)
+            waiter.TrySetResult();
+    }
+
+    /// <summary>Completes once the journal is done with every record put here; wait for it before <see cref="Clear"/>.</summary>
+    public Task WhenJournaled()
+    {
+        if (Volatile.Read(ref _unjournaled) == 0)
+            return Task.CompletedTask;
+        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Published before the count is read again: a Journaled() that saw no waiter is seen here as zero.
+        Interlocked.Exchange(ref _allJournaled, waiter);
+        if (Volatile.Read(ref _unjournaled) == 0)
+            waiter.TrySetResult();
+        return waiter.Task;
+    }
+
+    /// <summary>Finds room for <paramref name="length"/> bytes (taking a new segment if needed); false when the cache is full.</summary>
+    private bool TryReserve(int length, out int segment, out int offset)
+    {
+        if (length > SegmentBytes)
+            throw new ArgumentException($"An entry of {length} bytes is larger than a cache segment ({SegmentBytes} bytes).", nameof(length));
+        if (_bytes + length > _capacityBytes)
+        {
+            (segment, offset) = (-1, -1);
+            return false;
+        }
+        if (_segmentUsed + length > SegmentBytes)
+        {
+            _segments.Add(_spare.TryPop(out var spare) ? spare : ArrayPool<byte>.Shared.Rent(SegmentBytes));
+            _segmentUsed = 0;
+        }
+        segment = _segments.Count - 1;
+        offset = _segmentUsed;
+        _segmentUsed += length;
+        return true;
+    }
+
+    private void Index(long ledgerId, long entryId, Slot slot)
+    {
+        _index[(ledgerId, entryId)] = slot;
+        _bytes += slot.Length;
+        if (!_lastEntry.TryGetValue(ledgerId, out var last) || entryId > last)
+            _lastEntry[ledgerId] = entryId;
     }
 
     /// <summary>Copies a cached entry out; null when it is not here.</summary>
@@ -112,11 +181,19 @@ internal sealed class WriteCache : IDisposable
     public void ForEachSorted(EntryVisitor visit)
     {
         (long Ledger, long Entry)[] keys;
+        int count;
         lock (_sync)
-            keys = [.. _index.Keys];
-        Array.Sort(keys);
-        foreach (var key in keys)
         {
+            count = _index.Count;
+            if (_sortKeys.Length < count)
+                _sortKeys = new (long, long)[count + count / 4];
+            keys = _sortKeys;
+            _index.Keys.CopyTo(keys, 0);
+        }
+        Array.Sort(keys, 0, count);
+        for (var i = 0; i < count; i++)
+        {
+            var key = keys[i];
             Slot slot;
             lock (_sync)
                 slot = _index[key];
@@ -124,22 +201,44 @@ internal sealed class WriteCache : IDisposable
         }
     }
 
-    /// <summary>Drops every entry and returns the segments to the pool.</summary>
+    /// <summary>
+    /// Drops every entry. The segments are kept for the next round (the bookie's two caches take
+    /// turns, each needing about as many as last time); after a round that used none they go back
+    /// to the pool, so an idle bookie holds no cache memory.
+    /// </summary>
     public void Clear()
     {
         lock (_sync)
         {
+            System.Diagnostics.Debug.Assert(_unjournaled == 0, "A cache was cleared while the journal still reads records from it.");
+            if (_segments.Count == 0)
+                ReleaseSpares();
             foreach (var segment in _segments)
-                ArrayPool<byte>.Shared.Return(segment);
+                _spare.Push(segment);
             _segments.Clear();
             _index.Clear();
             _lastEntry.Clear();
             _segmentUsed = SegmentBytes;
             _bytes = 0;
+            _allJournaled = null;
         }
     }
 
-    public void Dispose() => Clear();
+    private void ReleaseSpares()
+    {
+        _sortKeys = [];
+        while (_spare.TryPop(out var segment))
+            ArrayPool<byte>.Shared.Return(segment);
+    }
+
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            Clear();
+            ReleaseSpares();
+        }
+    }
 
     public delegate void EntryVisitor(long ledgerId, long entryId, ReadOnlySpan<byte> entry);
 
