@@ -9,7 +9,8 @@ namespace Tiered.Ledger;
 /// Reads a ledger up to the last entry known to be confirmed: a closed ledger's last entry, or
 /// an open ledger's LAC as its bookies reported it when opened. Each entry is read from the
 /// replicas of its write set in order; a replica that is down, lacks the entry or returns it
-/// with a wrong digest is skipped for the next.
+/// with a wrong digest is skipped for the next. Ranges are read as streams where one replica
+/// holds every entry of the range (<see cref="ReadAsync"/>).
 /// </summary>
 public sealed class LedgerReader
 {
@@ -56,7 +57,100 @@ public sealed class LedgerReader
         return ReadRangeAsync(firstEntryId, lastEntryId, cancellationToken);
     }
 
+    /// <summary>
+    /// Entries in runs: where every bookie of the ensemble stores every entry (ensemble size = write quorum, as a
+    /// standalone's single bookie or a mirrored ensemble), a run of up to <see cref="MaxStreamedEntries"/> entries
+    /// of one segment comes from one replica as one ReadRange stream, not one call per entry. A striped ensemble
+    /// spreads neighbouring entries over different bookies, so those are read one call per entry, several ahead.
+    /// Whatever a stream fails to deliver intact (the replica is down, lacks an entry, or its digest does not
+    /// match) is read entry by entry from the write set, so a bad replica costs only a retry.
+    /// </summary>
     private async IAsyncEnumerable<LedgerEntry> ReadRangeAsync(long firstEntryId, long lastEntryId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var next = firstEntryId;
+        while (next <= lastEntryId)
+        {
+            var (segment, segmentLast) = SegmentAndLastFor(next);
+            var runLast = Math.Min(lastEntryId, segmentLast);
+            if (_schedule.EnsembleSize == _schedule.WriteQuorum)
+            {
+                runLast = Math.Min(runLast, next + MaxStreamedEntries - 1);
+                var bookieId = segment.Bookies[_schedule.BookieIndex(next, 0)];
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                using var call = StartRange(bookieId, next, runLast, timeout);
+                while (next <= runLast && call is not null)
+                {
+                    timeout.CancelAfter(_options.ReadTimeout);
+                    if (await NextStreamedAsync(call, bookieId, next, timeout.Token, cancellationToken).ConfigureAwait(false) is not { } entry)
+                        break;
+                    yield return entry;
+                    next++;
+                }
+            }
+            // The run's entries the stream did not deliver (or all of them, for a striped ensemble): one by one.
+            if (next <= runLast)
+            {
+                await foreach (var entry in ReadAheadAsync(next, runLast, cancellationToken).ConfigureAwait(false))
+                    yield return entry;
+                next = runLast + 1;
+            }
+        }
+    }
+
+    /// <summary>Entries a stream carries at most: one call's deadline is renewed per entry, and an abandoned read stops soon.</summary>
+    internal const int MaxStreamedEntries = 256;
+
+    private AsyncServerStreamingCall<ReadResponse>? StartRange(string bookieId, long first, long last, CancellationTokenSource timeout)
+    {
+        try
+        {
+            return _pool.Get(bookieId).ReadRange(new ReadRangeRequest { LedgerId = LedgerId, FirstEntryId = first, LastEntryId = last },
+                cancellationToken: timeout.Token);
+        }
+        catch (RpcException e)
+        {
+            LedgerLog.ReplicaReadFailed(_logger, LedgerId, first, bookieId, $"{e.StatusCode}: {e.Status.Detail}");
+            return null;
+        }
+    }
+
+    /// <summary>The next entry of a range stream, digest verified; null (logged) when the stream failed or the replica served it damaged.</summary>
+    private async ValueTask<LedgerEntry?> NextStreamedAsync(AsyncServerStreamingCall<ReadResponse> call, string bookieId, long entryId,
+        CancellationToken timeout, CancellationToken cancellationToken)
+    {
+        ReadResponse response;
+        try
+        {
+            if (!await call.ResponseStream.MoveNext(timeout).ConfigureAwait(false))
+            {
+                LedgerLog.ReplicaReadFailed(_logger, LedgerId, entryId, bookieId, "its range stream ended early");
+                return null;
+            }
+            response = call.ResponseStream.Current;
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            LedgerLog.ReplicaReadFailed(_logger, LedgerId, entryId, bookieId, e is RpcException rpc ? $"{rpc.StatusCode}: {rpc.Status.Detail}" : "timed out");
+            return null;
+        }
+        if (ResponseInterceptor is { } intercept)
+            response = intercept(bookieId, response);
+        if (response.Code != Code.Ok)
+        {
+            LedgerLog.ReplicaReadFailed(_logger, LedgerId, entryId, bookieId, $"{response.Code}");
+            return null;
+        }
+        if (response.LedgerId != LedgerId || response.EntryId != entryId
+            || !LedgerDigest.Verify(LedgerId, entryId, response.LastAddConfirmed, response.Payload.Span, response.Digest))
+        {
+            LedgerLog.DigestMismatch(_logger, LedgerId, entryId, bookieId);
+            return null;
+        }
+        return new LedgerEntry(entryId, response.Payload.Memory);
+    }
+
+    /// <summary>Entries one call each, from the first replica of each write set that serves it intact, <see cref="LedgerClientOptions.ReadAheadEntries"/> ahead.</summary>
+    private async IAsyncEnumerable<LedgerEntry> ReadAheadAsync(long firstEntryId, long lastEntryId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ahead = new Queue<Task<LedgerEntry>>();
@@ -135,15 +229,14 @@ public sealed class LedgerReader
         }
     }
 
-    private Segment SegmentFor(long entryId)
+    private Segment SegmentFor(long entryId) => SegmentAndLastFor(entryId).Segment;
+
+    /// <summary>The segment holding <paramref name="entryId"/> and its last entry id (long.MaxValue for the last segment).</summary>
+    private (Segment Segment, long Last) SegmentAndLastFor(long entryId)
     {
-        var found = _segments[0];
-        foreach (var segment in _segments)
-        {
-            if (segment.FirstEntryId > entryId)
-                break;
-            found = segment;
-        }
-        return found;
+        var found = 0;
+        for (var i = 1; i < _segments.Length && _segments[i].FirstEntryId <= entryId; i++)
+            found = i;
+        return (_segments[found], found + 1 < _segments.Length ? _segments[found + 1].FirstEntryId - 1 : long.MaxValue);
     }
 }

@@ -3,7 +3,8 @@ namespace Tiered.ManagedLedgers;
 /// <summary>
 /// Recently added entries by position, bounded in bytes and in age: tailing readers take an entry
 /// within moments of its add, so an older one only holds memory (an idle topic's cache empties).
-/// The oldest go first; entries arrive in position order, so a FIFO queue is the eviction order.
+/// Entries read from storage while several cursors read the ledger are cached too, so that one read
+/// serves every subscription. The first cached go first (a FIFO queue of insertions is the eviction order).
 /// </summary>
 /// <remarks>
 /// Small entries are copied into slabs (arrays of up to <see cref="MaxSlabBytes"/>, each new one twice
@@ -101,6 +102,58 @@ internal sealed class EntryCache(long maxBytes, TimeSpan maxAge, TimeProvider ti
     {
         lock (_lock)
             return _entries.TryGetValue(position, out data);
+    }
+
+    /// <summary>
+    /// Appends the cached entries <paramref name="first"/>, <paramref name="first"/> + 1, … of ledger
+    /// <paramref name="ledgerId"/> up to <paramref name="last"/>, stopping at the first not cached; answers how many.
+    /// One lock for the run, not one per entry: a tailing reader takes its entries from here.
+    /// </summary>
+    public int TakeRun(long ledgerId, long first, long last, List<ManagedEntry> into)
+    {
+        var taken = 0;
+        lock (_lock)
+        {
+            for (var entryId = first; entryId <= last; entryId++)
+            {
+                var position = new Position(ledgerId, entryId);
+                if (!_entries.TryGetValue(position, out var data))
+                    break;
+                into.Add(new ManagedEntry(position, data));
+                taken++;
+            }
+        }
+        return taken;
+    }
+
+    /// <summary>The last entry id of the run of entries from <paramref name="first"/> (not cached) up to <paramref name="last"/> that are not cached.</summary>
+    public long MissEnd(long ledgerId, long first, long last)
+    {
+        lock (_lock)
+        {
+            var end = first;
+            while (end < last && !_entries.ContainsKey(new Position(ledgerId, end + 1)))
+                end++;
+            return end;
+        }
+    }
+
+    /// <summary>Caches entries read from storage (<paramref name="entries"/> from index <paramref name="start"/> on), so that other readers of them share the read.</summary>
+    public void PutRead(List<ManagedEntry> entries, int start)
+    {
+        lock (_lock)
+        {
+            var now = time.GetTimestamp();
+            for (var i = start; i < entries.Count; i++)
+            {
+                var (position, data) = entries[i];
+                if (data.Length > maxBytes || !_entries.TryAdd(position, data))
+                    continue;
+                _order.Enqueue((position, now));
+                _bytes += data.Length;
+            }
+            EvictLocked(now);
+        }
     }
 
     public void Clear()

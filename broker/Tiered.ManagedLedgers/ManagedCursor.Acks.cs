@@ -147,8 +147,12 @@ public sealed partial class ManagedCursor
         }
         if (_batches.Count > 0)
         {
-            foreach (var position in _batches.Keys.Where(p => p <= _markDelete).ToList())
-                _batches.Remove(position);
+            // Removing while enumerating is allowed for a Dictionary (no copy of the keys on every ack).
+            foreach (var position in _batches.Keys)
+            {
+                if (position <= _markDelete)
+                    _batches.Remove(position);
+            }
         }
         SettleRedeliveryLocked();
         if (_readPosition <= _markDelete)

@@ -5,6 +5,9 @@ namespace Tiered.ManagedLedgers;
 
 public sealed partial class ManagedLedger
 {
+    /// <summary>The last reader made of the ledger being written (<see cref="TailReader"/>).</summary>
+    private LedgerReader? _tailReader;
+
     /// <summary>
     /// Up to <paramref name="maxEntries"/> confirmed entries starting at <paramref name="from"/>, in
     /// order and across ledgers, from the entry cache when there, else from the bookies. Empty when
@@ -43,7 +46,8 @@ public sealed partial class ManagedLedger
     /// <summary>
     /// Entries <paramref name="first"/> … <paramref name="last"/> of one ledger: cached ones from the
     /// cache, runs of the others from the bookies, or from the object store once the bookies' copy
-    /// is deleted (or cannot be read) after an offload.
+    /// is deleted (or cannot be read) after an offload. What is read while other cursors read this
+    /// managed ledger is cached, so that subscriptions reading the same backlog share one read.
     /// </summary>
     private async Task ReadRangeAsync(LedgerSlot slot, LedgerWriter? writer, long first, long last, List<ManagedEntry> result, CancellationToken cancellationToken)
     {
@@ -52,45 +56,68 @@ public sealed partial class ManagedLedger
         long hits = 0;
         while (entryId <= last)
         {
-            var position = new Position(ledgerId, entryId);
-            if (_cache.TryGet(position, out var cached))
-            {
-                result.Add(new ManagedEntry(position, cached));
-                entryId++;
-                hits++;
-                continue;
-            }
-            var missEnd = entryId;
-            while (missEnd < last && !_cache.TryGet(new Position(ledgerId, missEnd + 1), out _))
-                missEnd++;
+            var taken = _cache.TakeRun(ledgerId, entryId, last, result);
+            entryId += taken;
+            hits += taken;
+            if (entryId > last)
+                break;
+            var missEnd = _cache.MissEnd(ledgerId, entryId, last);
             _instrumentation.CacheMisses.Add(missEnd - entryId + 1);
+            var count = result.Count;
             if (slot.BookieDeleted)
             {
                 await ReadOffloadedAsync(slot, entryId, missEnd, result, cancellationToken).ConfigureAwait(false);
-                entryId = missEnd + 1;
-                continue;
             }
-            var count = result.Count;
-            try
+            else
             {
-                var reader = writer is not null ? writer.CreateReader() : await GetReaderAsync(ledgerId, cancellationToken).ConfigureAwait(false);
-                await foreach (var entry in reader.ReadAsync(entryId, missEnd, cancellationToken).ConfigureAwait(false))
-                    result.Add(new ManagedEntry(new Position(ledgerId, entry.EntryId), entry.Payload));
+                try
+                {
+                    var reader = writer is not null ? TailReader(writer, missEnd) : await GetReaderAsync(ledgerId, cancellationToken).ConfigureAwait(false);
+                    await foreach (var entry in reader.ReadAsync(entryId, missEnd, cancellationToken).ConfigureAwait(false))
+                        result.Add(new ManagedEntry(new Position(ledgerId, entry.EntryId), entry.Payload));
+                }
+                catch (Exception e) when (e is LedgerException or ManagedLedgerException && slot.IsOffloaded)
+                {
+                    // The bookies' copy is gone or unreadable, but the objects hold the ledger.
+                    var resume = entryId + (result.Count - count);
+                    await ReadOffloadedAsync(slot, resume, missEnd, result, cancellationToken).ConfigureAwait(false);
+                }
+                catch (LedgerException e)
+                {
+                    throw new ManagedLedgerException($"Managed ledger {Name}: reading entries {ledgerId}:{entryId}…{missEnd} failed: {e.Message}", e);
+                }
             }
-            catch (Exception e) when (e is LedgerException or ManagedLedgerException && slot.IsOffloaded)
-            {
-                // The bookies' copy is gone or unreadable, but the objects hold the ledger.
-                var resume = entryId + (result.Count - count);
-                await ReadOffloadedAsync(slot, resume, missEnd, result, cancellationToken).ConfigureAwait(false);
-            }
-            catch (LedgerException e)
-            {
-                throw new ManagedLedgerException($"Managed ledger {Name}: reading entries {ledgerId}:{entryId}…{missEnd} failed: {e.Message}", e);
-            }
+            if (SharesReads)
+                _cache.PutRead(result, count);
             entryId = missEnd + 1;
         }
         if (hits > 0)
             _instrumentation.CacheHits.Add(hits);
+    }
+
+    /// <summary>Whether entries read from storage are worth caching: another cursor may read them next.</summary>
+    private bool SharesReads
+    {
+        get
+        {
+            lock (_lock)
+                return _cursors.Count > 1;
+        }
+    }
+
+    /// <summary>
+    /// A reader of the ledger being written that may read up to <paramref name="lastEntryId"/>: the last one made
+    /// when its LAC reaches that far (a reader knows every segment up to its LAC, so it stays valid), a new one
+    /// otherwise. Saves building a reader on every cache miss of a reader that trails the writer.
+    /// </summary>
+    private LedgerReader TailReader(LedgerWriter writer, long lastEntryId)
+    {
+        var reader = Volatile.Read(ref _tailReader);
+        if (reader is not null && reader.LedgerId == writer.LedgerId && reader.LastAddConfirmed >= lastEntryId)
+            return reader;
+        reader = writer.CreateReader();
+        Volatile.Write(ref _tailReader, reader);
+        return reader;
     }
 
     /// <summary>A reader of a closed ledger, opened once and shared (recovering it first if its close did not complete).</summary>

@@ -53,4 +53,22 @@ public sealed class AckedRangesTests
         Assert.True(batch.All);
         Assert.True(new BatchAckState(70, batch.Bits).All);
     }
+
+    [Fact]
+    public void A_batch_index_acknowledged_twice_counts_once()
+    {
+        var batch = new BatchAckState(3);
+        batch.Set(1);
+        batch.Set(1);
+        batch.Set(5); // past the batch: ignored
+        Assert.Equal(1, batch.Count);
+        Assert.False(batch.All);
+        batch.SetUpTo(2);
+        Assert.Equal(3, batch.Count);
+        Assert.True(batch.All);
+        // A stored state with bits past the batch size (never written, but not trusted) does not count them.
+        var stored = new BatchAckState(3, [0b1111_0011UL]);
+        Assert.Equal(2, stored.Count);
+        Assert.False(stored.All);
+    }
 }

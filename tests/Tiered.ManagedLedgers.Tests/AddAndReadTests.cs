@@ -260,4 +260,27 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
         await ledger.AddEntryAsync(Payload(12));
         Assert.Equal([11, 12], (await ledger.ReadEntriesAsync(positions[11], 5)).Select(MessageOf));
     }
+
+    [Fact]
+    public async Task Entries_read_from_the_bookies_are_cached_only_while_another_cursor_may_read_them()
+    {
+        await using var client = NewClient();
+        // A mirrored ensemble: its ranges are read as streams (LedgerReader), closed ledgers and the open one alike.
+        await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 5) with { EnsembleSize = 2, WriteQuorum = 2, AckQuorum = 2 });
+        var positions = await AddAsync(ledger, 0, 12);
+        var first = await ledger.OpenCursorAsync("first", InitialPosition.Earliest);
+
+        // One cursor: a backlog read goes to the bookies and is not kept (no one else would take it).
+        ledger.Cache.Clear();
+        Assert.Equal(Enumerable.Range(0, 12), (await first.ReadEntriesAsync(100)).Select(MessageOf));
+        Assert.Equal(0, ledger.Cache.Count);
+
+        // Two: what one reads from the bookies waits in the cache for the other, which reads nothing from the bookies.
+        var second = await ledger.OpenCursorAsync("second", InitialPosition.Earliest);
+        first.Rewind();
+        Assert.Equal(Enumerable.Range(0, 12), (await first.ReadEntriesAsync(100)).Select(MessageOf));
+        Assert.Equal(12, ledger.Cache.Count);
+        Assert.All(positions, p => Assert.True(ledger.Cache.TryGet(p, out _), $"{p} was not cached"));
+        Assert.Equal(Enumerable.Range(0, 12), (await second.ReadEntriesAsync(100)).Select(MessageOf));
+    }
 }

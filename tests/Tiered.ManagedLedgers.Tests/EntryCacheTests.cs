@@ -63,4 +63,21 @@ public class EntryCacheTests
         Assert.False(cache.TryGet(new Position(1, 0), out _));
         Assert.True(held.Span.IndexOfAnyExcept((byte)7) < 0);
     }
+
+    [Fact]
+    public void A_run_of_hits_is_taken_up_to_the_first_miss_and_a_run_of_misses_ends_before_the_next_hit()
+    {
+        var cache = new EntryCache(1024, TimeSpan.FromMinutes(1), TimeProvider.System);
+        foreach (var entryId in new long[] { 0, 1, 2, 5, 6 })
+            cache.Put(new Position(1, entryId), new byte[] { (byte)entryId });
+        var into = new List<ManagedEntry>();
+
+        Assert.Equal(3, cache.TakeRun(1, 0, 9, into));
+        Assert.Equal([0, 1, 2], into.Select(e => e.Position.EntryId));
+        Assert.Equal(4, cache.MissEnd(1, 3, 9));
+        Assert.Equal(3, cache.MissEnd(1, 3, 3));
+        Assert.Equal(2, cache.TakeRun(1, 5, 9, into));
+        Assert.Equal(9, cache.MissEnd(1, 7, 9));
+        Assert.Equal(0, cache.TakeRun(2, 0, 9, into));
+    }
 }

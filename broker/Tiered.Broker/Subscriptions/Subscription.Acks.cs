@@ -32,7 +32,13 @@ public sealed partial class Subscription
         acks = OnlyHeldParts(consumer, acks);
         var checkedAcks = new AckPosition[acks.Count];
         for (var i = 0; i < checkedAcks.Length; i++)
-            checkedAcks[i] = await WithEntryBatchSizeAsync(consumer, acks[i], cancellationToken).ConfigureAwait(false);
+        {
+            // A consumer acknowledging messages one by one lists a batch's messages together: its size is looked up once.
+            var previous = i > 0 ? checkedAcks[i - 1] : default;
+            checkedAcks[i] = i > 0 && acks[i].BatchIndex >= 0 && previous.BatchIndex >= 0 && acks[i].Position == previous.Position
+                ? WithBatchSize(acks[i], previous.BatchSize)
+                : await WithEntryBatchSizeAsync(consumer, acks[i], cancellationToken).ConfigureAwait(false);
+        }
         if (cumulative)
             await Cursor.AckCumulativeAsync(checkedAcks[0], cancellationToken).ConfigureAwait(false);
         else
@@ -70,6 +76,12 @@ public sealed partial class Subscription
         if (Cursor.IsAcknowledged(ack.Position))
             return new AckPosition(ack.Position); // Nothing left to acknowledge in it; the cursor ignores it.
         var size = DeliveredBatchSize(consumer, ack.Position) ?? await StoredBatchSizeAsync(ack.Position, cancellationToken).ConfigureAwait(false);
+        return WithBatchSize(ack, size);
+    }
+
+    /// <summary>The acknowledgement of one message of an entry of <paramref name="size"/> messages, checked against that size.</summary>
+    private static AckPosition WithBatchSize(AckPosition ack, int size)
+    {
         if (ack.BatchSize != 0 && ack.BatchSize != size)
             throw new BrokerException(BrokerErrorCode.BadRequest,
                 $"Message {ack.Position} is in a batch of {size} message(s), not {ack.BatchSize}: acknowledge with the batch_size of the delivery (or 0).");

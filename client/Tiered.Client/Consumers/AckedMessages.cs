@@ -49,6 +49,13 @@ internal sealed class AckedMessages
             _cumulative = (ledger, entry);
     }
 
+    /// <summary>Whether the whole entry was acknowledged (cumulatively, or as an entry); checked once per delivery.</summary>
+    public bool ContainsEntry(long ledger, long entry)
+        => (ledger, entry).CompareTo(_cumulative) <= 0 || _acked.Contains((ledger, entry, -1));
+
+    /// <summary>Whether the message at <paramref name="batchIndex"/> was acknowledged by itself (the entry as a whole: <see cref="ContainsEntry"/>).</summary>
+    public bool ContainsIndex(long ledger, long entry, int batchIndex) => _acked.Contains((ledger, entry, batchIndex));
+
     /// <summary>Whether the message (its batch index, or -1 for the whole entry) was acknowledged.</summary>
     public bool Contains(long ledger, long entry, int batchIndex)
         => (ledger, entry).CompareTo(_cumulative) <= 0 || _acked.Contains((ledger, entry, batchIndex)) || _acked.Contains((ledger, entry, -1));

@@ -186,11 +186,13 @@ internal sealed partial class PartitionConsumer
         lock (_lock)
         {
             epoch = _epoch;
+            // The entry's own state once, then one lookup per message (not three).
+            var wholeEntry = _acked.ContainsEntry(entry.LedgerId, entry.EntryId);
             for (var i = 0; i < size; i++)
             {
                 if (acked.Count > 0 && skip[i])
                     continue;
-                drop[i] = _acked.Contains(entry.LedgerId, entry.EntryId, i);
+                drop[i] = wholeEntry || _acked.ContainsIndex(entry.LedgerId, entry.EntryId, i);
                 dropped += drop[i] ? 1 : 0;
             }
             _queued += size - acked.Count - dropped;
