@@ -54,18 +54,15 @@ public static class Crc32C
         return powers;
     }
 
-    /// <summary>a·b modulo the polynomial, both bit-reflected (x^0 in the top bit).</summary>
+    /// <summary>a·b modulo the polynomial, both bit-reflected (x^0 in the top bit). Branch-free: the bits of a are random.</summary>
     private static uint MultiplyModP(uint a, uint b)
     {
         var product = 0u;
-        for (var m = 1u << 31; m != 0 && a != 0; m >>= 1)
+        for (var i = 0; i < 32; i++)
         {
-            if ((a & m) != 0)
-            {
-                product ^= b;
-                a ^= m;
-            }
-            b = (b & 1) != 0 ? (b >> 1) ^ Polynomial : b >> 1;
+            product ^= b & (uint)-(int)(a >> 31);
+            a <<= 1;
+            b = (b >> 1) ^ (Polynomial & (uint)-(int)(b & 1));
         }
         return product;
     }

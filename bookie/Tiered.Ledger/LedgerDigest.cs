@@ -19,11 +19,13 @@ public static class LedgerDigest
     }
 
     /// <summary>
-    /// The same digest for a payload already checksummed (<see cref="EntryPayload.Of"/>): only the 24-byte header is
-    /// read here, so the cost does not grow with the payload (the writer computes it under its lock).
+    /// The same digest for a prepared payload (<see cref="EntryPayload.Of"/>): when it was checksummed then, only the
+    /// 24-byte header is read here, so the cost does not grow with the payload (the writer computes it under its lock).
     /// </summary>
     public static uint Compute(long ledgerId, long entryId, long lastAddConfirmed, in EntryPayload payload)
     {
+        if (!payload.IsChecksummed)
+            return Compute(ledgerId, entryId, lastAddConfirmed, payload.Bytes.Span);
         Span<byte> header = stackalloc byte[24];
         BinaryPrimitives.WriteInt64LittleEndian(header, ledgerId);
         BinaryPrimitives.WriteInt64LittleEndian(header[8..], entryId);

@@ -14,7 +14,7 @@ namespace Tiered.Ledger;
 /// ids, ack masks, pending adds); it is never held across an await. Callers are completed by
 /// one completion loop, fed in entry order under that lock, so their continuations run in entry
 /// order and never on a bookie's receive loop. Nothing is allocated per add but the request
-/// itself: payloads are not copied, their CRC is computed before the lock is taken
+/// itself: payloads are not copied, a large one's CRC is computed before the lock is taken
 /// (<see cref="EntryPayload"/>), and the per-add state (<see cref="PendingAdd"/>, which is also
 /// the awaited <see cref="IValueTaskSource{TResult}"/>) is pooled.
 /// </summary>
@@ -209,7 +209,7 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     /// <summary>
     /// With a window slot taken: gives the add its entry id and sends it; or, when the writer is
     /// closing or failed, gives the slot back and returns why (the add is then the caller's again).
-    /// Only the header's CRC is computed under the lock; the payload's was computed before.
+    /// A large payload's CRC was computed before; under the lock only the header's is, and combined.
     /// </summary>
     private Exception? Enqueue(PendingAdd add, in EntryPayload payload)
     {

@@ -45,7 +45,7 @@ public sealed partial class ManagedLedger
             throw new ArgumentException($"Managed ledger {Name}: an entry of {data.Length} bytes is larger than the {LedgerClientOptions.MaxEntryBytes} byte limit.", nameof(data));
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled<Position>(cancellationToken);
-        // The payload's CRC is computed here, before any lock: the writer only combines it with the entry's header.
+        // A large payload's CRC is computed here, before any lock: the writer only combines it with the entry's header.
         var add = new PendingAdd(this, EntryPayload.Of(data));
         lock (_lock)
         {
