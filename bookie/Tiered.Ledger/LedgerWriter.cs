@@ -14,7 +14,7 @@ namespace Tiered.Ledger;
 /// ids, ack masks, pending adds); it is never held across an await. Callers are completed by
 /// one completion loop, fed in entry order under that lock, so their continuations run in entry
 /// order and never on a bookie's receive loop. Nothing is allocated per add but the request
-/// itself: payloads are not copied, a large one's CRC is computed before the lock is taken
+/// (and the ByteString that wraps the payload): payloads are not copied, a large one's CRC is computed before the lock is taken
 /// (<see cref="EntryPayload"/>), and the per-add state (<see cref="PendingAdd"/>, which is also
 /// the awaited <see cref="IValueTaskSource{TResult}"/>) is pooled.
 /// </summary>
