@@ -15,11 +15,57 @@ public static class Crc32C
 
     private static readonly uint[] Table = BuildTable();
 
+    /// <summary>x^(2^k) modulo the polynomial, k = 0..31 (bit-reflected).</summary>
+    private static readonly uint[] PowersOfX = BuildPowersOfX();
+
     /// <summary>The CRC-32C of <paramref name="data"/>.</summary>
     public static uint Compute(ReadOnlySpan<byte> data) => Append(0, data);
 
     /// <summary>Continues <paramref name="crc"/> (a previous result, or 0 to start) over <paramref name="data"/>.</summary>
     public static uint Append(uint crc, ReadOnlySpan<byte> data) => ~Update(~crc, data);
+
+    /// <summary>
+    /// The CRC-32C of A followed by B, from <paramref name="crcA"/> = CRC(A), <paramref name="crcB"/> = CRC(B) and
+    /// <paramref name="shiftB"/> = <see cref="ShiftOf"/>(B's length): without reading either again. The writer checksums
+    /// a payload before it takes a lock and combines it behind the header (ids and LAC) it only knows under the lock.
+    /// </summary>
+    public static uint Combine(uint crcA, uint crcB, uint shiftB) => MultiplyModP(shiftB, crcA) ^ crcB;
+
+    /// <summary>x^(8·<paramref name="length"/>) modulo the polynomial: what <see cref="Combine"/> needs of the second part.</summary>
+    public static uint ShiftOf(long length)
+    {
+        // Bit-reflected, as the CRC: x^0 is the top bit. Square-and-multiply over the bits of the length in bits.
+        var product = 1u << 31;
+        for (var k = 3; length != 0; length >>= 1, k++)
+        {
+            if ((length & 1) != 0)
+                product = MultiplyModP(PowersOfX[k & 31], product);
+        }
+        return product;
+    }
+
+    private static uint[] BuildPowersOfX()
+    {
+        var powers = new uint[32];
+        var p = 1u << 30; // x^1
+        powers[0] = p;
+        for (var k = 1; k < 32; k++)
+            powers[k] = p = MultiplyModP(p, p);
+        return powers;
+    }
+
+    /// <summary>a·b modulo the polynomial, both bit-reflected (x^0 in the top bit). Branch-free: the bits of a are random.</summary>
+    private static uint MultiplyModP(uint a, uint b)
+    {
+        var product = 0u;
+        for (var i = 0; i < 32; i++)
+        {
+            product ^= b & (uint)-(int)(a >> 31);
+            a <<= 1;
+            b = (b >> 1) ^ (Polynomial & (uint)-(int)(b & 1));
+        }
+        return product;
+    }
 
     private static uint Update(uint crc, ReadOnlySpan<byte> data)
     {

@@ -20,7 +20,7 @@ public sealed partial class LedgerWriter
     private void SendToWriteSet(PendingAdd add)
     {
         for (var replica = 0; replica < _schedule.WriteQuorum; replica++)
-            _streams[_schedule.BookieIndex(add.Request.EntryId, replica)].Send(add.Request);
+            _streams[_schedule.BookieIndex(add.Request!.EntryId, replica)].Send(add.Request);
     }
 
     /// <summary>
@@ -150,7 +150,7 @@ public sealed partial class LedgerWriter
                         if (entryId < _holdFrom)
                         {
                             add.SentAt = now;
-                            replacementStream.Send(add.Request);
+                            replacementStream.Send(add.Request!);
                         }
                     }
                     _retiring.Add(retired.CompleteAsync(drainTimeout: null));

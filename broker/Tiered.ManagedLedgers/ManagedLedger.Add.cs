@@ -22,7 +22,9 @@ public sealed partial class ManagedLedger
 
     /// <summary>
     /// Appends an entry; completes with its position once an ack quorum stored it, in the order
-    /// of the calls. The entry is kept in the entry cache by reference: do not change it afterwards.
+    /// of the calls. The entry is not copied: it is sent to the bookies and kept in the entry cache
+    /// by reference, so it must not change afterwards (the broker hands over the bytes of the
+    /// produce request it parsed, which nothing writes to again).
     /// </summary>
     /// <exception cref="ManagedLedgerFencedException">Another owner took over.</exception>
     /// <exception cref="ManagedLedgerException">The entry could not be stored; it may be added again.</exception>
@@ -43,8 +45,8 @@ public sealed partial class ManagedLedger
             throw new ArgumentException($"Managed ledger {Name}: an entry of {data.Length} bytes is larger than the {LedgerClientOptions.MaxEntryBytes} byte limit.", nameof(data));
         if (cancellationToken.IsCancellationRequested)
             return ValueTask.FromCanceled<Position>(cancellationToken);
-        var add = new PendingAdd(data);
-        List<SentAdd>? sent;
+        // A large payload's CRC is computed here, before any lock: the writer only combines it with the entry's header.
+        var add = new PendingAdd(this, EntryPayload.Of(data));
         lock (_lock)
         {
             if (_terminal is { } terminal)
@@ -56,19 +58,19 @@ public sealed partial class ManagedLedger
                     $"Managed ledger {Name}: an earlier add failed while this entry was on its way; it was not stored. Send again from the first one that failed."));
             _pendingAdds++;
             _queued.Enqueue(add);
-            sent = SendQueuedAdds();
+            SendQueuedAdds();
         }
-        StartCompletions(sent);
-        return new ValueTask<Position>(add.Completion.Task);
+        // A task, not a pooled source: the broker keeps it (de-duplication answers a resent batch with it).
+        return new ValueTask<Position>(add.Task);
     }
 
     /// <summary>
     /// Under the lock: hands queued adds to the current ledger's writer while it takes them without
-    /// waiting (so they get entry ids in call order), or starts a rollover when it is due.
+    /// waiting (so they get entry ids in call order), or starts a rollover when it is due. Each add
+    /// is its own writer callback (<see cref="OnAddCompleted"/>): nothing is allocated to follow it.
     /// </summary>
-    private List<SentAdd>? SendQueuedAdds()
+    private void SendQueuedAdds()
     {
-        List<SentAdd>? sent = null;
         while (_queued.Count > 0 && _rollover is null && _terminal is null)
         {
             var current = _current;
@@ -95,9 +97,11 @@ public sealed partial class ManagedLedger
             current.InFlight.Enqueue(add);
             current.Issued++;
             current.IssuedBytes += add.Data.Length;
-            (sent ??= []).Add(new SentAdd(current, add, current.Writer.AddEntryAsync(add.Data)));
+            add.Ledger = current;
+            // Never waits nor throws: fewer than MaxPendingAdds of this ledger's adds are in flight
+            // (an add leaves InFlight only after the writer called back, so after it freed its slot).
+            current.Writer.AddEntry(add.Payload, add);
         }
-        return sent;
     }
 
     private bool IsRolloverDue(OpenLedger current)
@@ -105,29 +109,16 @@ public sealed partial class ManagedLedger
            || current.IssuedBytes >= _options.MaxSizePerLedger
            || (current.Issued > 0 && _time.GetUtcNow().ToUnixTimeMilliseconds() - current.Slot.CreatedMs >= (long)_options.MaxLedgerAge.TotalMilliseconds);
 
-    private void StartCompletions(List<SentAdd>? sent)
-    {
-        if (sent is null)
-            return;
-        foreach (var s in sent)
-            _ = CompleteAddAsync(s.Ledger, s.Add, s.Confirmation);
-    }
-
     /// <summary>
-    /// Waits for the writer's answer, then, in issue order, confirms or fails the ledger's adds
-    /// that are done: callers complete in call order even if answers were seen out of order.
+    /// The writer's answer for <paramref name="add"/> (on its completion loop): in issue order,
+    /// confirms or fails the ledger's adds that are done, so callers complete in call order even if
+    /// answers were seen out of order.
     /// </summary>
-    private async Task CompleteAddAsync(OpenLedger ledger, PendingAdd add, ValueTask<long> confirmation)
+    private void OnAddCompleted(PendingAdd add, long entryId, Exception? error)
     {
-        try
-        {
-            add.EntryId = await confirmation.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            add.Error = e;
-        }
-        List<SentAdd>? sent;
+        var ledger = add.Ledger!;
+        add.EntryId = entryId;
+        add.Error = error;
         ManagedLedgerFencedException? fenced = null;
         lock (_lock)
         {
@@ -147,7 +138,7 @@ public sealed partial class ManagedLedger
                     _entriesAdded++;
                     _cache.Put(position, head.Data);
                     confirmed = true;
-                    head.Completion.TrySetResult(position);
+                    head.TrySetResult(position);
                     continue;
                 }
                 if (!ledger.Failed)
@@ -161,11 +152,11 @@ public sealed partial class ManagedLedger
                 if (head.Error is LedgerFencedException)
                 {
                     fenced ??= new ManagedLedgerFencedException($"Managed ledger {Name}: ledger {ledger.Slot.LedgerId} was fenced; another owner took the managed ledger over.", head.Error);
-                    head.Completion.TrySetException(Copy(fenced));
+                    head.TrySetException(Copy(fenced));
                 }
                 else
                 {
-                    head.Completion.TrySetException(new ManagedLedgerException($"Managed ledger {Name}: the entry could not be stored in ledger {ledger.Slot.LedgerId}: {head.Error.Message}", head.Error));
+                    head.TrySetException(new ManagedLedgerException($"Managed ledger {Name}: the entry could not be stored in ledger {ledger.Slot.LedgerId}: {head.Error.Message}", head.Error));
                 }
                 // Counted after the failure shows in its task: whoever reads the new count sees the failed task.
                 Interlocked.Increment(ref _addFailures);
@@ -175,16 +166,14 @@ public sealed partial class ManagedLedger
             if (confirmed)
             {
                 _creationBackoff.Succeeded();
-                var signal = _entryConfirmed;
-                _entryConfirmed = NewSignal();
-                signal.TrySetResult();
+                _entryConfirmed.Confirmed();
             }
-            sent = fenced is null ? SendQueuedAdds() : null;
+            if (fenced is null)
+                SendQueuedAdds();
             SignalIfAddsDrained();
         }
         if (fenced is not null)
             Fence(fenced);
-        StartCompletions(sent);
     }
 
     /// <summary>Under the lock.</summary>
@@ -200,7 +189,7 @@ public sealed partial class ManagedLedger
         while (_queued.TryDequeue(out var add))
         {
             _pendingAdds--;
-            add.Completion.TrySetException(error());
+            add.TrySetException(error());
             Interlocked.Increment(ref _addFailures);
         }
         SignalIfAddsDrained();
@@ -223,21 +212,28 @@ public sealed partial class ManagedLedger
         ManagedLedgerLog.Fenced(_logger, Name, error);
     }
 
-    /// <summary>An add on its way: its payload (kept for the cache) and its caller's completion.</summary>
-    private sealed class PendingAdd(ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// An add on its way: its payload (kept for the cache), its caller's completion (this object is
+    /// the task's source) and the writer's callback (this object too): one object per add.
+    /// </summary>
+    private sealed class PendingAdd(ManagedLedger owner, EntryPayload payload)
+        : TaskCompletionSource<Position>(TaskCreationOptions.RunContinuationsAsynchronously), ILedgerAddCallback
     {
-        public ReadOnlyMemory<byte> Data { get; } = data;
+        public EntryPayload Payload { get; } = payload;
 
-        public TaskCompletionSource<Position> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public ReadOnlyMemory<byte> Data => Payload.Bytes;
+
+        /// <summary>The ledger it was sent to.</summary>
+        public OpenLedger? Ledger { get; set; }
 
         public bool Done { get; set; }
 
         public long EntryId { get; set; }
 
         public Exception? Error { get; set; }
-    }
 
-    private readonly record struct SentAdd(OpenLedger Ledger, PendingAdd Add, ValueTask<long> Confirmation);
+        public void AddCompleted(long entryId, Exception? error) => owner.OnAddCompleted(this, entryId, error);
+    }
 
     /// <summary>The ledger adds go to, with its adds in flight in issue order.</summary>
     private sealed class OpenLedger(LedgerWriter writer, LedgerSlot slot)

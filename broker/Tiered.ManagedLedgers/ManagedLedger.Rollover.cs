@@ -72,7 +72,6 @@ public sealed partial class ManagedLedger
                 await DeleteLedgerQuietlyAsync(old.Slot.LedgerId).ConfigureAwait(false);
         }
 
-        List<SentAdd>? sent = null;
         lock (_lock)
         {
             _rollover = null;
@@ -89,10 +88,9 @@ public sealed partial class ManagedLedger
             else
             {
                 _current = next;
-                sent = SendQueuedAdds();
+                SendQueuedAdds();
             }
         }
-        StartCompletions(sent);
     }
 
     /// <summary>

@@ -50,8 +50,8 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     /// <summary>Set once the instance stops for good: fenced by another owner, closed or deleted.</summary>
     private ManagedLedgerException? _terminal;
 
-    /// <summary>Completed (and replaced) whenever an entry is confirmed; failed when the instance stops.</summary>
-    private TaskCompletionSource _entryConfirmed = NewSignal();
+    /// <summary>Completed (and replaced) when an entry is confirmed and someone waits for it; failed when the instance stops.</summary>
+    private readonly ConfirmationSignal _entryConfirmed = new();
 
     private ManagedLedger(string name, LedgerClient client, IMetadataStore metadata, ManagedLedgerOptions options, ILoggerFactory loggerFactory,
         Instrumentation instrumentation, Offloader.TieredStorage? tieredStorage, TimeProvider time)
@@ -115,6 +115,38 @@ public sealed partial class ManagedLedger : IAsyncDisposable
     public long EntriesAddedCounter => Interlocked.Read(ref _entriesAdded);
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// "An entry was confirmed", for readers waiting at the end of the log. Renewed on a confirmation
+    /// only once someone took its task since the last one: confirmations nobody waits for (most of them
+    /// under load) allocate nothing. Used under the lock only.
+    /// </summary>
+    private sealed class ConfirmationSignal
+    {
+        private TaskCompletionSource _source = NewSignal();
+        private bool _observed;
+
+        /// <summary>Completes at the next confirmation (or fails when the instance stops).</summary>
+        public Task Task
+        {
+            get
+            {
+                _observed = true;
+                return _source.Task;
+            }
+        }
+
+        public void Confirmed()
+        {
+            if (!_observed)
+                return;
+            var signal = _source;
+            (_source, _observed) = (NewSignal(), false);
+            signal.TrySetResult();
+        }
+
+        public void TrySetException(Exception error) => _source.TrySetException(error);
+    }
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 

@@ -292,4 +292,44 @@ public sealed class LedgerClientTests
         Assert.Equal(30, writer.CreateReader().LastAddConfirmed);
         Assert.True(writer.MaxPendingAdds > 0);
     }
+
+    [Fact]
+    public async Task Callback_adds_hear_in_entry_order_and_a_closed_writer_refuses_them_through_the_callback()
+    {
+        await using var cluster = await BookieCluster.StartAsync(3);
+        await using var client = new LedgerClient(cluster.Metadata, new LedgerClientOptions { MaxPendingAdds = 500 });
+        var writer = await client.CreateLedgerAsync(3, 2, 2);
+        const int Entries = 500;
+        var heard = new RecordingCallback(Entries);
+        for (var i = 0; i < Entries; i++)
+            writer.AddEntry(EntryPayload.Of(Payload(i)), heard);
+        await heard.All.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(0, Entries).Select(i => ((long)i, (Exception?)null)), heard.Outcomes);
+        await writer.CloseAsync();
+
+        var refused = new RecordingCallback(1);
+        writer.AddEntry(EntryPayload.Of(Payload(Entries)), refused);
+        await refused.All.WaitAsync(TimeSpan.FromSeconds(30));
+        var (entryId, error) = Assert.Single(refused.Outcomes);
+        Assert.Equal(-1, entryId);
+        Assert.IsType<InvalidOperationException>(error);
+        AssertEntries(Entries, await ReadAllAsync(await client.OpenLedgerAsync(writer.LedgerId)));
+    }
+
+    private sealed class RecordingCallback(int expected) : ILedgerAddCallback
+    {
+        private readonly ConcurrentQueue<(long, Exception?)> _outcomes = new();
+        private readonly TaskCompletionSource _all = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task All => _all.Task;
+
+        public IEnumerable<(long EntryId, Exception? Error)> Outcomes => _outcomes;
+
+        public void AddCompleted(long entryId, Exception? error)
+        {
+            _outcomes.Enqueue((entryId, error));
+            if (_outcomes.Count == expected)
+                _all.TrySetResult();
+        }
+    }
 }

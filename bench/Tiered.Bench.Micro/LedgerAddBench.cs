@@ -1,0 +1,156 @@
+using System.Collections.Concurrent;
+using BenchmarkDotNet.Attributes;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tiered.Bookie.V1;
+using Tiered.Ledger;
+using Tiered.ManagedLedgers;
+using Tiered.Metadata;
+using Tiered.Metadata.V1;
+using Tiered.Proto.Streams;
+using BookieRpc = Tiered.Bookie.V1.Bookie;
+
+namespace Tiered.Bench.Micro;
+
+/// <summary>
+/// The write path between the broker's managed ledger and the bookies: <see cref="ManagedLedger.AddEntryAsync(ReadOnlyMemory{byte}, CancellationToken)"/>
+/// and <see cref="LedgerWriter.AddEntryAsync"/>, 1,000 adds of 100 B in flight at a time (as workload 1). To isolate
+/// that code, the bookie is an in-process stub that acknowledges every add at once (no journal, no fsync: a real
+/// bookie's storage would dominate) and the metadata is an in-memory map; ensemble 1, as the standalone. Figures
+/// are per add and include the stub's share (one AddResponse per add and the in-process stream).
+/// </summary>
+[MemoryDiagnoser]
+public class LedgerAddBench
+{
+    private const int InFlight = 1000;
+    private readonly byte[][] _payloads = new byte[InFlight][];
+    private readonly ValueTask<long>[] _writerAdds = new ValueTask<long>[InFlight];
+    private readonly ValueTask<Position>[] _ledgerAdds = new ValueTask<Position>[InFlight];
+    private MemoryMetadata _metadata = null!;
+    private LedgerClient _client = null!;
+    private LedgerWriter _writer = null!;
+    private ManagedLedger _ledger = null!;
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        for (var i = 0; i < InFlight; i++)
+            _payloads[i] = new byte[100];
+        _metadata = new MemoryMetadata();
+        await _metadata.PutAsync(BookiePaths.AvailableKey("stub"), ReadOnlyMemory<byte>.Empty);
+        var invoker = new InProcessCallInvoker(binder => BookieRpc.BindService(binder, new AckingBookie()));
+        _client = new LedgerClient(_metadata, new LedgerClientOptions { LocalBookies = new Dictionary<string, CallInvoker> { ["stub"] = invoker } });
+        _writer = await _client.CreateLedgerAsync(1, 1, 1);
+        _ledger = await ManagedLedger.OpenAsync("public/default/persistent/bench", _client, _metadata,
+            new ManagedLedgerOptions { EnsembleSize = 1, WriteQuorum = 1, AckQuorum = 1, MaxEntriesPerLedger = long.MaxValue, MaxSizePerLedger = long.MaxValue, EntryCacheBytes = 0 },
+            NullLoggerFactory.Instance);
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        await _ledger.DisposeAsync();
+        await _writer.DisposeAsync();
+        await _client.DisposeAsync();
+    }
+
+    /// <summary>One ledger writer's adds, awaited in order.</summary>
+    [Benchmark(OperationsPerInvoke = InFlight)]
+    public async Task<long> LedgerWriterAdd()
+    {
+        for (var i = 0; i < InFlight; i++)
+#pragma warning disable CA2012 // each is awaited once, below
+            _writerAdds[i] = _writer.AddEntryAsync(_payloads[i]);
+#pragma warning restore CA2012
+        long last = 0;
+        for (var i = 0; i < InFlight; i++)
+            last = await _writerAdds[i];
+        return last;
+    }
+
+    /// <summary>The managed ledger's adds (over its current ledger's writer), awaited in order.</summary>
+    [Benchmark(OperationsPerInvoke = InFlight)]
+    public async Task<long> ManagedLedgerAdd()
+    {
+        for (var i = 0; i < InFlight; i++)
+#pragma warning disable CA2012 // each is awaited once, below
+            _ledgerAdds[i] = _ledger.AddEntryAsync(_payloads[i]);
+#pragma warning restore CA2012
+        long last = 0;
+        for (var i = 0; i < InFlight; i++)
+            last = (await _ledgerAdds[i]).EntryId;
+        return last;
+    }
+
+    /// <summary>A bookie that acknowledges every add as it arrives, storing nothing.</summary>
+    private sealed class AckingBookie : BookieRpc.BookieBase
+    {
+        public override async Task AddEntries(IAsyncStreamReader<AddRequest> requestStream, IServerStreamWriter<AddResponse> responseStream, ServerCallContext context)
+        {
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+                await responseStream.WriteAsync(new AddResponse { LedgerId = request.LedgerId, EntryId = request.EntryId, Code = Code.Ok });
+        }
+    }
+
+    /// <summary>Just enough of a metadata store for creating ledgers and a managed ledger: versioned keys and an id counter.</summary>
+    private sealed class MemoryMetadata : IMetadataStore
+    {
+        private readonly ConcurrentDictionary<string, KeyValue> _keys = new();
+        private long _revision;
+        private long _ids;
+
+        public ValueTask<KeyValue?> GetAsync(string key, ReadConsistency consistency = ReadConsistency.Linearizable, CancellationToken cancellationToken = default)
+            => ValueTask.FromResult(_keys.TryGetValue(key, out var kv) ? kv.Clone() : null);
+
+        public ValueTask<KeyValue> PutAsync(string key, ReadOnlyMemory<byte> value, long? expectedVersion = null, long sessionId = 0, CancellationToken cancellationToken = default)
+        {
+            lock (_keys)
+            {
+                var exists = _keys.TryGetValue(key, out var current);
+                if (expectedVersion is { } expected && (expected == -1 ? exists : !exists || current!.Version != expected))
+                    return ValueTask.FromException<KeyValue>(new MetadataException(MetadataErrorCode.BadVersion, $"{key}: version mismatch"));
+                var revision = ++_revision;
+                var kv = new KeyValue { Key = key, Value = ByteString.CopyFrom(value.Span), Version = (current?.Version ?? 0) + 1, CreateRevision = current?.CreateRevision ?? revision, ModRevision = revision };
+                _keys[key] = kv;
+                return ValueTask.FromResult(kv.Clone());
+            }
+        }
+
+        public ValueTask<bool> DeleteAsync(string key, long? expectedVersion = null, CancellationToken cancellationToken = default)
+            => ValueTask.FromResult(_keys.TryRemove(key, out _));
+
+        public ValueTask<IReadOnlyList<string>> ListChildrenAsync(string path, ReadConsistency consistency = ReadConsistency.Linearizable, CancellationToken cancellationToken = default)
+        {
+            var prefix = path.TrimEnd('/') + "/";
+            IReadOnlyList<string> children = [.. _keys.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+                .Select(k => k[prefix.Length..].Split('/')[0]).Distinct().Order(StringComparer.Ordinal)];
+            return ValueTask.FromResult(children);
+        }
+
+        public ValueTask<IReadOnlyList<KeyValue>> ListAsync(string prefix, ReadConsistency consistency = ReadConsistency.Linearizable, CancellationToken cancellationToken = default)
+        {
+            IReadOnlyList<KeyValue> list = [.. _keys.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value.Clone())];
+            return ValueTask.FromResult(list);
+        }
+
+        public ValueTask<TxnResponse> TxnAsync(TxnRequest request, CancellationToken cancellationToken = default) => throw new NotSupportedException();
+
+        public async IAsyncEnumerable<WatchEvent> WatchAsync(string prefix, long fromRevision = 0, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            yield break;
+        }
+
+        public ValueTask<long> CreateSessionAsync(TimeSpan ttl, CancellationToken cancellationToken = default) => ValueTask.FromResult(1L);
+
+        public ValueTask KeepAliveAsync(long sessionId, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public ValueTask CloseSessionAsync(long sessionId, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+        public ValueTask<long> NextIdAsync(string name, int count = 1, CancellationToken cancellationToken = default)
+            => ValueTask.FromResult(Interlocked.Add(ref _ids, count) - count + 1);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
