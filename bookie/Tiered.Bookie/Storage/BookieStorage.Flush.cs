@@ -38,6 +38,8 @@ internal sealed partial class BookieStorage
     /// Moves the write cache into the entry logs and the index, makes them durable, then
     /// advances the journal checkpoint. The checkpoint is the journal's durable end read
     /// before the caches are swapped: every add journaled before it was put in the cache first.
+    /// An idle bookie's flush does nothing: with both caches empty and the journal where the last
+    /// checkpoint left it, there is nothing to write and no checkpoint to move (no fsync every second).
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken, JournalPosition? checkpointAt = null)
     {
@@ -47,6 +49,8 @@ internal sealed partial class BookieStorage
             if (BeforeFlush is { } hook)
                 await hook().ConfigureAwait(false);
             var checkpoint = checkpointAt ?? _journal.DurableEnd;
+            if (checkpoint == _lastCheckpoint && IsCacheEmpty())
+                return;
             // Left over from a flush that failed: write it first, or the swap below would hide it
             // in the active cache while the checkpoint moves past it.
             WriteDurably(_flushing);
@@ -97,6 +101,13 @@ internal sealed partial class BookieStorage
         File.Move(temp, path, overwrite: true);
         DirectorySync.Sync(_dataDir);
         _journal.Checkpoint(checkpoint);
+        _lastCheckpoint = checkpoint;
+    }
+
+    private bool IsCacheEmpty()
+    {
+        lock (_cacheLock)
+            return _active.Count == 0 && _flushing.Count == 0;
     }
 
     private JournalPosition ReadCheckpoint()
@@ -114,6 +125,7 @@ internal sealed partial class BookieStorage
     private async Task ReplayJournalAsync(CancellationToken cancellationToken)
     {
         var from = ReadCheckpoint();
+        _lastCheckpoint = from;
         var adds = 0;
         foreach (var record in _journal.Replay(from))
         {

@@ -42,6 +42,9 @@ internal sealed partial class BookieStorage : IAsyncDisposable
     private readonly SemaphoreSlim _flushWanted = new(0, int.MaxValue);
     private WriteCache _active;
     private WriteCache _flushing;
+
+    /// <summary>The checkpoint on disk (written or read at start); only the flush, under its lock, changes it.</summary>
+    private JournalPosition? _lastCheckpoint;
     private Task _flushLoop = Task.CompletedTask;
     private Task _gcLoop = Task.CompletedTask;
 
