@@ -41,14 +41,18 @@ if [ "$cluster" = 0 ]; then
     pids+=($!); names+=(standalone)
     wait_for "$data/standalone.log" 'Tiered standalone ready'
 else
-    meta=$(free_port); raft=$(free_port); bookie=$(free_port); bookie_http=$(free_port); grpc=$(free_port); http=$(free_port); silo=$(free_port)
-    ./tiered metadata --listen "127.0.0.1:$meta" --peers "127.0.0.1:$raft" --data-dir "$data/md" --log-level Information >"$data/metadata.log" 2>&1 &
+    meta=$(free_port); meta_http=$(free_port); raft=$(free_port); bookie=$(free_port); bookie_http=$(free_port); grpc=$(free_port); http=$(free_port); silo=$(free_port)
+    ./tiered metadata --listen "127.0.0.1:$meta" --peers "127.0.0.1:$raft" --http-listen "127.0.0.1:$meta_http" --data-dir "$data/md" --log-level Information >"$data/metadata.log" 2>&1 &
     pids+=($!); names+=(metadata)
     ./tiered bookie --metadata "127.0.0.1:$meta" --listen "127.0.0.1:$bookie" --http-listen "127.0.0.1:$bookie_http" --data-dir "$data/b1" \
         --log-level Information >"$data/bookie.log" 2>&1 &
     pids+=($!); names+=(bookie)
-    ./tiered initialize-cluster --metadata "127.0.0.1:$meta" --cluster-name idle \
-        --web-service-url "http://127.0.0.1:$http" --broker-service-url "http://127.0.0.1:$grpc" >"$data/init.log" 2>&1
+    for attempt in $(seq 1 60); do   # the metadata node may still be electing itself
+        ./tiered initialize-cluster --metadata "127.0.0.1:$meta" --cluster-name idle \
+            --web-service-url "http://127.0.0.1:$http" --broker-service-url "http://127.0.0.1:$grpc" >"$data/init.log" 2>&1 && break
+        [ "$attempt" -lt 60 ] || { echo "idle: initialize-cluster failed:" >&2; cat "$data/init.log" >&2; exit 1; }
+        sleep 1
+    done
     ./tiered broker --metadata "127.0.0.1:$meta" --cluster-name idle --grpc-listen "127.0.0.1:$grpc" --http-listen "127.0.0.1:$http" \
         --silo-port "$silo" --ensemble-size 1 --write-quorum 1 --ack-quorum 1 --log-level Information >"$data/broker.log" 2>&1 &
     pids+=($!); names+=(broker)
