@@ -3,7 +3,7 @@
 # directory, records its resident size (VmRSS) idle, publishes MESSAGES messages of 1 KB with
 # `tiered perf produce` while `tiered perf consume` reads them, then samples the resident size
 # every 15 s for IDLE_SECONDS of idleness. The process gives its heap back 10 s and 60 s after
-# load stops (cli/Tiered.Cli/IdleMemoryRelease.cs).
+# load stops, and trims the C heap each time (cli/Tiered.Cli/IdleMemoryRelease.cs). bench/idle.sh measures idle CPU.
 # Usage: bash bench/idle-memory.sh [MESSAGES (default 1000000)] [RATE msg/s (default 50000)] [IDLE_SECONDS (default 120)]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,14 @@ namespace Tiered.Ledger;
 /// and to ledger recovery. Instances that do not hold the lock retry taking it on every tick, so
 /// one takes over as soon as the active one's session ends.
 /// <para>
+/// Passes are driven by changes: a watch on the bookie registrations, one on the lock and one on the
+/// ledgers' metadata start a pass at once (at most one every <see cref="CheckInterval"/>), which is
+/// all that can make a ledger need copying: a bookie going away, or a ledger closing on one that has
+/// gone. While a pass leaves work behind (a copy failed, a ledger changed under it) the next one follows
+/// after <see cref="CheckInterval"/>; once a pass finds nothing to do the instance waits for a change,
+/// or <see cref="IdleCheckInterval"/> at most, instead of reading every ledger's metadata every second.
+/// </para>
+/// <para>
 /// A bookie being decommissioned (<see cref="BookiePaths.Decommissioning"/>) is treated like a lost
 /// one, except that it still serves reads (it is read from too) and that OPEN ledgers are drained as
 /// well: every segment before the last one is immutable, so its fragment is copied and swapped like a
@@ -31,7 +40,11 @@ public sealed partial class AutoRecovery : IAsyncDisposable
 
     private const int UpdateAttempts = 5;
 
+    /// <summary>The shortest time between the starts of two passes, and the wait before a pass that left work behind is repeated.</summary>
     private static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait after a pass that found nothing to do: a safety net behind the watches.</summary>
+    internal static readonly TimeSpan IdleCheckInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SessionTtl = TimeSpan.FromSeconds(10);
 
     private readonly IMetadataStore _metadata;
@@ -94,11 +107,13 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             LedgerLog.AutoRecoveryPassFailed(logger, e);
         }
         recovery._loop = Task.Run(recovery.RunAsync, CancellationToken.None);
-        // Bookies coming and going, and the lock vanishing, start a pass at once instead of on the next tick.
+        // Bookies coming and going, the lock vanishing and ledgers changing (a close, an ensemble change)
+        // start a pass at once; without changes a pass that found nothing to do is not repeated for a while.
         recovery._watches =
         [
             Task.Run(() => recovery.WakeOnChangesAsync(BookiePaths.Root), CancellationToken.None),
             Task.Run(() => recovery.WakeOnChangesAsync(LockKey), CancellationToken.None),
+            Task.Run(() => recovery.WakeOnChangesAsync(LedgerMetadataStore.Root + "/"), CancellationToken.None),
         ];
         return recovery;
     }
@@ -108,11 +123,12 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         var token = _stop.Token;
         while (!token.IsCancellationRequested)
         {
+            var started = Stopwatch.GetTimestamp();
+            var done = false;
             try
             {
                 await TryLeadAsync(token).ConfigureAwait(false);
-                if (_active)
-                    await AuditAsync(token).ConfigureAwait(false);
+                done = !_active || await AuditAsync(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -124,7 +140,13 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             }
             try
             {
-                await _wake.WaitAsync(CheckInterval, token).ConfigureAwait(false);
+                // An instance without the lock waits for the lock to change as well: the watch on it wakes it.
+                if (await _wake.WaitAsync(done ? IdleCheckInterval : CheckInterval, token).ConfigureAwait(false))
+                {
+                    var sinceStart = Stopwatch.GetElapsedTime(started);
+                    if (sinceStart < CheckInterval)
+                        await Task.Delay(CheckInterval - sinceStart, token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
@@ -141,18 +163,7 @@ public sealed partial class AutoRecovery : IAsyncDisposable
             try
             {
                 await foreach (var change in _metadata.WatchAsync(prefix, cancellationToken: token).ConfigureAwait(false))
-                {
-                    if (_wake.CurrentCount == 0)
-                    {
-                        try
-                        {
-                            _wake.Release();
-                        }
-                        catch (SemaphoreFullException)
-                        {
-                        }
-                    }
-                }
+                    Wake();
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
@@ -164,6 +175,21 @@ public sealed partial class AutoRecovery : IAsyncDisposable
                 LedgerLog.AutoRecoveryWatchFailed(_logger, prefix, e);
             }
             await Task.Delay(CheckInterval, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            // Changes made while the watch was down were not seen: a pass looks at everything.
+            Wake();
+        }
+    }
+
+    private void Wake()
+    {
+        if (_wake.CurrentCount != 0)
+            return;
+        try
+        {
+            _wake.Release();
+        }
+        catch (Exception e) when (e is SemaphoreFullException or ObjectDisposedException)
+        {
         }
     }
 
@@ -205,29 +231,32 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         }
     }
 
-    /// <summary>One pass over every ledger.</summary>
-    private async Task AuditAsync(CancellationToken cancellationToken)
+    /// <summary>One pass over every ledger; true when it left nothing to do (every ledger checked, nothing failed or changed under it).</summary>
+    private async Task<bool> AuditAsync(CancellationToken cancellationToken)
     {
         await _addresses.WaitLoadedAsync(_options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
         var registered = await RegisteredBookiesAsync(cancellationToken).ConfigureAwait(false);
         if (registered.Count == 0)
-            return; // no bookie at all: more likely a metadata problem than every bookie lost
+            return true; // no bookie at all: more likely a metadata problem than every bookie lost; a bookie registering wakes the next pass
         var draining = (await _metadata.ListChildrenAsync(BookiePaths.Decommissioning, cancellationToken: cancellationToken).ConfigureAwait(false))
             .ToHashSet(StringComparer.Ordinal);
+        var done = true;
         foreach (var ledgerId in await _ledgers.ListAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!_active)
-                return;
+                return true;
             try
             {
-                await CheckLedgerAsync(ledgerId, registered, draining, cancellationToken).ConfigureAwait(false);
+                done &= await CheckLedgerAsync(ledgerId, registered, draining, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is LedgerException or RpcException or InsufficientBookiesException or InvalidOperationException or IOException
                 || (e is MetadataException && !cancellationToken.IsCancellationRequested))
             {
                 LedgerLog.AutoRecoveryLedgerFailed(_logger, ledgerId, e);
+                done = false;
             }
         }
+        return done;
     }
 
     private async Task<HashSet<string>> RegisteredBookiesAsync(CancellationToken cancellationToken)
@@ -237,23 +266,27 @@ public sealed partial class AutoRecovery : IAsyncDisposable
         return [.. available, .. readOnly];
     }
 
-    /// <summary>Re-replicates every fragment of one ledger that is on a lost (or decommissioning) bookie, one fragment at a time.</summary>
-    private async Task CheckLedgerAsync(long ledgerId, HashSet<string> registered, HashSet<string> draining, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-replicates every fragment of one ledger that is on a lost (or decommissioning) bookie, one fragment at a time;
+    /// false when the ledger changed under it, so that the next pass must look again.
+    /// </summary>
+    private async Task<bool> CheckLedgerAsync(long ledgerId, HashSet<string> registered, HashSet<string> draining, CancellationToken cancellationToken)
     {
         var metadata = await _ledgers.GetAsync(ledgerId, cancellationToken).ConfigureAwait(false);
         if (metadata is null)
-            return;
+            return true;
         var state = metadata.Metadata.State;
         if (state != LedgerMetadata.Types.State.Closed && (state != LedgerMetadata.Types.State.Open || draining.Count == 0))
-            return;
+            return true;
         Interlocked.Increment(ref _ledgersChecked);
         while (_active && FindFragment(metadata.Metadata, registered, draining) is { } fragment)
         {
             var updated = await RecoverFragmentAsync(metadata, fragment, draining, cancellationToken).ConfigureAwait(false);
             if (updated is null)
-                return; // changed meanwhile (deleted, or the fragment was handled): the next pass looks again
+                return false; // changed meanwhile (deleted, or the fragment was handled): the next pass looks again
             metadata = updated;
         }
+        return true;
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ public sealed partial class LedgerWriter : IAsyncDisposable
     private VersionedLedgerMetadata _metadata;
     private LedgerException? _failure;
     private TaskCompletionSource? _drained;
+
+    /// <summary>Set (under the lock) while the add-timeout watch sleeps because nothing is pending; the next add completes it.</summary>
+    private TaskCompletionSource? _addsWanted;
     private long _confirmedBytes;
     private bool _closing;
     private bool _shutDown;
@@ -234,6 +237,12 @@ public sealed partial class LedgerWriter : IAsyncDisposable
             };
             add.AddedAt = add.SentAt = now;
             _pending.Add(entryId, add);
+            if (_addsWanted is { } wanted)
+            {
+                // The add-timeout watch sleeps while nothing is pending: this add starts its clock.
+                _addsWanted = null;
+                wanted.TrySetResult();
+            }
             // Sent under the lock so every bookie sees its entries in id order with rising LACs;
             // during an ensemble change it is held (pending, in the window) and sent on resume.
             if (!_changing)

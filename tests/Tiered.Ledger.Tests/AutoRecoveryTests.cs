@@ -96,6 +96,38 @@ public sealed class AutoRecoveryTests
     }
 
     [Fact]
+    public async Task An_idle_auditor_waits_for_changes_and_a_ledger_closed_on_a_lost_bookie_is_re_replicated_at_once()
+    {
+        await using var cluster = await BookieCluster.StartAsync(4);
+        await using var client = new LedgerClient(cluster.Metadata);
+        await WriteClosedLedgerAsync(client, 20);
+        var open = await client.CreateLedgerAsync(3, 2, 2);
+        for (var i = 0; i < 20; i++)
+            await open.AddEntryAsync(Payload(i)).AsTask().WaitAsync(Deadline);
+        await WaitUntilAsync(() => Task.FromResult(cluster.ActiveAuditor is { LedgersChecked: >= 1 }), "the active auditor checked the closed ledger");
+
+        // Nothing changes: after the passes the changes above started, the auditor reads no ledger for several of the old 1-second ticks.
+        var auditor = cluster.ActiveAuditor!;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var checkedIdle = auditor.LedgersChecked;
+        await Task.Delay(TimeSpan.FromSeconds(4));
+        Assert.Equal(checkedIdle, auditor.LedgersChecked);
+
+        // A bookie of the open ledger stops; the ledger is closed later, with its first entries still on that bookie
+        // only (Qw=2): closing it is a change to its metadata, which starts a pass long before the idle interval.
+        var lost = open.Metadata.Segments[0].Bookies[0];
+        await cluster.StopAsync(lost);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await open.CloseAsync().WaitAsync(Deadline);
+        var store = new LedgerMetadataStore(cluster.Metadata);
+        var closedAt = DateTime.UtcNow;
+        await WaitUntilAsync(async () => !(await store.GetAsync(open.LedgerId))!.Metadata.Segments.Any(s => s.Bookies.Contains(lost)),
+            $"ledger {open.LedgerId}'s metadata no longer names lost bookie {lost}");
+        Assert.True(DateTime.UtcNow - closedAt < AutoRecovery.IdleCheckInterval / 2,
+            $"re-replicated {(DateTime.UtcNow - closedAt).TotalSeconds:0.0} s after the close: the close did not start a pass");
+    }
+
+    [Fact]
     public async Task Only_the_instance_holding_the_lock_audits_and_another_takes_over_when_it_stops()
     {
         await using var cluster = await BookieCluster.StartAsync(4);

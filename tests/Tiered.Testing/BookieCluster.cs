@@ -26,6 +26,9 @@ public sealed class BookieCluster : IAsyncDisposable
 
     public static int FreePort() => LocalMetadata.FreePort();
 
+    /// <summary>The auto-recovery instance of a running bookie that holds the auditor lock, if any.</summary>
+    public Tiered.Ledger.AutoRecovery? ActiveAuditor => _bookies.OfType<BookieServer>().Select(b => b.AutoRecovery).FirstOrDefault(r => r?.IsActive == true);
+
     /// <summary>The running bookies' in-process invokers, for <c>LedgerClientOptions.LocalBookies</c>.</summary>
     public IReadOnlyDictionary<string, CallInvoker> LocalBookies =>
         _bookies.OfType<BookieServer>().ToDictionary(b => b.BookieId, b => b.LocalInvoker);

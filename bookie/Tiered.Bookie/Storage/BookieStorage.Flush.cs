@@ -13,7 +13,7 @@ internal sealed partial class BookieStorage
     /// <summary>Where a flush collects the entries' locations; kept between flushes (used under the flush lock only).</summary>
     private LedgerIndexEntry[] _locations = [];
 
-    /// <summary>The checkpoint last written by this process (used under the flush lock only).</summary>
+    /// <summary>The checkpoint on disk: read at start, then the last one written (used under the flush lock only).</summary>
     private JournalPosition? _checkpoint;
 
     private async Task FlushLoopAsync()
@@ -44,6 +44,8 @@ internal sealed partial class BookieStorage
     /// Moves the write cache into the entry logs and the index, makes them durable, then
     /// advances the journal checkpoint. The checkpoint is the journal's durable end read
     /// before the caches are swapped: every add journaled before it was put in the cache first.
+    /// An idle bookie's flush does nothing: with both caches empty and the journal where the last
+    /// checkpoint left it, there is nothing to write and no checkpoint to move (no fsync every second).
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken, JournalPosition? checkpointAt = null)
     {
@@ -53,6 +55,8 @@ internal sealed partial class BookieStorage
             if (BeforeFlush is { } hook)
                 await hook().ConfigureAwait(false);
             var checkpoint = checkpointAt ?? _journal.DurableEnd;
+            if (checkpoint == _checkpoint && IsCacheEmpty())
+                return;
             // Left over from a flush that failed: write it first, or the swap below would hide it
             // in the active cache while the checkpoint moves past it.
             if (_flushing.Count > 0)
@@ -131,6 +135,12 @@ internal sealed partial class BookieStorage
         _checkpoint = checkpoint;
     }
 
+    private bool IsCacheEmpty()
+    {
+        lock (_cacheLock)
+            return _active.Count == 0 && _flushing.Count == 0;
+    }
+
     private JournalPosition ReadCheckpoint()
     {
         var path = Path.Combine(_dataDir, CheckpointFile);
@@ -146,6 +156,7 @@ internal sealed partial class BookieStorage
     private async Task ReplayJournalAsync(CancellationToken cancellationToken)
     {
         var from = ReadCheckpoint();
+        _checkpoint = from;
         var adds = 0;
         foreach (var record in _journal.Replay(from))
         {

@@ -121,7 +121,7 @@ internal sealed partial class MetadataNode : IMetadataStore
     {
         var response = await ProposeAsync<CreateSessionResponse>(
             new Command { CreateSession = new CreateSessionRequest { TtlMs = (long)ttl.TotalMilliseconds } }, cancellationToken).ConfigureAwait(false);
-        _sessions.Touch(response.SessionId);
+        _sessions.Created(response.SessionId);
         return response.SessionId;
     }
 

@@ -11,10 +11,19 @@ namespace Tiered.Metadata.Raft;
 /// leader keeps the last one per session in memory and proposes an ExpireSession command
 /// once a session has been silent for its TTL. A new leader does not know earlier heartbeats,
 /// so it gives every session a full TTL from the moment it took over (as etcd does for leases).
+/// <para>
+/// The keeper sleeps until the earliest moment a session could expire (at most <see cref="MaxWait"/>),
+/// and is woken early when a session is created or the leadership changes: a heartbeat only moves a
+/// deadline later, so nothing else can bring one forward. An idle leader whose sessions heartbeat
+/// every TTL/3 thus looks about once a second instead of ten times.
+/// </para>
 /// </summary>
 internal sealed partial class SessionKeeper : IAsyncDisposable
 {
-    private static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(100);
+    /// <summary>The longest sleep between two looks, whatever the deadlines: a safety net against a clock jump or a missed wake.</summary>
+    internal static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan RetryAfterExpiry = TimeSpan.FromMilliseconds(100);
 
     private readonly IRaftCluster _cluster;
     private readonly MetadataState _state;
@@ -26,10 +35,12 @@ internal sealed partial class SessionKeeper : IAsyncDisposable
     private readonly Task _loop;
     private CancellationToken _leadership = new(canceled: true);
     private long _leaderSinceMs;
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SessionKeeper(IRaftCluster cluster, MetadataState state, Func<Command, CancellationToken, Task> propose, TimeProvider time, ILogger logger)
     {
         (_cluster, _state, _propose, _time, _logger) = (cluster, state, propose, time, logger);
+        _cluster.LeaderChanged += OnLeaderChanged;
         _loop = Task.Run(RunAsync);
     }
 
@@ -47,34 +58,59 @@ internal sealed partial class SessionKeeper : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Records a new session's first heartbeat and looks again: its deadline may be the earliest now.</summary>
+    public void Created(long sessionId)
+    {
+        Touch(sessionId);
+        Wake();
+    }
+
+    private void OnLeaderChanged(DotNext.Net.Cluster.ICluster cluster, DotNext.Net.Cluster.IClusterMember? leader) => Wake();
+
+    /// <summary>Ends the current sleep: a look follows at once.</summary>
+    private void Wake() => Volatile.Read(ref _wake).TrySetResult();
+
     private async Task RunAsync()
     {
-        using var timer = new PeriodicTimer(CheckInterval, _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            while (!_stop.IsCancellationRequested)
             {
+                // A wake from here on ends the sleep below: it is taken before the state is looked at.
+                var wake = Volatile.Read(ref _wake);
+                if (wake.Task.IsCompleted)
+                {
+                    wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Volatile.Write(ref _wake, wake);
+                }
+                var wait = MaxWait;
                 var leadership = _cluster.LeadershipToken;
-                if (leadership.IsCancellationRequested)
-                    continue;
-                if (leadership != _leadership)
+                if (!leadership.IsCancellationRequested)
                 {
-                    _leadership = leadership;
-                    _lastHeartbeatMs.Clear();
-                    _leaderSinceMs = NowMs;
-                }
-                foreach (var id in FindExpired())
-                {
-                    LogMessages.Expiring(_logger, id);
-                    _lastHeartbeatMs.TryRemove(id, out _);
-                    try
+                    if (leadership != _leadership)
                     {
-                        await _propose(new Command { ExpireSession = new CloseSessionRequest { SessionId = id } }, _stop.Token).ConfigureAwait(false);
+                        _leadership = leadership;
+                        _lastHeartbeatMs.Clear();
+                        _leaderSinceMs = NowMs;
                     }
-                    catch (MetadataException e) when (e.Code is MetadataErrorCode.SessionNotFound or MetadataErrorCode.NotLeader or MetadataErrorCode.OutcomeUnknown)
+                    var (expired, nextDeadlineMs) = FindExpired();
+                    foreach (var id in expired)
                     {
+                        LogMessages.Expiring(_logger, id);
+                        _lastHeartbeatMs.TryRemove(id, out _);
+                        try
+                        {
+                            await _propose(new Command { ExpireSession = new CloseSessionRequest { SessionId = id } }, _stop.Token).ConfigureAwait(false);
+                        }
+                        catch (MetadataException e) when (e.Code is MetadataErrorCode.SessionNotFound or MetadataErrorCode.NotLeader or MetadataErrorCode.OutcomeUnknown)
+                        {
+                        }
                     }
+                    // After expiring, look again soon, as before: an expiry whose outcome is unknown is retried.
+                    wait = expired.Count > 0 ? RetryAfterExpiry
+                        : TimeSpan.FromMilliseconds(Math.Clamp(nextDeadlineMs - NowMs, 1, (long)MaxWait.TotalMilliseconds));
                 }
+                await SleepAsync(wake.Task, wait).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -82,10 +118,22 @@ internal sealed partial class SessionKeeper : IAsyncDisposable
         }
     }
 
-    private List<long> FindExpired()
+    /// <summary>Sleeps for <paramref name="wait"/> on the keeper's clock, or until woken.</summary>
+    private async Task SleepAsync(Task wake, TimeSpan wait)
+    {
+        using var sleep = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        var delay = Task.Delay(wait, _time, sleep.Token);
+        await Task.WhenAny(wake, delay).ConfigureAwait(false);
+        await sleep.CancelAsync().ConfigureAwait(false);
+        _stop.Token.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>The sessions silent for longer than their TTL, and the earliest moment (Unix ms) one of the others could expire.</summary>
+    private (List<long> Expired, long NextDeadlineMs) FindExpired()
     {
         var now = NowMs;
         var expired = new List<long>();
+        var next = long.MaxValue;
         lock (_state.Sync)
         {
             foreach (var id in _state.SessionIds)
@@ -94,13 +142,16 @@ internal sealed partial class SessionKeeper : IAsyncDisposable
                 var last = Math.Max(Math.Max(_leaderSinceMs, createdAtMs), _lastHeartbeatMs.GetValueOrDefault(id));
                 if (now - last > ttlMs)
                     expired.Add(id);
+                else
+                    next = Math.Min(next, last + ttlMs + 1);
             }
         }
-        return expired;
+        return (expired, next);
     }
 
     public async ValueTask DisposeAsync()
     {
+        _cluster.LeaderChanged -= OnLeaderChanged;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stop.Dispose();
