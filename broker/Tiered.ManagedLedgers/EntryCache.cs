@@ -12,13 +12,17 @@ namespace Tiered.ManagedLedgers;
 /// would otherwise be hundreds of thousands of live arrays, each copied by every collection it
 /// survives, and the garbage collector's pauses grew with them (~40 ms per collection at 75,000
 /// unbatched adds/s). A slab is never reused: it goes when its last entry is evicted and no reader
-/// holds it, so a reader's memory never changes under it. Entries over a quarter of a slab are kept
-/// as they came.
+/// holds it, so a reader's memory never changes under it. Entries over <see cref="MaxCopiedBytes"/> are
+/// kept as they came: a 64 MiB cache of them is a few thousand arrays at most (and a batch over 85,000
+/// bytes is on the large-object heap, which the collector does not copy).
 /// </remarks>
 internal sealed class EntryCache(long maxBytes, TimeSpan maxAge, TimeProvider time)
 {
     /// <summary>Largest slab: below it a busy topic's slabs double, from <see cref="MinSlabBytes"/>.</summary>
     internal const int MaxSlabBytes = 1024 * 1024;
+
+    /// <summary>The largest entry copied into a slab.</summary>
+    internal const int MaxCopiedBytes = 8 * 1024;
 
     /// <summary>The first slab of a cache that was empty: a quiet topic holds no more.</summary>
     internal const int MinSlabBytes = 4 * 1024;
@@ -56,7 +60,7 @@ internal sealed class EntryCache(long maxBytes, TimeSpan maxAge, TimeProvider ti
         {
             if (_entries.ContainsKey(position))
                 return;
-            if (data.Length <= MaxSlabBytes / 4)
+            if (data.Length <= MaxCopiedBytes)
                 data = CopyToSlabLocked(data.Span);
             _entries.Add(position, data);
             var now = time.GetTimestamp();

@@ -162,7 +162,7 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     {
         await using var client = NewClient();
         await using var ledger = await OpenAsync(NewName(), client);
-        var payload = new byte[EntryCache.MaxSlabBytes / 4 + 1];
+        var payload = new byte[EntryCache.MaxCopiedBytes + 1];
         payload.AsSpan().Fill(3);
 
         var position = await ledger.AddEntryAsync(payload);

@@ -198,6 +198,7 @@ internal sealed partial class EntryLogger : IDisposable
         }
 
         RandomAccess.Write(_writeHandle, _buffer.AsSpan(0, _buffered), _bufferFileOffset);
+        WriteBack.Start(_writeHandle, _bufferFileOffset, _buffered);
         Volatile.Write(ref _bufferFileOffset, _bufferFileOffset + _buffered);
         _buffered = 0;
     }
