@@ -6,8 +6,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Tiered.Bookie.V1;
 using Tiered.Ledger;
 using Tiered.ManagedLedgers;
-using Tiered.Metadata;
-using Tiered.Metadata.V1;
 using Tiered.Proto.Streams;
 using BookieRpc = Tiered.Bookie.V1.Bookie;
 

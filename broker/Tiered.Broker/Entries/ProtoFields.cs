@@ -78,16 +78,5 @@ internal ref struct ProtoFields(ReadOnlySpan<byte> data)
         return false;
     }
 
-    private bool TryReadVarint(out ulong value)
-    {
-        value = 0;
-        for (var shift = 0; shift < 64 && _at < _data.Length; shift += 7)
-        {
-            var b = _data[_at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-                return true;
-        }
-        return false;
-    }
+    private bool TryReadVarint(out ulong value) => Varint.TryRead(_data, ref _at, out value);
 }
