@@ -21,6 +21,26 @@ public sealed class WriteCacheTests
     }
 
     [Fact]
+    public void Segments_are_kept_for_the_next_round_and_dropped_when_idle()
+    {
+        using var cache = new WriteCache(64L * 1024 * 1024);
+        for (long e = 0; e < 3; e++)
+            Assert.True(cache.TryPut(1, e, new byte[WriteCache.SegmentBytes / 2 + 1])); // one segment each
+        cache.ReleaseIdleSegments(); // in use: kept
+        Assert.Equal(3, cache.HeldSegments);
+        cache.Clear();
+        Assert.Equal(3, cache.HeldSegments); // kept for the next round
+        Assert.True(cache.TryPut(1, 3, [1, 2, 3]));
+        cache.ReleaseIdleSegments(); // one in use again: still kept
+        Assert.Equal(3, cache.HeldSegments);
+        cache.Clear();
+        cache.ReleaseIdleSegments(); // an idle bookie's flush: all go
+        Assert.Equal(0, cache.HeldSegments);
+        Assert.True(cache.TryPut(1, 4, [4]));
+        Assert.Equal([4], cache.Get(1, 4));
+    }
+
+    [Fact]
     public void A_full_cache_refuses_the_put_and_keeps_what_it_has()
     {
         using var cache = new WriteCache(WriteCache.SegmentBytes);

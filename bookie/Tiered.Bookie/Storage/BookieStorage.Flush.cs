@@ -56,7 +56,15 @@ internal sealed partial class BookieStorage
                 await hook().ConfigureAwait(false);
             var checkpoint = checkpointAt ?? _journal.DurableEnd;
             if (checkpoint == _checkpoint && IsCacheEmpty())
+            {
+                // Idle: the segments both caches kept for the next round go, so an idle bookie holds no cache memory.
+                lock (_cacheLock)
+                {
+                    _active.ReleaseIdleSegments();
+                    _flushing.ReleaseIdleSegments();
+                }
                 return;
+            }
             // Left over from a flush that failed: write it first, or the swap below would hide it
             // in the active cache while the checkpoint moves past it.
             if (_flushing.Count > 0)

@@ -1,15 +1,16 @@
-using System.Buffers;
-
 namespace Tiered.Bookie.Storage;
 
 /// <summary>
 /// Entries that are in the journal but not yet in the entry logs (BookKeeper's write cache).
-/// Payloads are copied into large pooled segments, so an add allocates nothing of its own; the
+/// Payloads are copied into large segments, so an add allocates nothing of its own; the
 /// bookie fills one cache while the previous one is flushed to the entry logs, then clears it.
 /// An add is written here once, as its whole journal record (<see cref="TryPutAdd"/>), and the
 /// journal frames it from here: until the journal is done with it (<see cref="Journaled"/>) the
 /// segment must not be reused, which <see cref="WhenJournaled"/> lets the flush wait for.
-/// Segments are kept from one round to the next; a round that used none gives them back to the pool.
+/// Segments are kept from one round to the next; a round that used none, or an idle bookie
+/// (<see cref="ReleaseIdleSegments"/>), drops them. They are the cache's own arrays, not the shared
+/// array pool's: the pool would keep 8 MiB arrays it was given back for as long as no collection
+/// trims it, and an idle process collects nothing, so after a load the segments stayed resident.
 /// Thread-safe: adds and reads may run concurrently.
 /// </summary>
 internal sealed class WriteCache : IDisposable
@@ -42,6 +43,16 @@ internal sealed class WriteCache : IDisposable
         {
             lock (_sync)
                 return _bytes;
+        }
+    }
+
+    /// <summary>Segments held, in use or kept for the next round: memory the cache keeps from the collector.</summary>
+    public int HeldSegments
+    {
+        get
+        {
+            lock (_sync)
+                return _segments.Count + _spare.Count;
         }
     }
 
@@ -123,7 +134,7 @@ internal sealed class WriteCache : IDisposable
         }
         if (_segmentUsed + length > SegmentBytes)
         {
-            _segments.Add(_spare.TryPop(out var spare) ? spare : ArrayPool<byte>.Shared.Rent(SegmentBytes));
+            _segments.Add(_spare.TryPop(out var spare) ? spare : GC.AllocateUninitializedArray<byte>(SegmentBytes));
             _segmentUsed = 0;
         }
         segment = _segments.Count - 1;
@@ -224,11 +235,20 @@ internal sealed class WriteCache : IDisposable
         }
     }
 
+    /// <summary>Drops the segments kept for the next round when the cache is empty (an idle bookie): the collector can then free them.</summary>
+    public void ReleaseIdleSegments()
+    {
+        lock (_sync)
+        {
+            if (_segments.Count == 0)
+                ReleaseSpares();
+        }
+    }
+
     private void ReleaseSpares()
     {
         _sortKeys = [];
-        while (_spare.TryPop(out var segment))
-            ArrayPool<byte>.Shared.Return(segment);
+        _spare.Clear();
     }
 
     public void Dispose()
