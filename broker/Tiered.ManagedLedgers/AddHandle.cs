@@ -12,30 +12,40 @@ public readonly struct AddHandle
 {
     private readonly ManagedLedger.PendingAdd? _add;
     private readonly short _version;
-    private readonly Exception? _refused;
+    /// <summary>Without <see cref="_add"/>: the error of an add refused at once, or the task of <see cref="Of"/>.</summary>
+    private readonly object? _other;
 
     internal AddHandle(ManagedLedger.PendingAdd add, short version) => (_add, _version) = (add, version);
 
-    private AddHandle(Exception refused) => _refused = refused;
+    private AddHandle(object other) => _other = other;
 
     /// <summary>An add refused before it was queued (the managed ledger stopped, or an earlier add failed).</summary>
     internal static AddHandle Refused(Exception error) => new(error);
 
+    /// <summary>A handle over a task (an add the caller completes itself, as tests of de-duplication do): nothing to release.</summary>
+    public static AddHandle Of(Task<Position> add) => new(add);
+
     /// <summary>The default handle: no add.</summary>
-    public bool IsEmpty => _add is null && _refused is null;
+    public bool IsEmpty => _add is null && _other is null;
 
     /// <summary>Whether the add completed (stored or failed); a refused add did at once.</summary>
-    public bool IsCompleted => _add is null || _add.TryGetOutcome(_version, out _, out _);
+    public bool IsCompleted => _add?.TryGetOutcome(_version, out _, out _) ?? (_other is not Task<Position> task || task.IsCompleted);
 
     /// <summary>The add's outcome once it completed: its position, or the error its caller got.</summary>
     public bool TryGetOutcome(out Position position, out Exception? error)
     {
-        if (_add is null)
-        {
-            (position, error) = (default, _refused);
+        if (_add is not null)
+            return _add.TryGetOutcome(_version, out position, out error);
+        (position, error) = (default, _other as Exception);
+        if (_other is not Task<Position> task)
             return true;
-        }
-        return _add.TryGetOutcome(_version, out position, out error);
+        if (!task.IsCompleted)
+            return false;
+        if (task.IsCompletedSuccessfully)
+            position = task.Result;
+        else
+            error = task.Exception?.InnerException ?? new OperationCanceledException();
+        return true;
     }
 
     /// <summary>
@@ -46,7 +56,12 @@ public readonly struct AddHandle
     {
         if (_add is not null)
             return _add.WaitAsync(_version);
-        return _refused is null ? ValueTask.FromResult(default(Position)) : ValueTask.FromException<Position>(_refused);
+        return _other switch
+        {
+            Task<Position> task => new ValueTask<Position>(task),
+            Exception refused => ValueTask.FromException<Position>(refused),
+            _ => ValueTask.FromResult(default(Position)),
+        };
     }
 
     /// <summary>Another hold on the same add, released on its own.</summary>
