@@ -65,7 +65,7 @@ public class ProducePathBench
         {
             _dedup.Drain();
             var verdict = _dedup.Check(Producer, sequence, sequence, out _);
-            _dedup.Pushed(Producer, sequence, sequence, _stored);
+            _dedup.Pushed(Producer, sequence, sequence, AddHandle.Of(_stored));
             return (int)verdict;
         }
     }

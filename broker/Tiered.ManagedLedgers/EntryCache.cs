@@ -3,8 +3,9 @@ namespace Tiered.ManagedLedgers;
 /// <summary>
 /// Recently added entries by position, bounded in bytes and in age: tailing readers take an entry
 /// within moments of its add, so an older one only holds memory (an idle topic's cache empties).
-/// Entries read from storage while several cursors read the ledger are cached too, so that one read
-/// serves every subscription. The first cached go first (a FIFO queue of insertions is the eviction order).
+/// The managed ledger puts an added entry here only while an active cursor reads near the end of the
+/// log (<c>ManagedLedger.CachesAddLocked</c>). Entries read from storage while several cursors read the
+/// ledger are cached too, so that one read serves every subscription. The first cached go first (a FIFO queue of insertions is the eviction order).
 /// </summary>
 /// <remarks>
 /// Small entries are copied into slabs (arrays of up to <see cref="MaxSlabBytes"/>, each new one twice
@@ -100,6 +101,12 @@ internal sealed class EntryCache(long maxBytes, TimeSpan maxAge, TimeProvider ti
             if (_entries.Remove(oldest.Position, out var evicted))
                 _bytes -= evicted.Length;
         }
+    }
+
+    public bool Contains(Position position)
+    {
+        lock (_lock)
+            return _entries.ContainsKey(position);
     }
 
     public bool TryGet(Position position, out ReadOnlyMemory<byte> data)

@@ -71,6 +71,7 @@ public sealed partial class ManagedCursor
             _redeliveryChanges++;
             _readPosition = next;
             _readMoves++;
+            ReadPositionMovedLocked();
         }
         return StoreAsync(cancellationToken);
     }
@@ -156,6 +157,9 @@ public sealed partial class ManagedCursor
         }
         SettleRedeliveryLocked();
         if (_readPosition <= _markDelete)
+        {
             _readPosition = Ledger.GetNextPosition(_markDelete);
+            ReadPositionMovedLocked();
+        }
     }
 }

@@ -141,6 +141,7 @@ public sealed partial class ManagedCursor
     /// </remarks>
     internal async Task CloseAsync()
     {
+        SetInactive();
         while (true)
         {
             Task storing;

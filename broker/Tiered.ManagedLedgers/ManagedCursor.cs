@@ -28,6 +28,9 @@ public sealed partial class ManagedCursor
     /// <summary>Bumped by every move of the read position other than a read, so a read in progress does not undo it.</summary>
     private long _readMoves;
 
+    /// <summary>A consumer reads through this cursor (<see cref="SetActive"/>): the managed ledger follows its read position.</summary>
+    private bool _active;
+
     private ManagedCursor(ManagedLedger ledger, string name, string? key, Position markDelete, long version)
     {
         (Ledger, Name, _key, _markDelete, _version) = (ledger, name, key, markDelete, version);
@@ -57,6 +60,45 @@ public sealed partial class ManagedCursor
             lock (_lock)
                 return _markDelete;
         }
+    }
+
+    /// <summary>
+    /// Whether a consumer reads through this cursor. The broker sets it while a subscription has consumers connected
+    /// (Pulsar's active cursors): the managed ledger caches an entry it adds only while an active cursor reads near
+    /// the end of the log (docs/managed-ledger.md#the-entry-cache), so a subscription nobody reads costs no copy.
+    /// </summary>
+    public bool IsActive
+    {
+        get
+        {
+            lock (_lock)
+                return _active;
+        }
+    }
+
+    /// <summary>A consumer reads through this cursor from now on (see <see cref="IsActive"/>). Idempotent.</summary>
+    public void SetActive() => SetActive(true);
+
+    /// <summary>No consumer reads through this cursor any more (see <see cref="IsActive"/>). Idempotent.</summary>
+    public void SetInactive() => SetActive(false);
+
+    private void SetActive(bool active)
+    {
+        lock (_lock)
+        {
+            _active = active;
+            Ledger.SetCursorActive(this, active, _readPosition);
+        }
+    }
+
+    /// <summary>The read position as the managed ledger knows it while the cursor is active; guarded by the managed ledger's lock.</summary>
+    internal Position ActiveReadPosition { get; set; }
+
+    /// <summary>Under the lock, after the read position moved: an active cursor tells the managed ledger where it reads.</summary>
+    private void ReadPositionMovedLocked()
+    {
+        if (_active)
+            Ledger.ActiveCursorMoved(this, _readPosition);
     }
 
     /// <summary>The next entry <see cref="ReadEntriesAsync"/> returns (if not acknowledged meanwhile).</summary>
@@ -164,7 +206,10 @@ public sealed partial class ManagedCursor
         lock (_lock)
         {
             if (_readMoves == moves)
+            {
                 _readPosition = position;
+                ReadPositionMovedLocked();
+            }
         }
         return result;
     }
@@ -185,6 +230,7 @@ public sealed partial class ManagedCursor
         {
             _readPosition = Ledger.GetNextPosition(_markDelete);
             _readMoves++;
+            ReadPositionMovedLocked();
         }
     }
 
@@ -195,6 +241,7 @@ public sealed partial class ManagedCursor
         {
             _readPosition = nextToRead;
             _readMoves++;
+            ReadPositionMovedLocked();
         }
     }
 

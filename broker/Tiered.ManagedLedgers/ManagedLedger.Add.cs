@@ -1,3 +1,4 @@
+using System.Threading.Tasks.Sources;
 using Tiered.Ledger;
 
 namespace Tiered.ManagedLedgers;
@@ -10,6 +11,11 @@ public sealed partial class ManagedLedger
     private Task? _rollover;
     private bool _closing;
     private int _pendingAdds;
+
+    /// <summary>Adds whose holders all let go, for reuse (a busy topic has up to a writer window of them in flight).</summary>
+    private readonly Stack<PendingAdd> _freeAdds = new();
+    private readonly Lock _freeAddsLock = new();
+    private const int MaxFreeAdds = 4096;
     private TaskCompletionSource? _addsDrained;
     private long _addFailures;
 
@@ -22,9 +28,10 @@ public sealed partial class ManagedLedger
 
     /// <summary>
     /// Appends an entry; completes with its position once an ack quorum stored it, in the order
-    /// of the calls. The entry is not copied: it is sent to the bookies and kept in the entry cache
-    /// by reference, so it must not change afterwards (the broker hands over the bytes of the
-    /// produce request it parsed, which nothing writes to again).
+    /// of the calls. The entry is not copied: it is sent to the bookies (and kept in the entry cache
+    /// by reference when it is large and cached), so it must not change afterwards (the broker hands
+    /// over the bytes of the produce request it parsed, which nothing writes to again). Await the
+    /// result once (it is a pooled <see cref="IValueTaskSource{TResult}"/>), or call AsTask().
     /// </summary>
     /// <exception cref="ManagedLedgerFencedException">Another owner took over.</exception>
     /// <exception cref="ManagedLedgerException">The entry could not be stored; it may be added again.</exception>
@@ -38,30 +45,81 @@ public sealed partial class ManagedLedger
     /// </summary>
     /// <exception cref="ManagedLedgerException">An add failed meanwhile, or the entry could not be stored; it may be added again.</exception>
     public ValueTask<Position> AddEntryAsync(ReadOnlyMemory<byte> data, long expectedFailures, CancellationToken cancellationToken)
+        => Add(data, expectedFailures, wantHandle: false, out _, cancellationToken);
+
+    /// <summary>
+    /// <see cref="AddEntryAsync(ReadOnlyMemory{byte}, long, CancellationToken)"/> for a caller that also looks at the
+    /// add's outcome apart from its one await: <paramref name="handle"/> keeps the add (and its outcome) until
+    /// released, and gives a second waiter (de-duplication answering a resend of a batch still being stored).
+    /// </summary>
+    public ValueTask<Position> AddEntryAsync(ReadOnlyMemory<byte> data, long expectedFailures, out AddHandle handle, CancellationToken cancellationToken)
+        => Add(data, expectedFailures, wantHandle: true, out handle, cancellationToken);
+
+    private ValueTask<Position> Add(ReadOnlyMemory<byte> data, long expectedFailures, bool wantHandle, out AddHandle handle, CancellationToken cancellationToken)
     {
         if (data.IsEmpty)
             throw new ArgumentException($"Managed ledger {Name}: an entry must not be empty.", nameof(data));
         if (data.Length > LedgerClientOptions.MaxEntryBytes)
             throw new ArgumentException($"Managed ledger {Name}: an entry of {data.Length} bytes is larger than the {LedgerClientOptions.MaxEntryBytes} byte limit.", nameof(data));
         if (cancellationToken.IsCancellationRequested)
-            return ValueTask.FromCanceled<Position>(cancellationToken);
+            return Refused(new OperationCanceledException(cancellationToken), out handle);
         // A large payload's CRC is computed here, before any lock: the writer only combines it with the entry's header.
-        var add = new PendingAdd(this, EntryPayload.Of(data));
+        var payload = EntryPayload.Of(data);
+        // Held by the ledger until it completes the add, by the caller's await, and by the handle if one is asked for.
+        var add = RentAdd(payload, holders: wantHandle ? 3 : 2);
+        var version = add.Version;
+        ManagedLedgerException? refused = null;
         lock (_lock)
         {
             if (_terminal is { } terminal)
-                return ValueTask.FromException<Position>(Copy(terminal));
-            if (_closing)
-                return ValueTask.FromException<Position>(new ManagedLedgerClosedException($"Managed ledger {Name} is closing."));
-            if (expectedFailures >= 0 && _addFailures != expectedFailures)
-                return ValueTask.FromException<Position>(new ManagedLedgerException(
-                    $"Managed ledger {Name}: an earlier add failed while this entry was on its way; it was not stored. Send again from the first one that failed."));
-            _pendingAdds++;
-            _queued.Enqueue(add);
-            SendQueuedAdds();
+                refused = Copy(terminal);
+            else if (_closing)
+                refused = new ManagedLedgerClosedException($"Managed ledger {Name} is closing.");
+            else if (expectedFailures >= 0 && _addFailures != expectedFailures)
+                refused = new ManagedLedgerException(
+                    $"Managed ledger {Name}: an earlier add failed while this entry was on its way; it was not stored. Send again from the first one that failed.");
+            else
+            {
+                _pendingAdds++;
+                _queued.Enqueue(add);
+                SendQueuedAdds();
+            }
         }
-        // A task, not a pooled source: the broker keeps it (de-duplication answers a resent batch with it).
-        return new ValueTask<Position>(add.Task);
+        if (refused is not null)
+        {
+            ReturnAdd(add);
+            return Refused(refused, out handle);
+        }
+        handle = wantHandle ? new AddHandle(add, version) : default;
+        return new ValueTask<Position>(add, version);
+    }
+
+    private static ValueTask<Position> Refused(Exception error, out AddHandle handle)
+    {
+        handle = AddHandle.Refused(error);
+        return ValueTask.FromException<Position>(error);
+    }
+
+    /// <summary>A pooled add (or a new one), its holders set.</summary>
+    private PendingAdd RentAdd(EntryPayload payload, int holders)
+    {
+        PendingAdd? add;
+        lock (_freeAddsLock)
+            _freeAdds.TryPop(out add);
+        add ??= new PendingAdd(this);
+        add.Start(payload, holders);
+        return add;
+    }
+
+    /// <summary>Once its last holder let go: the add is reset (its version moves on) and kept for the next one.</summary>
+    private void ReturnAdd(PendingAdd add)
+    {
+        add.Reset();
+        lock (_freeAddsLock)
+        {
+            if (_freeAdds.Count < MaxFreeAdds)
+                _freeAdds.Push(add);
+        }
     }
 
     /// <summary>
@@ -124,6 +182,7 @@ public sealed partial class ManagedLedger
         {
             add.Done = true;
             var confirmed = false;
+            var cache = false;
             while (ledger.InFlight.TryPeek(out var head) && head.Done)
             {
                 ledger.InFlight.Dequeue();
@@ -136,9 +195,15 @@ public sealed partial class ManagedLedger
                     if (position > _lastConfirmed)
                         _lastConfirmed = position;
                     _entriesAdded++;
-                    _cache.Put(position, head.Data);
+                    // Once one is cached the later ones are too: the cursor reading near the tail still does.
+                    if (cache || CachesAddLocked(position))
+                    {
+                        cache = true;
+                        _cache.Put(position, head.Data);
+                        EntriesCachedOnAdd++;
+                    }
                     confirmed = true;
-                    head.TrySetResult(position);
+                    head.Complete(position, null);
                     continue;
                 }
                 if (!ledger.Failed)
@@ -152,11 +217,11 @@ public sealed partial class ManagedLedger
                 if (head.Error is LedgerFencedException)
                 {
                     fenced ??= new ManagedLedgerFencedException($"Managed ledger {Name}: ledger {ledger.Slot.LedgerId} was fenced; another owner took the managed ledger over.", head.Error);
-                    head.TrySetException(Copy(fenced));
+                    head.Complete(default, Copy(fenced));
                 }
                 else
                 {
-                    head.TrySetException(new ManagedLedgerException($"Managed ledger {Name}: the entry could not be stored in ledger {ledger.Slot.LedgerId}: {head.Error.Message}", head.Error));
+                    head.Complete(default, new ManagedLedgerException($"Managed ledger {Name}: the entry could not be stored in ledger {ledger.Slot.LedgerId}: {head.Error.Message}", head.Error));
                 }
                 // Counted after the failure shows in its task: whoever reads the new count sees the failed task.
                 Interlocked.Increment(ref _addFailures);
@@ -189,7 +254,7 @@ public sealed partial class ManagedLedger
         while (_queued.TryDequeue(out var add))
         {
             _pendingAdds--;
-            add.TrySetException(error());
+            add.Complete(default, error());
             Interlocked.Increment(ref _addFailures);
         }
         SignalIfAddsDrained();
@@ -213,13 +278,27 @@ public sealed partial class ManagedLedger
     }
 
     /// <summary>
-    /// An add on its way: its payload (kept for the cache), its caller's completion (this object is
-    /// the task's source) and the writer's callback (this object too): one object per add.
+    /// An add on its way: its payload (kept for the cache), its caller's completion (this object is the awaited value
+    /// task source) and the writer's callback (this object too): one object per add, and pooled. Its holders (the
+    /// ledger until it completes it, the caller's await until <see cref="GetResult"/>, an <see cref="AddHandle"/> until
+    /// released) each let go once; the last one returns it to the pool, which resets it and moves its version on.
+    /// Until then its outcome stays readable (<see cref="TryGetOutcome"/>), and further waiters share one task made
+    /// only when one asks (<see cref="WaitAsync"/>): the common add allocates no task.
     /// </summary>
-    private sealed class PendingAdd(ManagedLedger owner, EntryPayload payload)
-        : TaskCompletionSource<Position>(TaskCreationOptions.RunContinuationsAsynchronously), ILedgerAddCallback
+    internal sealed class PendingAdd(ManagedLedger owner) : IValueTaskSource<Position>, ILedgerAddCallback
     {
-        public EntryPayload Payload { get; } = payload;
+        /// <summary>Stands in <see cref="_waiters"/> once the add completed: a waiter asking later reads the outcome.</summary>
+        private static readonly TaskCompletionSource<Position> CompletedMark = new();
+
+        // Continuations run on the thread pool: the ledger completes adds under its lock.
+        private ManualResetValueTaskSourceCore<Position> _completion = new() { RunContinuationsAsynchronously = true };
+        private int _holders;
+        private TaskCompletionSource<Position>? _waiters;
+        private volatile bool _completed;
+        private Position _position;
+        private Exception? _failure;
+
+        public EntryPayload Payload { get; private set; }
 
         public ReadOnlyMemory<byte> Data => Payload.Bytes;
 
@@ -230,13 +309,114 @@ public sealed partial class ManagedLedger
 
         public long EntryId { get; set; }
 
+        /// <summary>The writer's error, if it failed the add.</summary>
         public Exception? Error { get; set; }
 
+        public short Version => _completion.Version;
+
+        public void Start(EntryPayload payload, int holders) => (Payload, _holders) = (payload, holders);
+
         public void AddCompleted(long entryId, Exception? error) => owner.OnAddCompleted(this, entryId, error);
+
+        /// <summary>By the ledger, once (under its lock): the outcome, then the ledger lets go.</summary>
+        public void Complete(Position position, Exception? failure)
+        {
+            (_position, _failure) = (position, failure);
+            _completed = true;
+            if (failure is null)
+                _completion.SetResult(position);
+            else
+                _completion.SetException(failure);
+            if (Interlocked.Exchange(ref _waiters, CompletedMark) is { } waiters && waiters != CompletedMark)
+            {
+                if (failure is null)
+                    waiters.TrySetResult(position);
+                else
+                    waiters.TrySetException(failure);
+            }
+            Release();
+        }
+
+        public bool TryGetOutcome(short version, out Position position, out Exception? failure)
+        {
+            CheckHeld(version);
+            (position, failure) = (default, null);
+            if (!_completed)
+                return false;
+            (position, failure) = (_position, _failure);
+            return true;
+        }
+
+        /// <summary>Another waiter for the outcome: at once when known, else one task shared by every such waiter.</summary>
+        public ValueTask<Position> WaitAsync(short version)
+        {
+            CheckHeld(version);
+            var waiters = Volatile.Read(ref _waiters);
+            if (waiters is null)
+            {
+                var mine = new TaskCompletionSource<Position>(TaskCreationOptions.RunContinuationsAsynchronously);
+                waiters = Interlocked.CompareExchange(ref _waiters, mine, null) ?? mine;
+            }
+            if (waiters != CompletedMark)
+                return new ValueTask<Position>(waiters.Task);
+            return _failure is null ? new ValueTask<Position>(_position) : ValueTask.FromException<Position>(_failure);
+        }
+
+        public void Hold(short version)
+        {
+            CheckHeld(version);
+            Interlocked.Increment(ref _holders);
+        }
+
+        public void Release(short version)
+        {
+            CheckHeld(version);
+            Release();
+        }
+
+        public void Release()
+        {
+            if (Interlocked.Decrement(ref _holders) == 0)
+                owner.ReturnAdd(this);
+        }
+
+        /// <summary>Only once no one holds it.</summary>
+        public void Reset()
+        {
+            (Payload, Ledger, Done, EntryId, Error) = (default, null, false, 0, null);
+            (_waiters, _completed, _position, _failure, _holders) = (null, false, default, null, 0);
+            _completion.Reset();
+        }
+
+        private void CheckHeld(short version)
+        {
+            if (version != _completion.Version)
+                throw new InvalidOperationException("This add was released: an AddHandle is used only until it is released, and released once.");
+        }
+
+        public Position GetResult(short token)
+        {
+            // A second await (or one before completion) would let go twice: refused before it does.
+            if (token != _completion.Version || !_completed)
+                throw new InvalidOperationException("An add's result is awaited once, after it completed.");
+            try
+            {
+                return _completion.GetResult(token);
+            }
+            finally
+            {
+                Release();
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _completion.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+            => _completion.OnCompleted(continuation, state, token, flags);
     }
 
     /// <summary>The ledger adds go to, with its adds in flight in issue order.</summary>
-    private sealed class OpenLedger(LedgerWriter writer, LedgerSlot slot)
+    internal sealed class OpenLedger(LedgerWriter writer, LedgerSlot slot)
     {
         public LedgerWriter Writer { get; } = writer;
 

@@ -94,6 +94,7 @@ public sealed partial class ManagedLedger
             _current = null;
             cursors = [.. _cursors.Values];
             _cursors.Clear();
+            _activeCursors.Clear();
         }
         if (current is not null)
             await current.Writer.DisposeAsync().ConfigureAwait(false);

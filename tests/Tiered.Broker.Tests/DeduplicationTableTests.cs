@@ -14,7 +14,7 @@ public sealed class DeduplicationTableTests
     {
         Assert.Equal(Verdict.New, _table.Check(producer, first, last, out _));
         var add = new TaskCompletionSource<Position>();
-        _table.Pushed(producer, first, last, add.Task);
+        _table.Pushed(producer, first, last, AddHandle.Of(add.Task));
         return add;
     }
 

@@ -204,6 +204,25 @@ public class SubscriptionTests(BrokerFixture fixture) : IClassFixture<BrokerFixt
         Assert.Equal(Enumerable.Range(4, 6).Select(i => $"m{i}"), replayed.Select(r => r.Payload));
     }
 
+    [Fact]
+    public async Task A_subscription_marks_its_cursor_active_while_a_consumer_is_connected_so_that_only_then_adds_are_cached()
+    {
+        var topic = BrokerFixture.NewTopic();
+        var first = await RawConsumer.SubscribeAsync(Client, Subscription(topic, "s", SubscriptionType.Shared, "a"));
+        var second = await RawConsumer.SubscribeAsync(Client, Subscription(topic, "s", SubscriptionType.Shared, "b"));
+        var loaded = await fixture.Broker.Server.Topics.GetTopicAsync(Naming.TopicName.Parse(topic), create: false, CancellationToken.None);
+        var cursor = loaded.FindSubscription("s")!.Cursor;
+        Assert.True(cursor.IsActive);
+
+        await first.DisposeAsync();
+        await ProduceAsync(topic, batches: 3, perBatch: 1);
+        Assert.Equal(3, (await ReceiveAsync(second, 3)).Count);
+        Assert.True(cursor.IsActive);
+        // The last consumer gone: a subscription nobody reads, whose adds the managed ledger does not copy.
+        await second.DisposeAsync();
+        await WaitUntil(() => !cursor.IsActive);
+    }
+
     internal static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + Wait;

@@ -162,6 +162,8 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     {
         await using var client = NewClient();
         await using var ledger = await OpenAsync(NewName(), client);
+        // Cached because a consumer reads at the tail.
+        (await ledger.OpenCursorAsync("tail", InitialPosition.Latest)).SetActive();
         var payload = new byte[EntryCache.MaxCopiedBytes + 1];
         payload.AsSpan().Fill(3);
 
@@ -177,7 +179,15 @@ public sealed class AddAndReadTests(ClusterFixture fixture) : ManagedLedgerTestB
     {
         await using var client = NewClient();
         await using var ledger = await OpenAsync(NewName(), client, Small(entriesPerLedger: 8) with { EntryCacheBytes = 200 });
-        var positions = await AddAsync(ledger, 0, 30);
+        // A consumer at the tail that keeps up (its read position follows the adds): added entries are cached.
+        var tail = await ledger.OpenCursorAsync("tail", InitialPosition.Latest);
+        tail.SetActive();
+        var positions = new List<Position>();
+        for (var i = 0; i < 30; i++)
+        {
+            positions.Add(await ledger.AddEntryAsync(Payload(i)));
+            tail.Seek(ledger.GetNextPosition(positions[^1]));
+        }
 
         Assert.InRange(ledger.Cache.Bytes, 1, 200);
         Assert.InRange(ledger.Cache.Count, 1, 29);

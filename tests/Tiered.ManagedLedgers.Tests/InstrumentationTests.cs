@@ -19,6 +19,8 @@ public sealed class InstrumentationTests(ClusterFixture fixture) : ManagedLedger
         Position first;
         await using (var ledger = await ManagedLedger.OpenAsync(name, client, Metadata, Small(entriesPerLedger: 10), NullLoggerFactory.Instance, instrumentation: instrumentation))
         {
+            // A consumer at the tail: the adds are cached for it.
+            (await ledger.OpenCursorAsync("tail", InitialPosition.Latest)).SetActive();
             var positions = await AddAsync(ledger, 0, 25);
             first = positions[0];
 

@@ -100,6 +100,8 @@ public sealed partial class Subscription : IAsyncDisposable
             KeySharedJoining(consumer);
             previousActive = _consumers.Count > 0 ? _consumers[0] : null;
             _consumers.Add(consumer);
+            // A consumer reads through the cursor: the managed ledger caches added entries while it reads near the tail.
+            Cursor.SetActive();
             OnTypeChanging(consumer.Type); // Delayed delivery
             Type = consumer.Type;
             KeySharedChanged(consumer);
@@ -119,6 +121,8 @@ public sealed partial class Subscription : IAsyncDisposable
             if (index < 0)
                 return;
             _consumers.RemoveAt(index);
+            if (_consumers.Count == 0)
+                Cursor.SetInactive();
             KeySharedChanged(consumer);
             foreach (var position in consumer.Pending.Keys.ToList())
                 Requeue(consumer, position);

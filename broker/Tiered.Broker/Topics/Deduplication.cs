@@ -21,7 +21,7 @@ namespace Tiered.Broker.Topics;
 /// was lost in a crash is found; the ids of the trailing stretch are at or below the snapshot's, and give back the
 /// positions of the last batches). The cursor keeps those entries from being trimmed, as a subscription would.</para>
 /// <para>Every method but <see cref="OpenAsync"/> and <see cref="CloseAsync"/> runs under the topic's publish lock:
-/// nothing here awaits, and the publish path allocates nothing (struct queues, ValueTasks over the ledger's tasks).</para>
+/// nothing here awaits, and the publish path allocates nothing (struct queues, holds on the ledger's pooled adds).</para>
 /// </remarks>
 internal sealed class Deduplication
 {
@@ -151,8 +151,9 @@ internal sealed class Deduplication
         {
             if (ReferenceEquals(pending.Producer, producer) && pending.Last == last)
             {
-                // A failed one answers its failure again; once taken in (Drain), its resend is new.
-                original = new ValueTask<Position>(pending.Added);
+                // A failed one answers its failure again; once taken in (Drain), its resend is new. A task is made
+                // here only (one per add waited on this way, shared): the common add has none.
+                original = pending.Added.WaitAsync();
                 return Verdict.Duplicate;
             }
         }
@@ -160,8 +161,8 @@ internal sealed class Deduplication
         return Verdict.Duplicate;
     }
 
-    /// <summary>A new batch (<see cref="Verdict.New"/>) was handed to the ledger.</summary>
-    public void Pushed(string key, long first, long last, Task<Position> added)
+    /// <summary>A new batch (<see cref="Verdict.New"/>) was handed to the ledger; <paramref name="added"/> is held until <see cref="Drain"/> takes it in.</summary>
+    public void Pushed(string key, long first, long last, AddHandle added)
     {
         var producer = _producers[key];
         producer.Highest = Math.Max(producer.Highest, last);
@@ -178,12 +179,12 @@ internal sealed class Deduplication
     /// </summary>
     public void Drain()
     {
-        while (_inFlight.TryPeek(out var head) && head.Added.IsCompleted)
+        while (_inFlight.TryPeek(out var head) && head.Added.TryGetOutcome(out var position, out var error))
         {
             _inFlight.Dequeue();
-            if (head.Added.IsCompletedSuccessfully)
+            head.Added.Release();
+            if (error is null)
             {
-                var position = head.Added.Result;
                 head.Producer.Stored(head.Last, position);
                 _lastStored = position;
                 _sinceSnapshot++;
@@ -281,7 +282,7 @@ internal sealed class Deduplication
         return producer;
     }
 
-    private readonly record struct InFlight(Producer Producer, long First, long Last, Task<Position> Added);
+    private readonly record struct InFlight(Producer Producer, long First, long Last, AddHandle Added);
 
     /// <summary>One producer's sequence ids and the positions of its last batches.</summary>
     private sealed class Producer

@@ -24,7 +24,8 @@ public sealed partial class Topic : IAsyncDisposable
     private readonly DelayedDeliveryOptions _delayedDelivery;
     private long _nextReader;
     private readonly Lock _publishing = new();
-    private Task<Position>? _lastPublish;
+    /// <summary>The last add handed to the ledger, held until the next one (terminating and closing wait for it).</summary>
+    private AddHandle _lastPublish;
     private Position? _terminatedAt;
     private bool _terminating;
 
@@ -255,7 +256,7 @@ public sealed partial class Topic : IAsyncDisposable
         out bool duplicate, CancellationToken cancellationToken)
     {
         duplicate = false;
-        Task<Position> added;
+        ValueTask<Position> added;
         // One short uncontended lock per batch: terminating must see every add handed to the ledger before it,
         // and de-duplication every add before the next one.
         lock (_publishing)
@@ -283,14 +284,16 @@ public sealed partial class Topic : IAsyncDisposable
                             + "a producer must number its messages increasing and resend a batch unchanged."));
                 }
             }
-            // The ledger's ValueTask wraps a Task: AsTask() returns it without allocating.
-            added = Ledger.AddEntryAsync(batch, failures, cancellationToken).AsTask();
-            _lastPublish = added;
-            dedup?.Pushed(producerKey!, firstSequenceId, lastSequenceId, added);
+            // The ledger's add is pooled: the caller awaits it once, and the handle (for the last publish, and for
+            // de-duplication) keeps its outcome readable until released; no task is made unless a resend waits for it.
+            added = Ledger.AddEntryAsync(batch, failures, out var handle, cancellationToken);
+            _lastPublish.Release();
+            _lastPublish = handle;
+            dedup?.Pushed(producerKey!, firstSequenceId, lastSequenceId, handle.Share());
         }
         Interlocked.Add(ref MessagesIn, messages);
         Interlocked.Add(ref BytesIn, batch.Length);
-        return new ValueTask<Position>(added);
+        return added;
     }
 
     /// <summary>The highest sequence id stored or being stored for <paramref name="producerKey"/>; -1 when unknown or de-duplication is off.</summary>
@@ -349,19 +352,31 @@ public sealed partial class Topic : IAsyncDisposable
     /// </summary>
     public async Task<Position> TerminateAsync()
     {
-        Task<Position>? last;
+        ValueTask<Position> last;
         lock (_publishing)
         {
             if (_terminatedAt is { } at)
                 return at;
             _terminating = true;
-            last = _lastPublish;
+            last = _lastPublish.WaitAsync();
         }
-        if (last is not null)
-            await ((Task)last).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await WhenDoneAsync(last).ConfigureAwait(false);
         var end = Ledger.LastConfirmedEntry;
         MarkTerminated(end);
         return end;
+    }
+
+    /// <summary>Waits for an add, whatever its outcome.</summary>
+    private static async ValueTask WhenDoneAsync(ValueTask<Position> add)
+    {
+        try
+        {
+            await add.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Failed or refused: done all the same.
+        }
     }
 
     /// <summary>Sets the terminated state (read back from the metadata service when the topic loads).</summary>
@@ -487,15 +502,18 @@ public sealed partial class Topic : IAsyncDisposable
         _replicators.Clear();
         if (ReplicatedSubscriptions is { } replicated)
             await replicated.DisposeAsync().ConfigureAwait(false);
-        Task<Position>? last;
+        ValueTask<Position> last = default;
         Deduplication? dedup;
         lock (_publishing)
-            (last, dedup) = (_lastPublish, Deduplication);
+        {
+            dedup = Deduplication;
+            if (dedup is not null)
+                last = _lastPublish.WaitAsync();
+        }
         if (dedup is not null)
         {
             // A snapshot covering every stored batch, so that the next owner replays nothing.
-            if (last is not null)
-                await ((Task)last).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await WhenDoneAsync(last).ConfigureAwait(false);
             await dedup.CloseAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         foreach (var subscription in _subscriptions.Values)
