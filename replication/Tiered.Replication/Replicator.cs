@@ -102,6 +102,8 @@ public sealed partial class Replicator : IReplicator
         ILogger logger, CancellationToken cancellationToken)
     {
         var cursor = await topic.Ledger.OpenCursorAsync(CursorPrefix + remote, InitialPosition.Earliest, cancellationToken).ConfigureAwait(false);
+        // The replicator reads like a consumer: while it keeps up, what producers add is cached for it.
+        cursor.SetActive();
         var replicator = new Replicator(topic, cursor, remote, local, policies, channels, logger);
         replicator._run = Task.Run(replicator.RunAsync);
         return replicator;
@@ -293,6 +295,7 @@ public sealed partial class Replicator : IReplicator
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await _run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _cursor.SetInactive();
         _stop.Dispose();
     }
 
