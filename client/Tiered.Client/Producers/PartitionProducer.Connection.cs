@@ -256,8 +256,9 @@ internal sealed partial class PartitionProducer
                 break;
             case ProduceResponse.ResponseOneofCase.Receipts:
                 // Receipts of consecutive batches, in order: each exactly as if it had come alone.
-                foreach (var receipt in response.Receipts.Receipts)
-                    OnReceipt(receipt);
+                var receipts = response.Receipts.Receipts;
+                for (var i = 0; i < receipts.Count; i++)
+                    OnReceipt(receipts[i]);
                 break;
             case ProduceResponse.ResponseOneofCase.Error:
                 OnError(response.Error);
