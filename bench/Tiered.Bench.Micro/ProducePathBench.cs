@@ -11,13 +11,18 @@ namespace Tiered.Bench.Micro;
 
 /// <summary>
 /// The broker's share of one unbatched send (workload 1: a 100 B message): decoding the SendBatch request as the
-/// Produce method's marshaller does, de-duplication's check of its sequence id, and encoding its receipt.
+/// Produce method's marshaller does (alone, or in a SendBatches group of 16), de-duplication's check of its sequence
+/// id, and encoding its receipt (alone, or in a SendReceipts group of 16). The group benchmarks report per send.
 /// </summary>
 public class ProducePathBench
 {
     private const string Producer = "bench-producer";
 
+    /// <summary>Sends per group in the group benchmarks.</summary>
+    private const int Group = 16;
+
     private readonly BenchDeserializationContext _request = new();
+    private readonly BenchDeserializationContext _groupRequest = new();
     private readonly BenchSerializationContext _response = new();
     private readonly Lock _publishing = new();
     private readonly Task<Position> _stored = Task.FromResult(new Position(7, 1));
@@ -36,6 +41,14 @@ public class ProducePathBench
             Messages = { new Message { Payload = ByteString.CopyFrom(new byte[100]) } },
         };
         _request.Payload = new ProduceRequest { Send = new SendBatch { SequenceId = 12345, Batch = batch } }.ToByteArray();
+        var group = new SendBatches();
+        for (var i = 0; i < Group; i++)
+        {
+            var one = batch.Clone();
+            one.SequenceId = 12345 + (ulong)i;
+            group.Sends.Add(new SendBatch { SequenceId = one.SequenceId, Batch = one });
+        }
+        _groupRequest.Payload = new ProduceRequest { Sends = group }.ToByteArray();
         var deserializer = MessagingMethods.ServedProduce.RequestMarshaller.ContextualDeserializer;
         _parse = context => deserializer(context);
         _writeResponse = MessagingMethods.Produce.ResponseMarshaller.ContextualSerializer;
@@ -43,9 +56,23 @@ public class ProducePathBench
         _dedup = new Tiered.Broker.Topics.Deduplication(null, _publishing, TimeProvider.System, NullLogger.Instance);
     }
 
-    /// <summary>The request as the broker's gRPC service receives it.</summary>
+    /// <summary>The request as the broker's gRPC service receives it; the service hands the frame back once it took the send.</summary>
     [Benchmark]
-    public object ParseSend() => _parse(_request);
+    public object ParseSend()
+    {
+        var frame = (ProduceFrame)_parse(_request);
+        frame.Return();
+        return frame;
+    }
+
+    /// <summary>A SendBatches request of 16 sends as the service receives it, per send.</summary>
+    [Benchmark(OperationsPerInvoke = Group)]
+    public object ParseGroupOf16()
+    {
+        var frame = (ProduceFrame)_parse(_groupRequest);
+        frame.Return();
+        return frame;
+    }
 
     /// <summary>The receipt of a stored batch, built and encoded as the answering loop does.</summary>
     [Benchmark]
@@ -53,6 +80,18 @@ public class ProducePathBench
     {
         _response.Reset();
         _writeResponse(_receipts.For(12345, new Position(7, 1), -1, 1), _response);
+        return _response.Written;
+    }
+
+    /// <summary>16 receipts ready together, built and encoded as one SendReceipts response as the answering loop does, per receipt.</summary>
+    [Benchmark(OperationsPerInvoke = Group)]
+    public int EncodeGroupedReceipts()
+    {
+        _response.Reset();
+        for (var i = 0; i < Group; i++)
+            _receipts.Add(12345 + (ulong)i, new Position(7, 1 + i), -1, 1);
+        _writeResponse(_receipts.TakeGroup(), _response);
+        _receipts.ClearGroup();
         return _response.Written;
     }
 

@@ -39,6 +39,9 @@ public sealed class Producer : IAsyncDisposable
     /// <summary>The topic's full name.</summary>
     public string Topic { get; }
 
+    /// <summary>The producer of each partition (one without partitions), for tests.</summary>
+    internal IReadOnlyList<PartitionProducer> PartitionProducers => _partitions;
+
     /// <summary>0 for a topic without partitions.</summary>
     public int Partitions { get; }
 

@@ -91,6 +91,128 @@ public class ProduceFrameTests
         Assert.Contains("not a valid tiered.v1.ProduceRequest", e.Status.Detail);
     }
 
+    [Fact]
+    public void A_group_decodes_to_its_sends_in_order_with_their_bytes_unchanged()
+    {
+        var group = new SendBatches();
+        for (var i = 0; i < 16; i++)
+            group.Sends.Add(new SendBatch { SequenceId = 100 + (ulong)i, Batch = RawProducer.Batch([$"m{i}"]) });
+        var bytes = new ProduceRequest { Sends = group }.ToByteArray();
+
+        var frame = Decode(bytes);
+        Assert.Equal(Wire.ProduceRequest.RequestOneofCase.Sends, frame.RequestCase);
+        Assert.Equal(16, frame.SendCount);
+        for (var i = 0; i < 16; i++)
+        {
+            Assert.Equal(100 + (ulong)i, frame.SendAt(i).SequenceId);
+            Assert.Equal(group.Sends[i].Batch.ToByteArray(), frame.SendAt(i).Batch);
+        }
+        // As the generated wire parser reads it, also when the transport hands the request over in pieces.
+        var expected = Wire.ProduceRequest.Parser.ParseFrom(bytes);
+        var split = ProduceFrame.Parse(Segmented(bytes, 7, bytes.Length / 2, bytes.Length - 3));
+        Assert.Equal(expected.Sends.Sends.Select(s => (s.SequenceId, s.Batch.ToByteArray())), split.Sends.ToArray().Select(s => (s.SequenceId, s.Batch)));
+    }
+
+    [Fact]
+    public void Groups_merge_as_the_generated_parser_merges_them_and_a_later_member_of_the_oneof_replaces_a_group()
+    {
+        var output = new MemoryStream();
+        var coded = new CodedOutputStream(output);
+        // Two SendBatches members (appended: 1, 2, then 3), the second with an unknown field around its send, and a
+        // send inside it whose fields come twice (the last wins) with an unknown one between.
+        coded.WriteTag(3, WireFormat.WireType.LengthDelimited);
+        coded.WriteMessage(new Wire.SendBatches { Sends = { new Wire.SendBatch { SequenceId = 1, Batch = ByteString.CopyFrom(1) }, new Wire.SendBatch { SequenceId = 2 } } });
+        var group = new MemoryStream();
+        var inner = new CodedOutputStream(group);
+        inner.WriteTag(5, WireFormat.WireType.Varint);
+        inner.WriteUInt64(7);
+        var send = new MemoryStream();
+        var innermost = new CodedOutputStream(send);
+        innermost.WriteTag(1, WireFormat.WireType.Varint);
+        innermost.WriteUInt64(99);
+        innermost.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        innermost.WriteBytes(ByteString.CopyFrom(9, 9));
+        innermost.WriteTag(6, WireFormat.WireType.Fixed32);
+        innermost.WriteFixed32(1);
+        innermost.WriteTag(1, WireFormat.WireType.Varint);
+        innermost.WriteUInt64(3);
+        innermost.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        innermost.WriteBytes(ByteString.CopyFrom(3, 3, 3));
+        innermost.Flush();
+        inner.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        inner.WriteBytes(ByteString.CopyFrom(send.ToArray()));
+        inner.Flush();
+        coded.WriteTag(3, WireFormat.WireType.LengthDelimited);
+        coded.WriteBytes(ByteString.CopyFrom(group.ToArray()));
+        coded.Flush();
+        var bytes = output.ToArray();
+
+        var expected = Wire.ProduceRequest.Parser.ParseFrom(bytes);
+        var frame = Decode(bytes);
+        Assert.Equal(expected.RequestCase, frame.RequestCase);
+        Assert.Equal([1UL, 2UL, 3UL], expected.Sends.Sends.Select(s => s.SequenceId));
+        Assert.Equal(expected.Sends.Sends.Select(s => (s.SequenceId, s.Batch.ToByteArray())), frame.Sends.ToArray().Select(s => (s.SequenceId, s.Batch)));
+
+        // A send after the group replaces it, and a group after a send replaces the send.
+        var replaced = Decode([.. bytes, .. new ProduceRequest { Send = new SendBatch { SequenceId = 8 } }.ToByteArray()]);
+        Assert.Equal(Wire.ProduceRequest.RequestOneofCase.Send, replaced.RequestCase);
+        Assert.Equal(0, replaced.SendCount);
+        Assert.Equal(8UL, replaced.SequenceId);
+        var regrouped = Decode([.. new ProduceRequest { Send = new SendBatch { SequenceId = 8, Batch = RawProducer.Batch(["x"]) } }.ToByteArray(), .. bytes]);
+        Assert.Equal(Wire.ProduceRequest.RequestOneofCase.Sends, regrouped.RequestCase);
+        Assert.Equal(3, regrouped.SendCount);
+        Assert.Equal(0UL, regrouped.SequenceId);
+        Assert.Empty(regrouped.Batch);
+    }
+
+    [Fact]
+    public void An_empty_group_decodes_as_a_group_of_no_sends_which_the_service_refuses()
+    {
+        var frame = Decode(new ProduceRequest { Sends = new SendBatches() }.ToByteArray());
+        Assert.Equal(Wire.ProduceRequest.RequestOneofCase.Sends, frame.RequestCase);
+        Assert.Equal(0, frame.SendCount);
+    }
+
+    [Fact]
+    public void A_returned_frame_is_reused_without_what_it_held()
+    {
+        var group = new ProduceRequest { Sends = new SendBatches { Sends = { new SendBatch { SequenceId = 1, Batch = RawProducer.Batch(["a"]) }, new SendBatch { SequenceId = 2 } } } };
+        // Frames return to a shared pool: whichever frame the next parse rents, it holds only the new request.
+        for (var round = 0; round < 3; round++)
+        {
+            var frame = Decode(group.ToByteArray());
+            Assert.Equal(2, frame.SendCount);
+            frame.Return();
+            var single = Decode(new ProduceRequest { Send = new SendBatch { SequenceId = 5, Batch = RawProducer.Batch(["b"]) } }.ToByteArray());
+            Assert.Equal(Wire.ProduceRequest.RequestOneofCase.Send, single.RequestCase);
+            Assert.Equal(0, single.SendCount);
+            Assert.Equal(5UL, single.SequenceId);
+            single.Return();
+            var open = Decode(new ProduceRequest { Open = new OpenProducer { Topic = "t" } }.ToByteArray());
+            Assert.Equal(0, open.SendCount);
+            Assert.Equal(0UL, open.SequenceId);
+            Assert.Empty(open.Batch);
+            open.Return();
+        }
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x1A, 0x05, 0x0A })]                         // group: length past the end
+    [InlineData(new byte[] { 0x1A, 0x02, 0x0A, 0x05 })]                   // group: a send longer than the group
+    [InlineData(new byte[] { 0x1A, 0x03, 0x0A, 0x01, 0x08 })]             // group: a send's sequence id cut short
+    [InlineData(new byte[] { 0x1A, 0x04, 0x0A, 0x02, 0x08, 0x80 })]       // group: a send's varint cut short
+    [InlineData(new byte[] { 0x1A, 0x04, 0x0A, 0x02, 0x12, 0x03 })]       // group: a batch longer than its send
+    [InlineData(new byte[] { 0x1A, 0x01, 0x00 })]                         // group: field number 0
+    [InlineData(new byte[] { 0x1A, 0x03, 0x0A, 0x01, 0x0B })]             // group: a protobuf group (wire type 3) in a send
+    [InlineData(new byte[] { 0x1A, 0x02, 0x0F, 0x00 })]                   // group: wire type 7
+    public void Malformed_groups_are_refused_as_invalid_arguments(byte[] bytes)
+    {
+        Assert.ThrowsAny<Exception>(() => Wire.ProduceRequest.Parser.ParseFrom(bytes));
+        var e = Assert.Throws<RpcException>(() => ProduceFrame.Parse(new ReadOnlySequence<byte>(bytes)));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("not a valid tiered.v1.ProduceRequest", e.Status.Detail);
+    }
+
     private static ProduceFrame Decode(byte[] bytes) => ProduceFrame.Parse(new ReadOnlySequence<byte>(bytes));
 
     private static ReadOnlySequence<byte> Segmented(byte[] bytes, params int[] cuts)

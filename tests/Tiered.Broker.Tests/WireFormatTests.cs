@@ -17,6 +17,7 @@ public class WireFormatTests
         [
             (Wire.ProduceRequest.Descriptor, ProduceRequest.Descriptor),
             (Wire.SendBatch.Descriptor, SendBatch.Descriptor),
+            (Wire.SendBatches.Descriptor, SendBatches.Descriptor),
             (Wire.ConsumeResponse.Descriptor, ConsumeResponse.Descriptor),
             (Wire.Delivery.Descriptor, Delivery.Descriptor),
         ];

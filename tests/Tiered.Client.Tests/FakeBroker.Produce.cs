@@ -36,6 +36,22 @@ internal sealed partial class FakeBroker
 
     public Func<OpenProducer, RpcException?>? RefuseProducer { get; set; }
 
+    /// <summary>
+    /// Announces ProducerOpened.accepts_grouped_sends and takes SendBatches requests; answers a client that announced
+    /// accepts_grouped_receipts with the receipts of the sends it has at hand in one SendReceipts (unless receipts are held).
+    /// Off: the broker of a version before grouping, which a grouped request would fail.
+    /// </summary>
+    public bool AcceptGroupedSends { get; set; }
+
+    /// <summary>Produce requests received after OpenProducer (a group counts once).</summary>
+    public int ProduceRequests => Volatile.Read(ref _produceRequests);
+
+    /// <summary>SendReceipts responses written (each with more than one receipt).</summary>
+    public int GroupedReceiptResponses => Volatile.Read(ref _groupedReceiptResponses);
+
+    private int _produceRequests;
+    private int _groupedReceiptResponses;
+
     public int ProduceStreams => Volatile.Read(ref _produceStreams);
 
     public void ReleaseReceipts(int count) => _receiptGate.Release(count);
@@ -57,28 +73,39 @@ internal sealed partial class FakeBroker
         if (RefuseProducer?.Invoke(open) is { } refusal)
             throw refusal;
         var name = open.ProducerName.Length > 0 ? open.ProducerName : $"fake-producer-{stream}";
-        await responseStream.WriteAsync(new ProduceResponse { Opened = new ProducerOpened { Topic = open.Topic, ProducerName = name, MaxMessageBytes = MaxMessageBytes } });
+        var grouped = AcceptGroupedSends;
+        await responseStream.WriteAsync(new ProduceResponse
+        {
+            Opened = new ProducerOpened { Topic = open.Topic, ProducerName = name, MaxMessageBytes = MaxMessageBytes, AcceptsGroupedSends = grouped },
+        });
         var log = Topic(open.Topic);
         var pending = Channel.CreateUnbounded<SendBatch>();
-        var receipts = WriteReceiptsAsync(stream, log, pending.Reader, responseStream, context.CancellationToken);
+        var receipts = WriteReceiptsAsync(stream, log, pending.Reader, responseStream, grouped && open.AcceptsGroupedReceipts, context.CancellationToken);
         var count = 0;
         try
         {
             while (await requestStream.MoveNext())
             {
-                var send = requestStream.Current.Send ?? throw new RpcException(new Status(StatusCode.InvalidArgument, "only SendBatch after OpenProducer"));
-                lock (Sends)
-                    Sends.Add(new ReceivedSend(stream, open.Topic, send));
-                if (++count == FailProduceStreamAtBatch)
+                var request = requestStream.Current;
+                IEnumerable<SendBatch> sends = request.Send is { } one ? [one]
+                    : grouped && request.Sends is { Sends.Count: > 0 } group ? group.Sends
+                    : throw new RpcException(new Status(StatusCode.InvalidArgument, "only SendBatch after OpenProducer"));
+                Interlocked.Increment(ref _produceRequests);
+                foreach (var send in sends)
                 {
-                    FailProduceStreamAtBatch = null;
-                    pending.Writer.Complete();
-                    await receipts;
-                    if (FailProduceStreamWith is { } status)
-                        throw new RpcException(new Status(status, "broker restarting"));
-                    return;
+                    lock (Sends)
+                        Sends.Add(new ReceivedSend(stream, open.Topic, send));
+                    if (++count == FailProduceStreamAtBatch)
+                    {
+                        FailProduceStreamAtBatch = null;
+                        pending.Writer.Complete();
+                        await receipts;
+                        if (FailProduceStreamWith is { } status)
+                            throw new RpcException(new Status(status, "broker restarting"));
+                        return;
+                    }
+                    pending.Writer.TryWrite(send);
                 }
-                pending.Writer.TryWrite(send);
             }
         }
         finally
@@ -88,10 +115,26 @@ internal sealed partial class FakeBroker
         await receipts;
     }
 
-    private async Task WriteReceiptsAsync(int stream, TopicLog log, ChannelReader<SendBatch> pending, IServerStreamWriter<ProduceResponse> responses, CancellationToken cancellationToken)
+    private async Task WriteReceiptsAsync(int stream, TopicLog log, ChannelReader<SendBatch> pending, IServerStreamWriter<ProduceResponse> responses, bool groupReceipts,
+        CancellationToken cancellationToken)
     {
+        var group = new SendReceipts();
         await foreach (var send in pending.ReadAllAsync(cancellationToken))
         {
+            if (groupReceipts && !HoldReceipts && Invalid is null)
+            {
+                // The receipts of every send at hand in one response (the fake stores at once).
+                group.Receipts.Add(new SendReceipt { SequenceId = send.SequenceId, MessageId = new V1.MessageId { LedgerId = LedgerId, EntryId = log.Append(send.Batch), Partition = -1 } });
+                if (pending.TryPeek(out _))
+                    continue;
+                await responses.WriteAsync(group.Receipts.Count == 1 ? new ProduceResponse { Receipt = group.Receipts[0] } : new ProduceResponse { Receipts = group }, cancellationToken);
+                if (group.Receipts.Count > 1)
+                    Interlocked.Increment(ref _groupedReceiptResponses);
+                lock (ReceiptsWritten)
+                    ReceiptsWritten.AddRange(group.Receipts.Select(r => (stream, r.SequenceId)));
+                group = new SendReceipts();
+                continue;
+            }
             if (HoldReceipts)
                 await _receiptGate.WaitAsync(cancellationToken);
             if (send.Batch.CalculateSize() > MaxMessageBytes || Invalid?.Invoke(send.Batch) == true)

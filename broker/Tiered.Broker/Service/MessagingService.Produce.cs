@@ -50,19 +50,37 @@ public sealed partial class MessagingService
                 Opened = new ProducerOpened
                 {
                     Topic = topic.Name.ToString(), ProducerName = name, MaxMessageBytes = _options.MaxMessageBytes, LastSequenceId = topic.LastSequenceId(name),
+                    AcceptsGroupedSends = true,
                 },
             }, ct).ConfigureAwait(false);
             // Answers are written until the client goes, not until the producer is closed: a batch handed to
             // the ledger before a close (a termination, say) still gets its receipt or its error.
-            var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, ct);
+            var answering = AnswerSendsAsync(topic, producer, pending.Reader, responses, open.AcceptsGroupedReceipts, ct);
             try
             {
                 while (await requests.MoveNext(stop.Token).ConfigureAwait(false))
                 {
-                    var send = requests.Current;
-                    if (send.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
-                        throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch messages.");
-                    await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, send.SequenceId, send.Batch, stop.Token), stop.Token).ConfigureAwait(false);
+                    var frame = requests.Current;
+                    switch (frame.RequestCase)
+                    {
+                        case Wire.ProduceRequest.RequestOneofCase.Send:
+                            await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, frame.SequenceId, frame.Batch, stop.Token), stop.Token).ConfigureAwait(false);
+                            break;
+                        case Wire.ProduceRequest.RequestOneofCase.Sends:
+                            if (frame.SendCount == 0)
+                                throw new BrokerException(BrokerErrorCode.BadRequest, "A SendBatches request holds no SendBatch; send at least one (or a single SendBatch).");
+                            // Each send of a group exactly as if it had come alone, in order: its own checks, its own
+                            // answer, and its own place in the bounded queue (back-pressure holds the rest of the group).
+                            for (var i = 0; i < frame.SendCount; i++)
+                            {
+                                var send = frame.SendAt(i);
+                                await pending.Writer.WriteAsync(Store(topic, producer, nameBytes, replicatedFrom, send.SequenceId, send.Batch, stop.Token), stop.Token).ConfigureAwait(false);
+                            }
+                            break;
+                        default:
+                            throw new BrokerException(BrokerErrorCode.BadRequest, "A Produce stream opens one producer; after OpenProducer send only SendBatch (or SendBatches) messages.");
+                    }
+                    frame.Return();
                 }
             }
             finally
@@ -132,22 +150,31 @@ public sealed partial class MessagingService
     private static PendingSend Refuse(ulong sequenceId, string reason)
         => new(sequenceId, default, 0, new SendError { SequenceId = sequenceId, Code = ErrorCode.InvalidMessage, Message = reason });
 
-    /// <summary>Answers every pending send in order: a receipt once stored, or the error.</summary>
-    private async Task AnswerSendsAsync(Topic topic, ProducerInfo producer, ChannelReader<PendingSend> pending, IServerStreamWriter<ProduceResponse> responses, CancellationToken cancellationToken)
+    /// <summary>Receipts ready together that one response carries at most (about 30 bytes each).</summary>
+    internal const int MaxGroupedReceipts = 256;
+
+    /// <summary>
+    /// Answers every pending send in order: a receipt once stored, or the error. With <paramref name="groupReceipts"/>
+    /// (the client set OpenProducer.accepts_grouped_receipts) the receipts of sends stored by the time the previous one
+    /// is answered go out together in one SendReceipts response; an error always goes alone, after the receipts before it.
+    /// </summary>
+    private async Task AnswerSendsAsync(Topic topic, ProducerInfo producer, ChannelReader<PendingSend> pending, IServerStreamWriter<ProduceResponse> responses,
+        bool groupReceipts, CancellationToken cancellationToken)
     {
         var receipts = new Receipts();
         await foreach (var send in pending.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            ProduceResponse response;
+            SendError? error = null;
+            var position = default(Position);
             if (send.Refused is { } refused)
             {
-                response = new ProduceResponse { Error = refused };
+                error = refused;
             }
             else
             {
                 try
                 {
-                    var position = await send.Stored.ConfigureAwait(false);
+                    position = await send.Stored.ConfigureAwait(false);
                     if (send.Duplicate || send.Held is { Duplicate: true })
                     {
                         BrokerLog.DuplicateDropped(logger, topic.Name.ToString(), producer.Name, send.SequenceId, position.ToString());
@@ -157,7 +184,6 @@ public sealed partial class MessagingService
                         topics.Instrumentation.PublishLatency.Record(Stopwatch.GetElapsedTime(send.ReceivedAt).TotalSeconds, topic.MetricTags);
                         topic.MessageCounts.Record(position, send.Messages);
                     }
-                    response = receipts.For(send.SequenceId, position, topic.Name.PartitionIndex, send.Messages);
                 }
                 catch (ManagedLedgerFencedException e)
                 {
@@ -165,27 +191,51 @@ public sealed partial class MessagingService
                     producer.Close("the topic moved to another owner");
                     // Reloading the topic recovers its ledger again; until then this instance can only refuse.
                     _ = topics.UnloadAsync(topic.Name);
-                    response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.TopicClosed, Message = $"Topic {topic.Name} is no longer served here; look it up again and resend." } };
+                    error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.TopicClosed, Message = $"Topic {topic.Name} is no longer served here; look it up again and resend." };
                 }
                 catch (BrokerException e)
                 {
                     // The topic was terminated, or the batch overlaps ids stored already: it was not stored, and sending it again will not help.
-                    response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.InvalidMessage, Message = e.Message } };
+                    error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.InvalidMessage, Message = e.Message };
                 }
                 catch (ManagedLedgerException e)
                 {
                     BrokerLog.PublishFailed(logger, topic.Name.ToString(), e);
-                    response = new ProduceResponse { Error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.StorageError, Message = $"The batch was not stored: {e.Message} Send it again." } };
+                    error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.StorageError, Message = $"The batch was not stored: {e.Message} Send it again." };
                 }
             }
-            var moreReady = pending.TryPeek(out var next) && (next.Refused is not null || next.Stored.IsCompleted);
-            await responses.WriteAsync(response, moreReady, cancellationToken).ConfigureAwait(false);
+            var nextReady = pending.TryPeek(out var next);
+            var nextStored = nextReady && next.Refused is null && next.Stored.IsCompleted;
+            nextReady = nextReady && (next.Refused is not null || next.Stored.IsCompleted);
+            if (error is not null)
+            {
+                if (receipts.GroupCount > 0)
+                {
+                    await responses.WriteAsync(receipts.TakeGroup(), true, cancellationToken).ConfigureAwait(false);
+                    receipts.ClearGroup();
+                }
+                await responses.WriteAsync(new ProduceResponse { Error = error }, nextReady, cancellationToken).ConfigureAwait(false);
+            }
+            else if (groupReceipts)
+            {
+                receipts.Add(send.SequenceId, position, topic.Name.PartitionIndex, send.Messages);
+                // The next send is stored already: its receipt joins this one (a failed store ends the group above).
+                if (nextStored && receipts.GroupCount < MaxGroupedReceipts)
+                    continue;
+                await responses.WriteAsync(receipts.TakeGroup(), nextReady, cancellationToken).ConfigureAwait(false);
+                receipts.ClearGroup();
+            }
+            else
+            {
+                await responses.WriteAsync(receipts.For(send.SequenceId, position, topic.Name.PartitionIndex, send.Messages), nextReady, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
     /// <summary>
     /// The receipts of one producer stream: one response, refilled for every receipt, rather than three objects
-    /// (ProduceResponse, SendReceipt, MessageId) per send. Sound because the answering loop awaits each write
+    /// (ProduceResponse, SendReceipt, MessageId) per send; and for grouped receipts one SendReceipts response whose
+    /// receipts are reused from group to group. Sound because the answering loop awaits each write
     /// before it builds the next receipt, and Grpc.AspNetCore encodes a message before its write completes; a
     /// transport that kept the message object after the write (the in-process one of Tiered.Proto.Streams
     /// does) must not be given these. Only the answering loop uses it.
@@ -195,21 +245,59 @@ public sealed partial class MessagingService
         private readonly MessageId _id = new();
         private readonly SendReceipt _receipt;
         private readonly ProduceResponse _response;
+        private readonly List<SendReceipt> _spare = [];
+        private readonly SendReceipts _group = new();
+        private readonly ProduceResponse _groupResponse;
 
         public Receipts()
         {
             _receipt = new SendReceipt { MessageId = _id };
             _response = new ProduceResponse { Receipt = _receipt };
+            _groupResponse = new ProduceResponse { Receipts = _group };
         }
+
+        /// <summary>Receipts added to the group since it was last cleared.</summary>
+        public int GroupCount => _group.Receipts.Count;
 
         public ProduceResponse For(ulong sequenceId, Position position, int partition, int messages)
         {
-            _receipt.SequenceId = sequenceId;
-            _id.LedgerId = position.LedgerId;
-            _id.EntryId = position.EntryId;
-            _id.Partition = partition;
-            _id.BatchSize = messages;
+            Fill(_receipt, sequenceId, position, partition, messages);
             return _response;
+        }
+
+        /// <summary>Adds a receipt to the group.</summary>
+        public void Add(ulong sequenceId, Position position, int partition, int messages)
+        {
+            var index = _group.Receipts.Count;
+            if (index == _spare.Count)
+                _spare.Add(new SendReceipt { MessageId = new MessageId() });
+            var receipt = _spare[index];
+            Fill(receipt, sequenceId, position, partition, messages);
+            _group.Receipts.Add(receipt);
+        }
+
+        /// <summary>The group as a response: a lone receipt as a plain SendReceipt, several as SendReceipts.</summary>
+        public ProduceResponse TakeGroup()
+        {
+            if (_group.Receipts.Count != 1)
+                return _groupResponse;
+            var (only, id) = (_group.Receipts[0], _group.Receipts[0].MessageId);
+            _receipt.SequenceId = only.SequenceId;
+            (_id.LedgerId, _id.EntryId, _id.Partition, _id.BatchSize) = (id.LedgerId, id.EntryId, id.Partition, id.BatchSize);
+            return _response;
+        }
+
+        /// <summary>Empties the group once its response was written; its receipts are reused by the next.</summary>
+        public void ClearGroup() => _group.Receipts.Clear();
+
+        private static void Fill(SendReceipt receipt, ulong sequenceId, Position position, int partition, int messages)
+        {
+            receipt.SequenceId = sequenceId;
+            var id = receipt.MessageId;
+            id.LedgerId = position.LedgerId;
+            id.EntryId = position.EntryId;
+            id.Partition = partition;
+            id.BatchSize = messages;
         }
     }
 

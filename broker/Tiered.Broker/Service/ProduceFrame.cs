@@ -8,16 +8,29 @@ namespace Tiered.Broker.Service;
 
 /// <summary>
 /// One message of a Produce stream (tiered.v1.ProduceRequest) as the broker's service decodes it: an OpenProducer,
-/// or a SendBatch as its sequence id and the batch's bytes. Decoded by hand so that a send costs this object and
-/// one copy of the batch (which the ledger's entry cache then keeps), where the generated
+/// a SendBatch as its sequence id and the batch's bytes, or a group of them (SendBatches). Decoded by hand so that
+/// a send costs one copy of the batch (which the ledger's entry cache then keeps), where the generated
 /// <see cref="Wire.ProduceRequest"/> took four objects (the request, its SendBatch, a ByteString and the bytes).
 /// The bytes must be copied: the gRPC request buffer they arrive in is reused once the message is decoded.
+/// Frames are pooled: the service hands one back with <see cref="Return"/> once it took its sends, and the next
+/// request decoded reuses it, with its list of grouped sends.
 /// Decodes exactly what the generated parser does (the wire format of client.proto and broker_wire.proto):
-/// unknown fields are skipped, a oneof member repeated is merged, the last member of the oneof wins.
+/// unknown fields are skipped, a oneof member repeated is merged (a group's sends appended), the last member
+/// of the oneof wins.
 /// </summary>
 public sealed class ProduceFrame
 {
+    /// <summary>Frames kept for reuse: about one per request being decoded or served at once.</summary>
+    private const int PoolSize = 64;
+
+    /// <summary>A frame whose group list grew beyond this many sends is not pooled, so that one huge group holds no memory for good.</summary>
+    private const int MaxPooledSends = 1024;
+
     private static readonly byte[] NoBatch = [];
+    private static readonly ProduceFrame?[] Pool = new ProduceFrame?[PoolSize];
+
+    private GroupedSend[] _sends = [];
+    private int _sendCount;
 
     private ProduceFrame()
     {
@@ -29,15 +42,50 @@ public sealed class ProduceFrame
     /// <summary>Set when <see cref="RequestCase"/> is Open.</summary>
     public OpenProducer? Open { get; private set; }
 
-    /// <summary>SendBatch.sequence_id.</summary>
+    /// <summary>SendBatch.sequence_id (when <see cref="RequestCase"/> is Send).</summary>
     public ulong SequenceId { get; private set; }
 
-    /// <summary>SendBatch.batch: the encoded MessageBatch, stored as it is.</summary>
+    /// <summary>SendBatch.batch: the encoded MessageBatch, stored as it is (when <see cref="RequestCase"/> is Send).</summary>
     public byte[] Batch { get; private set; } = NoBatch;
+
+    /// <summary>How many sends a group holds (when <see cref="RequestCase"/> is Sends); 0 for an empty group, which the service refuses.</summary>
+    public int SendCount => _sendCount;
+
+    /// <summary>The group's sends, in the order sent.</summary>
+    public ReadOnlySpan<GroupedSend> Sends => _sends.AsSpan(0, _sendCount);
+
+    /// <summary>Send <paramref name="index"/> of the group (for loops that await between sends, where a span cannot live).</summary>
+    public GroupedSend SendAt(int index) => Sends[index];
 
     /// <summary>A send (tests and benchmarks build requests with it; the service only decodes them).</summary>
     internal static ProduceFrame Send(ulong sequenceId, byte[] batch)
         => new() { RequestCase = Wire.ProduceRequest.RequestOneofCase.Send, SequenceId = sequenceId, Batch = batch };
+
+    /// <summary>
+    /// Hands the frame back for reuse once the service is done with it (it keeps only the batches' arrays, never the
+    /// frame). A frame not returned is merely collected.
+    /// </summary>
+    public void Return()
+    {
+        Clear();
+        if (_sends.Length > MaxPooledSends)
+            _sends = [];
+        for (var i = 0; i < Pool.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref Pool[i], this, null) is null)
+                return;
+        }
+    }
+
+    private static ProduceFrame Rent()
+    {
+        for (var i = 0; i < Pool.Length; i++)
+        {
+            if (Volatile.Read(ref Pool[i]) is { } frame && Interlocked.CompareExchange(ref Pool[i], null, frame) == frame)
+                return frame;
+        }
+        return new ProduceFrame();
+    }
 
     /// <summary>Decodes one request; bytes that are not a ProduceRequest end the call with INVALID_ARGUMENT.</summary>
     public static ProduceFrame Parse(ReadOnlySequence<byte> payload)
@@ -73,7 +121,21 @@ public sealed class ProduceFrame
 
     private static ProduceFrame Decode(ReadOnlySpan<byte> payload)
     {
-        var frame = new ProduceFrame();
+        var frame = Rent();
+        try
+        {
+            frame.DecodeFrom(payload);
+            return frame;
+        }
+        catch
+        {
+            frame.Return();
+            throw;
+        }
+    }
+
+    private void DecodeFrom(ReadOnlySpan<byte> payload)
+    {
         var at = 0;
         while (at < payload.Length)
         {
@@ -81,37 +143,80 @@ public sealed class ProduceFrame
             if (field == 1 && wireType == 2)
             {
                 var open = OpenProducer.Parser.ParseFrom(ReadLengthDelimited(payload, ref at));
-                if (frame.RequestCase == Wire.ProduceRequest.RequestOneofCase.Open)
+                if (RequestCase == Wire.ProduceRequest.RequestOneofCase.Open)
                 {
-                    frame.Open!.MergeFrom(open);
+                    Open!.MergeFrom(open);
                 }
                 else
                 {
-                    frame.Clear();
-                    (frame.RequestCase, frame.Open) = (Wire.ProduceRequest.RequestOneofCase.Open, open);
+                    Clear();
+                    (RequestCase, Open) = (Wire.ProduceRequest.RequestOneofCase.Open, open);
                 }
             }
             else if (field == 2 && wireType == 2)
             {
                 var send = ReadLengthDelimited(payload, ref at);
-                if (frame.RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
+                if (RequestCase != Wire.ProduceRequest.RequestOneofCase.Send)
                 {
-                    frame.Clear();
-                    frame.RequestCase = Wire.ProduceRequest.RequestOneofCase.Send;
+                    Clear();
+                    RequestCase = Wire.ProduceRequest.RequestOneofCase.Send;
                 }
-                frame.MergeSend(send);
+                var (sequenceId, batch) = (SequenceId, Batch);
+                MergeSend(send, ref sequenceId, ref batch);
+                (SequenceId, Batch) = (sequenceId, batch);
+            }
+            else if (field == 3 && wireType == 2)
+            {
+                var group = ReadLengthDelimited(payload, ref at);
+                if (RequestCase != Wire.ProduceRequest.RequestOneofCase.Sends)
+                {
+                    Clear();
+                    RequestCase = Wire.ProduceRequest.RequestOneofCase.Sends;
+                }
+                // A second SendBatches member merges into the first: its sends are appended.
+                MergeGroup(group);
             }
             else
             {
                 Skip(payload, ref at, wireType);
             }
         }
-        return frame;
     }
 
-    private void Clear() => (Open, SequenceId, Batch) = (null, 0, NoBatch);
+    private void Clear()
+    {
+        (RequestCase, Open, SequenceId, Batch) = (Wire.ProduceRequest.RequestOneofCase.None, null, 0, NoBatch);
+        // The batches belong to the ledger now: the pooled list must not keep them alive.
+        Array.Clear(_sends, 0, _sendCount);
+        _sendCount = 0;
+    }
 
-    private void MergeSend(ReadOnlySpan<byte> send)
+    /// <summary>SendBatches: each sends member (field 1) is one more send; anything else is skipped.</summary>
+    private void MergeGroup(ReadOnlySpan<byte> group)
+    {
+        var at = 0;
+        while (at < group.Length)
+        {
+            var (field, wireType) = ReadTag(group, ref at);
+            if (field == 1 && wireType == 2)
+            {
+                var send = ReadLengthDelimited(group, ref at);
+                ulong sequenceId = 0;
+                var batch = NoBatch;
+                MergeSend(send, ref sequenceId, ref batch);
+                if (_sendCount == _sends.Length)
+                    Array.Resize(ref _sends, Math.Max(16, _sends.Length * 2));
+                _sends[_sendCount++] = new GroupedSend(sequenceId, batch);
+            }
+            else
+            {
+                Skip(group, ref at, wireType);
+            }
+        }
+    }
+
+    /// <summary>A SendBatch's fields over <paramref name="sequenceId"/> and <paramref name="batch"/>: the last value of each wins.</summary>
+    private static void MergeSend(ReadOnlySpan<byte> send, ref ulong sequenceId, ref byte[] batch)
     {
         var at = 0;
         while (at < send.Length)
@@ -119,13 +224,13 @@ public sealed class ProduceFrame
             var (field, wireType) = ReadTag(send, ref at);
             if (field == 1 && wireType == 0)
             {
-                SequenceId = ReadVarint(send, ref at);
+                sequenceId = ReadVarint(send, ref at);
             }
             else if (field == 2 && wireType == 2)
             {
-                var batch = ReadLengthDelimited(send, ref at);
+                var bytes = ReadLengthDelimited(send, ref at);
                 // The one copy of a send: the request's buffer is the transport's, reused after this returns.
-                Batch = batch.IsEmpty ? NoBatch : batch.ToArray();
+                batch = bytes.IsEmpty ? NoBatch : bytes.ToArray();
             }
             else
             {
@@ -198,3 +303,6 @@ public sealed class ProduceFrame
 
     private static FormatException Truncated() => new("The message is truncated.");
 }
+
+/// <summary>One send of a SendBatches group: its sequence id and its batch's bytes (copied out of the request).</summary>
+public readonly record struct GroupedSend(ulong SequenceId, byte[] Batch);

@@ -43,7 +43,8 @@ internal sealed partial class PartitionProducer
         string name;
         lock (_lock)
             name = _producerName;
-        await call.RequestStream.WriteAsync(new ProduceRequest { Open = new OpenProducer { Topic = Topic, ProducerName = name } }, stop).ConfigureAwait(false);
+        await call.RequestStream.WriteAsync(new ProduceRequest { Open = new OpenProducer { Topic = Topic, ProducerName = name, AcceptsGroupedReceipts = true } }, stop)
+            .ConfigureAwait(false);
         using (var openTimeout = CancellationTokenSource.CreateLinkedTokenSource(callCts.Token))
         {
             openTimeout.CancelAfter(_client.Options.OperationTimeout);
@@ -89,7 +90,7 @@ internal sealed partial class PartitionProducer
         _opened.TrySetResult();
         _wakeup.Writer.TryWrite(true);
 
-        var writer = WriteLoopAsync(call.RequestStream, callCts);
+        var writer = WriteLoopAsync(call.RequestStream, first.Opened.AcceptsGroupedSends, callCts);
         try
         {
             while (true)
@@ -163,9 +164,35 @@ internal sealed partial class PartitionProducer
         }, answered, preferLocal: false);
     }
 
-    private async Task WriteLoopAsync(IClientStreamWriter<ProduceRequest> stream, CancellationTokenSource callCts)
+    /// <summary>Batches one grouped request carries at most.</summary>
+    internal const int MaxGroupedSends = 64;
+
+    /// <summary>
+    /// Bytes one grouped request carries at most (by the batches' size estimates, header room included), and never more
+    /// than the broker's max_message_bytes, which its limit on a request message exceeds: a group always fits.
+    /// </summary>
+    internal const int MaxGroupedBytes = 256 * 1024;
+
+    /// <summary>Produce requests written on this producer's streams (a group counts once), for tests.</summary>
+    internal long RequestsWritten => Volatile.Read(ref _requestsWritten);
+
+    /// <summary>Batches written on this producer's streams, alone or in groups, for tests.</summary>
+    internal long BatchesWritten => Volatile.Read(ref _batchesWritten);
+
+    private long _requestsWritten;
+    private long _batchesWritten;
+
+    /// <summary>
+    /// Writes the batches queued in <c>_unsent</c>, in order. With <paramref name="grouped"/> (the broker set
+    /// ProducerOpened.accepts_grouped_sends) the batches queued at that moment go in one SendBatches request (up to
+    /// <see cref="MaxGroupedSends"/> and <see cref="MaxGroupedBytes"/>): one gRPC message and HTTP/2 frame for many small
+    /// batches. The group request is reused from write to write (the write encodes it before it completes).
+    /// </summary>
+    private async Task WriteLoopAsync(IClientStreamWriter<ProduceRequest> stream, bool grouped, CancellationTokenSource callCts)
     {
         var cancel = callCts.Token;
+        var group = grouped ? new ProduceRequest { Sends = new SendBatches() } : null;
+        var sends = group?.Sends.Sends;
         try
         {
             while (await _wakeup.Reader.WaitToReadAsync(cancel).ConfigureAwait(false))
@@ -180,10 +207,16 @@ internal sealed partial class PartitionProducer
                         if (_closed is not null || !_unsent.TryDequeue(out next))
                             break;
                         _awaitingReceipt.Enqueue(next);
+                        if (sends is not null && _unsent.Count > 0)
+                            TakeGroup(next, sends);
                         more = _unsent.Count > 0;
                     }
-                    // Batches queued behind this one go out in the same network write.
-                    await stream.WriteAsync(next.Request!, more, cancel).ConfigureAwait(false);
+                    var batches = sends is { Count: > 1 } ? sends.Count : 1;
+                    // Batches queued behind this request go out in the same network write.
+                    await stream.WriteAsync(batches > 1 ? group! : next.Request!, more, cancel).ConfigureAwait(false);
+                    sends?.Clear();
+                    Volatile.Write(ref _requestsWritten, _requestsWritten + 1);
+                    Volatile.Write(ref _batchesWritten, _batchesWritten + batches);
                 }
             }
         }
@@ -199,12 +232,33 @@ internal sealed partial class PartitionProducer
         }
     }
 
+    // Under _lock: moves the batches queued behind first (which is taken already) into the group, as many as fit.
+    private void TakeGroup(PendingBatch first, Google.Protobuf.Collections.RepeatedField<SendBatch> sends)
+    {
+        var limit = Math.Min(MaxGroupedBytes, _maxMessageBytes);
+        var bytes = first.Bytes + BatchHeaderBytes;
+        sends.Add(first.Request!.Send);
+        while (sends.Count < MaxGroupedSends && _unsent.TryPeek(out var batch) && bytes + batch.Bytes + BatchHeaderBytes <= limit)
+        {
+            _unsent.Dequeue();
+            _awaitingReceipt.Enqueue(batch);
+            sends.Add(batch.Request!.Send);
+            bytes += batch.Bytes + BatchHeaderBytes;
+        }
+    }
+
     private void OnResponse(ProduceResponse response)
     {
         switch (response.ResponseCase)
         {
             case ProduceResponse.ResponseOneofCase.Receipt:
                 OnReceipt(response.Receipt);
+                break;
+            case ProduceResponse.ResponseOneofCase.Receipts:
+                // Receipts of consecutive batches, in order: each exactly as if it had come alone.
+                var receipts = response.Receipts.Receipts;
+                for (var i = 0; i < receipts.Count; i++)
+                    OnReceipt(receipts[i]);
                 break;
             case ProduceResponse.ResponseOneofCase.Error:
                 OnError(response.Error);
