@@ -143,7 +143,7 @@ internal sealed partial class PartitionConsumer
         }
     }
 
-    private void OnResponse(ConsumeResponse response)
+    internal void OnResponse(ConsumeResponse response)
     {
         switch (response.ResponseCase)
         {
