@@ -35,7 +35,7 @@ public class ConsumePathBench
         _client = new TieredClient("http://127.0.0.1:1");
         var subscribe = new Subscribe { Topic = "persistent://public/default/bench", Subscription = "s", ConsumerName = "c" };
         _consumer = new Consumer(_client, subscribe.Topic, subscribe.Subscription, 0);
-        _partition = new PartitionConsumer(_client, subscribe, -1, 1000, _consumer.QueueWriter, _consumer.OnPartitionFailed);
+        _partition = new PartitionConsumer(_client, subscribe, -1, 1000, _consumer.Queue, _consumer.OnPartitionFailed);
         _consumer.Attach([_partition]);
         var batch = new MessageBatch { FormatVersion = 1, ProducerName = "bench-producer", SequenceId = 1, PublishTimeMs = 1_700_000_000_000 };
         var payload = new byte[MessageBytes];
@@ -77,8 +77,8 @@ public class ConsumePathBench
     private void Deliver()
     {
         // Each entry at a new position, as in a catch-up (acknowledged positions are remembered).
-        var response = ConsumeResponse.Parser.ParseFrom(new ReadOnlySequence<byte>(_delivery));
-        response.Delivery.MessageId.EntryId = _nextEntry++;
-        _partition.OnResponse(response);
+        var frame = ConsumeFrame.Decode(new ReadOnlySequence<byte>(_delivery));
+        frame.EntryId = _nextEntry++;
+        _partition.OnFrame(frame);
     }
 }

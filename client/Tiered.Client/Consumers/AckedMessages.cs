@@ -22,8 +22,13 @@ internal sealed class AckedMessages
     private readonly Queue<(long Ledger, long Entry, int Index)> _order = new();
     private (long Ledger, long Entry) _cumulative = (-1, -1);
 
+    /// <summary>The latest entry acknowledged by itself or by index since the last <see cref="Clear"/>; (-1, -1) for none.</summary>
+    private (long Ledger, long Entry) _latest = (-1, -1);
+
     public void Add(long ledger, long entry, int batchIndex)
     {
+        if ((ledger, entry).CompareTo(_latest) > 0)
+            _latest = (ledger, entry);
         if (!_acked.Add((ledger, entry, batchIndex)))
             return;
         _order.Enqueue((ledger, entry, batchIndex));
@@ -37,6 +42,7 @@ internal sealed class AckedMessages
         _acked.Clear();
         _order.Clear();
         _cumulative = (-1, -1);
+        _latest = (-1, -1);
     }
 
     /// <summary>The acknowledgement failed: the broker may rightly deliver the message again.</summary>
@@ -52,6 +58,12 @@ internal sealed class AckedMessages
     /// <summary>Whether the whole entry was acknowledged (cumulatively, or as an entry); checked once per delivery.</summary>
     public bool ContainsEntry(long ledger, long entry)
         => (ledger, entry).CompareTo(_cumulative) <= 0 || _acked.Contains((ledger, entry, -1));
+
+    /// <summary>
+    /// False when no message of the entry can have been acknowledged by index: it is later than every entry
+    /// acknowledged that way (the usual case of a delivery), so that <see cref="ContainsIndex"/> need not be asked per message.
+    /// </summary>
+    public bool MayContainIndexesOf(long ledger, long entry) => (ledger, entry).CompareTo(_latest) <= 0;
 
     /// <summary>Whether the message at <paramref name="batchIndex"/> was acknowledged by itself (the entry as a whole: <see cref="ContainsEntry"/>).</summary>
     public bool ContainsIndex(long ledger, long entry, int batchIndex) => _acked.Contains((ledger, entry, batchIndex));
