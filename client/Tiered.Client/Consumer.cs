@@ -106,13 +106,15 @@ public sealed partial class Consumer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(messages);
         var acks = new Ack?[_partitions.Length];
+        // The list's size, when known, sizes the request's list of ids (a topic without partitions: all of them).
+        var expected = messages.TryGetNonEnumeratedCount(out var count) ? count : 0;
         List<Task>? retries = null;
         foreach (var message in messages)
         {
             if (RetryPartitionOf(message) is { } retry)
                 (retries ??= []).Add(AcknowledgeRetryAsync(retry, message, cancellationToken));
             else
-                AddTo(acks, message.Id, message.BatchSize);
+                AddTo(acks, message.Id, message.BatchSize, expected);
         }
         return retries is null ? SendAcksAsync(acks, cancellationToken) : Task.WhenAll([SendAcksAsync(acks, cancellationToken), .. retries]);
     }
@@ -121,8 +123,9 @@ public sealed partial class Consumer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(messageIds);
         var acks = new Ack?[_partitions.Length];
+        var expected = messageIds.TryGetNonEnumeratedCount(out var count) ? count : 0;
         foreach (var id in messageIds)
-            AddTo(acks, id, 0);
+            AddTo(acks, id, 0, expected);
         return SendAcksAsync(acks, cancellationToken);
     }
 
@@ -172,10 +175,16 @@ public sealed partial class Consumer : IAsyncDisposable
         return PartitionOf(id).AcknowledgeAsync(ack, cancellationToken);
     }
 
-    private void AddTo(Ack?[] acks, MessageId id, int batchSize)
+    private void AddTo(Ack?[] acks, MessageId id, int batchSize, int expected)
     {
         var index = IndexOf(id);
-        (acks[index] ??= new Ack()).MessageIds.Add(id.ToProto(batchSize));
+        if (acks[index] is not { } ack)
+        {
+            ack = acks[index] = new Ack();
+            if (acks.Length == 1)
+                ack.MessageIds.Capacity = expected;
+        }
+        ack.MessageIds.Add(id.ToProto(batchSize));
     }
 
     private Task SendAcksAsync(Ack?[] acks, CancellationToken cancellationToken)
