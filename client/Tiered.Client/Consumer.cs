@@ -13,7 +13,7 @@ namespace Tiered.Client;
 public sealed partial class Consumer : IAsyncDisposable
 {
     private readonly TieredClient _client;
-    private readonly Channel<QueuedMessage> _queue;
+    private readonly ReceiveQueue _queue = new();
     private PartitionConsumer[] _partitions = [];
     private int _disposed;
 
@@ -23,7 +23,6 @@ public sealed partial class Consumer : IAsyncDisposable
         Topic = topic;
         Subscription = subscription;
         Partitions = partitions;
-        _queue = Channel.CreateUnbounded<QueuedMessage>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = partitions <= 1 });
     }
 
     public string Topic { get; }
@@ -54,26 +53,22 @@ public sealed partial class Consumer : IAsyncDisposable
 
     internal PartitionConsumer[] PartitionConsumers => _partitions;
 
-    internal ChannelWriter<QueuedMessage> QueueWriter => _queue.Writer;
+    internal ReceiveQueue Queue => _queue;
 
     /// <summary>Waits for the next message. Throws <see cref="TieredClientException"/> once the consumer failed for good or was closed.</summary>
     public async ValueTask<ReceivedMessage> ReceiveAsync(CancellationToken cancellationToken = default)
     {
-        var reader = _queue.Reader;
         while (true)
         {
-            while (reader.TryRead(out var item))
-            {
-                if (item.Source.Accept(item))
-                    return item.Message;
-            }
+            if (_queue.TryTake(out var message))
+                return message;
             foreach (var partition in _partitions)
                 partition.GrantTakenPermits();
             foreach (var partition in _retryPartitions)
                 partition.GrantTakenPermits();
             try
             {
-                if (!await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                if (!await _queue.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
                     throw new TieredClientException($"The consumer on {Topic} is closed.");
             }
             catch (ChannelClosedException e)
@@ -89,20 +84,10 @@ public sealed partial class Consumer : IAsyncDisposable
     }
 
     /// <summary>Messages in the receive queue, stale ones included (for tests that must know what has arrived).</summary>
-    internal int QueuedCount => _queue.Reader.Count;
+    internal int QueuedCount => _queue.Count;
 
     /// <summary>True when a message waits in the receive queue (one that ReceiveAsync would return without waiting).</summary>
-    internal bool HasQueuedMessage()
-    {
-        var reader = _queue.Reader;
-        while (reader.TryPeek(out var item))
-        {
-            if (item.Source.IsCurrent(item))
-                return true;
-            reader.TryRead(out _);
-        }
-        return false;
-    }
+    internal bool HasQueuedMessage() => _queue.HasCurrent();
 
     /// <summary>Acknowledges one message; completes when the broker stored the acknowledgement.</summary>
     public Task AcknowledgeAsync(ReceivedMessage message, CancellationToken cancellationToken = default)
@@ -121,13 +106,15 @@ public sealed partial class Consumer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(messages);
         var acks = new Ack?[_partitions.Length];
+        // The list's size, when known, sizes the request's list of ids (a topic without partitions: all of them).
+        var expected = messages.TryGetNonEnumeratedCount(out var count) ? count : 0;
         List<Task>? retries = null;
         foreach (var message in messages)
         {
             if (RetryPartitionOf(message) is { } retry)
                 (retries ??= []).Add(AcknowledgeRetryAsync(retry, message, cancellationToken));
             else
-                AddTo(acks, message.Id, message.BatchSize);
+                AddTo(acks, message.Id, message.BatchSize, expected);
         }
         return retries is null ? SendAcksAsync(acks, cancellationToken) : Task.WhenAll([SendAcksAsync(acks, cancellationToken), .. retries]);
     }
@@ -136,8 +123,9 @@ public sealed partial class Consumer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(messageIds);
         var acks = new Ack?[_partitions.Length];
+        var expected = messageIds.TryGetNonEnumeratedCount(out var count) ? count : 0;
         foreach (var id in messageIds)
-            AddTo(acks, id, 0);
+            AddTo(acks, id, 0, expected);
         return SendAcksAsync(acks, cancellationToken);
     }
 
@@ -170,13 +158,13 @@ public sealed partial class Consumer : IAsyncDisposable
         for (var i = 0; i < _retryPartitions.Length; i++)
             closes[_partitions.Length + i] = _retryPartitions[i].CloseAsync().AsTask();
         await Task.WhenAll(closes).ConfigureAwait(false);
-        _queue.Writer.TryComplete(new TieredClientException($"The consumer on {Topic} is closed."));
+        _queue.Complete(new TieredClientException($"The consumer on {Topic} is closed."));
     }
 
     internal void Attach(PartitionConsumer[] partitions) => _partitions = partitions;
 
     /// <summary>A partition consumer failed for good: the consumer fails (ReceiveAsync throws its error).</summary>
-    internal void OnPartitionFailed(Exception error) => _queue.Writer.TryComplete(error);
+    internal void OnPartitionFailed(Exception error) => _queue.Complete(error);
 
     private Task AcknowledgeOneAsync(MessageId id, int batchSize, bool cumulative, CancellationToken cancellationToken)
     {
@@ -187,10 +175,16 @@ public sealed partial class Consumer : IAsyncDisposable
         return PartitionOf(id).AcknowledgeAsync(ack, cancellationToken);
     }
 
-    private void AddTo(Ack?[] acks, MessageId id, int batchSize)
+    private void AddTo(Ack?[] acks, MessageId id, int batchSize, int expected)
     {
         var index = IndexOf(id);
-        (acks[index] ??= new Ack()).MessageIds.Add(id.ToProto(batchSize));
+        if (acks[index] is not { } ack)
+        {
+            ack = acks[index] = new Ack();
+            if (acks.Length == 1)
+                ack.MessageIds.Capacity = expected;
+        }
+        ack.MessageIds.Add(id.ToProto(batchSize));
     }
 
     private Task SendAcksAsync(Ack?[] acks, CancellationToken cancellationToken)

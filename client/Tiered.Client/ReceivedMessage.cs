@@ -1,14 +1,13 @@
 namespace Tiered.Client;
 
 /// <summary>
-/// One message as a consumer or reader receives it. <see cref="Payload"/> points into the buffer the delivery
-/// was parsed from (no copy); it stays valid as long as the message is referenced.
+/// One message as a consumer or reader receives it. <see cref="Payload"/> is the message's own copy of its bytes,
+/// taken once out of the buffer the delivery was read into; it stays valid as long as the message is referenced.
 /// </summary>
 public sealed class ReceivedMessage
 {
+    /// <summary>A message as decoded from its delivery; the consumer then gives it its topic and id (<see cref="Bind"/>).</summary>
     internal ReceivedMessage(
-        string topic,
-        MessageId id,
         int batchSize,
         ReadOnlyMemory<byte> payload,
         string? key,
@@ -16,11 +15,9 @@ public sealed class ReceivedMessage
         long publishTimeMs,
         long eventTimeMs,
         string producerName,
-        ulong sequenceId,
-        int redeliveryCount)
+        ulong sequenceId)
     {
-        Topic = topic;
-        Id = id;
+        Topic = "";
         BatchSize = batchSize;
         Payload = payload;
         Key = key;
@@ -29,13 +26,12 @@ public sealed class ReceivedMessage
         EventTimeMs = eventTimeMs;
         ProducerName = producerName;
         SequenceId = sequenceId;
-        RedeliveryCount = redeliveryCount;
     }
 
     /// <summary>The topic, or for a partitioned topic the partition (…-partition-N), the message came from.</summary>
-    public string Topic { get; }
+    public string Topic { get; private set; }
 
-    public MessageId Id { get; }
+    public MessageId Id { get; private set; }
 
     /// <summary>How many messages the entry's batch holds.</summary>
     public int BatchSize { get; }
@@ -62,7 +58,15 @@ public sealed class ReceivedMessage
     public ulong SequenceId { get; }
 
     /// <summary>How many times the message's entry was delivered to this subscription before.</summary>
-    public int RedeliveryCount { get; }
+    public int RedeliveryCount { get; private set; }
+
+    /// <summary>Where the message came from: set once, by the consumer that takes the delivery, before anyone else sees it.</summary>
+    internal void Bind(string topic, MessageId id, int redeliveryCount)
+    {
+        Topic = topic;
+        Id = id;
+        RedeliveryCount = redeliveryCount;
+    }
 
     public override string ToString() => $"{Id} ({Payload.Length} bytes)";
 }

@@ -94,7 +94,7 @@ public sealed partial class TieredClient
         {
             var subscribe = template.Clone();
             subscribe.Topic = lookup.Partitions == 0 ? lookup.Topic : PartitionName(lookup.Topic, i);
-            partitions[i] = new PartitionConsumer(this, subscribe, lookup.Partitions == 0 ? -1 : i, queueSize, consumer.QueueWriter, consumer.OnPartitionFailed);
+            partitions[i] = new PartitionConsumer(this, subscribe, lookup.Partitions == 0 ? -1 : i, queueSize, consumer.Queue, consumer.OnPartitionFailed);
         }
         consumer.Attach(partitions);
         Track(consumer);

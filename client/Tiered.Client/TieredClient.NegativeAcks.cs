@@ -43,7 +43,7 @@ public sealed partial class TieredClient
             {
                 var subscribe = template.Clone();
                 subscribe.Topic = lookup.Partitions == 0 ? lookup.Topic : PartitionName(lookup.Topic, i);
-                partitions[i] = new PartitionConsumer(this, subscribe, lookup.Partitions == 0 ? -1 : i, options.ReceiverQueueSize, consumer.QueueWriter, consumer.OnPartitionFailed);
+                partitions[i] = new PartitionConsumer(this, subscribe, lookup.Partitions == 0 ? -1 : i, options.ReceiverQueueSize, consumer.Queue, consumer.OnPartitionFailed);
             }
             consumer.AttachRetry(partitions);
             foreach (var partition in partitions)

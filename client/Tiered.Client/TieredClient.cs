@@ -266,6 +266,13 @@ public sealed partial class TieredClient : IAsyncDisposable
         return _token is null ? new(channel) : new(_token.Intercept(channel.CreateCallInvoker()));
     }
 
+    /// <summary>The call invoker <see cref="MessagingAt"/> uses, for calls made with this client's own marshallers (<see cref="Consumers.ConsumeFrame"/>).</summary>
+    internal CallInvoker CallInvokerAt(string url)
+    {
+        var invoker = ChannelAt(url).CreateCallInvoker();
+        return _token is null ? invoker : _token.Intercept(invoker);
+    }
+
     internal DateTime Deadline() => Options.TimeProvider.GetUtcNow().UtcDateTime + Options.OperationTimeout;
 
     internal void Track(IAsyncDisposable resource)

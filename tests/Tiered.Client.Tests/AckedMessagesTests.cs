@@ -39,4 +39,31 @@ public sealed class AckedMessagesTests
         Assert.True(acked.Contains(1, 10, 0));
         Assert.True(acked.Contains(1, AckedMessages.Capacity + 9, 0));
     }
+
+    [Fact]
+    public void Indexes_of_one_entry_are_kept_and_removed_one_by_one_and_counted_against_the_capacity()
+    {
+        var acked = new AckedMessages();
+        for (var index = 0; index < 100; index++)
+            acked.Add(2, 1, index);
+        acked.Add(2, 1, 200);                    // beyond the first words of bits
+        acked.Remove(2, 1, 50);
+
+        Assert.True(acked.ContainsIndex(2, 1, 0));
+        Assert.True(acked.ContainsIndex(2, 1, 99));
+        Assert.True(acked.ContainsIndex(2, 1, 200));
+        Assert.False(acked.ContainsIndex(2, 1, 50));
+        Assert.False(acked.ContainsIndex(2, 1, 100));
+        Assert.False(acked.ContainsEntry(2, 1));
+        Assert.True(acked.MayContainIndexesOf(2, 1));
+        Assert.False(acked.MayContainIndexesOf(2, 2));
+
+        // 100 messages of entry 1, then entries whose messages push the total past the capacity: entry 1 goes first.
+        for (var entry = 2; entry < 2 + AckedMessages.Capacity - 100; entry++)
+            acked.Add(2, entry, 0);
+        Assert.True(acked.ContainsIndex(2, 1, 0));
+        acked.Add(2, AckedMessages.Capacity, 0);
+        Assert.False(acked.ContainsIndex(2, 1, 0));
+        Assert.True(acked.ContainsIndex(2, 2, 0));
+    }
 }

@@ -202,6 +202,28 @@ public class ConsumerTests
     }
 
     [Fact]
+    public async Task Redelivery_on_request_drops_the_rest_of_an_entry_the_application_is_half_way_through()
+    {
+        // The receive queue holds a delivered entry as one item: the messages not yet taken from it are stale after the request.
+        await using var broker = await FakeBroker.StartAsync();
+        broker.Topic("redeliver-mid").Append(Batch("p", 0, "a", "b", "c", "d"));
+        await using var client = For(broker);
+        await using var consumer = await client.SubscribeAsync(new ConsumerOptions("redeliver-mid", "s") { InitialPosition = SubscriptionInitialPosition.Earliest, Type = SubscriptionType.Shared });
+
+        Assert.Equal("a", Text((await consumer.ReceiveAsync().Within("a")).Payload));
+        Assert.Equal("b", Text((await consumer.ReceiveAsync().Within("b")).Payload));
+        Assert.Equal(2, consumer.QueuedCount);
+        await consumer.RedeliverUnacknowledgedAsync();
+        await Eventually.WaitUntilAsync(() => broker.RedeliverRequests == 1, "the broker got the request");
+
+        var again = new List<ReceivedMessage>();
+        for (var i = 0; i < 4; i++)
+            again.Add(await consumer.ReceiveAsync().Within("a redelivered message"));
+        Assert.Equal(["a", "b", "c", "d"], again.Select(m => Text(m.Payload)));
+        Assert.All(again, m => Assert.Equal(1, m.RedeliveryCount));
+    }
+
+    [Fact]
     public async Task A_failover_consumer_reports_whether_it_is_active()
     {
         await using var broker = await FakeBroker.StartAsync();

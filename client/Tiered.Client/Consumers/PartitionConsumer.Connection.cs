@@ -41,7 +41,7 @@ internal sealed partial class PartitionConsumer
     public async Task ServeAsync(string brokerUrl, CancellationToken stop)
     {
         using var callCts = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var call = _client.MessagingAt(brokerUrl).Consume(cancellationToken: callCts.Token);
+        using var call = _client.CallInvokerAt(brokerUrl).AsyncDuplexStreamingCall(ConsumeFrame.Method, null, new CallOptions(cancellationToken: callCts.Token));
         var subscribe = _subscribe.Clone();
         lock (_lock)
         {
@@ -60,9 +60,9 @@ internal sealed partial class PartitionConsumer
             if (!await call.ResponseStream.MoveNext(timeout.Token).ConfigureAwait(false))
                 throw new StreamEndedException($"The broker ended the consumer's stream on {Topic} before Subscribed.");
         }
-        var first = call.ResponseStream.Current;
-        if (first.ResponseCase != ConsumeResponse.ResponseOneofCase.Subscribed)
-            throw new StreamEndedException($"The broker answered Subscribe on {Topic} with {first.ResponseCase}, not Subscribed.");
+        var first = call.ResponseStream.Current.Response;
+        if (first?.ResponseCase != ConsumeResponse.ResponseOneofCase.Subscribed)
+            throw new StreamEndedException($"The broker answered Subscribe on {Topic} with {first?.ResponseCase ?? ConsumeResponse.ResponseOneofCase.Delivery}, not Subscribed.");
 
         var outgoing = Channel.CreateUnbounded<ConsumeRequest>(new UnboundedChannelOptions { SingleReader = true });
         outgoing.Writer.TryWrite(new ConsumeRequest { Flow = new Flow { Permits = (uint)_queueSize } });
@@ -99,7 +99,7 @@ internal sealed partial class PartitionConsumer
         try
         {
             while (await call.ResponseStream.MoveNext(callCts.Token).ConfigureAwait(false))
-                OnResponse(call.ResponseStream.Current);
+                OnFrame(call.ResponseStream.Current);
         }
         catch (Exception e) when (!stop.IsCancellationRequested)
         {
@@ -143,13 +143,19 @@ internal sealed partial class PartitionConsumer
         }
     }
 
-    private void OnResponse(ConsumeResponse response)
+    /// <summary>One response of the stream: a delivery (decoded by <see cref="ConsumeFrame"/>) or any other.</summary>
+    internal void OnFrame(ConsumeFrame frame)
+    {
+        if (frame.Response is { } response)
+            OnResponse(response);
+        else
+            OnDelivery(frame);
+    }
+
+    internal void OnResponse(ConsumeResponse response)
     {
         switch (response.ResponseCase)
         {
-            case ConsumeResponse.ResponseOneofCase.Delivery:
-                OnDelivery(response.Delivery);
-                break;
             case ConsumeResponse.ResponseOneofCase.AckReceipt:
                 OnAckReceipt(response.AckReceipt);
                 break;
@@ -163,62 +169,63 @@ internal sealed partial class PartitionConsumer
         }
     }
 
-    private void OnDelivery(Delivery delivery)
+    /// <summary>
+    /// Queues a delivered entry's messages as one item of the receive queue: each given its topic and id, those this
+    /// consumer acknowledged already (the copy crossed the acknowledgement) or that the broker marks acknowledged left out.
+    /// </summary>
+    private void OnDelivery(ConsumeFrame delivery)
     {
-        var batch = delivery.Batch ?? throw new StreamEndedException($"A delivery on {Topic} without a batch.");
-        if (batch.FormatVersion > 1)
-            throw new TieredClientException($"A message on {Topic} has batch format {batch.FormatVersion}; this client reads format 1. Upgrade the client.");
-        var entry = delivery.MessageId ?? throw new StreamEndedException($"A delivery on {Topic} without a message id.");
-        var messages = batch.Messages;
+        if (!delivery.HasBatch)
+            throw new StreamEndedException($"A delivery on {Topic} without a batch.");
+        if (delivery.FormatVersion > 1)
+            throw new TieredClientException($"A message on {Topic} has batch format {delivery.FormatVersion}; this client reads format 1. Upgrade the client.");
+        if (!delivery.HasMessageId)
+            throw new StreamEndedException($"A delivery on {Topic} without a message id.");
+        var messages = delivery.Messages;
         var acked = delivery.AckedBatchIndexes;
-        var size = messages.Count;
-        long epoch;
-        // Messages this consumer acknowledged already (the copy crossed the acknowledgement) are dropped, their permits given back.
-        Span<bool> drop = size <= 512 ? stackalloc bool[size] : new bool[size];
+        var size = messages.Length;
+        var (ledger, entryId) = (delivery.LedgerId, delivery.EntryId);
         // Indexes acknowledged already, or (Key_Shared, a batch split among consumers) another consumer's.
-        Span<bool> skip = acked.Count == 0 ? default : size <= 512 ? stackalloc bool[size] : new bool[size];
+        var skipped = 0;
         foreach (var index in acked)
         {
-            if ((uint)index < (uint)size)
-                skip[index] = true;
+            if ((uint)index < (uint)size && messages[index] is not null)
+            {
+                messages[index] = null;
+                skipped++;
+            }
         }
+        long epoch;
         var dropped = 0;
         lock (_lock)
         {
             epoch = _epoch;
-            // The entry's own state once, then one lookup per message (not three).
-            var wholeEntry = _acked.ContainsEntry(entry.LedgerId, entry.EntryId);
-            for (var i = 0; i < size; i++)
+            // The entry's own state once, then one lookup per message only if this consumer acknowledged a message
+            // of this entry or a later one (never while it catches up: its acknowledgements trail its deliveries).
+            var wholeEntry = _acked.ContainsEntry(ledger, entryId);
+            var lookUp = !wholeEntry && _acked.MayContainIndexesOf(ledger, entryId);
+            if (wholeEntry || lookUp)
             {
-                if (acked.Count > 0 && skip[i])
-                    continue;
-                drop[i] = wholeEntry || _acked.ContainsIndex(entry.LedgerId, entry.EntryId, i);
-                dropped += drop[i] ? 1 : 0;
+                for (var i = 0; i < size; i++)
+                {
+                    if (messages[i] is not null && (wholeEntry || _acked.ContainsIndex(ledger, entryId, i)))
+                    {
+                        messages[i] = null;
+                        dropped++;
+                    }
+                }
             }
-            _queued += size - acked.Count - dropped;
+            _queued += size - skipped - dropped;
             _received += dropped;
         }
         if (dropped > 0)
             GrantTakenPermits();
+        var count = size - skipped - dropped;
+        if (count == 0)
+            return;
         for (var i = 0; i < size; i++)
-        {
-            if ((acked.Count > 0 && skip[i]) || drop[i])
-                continue;
-            var m = messages[i];
-            var received = new ReceivedMessage(
-                Topic,
-                new MessageId(entry.LedgerId, entry.EntryId, Partition, i),
-                size,
-                m.Payload.Memory,
-                m.Key.Length == 0 ? null : m.Key,
-                m.Properties,
-                batch.PublishTimeMs,
-                m.EventTimeMs,
-                batch.ProducerName,
-                batch.SequenceId + (ulong)i,
-                delivery.RedeliveryCount);
-            _queue.TryWrite(new QueuedMessage(this, epoch, received));
-        }
+            messages[i]?.Bind(Topic, new MessageId(ledger, entryId, Partition, i), delivery.RedeliveryCount);
+        _queue.Add(this, epoch, messages, count);
     }
 
     private void OnAckReceipt(AckReceipt receipt)

@@ -16,7 +16,7 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
     private readonly TieredClient _client;
     private readonly Subscribe _subscribe;
     private readonly int _queueSize;
-    private readonly ChannelWriter<QueuedMessage> _queue;
+    private readonly ReceiveQueue _queue;
     private readonly Action<Exception> _onFailed;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
@@ -36,7 +36,7 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
     private string _consumerName;
     private Task _run = Task.CompletedTask;
 
-    public PartitionConsumer(TieredClient client, Subscribe subscribe, int partition, int queueSize, ChannelWriter<QueuedMessage> queue, Action<Exception> onFailed)
+    public PartitionConsumer(TieredClient client, Subscribe subscribe, int partition, int queueSize, ReceiveQueue queue, Action<Exception> onFailed)
     {
         _client = client;
         _subscribe = subscribe;
@@ -79,24 +79,24 @@ internal sealed partial class PartitionConsumer : Sessions.ISessionStream
 
     public void Start() => _run = RunAsync();
 
-    /// <summary>False when <paramref name="item"/> belongs to an older stream generation and will be dropped.</summary>
-    public bool IsCurrent(in QueuedMessage item)
+    /// <summary>False when messages queued at <paramref name="epoch"/> belong to an older stream generation and will be dropped.</summary>
+    public bool IsCurrent(long epoch)
     {
         lock (_lock)
-            return item.Epoch == _epoch;
+            return epoch == _epoch;
     }
 
-    /// <summary>Called as the application takes <paramref name="item"/>: false if it belongs to an older stream generation.</summary>
-    public bool Accept(in QueuedMessage item)
+    /// <summary>Called as the application takes <paramref name="message"/>, queued at <paramref name="epoch"/>: false if that is an older stream generation.</summary>
+    public bool Accept(long epoch, ReceivedMessage message)
     {
         ConsumeRequest? flow = null;
         Channel<ConsumeRequest>? outgoing;
         lock (_lock)
         {
-            if (item.Epoch != _epoch)
+            if (epoch != _epoch)
                 return false;
             _queued--;
-            _lastReceived = item.Message.Id;
+            _lastReceived = message.Id;
             if (++_received >= Math.Max(1, _queueSize / 2))
             {
                 flow = new ConsumeRequest { Flow = new Flow { Permits = (uint)_received } };
