@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Tiered.Proto.Coding;
 
 namespace Tiered.Broker.Entries;
 

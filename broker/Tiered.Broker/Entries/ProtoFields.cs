@@ -1,3 +1,5 @@
+using Tiered.Proto.Coding;
+
 namespace Tiered.Broker.Entries;
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Collections.ObjectModel;
 using System.Text;
 using Google.Protobuf;
 using Grpc.Core;
+using Tiered.Proto.Coding;
 using Tiered.V1;
 
 namespace Tiered.Client.Consumers;
@@ -270,7 +271,7 @@ internal static class WireReader
     public static bool TryReadTag(ReadOnlySpan<byte> data, ref int at, out int field, out int wireType)
     {
         field = wireType = 0;
-        if (!TryReadVarint(data, ref at, out var tag) || tag > int.MaxValue)
+        if (!Varint.TryRead(data, ref at, out var tag) || tag > int.MaxValue)
             return false;
         field = (int)(tag >> 3);
         wireType = (int)(tag & 7);
@@ -280,7 +281,7 @@ internal static class WireReader
     public static bool TryReadLength(ReadOnlySpan<byte> data, ref int at, out int length)
     {
         length = 0;
-        if (!TryReadVarint(data, ref at, out var value) || value > (ulong)(data.Length - at))
+        if (!Varint.TryRead(data, ref at, out var value) || value > (ulong)(data.Length - at))
             return false;
         length = (int)value;
         return true;
@@ -293,7 +294,7 @@ internal static class WireReader
     }
 
     public static ulong ReadVarint(ReadOnlySpan<byte> data, ref int at)
-        => TryReadVarint(data, ref at, out var value) ? value : throw Malformed();
+        => Varint.TryRead(data, ref at, out var value) ? value : throw Malformed();
 
     public static ReadOnlySpan<byte> ReadBytes(ReadOnlySpan<byte> data, scoped ref int at)
     {
@@ -306,41 +307,8 @@ internal static class WireReader
 
     public static void Skip(ReadOnlySpan<byte> data, ref int at, int wireType)
     {
-        switch (wireType)
-        {
-            case 0:
-                ReadVarint(data, ref at);
-                break;
-            case 1:
-                at = at + 8 <= data.Length ? at + 8 : throw Malformed();
-                break;
-            case 2:
-                ReadBytes(data, ref at);
-                break;
-            case 5:
-                at = at + 4 <= data.Length ? at + 4 : throw Malformed();
-                break;
-            default:
-                throw Malformed();
-        }
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> data, ref int at, out ulong value)
-    {
-        if ((uint)at < (uint)data.Length && data[at] < 0x80)
-        {
-            value = data[at++];
-            return true;
-        }
-        value = 0;
-        for (var shift = 0; shift < 64 && at < data.Length; shift += 7)
-        {
-            var b = data[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-                return true;
-        }
-        return false;
+        if (!Varint.TrySkipValue(data, ref at, wireType))
+            throw Malformed();
     }
 
     private static InvalidDataException Malformed() => new("A Consume response from the broker is malformed (cut off, or a field of an unknown wire type).");

@@ -1,5 +1,5 @@
-using Tiered.Broker.Entries;
 using Tiered.ManagedLedgers;
+using Tiered.Proto.Coding;
 
 namespace Tiered.Broker.Subscriptions.Delayed;
 

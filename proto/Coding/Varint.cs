@@ -1,7 +1,10 @@
-namespace Tiered.Broker.Entries;
+namespace Tiered.Proto.Coding;
 
-/// <summary>Protobuf base-128 varints, read and written in place (nothing allocated), and the skip of one field's value.</summary>
-internal static class Varint
+/// <summary>
+/// Protobuf base-128 varints, read and written in place (nothing allocated), and the skip of one field's value:
+/// for the hand decoders of the hot paths (the broker's batch headers and produce requests, the client's deliveries).
+/// </summary>
+public static class Varint
 {
     public static int Length(ulong value)
     {
