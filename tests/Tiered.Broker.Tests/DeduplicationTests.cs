@@ -26,18 +26,6 @@ public sealed class DeduplicationTests
         return receipts;
     }
 
-    private static async Task<List<string>> ReadAllAsync(LocalBroker broker, string topic, int expected)
-    {
-        await using var reader = await RawConsumer.SubscribeAsync(broker.Client(), new Subscribe { Topic = topic, Reader = true, InitialPosition = InitialPosition.Earliest });
-        var read = new List<string>();
-        while (read.Count < expected && await reader.ReceiveAsync(Wait) is { } m)
-            read.Add(m.Payload);
-        // Nothing more than expected.
-        while (await reader.ReceiveAsync(TimeSpan.FromMilliseconds(300)) is { } extra)
-            read.Add(extra.Payload);
-        return read;
-    }
-
     [Fact]
     public async Task A_resent_batch_is_stored_once_and_answered_with_the_original_message_id_and_an_overlap_is_refused()
     {
@@ -55,7 +43,7 @@ public sealed class DeduplicationTests
         var next = await again.SendAsIsAsync(Numbered(10, "m10"));
         Assert.Equal(ProduceResponse.ResponseOneofCase.Receipt, next.ResponseCase);
 
-        Assert.Equal(Enumerable.Range(0, 11).Select(i => $"m{i}"), await ReadAllAsync(broker, topic, 11));
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => $"m{i}"), await RawConsumer.ReadAllAsync(broker.Client(), topic, 11, Wait));
         var stats = await broker.Server.Admin.GetStatsAsync(TopicName.Parse(topic), CancellationToken.None);
         Assert.DoesNotContain(stats.Subscriptions.Keys, s => s.StartsWith("tiered.", StringComparison.Ordinal));
     }
@@ -73,7 +61,7 @@ public sealed class DeduplicationTests
         Assert.Equal(9, again.Opened.LastSequenceId);
         var resent = await again.SendAsIsAsync(Numbered(9, "m9 again"));
         Assert.Equal(receipts[9].Receipt.MessageId, resent.Receipt.MessageId);
-        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"m{i}"), await ReadAllAsync(broker, topic, 10));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"m{i}"), await RawConsumer.ReadAllAsync(broker.Client(), topic, 10, Wait));
     }
 
     [Fact]
@@ -85,7 +73,7 @@ public sealed class DeduplicationTests
         var first = await producer.SendAsIsAsync(Numbered(0, "m0"));
         var resent = await producer.SendAsIsAsync(Numbered(0, "m0"));
         Assert.NotEqual(first.Receipt.MessageId, resent.Receipt.MessageId);
-        Assert.Equal(["m0", "m0"], await ReadAllAsync(broker, topic, 2));
+        Assert.Equal(["m0", "m0"], await RawConsumer.ReadAllAsync(broker.Client(), topic, 2, Wait));
     }
 
     [Fact]

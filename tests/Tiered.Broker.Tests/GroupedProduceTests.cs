@@ -106,17 +106,6 @@ public sealed class GroupedProduceTests(BrokerFixture fixture) : IClassFixture<B
         return batch;
     }
 
-    private async Task<List<string>> ReadAllAsync(string topic, int expected)
-    {
-        await using var reader = await RawConsumer.SubscribeAsync(fixture.Broker.Client(), new Subscribe { Topic = topic, Reader = true, InitialPosition = InitialPosition.Earliest }, 10_000);
-        var read = new List<string>();
-        while (read.Count < expected && await reader.ReceiveAsync(Wait) is { } m)
-            read.Add(m.Payload);
-        while (await reader.ReceiveAsync(TimeSpan.FromMilliseconds(300)) is { } extra)
-            read.Add(extra.Payload);
-        return read;
-    }
-
     [Fact]
     public async Task Grouped_sends_are_stored_in_order_with_distinct_ids_and_their_receipts_come_grouped()
     {
@@ -136,7 +125,7 @@ public sealed class GroupedProduceTests(BrokerFixture fixture) : IClassFixture<B
         // Receipts of sends stored together share a response: far fewer responses than sends.
         Assert.Contains(stream.Responses, r => r.ResponseCase == ProduceResponse.ResponseOneofCase.Receipts);
         Assert.True(stream.Responses.Count < groups * perGroup, $"{stream.Responses.Count} responses for {groups * perGroup} sends");
-        Assert.Equal(Enumerable.Range(0, groups * perGroup).Select(i => $"m{i}"), await ReadAllAsync(topic, groups * perGroup));
+        Assert.Equal(Enumerable.Range(0, groups * perGroup).Select(i => $"m{i}"), await RawConsumer.ReadAllAsync(fixture.Broker.Client(), topic, groups * perGroup, Wait));
     }
 
     [Fact]
@@ -152,7 +141,7 @@ public sealed class GroupedProduceTests(BrokerFixture fixture) : IClassFixture<B
         Assert.Equal(Enumerable.Range(0, 200).Select(i => (ulong)i), answers.Select(a => a.SequenceId));
         Assert.Equal(200, stream.Responses.Count);
         Assert.All(stream.Responses, r => Assert.Equal(ProduceResponse.ResponseOneofCase.Receipt, r.ResponseCase));
-        Assert.Equal(Enumerable.Range(0, 200).Select(i => $"m{i}"), await ReadAllAsync(topic, 200));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => $"m{i}"), await RawConsumer.ReadAllAsync(fixture.Broker.Client(), topic, 200, Wait));
     }
 
     [Fact]
@@ -177,7 +166,7 @@ public sealed class GroupedProduceTests(BrokerFixture fixture) : IClassFixture<B
         Assert.Equal(Enumerable.Range(0, 40).Select(i => (ulong)i), answers.Select(a => a.SequenceId));
         Assert.All(answers, a => Assert.Null(a.Error));
         Assert.Equal(first.Select(a => a.Id), answers.Take(30).Select(a => a.Id));
-        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"m{i}"), await ReadAllAsync(topic, 40));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"m{i}"), await RawConsumer.ReadAllAsync(fixture.Broker.Client(), topic, 40, Wait));
     }
 
     [Fact]
@@ -198,7 +187,7 @@ public sealed class GroupedProduceTests(BrokerFixture fixture) : IClassFixture<B
         Assert.Equal(ErrorCode.InvalidMessage, answers[2].Error!.Code);
         Assert.Contains("format", answers[2].Error!.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("overlap", answers[4].Error!.Message);
-        Assert.Equal(["m0", "m1", "m3", "m5"], await ReadAllAsync(topic, 4));
+        Assert.Equal(["m0", "m1", "m3", "m5"], await RawConsumer.ReadAllAsync(fixture.Broker.Client(), topic, 4, Wait));
     }
 
     [Fact]

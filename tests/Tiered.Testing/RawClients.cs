@@ -120,6 +120,22 @@ public sealed class RawConsumer : IAsyncDisposable
         return consumer;
     }
 
+    /// <summary>
+    /// Reads a topic from its first message with a reader: the payloads of the first <paramref name="expected"/>
+    /// messages (each awaited up to <paramref name="wait"/>), then any more that arrive within 300 ms, so that a
+    /// caller comparing the list also sees a message stored more often than it should be.
+    /// </summary>
+    public static async Task<List<string>> ReadAllAsync(Messaging.MessagingClient client, string topic, int expected, TimeSpan wait)
+    {
+        await using var reader = await SubscribeAsync(client, new Subscribe { Topic = topic, Reader = true, InitialPosition = InitialPosition.Earliest }, 10_000);
+        var read = new List<string>();
+        while (read.Count < expected && await reader.ReceiveAsync(wait) is { } m)
+            read.Add(m.Payload);
+        while (await reader.ReceiveAsync(TimeSpan.FromMilliseconds(300)) is { } extra)
+            read.Add(extra.Payload);
+        return read;
+    }
+
     public Task FlowAsync(uint permits) => _call.RequestStream.WriteAsync(new ConsumeRequest { Flow = new Flow { Permits = permits } });
 
     /// <summary>The next message, or null when none arrives within <paramref name="wait"/>.</summary>

@@ -204,16 +204,13 @@ public sealed partial class MessagingService
                     error = new SendError { SequenceId = send.SequenceId, Code = ErrorCode.StorageError, Message = $"The batch was not stored: {e.Message} Send it again." };
                 }
             }
-            var nextReady = pending.TryPeek(out var next);
-            var nextStored = nextReady && next.Refused is null && next.Stored.IsCompleted;
-            nextReady = nextReady && (next.Refused is not null || next.Stored.IsCompleted);
+            var hasNext = pending.TryPeek(out var next);
+            var nextStored = hasNext && next.Refused is null && next.Stored.IsCompleted;
+            var nextReady = nextStored || (hasNext && next.Refused is not null);
             if (error is not null)
             {
                 if (receipts.GroupCount > 0)
-                {
-                    await responses.WriteAsync(receipts.TakeGroup(), true, cancellationToken).ConfigureAwait(false);
-                    receipts.ClearGroup();
-                }
+                    await WriteGroupAsync(more: true).ConfigureAwait(false);
                 await responses.WriteAsync(new ProduceResponse { Error = error }, nextReady, cancellationToken).ConfigureAwait(false);
             }
             else if (groupReceipts)
@@ -222,13 +219,19 @@ public sealed partial class MessagingService
                 // The next send is stored already: its receipt joins this one (a failed store ends the group above).
                 if (nextStored && receipts.GroupCount < MaxGroupedReceipts)
                     continue;
-                await responses.WriteAsync(receipts.TakeGroup(), nextReady, cancellationToken).ConfigureAwait(false);
-                receipts.ClearGroup();
+                await WriteGroupAsync(nextReady).ConfigureAwait(false);
             }
             else
             {
                 await responses.WriteAsync(receipts.For(send.SequenceId, position, topic.Name.PartitionIndex, send.Messages), nextReady, cancellationToken).ConfigureAwait(false);
             }
+        }
+
+        // The group's response is reused: it is emptied only once written.
+        async Task WriteGroupAsync(bool more)
+        {
+            await responses.WriteAsync(receipts.TakeGroup(), more, cancellationToken).ConfigureAwait(false);
+            receipts.ClearGroup();
         }
     }
 
