@@ -14,7 +14,8 @@ public sealed record BrokerBenchOptions(
     IReadOnlySet<string> Phases,
     int ReceiverQueue,
     TimeSpan Idle,
-    string? DataDir)
+    string? DataDir,
+    int PacedPercent = 50)
 {
     public const string Batched = "batched";
     public const string Unbatched = "unbatched";
@@ -47,6 +48,7 @@ public sealed record BrokerBenchOptions(
     public string CommandLine =>
         FormattableString.Invariant($"broker --duration {Duration.TotalSeconds:0.###} --warmup {Warmup.TotalSeconds:0.###} --producers {string.Join(',', Producers)}")
         + FormattableString.Invariant($" --backlog-mb {BacklogMB} --phases {string.Join(',', AllPhases.Where(Runs))} --receiver-queue {ReceiverQueue} --idle {Idle.TotalSeconds:0.###}")
+        + (PacedPercent == 50 ? "" : FormattableString.Invariant($" --paced-percent {PacedPercent}"))
         + (DataDir is null ? "" : $" --data-dir {DataDir}");
 }
 
@@ -92,13 +94,20 @@ public static class BrokerCommand
             "The consumers' ReceiverQueueSize: messages the broker may push ahead (default: the client's default).", new ConsumerOptions("t", "s").ReceiverQueueSize);
         var idle = CommandOptions.Positive("--idle", "SECONDS", "How long the standalone stays idle before its resident memory is read (after start and after the benchmark).", 5);
         var dataDir = CommandOptions.DataDir();
+        var pacedPercent = CommandOptions.Positive("--paced-percent", "PERCENT",
+            "Rate of the paced phase, in percent of the unpaced 1-producer batched rate (1 to 100).", 50);
+        pacedPercent.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() > 100)
+                result.AddError("--paced-percent must be from 1 to 100.");
+        });
 
         var command = new Command("broker",
             "Publish and consume throughput and latency of `tiered standalone` (fsync before every acknowledgement) through the .NET client: "
             + "1 KB batched with several producers, 100 B unbatched with 1,000 in flight, 1 KB paced at half the 1-producer rate, "
             + "a consumer catching up over a backlog, and the standalone's resident memory idle and after the load.")
         {
-            duration, warmup, producers, backlogMB, phases, receiverQueue, idle, dataDir,
+            duration, warmup, producers, backlogMB, phases, receiverQueue, idle, dataDir, pacedPercent,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             new BrokerBenchOptions(
@@ -109,7 +118,8 @@ public static class BrokerCommand
                 ParsePhases(parseResult.GetValue(phases))!,
                 parseResult.GetValue(receiverQueue),
                 TimeSpan.FromSeconds(parseResult.GetValue(idle)),
-                parseResult.GetValue(dataDir)),
+                parseResult.GetValue(dataDir),
+                parseResult.GetValue(pacedPercent)),
             cancellationToken));
         return command;
     }
@@ -188,8 +198,8 @@ public static class BrokerCommand
                 reference = await MeasureAsync(BrokerBenchOptions.Batched, batched(1), options.Duration, warmUp: true);
                 results.Publish.Add(reference);
             }
-            var half = Math.Max(1, Math.Round(reference.MessagesPerSecond / 2));
-            results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Paced, batched(1) with { RatePerSecond = half }, options.Duration, warmUp: false));
+            var rate = Math.Max(1, Math.Round(reference.MessagesPerSecond * options.PacedPercent / 100));
+            results.Publish.Add(await MeasureAsync(BrokerBenchOptions.Paced, batched(1) with { RatePerSecond = rate }, options.Duration, warmUp: false));
         }
         if (options.Runs(BrokerBenchOptions.Backlog))
         {

@@ -16,13 +16,14 @@ internal sealed partial class BookieStorage
     /// <summary>The checkpoint on disk: read at start, then the last one written (used under the flush lock only).</summary>
     private JournalPosition? _checkpoint;
 
-    private async Task FlushLoopAsync()
+    /// <summary>The flush thread's loop (<see cref="BackgroundThread"/>): a flush a second, or sooner when the write cache is half full.</summary>
+    private void FlushLoop()
     {
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                await _flushWanted.WaitAsync(FlushInterval, _stop.Token).ConfigureAwait(false);
+                _flushWanted.Wait(FlushInterval, _stop.Token);
             }
             catch (OperationCanceledException)
             {
@@ -30,7 +31,7 @@ internal sealed partial class BookieStorage
             }
             try
             {
-                await FlushAsync(_stop.Token).ConfigureAwait(false);
+                FlushAsync(_stop.Token).GetAwaiter().GetResult();
             }
             catch (Exception e) when (e is IOException or InvalidDataException or RocksDbSharp.RocksDbException)
             {

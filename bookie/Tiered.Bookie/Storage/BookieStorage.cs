@@ -83,7 +83,7 @@ internal sealed partial class BookieStorage : IAsyncDisposable
         await storage.ReplayJournalAsync(cancellationToken).ConfigureAwait(false);
         storage._ownsInstrumentation = ownsInstrumentation;
         instrumentation.Track(storage);
-        storage._flushLoop = Task.Run(storage.FlushLoopAsync, CancellationToken.None);
+        storage._flushLoop = BackgroundThread.Start("bookie-flush", storage.FlushLoop);
         storage._gcLoop = Task.Run(storage.GcLoopAsync, CancellationToken.None);
         return storage;
     }

@@ -29,6 +29,9 @@ internal sealed partial class EntryLogger : IDisposable
     private SafeFileHandle _writeHandle;
     private long _currentLogId;
     private long _bufferFileOffset;
+
+    /// <summary>Start of the current log's range whose write-back was started and not yet waited for.</summary>
+    private long _writeBackFrom;
     private bool _disposed;
 
     /// <summary>Opens the logs in <see cref="EntryLoggerOptions.Directory"/>, cutting a torn tail off the newest one so appends continue after its last whole record.</summary>
@@ -56,6 +59,8 @@ internal sealed partial class EntryLogger : IDisposable
             _currentLogId = _logIds.Max;
             (_writeHandle, _bufferFileOffset) = ReopenForAppend(_currentLogId);
         }
+
+        _writeBackFrom = _bufferFileOffset;
 
         _buffer = ArrayPool<byte>.Shared.Rent(options.WriteBufferBytes);
     }
@@ -199,6 +204,8 @@ internal sealed partial class EntryLogger : IDisposable
 
         RandomAccess.Write(_writeHandle, _buffer.AsSpan(0, _buffered), _bufferFileOffset);
         WriteBack.Start(_writeHandle, _bufferFileOffset, _buffered);
+        WriteBack.Wait(_writeHandle, _writeBackFrom, _bufferFileOffset - _writeBackFrom);
+        _writeBackFrom = _bufferFileOffset;
         Volatile.Write(ref _bufferFileOffset, _bufferFileOffset + _buffered);
         _buffered = 0;
     }
@@ -212,6 +219,7 @@ internal sealed partial class EntryLogger : IDisposable
         _writeHandle.Dispose();
         _writeHandle = handle;
         Volatile.Write(ref _bufferFileOffset, EntryLogFormat.FileHeaderSize);
+        _writeBackFrom = EntryLogFormat.FileHeaderSize;
         _logIds.Add(next);
         Volatile.Write(ref _currentLogId, next);
     }
