@@ -41,6 +41,59 @@ public sealed class JournalTests : IDisposable
     }
 
     [Fact]
+    public async Task The_next_file_is_made_ahead_once_the_current_is_half_full_and_a_reopen_continues_in_it()
+    {
+        var options = Options() with { MaxFileBytes = 8192 };
+        var written = new List<JournalPosition>();
+        await using (var journal = Journal.Open(options))
+        {
+            // Each frame is 1,000 bytes and more: the fifth passes half of the first file.
+            for (var i = 0; i < 5; i++)
+                written.Add(await journal.AppendAsync(Payload(i, 1000)));
+            Assert.All(written, p => Assert.Equal(1, p.FileId));
+            await WaitForAsync(() => File.Exists(JournalFormat.FilePath(_temp.Path, 2)));
+            Assert.Equal(new long[] { 1, 2 }, JournalFormat.ListFiles(_temp.Path));
+
+            // A file holds 8 such frames: 8 to 15 fill file 2 past its half.
+            for (var i = 5; i < 16; i++)
+                written.Add(await journal.AppendAsync(Payload(i, 1000)));
+            Assert.Equal(2, written[^1].FileId);
+        }
+
+        // Closed with file 3 made ahead and empty: the reopened journal appends there and replays everything.
+        await WaitForAsync(() => File.Exists(JournalFormat.FilePath(_temp.Path, 3)));
+        await using (var reopened = Journal.Open(options))
+        {
+            var next = await reopened.AppendAsync(Payload(16, 10));
+            Assert.Equal(new JournalPosition(3, JournalFormat.HeaderSize), next);
+            written.Add(next);
+            Assert.Equal(written, ReadAll(reopened, JournalPosition.Start).Select(r => r.Position));
+        }
+    }
+
+    [Fact]
+    public async Task A_next_file_that_could_not_be_made_ahead_is_made_at_the_rollover()
+    {
+        var options = Options() with { MaxFileBytes = 8192 };
+        await using var journal = Journal.Open(options);
+        // What a failed attempt leaves behind: a file where file 2 goes, which makes creating it ahead fail too.
+        var leftover = JournalFormat.FilePath(_temp.Path, 2);
+        await File.WriteAllBytesAsync(leftover, [1, 2, 3]);
+        var positions = new List<JournalPosition>();
+        for (var i = 0; i < 12; i++)
+            positions.Add(await journal.AppendAsync(Payload(i, 1000)));
+        Assert.Equal(2, positions[^1].FileId);
+        Assert.Equal(Enumerable.Range(0, 12).Select(i => Payload(i, 1000)), ReadAll(journal, JournalPosition.Start).Select(r => r.Payload));
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        using var deadline = new CancellationTokenSource(Deadline);
+        while (!condition())
+            await Task.Delay(10, deadline.Token);
+    }
+
+    [Fact]
     public async Task Concurrent_appends_are_group_committed_with_far_fewer_fsyncs_than_records()
     {
         const int Appenders = 64;
@@ -206,6 +259,24 @@ public sealed class JournalTests : IDisposable
         var replayed = ReadAll(journal, checkpoint);
         Assert.Equal(positions.Skip(50), replayed.Select(r => r.Position));
         Assert.Equal(Enumerable.Range(50, 50).Select(i => Payload(i, 200)), replayed.Select(r => r.Payload));
+    }
+
+    [Fact]
+    public async Task Checkpoint_deletes_a_file_larger_than_its_deletion_step()
+    {
+        var options = Options() with { MaxFileBytes = Journal.DeleteStepBytes + (4 << 20) };
+        await using var journal = Journal.Open(options);
+        var record = new byte[1 << 20];
+        JournalPosition last;
+        do
+            last = await journal.AppendAsync(record);
+        while (last.FileId == 1);
+        Assert.True(new FileInfo(JournalFormat.FilePath(_temp.Path, 1)).Length > Journal.DeleteStepBytes);
+
+        Assert.Equal(1, journal.Checkpoint(last));
+
+        Assert.False(File.Exists(JournalFormat.FilePath(_temp.Path, 1)));
+        Assert.Equal(2, JournalFormat.ListFiles(_temp.Path)[0]);
     }
 
     [Fact]

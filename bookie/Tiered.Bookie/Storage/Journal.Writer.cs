@@ -22,6 +22,13 @@ internal sealed partial class Journal
     private long _fileId;
     private long _fileOffset;
 
+    /// <summary>
+    /// The next file, being created in the background since the current one passed half its size: creating a
+    /// file (preallocating it, fsyncing it and its directory) takes milliseconds to tens of milliseconds, which
+    /// every add queued behind a rollover would otherwise wait. Null until the current file is half full.
+    /// </summary>
+    private Task<SafeFileHandle>? _nextFile;
+
     private async Task RunWriterAsync()
     {
         var reader = _queue.Reader;
@@ -58,6 +65,7 @@ internal sealed partial class Journal
         finally
         {
             _file.Dispose();
+            await ReleaseNextFileAsync().ConfigureAwait(false);
             _groupWait.Dispose();
         }
     }
@@ -126,7 +134,7 @@ internal sealed partial class Journal
                 if (segmentEnd + frameBytes > _options.MaxFileBytes && segmentEnd > JournalFormat.HeaderSize)
                 {
                     await WriteAndFlushAsync(buffer.AsMemory(segmentStart, used - segmentStart)).ConfigureAwait(false);
-                    RollOver();
+                    await RollOverAsync().ConfigureAwait(false);
                     segmentStart = used;
                 }
 
@@ -136,6 +144,11 @@ internal sealed partial class Journal
 
             await WriteAndFlushAsync(buffer.AsMemory(segmentStart, used - segmentStart)).ConfigureAwait(false);
             Interlocked.Add(ref _recordsWritten, _group.Count);
+            if (_nextFile is null && _fileOffset >= _options.MaxFileBytes / 2)
+            {
+                var (options, nextId) = (_options, _fileId + 1);
+                _nextFile = Task.Run(() => CreateFile(options, nextId));
+            }
         }
         finally
         {
@@ -169,16 +182,54 @@ internal sealed partial class Journal
         }
     }
 
-    /// <summary>Closes the full file (already flushed) and starts the next one.</summary>
-    private void RollOver()
+    /// <summary>Closes the full file (already flushed) and continues in the next one, made ahead if it could be.</summary>
+    private async ValueTask RollOverAsync()
     {
         var nextId = _fileId + 1;
-        var next = CreateFile(_options, nextId);
+        var next = await TakeNextFileAsync(nextId).ConfigureAwait(false);
         _file.Dispose();
         _file = next;
         Volatile.Write(ref _fileId, nextId);
         _fileOffset = JournalFormat.HeaderSize;
         Interlocked.Add(ref _bytesWritten, JournalFormat.HeaderSize);
+    }
+
+    /// <summary>
+    /// The file made ahead; if making it failed (a full disk, say), the half-made file (never written to) goes
+    /// and the file is made here, which fails the journal if it fails again.
+    /// </summary>
+    private async ValueTask<SafeFileHandle> TakeNextFileAsync(long nextId)
+    {
+        var prepared = _nextFile;
+        _nextFile = null;
+        if (prepared is not null)
+        {
+            try
+            {
+                return await prepared.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                File.Delete(JournalFormat.FilePath(_options.Directory, nextId));
+            }
+        }
+
+        return CreateFile(_options, nextId);
+    }
+
+    /// <summary>At close: the file made ahead stays on disk (a valid, empty journal file the next open appends to) and its handle goes.</summary>
+    private async ValueTask ReleaseNextFileAsync()
+    {
+        if (_nextFile is not { } prepared)
+            return;
+        _nextFile = null;
+        try
+        {
+            (await prepared.ConfigureAwait(false)).Dispose();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     /// <summary>Creates journal file <paramref name="fileId"/> with its header, durable (file and directory entry).</summary>
