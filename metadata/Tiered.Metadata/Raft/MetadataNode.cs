@@ -143,9 +143,21 @@ internal sealed partial class MetadataNode : IAsyncDisposable
         cts.CancelAfter(timeout);
         try
         {
-            while (_cluster.Leader is null)
-                await Task.Delay(20, cts.Token).ConfigureAwait(false);
-            await ReadBarrierAsync(cts.Token).ConfigureAwait(false);
+            while (true)
+            {
+                while (_cluster.Leader is null)
+                    await Task.Delay(20, cts.Token).ConfigureAwait(false);
+                try
+                {
+                    await ReadBarrierAsync(cts.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (MetadataException e) when (e.Code == MetadataErrorCode.Unavailable)
+                {
+                    // The leader seen a moment ago lost its term (an election right after start): wait for the next.
+                    await Task.Delay(20, cts.Token).ConfigureAwait(false);
+                }
+            }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
