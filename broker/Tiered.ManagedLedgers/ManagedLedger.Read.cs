@@ -13,7 +13,23 @@ public sealed partial class ManagedLedger
     /// order and across ledgers, from the entry cache when there, else from the bookies. Empty when
     /// <paramref name="from"/> is past the last confirmed entry.
     /// </summary>
-    public async ValueTask<IReadOnlyList<ManagedEntry>> ReadEntriesAsync(Position from, int maxEntries, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<ManagedEntry>> ReadEntriesAsync(Position from, int maxEntries, CancellationToken cancellationToken = default)
+        => ReadEntriesAsync(from, maxEntries, cacheReads: false, cancellationToken);
+
+    /// <summary>
+    /// Reads up to <paramref name="maxEntries"/> confirmed entries from <paramref name="from"/> into the entry cache (those not
+    /// there yet), so that a reader reading them next takes them from memory: a consumer catching up then gets its next entries
+    /// without waiting for storage once it grants permits again.
+    /// </summary>
+    public async Task PrefetchAsync(Position from, int maxEntries, CancellationToken cancellationToken = default)
+        => await ReadEntriesAsync(from, maxEntries, cacheReads: true, cancellationToken).ConfigureAwait(false);
+
+    private long _entriesReadAhead;
+
+    /// <summary>Entries <see cref="PrefetchAsync"/> read from storage into the cache.</summary>
+    public long EntriesReadAhead => Interlocked.Read(ref _entriesReadAhead);
+
+    private async ValueTask<IReadOnlyList<ManagedEntry>> ReadEntriesAsync(Position from, int maxEntries, bool cacheReads, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxEntries);
         var result = new List<ManagedEntry>(Math.Min(maxEntries, 256));
@@ -37,7 +53,7 @@ public sealed partial class ManagedLedger
                 writer = _current?.Slot == slot ? _current.Writer : null;
                 last = Math.Min(slot.Entries - 1, position.EntryId + (maxEntries - result.Count) - 1);
             }
-            await ReadRangeAsync(slot, writer, position.EntryId, last, result, cancellationToken).ConfigureAwait(false);
+            await ReadRangeAsync(slot, writer, position.EntryId, last, result, cacheReads, cancellationToken).ConfigureAwait(false);
             position = new Position(slot.LedgerId, last + 1);
         }
         return result;
@@ -49,7 +65,7 @@ public sealed partial class ManagedLedger
     /// is deleted (or cannot be read) after an offload. What is read while other cursors read this
     /// managed ledger is cached, so that subscriptions reading the same backlog share one read.
     /// </summary>
-    private async Task ReadRangeAsync(LedgerSlot slot, LedgerWriter? writer, long first, long last, List<ManagedEntry> result, CancellationToken cancellationToken)
+    private async Task ReadRangeAsync(LedgerSlot slot, LedgerWriter? writer, long first, long last, List<ManagedEntry> result, bool cacheReads, CancellationToken cancellationToken)
     {
         var ledgerId = slot.LedgerId;
         var entryId = first;
@@ -87,7 +103,9 @@ public sealed partial class ManagedLedger
                     throw new ManagedLedgerException($"Managed ledger {Name}: reading entries {ledgerId}:{entryId}…{missEnd} failed: {e.Message}", e);
                 }
             }
-            if (SharesReads)
+            if (cacheReads)
+                Interlocked.Add(ref _entriesReadAhead, result.Count - count);
+            if (cacheReads || SharesReads)
                 _cache.PutRead(result, count);
             entryId = missEnd + 1;
         }

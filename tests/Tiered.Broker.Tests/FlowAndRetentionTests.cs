@@ -30,6 +30,33 @@ public class FlowAndRetentionTests
     }
 
     [Fact]
+    public async Task A_consumer_catching_up_has_its_next_entries_read_ahead_while_it_holds_no_permits()
+    {
+        await using var broker = await LocalBroker.StartAsync();
+        var topic = BrokerFixture.NewTopic();
+        // Stored before anyone reads: nothing is cached on add, the consumer catches up from storage.
+        await using (var producer = await RawProducer.OpenAsync(broker.Client(), topic))
+            await producer.SendAllAsync(Enumerable.Range(0, 40).Select(i => RawProducer.Batch([$"m{i}"])));
+        await using var consumer = await RawConsumer.SubscribeAsync(broker.Client(), new Subscribe { Topic = topic, Subscription = "s", InitialPosition = V1.InitialPosition.Earliest }, permits: 10);
+        for (var i = 0; i < 10; i++)
+            Assert.Equal($"m{i}", (await consumer.ReceiveAsync(Wait))?.Payload);
+        var ledger = broker.Server.Topics.FindLoaded(Naming.TopicName.Parse(topic))!.Ledger;
+
+        // Out of permits after a read that found a backlog: the next ten entries are read into the cache meanwhile.
+        var deadline = DateTime.UtcNow + Wait;
+        while (ledger.EntriesReadAhead < 10 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Equal(10, ledger.EntriesReadAhead);
+        Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+
+        // Reading ahead changes nothing the consumer sees: every message once, in order.
+        await consumer.FlowAsync(30);
+        for (var i = 10; i < 40; i++)
+            Assert.Equal($"m{i}", (await consumer.ReceiveAsync(Wait))?.Payload);
+        Assert.Null(await consumer.ReceiveAsync(TimeSpan.FromMilliseconds(300)));
+    }
+
+    [Fact]
     public async Task A_reader_starts_at_a_message_id_inclusive_or_after_it()
     {
         await using var broker = await LocalBroker.StartAsync();

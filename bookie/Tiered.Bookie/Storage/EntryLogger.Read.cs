@@ -42,7 +42,8 @@ internal sealed partial class EntryLogger
             }
 
             var length = CheckRecordHeader(location, header, expectedLedgerId, expectedEntryId);
-            var entry = new byte[length];
+            // Not zeroed first: the read fills it all, or the entry is reported damaged.
+            var entry = GC.AllocateUninitializedArray<byte>(length);
             if (ReadFully(handle, entry, location.Offset + EntryLogFormat.RecordHeaderSize) < length)
             {
                 throw Corrupt(location, $"record of {length} bytes runs past the end of the file");

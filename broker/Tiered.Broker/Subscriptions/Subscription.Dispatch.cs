@@ -53,6 +53,18 @@ public sealed partial class Subscription
             int want;
             bool keyShared;
             List<Position> replay;
+            // Out of permits after a read that found a backlog: read ahead what the next grant will take.
+            var prefetch = 0;
+            lock (_lock)
+            {
+                if (AvailablePermits() <= 0)
+                    (prefetch, _prefetchEntries) = (_prefetchEntries, 0);
+            }
+            if (prefetch > 0)
+            {
+                StartPrefetch(prefetch);
+                return;
+            }
             lock (_lock)
             {
                 var permits = AvailablePermits();
@@ -73,17 +85,52 @@ public sealed partial class Subscription
             }
             else
             {
+                // A prefetch still reading the entries this read wants: they are in the cache once it is done.
+                await _prefetch.ConfigureAwait(false);
                 entries = await Cursor.ReadEntriesAsync(want, cancellationToken).ConfigureAwait(false);
                 if (entries.Count == 0)
                 {
                     WaitForEntries();
                     return;
                 }
+                // Every entry asked for was there: a backlog, worth reading ahead while the consumers use these.
+                lock (_lock)
+                    _prefetchEntries = entries.Count == want && !keyShared ? want : 0;
             }
             // Markers (replicated subscriptions' bookkeeping) are never delivered: acknowledged as they are passed.
             if ((keyShared ? DeliverKeyShared(entries, fresh) : Deliver(entries)) is { } markers)
                 await Cursor.AckAsync(markers, cancellationToken).ConfigureAwait(false);
             await DeadLetterDivertedAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Entries to read ahead once the consumers' permits run out (0: none; the last read found no backlog).</summary>
+    private int _prefetchEntries;
+
+    /// <summary>The read-ahead in progress (never faults).</summary>
+    private Task _prefetch = Task.CompletedTask;
+
+    /// <summary>
+    /// Reads the next <paramref name="entries"/> entries after the cursor's read position into the managed ledger's cache
+    /// while the consumers hold all their permits, so that their next grant is answered from memory, not after a storage read.
+    /// </summary>
+    private void StartPrefetch(int entries)
+    {
+        if (!_prefetch.IsCompleted)
+            return;
+        var from = Cursor.ReadPosition;
+        _prefetch = PrefetchAsync(from, entries);
+    }
+
+    private async Task PrefetchAsync(Position from, int entries)
+    {
+        try
+        {
+            await Cursor.Ledger.PrefetchAsync(from, entries, _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || _stop.IsCancellationRequested)
+        {
+            // Only a read-ahead: the dispatcher's own read reports storage trouble.
         }
     }
 
