@@ -119,7 +119,8 @@ public sealed partial class Subscription
         if (!_prefetch.IsCompleted)
             return;
         var from = Cursor.ReadPosition;
-        _prefetch = PrefetchAsync(from, entries);
+        // On the thread pool: a read from local storage may complete without yielding, and the dispatcher goes on at once.
+        _prefetch = Task.Run(() => PrefetchAsync(from, entries));
     }
 
     private async Task PrefetchAsync(Position from, int entries)
@@ -128,9 +129,9 @@ public sealed partial class Subscription
         {
             await Cursor.Ledger.PrefetchAsync(from, entries, _stop.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException || _stop.IsCancellationRequested)
+        catch (Exception)
         {
-            // Only a read-ahead: the dispatcher's own read reports storage trouble.
+            // Only a read-ahead: the dispatcher's own read reports storage trouble (and a stopping subscription reads nothing more).
         }
     }
 
