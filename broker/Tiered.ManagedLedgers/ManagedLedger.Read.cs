@@ -109,7 +109,8 @@ public sealed partial class ManagedLedger
                 _cache.PutRead(result, count);
             entryId = missEnd + 1;
         }
-        if (hits > 0)
+        // A read-ahead's cached entries are counted when a reader takes them.
+        if (hits > 0 && !cacheReads)
             _instrumentation.CacheHits.Add(hits);
     }
 

@@ -31,13 +31,14 @@ public sealed class PrefetchTests(ClusterFixture fixture) : ManagedLedgerTestBas
         await ledger.PrefetchAsync(cursor.ReadPosition, 10);
         Assert.Equal(10, ledger.EntriesReadAhead);
         Assert.Equal(10, ledger.Cache.Count);
-        // Read ahead again over the same entries: nothing more comes from storage.
+        // Read ahead again over the same entries: nothing more comes from storage, and no reader took them yet.
         await ledger.PrefetchAsync(cursor.ReadPosition, 10);
         Assert.Equal(10, ledger.EntriesReadAhead);
         Assert.Equal(15, misses.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(0, hits.GetMeasurementSnapshot().Sum(m => m.Value));
 
         Assert.Equal(Enumerable.Range(5, 10), (await cursor.ReadEntriesAsync(10)).Select(MessageOf));
-        Assert.Equal(20, hits.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Equal(10, hits.GetMeasurementSnapshot().Sum(m => m.Value));
         Assert.Equal(15, misses.GetMeasurementSnapshot().Sum(m => m.Value));
         Assert.Equal(Enumerable.Range(15, 10), (await cursor.ReadEntriesAsync(100)).Select(MessageOf));
         Assert.Equal(positions[^1], (await ledger.ReadEntriesAsync(positions[^1], 1)).Single().Position);
