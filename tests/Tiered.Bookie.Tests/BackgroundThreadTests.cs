@@ -15,11 +15,7 @@ public sealed class BackgroundThreadTests
             name = Thread.CurrentThread.Name;
             onPool = Thread.CurrentThread.IsThreadPoolThread;
             if (OperatingSystem.IsLinux())
-            {
-                // /proc/thread-self/stat: "pid (comm) state ..." — the nice value is the 19th field.
-                var stat = File.ReadAllText("/proc/thread-self/stat");
-                nice = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16];
-            }
+                nice = NiceOfThisThread();
         }).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal("bookie-test", name);
@@ -40,9 +36,14 @@ public sealed class BackgroundThreadTests
     public async Task Other_threads_keep_their_priority()
     {
         await BackgroundThread.Start("bookie-test", () => { }).WaitAsync(TimeSpan.FromSeconds(30));
-        if (!OperatingSystem.IsLinux())
-            return;
+        if (OperatingSystem.IsLinux())
+            Assert.Equal("0", NiceOfThisThread());
+    }
+
+    /// <summary>The calling thread's nice value: /proc/thread-self/stat is "pid (comm) state ...", the nice value its 19th field.</summary>
+    private static string NiceOfThisThread()
+    {
         var stat = File.ReadAllText("/proc/thread-self/stat");
-        Assert.Equal("0", stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16]);
+        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16];
     }
 }

@@ -46,6 +46,7 @@ public sealed partial class Subscription
     /// </summary>
     private async Task DispatchAvailableAsync(CancellationToken cancellationToken)
     {
+        var prefetch = 0;
         while (true)
         {
             if (await DispatchDueDelayedAsync(cancellationToken).ConfigureAwait(false))
@@ -53,23 +54,14 @@ public sealed partial class Subscription
             int want;
             bool keyShared;
             List<Position> replay;
-            // Out of permits after a read that found a backlog: read ahead what the next grant will take.
-            var prefetch = 0;
-            lock (_lock)
-            {
-                if (AvailablePermits() <= 0)
-                    (prefetch, _prefetchEntries) = (_prefetchEntries, 0);
-            }
-            if (prefetch > 0)
-            {
-                StartPrefetch(prefetch);
-                return;
-            }
             lock (_lock)
             {
                 var permits = AvailablePermits();
                 if (permits <= 0)
-                    return;
+                {
+                    (prefetch, _prefetchEntries) = (_prefetchEntries, 0);
+                    break;
+                }
                 want = (int)Math.Clamp(permits / _messagesPerEntry, 1, MaxEntriesPerRead);
                 keyShared = Type == SubscriptionType.KeyShared;
                 replay = keyShared ? PickKeySharedReplay(want) : TakeReplay(want);
@@ -102,6 +94,9 @@ public sealed partial class Subscription
                 await Cursor.AckAsync(markers, cancellationToken).ConfigureAwait(false);
             await DeadLetterDivertedAsync(cancellationToken).ConfigureAwait(false);
         }
+        // Out of permits after a read that found a backlog: read ahead what the next grant will take.
+        if (prefetch > 0)
+            StartPrefetch(prefetch);
     }
 
     /// <summary>Entries to read ahead once the consumers' permits run out (0: none; the last read found no backlog).</summary>
