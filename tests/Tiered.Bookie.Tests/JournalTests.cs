@@ -395,6 +395,104 @@ public sealed class JournalTests : IDisposable
     }
 
     [Fact]
+    public async Task A_direct_journal_writes_whole_blocks_and_replays_every_record_across_groups_rollovers_and_reopens()
+    {
+        var options = Options() with { WriteDirectly = true, MaxFileBytes = 64 * 1024 };
+        var written = new List<(JournalPosition Position, byte[] Payload)>();
+        await using (var journal = Journal.Open(options))
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                Assert.True(journal.WritesDirectly, "the journal on Linux writes with O_DIRECT");
+            }
+
+            // One record per group: each write rewrites the file's partial block and pads it with zeros.
+            for (var i = 0; i < 60; i++)
+            {
+                var payload = Payload(i, 1 + (i * 211 % 3000));
+                var position = await journal.AppendAsync(payload);
+                written.Add((position, payload));
+                if (journal.WritesDirectly)
+                {
+                    Assert.Equal(0, new FileInfo(JournalFormat.FilePath(_temp.Path, position.FileId)).Length % DirectIo.BlockSize);
+                }
+            }
+
+            var concurrent = Enumerable.Range(60, 100).Select(i => Payload(i, 1 + (i * 211 % 3000))).ToArray();
+            written.AddRange((await Task.WhenAll(concurrent.Select(p => journal.AppendAsync(p).AsTask()))).Zip(concurrent));
+        }
+
+        written.Sort((a, b) => a.Position.CompareTo(b.Position));
+        Assert.True(JournalFormat.ListFiles(_temp.Path).Count > 2, "the journal should have rolled over");
+        await using (var reopened = Journal.Open(options))
+        {
+            Assert.Equal(written, ReadAll(reopened, JournalPosition.Start), PositionAndPayload.Instance);
+            Assert.Null(reopened.TruncatedTailReason);
+            foreach (var i in new[] { 500, 501 })
+            {
+                var payload = Payload(i, 777);
+                written.Add((await reopened.AppendAsync(payload), payload));
+            }
+        }
+
+        await using var again = Journal.Open(options);
+        Assert.Equal(written, ReadAll(again, JournalPosition.Start), PositionAndPayload.Instance);
+    }
+
+    [Fact]
+    public async Task A_torn_direct_write_loses_only_the_record_it_cut_and_appends_continue()
+    {
+        var options = Options() with { WriteDirectly = true };
+        var payloads = Enumerable.Range(0, 8).Select(i => Payload(i, 300 + i)).ToList();
+        JournalPosition last;
+        await using (var journal = Journal.Open(options))
+        {
+            last = default;
+            foreach (var payload in payloads)
+            {
+                last = await journal.AppendAsync(payload);
+            }
+        }
+
+        // Only part of the last block reached the disk: the end of the last record reads as zeros.
+        var lastEnd = last.Offset + JournalFormat.FrameHeaderSize + payloads[^1].Length;
+        using (var stream = new FileStream(NewestFile(), FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = lastEnd - 100;
+            stream.Write(new byte[100]);
+        }
+
+        await using (var reopened = Journal.Open(options))
+        {
+            Assert.Equal(payloads.Take(7), ReadAll(reopened, JournalPosition.Start).Select(r => r.Payload));
+            Assert.Contains("checksum", reopened.TruncatedTailReason, StringComparison.Ordinal);
+            await reopened.AppendAsync(Payload(100, 50));
+        }
+
+        await using var again = Journal.Open(options);
+        Assert.Equal(payloads.Take(7).Append(Payload(100, 50)), ReadAll(again, JournalPosition.Start).Select(r => r.Payload));
+    }
+
+    [Fact]
+    public async Task Zeros_of_a_block_or_more_after_the_records_of_an_older_file_are_still_corruption()
+    {
+        var options = Options() with { MaxFileBytes = 4096 };
+        await AppendAllAsync(options, Enumerable.Range(0, 30).Select(i => Payload(i, 300)));
+        var first = JournalFormat.FilePath(_temp.Path, 1);
+        var records = new FileInfo(first).Length;
+        AppendBytes(first, new byte[DirectIo.BlockSize - 1]);
+        await using (var padded = Journal.Open(options))
+        {
+            Assert.Equal(30, ReadAll(padded, JournalPosition.Start).Count);
+        }
+
+        AppendBytes(first, new byte[1]);
+        await using var zeroed = Journal.Open(options);
+        var error = Assert.Throws<InvalidDataException>(() => ReadAll(zeroed, JournalPosition.Start));
+        Assert.Contains($"offset {records}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Open_creates_the_directory_and_rejects_bad_options_with_a_clear_message()
     {
         var directory = Path.Combine(_temp.Path, "a", "journal");
@@ -411,7 +509,7 @@ public sealed class JournalTests : IDisposable
         Assert.Contains("QueueCapacityBytes", smallQueue.Message, StringComparison.Ordinal);
     }
 
-    private JournalOptions Options() => new(_temp.Path) { Preallocate = false };
+    private JournalOptions Options() => new(_temp.Path) { Preallocate = false, WriteDirectly = false };
 
     private string NewestFile() => JournalFormat.FilePath(_temp.Path, JournalFormat.ListFiles(_temp.Path)[^1]);
 
@@ -453,6 +551,16 @@ public sealed class JournalTests : IDisposable
         var value = stream.ReadByte();
         stream.Position = offset;
         stream.WriteByte((byte)(value ^ 0x5A));
+    }
+
+    private sealed class PositionAndPayload : IEqualityComparer<(JournalPosition Position, byte[] Payload)>
+    {
+        public static readonly PositionAndPayload Instance = new();
+
+        public bool Equals((JournalPosition Position, byte[] Payload) x, (JournalPosition Position, byte[] Payload) y)
+            => x.Position == y.Position && x.Payload.AsSpan().SequenceEqual(y.Payload);
+
+        public int GetHashCode((JournalPosition Position, byte[] Payload) obj) => obj.Position.GetHashCode();
     }
 
     /// <summary>Holds the journal's writer at its fsync until <see cref="Open"/> is called.</summary>

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
 
@@ -21,6 +20,20 @@ internal sealed partial class Journal
     private SafeFileHandle _file;
     private long _fileId;
     private long _fileOffset;
+
+    /// <summary>
+    /// Where a group is framed before its write, aligned for direct I/O: first the bytes of the file's last,
+    /// partly written block (<see cref="_tailBytes"/> of them, the file offset modulo the block size), then the
+    /// group's frames. A direct write rewrites that block with the same bytes and the new ones after them.
+    /// </summary>
+    private readonly AlignedBuffer _buffer = new(1024 * 1024);
+    private int _tailBytes;
+
+    /// <summary>Whether the open file is written with direct I/O (<see cref="JournalOptions.WriteDirectly"/>, where the file system offers it).</summary>
+    private volatile bool _direct;
+
+    /// <summary>Whether the current file is written with direct I/O (for tests and stats).</summary>
+    internal bool WritesDirectly => _direct;
 
     /// <summary>
     /// The next file, being created in the background since the current one passed half its size: creating a
@@ -67,6 +80,7 @@ internal sealed partial class Journal
             _file.Dispose();
             await ReleaseNextFileAsync().ConfigureAwait(false);
             _groupWait.Dispose();
+            _buffer.Dispose();
         }
     }
 
@@ -119,54 +133,48 @@ internal sealed partial class Journal
         return groupBytes;
     }
 
-    /// <summary>Frames the group into one buffer and writes it, rolling to a new file where one fills up.</summary>
+    /// <summary>Frames the group after the file's partial block and writes it, rolling to a new file where one fills up.</summary>
     private async ValueTask WriteGroupAsync(long groupBytes)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent((int)groupBytes);
-        try
+        _buffer.EnsureCapacity(groupBytes + (2 * DirectIo.BlockSize));
+        var used = _tailBytes;
+        foreach (var append in _group)
         {
-            var used = 0;
-            var segmentStart = 0;
-            foreach (var append in _group)
+            var segmentEnd = _fileOffset + (used - _tailBytes);
+            if (segmentEnd + append.FrameBytes > _options.MaxFileBytes && segmentEnd > JournalFormat.HeaderSize)
             {
-                var frameBytes = append.FrameBytes;
-                var segmentEnd = _fileOffset + (used - segmentStart);
-                if (segmentEnd + frameBytes > _options.MaxFileBytes && segmentEnd > JournalFormat.HeaderSize)
-                {
-                    await WriteAndFlushAsync(buffer.AsMemory(segmentStart, used - segmentStart)).ConfigureAwait(false);
-                    await RollOverAsync().ConfigureAwait(false);
-                    segmentStart = used;
-                }
-
-                append.Position = new JournalPosition(_fileId, _fileOffset + (used - segmentStart));
-                used += JournalFormat.WriteFrame(buffer.AsSpan(used), append.Record.Span);
+                await WriteAndFlushAsync(used).ConfigureAwait(false);
+                await RollOverAsync().ConfigureAwait(false);
+                used = _tailBytes;
             }
 
-            await WriteAndFlushAsync(buffer.AsMemory(segmentStart, used - segmentStart)).ConfigureAwait(false);
-            Interlocked.Add(ref _recordsWritten, _group.Count);
-            if (_nextFile is null && _fileOffset >= _options.MaxFileBytes / 2)
-            {
-                var (options, nextId) = (_options, _fileId + 1);
-                _nextFile = Task.Run(() => CreateFile(options, nextId));
-            }
+            append.Position = new JournalPosition(_fileId, _fileOffset + (used - _tailBytes));
+            used += JournalFormat.WriteFrame(_buffer.Span[used..], append.Record.Span);
         }
-        finally
+
+        await WriteAndFlushAsync(used).ConfigureAwait(false);
+        Interlocked.Add(ref _recordsWritten, _group.Count);
+        if (_nextFile is null && _fileOffset >= _options.MaxFileBytes / 2)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var (options, nextId) = (_options, _fileId + 1);
+            _nextFile = Task.Run(() => CreateFile(options, nextId));
         }
     }
 
-    private async ValueTask WriteAndFlushAsync(ReadOnlyMemory<byte> bytes)
+    /// <summary>Writes the buffer's frames (up to <paramref name="used"/>) at the end of the file and fsyncs it.</summary>
+    private async ValueTask WriteAndFlushAsync(int used)
     {
-        if (bytes.IsEmpty)
+        var bytes = used - _tailBytes;
+        if (bytes == 0)
         {
             return;
         }
 
         _hooks?.BeforeWrite?.Invoke();
-        RandomAccess.Write(_file, bytes.Span, _fileOffset);
-        _fileOffset += bytes.Length;
-        Interlocked.Add(ref _bytesWritten, bytes.Length);
+        Write(used);
+        _fileOffset += bytes;
+        KeepTail(used);
+        Interlocked.Add(ref _bytesWritten, bytes);
         if (_hooks?.BeforeFlush is { } beforeFlush)
         {
             await beforeFlush().ConfigureAwait(false);
@@ -182,15 +190,73 @@ internal sealed partial class Journal
         }
     }
 
+    /// <summary>
+    /// Direct: whole blocks from the start of the partial one, zeros after the frames (the next write replaces
+    /// them; replay stops at zeros, as in preallocated space). Buffered: just the new frames.
+    /// </summary>
+    private void Write(int used)
+    {
+        var buffer = _buffer.Span;
+        if (_direct)
+        {
+            var padded = (int)DirectIo.AlignUp(used);
+            buffer[used..padded].Clear();
+            RandomAccess.Write(_file, buffer[..padded], _fileOffset - _tailBytes);
+        }
+        else
+        {
+            RandomAccess.Write(_file, buffer[_tailBytes..used], _fileOffset);
+        }
+    }
+
+    /// <summary>Moves the file's new partial block (which ends at <paramref name="used"/>) to the start of the buffer.</summary>
+    private void KeepTail(int used)
+    {
+        var tail = (int)(_fileOffset % DirectIo.BlockSize);
+        _buffer.Span.Slice(used - tail, tail).CopyTo(_buffer.Span);
+        _tailBytes = tail;
+    }
+
+    /// <summary>
+    /// Starts writing <paramref name="file"/> at <paramref name="offset"/>: reads its partial last block into the
+    /// buffer, then turns direct I/O on (if the options ask for it) and proves it with a write of that block (the
+    /// same bytes); a file system that refuses it keeps buffered writes.
+    /// </summary>
+    private void StartFile(SafeFileHandle file, long offset)
+    {
+        (_file, _fileOffset, _tailBytes) = (file, offset, (int)(offset % DirectIo.BlockSize));
+        var read = RandomAccess.Read(file, _buffer.Span[.._tailBytes], DirectIo.AlignDown(offset));
+        if (read != _tailBytes)
+        {
+            throw new IOException($"Journal file {JournalFormat.FileName(_fileId)} ended at {DirectIo.AlignDown(offset) + read} bytes, before its last record at {offset}.");
+        }
+
+        _direct = false;
+        if (!_options.WriteDirectly || !DirectIo.TrySet(file, on: true))
+        {
+            return;
+        }
+
+        try
+        {
+            _direct = true;
+            Write(_tailBytes);
+        }
+        catch (IOException)
+        {
+            _direct = false;
+            DirectIo.TrySet(file, on: false);
+        }
+    }
+
     /// <summary>Closes the full file (already flushed) and continues in the next one, made ahead if it could be.</summary>
     private async ValueTask RollOverAsync()
     {
         var nextId = _fileId + 1;
         var next = await TakeNextFileAsync(nextId).ConfigureAwait(false);
         _file.Dispose();
-        _file = next;
         Volatile.Write(ref _fileId, nextId);
-        _fileOffset = JournalFormat.HeaderSize;
+        StartFile(next, JournalFormat.HeaderSize);
         Interlocked.Add(ref _bytesWritten, JournalFormat.HeaderSize);
     }
 

@@ -37,7 +37,7 @@ internal sealed partial class Journal : IAsyncDisposable
         _instrumentation = instrumentation;
         _fileId = fileId;
         _file = file;
-        _fileOffset = offset;
+        StartFile(file, offset);
         _durableEnd = new JournalPosition(fileId, offset);
         _maxGroupWaitTicks = (long)(options.MaxGroupWait.TotalSeconds * Stopwatch.Frequency);
         _queue = Channel.CreateUnbounded<JournalAppend>(new UnboundedChannelOptions

@@ -11,7 +11,7 @@ internal enum JournalReadResult
     /// <summary>A complete record whose checksum matches.</summary>
     Record,
 
-    /// <summary>The file (or the bound it was opened with) ends exactly after the previous record.</summary>
+    /// <summary>The file (or the bound it was opened with) ends after the previous record, or only zeros that pad its last block follow.</summary>
     End,
 
     /// <summary>Bytes follow that are not a complete, valid record; <see cref="JournalFileReader.Problem"/> says why.</summary>
@@ -24,7 +24,7 @@ internal sealed class JournalFileReader : IDisposable
     private const int ReadBufferSize = 1 << 20;
 
     private readonly FileStream _stream;
-    private readonly long _end;
+    private long _end;
     private readonly byte[] _frameHeader = new byte[JournalFormat.FrameHeaderSize];
     private byte[] _payload;
     private long _offset;
@@ -106,6 +106,13 @@ internal sealed class JournalFileReader : IDisposable
         var crc = BinaryPrimitives.ReadUInt32LittleEndian(_frameHeader.AsSpan(4));
         if (length == 0)
         {
+            if (crc == 0 && remaining < DirectIo.BlockSize && RestIsZero(remaining - JournalFormat.FrameHeaderSize))
+            {
+                // The zeros after the last record of a direct write, which fills its last block.
+                _end = _offset;
+                return JournalReadResult.End;
+            }
+
             return Stop(crc == 0 ? "zero-filled space" : "record of length 0");
         }
 
@@ -146,6 +153,14 @@ internal sealed class JournalFileReader : IDisposable
         {
             ArrayPool<byte>.Shared.Return(payload);
         }
+    }
+
+    private bool RestIsZero(long bytes)
+    {
+        Span<byte> rest = stackalloc byte[DirectIo.BlockSize];
+        rest = rest[..(int)bytes];
+        _stream.ReadExactly(rest);
+        return !rest.ContainsAnyExcept((byte)0);
     }
 
     private JournalReadResult Stop(string problem)

@@ -27,6 +27,12 @@ internal sealed record JournalOptions(string Directory)
     /// <summary>When this many record bytes wait to be written, <see cref="Journal.AppendAsync"/> waits (back-pressure).</summary>
     public long QueueCapacityBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Write with direct I/O (Linux <c>O_DIRECT</c>, whole 4 KiB blocks) where the file system offers it, not through
+    /// the page cache. Off, each write is exactly the new records (a file then ends exactly after its last record).
+    /// </summary>
+    public bool WriteDirectly { get; init; } = true;
+
     /// <summary>Reserve disk space when a file is created (fallocate): <see cref="PreallocationBytes"/>, at most <see cref="MaxFileBytes"/>.</summary>
     public bool Preallocate { get; init; } = true;
 
