@@ -229,8 +229,14 @@ public sealed class ProduceFrame
             else if (field == 2 && wireType == 2)
             {
                 var bytes = ReadLengthDelimited(send, ref at);
-                // The one copy of a send: the request's buffer is the transport's, reused after this returns.
-                batch = bytes.IsEmpty ? NoBatch : bytes.ToArray();
+                // The one copy of a send: the request's buffer is the transport's, reused after this returns. The new
+                // array is not zeroed first (the copy fills it): a batch of ~100 KB is a large object, which would be.
+                batch = NoBatch;
+                if (!bytes.IsEmpty)
+                {
+                    batch = GC.AllocateUninitializedArray<byte>(bytes.Length);
+                    bytes.CopyTo(batch);
+                }
             }
             else
             {
