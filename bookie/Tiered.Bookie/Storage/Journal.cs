@@ -37,7 +37,16 @@ internal sealed partial class Journal : IAsyncDisposable
         _instrumentation = instrumentation;
         _fileId = fileId;
         _file = file;
-        StartFile(file, offset);
+        try
+        {
+            StartFile(file, offset);
+        }
+        catch
+        {
+            _buffer.Dispose();
+            throw;
+        }
+
         _durableEnd = new JournalPosition(fileId, offset);
         _maxGroupWaitTicks = (long)(options.MaxGroupWait.TotalSeconds * Stopwatch.Frequency);
         _queue = Channel.CreateUnbounded<JournalAppend>(new UnboundedChannelOptions
