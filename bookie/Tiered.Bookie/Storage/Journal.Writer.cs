@@ -32,7 +32,7 @@ internal sealed partial class Journal
     /// <summary>Whether the open file is written with direct I/O (<see cref="JournalOptions.WriteDirectly"/>, where the file system offers it).</summary>
     private volatile bool _direct;
 
-    /// <summary>Whether the current file is written with direct I/O (for tests and stats).</summary>
+    /// <summary>Whether the current file is written with direct I/O (for tests).</summary>
     internal bool WritesDirectly => _direct;
 
     /// <summary>
@@ -228,7 +228,7 @@ internal sealed partial class Journal
         var read = RandomAccess.Read(file, _buffer.Span[.._tailBytes], DirectIo.AlignDown(offset));
         if (read != _tailBytes)
         {
-            throw new IOException($"Journal file {JournalFormat.FileName(_fileId)} ended at {DirectIo.AlignDown(offset) + read} bytes, before its last record at {offset}.");
+            throw new IOException($"Journal file {JournalFormat.FileName(_fileId)} ended at {DirectIo.AlignDown(offset) + read} bytes, before the end of its records at {offset}.");
         }
 
         _direct = false;
