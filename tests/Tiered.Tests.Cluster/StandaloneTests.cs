@@ -9,6 +9,22 @@ namespace Tiered.Tests.Cluster;
 public sealed class StandaloneTests
 {
     [Fact]
+    public async Task A_standalone_whose_port_another_process_took_first_starts_on_new_ports()
+    {
+        using var standalone = new Standalone();
+        var taken = standalone.GrpcPort;
+        using (var squatter = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, taken))
+        {
+            squatter.Start();
+            await standalone.StartAsync();
+        }
+
+        Assert.NotEqual(taken, standalone.GrpcPort);
+        await using var client = new MetadataClient([$"127.0.0.1:{standalone.MetadataPort}"]);
+        Assert.NotNull(await client.GetAsync("/admin/tenants/public"));
+    }
+
+    [Fact]
     public async Task Standalone_creates_the_public_tenant_and_keeps_data_across_a_kill()
     {
         using var standalone = new Standalone();
